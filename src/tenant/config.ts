@@ -1,0 +1,84 @@
+/**
+ * The tenant configuration: what a tenant stores (through the admin API) and what the edge reads.
+ * Every object is `.strict()` so a misspelt option is an error, never silently ignored.
+ */
+import { z } from 'zod'
+
+/** Tenant ids appear in paths and storage keys: lower-case, digits and dashes, 1–63 characters. */
+export const TenantId = z.string().regex(/^[a-z0-9-]{1,63}$/, 'must match [a-z0-9-]{1,63}')
+export type TenantId = z.infer<typeof TenantId>
+
+/** A bare DNS hostname (no port, no scheme), lower-case. */
+export const Hostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'must be a lower-case DNS hostname')
+
+/** A browser origin as sent in the `Origin` header: scheme://host[:port], no path. */
+export const WebOrigin = z
+  .string()
+  .regex(/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/, 'must be scheme://host[:port] in lower case, no path')
+
+export const OriginConfig = z
+  .object({
+    /** The tenant's MCP endpoint, e.g. https://mcp.vendor.example/mcp. https only in production. */
+    url: z.string().url().max(2048),
+    /** Whole-exchange timeout for the origin's response headers, in milliseconds. */
+    timeoutMs: z.number().int().min(100).max(300_000).default(30_000),
+    /** Longest silence allowed on an SSE stream from the origin before it is closed, in milliseconds. */
+    idleTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(300_000),
+  })
+  .strict()
+export type OriginConfig = z.infer<typeof OriginConfig>
+
+/** Size caps. The Worker's 128 MB is shared by every request in an isolate, so every buffer is capped. */
+export const LimitsConfig = z
+  .object({
+    maxRequestBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(4 * 1024 * 1024),
+    maxResponseBytes: z.number().int().min(1024).max(32 * 1024 * 1024).default(8 * 1024 * 1024),
+    maxSseEventBytes: z.number().int().min(1024).max(32 * 1024 * 1024).default(4 * 1024 * 1024),
+    maxSseLineBytes: z.number().int().min(1024).max(32 * 1024 * 1024).default(4 * 1024 * 1024),
+  })
+  .strict()
+export type LimitsConfig = z.infer<typeof LimitsConfig>
+
+export const UnicodeAction = z.enum(['strip', 'block', 'flag', 'off'])
+
+export const PolicyConfig = z
+  .object({
+    /** Log what would happen; forward everything unchanged. */
+    monitor: z.boolean().default(false),
+    /** Combined injection score (0..1) at or above which a message is blocked. */
+    injectionThreshold: z.number().min(0).max(1).default(0.8),
+    /** Put the ids of the rules that fired into error `data` sent to clients. Off: only a request id. */
+    revealRuleIds: z.boolean().default(false),
+    /** Hidden Unicode (tag characters, bidi controls, zero-width runs): strip it, block, flag or ignore. */
+    unicode: UnicodeAction.default('strip'),
+    tools: z
+      .object({
+        /** Glob patterns (`*` and `?`) of tool names that are hidden from tools/list and refused on call. */
+        deny: z.array(z.string().min(1).max(200)).max(500).default([]),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+export type PolicyConfig = z.infer<typeof PolicyConfig>
+
+export const TenantConfig = z
+  .object({
+    origin: OriginConfig,
+    /** Hostnames (the vendor's own domains) that route to this tenant. */
+    hosts: z.array(Hostname).max(50).default([]),
+    /** Browser origins allowed to call the endpoint (`Origin` header). Requests without Origin are allowed. */
+    allowedOrigins: z.array(WebOrigin).max(100).default([]),
+    /** Disabled tenants answer every request with -31003. */
+    enabled: z.boolean().default(true),
+    limits: LimitsConfig.prefault({}),
+    policy: PolicyConfig.prefault({}),
+  })
+  .strict()
+export type TenantConfig = z.infer<typeof TenantConfig>
+/** The shape a tenant writes (defaults not yet applied). */
+export type TenantConfigInput = z.input<typeof TenantConfig>

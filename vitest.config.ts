@@ -1,0 +1,38 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
+import { defineConfig } from 'vitest/config'
+
+// Two projects: `workers` runs inside workerd (the same runtime as `wrangler dev` and deploy) with real
+// local KV and Durable Objects; `e2e` runs in Node, starts the firewall with wrangler's programmatic API
+// and drives it with the official MCP SDK against a real SDK origin.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            main: './src/index.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: { ADMIN_TOKEN: 'test-admin-token', ALLOW_PRIVATE_ORIGINS: 'true' },
+            },
+          }),
+        ],
+        test: {
+          name: 'workers',
+          include: ['test/unit/**/*.test.ts'],
+          globalSetup: ['./test/support/global-origin.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+})
