@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest'
+import {
+  cloneJson,
+  isErrorResponse,
+  isNotification,
+  isRequest,
+  isResponse,
+  isResultResponse,
+  jsonRpcError,
+  messageKind,
+  parseJsonBody,
+  serialize,
+  type JsonRpcMessage,
+} from '../../src/mcp/jsonrpc'
+
+const opts = { maxDepth: 32 }
+
+describe('parseJsonBody refuses', () => {
+  const cases: Array<[string, string, -32700 | -32600, string]> = [
+    ['invalid JSON', '{"jsonrpc":"2.0",', -32700, 'invalid JSON'],
+    ['empty text', '', -32700, 'invalid JSON'],
+    ['a bare string', '"hello"', -32600, 'message is not an object'],
+    ['null', 'null', -32600, 'message is not an object'],
+    ['an empty batch', '[]', -32600, 'empty batch'],
+    ['a non-object batch element', '[{"jsonrpc":"2.0","method":"ping","id":1},3]', -32600, 'batch element 1: message is not an object'],
+    ['a missing jsonrpc', '{"method":"ping","id":1}', -32600, 'jsonrpc must be "2.0"'],
+    ['jsonrpc 1.0', '{"jsonrpc":"1.0","method":"ping","id":1}', -32600, 'jsonrpc must be "2.0"'],
+    ['a numeric method', '{"jsonrpc":"2.0","method":5,"id":1}', -32600, 'method must be a string'],
+    ['a null id', '{"jsonrpc":"2.0","method":"ping","id":null}', -32600, 'id must be a string or a safe integer'],
+    ['an object id', '{"jsonrpc":"2.0","method":"ping","id":{}}', -32600, 'id must be a string or a safe integer'],
+    ['a fractional id', '{"jsonrpc":"2.0","method":"ping","id":1.5}', -32600, 'id must be a string or a safe integer'],
+    ['an id above 2^53', '{"jsonrpc":"2.0","method":"ping","id":9007199254740993}', -32600, 'id must be a string or a safe integer'],
+    ['an id of exactly 2^53', '{"jsonrpc":"2.0","method":"ping","id":9007199254740992}', -32600, 'id must be a string or a safe integer'],
+    ['an unsafe response id', '{"jsonrpc":"2.0","id":-9007199254740993,"result":{}}', -32600, 'id must be a string or a safe integer'],
+    ['array params', '{"jsonrpc":"2.0","method":"tools/call","id":1,"params":[1]}', -32600, 'params must be an object'],
+    ['null params', '{"jsonrpc":"2.0","method":"tools/call","id":1,"params":null}', -32600, 'params must be an object'],
+    ['a request with result', '{"jsonrpc":"2.0","method":"ping","id":1,"result":{}}', -32600, 'a request must not carry result or error'],
+    ['neither method nor result', '{"jsonrpc":"2.0","id":1}', -32600, 'message has no method, result or error'],
+    ['both result and error', '{"jsonrpc":"2.0","id":1,"result":{},"error":{"code":1,"message":"x"}}', -32600, 'response has both result and error'],
+    ['a response without id', '{"jsonrpc":"2.0","result":{}}', -32600, 'response has no id'],
+    ['a result with null id', '{"jsonrpc":"2.0","id":null,"result":{}}', -32600, 'id must be a string or a safe integer'],
+    ['an array result', '{"jsonrpc":"2.0","id":1,"result":[]}', -32600, 'result must be an object'],
+    ['a string error', '{"jsonrpc":"2.0","id":1,"error":"bad"}', -32600, 'error must be an object'],
+    ['an error without code', '{"jsonrpc":"2.0","id":1,"error":{"message":"x"}}', -32600, 'error.code must be an integer'],
+    ['a string error code', '{"jsonrpc":"2.0","id":1,"error":{"code":"1","message":"x"}}', -32600, 'error.code must be an integer'],
+    ['an error without message', '{"jsonrpc":"2.0","id":1,"error":{"code":1}}', -32600, 'error.message must be a string'],
+    ['an inherited-looking method', '{"jsonrpc":"2.0","id":1,"constructor":"x"}', -32600, 'message has no method, result or error'],
+    ['nesting past maxDepth', `{"jsonrpc":"2.0","method":"x","params":{"a":${'['.repeat(31)}${']'.repeat(31)}}}`, -32600, 'nesting deeper than 32'],
+  ]
+  it.each(cases)('%s', (_name, text, code, reason) => {
+    expect(parseJsonBody(text, opts)).toEqual({ ok: false, code, reason })
+  })
+
+  it('refuses batches over maxBatchSize', () => {
+    const ping = '{"jsonrpc":"2.0","method":"ping","id":1}'
+    expect(parseJsonBody(`[${ping},${ping},${ping}]`, { maxDepth: 8, maxBatchSize: 2 })).toEqual({ ok: false, code: -32600, reason: 'batch larger than 2' })
+  })
+
+  it('refuses 100k unclosed brackets without overflowing the stack', () => {
+    expect(parseJsonBody('['.repeat(100_000), opts)).toEqual({ ok: false, code: -32600, reason: 'nesting deeper than 32' })
+  })
+
+  it('refuses 1M balanced brackets without overflowing the stack', () => {
+    const text = '['.repeat(1_000_000) + ']'.repeat(1_000_000)
+    expect(parseJsonBody(text, opts)).toEqual({ ok: false, code: -32600, reason: 'nesting deeper than 32' })
+  })
+
+  it('rejects a non-positive maxDepth as a programming error', () => {
+    expect(() => parseJsonBody('{}', { maxDepth: 0 })).toThrow(RangeError)
+  })
+})
+
+describe('parseJsonBody accepts', () => {
+  it.each([
+    ['a request', '{"jsonrpc":"2.0","id":"a","method":"tools/list"}', 'request'],
+    ['a request with params', '{"jsonrpc":"2.0","id":0,"method":"tools/call","params":{"name":"echo"}}', 'request'],
+    ['a notification', '{"jsonrpc":"2.0","method":"notifications/initialized"}', 'notification'],
+    ['a result', '{"jsonrpc":"2.0","id":3,"result":{}}', 'result'],
+    ['an error with null id', '{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error","data":[1]}}', 'error'],
+    ['the largest safe id', '{"jsonrpc":"2.0","id":9007199254740991,"method":"ping"}', 'request'],
+    ['an exponent id that is an integer', '{"jsonrpc":"2.0","id":1e2,"method":"ping"}', 'request'],
+  ])('%s', (_name, text, kind) => {
+    const parsed = parseJsonBody(text, opts)
+    if (!parsed.ok || parsed.value.kind !== 'single') throw new Error(`expected a single message: ${JSON.stringify(parsed)}`)
+    expect(messageKind(parsed.value.message)).toBe(kind)
+  })
+
+  it('keeps quoted brackets out of the depth count', () => {
+    const text = `{"jsonrpc":"2.0","method":"x","params":{"s":"${'[{'.repeat(1000)}\\"]]"}}`
+    expect(parseJsonBody(text, { maxDepth: 2 }).ok).toBe(true)
+  })
+
+  it('accepts nesting exactly at maxDepth', () => {
+    const text = `{"jsonrpc":"2.0","method":"x","params":{"a":${'['.repeat(30)}${']'.repeat(30)}}}`
+    expect(parseJsonBody(text, opts).ok).toBe(true)
+  })
+
+  it('parses a batch of mixed messages', () => {
+    const parsed = parseJsonBody('[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"}]', opts)
+    if (!parsed.ok || parsed.value.kind !== 'batch') throw new Error('expected a batch')
+    expect(parsed.value.messages.map(messageKind)).toEqual(['request', 'notification'])
+  })
+})
+
+describe('__proto__ keys', () => {
+  const text = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"__proto__":{"polluted":true},"a":[{"__proto__":{"isAdmin":true}}]}}}'
+
+  it('round-trip through parse, clone and serialize without touching Object.prototype', () => {
+    const parsed = parseJsonBody(text, opts)
+    if (!parsed.ok || parsed.value.kind !== 'single') throw new Error('expected a message')
+    const copy = cloneJson(parsed.value.message)
+    expect(serialize(copy)).toBe(text)
+    expect(serialize(parsed.value.message)).toBe(text)
+    const args = isRequest(copy) ? copy.params?.arguments : undefined
+    expect(Object.getPrototypeOf(args)).toBe(Object.prototype)
+    expect(Object.keys(args ?? {})).toEqual(['__proto__', 'a'])
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined()
+  })
+
+  it('clone is deep: changing the copy leaves the original alone', () => {
+    const original = { a: [{ b: 'x' }], c: null }
+    const copy = cloneJson(original)
+    const first = copy.a[0]
+    if (first !== undefined) first.b = 'changed'
+    expect(original.a[0]?.b).toBe('x')
+    expect(copy).toEqual({ a: [{ b: 'changed' }], c: null })
+  })
+
+  it('clones 100k levels without recursion', () => {
+    let deep: unknown[] = []
+    const root = deep
+    for (let i = 0; i < 100_000; i++) {
+      const next: unknown[] = []
+      deep.push(next)
+      deep = next
+    }
+    expect(Array.isArray(cloneJson(root))).toBe(true)
+  })
+})
+
+describe('classification', () => {
+  const request: JsonRpcMessage = { jsonrpc: '2.0', id: 1, method: 'ping' }
+  const notification: JsonRpcMessage = { jsonrpc: '2.0', method: 'notifications/progress' }
+  const result: JsonRpcMessage = { jsonrpc: '2.0', id: 1, result: {} }
+  const error: JsonRpcMessage = { jsonrpc: '2.0', id: null, error: { code: -1, message: 'no' } }
+  it.each([
+    ['request', request, [true, false, false, false, false]],
+    ['notification', notification, [false, true, false, false, false]],
+    ['result', result, [false, false, true, false, true]],
+    ['error', error, [false, false, true, true, false]],
+  ] as const)('%s', (kind, m, flags) => {
+    expect([isRequest(m), isNotification(m), isResponse(m), isErrorResponse(m), isResultResponse(m)]).toEqual(flags)
+    expect(messageKind(m)).toBe(kind)
+  })
+})
+
+describe('jsonRpcError', () => {
+  it('omits data when not given', () => {
+    expect(serialize(jsonRpcError(7, -31001, 'Blocked'))).toBe('{"jsonrpc":"2.0","id":7,"error":{"code":-31001,"message":"Blocked"}}')
+  })
+  it('includes data and a null id', () => {
+    expect(jsonRpcError(null, -32700, 'Parse error', { requestId: 'r1' })).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32700, message: 'Parse error', data: { requestId: 'r1' } },
+    })
+  })
+})
