@@ -1,2 +1,5 @@
-export default { fetch: () => new Response('ok') }
-export class SecurityEventLog {}
+/** The Worker's exports: the firewall app and its Durable Object classes. */
+import { createApp } from './app'
+
+export { SecurityEventLog } from './audit/event-log'
+export default createApp()

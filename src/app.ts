@@ -1,0 +1,80 @@
+/**
+ * Wiring only: routing by hostname and path, the admin API, and the one mapping of errors to the wire.
+ *
+ * - A hostname listed in a tenant's `hosts` serves only that tenant's endpoint path (exact match: no
+ *   case, slash or percent-encoding variants) and its OAuth discovery paths; everything else is 404.
+ * - Any other hostname serves `/t/:tenant/mcp` and the admin API under `/admin/v1`.
+ */
+import { Hono } from 'hono'
+import type { Context } from 'hono'
+import { FirewallError, errorBody, toWire } from './errors'
+import { adminRoutes } from './tenant/admin'
+import { loadTenant, tenantForHost } from './tenant/store'
+import type { LoadedTenant } from './tenant/store'
+import { handleMcp } from './proxy/mcp-endpoint'
+import { handleDiscovery, isDiscoveryPath } from './proxy/discovery'
+
+type AppEnv = { Bindings: Env; Variables: { requestId: string } }
+
+const TENANT_PATH = /^\/t\/([a-z0-9-]{1,63})\/mcp$/
+/** On a tenant hostname, the endpoint path is the origin URL's path (e.g. /mcp). */
+const endpointPath = (tenant: LoadedTenant): string => new URL(tenant.record.config.origin.url).pathname
+
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
+  const admin = adminRoutes()
+
+  app.use('*', async (c, next) => {
+    c.set('requestId', crypto.randomUUID())
+    await next()
+  })
+
+  app.all('*', async (c) => {
+    const url = new URL(c.req.url)
+    const hostTenant = await tenantForHost(c.env.CONFIG, url.hostname.toLowerCase())
+    if (hostTenant) {
+      const tenant = await requireTenant(c, hostTenant)
+      if (url.pathname === endpointPath(tenant)) return mcp(c, tenant)
+      if (isDiscoveryPath(url.pathname)) return handleDiscovery(c.req.raw, tenant, c.env)
+      throw new FirewallError({ kind: 'route_not_found' })
+    }
+    if (url.pathname.startsWith('/admin/v1/')) {
+      return admin.fetch(c.req.raw, c.env, c.executionCtx)
+    }
+    const match = TENANT_PATH.exec(url.pathname)
+    if (match?.[1]) return mcp(c, await requireTenant(c, match[1]))
+    throw new FirewallError({ kind: 'route_not_found' })
+  })
+
+  app.onError((err, c) => {
+    const requestId = c.get('requestId') ?? 'unknown'
+    const problem = err instanceof FirewallError ? err.problem : { kind: 'internal' as const }
+    if (!(err instanceof FirewallError)) {
+      console.error(JSON.stringify({ event: 'internal_error', requestId, error: String(err), stack: err.stack }))
+    }
+    const wire = toWire(problem)
+    const id = err instanceof FirewallError ? err.id : null
+    return new Response(errorBody(wire, id, requestId), {
+      status: wire.status,
+      headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...(wire.headers ?? {}) },
+    })
+  })
+
+  return app
+}
+
+async function requireTenant(c: Context<AppEnv>, id: string): Promise<LoadedTenant> {
+  const tenant = await loadTenant(c.env.CONFIG, id)
+  if (!tenant) throw new FirewallError({ kind: 'tenant_not_found' })
+  return tenant
+}
+
+function mcp(c: Context<AppEnv>, tenant: LoadedTenant): Promise<Response> {
+  return handleMcp({
+    request: c.req.raw,
+    env: c.env,
+    waitUntil: (p) => c.executionCtx.waitUntil(p),
+    tenant,
+    requestId: c.get('requestId'),
+  })
+}

@@ -1,0 +1,36 @@
+/**
+ * `SecurityEventLog`: one SQLite-backed Durable Object per tenant that keeps its security events
+ * (blocks, redactions, flags, monitor-mode hits). Workers keep only about 256 KB of logs per
+ * invocation, so long streams cannot rely on log lines; this sink never samples or drops an event
+ * the Worker hands it, and keeps the newest `RETAIN` rows.
+ */
+import { DurableObject } from 'cloudflare:workers'
+import type { VerdictEvent } from './events'
+
+const RETAIN = 10_000
+const SCHEMA_VERSION = 1
+
+export class SecurityEventLog extends DurableObject<Env> {
+  readonly #sql: SqlStorage
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env)
+    this.#sql = ctx.storage.sql
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`)
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, body TEXT NOT NULL)`)
+    this.#sql.exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`, String(SCHEMA_VERSION))
+  }
+
+  /** Appends a batch of events and trims the log to the newest `RETAIN` rows. */
+  append(events: VerdictEvent[]): number {
+    for (const e of events) this.#sql.exec(`INSERT INTO events (ts, body) VALUES (?, ?)`, e.ts, JSON.stringify(e))
+    this.#sql.exec(`DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?`, RETAIN)
+    return events.length
+  }
+
+  /** The newest events first. */
+  list(limit: number): VerdictEvent[] {
+    const rows = this.#sql.exec<{ body: string }>(`SELECT body FROM events ORDER BY seq DESC LIMIT ?`, Math.min(limit, 1000)).toArray()
+    return rows.map((r) => JSON.parse(r.body) as VerdictEvent)
+  }
+}

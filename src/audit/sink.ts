@@ -1,0 +1,57 @@
+/**
+ * Where verdict events go. Security events are batched per request and appended to the tenant's
+ * `SecurityEventLog` (never sampled); clean allows are sampled into the Workers log.
+ */
+import type { VerdictEvent } from './events'
+import { isSecurityEvent } from './events'
+
+const FLUSH_AT = 50
+/** Fraction of clean allows written to the Workers log. */
+export const ALLOW_SAMPLE_RATE = 0.01
+
+export class EventSink {
+  #pending: VerdictEvent[] = []
+  readonly #waits: Promise<unknown>[] = []
+
+  constructor(
+    private readonly env: Env,
+    private readonly tenant: string,
+    private readonly waitUntil: (p: Promise<unknown>) => void,
+    private readonly sample: () => number = Math.random,
+  ) {}
+
+  record(event: VerdictEvent): void {
+    if (isSecurityEvent(event)) {
+      console.log(JSON.stringify({ event: 'verdict', ...event }))
+      this.#pending.push(event)
+      if (this.#pending.length >= FLUSH_AT) this.flush()
+    } else if (this.sample() < ALLOW_SAMPLE_RATE) {
+      console.log(JSON.stringify({ event: 'verdict', sampled: true, ...event }))
+    }
+  }
+
+  /** Hands buffered security events to the tenant's log; safe to call repeatedly. */
+  flush(): void {
+    if (this.#pending.length === 0) return
+    const batch = this.#pending
+    this.#pending = []
+    const p = this.env.EVENTS.getByName(this.tenant)
+      .append(batch)
+      .catch((err: unknown) => {
+        // The log is best effort only in the sense that the request is never failed for it; say so loudly.
+        console.error(JSON.stringify({ event: 'security_event_sink_failed', tenant: this.tenant, count: batch.length, error: String(err) }))
+      })
+    this.#waits.push(p)
+    this.waitUntil(p)
+  }
+
+  /** Resolves once every flushed batch has been written (tests, and stream ends). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#waits)
+  }
+}
+
+/** The newest security events of a tenant. */
+export async function readEvents(env: Env, tenant: string, limit: number): Promise<VerdictEvent[]> {
+  return env.EVENTS.getByName(tenant).list(limit)
+}

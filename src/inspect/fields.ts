@@ -1,0 +1,348 @@
+/**
+ * The scan surface of one message (mcp-protocol.md §3): every string value and object key under
+ * `params`, `result` and `error`, found by a method-agnostic walk so no field of any revision is
+ * missed, each tagged with the role its method and position give it. Base64 `data`/`blob` payloads
+ * are decoded when they hold text, and text content blocks are also joined into one synthetic field
+ * so a payload split across blocks is seen whole.
+ */
+import type { Direction, FieldRole, NormalizedText, ScanField } from './types'
+import type { JsonRpcMessage } from '../mcp/jsonrpc'
+import { appendPointer } from './pointer'
+import { normalize } from './normalize'
+
+/** Detection sees at most this many UTF-16 units of a field; the rest is not scanned. */
+export const DEFAULT_MAX_FIELD_CHARS = 1_048_576
+/** At most this many bytes of a base64 payload are decoded. */
+export const DEFAULT_MAX_DECODED_BYTES = 1_048_576
+
+/** A `ScanField` plus what the pipeline needs to know before editing it. */
+export interface InspectField extends ScanField {
+  /** `raw` was decoded from a base64 `data`/`blob`: findings cannot be redacted in place (block instead). */
+  readonly decoded: boolean
+  /** `raw` holds only the first `maxFieldChars` units (or bytes decoded) of a longer value. */
+  readonly truncated: boolean
+}
+
+export interface CollectContext {
+  direction: Direction
+  /** The method, or for a response the method of the request it answers. Absent: classified by shape. */
+  method?: string
+}
+
+export interface CollectOptions {
+  /** Default 1,048,576. Longer strings are scanned by prefix and the field is marked `truncated`; policy may block. */
+  maxFieldChars?: number
+  /** Default 1 MiB. Base64 beyond it is not decoded (the decoded field is marked `truncated`). */
+  maxDecodedBytes?: number
+}
+
+/**
+ * Every string and key of a message's `params`, `result` and `error` (never `jsonrpc`, `id` or the
+ * top-level `method`), in document order, with one joined field per content array of two or more
+ * text blocks placed before that array's own fields.
+ * @example collectFields({ jsonrpc: '2.0', id: 1, error: { code: 1, message: 'x' } }, { direction: 'server_to_client' })
+ *   // keys /error/code, /error/message; value /error/message — all role 'error'
+ */
+export function collectFields(message: JsonRpcMessage, ctx: CollectContext, options: CollectOptions = {}): InspectField[] {
+  const walker = new Walker(options.maxFieldChars ?? DEFAULT_MAX_FIELD_CHARS, options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES)
+  const root: Record<string, unknown> = message as unknown as Record<string, unknown>
+  const method = typeof root['method'] === 'string' ? root['method'] : undefined
+  // Each part is looked at independently: a malformed message carrying both result and error is scanned whole.
+  if (method !== undefined && has(root, 'params')) walker.walk(root['params'], '/params', paramsPlan(method))
+  if (has(root, 'result')) {
+    const answered = ctx.method ?? methodByShape(root['result'], ctx.direction)
+    walker.walk(root['result'], '/result', resultPlan(answered))
+  }
+  if (has(root, 'error')) walker.walk(root['error'], '/error', { base: 'error' })
+  return walker.fields
+}
+
+interface Frame {
+  value: unknown
+  path: string
+  role: FieldRole
+  /** Set when the value sits under an object key (the key is emitted too). */
+  key?: string
+  /** Set for the children of a section root or of an MRTR request/response map. */
+  plan?: Plan
+  map?: 'requests' | 'responses'
+  /** Set when the value is a base64 payload; the sibling `mimeType` (or null). */
+  base64Mime?: string | null
+}
+
+class Walker {
+  readonly fields: InspectField[] = []
+  constructor(
+    private readonly maxChars: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  walk(value: unknown, path: string, plan: Plan): void {
+    const stack: Frame[] = [{ value, path, role: plan.base, plan }]
+    for (let frame = stack.pop(); frame; frame = stack.pop()) this.visit(frame, stack)
+  }
+
+  private visit(f: Frame, stack: Frame[]): void {
+    if (f.key !== undefined) this.emit(f.path, f.role, true, false, f.key, false)
+    const v = f.value
+    if (typeof v === 'string') {
+      if (f.base64Mime !== undefined) this.base64(v, f.path, f.role, f.base64Mime)
+      else this.emit(f.path, f.role, false, false, v, false)
+      return
+    }
+    if (Array.isArray(v)) {
+      if (f.key === 'content' || f.key === 'contents' || f.key === 'messages') this.joined(v, f.key, f.path, f.role)
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], path: appendPointer(f.path, i), role: f.role })
+      return
+    }
+    if (!isRecord(v)) return
+    const b64 = base64Key(v)
+    const keys = Object.keys(v)
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i] as string
+      const child: Frame = { value: v[key], path: appendPointer(f.path, key), role: f.role, key }
+      if (f.plan) {
+        child.role = f.plan.keys?.get(key) ?? f.plan.base
+        if (isRecord(child.value) && key === (f.plan.map === 'requests' ? 'inputRequests' : 'inputResponses')) child.map = f.plan.map
+      } else if (f.map) {
+        child.role = f.map === 'requests' ? innerRequestRole(child.value) : resultPlan(methodByShape(child.value, 'client_to_server')).base
+      }
+      if (key === b64) child.base64Mime = typeof v['mimeType'] === 'string' ? v['mimeType'] : null
+      stack.push(child)
+    }
+  }
+
+  private base64(value: string, path: string, role: FieldRole, mime: string | null): void {
+    const decoded = decodeBase64Text(value, mime, this.maxBytes)
+    if (decoded.kind === 'not-base64') this.emit(path, role, false, false, value, false)
+    else if (decoded.kind === 'text') this.emit(path, role, false, false, decoded.text, true, decoded.truncated)
+    // 'binary': an image, audio or file payload is not text any model reads; it is not scanned.
+  }
+
+  /** One field joining the text blocks of a `content`/`contents` array or of a `messages` array's contents. */
+  private joined(items: unknown[], key: string, path: string, role: FieldRole): void {
+    const pieces: string[] = []
+    for (const item of items) {
+      if (key !== 'messages') blockText(item, pieces)
+      else if (isRecord(item)) {
+        const content = item['content']
+        if (Array.isArray(content)) for (const block of content) blockText(block, pieces)
+        else blockText(content, pieces)
+      }
+    }
+    if (pieces.length >= 2) this.emit(path, role, false, true, pieces.join('\n'), false)
+  }
+
+  private emit(path: string, role: FieldRole, isKey: boolean, joined: boolean, raw: string, decoded: boolean, truncated = false): void {
+    if (raw.length === 0) return
+    const cut = raw.length > this.maxChars
+    this.fields.push(new Field(path, role, isKey, joined, cut ? raw.slice(0, this.maxChars) : raw, decoded, truncated || cut))
+  }
+}
+
+/** A field whose normalised text is computed on first read and then shared by every detector. */
+class Field implements InspectField {
+  private norm: NormalizedText | undefined
+  constructor(
+    readonly path: string,
+    readonly role: FieldRole,
+    readonly isKey: boolean,
+    readonly joined: boolean,
+    readonly raw: string,
+    readonly decoded: boolean,
+    readonly truncated: boolean,
+  ) {}
+  get normalized(): NormalizedText {
+    if (this.norm === undefined) this.norm = normalize(this.raw)
+    return this.norm
+  }
+}
+
+/**
+ * The key of a record holding base64 rather than text: `data` of an image/audio content block,
+ * `blob` of resource contents (§3 "CB"). Shared with redaction, which refuses to edit either.
+ */
+export function base64Key(record: Record<string, unknown>): 'data' | 'blob' | undefined {
+  const type = record['type']
+  if ((type === 'image' || type === 'audio') && typeof record['data'] === 'string') return 'data'
+  if (typeof record['blob'] === 'string') return 'blob'
+  return undefined
+}
+
+/** Text of a `text` block, of an embedded text resource, or of resource contents `{uri, text}`. */
+function blockText(block: unknown, into: string[]): void {
+  if (!isRecord(block)) return
+  const type = block['type']
+  if (typeof block['text'] === 'string' && (type === 'text' || type === undefined)) into.push(block['text'])
+  else if (type === 'resource' && isRecord(block['resource']) && typeof block['resource']['text'] === 'string') {
+    into.push(block['resource']['text'])
+  }
+}
+
+/** 2026 MRTR `result.inputRequests.<key>` is a server → client request: its own method decides the role. */
+function innerRequestRole(request: unknown): FieldRole {
+  const method = isRecord(request) && typeof request['method'] === 'string' ? request['method'] : ''
+  return paramsPlan(method).base
+}
+
+function has(record: Record<string, unknown>, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(record, key)
+}
+
+// ---- Roles (mcp-protocol.md §3 rows; §4.4 (b) for responses whose request is unknown) ----
+
+/** How a section's top-level keys get their roles. */
+interface Plan {
+  base: FieldRole
+  keys?: ReadonlyMap<string, FieldRole>
+  /** The section's `inputRequests` (results) or `inputResponses` (params) map holds 2026 MRTR exchanges. */
+  map?: 'requests' | 'responses'
+}
+
+const ARGUMENTS = new Map<string, FieldRole>([['arguments', 'arguments']])
+const COMPLETION_ARGUMENTS = new Map<string, FieldRole>([['argument', 'arguments'], ['context', 'arguments']])
+
+/** Roles of request / notification `params` by method. */
+function paramsPlan(method: string): Plan {
+  switch (method) {
+    case 'tools/call':
+    case 'prompts/get':
+      return { base: 'other', keys: ARGUMENTS, map: 'responses' }
+    case 'completion/complete':
+      return { base: 'other', keys: COMPLETION_ARGUMENTS, map: 'responses' }
+    case 'sampling/createMessage':
+      return { base: 'sampling', map: 'responses' }
+    case 'elicitation/create':
+      return { base: 'elicitation', map: 'responses' }
+  }
+  return { base: method.startsWith('notifications/') ? 'notification' : 'other', map: 'responses' }
+}
+
+const RESULT_ROLES = new Map<string, FieldRole>([
+  ['tools/list', 'tool-definition'],
+  ['prompts/list', 'prompt-definition'],
+  ['resources/list', 'prompt-definition'],
+  ['resources/templates/list', 'prompt-definition'],
+  ['tools/call', 'tool-result'],
+  // Tasks (2025-11-25): tasks/result carries the deferred CallToolResult; the others a task's status text.
+  ['tasks/result', 'tool-result'],
+  ['tasks/get', 'tool-result'],
+  ['tasks/list', 'tool-result'],
+  ['tasks/cancel', 'tool-result'],
+  ['resources/read', 'resource'],
+  ['prompts/get', 'prompt'],
+  ['sampling/createMessage', 'sampling'],
+  ['elicitation/create', 'elicitation'],
+  ['initialize', 'instructions'],
+  ['server/discover', 'instructions'],
+  ['completion/complete', 'completion'],
+])
+
+/** Roles of a `result` by the method it answers. */
+function resultPlan(method: string | undefined): Plan {
+  return { base: (method !== undefined && RESULT_ROLES.get(method)) || 'other', map: 'requests' }
+}
+
+/**
+ * The method a result answers, guessed from its shape (§4.4 (b)) when the request is unknown. Only
+ * shapes the sender may produce count: a client answers sampling, elicitation and roots requests;
+ * a server everything else.
+ */
+export function methodByShape(result: unknown, direction: Direction): string | undefined {
+  if (!isRecord(result)) return undefined
+  const has = (key: string): boolean => Object.prototype.hasOwnProperty.call(result, key)
+  if (direction === 'client_to_server') {
+    if (has('model') && has('role')) return 'sampling/createMessage'
+    if (has('action')) return 'elicitation/create'
+    if (has('roots')) return 'roots/list'
+    return undefined
+  }
+  if (has('tools')) return 'tools/list'
+  if (has('contents')) return 'resources/read'
+  if (has('messages')) return 'prompts/get'
+  if (has('completion')) return 'completion/complete'
+  if (has('content') || has('isError') || has('structuredContent')) return 'tools/call'
+  if (has('task')) return 'tasks/get'
+  if (has('prompts')) return 'prompts/list'
+  if (has('resources')) return 'resources/list'
+  if (has('resourceTemplates')) return 'resources/templates/list'
+  if (has('instructions') || has('serverInfo') || has('protocolVersion')) return 'initialize'
+  return undefined
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+// ---- Base64 payloads: decoded only when they hold text (bounded) ----
+
+type Base64Text = { kind: 'not-base64' } | { kind: 'binary' } | { kind: 'text'; text: string; truncated: boolean }
+
+const BASE64 = /^[A-Za-z0-9+/_\-\s]*={0,2}\s*$/
+const TEXTUAL_MIME = /^(?:text\/|application\/(?:json|xml|javascript|yaml|x-yaml)\b)|\+(?:json|xml)\b/i
+const SNIFF_BYTES = 3072
+
+/**
+ * Text inside a base64 payload: always decoded when `mime` is textual (text/*, JSON, XML, *+json,
+ * *+xml); otherwise only when the first 3 KiB, then the whole decoded prefix, are valid UTF-8 and
+ * mostly printable. A string that is not base64 at all is returned as such (it is scanned as text).
+ */
+function decodeBase64Text(value: string, mime: string | null, maxBytes: number): Base64Text {
+  if (!BASE64.test(value)) return { kind: 'not-base64' }
+  const textual = mime !== null && TEXTUAL_MIME.test(mime)
+  if (!textual) {
+    const head = base64Bytes(value, SNIFF_BYTES)
+    if (head === null) return { kind: 'not-base64' }
+    const sniffed = utf8(head.bytes, true, head.truncated)
+    if (sniffed === null || !looksLikeText(sniffed)) return { kind: 'binary' }
+  }
+  const all = base64Bytes(value, maxBytes)
+  if (all === null) return { kind: 'not-base64' }
+  const text = utf8(all.bytes, !textual, all.truncated)
+  if (text === null || (!textual && !looksLikeText(text))) return { kind: 'binary' }
+  return { kind: 'text', text, truncated: all.truncated }
+}
+
+/** The first `maxBytes` bytes of standard or URL-safe base64 (whitespace ignored), or null when malformed. */
+function base64Bytes(value: string, maxBytes: number): { bytes: Uint8Array; truncated: boolean } | null {
+  const maxChars = Math.ceil(maxBytes / 3) * 4
+  const cut = value.length > maxChars + (maxChars >> 4) + 4
+  let s = cut ? value.slice(0, maxChars + (maxChars >> 4) + 4) : value
+  if (/\s/.test(s)) s = s.replace(/\s+/g, '')
+  let truncated = cut
+  if (s.length > maxChars) {
+    s = s.slice(0, maxChars)
+    truncated = true
+  }
+  if (truncated) s = s.slice(0, s.length - (s.length % 4))
+  let binary: string
+  try {
+    binary = atob(s.replace(/-/g, '+').replace(/_/g, '/'))
+  } catch {
+    return null
+  }
+  const bytes = new Uint8Array(binary.length)
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
+  return { bytes, truncated }
+}
+
+function utf8(bytes: Uint8Array, fatal: boolean, truncated: boolean): string | null {
+  try {
+    // `stream` keeps a character cut by the byte limit from counting as invalid.
+    return new TextDecoder('utf-8', { fatal, ignoreBOM: false }).decode(bytes, { stream: truncated })
+  } catch {
+    return null
+  }
+}
+
+/** No NUL, and at most 2% control characters or U+FFFD. */
+function looksLikeText(text: string): boolean {
+  if (text.length === 0) return false
+  let bad = 0
+  for (let i = 0; i < text.length; i++) {
+    const u = text.charCodeAt(i)
+    if (u === 0) return false
+    if ((u < 0x20 && u !== 0x09 && u !== 0x0a && u !== 0x0c && u !== 0x0d) || (u >= 0x7f && u < 0xa0) || u === 0xfffd) bad++
+  }
+  return bad * 50 <= text.length
+}

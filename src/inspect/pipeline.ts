@@ -1,0 +1,122 @@
+/**
+ * The inspection pipeline: one message in, one verdict out.
+ *
+ *   policy checks (deny-listed tools) → fields (every attacker-controlled string, §3) → detectors
+ *   → actions resolved under the tenant's policy → injection scores combined → block | modify | allow
+ *
+ * Pure and synchronous. A detector that throws blocks the message (fail closed); monitor mode is
+ * applied by the caller, which logs the verdict and forwards the original.
+ */
+import type { JsonObject, JsonRpcMessage, JsonValue } from '../mcp/jsonrpc'
+import type { CompiledPolicy } from './policy'
+import type { BlockReason, Finding, FindingKind, MessageContext, RuleAction, ScanField, Verdict } from './types'
+import { collectFields } from './fields'
+import { applyEdits } from './redact'
+import { combineInjection } from './combine'
+
+/** Inspects one JSON-RPC message under a compiled policy. Never throws. */
+export function inspect(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy): Verdict {
+  try {
+    return inspectUnsafe(message, ctx, policy)
+  } catch (err) {
+    console.error(JSON.stringify({ event: 'inspection_error', requestId: ctx.requestId, tenant: ctx.tenantId, error: String(err) }))
+    return { action: 'block', reason: 'inspection-error', findings: [{ ruleId: 'inspection-error', kind: 'error', path: '', score: 1, action: 'block' }] }
+  }
+}
+
+function inspectUnsafe(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy): Verdict {
+  const denied = deniedToolCall(message, ctx, policy)
+  if (denied) return { action: 'block', reason: 'denied-tool', findings: [denied] }
+
+  const filtered = filterDeniedTools(message, ctx, policy)
+  const subject = filtered?.message ?? message
+  const findings: Finding[] = filtered ? [...filtered.findings] : []
+
+  const fields = collectFields(subject, { direction: ctx.direction, ...(ctx.method ? { method: ctx.method } : {}) })
+  const byPath = new Map<string, ScanField>()
+  for (const field of fields) {
+    if (!field.joined && !field.isKey) byPath.set(field.path, field)
+    for (const detector of policy.detectors) {
+      for (const f of detector.detect(field, ctx)) findings.push(resolveAction(f, policy))
+    }
+  }
+
+  const injection = combineInjection(findings)
+  if (injection >= policy.injectionThreshold) return { action: 'block', reason: 'injection', findings }
+
+  const blocking = findings.find((f) => f.action === 'block')
+  if (blocking) return { action: 'block', reason: reasonFor(blocking.kind), findings }
+
+  const edits: Array<{ path: string; span: [number, number]; replacement: string }> = []
+  for (const f of findings) {
+    if ((f.action !== 'redact' && f.action !== 'strip') || !f.span) continue
+    const field = byPath.get(f.path)
+    // Keys, joined views and decoded base64 cannot be edited in place: refuse the message instead.
+    if (!field || field.isKey || field.joined || isDecoded(field)) return { action: 'block', reason: reasonFor(f.kind), findings }
+    edits.push({ path: f.path, span: f.span, replacement: f.action === 'redact' ? `[REDACTED:${f.kind}]` : '' })
+  }
+  if (edits.length > 0) return { action: 'modify', message: applyEdits(subject, edits), findings }
+  if (filtered) return { action: 'modify', message: subject, findings }
+  return { action: 'allow', findings }
+}
+
+/** Unicode findings follow the tenant's `policy.unicode` action; everything else keeps its rule's action. */
+function resolveAction(f: Finding, policy: CompiledPolicy): Finding {
+  if (f.kind !== 'unicode') return f
+  const action: RuleAction = policy.unicode === 'off' ? 'flag' : policy.unicode
+  return { ...f, action }
+}
+
+function reasonFor(kind: FindingKind): BlockReason {
+  switch (kind) {
+    case 'injection':
+    case 'secret':
+    case 'pii':
+    case 'unicode':
+    case 'exfiltration':
+    case 'shadowing':
+    case 'policy':
+      return kind
+    case 'error':
+      return 'inspection-error'
+  }
+}
+
+function isDecoded(field: ScanField): boolean {
+  return (field as ScanField & { decoded?: boolean }).decoded === true
+}
+
+/** A client's `tools/call` naming a deny-listed tool is refused before anything else runs. */
+function deniedToolCall(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy): Finding | null {
+  if (ctx.direction !== 'client_to_server' || !('method' in message) || message.method !== 'tools/call') return null
+  const name = message.params?.['name']
+  if (typeof name !== 'string' || !policy.isToolDenied(name)) return null
+  return { ruleId: 'tool-deny-list', kind: 'policy', path: '/params/name', score: 1, action: 'block' }
+}
+
+/** A `tools/list` result loses its deny-listed tools (a sanitised result, not an error). */
+function filterDeniedTools(
+  message: JsonRpcMessage,
+  ctx: MessageContext,
+  policy: CompiledPolicy,
+): { message: JsonRpcMessage; findings: Finding[] } | null {
+  if (ctx.direction !== 'server_to_client' || ctx.method !== 'tools/list' || !('result' in message)) return null
+  const tools = message.result['tools']
+  if (!Array.isArray(tools)) return null
+  const findings: Finding[] = []
+  const kept: JsonValue[] = []
+  tools.forEach((tool, i) => {
+    const name = isObject(tool) ? tool['name'] : undefined
+    if (typeof name === 'string' && policy.isToolDenied(name)) {
+      findings.push({ ruleId: 'tool-deny-list', kind: 'policy', path: `/result/tools/${i}`, score: 1, action: 'strip' })
+    } else kept.push(tool)
+  })
+  if (findings.length === 0) return null
+  const result: JsonObject = { ...message.result }
+  Object.defineProperty(result, 'tools', { value: kept, enumerable: true, writable: true, configurable: true })
+  return { message: { ...message, result }, findings }
+}
+
+function isObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}

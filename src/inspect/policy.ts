@@ -1,0 +1,80 @@
+/**
+ * A tenant's policy compiled for the hot path: detectors built, globs turned into matchers. Compiled
+ * once per (tenant, config version) per isolate.
+ */
+import type { TenantConfig } from '../tenant/config'
+import type { Detector } from './types'
+import { invisibleUnicodeDetector } from '../detectors/invisible-unicode'
+
+export interface CompiledPolicy {
+  readonly tenantId: string
+  readonly version: number
+  readonly detectors: readonly Detector[]
+  readonly injectionThreshold: number
+  readonly monitor: boolean
+  readonly revealRuleIds: boolean
+  readonly unicode: TenantConfig['policy']['unicode']
+  /** True when a tool name is on the tenant's deny-list. */
+  readonly isToolDenied: (name: string) => boolean
+}
+
+const compiled = new Map<string, CompiledPolicy>()
+const MAX_COMPILED = 1_000
+
+/** The compiled policy of a tenant's config version, from the isolate cache when present. */
+export function compilePolicy(tenantId: string, version: number, config: TenantConfig): CompiledPolicy {
+  const key = `${tenantId}@${version}`
+  const hit = compiled.get(key)
+  if (hit) return hit
+  const policy = buildPolicy(tenantId, version, config)
+  if (compiled.size >= MAX_COMPILED) compiled.clear()
+  compiled.set(key, policy)
+  return policy
+}
+
+function buildPolicy(tenantId: string, version: number, config: TenantConfig): CompiledPolicy {
+  const p = config.policy
+  const detectors: Detector[] = []
+  if (p.unicode !== 'off') detectors.push(invisibleUnicodeDetector)
+  return {
+    tenantId,
+    version,
+    detectors,
+    injectionThreshold: p.injectionThreshold,
+    monitor: p.monitor,
+    revealRuleIds: p.revealRuleIds,
+    unicode: p.unicode,
+    isToolDenied: globMatcher(p.tools.deny),
+  }
+}
+
+/** Matches a name against any of the `*` / `?` globs. */
+export function globMatcher(globs: readonly string[]): (name: string) => boolean {
+  if (globs.length === 0) return () => false
+  return (name) => globs.some((g) => globMatch(g, name))
+}
+
+/**
+ * Wildcard match in O(pattern × name) time with no regex: on a mismatch only the most recent `*` is
+ * retried, so no glob can make matching exponential.
+ */
+export function globMatch(glob: string, name: string): boolean {
+  let g = 0
+  let n = 0
+  let star = -1
+  let mark = 0
+  while (n < name.length) {
+    if (g < glob.length && (glob[g] === '?' || glob[g] === name[n])) {
+      g++
+      n++
+    } else if (g < glob.length && glob[g] === '*') {
+      star = g++
+      mark = n
+    } else if (star !== -1) {
+      g = star + 1
+      n = ++mark
+    } else return false
+  }
+  while (g < glob.length && glob[g] === '*') g++
+  return g === glob.length
+}

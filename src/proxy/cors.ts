@@ -1,0 +1,40 @@
+/**
+ * Browser access. `Origin`, when present, must be in the tenant's allow-list (403 otherwise): behind a
+ * proxy the origin server's own DNS-rebinding check sees the firewall, not the browser, so the firewall
+ * makes it (mcp-protocol.md §4.8). Allowed origins get CORS headers that list `Authorization`
+ * (a `*` does not cover it) and expose the session id, protocol version and OAuth challenge (§4.9).
+ */
+import { FirewallError } from '../errors'
+
+const ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Accept', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Last-Event-ID', 'Mcp-Method', 'Mcp-Name']
+const EXPOSE_HEADERS = 'Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate'
+const PARAM_HEADER = /^mcp-param-[a-z0-9-]{1,64}$/
+
+/** Throws 403 when a browser Origin is present and not allowed. Returns the allowed origin, if any. */
+export function checkBrowserOrigin(origin: string | null, allowed: readonly string[]): string | null {
+  if (origin === null) return null
+  if (!allowed.includes(origin.toLowerCase())) throw new FirewallError({ kind: 'origin_forbidden' })
+  return origin
+}
+
+/** CORS headers for an allowed origin on an actual response. */
+export function corsHeaders(origin: string): Record<string, string> {
+  return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': EXPOSE_HEADERS, Vary: 'Origin' }
+}
+
+/** The answer to a preflight from an allowed origin; requested `Mcp-Param-*` names are echoed when valid. */
+export function preflight(origin: string, requestedHeaders: string | null): Response {
+  const params = (requestedHeaders ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => PARAM_HEADER.test(h))
+  return new Response(null, {
+    status: 204,
+    headers: {
+      ...corsHeaders(origin),
+      'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
+      'Access-Control-Allow-Headers': [...ALLOW_HEADERS, ...params].join(', '),
+      'Access-Control-Max-Age': '600',
+    },
+  })
+}

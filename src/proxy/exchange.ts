@@ -1,0 +1,148 @@
+/**
+ * The state of one HTTP exchange between a client and an origin through the firewall: which requests
+ * are waiting for answers (and their methods, since responses carry only an id), how to inspect a
+ * message in either direction, and how to answer the origin on the client's behalf when a server
+ * request is blocked (mcp-protocol.md §4.5–4.6).
+ */
+import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc'
+import type { ProtocolEra } from '../mcp/era'
+import type { CompiledPolicy } from '../inspect/policy'
+import type { Direction, MessageContext, Verdict } from '../inspect/types'
+import { inspect } from '../inspect/pipeline'
+import { summarizeFindings } from '../audit/events'
+import type { EventSink } from '../audit/sink'
+import { FirewallCode } from '../errors'
+
+export interface ExchangeInit {
+  tenantId: string
+  configVersion: number
+  requestId: string
+  era: ProtocolEra
+  sessionId?: string
+  policy: CompiledPolicy
+  sink: EventSink
+}
+
+/** What to do with one server → client message. */
+export type ServerOutcome =
+  | { emit: JsonRpcMessage } //                          pass (possibly modified or replaced by an error)
+  | { drop: true; answerOrigin?: JsonRpcMessage } //     hidden from the client; maybe answered on its behalf
+
+/** What to do with one client → server message. */
+export type ClientOutcome =
+  | { forward: JsonRpcMessage } //                      to the origin (possibly modified, or a rejection)
+  | { answer: JsonRpcResponse } //                       answered by the firewall, never forwarded
+  | { drop: true } //                                   a blocked notification: nothing to answer
+
+interface Pending {
+  method: string
+  toolName?: string
+}
+
+export class Exchange {
+  /** Client requests forwarded to the origin and not yet answered, by id. */
+  readonly pending = new Map<JsonRpcId, Pending>()
+
+  constructor(readonly init: ExchangeInit) {}
+
+  /** Inspects a client message and decides what reaches the origin. */
+  fromClient(message: JsonRpcMessage, bytes = 0): ClientOutcome {
+    const method = 'method' in message ? message.method : undefined
+    const verdict = this.#inspect(message, 'client_to_server', method, toolNameOf(message), bytes)
+    const effective = this.init.policy.monitor ? null : verdict
+    if (!effective || effective.action === 'allow') return this.#track({ forward: message })
+    if (effective.action === 'modify') return this.#track({ forward: effective.message })
+    if ('method' in message && 'id' in message) return { answer: this.blockedError(message.id, effective) }
+    if ('method' in message) return { drop: true }
+    // A blocked reply to a server request (sampling, elicitation, roots) becomes a rejection for the origin.
+    return { forward: rejection(message.id) }
+  }
+
+  /** Inspects a server message (response, server request or notification) bound for the client. */
+  fromServer(message: JsonRpcMessage, bytes = 0): ServerOutcome {
+    const isResponse = !('method' in message)
+    const pending = isResponse && message.id !== null ? this.pending.get(message.id) : undefined
+    const method = 'method' in message ? message.method : pending?.method
+    const verdict = this.#inspect(message, 'server_to_client', method, pending?.toolName, bytes)
+    if (isResponse && message.id !== null) this.pending.delete(message.id)
+    const effective = this.init.policy.monitor ? null : verdict
+    if (!effective || effective.action === 'allow') return { emit: message }
+    if (effective.action === 'modify') return { emit: effective.message }
+    if (isResponse) return { emit: this.blockedError(message.id, effective) }
+    if ('id' in message) return { drop: true, answerOrigin: onBehalfAnswer(message.method, message.id) }
+    return { drop: true }
+  }
+
+  /** The JSON-RPC error a client sees for a blocked message: a request id always, rule ids on opt-in. */
+  blockedError(id: JsonRpcId | null, verdict: Extract<Verdict, { action: 'block' }>): JsonRpcResponse {
+    const data: { requestId: string; reason: string; ruleIds?: string[] } = { requestId: this.init.requestId, reason: verdict.reason }
+    if (this.init.policy.revealRuleIds) data.ruleIds = summarizeFindings(verdict.findings).ruleIds
+    return { jsonrpc: '2.0', id, error: { code: FirewallCode.blocked, message: `Blocked by MCP firewall: ${verdict.reason}`, data } }
+  }
+
+  /** Errors for every request still waiting (a stream that had to be cut), then forgets them. */
+  failPending(code: number, message: string): JsonRpcResponse[] {
+    const out: JsonRpcResponse[] = []
+    for (const id of this.pending.keys()) out.push({ jsonrpc: '2.0', id, error: { code, message, data: { requestId: this.init.requestId } } })
+    this.pending.clear()
+    return out
+  }
+
+  #track(outcome: { forward: JsonRpcMessage }): ClientOutcome {
+    const m = outcome.forward
+    if ('method' in m && 'id' in m) {
+      const toolName = toolNameOf(m)
+      this.pending.set(m.id, { method: m.method, ...(toolName ? { toolName } : {}) })
+    }
+    return outcome
+  }
+
+  #inspect(message: JsonRpcMessage, direction: Direction, method: string | undefined, toolName: string | undefined, bytes: number): Verdict {
+    const ctx: MessageContext = {
+      tenantId: this.init.tenantId,
+      direction,
+      requestId: this.init.requestId,
+      era: this.init.era,
+      ...(method ? { method } : {}),
+      ...(toolName ? { toolName } : {}),
+      ...(this.init.sessionId ? { sessionId: this.init.sessionId } : {}),
+    }
+    const started = performance.now()
+    const verdict = inspect(message, ctx, this.init.policy)
+    const { ruleIds, kinds } = summarizeFindings(verdict.findings)
+    this.init.sink.record({
+      ts: new Date().toISOString(),
+      requestId: this.init.requestId,
+      tenant: this.init.tenantId,
+      configVersion: this.init.configVersion,
+      direction,
+      ...(method ? { method } : {}),
+      ...(toolName ? { tool: toolName } : {}),
+      verdict: verdict.action,
+      monitor: this.init.policy.monitor && verdict.action !== 'allow',
+      ruleIds,
+      kinds,
+      bytes,
+      inspectMicros: Math.round((performance.now() - started) * 1000),
+    })
+    return verdict
+  }
+}
+
+function toolNameOf(message: JsonRpcMessage): string | undefined {
+  if (!('method' in message) || message.method !== 'tools/call') return undefined
+  const name = message.params?.['name']
+  return typeof name === 'string' ? name : undefined
+}
+
+/** A rejection the origin accepts for a server request the client will never see. */
+function rejection(id: JsonRpcId | null): JsonRpcResponse {
+  // -1 is the spec's "user rejected sampling" (client/sampling.mdx §Error Handling).
+  return { jsonrpc: '2.0', id, error: { code: -1, message: 'Rejected by policy' } }
+}
+
+/** Answer for a blocked server → client request: elicitations are declined, anything else rejected. */
+export function onBehalfAnswer(method: string, id: JsonRpcId): JsonRpcResponse {
+  if (method === 'elicitation/create') return { jsonrpc: '2.0', id, result: { action: 'decline' } }
+  return rejection(id)
+}

@@ -1,0 +1,53 @@
+/**
+ * Header hygiene in both directions (mcp-protocol.md §4.8). Both directions use allow-lists: a header
+ * the firewall does not know is not forwarded, so hop-by-hop headers, `Host`, `Cookie`, `cf-*`,
+ * `Content-Length` and `Content-Encoding` never cross it.
+ */
+
+const TO_ORIGIN = new Set([
+  'accept',
+  'content-type',
+  'mcp-session-id',
+  'mcp-protocol-version',
+  'last-event-id',
+  'mcp-method',
+  'mcp-name',
+  'user-agent',
+  'authorization',
+])
+
+const TO_CLIENT = new Set(['content-type', 'mcp-session-id', 'mcp-protocol-version', 'www-authenticate', 'cache-control', 'retry-after', 'allow'])
+
+/**
+ * Headers for the origin request. `Mcp-Param-*` headers are forwarded (unknown ones too, as 2026-07-28
+ * requires); `Authorization` passes through unchanged unless `forwardAuthorization` is false.
+ */
+export function originRequestHeaders(incoming: Headers, opts: { forwardAuthorization: boolean }): Headers {
+  const out = new Headers()
+  incoming.forEach((value, name) => {
+    const lower = name.toLowerCase()
+    if (lower === 'authorization' && !opts.forwardAuthorization) return
+    if (TO_ORIGIN.has(lower) || lower.startsWith('mcp-param-')) out.set(lower, value)
+  })
+  // Workers' fetch decompresses anyway; identity keeps the origin from buffering to compress.
+  out.set('accept-encoding', 'identity')
+  return out
+}
+
+/** Headers for the client response; the body is always re-encoded by the firewall. */
+export function clientResponseHeaders(upstream: Headers, requestId: string): Headers {
+  const out = new Headers()
+  upstream.forEach((value, name) => {
+    if (TO_CLIENT.has(name.toLowerCase())) out.set(name, value)
+  })
+  out.set('x-request-id', requestId)
+  return out
+}
+
+/** Headers every SSE response carries (mcp-protocol.md §4.2). */
+export function applySseHeaders(headers: Headers): Headers {
+  headers.set('content-type', 'text/event-stream')
+  headers.set('cache-control', 'no-cache, no-transform')
+  headers.set('x-accel-buffering', 'no')
+  return headers
+}

@@ -1,0 +1,234 @@
+/**
+ * A tenant's MCP endpoint: Streamable HTTP POST, GET and DELETE through ingress checks, inspection
+ * in both directions and forwarding (DESIGN.md, "One request, end to end", steps 1–8).
+ */
+import { FirewallError } from '../errors'
+import type { Problem } from '../errors'
+import { detectProtocol } from '../mcp/era'
+import type { ProtocolDetection } from '../mcp/era'
+import { checkRequestMetadataHeaders, rewriteParamHeaders } from '../mcp/headers2026'
+import { parseJsonBody } from '../mcp/jsonrpc'
+import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc'
+import { compilePolicy } from '../inspect/policy'
+import { EventSink } from '../audit/sink'
+import type { LoadedTenant } from '../tenant/store'
+import { checkAccept, checkContentType, checkMethod, readCappedText } from './ingress'
+import { checkBrowserOrigin, corsHeaders, preflight } from './cors'
+import { checkTargetUrl } from './origin-url'
+import { urlPolicy } from './url-policy-env'
+import { applySseHeaders, clientResponseHeaders, originRequestHeaders } from './headers'
+import { forward } from './forward'
+import { Exchange } from './exchange'
+import { relaySse } from './relay-sse'
+import { relayJson } from './relay-json'
+
+/** JSON nesting the firewall accepts in either direction; deeper bodies are refused, not parsed. */
+export const MAX_JSON_DEPTH = 64
+
+export interface EndpointRequest {
+  request: Request
+  env: Env
+  waitUntil: (p: Promise<unknown>) => void
+  tenant: LoadedTenant
+  requestId: string
+}
+
+/** Handles one request to a tenant's MCP endpoint. Throws `FirewallError` for every refusal. */
+export async function handleMcp(r: EndpointRequest): Promise<Response> {
+  const { request, tenant } = r
+  const config = tenant.record.config
+  if (!config.enabled) throw new FirewallError({ kind: 'tenant_disabled' })
+  const browserOrigin = checkBrowserOrigin(request.headers.get('origin'), config.allowedOrigins)
+  if (request.method === 'OPTIONS') {
+    if (!browserOrigin) return new Response(null, { status: 204 })
+    return preflight(browserOrigin, request.headers.get('access-control-request-headers'))
+  }
+  checkMethod(request.method)
+  checkAccept(request.method, request.headers.get('accept'))
+  checkContentType(request.method, request.headers.get('content-type'))
+
+  const target = checkTargetUrl(config.origin.url, urlPolicy(r.env, new URL(request.url).hostname, config.hosts))
+  if (!target.ok) {
+    console.error(JSON.stringify({ event: 'origin_not_allowed', tenant: tenant.id, reason: target.reason }))
+    throw new FirewallError({ kind: 'origin_not_allowed' })
+  }
+  const response = request.method === 'POST' ? await handlePost(r, target.url) : await handleStreamOrDelete(r, target.url)
+  if (browserOrigin) for (const [k, v] of Object.entries(corsHeaders(browserOrigin))) response.headers.set(k, v)
+  return response
+}
+
+async function handlePost(r: EndpointRequest, originUrl: URL): Promise<Response> {
+  const { request, tenant } = r
+  const config = tenant.record.config
+  const text = await readCappedText(request.body, config.limits.maxRequestBytes, request.headers.get('content-length'), () => new FirewallError({ kind: 'payload_too_large' }))
+  const parsed = parseJsonBody(text, { maxDepth: MAX_JSON_DEPTH })
+  if (!parsed.ok) {
+    throw new FirewallError(parsed.code === -32700 ? { kind: 'parse_error' } : { kind: 'invalid_request', reason: parsed.reason })
+  }
+  const proto = detectProtocol(request.headers, parsed.value)
+  if (!proto.ok) {
+    throw new FirewallError(protocolProblem(proto))
+  }
+  const isBatch = parsed.value.kind === 'batch'
+  const messages = parsed.value.kind === 'batch' ? parsed.value.messages : [parsed.value.message]
+  const single = parsed.value.kind === 'single' ? parsed.value.message : undefined
+  if (proto.era === 'modern' && single) {
+    // 2026-07-28: clients send requests and notifications only, and metadata headers mirror the body.
+    if (!('method' in single)) throw new FirewallError({ kind: 'invalid_request', reason: 'clients must not send responses' })
+    const check = checkRequestMetadataHeaders(request.headers, single)
+    if (!check.ok) throw new FirewallError({ kind: 'header_mismatch', reason: check.reason }, idOf(single))
+  }
+
+  const exchange = newExchange(r, proto.era)
+  const outgoing: JsonRpcMessage[] = []
+  const answers: JsonRpcResponse[] = []
+  const bytes = Math.ceil(text.length / messages.length)
+  for (const m of messages) {
+    const outcome = exchange.fromClient(m, bytes)
+    if ('forward' in outcome) outgoing.push(outcome.forward)
+    else if ('answer' in outcome) answers.push(outcome.answer)
+  }
+  exchange.init.sink.flush()
+
+  if (outgoing.length === 0) {
+    // Nothing reaches the origin: blocked requests are answered here (HTTP 200 so SDK clients raise
+    // McpError with the code, §4.5); blocked notifications get the 202 the origin would have sent.
+    if (answers.length === 0) return new Response(null, { status: 202, headers: { 'x-request-id': r.requestId } })
+    return jsonResponse(isBatch ? answers : answers[0], 200, r.requestId)
+  }
+
+  let headers = originRequestHeaders(request.headers, { forwardAuthorization: true })
+  if (proto.era === 'modern' && outgoing[0] && single && outgoing[0] !== single) headers = rewriteParamHeaders(headers, outgoing[0])
+  // The firewall forwards its own serialisation of exactly what it inspected, never the client's bytes.
+  const body = JSON.stringify(isBatch ? outgoing : outgoing[0])
+  const firstId = single ? idOf(single) : null
+  const { response: upstream, abort } = await forward(
+    { url: originUrl, method: 'POST', headers, body },
+    { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal },
+  ).catch((err: unknown) => {
+    throw err instanceof FirewallError ? new FirewallError(err.problem, firstId) : err
+  })
+  return relay(r, upstream, exchange, abort, answers, originUrl, firstId)
+}
+
+async function handleStreamOrDelete(r: EndpointRequest, originUrl: URL): Promise<Response> {
+  const { request, tenant } = r
+  const config = tenant.record.config
+  const version = request.headers.get('mcp-protocol-version')
+  // 2026-07-28 is POST only: GET and DELETE are answered 405 (§1.3 "Backward Compatibility").
+  if (version === '2026-07-28') throw new FirewallError({ kind: 'method_not_allowed', allow: 'POST' })
+  const proto = detectProtocol(request.headers, undefined)
+  if (!proto.ok) throw new FirewallError(protocolProblem(proto))
+  const exchange = newExchange(r, proto.era)
+  const headers = originRequestHeaders(request.headers, { forwardAuthorization: true })
+  const { response: upstream, abort } = await forward(
+    { url: originUrl, method: request.method, headers },
+    { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal },
+  )
+  return relay(r, upstream, exchange, abort, [], originUrl, null)
+}
+
+async function relay(
+  r: EndpointRequest,
+  upstream: Response,
+  exchange: Exchange,
+  abort: () => void,
+  prelude: JsonRpcResponse[],
+  originUrl: URL,
+  firstId: JsonRpcId | null,
+): Promise<Response> {
+  const config = r.tenant.record.config
+  const headers = clientResponseHeaders(upstream.headers, r.requestId)
+  const type = (upstream.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+  const answerOrigin = (messages: JsonRpcMessage[]) => r.waitUntil(answerOnBehalf(r, originUrl, messages))
+
+  if (upstream.status === 202 || upstream.status === 204 || upstream.body === null) {
+    await upstream.body?.cancel().catch(() => undefined)
+    if (prelude.length > 0) return jsonResponse(prelude, 200, r.requestId)
+    return new Response(null, { status: upstream.status, headers })
+  }
+  if (type === 'text/event-stream' && upstream.ok) {
+    const body = relaySse(upstream.body, exchange, {
+      maxLineBytes: config.limits.maxSseLineBytes,
+      maxEventBytes: config.limits.maxSseEventBytes,
+      maxDepth: MAX_JSON_DEPTH,
+      idleTimeoutMs: config.origin.idleTimeoutMs,
+      prelude,
+      answerOrigin,
+      abortOrigin: abort,
+      onClose: () => exchange.init.sink.flush(),
+    })
+    return new Response(body, { status: upstream.status, headers: applySseHeaders(headers) })
+  }
+  if (type === 'application/json') {
+    try {
+      const body = await relayJson(upstream, exchange, { maxBytes: config.limits.maxResponseBytes, maxDepth: MAX_JSON_DEPTH, prelude, answerOrigin })
+      headers.set('content-type', 'application/json')
+      return new Response(body, { status: upstream.status, headers })
+    } catch (err) {
+      // An origin refusal (4xx) whose body cannot be inspected keeps its status, with a generic body.
+      if (!upstream.ok && err instanceof FirewallError) return originRefusal(upstream.status, headers, r.requestId)
+      throw err instanceof FirewallError ? new FirewallError(err.problem, firstId) : err
+    } finally {
+      exchange.init.sink.flush()
+    }
+  }
+  // Anything else is passed only when it carries nothing to inspect (e.g. a DELETE's empty 200).
+  const rest = await readCappedText(upstream.body, 64 * 1024, upstream.headers.get('content-length'), () => new FirewallError({ kind: 'origin_response_too_large' }, firstId))
+  if (!upstream.ok) return originRefusal(upstream.status, headers, r.requestId)
+  if (rest.length === 0) {
+    headers.delete('content-type')
+    return new Response(null, { status: upstream.status, headers })
+  }
+  throw new FirewallError({ kind: 'origin_invalid_response', reason: `content type ${type || '(none)'}` }, firstId)
+}
+
+/** Answers server requests the client will never see, on its behalf (same session, version and auth). */
+async function answerOnBehalf(r: EndpointRequest, originUrl: URL, messages: JsonRpcMessage[]): Promise<void> {
+  const headers = originRequestHeaders(r.request.headers, { forwardAuthorization: true })
+  headers.set('content-type', 'application/json')
+  headers.set('accept', 'application/json, text/event-stream')
+  for (const m of messages) {
+    try {
+      const res = await fetch(originUrl, { method: 'POST', headers, body: JSON.stringify(m), redirect: 'manual' })
+      await res.body?.cancel().catch(() => undefined)
+    } catch (err) {
+      console.error(JSON.stringify({ event: 'on_behalf_answer_failed', requestId: r.requestId, tenant: r.tenant.id, error: String(err) }))
+    }
+  }
+}
+
+function newExchange(r: EndpointRequest, era: 'legacy' | 'modern'): Exchange {
+  const { tenant } = r
+  const sessionId = r.request.headers.get('mcp-session-id')
+  return new Exchange({
+    tenantId: tenant.id,
+    configVersion: tenant.record.version,
+    requestId: r.requestId,
+    era,
+    ...(sessionId ? { sessionId } : {}),
+    policy: compilePolicy(tenant.id, tenant.record.version, tenant.record.config),
+    sink: new EventSink(r.env, tenant.id, r.waitUntil),
+  })
+}
+
+function jsonResponse(body: unknown, status: number, requestId: string): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', 'x-request-id': requestId } })
+}
+
+function originRefusal(status: number, headers: Headers, requestId: string): Response {
+  headers.set('content-type', 'application/json')
+  const body = { jsonrpc: '2.0', id: null, error: { code: -32000, message: `Origin refused the request (HTTP ${status})`, data: { requestId } } }
+  return new Response(JSON.stringify(body), { status, headers })
+}
+
+function idOf(m: JsonRpcMessage): JsonRpcId | null {
+  return 'id' in m ? m.id : null
+}
+
+/** Maps a failed protocol detection to the problem it is: a bad version, a header mismatch or a bad shape. */
+function protocolProblem(p: Extract<ProtocolDetection, { ok: false }>): Problem {
+  if (p.code === -32020) return { kind: 'header_mismatch', reason: p.reason }
+  if (p.code === -32600) return { kind: 'invalid_request', reason: p.reason }
+  return { kind: 'unsupported_protocol_version', code: p.code, ...(p.data?.supported ? { supported: [...p.data.supported] } : {}) }
+}

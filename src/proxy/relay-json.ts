@@ -1,0 +1,39 @@
+/**
+ * Rewrites an origin's `application/json` answer: read with a byte cap, parse, inspect every message,
+ * merge in the firewall's own answers for blocked batch elements, and re-serialise.
+ */
+import { parseJsonBody } from '../mcp/jsonrpc'
+import type { JsonRpcMessage } from '../mcp/jsonrpc'
+import { FirewallError } from '../errors'
+import { readCappedText } from './ingress'
+import type { Exchange } from './exchange'
+
+export interface JsonRelayOptions {
+  maxBytes: number
+  maxDepth: number
+  /** Answers for blocked elements of a client batch, merged into the origin's batch answer. */
+  prelude: JsonRpcMessage[]
+  answerOrigin: (messages: JsonRpcMessage[]) => void
+}
+
+/** The client-bound body for an origin JSON response, or throws `origin_*` problems. */
+export async function relayJson(upstream: Response, exchange: Exchange, opts: JsonRelayOptions): Promise<string> {
+  const text = await readCappedText(upstream.body, opts.maxBytes, upstream.headers.get('content-length'), () => new FirewallError({ kind: 'origin_response_too_large' }))
+  const parsed = parseJsonBody(text, { maxDepth: opts.maxDepth })
+  if (!parsed.ok) throw new FirewallError({ kind: 'origin_invalid_response', reason: 'unparseable JSON-RPC' })
+  const isBatch = parsed.value.kind === 'batch'
+  const messages = parsed.value.kind === 'batch' ? parsed.value.messages : [parsed.value.message]
+  const bytes = Math.ceil(text.length / messages.length)
+  const out: JsonRpcMessage[] = []
+  const answers: JsonRpcMessage[] = []
+  for (const m of messages) {
+    const outcome = exchange.fromServer(m, bytes)
+    if ('emit' in outcome) out.push(outcome.emit)
+    else if (outcome.answerOrigin) answers.push(outcome.answerOrigin)
+  }
+  if (answers.length > 0) opts.answerOrigin(answers)
+  if (isBatch || opts.prelude.length > 0) return JSON.stringify([...opts.prelude, ...out])
+  // A single response whose only message was hidden cannot happen for a response (responses are
+  // replaced by errors, never dropped); a lone server request or notification may be.
+  return out.length === 1 ? JSON.stringify(out[0]) : JSON.stringify(out)
+}

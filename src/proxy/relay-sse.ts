@@ -1,0 +1,133 @@
+/**
+ * Rewrites an origin's SSE stream event by event (mcp-protocol.md §4.1–4.2, §4.6).
+ *
+ * Pull-based: the origin is read only when the client asks for more, so backpressure reaches the
+ * origin and only the event being inspected is ever held. Comments, `retry:` lines and priming events
+ * pass through in order (SEP-1699 polling depends on them). Each message event is parsed, inspected
+ * and re-serialised with its original SSE `id:`; events with another `event:` name are dropped, never
+ * passed blind. A line or event over its cap, an unparseable event or a broken origin stream ends the
+ * stream fail-closed: every request still waiting gets an error for its id, then the stream closes.
+ */
+import { encodeEvent, sseFramer } from '../mcp/sse'
+import type { SseItem } from '../mcp/sse'
+import { parseJsonBody } from '../mcp/jsonrpc'
+import type { JsonRpcMessage } from '../mcp/jsonrpc'
+import { FirewallCode } from '../errors'
+import type { Exchange } from './exchange'
+
+export interface SseRelayOptions {
+  maxLineBytes: number
+  maxEventBytes: number
+  maxDepth: number
+  /** Closes the stream after this long without a byte from the origin. */
+  idleTimeoutMs: number
+  /** Messages the firewall answers itself, sent before anything from the origin (blocked batch elements). */
+  prelude: JsonRpcMessage[]
+  /** Sends answers to the origin for server requests the client will not see. */
+  answerOrigin: (messages: JsonRpcMessage[]) => void
+  /** Aborts the origin exchange when the firewall cuts the stream or the client leaves. */
+  abortOrigin: () => void
+  onClose?: () => void
+}
+
+const encoder = new TextEncoder()
+
+/** A client-bound SSE body that inspects `upstream` as it flows. */
+export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchange, opts: SseRelayOptions): ReadableStream<Uint8Array> {
+  const reader = upstream.pipeThrough(sseFramer({ maxLineBytes: opts.maxLineBytes, maxEventBytes: opts.maxEventBytes })).getReader()
+  let finished = false
+  const finish = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    if (finished) return
+    finished = true
+    controller.close()
+    opts.onClose?.()
+  }
+  const failClosed = (controller: ReadableStreamDefaultController<Uint8Array>, why: string) => {
+    console.error(JSON.stringify({ event: 'sse_fail_closed', requestId: exchange.init.requestId, tenant: exchange.init.tenantId, why }))
+    for (const err of exchange.failPending(FirewallCode.originInvalid, 'Origin sent a response the firewall cannot inspect')) {
+      controller.enqueue(encoder.encode(encodeEvent({ event: 'message', data: JSON.stringify(err) })))
+    }
+    reader.cancel().catch(() => undefined)
+    opts.abortOrigin()
+    finish(controller)
+  }
+
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const m of opts.prelude) controller.enqueue(encoder.encode(encodeEvent({ event: 'message', data: JSON.stringify(m) })))
+    },
+    async pull(controller) {
+      // Loop until something is enqueued so a dropped event does not stall the consumer.
+      for (;;) {
+        let next: ReadableStreamReadResult<SseItem>
+        try {
+          next = await readWithIdleTimeout(reader, opts.idleTimeoutMs)
+        } catch (err) {
+          failClosed(controller, err instanceof IdleTimeout ? 'idle_timeout' : describe(err))
+          return
+        }
+        if (next.done) {
+          finish(controller)
+          return
+        }
+        const out = handleItem(next.value, exchange, opts)
+        if (out === 'fail') {
+          failClosed(controller, 'unparseable_event')
+          return
+        }
+        if (out !== null) {
+          controller.enqueue(encoder.encode(out))
+          return
+        }
+      }
+    },
+    cancel() {
+      finished = true
+      reader.cancel().catch(() => undefined)
+      opts.abortOrigin()
+      opts.onClose?.()
+    },
+  })
+}
+
+/** The text to send for one framed item, `null` to send nothing, or `'fail'` to cut the stream. */
+function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptions): string | null | 'fail' {
+  if (item.type !== 'event') return item.raw
+  // WHATWG: an absent or empty event name means `message`; the SDK client dispatches only those.
+  if (item.event !== undefined && item.event !== '' && item.event !== 'message') return null
+  if (!item.hasData) return item.raw
+  const parsed = parseJsonBody(item.data, { maxDepth: opts.maxDepth })
+  if (!parsed.ok) return 'fail'
+  const messages = parsed.value.kind === 'batch' ? parsed.value.messages : [parsed.value.message]
+  const bytes = Math.ceil(item.data.length / messages.length)
+  const emit: JsonRpcMessage[] = []
+  const answers: JsonRpcMessage[] = []
+  for (const m of messages) {
+    const outcome = exchange.fromServer(m, bytes)
+    if ('emit' in outcome) emit.push(outcome.emit)
+    else if (outcome.answerOrigin) answers.push(outcome.answerOrigin)
+  }
+  if (answers.length > 0) opts.answerOrigin(answers)
+  if (emit.length === 0) return null
+  const data = JSON.stringify(parsed.value.kind === 'batch' ? emit : emit[0])
+  return encodeEvent({ event: 'message', ...(item.id !== undefined ? { id: item.id } : {}), data })
+}
+
+class IdleTimeout extends Error {}
+
+async function readWithIdleTimeout<T>(reader: ReadableStreamDefaultReader<T>, ms: number): Promise<ReadableStreamReadResult<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new IdleTimeout('idle')), ms)
+  })
+  try {
+    return await Promise.race([reader.read(), idle])
+  } finally {
+    if (timer !== undefined) clearTimeout(timer)
+  }
+}
+
+function describe(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'kind' in err) return String((err as { kind: unknown }).kind)
+  return 'origin_stream_error'
+}

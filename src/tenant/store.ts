@@ -1,0 +1,130 @@
+/**
+ * Reads and writes published tenant config in KV, with a per-isolate cache.
+ *
+ * Keys (docs/storage.md): `tenant:<id>` holds a `PublishedTenant` record, `host:<hostname>` names the
+ * tenant a hostname routes to. KV is eventually consistent and has no compare-and-swap, so this module
+ * is the edge's read path and the minimal admin write path; the versioned authority is a Durable Object
+ * that publishes here (control plane).
+ */
+import { z } from 'zod'
+import { FirewallError } from '../errors'
+import { TenantConfig } from './config'
+
+export const PublishedTenant = z
+  .object({
+    schema: z.literal(1),
+    version: z.number().int().min(1),
+    updatedAt: z.string(),
+    config: TenantConfig,
+  })
+  .strict()
+export type PublishedTenant = z.infer<typeof PublishedTenant>
+
+export const HostRecord = z.object({ tenant: z.string() }).strict()
+
+export const tenantKey = (id: string): string => `tenant:${id}`
+export const hostKey = (hostname: string): string => `host:${hostname}`
+
+/** How long a found config is reused by an isolate before KV is read again. */
+export const CONFIG_TTL_MS = 10_000
+/** How long "no such tenant" is remembered, so floods of unknown ids cost one KV read per isolate. */
+export const NEGATIVE_TTL_MS = 5_000
+const MAX_CACHED = 5_000
+
+export interface LoadedTenant {
+  id: string
+  record: PublishedTenant
+}
+
+type Cached<T> = { value: T | null; expires: number }
+
+/** A bounded TTL cache; oldest entries are evicted first when full. */
+class TtlCache<T> {
+  readonly #entries = new Map<string, Cached<T>>()
+  get(key: string, now: number): Cached<T> | undefined {
+    const hit = this.#entries.get(key)
+    if (hit && hit.expires > now) return hit
+    if (hit) this.#entries.delete(key)
+    return undefined
+  }
+  set(key: string, value: T | null, ttl: number, now: number): void {
+    if (this.#entries.size >= MAX_CACHED) {
+      const oldest = this.#entries.keys().next()
+      if (!oldest.done) this.#entries.delete(oldest.value)
+    }
+    this.#entries.set(key, { value, expires: now + ttl })
+  }
+  delete(key: string): void {
+    this.#entries.delete(key)
+  }
+  clear(): void {
+    this.#entries.clear()
+  }
+}
+
+const tenants = new TtlCache<PublishedTenant>()
+const hosts = new TtlCache<string>()
+
+/** Forget everything this isolate cached (tests, and admin writes served by this isolate). */
+export function clearTenantCache(id?: string): void {
+  if (id === undefined) {
+    tenants.clear()
+    hosts.clear()
+  } else tenants.delete(id)
+}
+
+/**
+ * Loads a tenant's published config. Missing → `null` (negative-cached); present but malformed →
+ * `tenant_config_invalid`, so a broken record fails closed instead of forwarding with defaults.
+ */
+export async function loadTenant(kv: KVNamespace, id: string, now = Date.now()): Promise<LoadedTenant | null> {
+  const cached = tenants.get(id, now)
+  if (cached) return cached.value ? { id, record: cached.value } : null
+  const raw = await kv.get(tenantKey(id), 'text')
+  if (raw === null) {
+    tenants.set(id, null, NEGATIVE_TTL_MS, now)
+    return null
+  }
+  const record = parseRecord(raw)
+  if (!record) {
+    console.error(JSON.stringify({ event: 'tenant_config_invalid', tenant: id }))
+    throw new FirewallError({ kind: 'tenant_config_invalid' })
+  }
+  tenants.set(id, record, CONFIG_TTL_MS, now)
+  return { id, record }
+}
+
+/** The tenant a hostname routes to, or null. */
+export async function tenantForHost(kv: KVNamespace, hostname: string, now = Date.now()): Promise<string | null> {
+  const cached = hosts.get(hostname, now)
+  if (cached) return cached.value
+  const raw = await kv.get(hostKey(hostname), 'text')
+  let tenant: string | null = null
+  if (raw !== null) {
+    const parsed = safeJson(raw)
+    const host = HostRecord.safeParse(parsed)
+    tenant = host.success ? host.data.tenant : null
+  }
+  hosts.set(hostname, tenant, tenant ? CONFIG_TTL_MS : NEGATIVE_TTL_MS, now)
+  return tenant
+}
+
+/** Reads the stored record without the cache (admin reads). Malformed records come back as `invalid`. */
+export async function readTenantRecord(kv: KVNamespace, id: string): Promise<PublishedTenant | 'invalid' | null> {
+  const raw = await kv.get(tenantKey(id), 'text')
+  if (raw === null) return null
+  return parseRecord(raw) ?? 'invalid'
+}
+
+function parseRecord(raw: string): PublishedTenant | null {
+  const parsed = PublishedTenant.safeParse(safeJson(raw))
+  return parsed.success ? parsed.data : null
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw)
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Raw Streamable HTTP helpers for what the SDK clients cannot express: batch POSTs, requests without
+ * a protocol header, `GET` + `Last-Event-ID`, hand-made headers. Responses are read with the same
+ * SSE parser the SDK client uses.
+ */
+import { createParser, type EventSourceMessage } from 'eventsource-parser'
+
+/** The `Accept` value every Streamable HTTP POST must send. */
+export const ACCEPT_BOTH = 'application/json, text/event-stream'
+
+/** Everything read from one SSE response. */
+export interface SseRead {
+  readonly events: EventSourceMessage[]
+  /** `retry:` values, in order. */
+  readonly retries: number[]
+  /** Comment lines (`: keepalive`), in order. */
+  readonly comments: string[]
+  /** JSON of every non-empty `data:` (a batch stays an array). */
+  readonly messages: unknown[]
+}
+
+/** Options for {@link readSse}. */
+export interface ReadSseOptions {
+  /** Stop reading (and cancel the body) once this returns true for a parsed message. */
+  until?: (message: unknown) => boolean
+  /** Give up (cancel the body, return what was read) after this long (default 10 s). */
+  timeoutMs?: number
+}
+
+/** Reads an SSE body until it ends, `until` matches or the timeout passes. */
+export async function readSse(res: Response, opts: ReadSseOptions = {}): Promise<SseRead> {
+  const events: EventSourceMessage[] = []
+  const retries: number[] = []
+  const comments: string[] = []
+  const messages: unknown[] = []
+  let stop = false
+  const parser = createParser({
+    onEvent: (e) => {
+      events.push(e)
+      if (e.data.trim() === '') return
+      const message: unknown = JSON.parse(e.data)
+      messages.push(message)
+      if (opts.until?.(message)) stop = true
+    },
+    onRetry: (r) => retries.push(r),
+    onComment: (c) => comments.push(c),
+  })
+  if (!res.body) return { events, retries, comments, messages }
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
+  const timer = setTimeout(() => {
+    stop = true
+    reader.cancel().catch(() => undefined)
+  }, opts.timeoutMs ?? 10_000)
+  try {
+    while (!stop) {
+      const { done, value } = await reader.read()
+      if (done) break
+      parser.feed(value)
+    }
+  } catch {
+    // Cancelled by the timeout.
+  } finally {
+    clearTimeout(timer)
+    if (stop) await reader.cancel().catch(() => undefined)
+  }
+  return { events, retries, comments, messages }
+}
+
+/** Options for {@link postRaw}. */
+export interface PostRawOptions {
+  sessionId?: string
+  /** `MCP-Protocol-Version`; omit for 2025-03-26 behaviour (no header). */
+  protocolVersion?: string
+  headers?: Record<string, string>
+  signal?: AbortSignal
+}
+
+/** POSTs a JSON-RPC message or batch with the headers a Streamable HTTP client sends. */
+export function postRaw(url: string, body: unknown, opts: PostRawOptions = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: ACCEPT_BOTH,
+      ...(opts.sessionId ? { 'mcp-session-id': opts.sessionId } : {}),
+      ...(opts.protocolVersion ? { 'mcp-protocol-version': opts.protocolVersion } : {}),
+      ...opts.headers,
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  })
+}
+
+/** Opens a GET stream (optionally resuming after `lastEventId`). */
+export function getStream(
+  url: string,
+  opts: { sessionId?: string; protocolVersion?: string; lastEventId?: string; signal?: AbortSignal } = {},
+): Promise<Response> {
+  return fetch(url, {
+    method: 'GET',
+    headers: {
+      accept: 'text/event-stream',
+      ...(opts.sessionId ? { 'mcp-session-id': opts.sessionId } : {}),
+      ...(opts.protocolVersion ? { 'mcp-protocol-version': opts.protocolVersion } : {}),
+      ...(opts.lastEventId ? { 'last-event-id': opts.lastEventId } : {}),
+    },
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  })
+}
+
+/** A 2025-11-25 `initialize` request body. */
+export function initializeRequest(id: number | string = 1, protocolVersion = '2025-11-25'): Record<string, unknown> {
+  return {
+    jsonrpc: '2.0',
+    id,
+    method: 'initialize',
+    params: { protocolVersion, capabilities: {}, clientInfo: { name: 'fw-e2e-raw', version: '0.0.1' } },
+  }
+}
+
+/** Initializes a session by hand (initialize + initialized) and returns its id. */
+export async function rawSession(url: string, protocolVersion = '2025-11-25'): Promise<string> {
+  const init = await postRaw(url, initializeRequest(1, protocolVersion))
+  const sessionId = init.headers.get('mcp-session-id')
+  await init.text() // the SDK closes an SSE response stream after the response
+  if (!init.ok || !sessionId) throw new Error(`initialize failed: HTTP ${init.status}`)
+  const ack = await postRaw(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, { sessionId, protocolVersion })
+  if (ack.status !== 202) throw new Error(`notifications/initialized: HTTP ${ack.status}`)
+  return sessionId
+}

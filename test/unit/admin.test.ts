@@ -1,0 +1,85 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { admin } from '../support/worker/fetch'
+
+const origin = { url: 'https://origin.example/mcp' }
+
+describe('admin API', () => {
+  it('refuses a missing or wrong token with 401 and no detail, and writes nothing', async () => {
+    for (const token of ['', 'wrong-token', 'test-admin-token-but-longer']) {
+      const res = await admin('PUT', '/tenants/acme', { origin }, token)
+      expect(res.status).toBe(401)
+      expect(await res.json()).toEqual({ error: 'unauthorized' })
+    }
+    expect(await env.CONFIG.get('tenant:acme')).toBeNull()
+  })
+
+  it('creates, reads, updates and deletes a tenant, bumping the version', async () => {
+    const created = await admin('PUT', '/tenants/acme', { origin })
+    expect(created.status).toBe(201)
+    const body = await created.json<{ id: string; version: number; config: { origin: { timeoutMs: number } } }>()
+    expect(body).toMatchObject({ id: 'acme', version: 1, config: { origin: { url: origin.url, timeoutMs: 30000 } } })
+
+    const updated = await admin('PUT', '/tenants/acme', { origin, hosts: ['mcp.acme.example'] })
+    expect(updated.status).toBe(200)
+    expect(await updated.json()).toMatchObject({ version: 2 })
+    expect(JSON.parse((await env.CONFIG.get('host:mcp.acme.example')) ?? 'null')).toEqual({ tenant: 'acme' })
+
+    const read = await admin('GET', '/tenants/acme')
+    expect(await read.json()).toMatchObject({ id: 'acme', version: 2, config: { hosts: ['mcp.acme.example'] } })
+
+    expect((await admin('DELETE', '/tenants/acme')).status).toBe(204)
+    expect(await env.CONFIG.get('tenant:acme')).toBeNull()
+    expect(await env.CONFIG.get('host:mcp.acme.example')).toBeNull()
+    expect((await admin('GET', '/tenants/acme')).status).toBe(404)
+  })
+
+  it.each([
+    ['no origin', {}, [{ path: 'origin', message: expect.any(String) }]],
+    ['bad url', { origin: { url: 'not a url' } }, [{ path: 'origin.url', message: expect.any(String) }]],
+    ['unknown field', { origin, orign: 1 }, [{ path: '(root)', message: expect.stringContaining('orign') }]],
+    ['nested unknown field', { origin: { ...origin, timeout: 5 } }, [{ path: 'origin', message: expect.stringContaining('timeout') }]],
+    ['bad threshold and host', { origin, hosts: ['Bad_Host'], policy: { injectionThreshold: 2 } }, [
+      { path: 'hosts.0', message: 'must be a lower-case DNS hostname' },
+      { path: 'policy.injectionThreshold', message: expect.any(String) },
+    ]],
+  ])('refuses an invalid config (%s) with 400 naming each field path', async (_name, config, issues) => {
+    const res = await admin('PUT', '/tenants/acme', config)
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual({ error: 'invalid_config', issues })
+    expect(await env.CONFIG.get('tenant:acme')).toBeNull()
+  })
+
+  it.each([
+    ['credentials', 'https://user:pw@origin.example/mcp', 'credentials in the URL are not allowed'],
+    ['own hostname', 'https://fw.example/t/other/mcp', "must not point at the firewall's own hostnames"],
+    ['not https', 'ftp://origin.example/mcp', 'must use https'],
+  ])('refuses an origin URL that breaks the rules (%s)', async (_name, url, message) => {
+    const res = await admin('PUT', '/tenants/strict', { origin: { url } })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual({ error: 'invalid_config', issues: [{ path: 'origin.url', message }] })
+    expect(await env.CONFIG.get('tenant:strict')).toBeNull()
+  })
+
+  it("refuses an origin that is another tenant's hostname routed to this firewall (a loop)", async () => {
+    expect((await admin('PUT', '/tenants/one', { origin, hosts: ['mcp.one.example'] })).status).toBe(201)
+    const res = await admin('PUT', '/tenants/two', { origin: { url: 'https://mcp.one.example/mcp' } })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual({ error: 'invalid_config', issues: [{ path: 'origin.url', message: 'must not point at a hostname routed to this firewall' }] })
+  })
+
+  it('refuses a hostname that belongs to another tenant with 409, and leaves both tenants as they were', async () => {
+    expect((await admin('PUT', '/tenants/first', { origin, hosts: ['shared.example'] })).status).toBe(201)
+    const res = await admin('PUT', '/tenants/second', { origin, hosts: ['shared.example'] })
+    expect(res.status).toBe(409)
+    expect(await res.json()).toEqual({ error: 'host_conflict', issues: [{ path: 'hosts.0', message: 'hostname belongs to another tenant' }] })
+    expect(JSON.parse((await env.CONFIG.get('host:shared.example')) ?? 'null')).toEqual({ tenant: 'first' })
+    expect(await env.CONFIG.get('tenant:second')).toBeNull()
+  })
+
+  it('refuses invalid tenant ids', async () => {
+    const res = await admin('PUT', '/tenants/Bad_Id', { origin })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual({ error: 'invalid_config', issues: [{ path: 'id', message: 'must match [a-z0-9-]{1,63}' }] })
+  })
+})

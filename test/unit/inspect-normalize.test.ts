@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest'
+import { isIgnorable, normalize, originalSpan } from '../../src/inspect/normalize'
+
+describe('normalize: detection text', () => {
+  it.each([
+    ['Cyrillic і homoglyph', 'іgnore previous', 'ignore previous'],
+    ['zero-width split', 'ig\u200bnore previous', 'ignore previous'],
+    ['decimal entity', '&#105;gnore', 'ignore'],
+    ['decimal entity without ;', '&#105gnore', 'ignore'],
+    ['hex entity', '&#x69;gnore', 'ignore'],
+    ['named entities', '&lt;IMPORTANT&gt; &quot;x&quot;', '<IMPORTANT> "x"'],
+    ['unknown or unterminated names stay', '&foo; &amp x', '&foo; &amp x'],
+    ['decoded once, never recursively', '&amp;#105; %2569', '&#105; %69'],
+    ['entity of an invisible is dropped', 'ig&#8203;nore', 'ignore'],
+    ['percent ASCII', '%69gnore', 'ignore'],
+    ['percent UTF-8 (Cyrillic і)', '%D1%96gnore', 'ignore'],
+    ['percent not UTF-8 stays', '%E2%82 %C0%AF %zz 100%', '%E2%82 %C0%AF %zz 100%'],
+    ['fullwidth (NFKC)', 'ＩＧＮＯＲＥ ａｌｌ', 'IGNORE all'],
+    ['mathematical bold (NFKC)', '𝐢𝐠𝐧𝐨𝐫𝐞', 'ignore'],
+    ['ligature expands', 'ﬁle', 'file'],
+    ['circled letters', 'ⓘⓖⓝⓞⓡⓔ', 'ignore'],
+    ['whitespace runs fold', 'a \t\n\u00a0\u3000 b\r\nc', 'a b c'],
+    ['controls dropped', 'ig\u0000no\u007fre', 'ignore'],
+    ['tag characters dropped', 'hi\u{E0069}\u{E0067}', 'hi'],
+    ['bidi controls dropped', '\u202eevil\u202c \u2066x\u2069', 'evil x'],
+    ['soft hyphen, word joiner, BOM dropped', '\ufeffig\u00adn\u2060ore', 'ignore'],
+    ['variation selectors dropped', '❤\ufe0f ok', '❤ ok'],
+    ['emoji ZWJ sequence loses its joiners', '👨\u200d👩\u200d👧', '👨👩👧'],
+    ['combining mark composes', 'e\u0301te\u0301', 'été'],
+    ['case is kept', 'IGNORE Ignore', 'IGNORE Ignore'],
+    ['all-look-alike word is mapped', 'рау', 'pay'],
+    ['real Cyrillic is left alone', 'привет мир', 'привет мир'],
+    ['Greek capitals inside a Latin word', 'ΙGNORE', 'IGNORE'],
+    ['small capitals', 'ɪɢɴᴏʀᴇ', 'ignore'],
+    ['mixed tricks', '&#x456;g\u200bn%6Fr\uff45  ａll\u00a0рrеvіоus', 'ignore all previous'],
+  ])('%s', (_name, raw, text) => {
+    expect(normalize(raw).text).toBe(text)
+  })
+
+  it('takes the fast path on plain ASCII: same string, identity map', () => {
+    const raw = 'Converts between metric and imperial units. Returns a number!'
+    const n = normalize(raw)
+    expect(n.text).toBe(raw)
+    for (let i = 0; i <= raw.length; i++) expect(n.toOriginal(i)).toBe(i)
+  })
+})
+
+describe('normalize: offsets map back to the original', () => {
+  // Each case: raw, a regex run over the normalised text, the original substring the span must cut.
+  it.each([
+    ['ig\u200Bnore', /ignore/, 'ig\u200Bnore'],
+    ['say ig\u200Bnore now', /ignore/, 'ig\u200Bnore'],
+    ['&#105;gnore it', /ignore/, '&#105;gnore'],
+    ['x %69gnore', /ignore/, '%69gnore'],
+    ['іgnоrе all', /ignore/, 'іgnоrе'],
+    ['ＩＧＮＯＲＥ!', /IGNORE/, 'ＩＧＮＯＲＥ'],
+    ['𝐢𝐠𝐧𝐨𝐫𝐞 x', /ignore/, '𝐢𝐠𝐧𝐨𝐫𝐞'],
+    ['ignore   \n previous', /ignore previous/, 'ignore   \n previous'],
+    ['a\u200Bb', /a/, 'a'],
+    ['a\u200Bb', /b/, 'b'],
+    ['ﬁle', /f/, 'ﬁ'],
+    ['ﬁle', /i/, 'ﬁ'],
+    ['ﬁle', /le/, 'le'],
+    ['café\u0301 x', /x/, 'x'],
+    ['e\u0301t', /é/, 'e\u0301'],
+    ['\u200Bignore\u200B', /ignore/, 'ignore'],
+  ])('%j: %s', (raw, re, cut) => {
+    const n = normalize(raw)
+    const m = re.exec(n.text)
+    expect(m).not.toBeNull()
+    const [s, e] = originalSpan(n, m?.index ?? 0, (m?.index ?? 0) + (m?.[0].length ?? 0))
+    expect(raw.slice(s, e)).toBe(cut)
+  })
+
+  it('toOriginal alone maps a whole match over the 7 original characters of "ig\\u200Bnore"', () => {
+    const n = normalize('ig\u200Bnore')
+    expect(n.text).toBe('ignore')
+    expect([n.toOriginal(0), n.toOriginal(6)]).toEqual([0, 7])
+  })
+
+  it.each(['plain', 'a  b', 'ig\u200Bnore', '&#105;&amp;%41', 'ﬁ𝐢\u00a0 e\u0301', '\u{E0041}x\u{E0042}', 'привет іgnore'])(
+    'is monotone and covers the whole original: %j',
+    (raw) => {
+      const n = normalize(raw)
+      let prevStart = 0
+      let prevEnd = 0
+      for (let i = 0; i <= n.text.length; i++) {
+        expect(n.toOriginal(i)).toBeGreaterThanOrEqual(prevStart)
+        expect(n.toOriginalEnd(i)).toBeGreaterThanOrEqual(prevEnd)
+        prevStart = n.toOriginal(i)
+        prevEnd = n.toOriginalEnd(i)
+      }
+      expect(n.toOriginal(n.text.length)).toBe(raw.length)
+      for (let i = 0; i < n.text.length; i++) {
+        const [s, e] = originalSpan(n, i, i + 1)
+        expect(e).toBeGreaterThan(s)
+      }
+    },
+  )
+})
+
+describe('isIgnorable', () => {
+  it('agrees with Unicode Default_Ignorable_Code_Point plus C1 controls', () => {
+    const di = /\p{Default_Ignorable_Code_Point}/u
+    const wrong: number[] = []
+    for (let cp = 0; cp <= 0x10ffff; cp++) {
+      if (cp >= 0xd800 && cp < 0xe000) continue
+      const expected = di.test(String.fromCodePoint(cp)) || (cp >= 0x80 && cp < 0xa0 && cp !== 0x85)
+      if (isIgnorable(cp) !== expected) wrong.push(cp)
+    }
+    expect(wrong).toEqual([])
+  })
+})

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest'
+import { checkTargetUrl, isPrivateHost } from '../../src/proxy/origin-url'
+
+const production = { allowPrivate: false, ownHostnames: new Set(['fw.example', 'mcp.vendor.example']) }
+const development = { allowPrivate: true, ownHostnames: new Set(['fw.example']) }
+
+describe('origin URL rules', () => {
+  it.each([
+    ['https://origin.example/mcp', null],
+    ['http://origin.example/mcp', 'must use https'],
+    ['https://127.0.0.1/mcp', 'private, loopback and link-local targets are not allowed'],
+    ['https://0x7f.1/mcp', 'private, loopback and link-local targets are not allowed'],
+    ['https://2130706433/mcp', 'private, loopback and link-local targets are not allowed'],
+    ['https://10.0.0.1/', 'private, loopback and link-local targets are not allowed'],
+    ['https://172.16.5.4/', 'private, loopback and link-local targets are not allowed'],
+    ['https://172.32.0.1/', null],
+    ['https://192.168.1.1/', 'private, loopback and link-local targets are not allowed'],
+    ['https://169.254.169.254/', 'private, loopback and link-local targets are not allowed'],
+    ['https://100.64.0.1/', 'private, loopback and link-local targets are not allowed'],
+    ['https://0.0.0.0/', 'private, loopback and link-local targets are not allowed'],
+    ['https://[::1]/', 'private, loopback and link-local targets are not allowed'],
+    ['https://[::ffff:127.0.0.1]/', 'private, loopback and link-local targets are not allowed'],
+    ['https://[fd00::1]/', 'private, loopback and link-local targets are not allowed'],
+    ['https://[fe80::1]/', 'private, loopback and link-local targets are not allowed'],
+    ['https://[2606:4700::1]/', null],
+    ['https://localhost/', 'private, loopback and link-local targets are not allowed'],
+    ['https://api.localhost/', 'private, loopback and link-local targets are not allowed'],
+    ['https://MCP.Vendor.Example/mcp', "must not point at the firewall's own hostnames"],
+    ['https://u:p@origin.example/', 'credentials in the URL are not allowed'],
+    ['https://origin.example/#x', 'a fragment is not allowed'],
+    ['nonsense', 'not a valid URL'],
+  ])('production: %s', (url, reason) => {
+    const v = checkTargetUrl(url, production)
+    expect(v.ok ? null : v.reason).toBe(reason)
+  })
+
+  it('development (ALLOW_PRIVATE_ORIGINS) allows http and loopback but never the firewall itself', () => {
+    expect(checkTargetUrl('http://127.0.0.1:8788/mcp', development).ok).toBe(true)
+    const own = checkTargetUrl('http://fw.example/mcp', development)
+    expect(own.ok ? null : own.reason).toBe("must not point at the firewall's own hostnames")
+  })
+
+  it('classifies hosts', () => {
+    expect(isPrivateHost('example.com')).toBe(false)
+    expect(isPrivateHost('printer.local')).toBe(true)
+  })
+})

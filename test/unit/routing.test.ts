@@ -1,0 +1,59 @@
+import { env } from 'cloudflare:workers'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { admin, MCP_HEADERS, workerFetch } from '../support/worker/fetch'
+import { clearTenantCache } from '../../src/tenant/store'
+
+// The origin is never reached in these tests: every request is refused before forwarding.
+const origin = { url: 'https://origin.invalid/mcp' }
+const ping = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' })
+
+async function errorOf(res: Response): Promise<{ code: number; message: string }> {
+  const body = await res.json<{ jsonrpc: string; id: unknown; error: { code: number; message: string; data: { requestId: string } } }>()
+  expect(body.jsonrpc).toBe('2.0')
+  expect(body.error.data.requestId).toBe(res.headers.get('x-request-id'))
+  return { code: body.error.code, message: body.error.message }
+}
+
+describe('routing', () => {
+  beforeEach(async () => {
+    clearTenantCache()
+    expect([200, 201]).toContain((await admin('PUT', '/tenants/acme', { origin, hosts: ['mcp.acme.example'] })).status)
+  })
+
+  it('answers an unknown tenant with 404 / -31005 and caches the miss briefly', async () => {
+    const res = await workerFetch('https://fw.example/t/nobody/mcp', { method: 'POST', headers: MCP_HEADERS, body: ping })
+    expect(res.status).toBe(404)
+    expect(await errorOf(res)).toEqual({ code: -31005, message: 'Unknown MCP endpoint' })
+    // Written after the miss: still unknown within the negative-cache window.
+    await env.CONFIG.put('tenant:nobody', JSON.stringify({ schema: 1, version: 1, updatedAt: 'x', config: { origin } }))
+    const again = await workerFetch('https://fw.example/t/nobody/mcp', { method: 'POST', headers: MCP_HEADERS, body: ping })
+    expect(again.status).toBe(404)
+  })
+
+  it('fails closed on a malformed stored config (503 / -31003), forwarding nothing', async () => {
+    await env.CONFIG.put('tenant:broken', JSON.stringify({ schema: 1, version: 1, updatedAt: 'x', config: { origin: { url: 'https://o.example/mcp' }, extra: true } }))
+    const res = await workerFetch('https://fw.example/t/broken/mcp', { method: 'POST', headers: MCP_HEADERS, body: ping })
+    expect(res.status).toBe(503)
+    expect(await errorOf(res)).toEqual({ code: -31003, message: 'Endpoint unavailable: configuration error' })
+  })
+
+  it.each(['/t/acme/mcp/', '/t/acme/MCP', '/t/ACME/mcp', '/t/acme/%6dcp', '/t/acme//mcp', '/t/acme/mcp/../mcp2', '/t//mcp', '/mcp', '/'])(
+    'refuses path variants on the shared hostname: %s',
+    async (path) => {
+      const res = await workerFetch(`https://fw.example${path}`, { method: 'POST', headers: MCP_HEADERS, body: ping })
+      expect(res.status).toBe(404)
+    },
+  )
+
+  it.each(['/t/acme/mcp', '/t/other/mcp', '/MCP', '/mcp/', '/%6dcp', '/admin/v1/tenants/acme', '/sse', '/message'])(
+    'on a tenant hostname serves only the endpoint path, refusing %s',
+    async (path) => {
+      const res = await workerFetch(`https://mcp.acme.example${path}`, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, authorization: 'Bearer test-admin-token' },
+        body: ping,
+      })
+      expect(res.status).toBe(404)
+    },
+  )
+})
