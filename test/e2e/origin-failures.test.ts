@@ -1,0 +1,109 @@
+/**
+ * Broken origins: refused connections, timeouts, 5xx, redirects, output that cannot be inspected.
+ * Each gives a clear JSON-RPC error for the request's id, nothing uninspected reaches the client and
+ * nothing about the origin leaks.
+ */
+import { createServer } from 'node:http'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startFirewall } from '../support/firewall.js'
+import type { Firewall } from '../support/firewall.js'
+import { ACCEPT_BOTH } from '../support/raw.js'
+
+type Behaviour = (res: import('node:http').ServerResponse) => void
+
+const behaviours: Record<string, Behaviour> = {
+  '/500': (res) => res.writeHead(500, { 'content-type': 'text/plain' }).end('stack trace at origin.internal:3000'),
+  '/redirect': (res) => res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data' }).end(),
+  '/not-json': (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('<html>oops</html>'),
+  '/html': (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hello</html>'),
+  '/401': (res) => res.writeHead(401, { 'content-type': 'text/html', 'www-authenticate': 'Bearer resource_metadata="https://o.example/.well-known/oauth-protected-resource"' }).end('<b>login at internal-sso</b>'),
+  '/hang': () => undefined,
+  '/huge-event': (res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.write(`data: ${'x'.repeat(8192)}`)
+    res.end(`\n\ndata: {"jsonrpc":"2.0","id":1,"result":{"content":[]}}\n\n`)
+  },
+  '/garbage-event': (res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.end('data: {not json\n\ndata: {"jsonrpc":"2.0","id":1,"result":{"content":[]}}\n\n')
+  },
+}
+
+let fw: Firewall
+let server: Server
+let base: string
+let hits = 0
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    hits++
+    req.resume()
+    const behaviour = behaviours[req.url ?? '']
+    if (behaviour) behaviour(res)
+    else res.writeHead(404).end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  fw = await startFirewall()
+  for (const path of Object.keys(behaviours)) {
+    await fw.admin.putTenant(path.slice(1), {
+      origin: { url: `${base}${path}`, timeoutMs: 1000 },
+      limits: { maxSseEventBytes: 4096, maxSseLineBytes: 4096 },
+    })
+  }
+  await fw.admin.putTenant('refused', { origin: { url: 'http://127.0.0.1:1/mcp' } })
+})
+afterAll(async () => {
+  server?.closeAllConnections()
+  await Promise.all([fw?.stop(), new Promise((r) => server?.close(r))])
+})
+
+const call = (tenant: string) =>
+  fetch(new URL(`/t/${tenant}/mcp`, fw.url), {
+    method: 'POST',
+    headers: { accept: ACCEPT_BOTH, 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 42, method: 'tools/call', params: { name: 'echo', arguments: {} } }),
+  })
+
+describe('origin failures', () => {
+  it.each([
+    ['refused', 502, -31006, 'Origin unavailable'],
+    ['hang', 504, -31006, 'Origin timed out'],
+    ['500', 502, -31006, 'Origin error'],
+    ['redirect', 502, -31007, 'Origin answered with a redirect'],
+    ['not-json', 502, -31007, 'Origin sent a response the firewall cannot inspect'],
+    ['html', 502, -31007, 'Origin sent a response the firewall cannot inspect'],
+  ])('%s → HTTP %i, JSON-RPC %i for the same id', async (tenant, status, code, message) => {
+    const res = await call(tenant)
+    expect(res.status).toBe(status)
+    const text = await res.text()
+    expect(JSON.parse(text)).toEqual({ jsonrpc: '2.0', id: 42, error: { code, message, data: { requestId: res.headers.get('x-request-id') } } })
+    expect(text).not.toMatch(/origin\.internal|169\.254|127\.0\.0\.1|html/)
+    expect(res.headers.get('location')).toBeNull()
+  })
+
+  it('passes an origin refusal status with its challenge, but not its body', async () => {
+    const res = await call('401')
+    expect(res.status).toBe(401)
+    expect(res.headers.get('www-authenticate')).toBe('Bearer resource_metadata="https://o.example/.well-known/oauth-protected-resource"')
+    const body = await res.json()
+    expect(body).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Origin refused the request (HTTP 401)', data: { requestId: res.headers.get('x-request-id') } } })
+  })
+
+  it.each(['huge-event', 'garbage-event'])('%s: the stream ends with an error for the pending id and nothing after it', async (tenant) => {
+    const res = await call(tenant)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('text/event-stream')
+    const text = await res.text()
+    expect(text).not.toContain('xxxx')
+    const events = text.split('\n\n').filter(Boolean)
+    expect(events).toHaveLength(1)
+    expect(JSON.parse(events[0]!.replace(/^event: message\ndata: /, ''))).toMatchObject({ id: 42, error: { code: -31007 } })
+  })
+
+  it('reached the origin for every case but the refused connection', () => {
+    expect(hits).toBeGreaterThanOrEqual(Object.keys(behaviours).length)
+  })
+})
