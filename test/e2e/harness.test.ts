@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { McpError } from '@modelcontextprotocol/sdk/types.js'
 import { mcpClient, modernClient, STUB_SAMPLING_TEXT } from '../support/clients.js'
+import { startFirewall } from '../support/firewall.js'
 import { startModernOrigin, type ModernOrigin } from '../support/modern-origin.js'
 import { RESOURCE_URI, startOrigin, type Origin } from '../support/origin.js'
 import { getStream, postRaw, rawSession, readSse } from '../support/raw.js'
@@ -234,5 +235,30 @@ describe('modern (2026-07-28) origin with the v2 client', () => {
     expect(posts).toHaveLength(2)
     expect(posts[1]?.body).toMatchObject({ params: { inputResponses: { answer: { action: 'accept' } } } })
     await c.close()
+  })
+
+  it('treats a client disconnect as cancellation (2026-07-28)', async () => {
+    const c = await modernClient(origin.url)
+    const abort = new AbortController()
+    const pending = c.client.callTool({ name: 'slow', arguments: { ms: 30_000 } }, { signal: abort.signal })
+    await new Promise<void>((resolve) => origin.events.once('invocation', () => resolve()))
+    abort.abort()
+    await expect(pending).rejects.toThrow(/abort/i)
+    expect(await origin.waitForInvocationEnd((i) => i.name === 'slow')).toMatchObject({ status: 'cancelled' })
+    expect(origin.calls.find((x) => x.headers['mcp-name'] === 'slow')).toMatchObject({ aborted: true, finished: false })
+    await c.close()
+  })
+})
+
+describe('firewall launcher', () => {
+  it('serves the Worker on a free loopback port and frees it on stop', async () => {
+    const fw = await startFirewall()
+    expect(fw.url).toBe(`http://127.0.0.1:${fw.port}/`)
+    expect(fw.tenantUrl('acme', { host: 'localhost' })).toBe(`http://localhost:${fw.port}/t/acme/mcp`)
+    const res = await fetch(fw.url)
+    expect(res.status).toBeGreaterThanOrEqual(200)
+    await res.body?.cancel()
+    await fw.stop()
+    await expect(fetch(fw.url)).rejects.toThrow()
   })
 })

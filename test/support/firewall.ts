@@ -14,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { unstable_startWorker } from 'wrangler'
+import type { unstable_startWorker } from 'wrangler'
 
 export { mcpClient, modernClient, STUB_SAMPLING_TEXT } from './clients.js'
 export type { LegacyClient, LegacyClientOptions, ModernClientHandle, ModernClientOptions } from './clients.js'
@@ -106,8 +106,11 @@ interface Started {
 }
 
 async function startOnce(persist: string, opts: FirewallOptions): Promise<Started> {
+  // Imported on first use: loading wrangler takes about a second, which files that only want the
+  // client helpers should not pay.
+  const { unstable_startWorker: startWorker } = await import('wrangler')
   const vars: Record<string, string> = { ADMIN_TOKEN: TEST_ADMIN_TOKEN, ALLOW_PRIVATE_ORIGINS: 'true', ...opts.vars }
-  const worker = await unstable_startWorker({
+  const worker = await startWorker({
     config: CONFIG_PATH,
     sendMetrics: false,
     bindings: Object.fromEntries(Object.entries(vars).map(([k, value]) => [k, { type: 'plain_text' as const, value }])),

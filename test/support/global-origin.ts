@@ -4,20 +4,10 @@
  * `inject('originUrl')` (from 'vitest'). workerd reaches them over loopback, so tenant configs in
  * those tests can point at a real MCP server (with `ALLOW_PRIVATE_ORIGINS=true`).
  */
+/// <reference path="./provided-context.d.ts" />
 import type { TestProject } from 'vitest/node'
 import { startModernOrigin } from './modern-origin.js'
 import { startOrigin } from './origin.js'
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** Legacy-era SDK origin, stateful, SSE responses, with an event store. */
-    originUrl: string
-    /** Legacy-era SDK origin, stateful, JSON responses. */
-    jsonOriginUrl: string
-    /** 2026-07-28 SDK origin (stateless). */
-    modernOriginUrl: string
-  }
-}
 
 /** Starts the origins and returns their teardown. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

@@ -43,16 +43,24 @@ export interface ModernOriginOptions {
 
 /** A running modern origin. */
 export interface ModernOrigin {
+  /** The MCP endpoint, e.g. `http://127.0.0.1:41234/mcp`. */
   readonly url: string
   readonly port: number
+  /** Every HTTP request received, in order. */
   readonly calls: RecordedCall[]
+  /** Tool handler runs that produced a final result (an `input_required` round is not one). */
   readonly invocations: ToolInvocation[]
+  /** `request`, `response`, `aborted`, `finished`, `invocation`, `invocationEnd`. */
   readonly events: EventEmitter<RecorderEvents>
   /** Mutable: replaced tools apply to the next request (every request builds a new server). */
   extraTools: ModernExtraTool[]
+  /** Resolves with the first call matching `match` (already received or future). */
   waitForCall(match: (call: RecordedCall) => boolean, opts?: WaitOptions): Promise<RecordedCall>
+  /** Resolves when the client disconnected from a call matching `match` mid-response. */
   waitForAbort(match?: (call: RecordedCall) => boolean, opts?: WaitOptions): Promise<RecordedCall>
+  /** Resolves when a tool invocation matching `match` has ended. */
   waitForInvocationEnd(match: (inv: ToolInvocation) => boolean, opts?: WaitOptions): Promise<ToolInvocation>
+  /** Forgets recorded calls and invocations. */
   reset(): void
   close(): Promise<void>
 }
