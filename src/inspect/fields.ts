@@ -23,12 +23,14 @@ export interface InspectField extends ScanField {
   readonly truncated: boolean
 }
 
+/** What `collectFields` needs to know about the message besides its JSON. */
 export interface CollectContext {
   direction: Direction
   /** The method, or for a response the method of the request it answers. Absent: classified by shape. */
   method?: string
 }
 
+/** Bounds on what is scanned (defaults: 1,048,576 UTF-16 units per field, 1 MiB decoded per base64 payload). */
 export interface CollectOptions {
   /** Default 1,048,576. Longer strings are scanned by prefix and the field is marked `truncated`; policy may block. */
   maxFieldChars?: number
@@ -278,7 +280,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 type Base64Text = { kind: 'not-base64' } | { kind: 'binary' } | { kind: 'text'; text: string; truncated: boolean }
 
-const BASE64 = /^[A-Za-z0-9+/_\-\s]*={0,2}\s*$/
+// Standard or URL-safe alphabet; line breaks allowed (MIME), spaces not (prose is not base64).
+const BASE64 = /^[A-Za-z0-9+/_\-\r\n]*={0,2}[\r\n]*$/
 const TEXTUAL_MIME = /^(?:text\/|application\/(?:json|xml|javascript|yaml|x-yaml)\b)|\+(?:json|xml)\b/i
 const SNIFF_BYTES = 3072
 
@@ -303,12 +306,12 @@ function decodeBase64Text(value: string, mime: string | null, maxBytes: number):
   return { kind: 'text', text, truncated: all.truncated }
 }
 
-/** The first `maxBytes` bytes of standard or URL-safe base64 (whitespace ignored), or null when malformed. */
+/** The first `maxBytes` bytes of standard or URL-safe base64 (line breaks ignored), or null when malformed. */
 function base64Bytes(value: string, maxBytes: number): { bytes: Uint8Array; truncated: boolean } | null {
-  const maxChars = Math.ceil(maxBytes / 3) * 4
+  const maxChars = Math.floor(maxBytes / 3) * 4
   const cut = value.length > maxChars + (maxChars >> 4) + 4
   let s = cut ? value.slice(0, maxChars + (maxChars >> 4) + 4) : value
-  if (/\s/.test(s)) s = s.replace(/\s+/g, '')
+  if (/[\r\n]/.test(s)) s = s.replace(/[\r\n]+/g, '')
   let truncated = cut
   if (s.length > maxChars) {
     s = s.slice(0, maxChars)

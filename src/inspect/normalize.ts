@@ -169,6 +169,12 @@ class Builder {
       this.verbatim(i, j)
       return j
     }
+    if (cp > 0xffff && !isIgnorable(cp) && nfkc(cp).length === 2 && nfkc(cp) === raw.slice(i, end)) {
+      // An emoji or other astral character that NFKC keeps: unit for unit, so the map may stay identity.
+      this.nonAscii = true
+      this.verbatim(i, end)
+      return end
+    }
     this.codePoint(cp, i, end)
     return end
   }
@@ -328,7 +334,12 @@ function marksEnd(raw: string, i: number): number {
   for (;;) {
     const u = raw.charCodeAt(j)
     if (u >= 0x300 && u < 0x370) j++
-    else if (!mayBeMark(u)) return j
+    else if (u === 0xdb40) {
+      // Plane 14: VS17–256 (U+E0100–E01EF) are marks, tag characters are not.
+      const lo = raw.charCodeAt(j + 1)
+      if (lo >= 0xdd00 && lo <= 0xddef) j += 2
+      else return j
+    } else if (!mayBeMark(u)) return j
     else {
       MARKS.lastIndex = j
       if (!MARKS.test(raw)) return j
@@ -338,8 +349,9 @@ function marksEnd(raw: string, i: number): number {
 }
 
 /**
- * Coarse pre-filter: the blocks holding combining marks (and surrogates, for astral marks). Latin,
- * Greek, Cyrillic letters, CJK and Hangul skip the regex.
+ * Coarse pre-filter: the blocks holding combining marks, and the high surrogates of the planes'
+ * blocks that hold astral marks. Latin, Greek, Cyrillic letters, CJK, Hangul, emoji and mathematical
+ * letters skip the regex.
  */
 function mayBeMark(u: number): boolean {
   if (!(u >= 0x300)) return false
@@ -347,7 +359,8 @@ function mayBeMark(u: number): boolean {
   if (u < 0x483) return false
   if (u < 0x1100) return u < 0x48a || u >= 0x591
   if (u < 0x3100) return (u >= 0x135d && u < 0x1360) || (u >= 0x1700 && u < 0x1e00) || (u >= 0x20d0 && u < 0x2100) || (u >= 0x2cef && u < 0x2e00) || u >= 0x302a
-  return (u >= 0xa66f && u < 0xac00) || u === 0xfb1e || (u >= 0xfe00 && u < 0xfe30) || (u >= 0xd800 && u < 0xdc00)
+  if (u >= 0xd800 && u < 0xdc00) return u <= 0xd83a ? u !== 0xd835 : u === 0xdb40 // not math letters, emoji, CJK ext.
+  return (u >= 0xa66f && u < 0xac00) || u === 0xfb1e || (u >= 0xfe00 && u < 0xfe30)
 }
 
 // One bit per BMP unit: emitted as is (its own NFKC form, not ignorable, space or control). Blocks of

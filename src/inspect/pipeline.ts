@@ -9,8 +9,9 @@
  */
 import type { JsonObject, JsonRpcMessage, JsonValue } from '../mcp/jsonrpc'
 import type { CompiledPolicy } from './policy'
-import type { BlockReason, Finding, FindingKind, MessageContext, RuleAction, ScanField, Verdict } from './types'
+import type { BlockReason, Finding, FindingKind, MessageContext, RuleAction, Verdict } from './types'
 import { collectFields } from './fields'
+import type { InspectField } from './fields'
 import { applyEdits } from './redact'
 import { combineInjection } from './combine'
 
@@ -33,11 +34,15 @@ function inspectUnsafe(message: JsonRpcMessage, ctx: MessageContext, policy: Com
   const findings: Finding[] = filtered ? [...filtered.findings] : []
 
   const fields = collectFields(subject, { direction: ctx.direction, ...(ctx.method ? { method: ctx.method } : {}) })
-  const byPath = new Map<string, ScanField>()
+  // Each finding remembers the field it came from: a key and its value share a pointer.
+  const source = new Map<Finding, InspectField>()
   for (const field of fields) {
-    if (!field.joined && !field.isKey) byPath.set(field.path, field)
     for (const detector of policy.detectors) {
-      for (const f of detector.detect(field, ctx)) findings.push(resolveAction(f, policy))
+      for (const f of detector.detect(field, ctx)) {
+        const resolved = resolveAction(f, policy)
+        findings.push(resolved)
+        source.set(resolved, field)
+      }
     }
   }
 
@@ -50,9 +55,9 @@ function inspectUnsafe(message: JsonRpcMessage, ctx: MessageContext, policy: Com
   const edits: Array<{ path: string; span: [number, number]; replacement: string }> = []
   for (const f of findings) {
     if ((f.action !== 'redact' && f.action !== 'strip') || !f.span) continue
-    const field = byPath.get(f.path)
+    const field = source.get(f)
     // Keys, joined views and decoded base64 cannot be edited in place: refuse the message instead.
-    if (!field || field.isKey || field.joined || isDecoded(field)) return { action: 'block', reason: reasonFor(f.kind), findings }
+    if (!field || field.isKey || field.joined || field.decoded) return { action: 'block', reason: reasonFor(f.kind), findings }
     edits.push({ path: f.path, span: f.span, replacement: f.action === 'redact' ? `[REDACTED:${f.kind}]` : '' })
   }
   if (edits.length > 0) return { action: 'modify', message: applyEdits(subject, edits), findings }
@@ -80,10 +85,6 @@ function reasonFor(kind: FindingKind): BlockReason {
     case 'error':
       return 'inspection-error'
   }
-}
-
-function isDecoded(field: ScanField): boolean {
-  return (field as ScanField & { decoded?: boolean }).decoded === true
 }
 
 /** A client's `tools/call` naming a deny-listed tool is refused before anything else runs. */

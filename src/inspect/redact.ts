@@ -18,6 +18,7 @@ export interface TextEdit {
   decoded?: boolean
 }
 
+/** Why an edit was refused: not editable in place, no string there, span out of range, or not in params/result/error. */
 export type EditRefusal = 'not-in-place' | 'not-a-string' | 'bad-span' | 'outside-payload'
 
 /** An edit that cannot be applied; the message must be blocked rather than forwarded. */
