@@ -14,15 +14,8 @@
 import type { NormalizedText } from './types'
 import { mapConfusableWords } from '../detectors/confusables'
 
-/** Normalised text that can also map an offset used as a span END back to the original. */
-export interface MappedText extends NormalizedText {
-  /**
-   * Maps an offset used as the exclusive end of a span: the end of the original source of the unit
-   * before it. `toOriginal` rounds down (start of the source of the unit at the offset); the two only
-   * differ around dropped characters and inside expansions such as `ﬁ` → `fi`.
-   */
-  toOriginalEnd(offset: number): number
-}
+/** Kept as a name for callers; every `NormalizedText` now maps span ends too. */
+export type MappedText = NormalizedText
 
 /**
  * Normalises `raw` for detection. ASCII text with nothing to undo takes a fast path (no map).
@@ -54,16 +47,11 @@ function nextSpecial(raw: string, i: number, prevSpace: boolean): number {
 
 /**
  * The original span `[start, end)` covering what a detector matched at `[start, end)` of the
- * normalised text: the start rounds down, the end rounds up (uses `toOriginalEnd` when present).
+ * normalised text: the start rounds down, the end rounds up.
  */
 export function originalSpan(norm: NormalizedText, start: number, end: number): [number, number] {
   const s = norm.toOriginal(start)
-  const e = isMapped(norm) ? norm.toOriginalEnd(end) : norm.toOriginal(end)
-  return [s, Math.max(s, e)]
-}
-
-function isMapped(norm: NormalizedText): norm is MappedText {
-  return typeof (norm as Partial<MappedText>).toOriginalEnd === 'function'
+  return [s, Math.max(s, norm.toOriginalEnd(end))]
 }
 
 /** Output unit i came from original unit i; only the last offset differs when trailing units were dropped. */

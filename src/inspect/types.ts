@@ -41,6 +41,11 @@ export interface NormalizedText {
   readonly text: string
   /** Maps a UTF-16 offset in `text` (0..text.length inclusive) to the offset in the original string. */
   toOriginal(offset: number): number
+  /**
+   * Maps the END offset of a span in `text` to the original, rounding up to the end of the source of the
+   * last character (a match ending inside an expansion such as `ﬁ` → `fi` still covers the whole `ﬁ`).
+   */
+  toOriginalEnd(offset: number): number
 }
 
 export interface ScanField {
