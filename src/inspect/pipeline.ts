@@ -46,23 +46,62 @@ function inspectUnsafe(message: JsonRpcMessage, ctx: MessageContext, policy: Com
     }
   }
 
-  const injection = combineInjection(findings)
+  // A poisoned tool in tools/list is removed from the list rather than failing the whole list.
+  const quarantine = ctx.direction === 'server_to_client' && ctx.method === 'tools/list' ? poisonedTools(findings, policy) : new Set<number>()
+  const active = quarantine.size === 0 ? findings : findings.filter((f) => !quarantine.has(toolIndex(f.path) ?? -1))
+
+  const injection = combineInjection(active)
   if (injection >= policy.injectionThreshold) return { action: 'block', reason: 'injection', findings }
 
-  const blocking = findings.find((f) => f.action === 'block')
+  const blocking = active.find((f) => f.action === 'block')
   if (blocking) return { action: 'block', reason: reasonFor(blocking.kind), findings }
 
   const edits: Array<{ path: string; span: [number, number]; replacement: string }> = []
-  for (const f of findings) {
+  for (const f of active) {
     if ((f.action !== 'redact' && f.action !== 'strip') || !f.span) continue
     const field = source.get(f)
     // Keys, joined views and decoded base64 cannot be edited in place: refuse the message instead.
     if (!field || field.isKey || field.joined || field.decoded) return { action: 'block', reason: reasonFor(f.kind), findings }
     edits.push({ path: f.path, span: f.span, replacement: f.action === 'redact' ? `[REDACTED:${f.kind}]` : '' })
   }
-  if (edits.length > 0) return { action: 'modify', message: applyEdits(subject, edits), findings }
-  if (filtered) return { action: 'modify', message: subject, findings }
+  let result = edits.length > 0 ? applyEdits(subject, edits) : subject
+  if (quarantine.size > 0) {
+    result = withoutTools(result, quarantine)
+    for (const i of quarantine) findings.push({ ruleId: 'tool-quarantined', kind: 'policy', path: `/result/tools/${i}`, score: 1, action: 'strip' })
+  }
+  if (result !== message) return { action: 'modify', message: result, findings }
   return { action: 'allow', findings }
+}
+
+const TOOL_PATH = /^\/result\/tools\/(\d+)(?:\/|$)/
+
+function toolIndex(path: string): number | undefined {
+  const m = TOOL_PATH.exec(path)
+  return m?.[1] === undefined ? undefined : Number(m[1])
+}
+
+/** Indices of tools whose own findings would block: an injection score over the threshold, or a block. */
+function poisonedTools(findings: readonly Finding[], policy: CompiledPolicy): Set<number> {
+  const byTool = new Map<number, Finding[]>()
+  for (const f of findings) {
+    const i = toolIndex(f.path)
+    if (i !== undefined) byTool.set(i, [...(byTool.get(i) ?? []), f])
+  }
+  const bad = new Set<number>()
+  for (const [i, group] of byTool) {
+    if (combineInjection(group) >= policy.injectionThreshold || group.some((f) => f.action === 'block')) bad.add(i)
+  }
+  return bad
+}
+
+/** The tools/list result without the tools at `indices`. */
+function withoutTools(message: JsonRpcMessage, indices: ReadonlySet<number>): JsonRpcMessage {
+  if (!('result' in message)) return message
+  const tools = message.result['tools']
+  if (!Array.isArray(tools)) return message
+  const result: JsonObject = { ...message.result }
+  Object.defineProperty(result, 'tools', { value: tools.filter((_, i) => !indices.has(i)), enumerable: true, writable: true, configurable: true })
+  return { ...message, result }
 }
 
 /** Unicode findings follow the tenant's `policy.unicode` action; everything else keeps its rule's action. */

@@ -5,6 +5,7 @@
 import type { TenantConfig } from '../tenant/config'
 import type { Detector } from './types'
 import { invisibleUnicodeDetector } from '../detectors/invisible-unicode'
+import { createRulesDetector } from '../detectors/rules'
 
 export interface CompiledPolicy {
   readonly tenantId: string
@@ -36,6 +37,7 @@ function buildPolicy(tenantId: string, version: number, config: TenantConfig): C
   const p = config.policy
   const detectors: Detector[] = []
   if (p.unicode !== 'off') detectors.push(invisibleUnicodeDetector)
+  detectors.push(createRulesDetector(p.rules))
   return {
     tenantId,
     version,

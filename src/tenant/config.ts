@@ -3,6 +3,7 @@
  * Every object is `.strict()` so a misspelt option is an error, never silently ignored.
  */
 import { z } from 'zod'
+import { RulesPolicy } from '../detectors/rules/policy'
 
 /** Tenant ids appear in paths and storage keys: lower-case, digits and dashes, 1–63 characters. */
 export const TenantId = z.string().regex(/^[a-z0-9-]{1,63}$/, 'must match [a-z0-9-]{1,63}')
@@ -62,6 +63,8 @@ export const PolicyConfig = z
       })
       .strict()
       .prefault({}),
+    /** Rule packs (injection, secrets, PII, …): per pack and per rule actions, custom rules, allow-lists. */
+    rules: RulesPolicy.prefault({}),
   })
   .strict()
 export type PolicyConfig = z.infer<typeof PolicyConfig>
