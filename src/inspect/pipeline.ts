@@ -47,10 +47,11 @@ function inspectUnsafe(message: JsonRpcMessage, ctx: MessageContext, policy: Com
   }
 
   // A poisoned tool in tools/list is removed from the list rather than failing the whole list.
-  const quarantine = ctx.direction === 'server_to_client' && ctx.method === 'tools/list' ? poisonedTools(findings, policy) : new Set<number>()
+  const fieldOf = (f: Finding): string => (source.get(f)?.isKey ? `${f.path}#key` : f.path)
+  const quarantine = ctx.direction === 'server_to_client' && ctx.method === 'tools/list' ? poisonedTools(findings, policy, fieldOf) : new Set<number>()
   const active = quarantine.size === 0 ? findings : findings.filter((f) => !quarantine.has(toolIndex(f.path) ?? -1))
 
-  const injection = combineInjection(active)
+  const injection = combineInjection(active, fieldOf)
   if (injection >= policy.injectionThreshold) return { action: 'block', reason: 'injection', findings }
 
   const blocking = active.find((f) => f.action === 'block')
@@ -81,7 +82,7 @@ function toolIndex(path: string): number | undefined {
 }
 
 /** Indices of tools whose own findings would block: an injection score over the threshold, or a block. */
-function poisonedTools(findings: readonly Finding[], policy: CompiledPolicy): Set<number> {
+function poisonedTools(findings: readonly Finding[], policy: CompiledPolicy, fieldOf: (f: Finding) => string): Set<number> {
   const byTool = new Map<number, Finding[]>()
   for (const f of findings) {
     const i = toolIndex(f.path)
@@ -89,7 +90,7 @@ function poisonedTools(findings: readonly Finding[], policy: CompiledPolicy): Se
   }
   const bad = new Set<number>()
   for (const [i, group] of byTool) {
-    if (combineInjection(group) >= policy.injectionThreshold || group.some((f) => f.action === 'block')) bad.add(i)
+    if (combineInjection(group, fieldOf) >= policy.injectionThreshold || group.some((f) => f.action === 'block')) bad.add(i)
   }
   return bad
 }

@@ -1,0 +1,91 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { inspect } from '../../src/inspect/pipeline'
+import { combineInjection } from '../../src/inspect/combine'
+import { compilePolicy, globMatch } from '../../src/inspect/policy'
+import type { CompiledPolicy } from '../../src/inspect/policy'
+import { TenantConfig } from '../../src/tenant/config'
+import type { Detector, Finding, MessageContext } from '../../src/inspect/types'
+import { Exchange } from '../../src/proxy/exchange'
+import { EventSink } from '../../src/audit/sink'
+
+let version = 1
+function policyOf(policy: object = {}): CompiledPolicy {
+  return compilePolicy('unit', version++, TenantConfig.parse({ origin: { url: 'https://o.example/mcp' }, policy }))
+}
+const ctx = (over: Partial<MessageContext> = {}): MessageContext => ({ tenantId: 'unit', direction: 'server_to_client', requestId: 'r-1', era: 'legacy', ...over })
+const result = (text: string) => ({ jsonrpc: '2.0' as const, id: 1, result: { content: [{ type: 'text', text }] } })
+
+describe('inspection pipeline', () => {
+  it('fails closed when a detector throws: the message is blocked as an inspection error', () => {
+    const broken: Detector = {
+      id: 'broken',
+      detect() {
+        throw new Error('boom')
+      },
+    }
+    const policy = { ...policyOf(), detectors: [broken] }
+    const verdict = inspect(result('hello'), ctx({ method: 'tools/call' }), policy)
+    expect(verdict).toEqual({ action: 'block', reason: 'inspection-error', findings: [{ ruleId: 'inspection-error', kind: 'error', path: '', score: 1, action: 'block' }] })
+  })
+
+  it('combines injection scores within a field (noisy-OR) and takes the max across fields', () => {
+    const f = (path: string, score: number): Finding => ({ ruleId: 'x', kind: 'injection', path, score })
+    expect(combineInjection([f('/a', 0.5), f('/a', 0.6)])).toBeCloseTo(0.8)
+    expect(combineInjection([f('/a', 0.5), f('/b', 0.6)])).toBeCloseTo(0.6)
+    expect(combineInjection([{ ruleId: 's', kind: 'secret', path: '/a', score: 1 }])).toBe(0)
+    // A key and its value share a pointer but are different fields.
+    const key = f('/a', 0.6)
+    expect(combineInjection([key, f('/a', 0.6)], (x) => (x === key ? '/a#key' : x.path))).toBeCloseTo(0.6)
+  })
+
+  it('blocks at the tenant threshold and allows below it', () => {
+    const scorer = (score: number): Detector => ({ id: 'fixed', detect: (field) => (field.path.endsWith('/text') && !field.isKey ? [{ ruleId: 'fixed', kind: 'injection', path: field.path, score }] : []) })
+    const at = { ...policyOf({ injectionThreshold: 0.7 }), detectors: [scorer(0.7)] }
+    const below = { ...policyOf({ injectionThreshold: 0.7 }), detectors: [scorer(0.69)] }
+    expect(inspect(result('x'), ctx({ method: 'tools/call' }), at).action).toBe('block')
+    expect(inspect(result('x'), ctx({ method: 'tools/call' }), below).action).toBe('allow')
+  })
+
+  it('strips hidden Unicode by default and blocks it when the tenant says so', () => {
+    const text = 'sun\u200B\u200Bny'
+    const strip = inspect(result(text), ctx({ method: 'tools/call' }), policyOf())
+    expect(strip.action).toBe('modify')
+    if (strip.action === 'modify') expect(strip.message).toEqual(result('sunny'))
+    expect(inspect(result(text), ctx({ method: 'tools/call' }), policyOf({ unicode: 'block' })).action).toBe('block')
+    expect(inspect(result(text), ctx({ method: 'tools/call' }), policyOf({ unicode: 'off' })).action).toBe('allow')
+  })
+
+  it('refuses a denied tool call and filters it from tools/list', () => {
+    const policy = policyOf({ tools: { deny: ['admin-*', 'drop_?'] } })
+    const call = { jsonrpc: '2.0' as const, id: 3, method: 'tools/call', params: { name: 'admin-reset', arguments: {} } }
+    expect(inspect(call, ctx({ direction: 'client_to_server', method: 'tools/call' }), policy)).toMatchObject({ action: 'block', reason: 'denied-tool' })
+    const list = { jsonrpc: '2.0' as const, id: 4, result: { tools: [{ name: 'admin-reset' }, { name: 'drop_x' }, { name: 'drop_xy' }, { name: 'echo' }] } }
+    const v = inspect(list, ctx({ method: 'tools/list' }), policy)
+    expect(v.action).toBe('modify')
+    if (v.action === 'modify') expect(v.message).toEqual({ jsonrpc: '2.0', id: 4, result: { tools: [{ name: 'drop_xy' }, { name: 'echo' }] } })
+  })
+
+  it('matches globs without regexes, in linear time even for hostile patterns', () => {
+    expect(globMatch('a*b*c', 'axxbyyc')).toBe(true)
+    expect(globMatch('a?c', 'abc')).toBe(true)
+    expect(globMatch('a?c', 'ac')).toBe(false)
+    expect(globMatch('*', '')).toBe(true)
+    const started = Date.now()
+    expect(globMatch('*a*a*a*a*a*a*a*a*b', 'a'.repeat(5000))).toBe(false)
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
+
+  it('turns a blocked client reply to a server request into a rejection for the origin', () => {
+    const exchange = new Exchange({
+      tenantId: 'unit',
+      configVersion: 1,
+      requestId: 'r-2',
+      era: 'legacy',
+      policy: policyOf({ unicode: 'block' }),
+      sink: new EventSink(env, 'unit', () => undefined),
+    })
+    const reply = { jsonrpc: '2.0' as const, id: 9, result: { role: 'assistant', model: 'm', content: { type: 'text', text: 'a\u202Eb' } } }
+    expect(exchange.fromClient(reply)).toEqual({ forward: { jsonrpc: '2.0', id: 9, error: { code: -1, message: 'Rejected by policy' } } })
+  })
+})
