@@ -1,0 +1,247 @@
+/**
+ * Compiles the shipped packs plus a tenant's `RulesPolicy` into a `CompiledRuleSet`, once per policy
+ * object (the tenant config is cached per isolate, so its identity is stable for a config version).
+ * Shipped regexes are compiled once per isolate and shared by every tenant.
+ */
+import type { Direction, FieldRole, RuleAction } from '../../inspect/types'
+import { KeywordIndex } from './keywords'
+import { compileJs, compileRe2, type RegexMatcher } from './matcher'
+import { builtinPacks } from './packs'
+import { RulesPolicy, type CustomRule, type RulesLimits } from './policy'
+import type { ActionSetting, DecodeSpec, PackName, RuleKind, RuleSpec } from './schema'
+import { compileValidator, type ValidatorFn } from './validators'
+
+export type ScanOn = 'normalized' | 'raw' | 'both'
+
+export interface CompiledRule {
+  readonly id: string
+  readonly pack: PackName | 'custom'
+  readonly kind: RuleKind
+  readonly score: number
+  readonly action: Readonly<Record<Direction, RuleAction>>
+  /** Findings are reported with action `flag` and the action they would have had. */
+  readonly monitor: boolean
+  readonly directions: ReadonlySet<Direction> | null
+  readonly roles: ReadonlySet<FieldRole> | null
+  readonly keys: boolean
+  readonly joined: boolean
+  readonly on: ScanOn
+  readonly keywords: readonly string[]
+  readonly andKeywords: readonly string[]
+  /** Keyword groups resolved against the set's `KeywordIndex`: ids, or strings checked with `includes`. */
+  readonly prefilter: readonly KeywordGroup[]
+  readonly matcher: RegexMatcher
+  readonly validators: readonly ValidatorFn[]
+  readonly decode: DecodeSpec | undefined
+}
+
+/** One any-of keyword group: indexed keyword ids, plus keywords the index does not hold (tenant rules). */
+export interface KeywordGroup {
+  readonly ids: readonly number[]
+  readonly other: readonly string[]
+}
+
+/** The rules that apply to one kind of field, with the union of their keywords. */
+export interface RuleBucket {
+  readonly rules: readonly CompiledRule[]
+  /** Injection rules used to rescan decoded payloads found in this kind of field. */
+  readonly rescan: readonly CompiledRule[]
+  readonly needsNormalized: boolean
+  readonly needsRaw: boolean
+}
+
+export interface CompiledRuleSet {
+  readonly rules: readonly CompiledRule[]
+  readonly keywords: KeywordIndex
+  readonly allowAny: ReadonlySet<string>
+  readonly allowByRule: ReadonlyMap<string, ReadonlySet<string>>
+  readonly limits: RulesLimits
+  bucket(direction: Direction, role: FieldRole, isKey: boolean, joined: boolean): RuleBucket
+}
+
+/** Kinds whose findings carry a score the pipeline combines, and that also scan the joined field. */
+export const SCORED_KINDS: ReadonlySet<RuleKind> = new Set(['injection', 'exfiltration', 'shadowing'])
+
+const DEFAULT_ON: Readonly<Record<RuleKind, ScanOn>> = {
+  injection: 'normalized',
+  exfiltration: 'normalized',
+  shadowing: 'normalized',
+  secret: 'both',
+  pii: 'both',
+  unicode: 'raw',
+}
+
+const DEFAULT_ACTION: Readonly<Record<RuleKind, ActionSetting>> = {
+  injection: 'block',
+  exfiltration: 'block',
+  shadowing: 'flag',
+  secret: { client_to_server: 'block', server_to_client: 'redact' },
+  pii: 'flag',
+  unicode: 'strip',
+}
+
+function perDirection(a: ActionSetting): Record<Direction, RuleAction> {
+  return typeof a === 'string' ? { client_to_server: a, server_to_client: a } : { ...a }
+}
+
+interface Overlay {
+  action: ActionSetting
+  score: number
+  monitor: boolean
+}
+
+function group(index: KeywordIndex, keywords: readonly string[]): KeywordGroup {
+  const ids: number[] = []
+  const other: string[] = []
+  for (const k of keywords) {
+    const id = index.id(k)
+    if (id === undefined) other.push(k)
+    else ids.push(id)
+  }
+  return { ids, other }
+}
+
+function build(spec: RuleSpec, pack: PackName | 'custom', matcher: RegexMatcher, o: Overlay): CompiledRule {
+  const t = spec.targets
+  const index = builtinKeywords()
+  const prefilter = [spec.keywords, spec.andKeywords ?? []].filter((g) => g.length > 0).map((g) => group(index, g))
+  return {
+    id: spec.id,
+    pack,
+    kind: spec.kind,
+    score: o.score,
+    action: perDirection(o.action),
+    monitor: o.monitor,
+    directions: t.directions ? new Set(t.directions) : null,
+    roles: t.roles ? new Set(t.roles) : null,
+    keys: t.keys ?? true,
+    joined: t.joined ?? SCORED_KINDS.has(spec.kind),
+    on: spec.on ?? DEFAULT_ON[spec.kind],
+    keywords: spec.keywords,
+    andKeywords: spec.andKeywords ?? [],
+    prefilter,
+    matcher,
+    validators: spec.validators.map(compileValidator),
+    decode: spec.decode,
+  }
+}
+
+let keywordIndex: KeywordIndex | undefined
+
+/** One keyword automaton per isolate over every shipped keyword (tenant keywords fall back to `includes`). */
+function builtinKeywords(): KeywordIndex {
+  keywordIndex ??= new KeywordIndex(builtinPacks().flatMap((p) => p.rules.flatMap((r) => [...r.keywords, ...(r.andKeywords ?? [])])))
+  return keywordIndex
+}
+
+// Shipped regexes compiled once per isolate, keyed by rule id.
+const builtinMatchers = new Map<string, RegexMatcher>()
+
+function builtinMatcher(spec: RuleSpec): RegexMatcher {
+  let m = builtinMatchers.get(spec.id)
+  if (m === undefined) {
+    m = compileJs(spec.pattern, spec.flags, { group: spec.group, startGroup: spec.startGroup })
+    builtinMatchers.set(spec.id, m)
+  }
+  return m
+}
+
+function customRule(spec: CustomRule, policy: RulesPolicy): CompiledRule | null {
+  const o = policy.rules[spec.id]
+  if (o?.disabled ?? !spec.enabled) return null
+  // Tenant patterns run on re2js only, whatever they look like (linear time).
+  const matcher = compileRe2(spec.pattern, spec.flags, { group: spec.group, startGroup: spec.startGroup })
+  return build(spec, 'custom', matcher, {
+    action: o?.action ?? spec.action ?? DEFAULT_ACTION[spec.kind],
+    score: o?.score ?? spec.score,
+    monitor: false,
+  })
+}
+
+function compileSet(policy: RulesPolicy): CompiledRuleSet {
+  const rules: CompiledRule[] = []
+  for (const pack of builtinPacks()) {
+    const ps = policy.packs[pack.pack]
+    const packOn = ps.enabled ?? pack.enabled
+    for (const spec of pack.rules) {
+      const o = policy.rules[spec.id]
+      const enabled = o?.disabled !== undefined ? !o.disabled : packOn && spec.enabled
+      if (!enabled) continue
+      const staged = ps.enforceVersion !== undefined && spec.since > ps.enforceVersion
+      rules.push(
+        build(spec, pack.pack, builtinMatcher(spec), {
+          action: o?.action ?? ps.action ?? spec.action ?? pack.defaultAction,
+          score: o?.score ?? spec.score,
+          monitor: ps.mode === 'monitor' || staged,
+        }),
+      )
+    }
+  }
+  for (const spec of policy.customRules) {
+    const r = customRule(spec, policy)
+    if (r !== null) rules.push(r)
+  }
+
+  const allowAny = new Set<string>()
+  const allowByRule = new Map<string, Set<string>>()
+  for (const a of policy.allow) {
+    if (typeof a === 'string') allowAny.add(a)
+    else {
+      const s = allowByRule.get(a.rule) ?? new Set<string>()
+      s.add(a.value)
+      allowByRule.set(a.rule, s)
+    }
+  }
+
+  const buckets = new Map<string, RuleBucket>()
+  return {
+    rules,
+    keywords: builtinKeywords(),
+    allowAny,
+    allowByRule,
+    limits: policy.limits,
+    bucket(direction, role, isKey, joined) {
+      const key = `${direction}|${role}|${isKey ? 1 : 0}|${joined ? 1 : 0}`
+      let b = buckets.get(key)
+      if (b === undefined) {
+        const applies = (r: CompiledRule): boolean =>
+          (r.directions === null || r.directions.has(direction)) &&
+          (r.roles === null || r.roles.has(role)) &&
+          (!isKey || r.keys) &&
+          (!joined || r.joined)
+        const selected = rules.filter(applies)
+        b = {
+          rules: selected,
+          rescan: rules.filter((r) => r.kind === 'injection' && r.decode === undefined && (r.roles === null || r.roles.has(role))),
+          needsNormalized: selected.some((r) => r.on !== 'raw'),
+          needsRaw: selected.some((r) => r.on !== 'normalized'),
+        }
+        buckets.set(key, b)
+      }
+      return b
+    },
+  }
+}
+
+const cache = new WeakMap<RulesPolicy, CompiledRuleSet>()
+
+/**
+ * The compiled rule set for a parsed policy, cached by the policy object's identity (one compile
+ * per config version per isolate).
+ */
+export function compileRules(policy: RulesPolicy): CompiledRuleSet {
+  let set = cache.get(policy)
+  if (set === undefined) {
+    set = compileSet(policy)
+    cache.set(policy, set)
+  }
+  return set
+}
+
+let defaultPolicy: RulesPolicy | undefined
+
+/** The default policy (every shipped pack with its shipped settings). */
+export function defaultRulesPolicy(): RulesPolicy {
+  defaultPolicy ??= RulesPolicy.parse({})
+  return defaultPolicy
+}

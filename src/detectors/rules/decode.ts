@@ -1,0 +1,101 @@
+/**
+ * Bounded decoders for encoded-payload rules: base64 / base64url, hex, `\x` / `\u` escapes and
+ * Unicode tag characters. Each returns text only when the result is mostly printable, so a binary
+ * blob (an image, a hash) never becomes "text" to scan.
+ */
+
+/** Encodings an encoded-payload rule can undo. */
+export type Encoding = 'base64' | 'hex' | 'escapes' | 'tags' | 'selectors'
+
+/** Longest encoded candidate that is decoded (characters); longer ones are decoded up to this. */
+export const MAX_DECODE_INPUT = 16_384
+
+const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false })
+
+function bytesFromBase64(s: string): Uint8Array | null {
+  let b = s.replace(/[\s]/g, '').replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '')
+  if (b.length < 8 || /[^A-Za-z0-9+/]/.test(b)) return null
+  b = b.slice(0, b.length - (b.length % 4 === 1 ? 1 : 0))
+  b += '='.repeat((4 - (b.length % 4)) % 4)
+  try {
+    const bin = atob(b)
+    const out = new Uint8Array(bin.length)
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i)
+    return out
+  } catch {
+    return null
+  }
+}
+
+function bytesFromHex(s: string): Uint8Array | null {
+  const h = s.replace(/(?:\\x|0x|[\s:,-])/gi, '')
+  if (h.length < 8 || h.length % 2 !== 0 || /[^0-9a-f]/i.test(h)) return null
+  const out = new Uint8Array(h.length / 2)
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(i * 2, i * 2 + 2), 16)
+  return out
+}
+
+function fromEscapes(s: string): string {
+  return s.replace(/\\u\{([0-9a-f]{1,6})\}|\\u([0-9a-f]{4})|\\x([0-9a-f]{2})|%([0-9a-f]{2})/gi, (m, cp: string | undefined, u: string | undefined, x: string | undefined, pct: string | undefined) => {
+    const hex = cp ?? u ?? x ?? pct
+    if (hex === undefined) return m
+    const n = parseInt(hex, 16)
+    return n <= 0x10ffff ? String.fromCodePoint(n) : m
+  })
+}
+
+/** Decodes Unicode tag characters (U+E0000–U+E007F) to the ASCII they shadow; other characters are dropped. */
+export function decodeTags(s: string): string {
+  let out = ''
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) ?? 0
+    if (cp >= 0xe0020 && cp <= 0xe007e) out += String.fromCharCode(cp - 0xe0000)
+  }
+  return out
+}
+
+/** Decodes variation selectors as bytes (VS1–16 → 0–15, VS17–256 → 16–255); other characters are dropped. */
+export function decodeSelectors(s: string): Uint8Array {
+  const bytes: number[] = []
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) ?? 0
+    if (cp >= 0xfe00 && cp <= 0xfe0f) bytes.push(cp - 0xfe00)
+    else if (cp >= 0xe0100 && cp <= 0xe01ef) bytes.push(cp - 0xe0100 + 16)
+  }
+  return new Uint8Array(bytes)
+}
+
+/** Share of characters that are letters, digits, punctuation or ordinary white space. */
+export function printableRatio(text: string): number {
+  if (text.length === 0) return 0
+  let good = 0
+  let total = 0
+  for (const ch of text) {
+    total++
+    const cp = ch.codePointAt(0) ?? 0
+    if (cp === 0xfffd) continue
+    if (cp < 0x20 && cp !== 0x09 && cp !== 0x0a && cp !== 0x0d) continue
+    if (cp >= 0x7f && cp < 0xa0) continue
+    good++
+  }
+  return good / total
+}
+
+/**
+ * Decodes `value` with `encoding` and returns the text when at least `minPrintable` of it is printable
+ * and it contains a letter; otherwise null. Input is cut at {@link MAX_DECODE_INPUT}.
+ */
+export function decodeToText(value: string, encoding: Encoding, minPrintable = 0.9): string | null {
+  const input = value.length > MAX_DECODE_INPUT ? value.slice(0, MAX_DECODE_INPUT) : value
+  let text: string
+  if (encoding === 'tags') text = decodeTags(input)
+  else if (encoding === 'escapes') text = fromEscapes(input)
+  else if (encoding === 'selectors') text = utf8.decode(decodeSelectors(input))
+  else {
+    const bytes = encoding === 'base64' ? bytesFromBase64(input) : bytesFromHex(input)
+    if (bytes === null) return null
+    text = utf8.decode(bytes)
+  }
+  if (text.length < 4 || !/\p{L}/u.test(text)) return null
+  return printableRatio(text) >= minPrintable ? text : null
+}

@@ -1,0 +1,128 @@
+/**
+ * `RulesPolicy`: the tenant's settings for the rule packs (mounted at `policy.rules` in the tenant
+ * config). Strict throughout; custom rules are compiled with re2js when the config is saved and
+ * rejected if they do not compile or their own examples fail.
+ */
+import { z } from 'zod'
+import { compileRe2 } from './matcher'
+import { builtinRuleIds } from './packs'
+import { ActionSetting, expandExample, PackName, RuleId, RuleSpec } from './schema'
+import { compileValidator } from './validators'
+
+/** Per-pack switches. */
+export const PackSettings = z
+  .object({
+    /** Turn the pack on or off (default: the pack file's `enabled`). */
+    enabled: z.boolean().optional(),
+    /** Action for every rule of the pack (default: each rule's own, then the pack's `defaultAction`). */
+    action: ActionSetting.optional(),
+    /** `monitor`: findings are logged with the action they would have had, never enforced. */
+    mode: z.enum(['enforce', 'monitor']).default('enforce'),
+    /**
+     * Staging: enforce only rules whose `since` is at most this pack version; newer or changed rules
+     * run in monitor mode until the tenant raises it. Absent: enforce every rule.
+     */
+    enforceVersion: z.number().int().min(1).optional(),
+  })
+  .strict()
+export type PackSettings = z.infer<typeof PackSettings>
+
+/** Per-rule override, keyed by rule id. `disabled: false` turns on an off-by-default rule. */
+export const RuleOverride = z
+  .object({
+    disabled: z.boolean().optional(),
+    action: ActionSetting.optional(),
+    score: z.number().min(0).max(1).optional(),
+  })
+  .strict()
+export type RuleOverride = z.infer<typeof RuleOverride>
+
+/** A known-good value that no rule reports: exact match anywhere, or exact match for one rule. */
+export const AllowEntry = z.union([
+  z.string().min(1).max(2000),
+  z.object({ rule: RuleId, value: z.string().min(1).max(2000) }).strict(),
+])
+export type AllowEntry = z.infer<typeof AllowEntry>
+
+/** A tenant rule: the shipped format (RE2 syntax), examples optional but checked when present. */
+export const CustomRule = RuleSpec.extend({
+  examples: z
+    .object({ match: z.array(z.string().max(20_000)).max(50).default([]), noMatch: z.array(z.string().max(20_000)).max(50).default([]) })
+    .strict()
+    .prefault({}),
+}).superRefine((rule, ctx) => {
+  let matcher
+  try {
+    matcher = compileRe2(rule.pattern, rule.flags, { group: rule.group, startGroup: rule.startGroup })
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err)
+    ctx.addIssue({ code: 'custom', path: ['pattern'], message: `pattern does not compile on RE2: ${why}` })
+    return
+  }
+  const validators = rule.validators.map(compileValidator)
+  const fires = (s: string): boolean => matcher.findAll(s, 16).some((m) => validators.every((v) => v(m.value)))
+  rule.examples.match.forEach((ex, i) => {
+    if (!fires(expandExample(ex))) ctx.addIssue({ code: 'custom', path: ['examples', 'match', i], message: 'example does not match' })
+  })
+  rule.examples.noMatch.forEach((ex, i) => {
+    if (fires(expandExample(ex))) ctx.addIssue({ code: 'custom', path: ['examples', 'noMatch', i], message: 'example matches' })
+  })
+})
+export type CustomRule = z.infer<typeof CustomRule>
+
+/** Caps that keep one message from stalling the isolate. */
+export const RulesLimits = z
+  .object({
+    /** Characters scanned per field; a longer field is scanned head and tail and flagged `rules-field-truncated`. */
+    maxFieldChars: z.number().int().min(4096).max(8_388_608).default(1_048_576),
+    /**
+     * Regex work per message, in characters scanned × engine cost (1 for shipped rules, 8 for re2js); past
+     * it the message is blocked (`rules-budget-exceeded`). The default admits a few megabytes of text
+     * under every shipped rule, about half a second of CPU.
+     */
+    maxWorkPerMessage: z.number().int().min(100_000).max(2_000_000_000).default(400_000_000),
+    /**
+     * Wall time per message in ms. Inside Workers clocks only advance on I/O, so there the work cap is the
+     * guard that holds; this one bounds Node (tests, the eval) and anything that yields.
+     */
+    maxMillisPerMessage: z.number().int().min(1).max(30_000).default(1000),
+    /** Matches reported per rule per field. */
+    maxMatchesPerRule: z.number().int().min(1).max(10_000).default(256),
+  })
+  .strict()
+export type RulesLimits = z.infer<typeof RulesLimits>
+
+const packsShape = Object.fromEntries(PackName.options.map((p) => [p, PackSettings.prefault({})])) as Record<
+  PackName,
+  z.ZodPrefault<typeof PackSettings>
+>
+
+/** The tenant's rule-pack policy, mounted by the tenant config at `policy.rules`. */
+export const RulesPolicy = z
+  .object({
+    packs: z.object(packsShape).strict().prefault({}),
+    rules: z.record(RuleId, RuleOverride).default({}),
+    customRules: z.array(CustomRule).max(100).default([]),
+    allow: z.array(AllowEntry).max(5000).default([]),
+    limits: RulesLimits.prefault({}),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    const builtin = builtinRuleIds()
+    const custom = new Set<string>()
+    policy.customRules.forEach((r, i) => {
+      if (builtin.has(r.id) || custom.has(r.id))
+        ctx.addIssue({ code: 'custom', path: ['customRules', i, 'id'], message: `rule id ${r.id} is already taken` })
+      custom.add(r.id)
+    })
+    const known = (id: string): boolean => builtin.has(id) || custom.has(id)
+    for (const id of Object.keys(policy.rules))
+      if (!known(id)) ctx.addIssue({ code: 'custom', path: ['rules', id], message: `unknown rule id ${id}` })
+    policy.allow.forEach((a, i) => {
+      if (typeof a !== 'string' && !known(a.rule))
+        ctx.addIssue({ code: 'custom', path: ['allow', i, 'rule'], message: `unknown rule id ${a.rule}` })
+    })
+  })
+export type RulesPolicy = z.infer<typeof RulesPolicy>
+/** The shape a tenant writes (defaults not yet applied). */
+export type RulesPolicyInput = z.input<typeof RulesPolicy>

@@ -1,0 +1,237 @@
+/**
+ * Runs a compiled rule set over one field: keyword pre-filter, regex on normalised and/or raw text,
+ * validators, allow-list, spans mapped back to the original string, and the per-message budget.
+ */
+import { normalize, originalSpan } from '../../inspect/normalize'
+import type { Direction, Finding, FindingKind, NormalizedText, RuleAction, ScanField } from '../../inspect/types'
+import type { CompiledRule, CompiledRuleSet, KeywordGroup, RuleBucket } from './compile'
+import type { KeywordHits, KeywordIndex } from './keywords'
+import { decodeToText } from './decode'
+import type { Match } from './matcher'
+import type { PackName } from './schema'
+
+/**
+ * A finding from a rule pack: the contract's `Finding` plus where it came from and monitor details.
+ *
+ * Injection findings carry no action when they count toward the tenant's threshold (the pipeline
+ * blocks on the combined score). When the rule's resolved action is `flag`, `redact` or `strip`, or the
+ * rule runs in monitor mode, their `score` is 0 (so they never add to the block decision) and
+ * `ruleScore` keeps the rule's score for the logs.
+ */
+export interface RuleFinding extends Finding {
+  pack: PackName | 'custom' | 'engine'
+  /** Set when the rule runs in monitor mode: `action` is `flag`, this is what it would have been. */
+  monitoredAction?: RuleAction
+  /** The rule's score when `score` was zeroed (monitor mode, or an injection rule set to flag/redact/strip). */
+  ruleScore?: number
+}
+
+/** Work and time spent on one message, shared by every field of it. */
+export interface Budget {
+  work: number
+  readonly startedAt: number
+  exhausted: boolean
+}
+
+/** Starts a budget (call once per message). */
+export function newBudget(): Budget {
+  return { work: 0, startedAt: now(), exhausted: false }
+}
+
+function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now()
+}
+
+/** Text prepared for one scan: the (possibly capped) text and a map of spans to original offsets. */
+interface Variant {
+  readonly text: string
+  readonly span: (start: number, end: number) => [number, number]
+  /** Keyword presence, computed on first use. */
+  hits?: KeywordHits
+  /** Lower-cased text, only for keywords outside the index (tenant rules). */
+  lower?: string
+}
+
+type SpanMap = (start: number, end: number) => [number, number]
+
+const identity: SpanMap = (s, e) => [s, e]
+
+const TAIL_CHARS = 65_536
+
+/** A field longer than `max` is scanned as its head and its last quarter (at most 64 Ki units). */
+function capped(text: string, map: SpanMap, max: number): { variants: Variant[]; truncated: boolean } {
+  if (text.length <= max) return { variants: [{ text, span: map }], truncated: false }
+  const tail = Math.min(TAIL_CHARS, Math.floor(max / 4))
+  const headLen = max - tail
+  const tailStart = text.length - tail
+  return {
+    variants: [
+      { text: text.slice(0, headLen), span: map },
+      { text: text.slice(tailStart), span: (s, e) => map(s + tailStart, e + tailStart) },
+    ],
+    truncated: true,
+  }
+}
+
+function normalizedMap(n: NormalizedText): SpanMap {
+  return (s, e) => originalSpan(n, s, e)
+}
+
+/** Keyword pre-filter: one keyword of every group (`keywords`, then `andKeywords`) occurs in the text. */
+function hasKeyword(v: Variant, rule: CompiledRule, index: KeywordIndex): boolean {
+  for (const g of rule.prefilter) if (!anyOf(v, g, index)) return false
+  return true
+}
+
+function anyOf(v: Variant, g: KeywordGroup, index: KeywordIndex): boolean {
+  if (g.ids.length > 0) {
+    v.hits ??= index.scan(v.text)
+    for (const id of g.ids) if (v.hits[id] === 1) return true
+  }
+  if (g.other.length > 0) {
+    v.lower ??= v.text.toLowerCase()
+    for (const k of g.other) if (v.lower.includes(k)) return true
+  }
+  return false
+}
+
+/** Noisy-OR of scores, as the pipeline combines injection findings. */
+export function combineScores(scores: Iterable<number>): number {
+  let miss = 1
+  for (const s of scores) miss *= 1 - s
+  return 1 - miss
+}
+
+class BudgetExceeded extends Error {}
+
+interface RunCtx {
+  readonly set: CompiledRuleSet
+  readonly budget: Budget
+  readonly direction: Direction
+}
+
+function spend(rc: RunCtx, chars: number, factor: number): void {
+  const b = rc.budget
+  b.work += chars * factor
+  if (b.work > rc.set.limits.maxWorkPerMessage || now() - b.startedAt > rc.set.limits.maxMillisPerMessage) {
+    b.exhausted = true
+    throw new BudgetExceeded()
+  }
+}
+
+/** Injection score of a decoded payload under the bucket's plain injection rules (one hit per rule). */
+function rescanScore(rc: RunCtx, text: string, rules: readonly CompiledRule[]): number {
+  const v: Variant = { text: normalize(text).text, span: identity }
+  const scores: number[] = []
+  for (const r of rules) {
+    if (!hasKeyword(v, r, rc.set.keywords)) continue
+    spend(rc, text.length, r.matcher.costFactor)
+    if (r.matcher.findAll(v.text, 4).some((m) => r.validators.every((f) => f(m.value)))) scores.push(r.score)
+  }
+  return combineScores(scores)
+}
+
+function accepted(rc: RunCtx, rule: CompiledRule, m: Match, original: string): boolean {
+  if (!rule.validators.every((f) => f(m.value))) return false
+  const { allowAny, allowByRule } = rc.set
+  if (allowAny.has(m.value) || allowAny.has(original)) return false
+  const byRule = allowByRule.get(rule.id)
+  return !(byRule !== undefined && (byRule.has(m.value) || byRule.has(original)))
+}
+
+function makeFinding(rc: RunCtx, rule: CompiledRule, path: string, span: [number, number], score: number): RuleFinding {
+  const action = rule.action[rc.direction]
+  const f: RuleFinding = { ruleId: rule.id, kind: rule.kind as FindingKind, path, span, score, pack: rule.pack }
+  // An injection finding counts toward the threshold (no action) only when its rule blocks and is enforced.
+  const counts = rule.kind === 'injection' && action === 'block' && !rule.monitor
+  if (!counts) f.action = rule.monitor ? 'flag' : action
+  if (rule.monitor) f.monitoredAction = action
+  if (rule.kind === 'injection' && !counts) {
+    f.score = 0
+    f.ruleScore = score
+  }
+  return f
+}
+
+function overlaps(a: [number, number], b: [number, number]): boolean {
+  return a[0] < b[1] && b[0] < a[1]
+}
+
+function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: ScanField, bucket: RuleBucket, out: RuleFinding[]): void {
+  const single = rule.kind === 'injection'
+  const mine: RuleFinding[] = []
+  for (const v of variants) {
+    spend(rc, v.text.length, rule.matcher.costFactor)
+    for (const m of rule.matcher.findAll(v.text, rc.set.limits.maxMatchesPerRule)) {
+      const span = v.span(m.start, m.end)
+      if (!accepted(rc, rule, m, field.raw.slice(span[0], span[1]))) continue
+      if (mine.some((f) => f.span !== undefined && overlaps(f.span, span))) continue
+      let score = rule.score
+      if (rule.decode !== undefined) {
+        const decoded = decodeToText(m.value, rule.decode.encoding)
+        if (decoded === null) continue
+        const inner = rescanScore(rc, decoded, bucket.rescan)
+        if (inner < rule.decode.minScore) continue
+        score = combineScores([inner, rule.score])
+      }
+      mine.push(makeFinding(rc, rule, field.path, span, score))
+      if (single) break
+    }
+    if (single && mine.length > 0) break
+  }
+  out.push(...mine)
+}
+
+/** Drops a non-scored finding whose span lies inside another one of the same kind (keeps redaction spans minimal). */
+function dropContained(findings: RuleFinding[]): RuleFinding[] {
+  return findings.filter((f, i) => {
+    if (f.kind === 'injection' || f.span === undefined) return true
+    const [s, e] = f.span
+    return !findings.some((g, j) => {
+      if (j === i || g.kind !== f.kind || g.span === undefined) return false
+      const [gs, ge] = g.span
+      const inside = gs <= s && e <= ge
+      return inside && (ge - gs > e - s || j < i)
+    })
+  })
+}
+
+/**
+ * Scans one field with the rules that apply to it. Never throws for budget reasons: when the message's
+ * budget runs out it returns a `rules-budget-exceeded` finding (kind `error`, action `block`) so the
+ * pipeline fails closed.
+ */
+export function scanField(set: CompiledRuleSet, field: ScanField, direction: Direction, budget: Budget): RuleFinding[] {
+  const bucket = set.bucket(direction, field.role, field.isKey, field.joined)
+  if (bucket.rules.length === 0) return []
+  const exceeded: RuleFinding = { ruleId: 'rules-budget-exceeded', kind: 'error', path: field.path, score: 1, action: 'block', pack: 'engine' }
+  if (budget.exhausted) return [exceeded]
+  const max = set.limits.maxFieldChars
+  const raw = bucket.needsRaw ? capped(field.raw, identity, max) : { variants: [], truncated: false }
+  let norm: { variants: Variant[]; truncated: boolean } = { variants: [], truncated: false }
+  let same = true
+  if (bucket.needsNormalized) {
+    const n = field.normalized
+    same = n.text === field.raw
+    norm = same && bucket.needsRaw ? raw : capped(n.text, same ? identity : normalizedMap(n), max)
+  }
+  const rc: RunCtx = { set, budget, direction }
+  const out: RuleFinding[] = []
+  if (raw.truncated || norm.truncated)
+    out.push({ ruleId: 'rules-field-truncated', kind: 'policy', path: field.path, score: 0, action: 'flag', pack: 'engine' })
+  try {
+    for (const rule of bucket.rules) {
+      // The pre-filter reads the normalised text for every rule but raw-only ones: normalisation only
+      // decodes and maps towards ASCII, so a keyword in the raw text is also in the normalised one.
+      const filterOn = rule.on === 'raw' ? raw.variants : norm.variants
+      if (!filterOn.some((v) => hasKeyword(v, rule, set.keywords))) continue
+      const variants =
+        rule.on === 'raw' ? raw.variants : rule.on === 'normalized' || same ? norm.variants : [...norm.variants, ...raw.variants]
+      runRule(rc, rule, variants, field, bucket, out)
+    }
+  } catch (err) {
+    if (err instanceof BudgetExceeded) return [...out, exceeded]
+    throw err
+  }
+  return dropContained(out)
+}

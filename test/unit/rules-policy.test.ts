@@ -1,0 +1,53 @@
+/**
+ * `RulesPolicy` validation: strict objects, custom rules compiled (RE2) and their examples checked at
+ * save time, unknown rule ids rejected — each with its exact error message.
+ */
+import { describe, expect, it } from 'vitest'
+import { RulesPolicy, type RulesPolicyInput } from '../../src/detectors/rules/policy'
+
+function issues(input: unknown): Array<[string, string]> {
+  const r = RulesPolicy.safeParse(input)
+  return r.success ? [] : r.error.issues.map((i) => [i.path.join('.'), i.message])
+}
+
+const custom = (over: Record<string, unknown>): RulesPolicyInput =>
+  ({
+    customRules: [{ id: 'tenant-rule', description: 'A tenant rule for the tests.', kind: 'secret', score: 1, keywords: [], pattern: 'x', ...over }],
+  }) as RulesPolicyInput
+
+describe('RulesPolicy', () => {
+  it('defaults every pack to its shipped settings', () => {
+    const p = RulesPolicy.parse({})
+    expect(p.packs).toEqual({ injection: { mode: 'enforce' }, secrets: { mode: 'enforce' }, pii: { mode: 'enforce' }, unicode: { mode: 'enforce' } })
+    expect(p.limits).toEqual({ maxFieldChars: 1_048_576, maxWorkPerMessage: 400_000_000, maxMillisPerMessage: 1000, maxMatchesPerRule: 256 })
+    expect([p.rules, p.customRules, p.allow]).toEqual([{}, [], []])
+  })
+
+  it.each<[string, unknown, Array<[string, string]>]>([
+    ['a misspelt option', { pack: {} }, [['', 'Unrecognized key: "pack"']]],
+    ['an unknown pack', { packs: { malware: {} } }, [['packs', 'Unrecognized key: "malware"']]],
+    ['a bad pack action', { packs: { pii: { action: 'delete' } } }, [['packs.pii.action', 'Invalid input']]],
+    ['an override of an unknown rule', { rules: { 'no-such-rule': { disabled: true } } }, [['rules.no-such-rule', 'unknown rule id no-such-rule']]],
+    ['an allow entry for an unknown rule', { allow: [{ rule: 'no-such-rule', value: 'x' }] }, [['allow.0.rule', 'unknown rule id no-such-rule']]],
+    ['a rule id that is not kebab-case', { rules: { Bad_Id: { disabled: true } } }, [['rules.Bad_Id', 'Invalid key in record']]],
+    ['a custom rule reusing a shipped id', custom({ id: 'github-token' }), [['customRules.0.id', 'rule id github-token is already taken']]],
+    ['a custom pattern with a backreference', custom({ pattern: '(a)\\1' }), [['customRules.0.pattern', 'pattern does not compile on RE2: error parsing regexp: invalid escape sequence: `\\1`']]],
+    ['a custom pattern with lookbehind', custom({ pattern: '(?<=a)b' }), [['customRules.0.pattern', 'pattern does not compile on RE2: error parsing regexp: invalid named capture: `(?<=a)b`']]],
+    ['a custom rule whose example does not match', custom({ examples: { match: ['y'] } }), [['customRules.0.examples.match.0', 'example does not match']]],
+    ['a custom rule whose counter-example matches', custom({ examples: { noMatch: ['xx'] } }), [['customRules.0.examples.noMatch.0', 'example matches']]],
+    ['a custom rule with upper-case keywords', custom({ keywords: ['ABC'] }), [['customRules.0.keywords.0', 'keywords must be lower case']]],
+    ['limits out of range', { limits: { maxFieldChars: 10 } }, [['limits.maxFieldChars', 'Too small: expected number to be >=4096']]],
+  ])('rejects %s', (_name, input, expected) => {
+    expect(issues(input)).toEqual(expected)
+  })
+
+  it('accepts overrides, allow entries, staging and a valid custom rule', () => {
+    const input: RulesPolicyInput = {
+      packs: { pii: { action: 'redact' }, injection: { mode: 'monitor', enforceVersion: 1 } },
+      rules: { 'pii-ip-address': { disabled: false }, 'imperative-to-assistant': { score: 0.2 } },
+      allow: ['known-public-value', { rule: 'pii-email', value: 'support@acme.test' }],
+      ...custom({ pattern: 'ACME-[0-9]{6}', examples: { match: ['id ACME-123456'], noMatch: ['ACME-12'] } }),
+    }
+    expect(issues(input)).toEqual([])
+  })
+})

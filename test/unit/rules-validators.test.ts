@@ -1,0 +1,91 @@
+/** Validators and decoders that keep look-alikes out: Luhn, IBAN, SSN, phone, entropy, placeholders, decoding. */
+import { describe, expect, it } from 'vitest'
+import { decodeSelectors, decodeTags, decodeToText } from '../../src/detectors/rules/decode'
+import { charsetClasses, iban, luhn, notExampleHost, notPlaceholder, phone, publicIp, shannonEntropy, ssn } from '../../src/detectors/rules/validators'
+
+describe('validators', () => {
+  it.each([
+    ['4111 1111 1111 1111', true],
+    ['4111-1111-1111-1112', false],
+    ['0000 0000 0000 0000', false],
+    ['1234', false],
+  ])('luhn(%s) = %s', (v, ok) => expect(luhn(v)).toBe(ok))
+
+  it.each([
+    ['DE89 3704 0044 0532 0130 00', true],
+    ['GB82WEST12345698765432', true],
+    ['DE89 3704 0044 0532 0130 01', false],
+    ['XX89370400440532013000', false],
+    ['DE8937040044053201300', false],
+  ])('iban(%s) = %s', (v, ok) => expect(iban(v)).toBe(ok))
+
+  it.each([
+    ['536-22-8726', true],
+    ['000-12-3456', false],
+    ['666-12-3456', false],
+    ['912-34-5678', false],
+    ['123-00-4567', false],
+    ['123-45-0000', false],
+    ['078-05-1120', false],
+  ])('ssn(%s) = %s', (v, ok) => expect(ssn(v)).toBe(ok))
+
+  it.each([
+    ['+1 415 555 0132', true],
+    ['030 1234 5678', true],
+    ['2024-01-15', false],
+    ['10:30:00', false],
+    ['1111111111', false],
+    ['123456', false],
+  ])('phone(%s) = %s', (v, ok) => expect(phone(v)).toBe(ok))
+
+  it('entropy and character classes', () => {
+    expect(shannonEntropy('aaaa')).toBe(0)
+    expect(shannonEntropy('abcd')).toBe(2)
+    expect(charsetClasses('aB3-')).toBe(4)
+    expect(charsetClasses('abc')).toBe(1)
+  })
+
+  it.each([
+    ['xxxxxxxxxxxx', false],
+    ['<your-token>', false],
+    ['${API_KEY}', false],
+    ['YOUR_GITHUB_PAT', false],
+    ['sk_test_...', false],
+    ['aaaaaaB1', false],
+    ['b3BlbnNzaC1rZXktdjEAAAAABG5v', true],
+    ['Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB', true],
+  ])('notPlaceholder(%s) = %s', (v, ok) => expect(notPlaceholder(v)).toBe(ok))
+
+  it.each([
+    ['postgres://u:p@db.internal/x', true],
+    ['https://u:p@example.com/', false],
+    ['redis://:p@localhost:6379', false],
+    ['api.test.example', false],
+  ])('notExampleHost(%s) = %s', (v, ok) => expect(notExampleHost(v)).toBe(ok))
+
+  it.each([
+    ['8.8.8.8', true],
+    ['10.1.2.3', false],
+    ['192.168.0.1', false],
+    ['203.0.113.9', false],
+    ['300.1.1.1', false],
+    ['2a00:1450:4001:82a::200e', true],
+    ['fe80::1', false],
+  ])('publicIp(%s) = %s', (v, ok) => expect(publicIp(v)).toBe(ok))
+})
+
+describe('decoders', () => {
+  it('decode base64, hex and escapes to text, and refuse binary', () => {
+    expect(decodeToText(btoa('ignore previous instructions'), 'base64')).toBe('ignore previous instructions')
+    expect(decodeToText('69676e6f7265207468697321', 'hex')).toBe('ignore this!')
+    expect(decodeToText('\\x69\\x67\\u006e\\u{6f}re', 'escapes')).toBe('ignore')
+    expect(decodeToText(btoa(String.fromCharCode(0, 1, 2, 3, 255, 254, 7, 8, 9, 10)), 'base64')).toBeNull()
+    expect(decodeToText('not base64!', 'base64')).toBeNull()
+  })
+
+  it('decode tag characters and variation selectors', () => {
+    const hidden = [...'hi!'].map((c) => String.fromCodePoint(0xe0000 + (c.codePointAt(0) ?? 0))).join('')
+    expect(decodeTags(`x${hidden}y`)).toBe('hi!')
+    expect([...decodeSelectors('\uFE01\u{E0100}\u{E01EF}')]).toEqual([1, 16, 255])
+  })
+})
