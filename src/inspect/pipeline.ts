@@ -66,12 +66,27 @@ function inspectUnsafe(message: JsonRpcMessage, ctx: MessageContext, policy: Com
     edits.push({ path: f.path, span: f.span, replacement: f.action === 'redact' ? `[REDACTED:${f.kind}]` : '' })
   }
   let result = edits.length > 0 ? applyEdits(subject, edits) : subject
+  if (edits.some((e) => e.path.startsWith('/result/structuredContent'))) result = asErrorResult(result, ctx)
   if (quarantine.size > 0) {
     result = withoutTools(result, quarantine)
     for (const i of quarantine) findings.push({ ruleId: 'tool-quarantined', kind: 'policy', path: `/result/tools/${i}`, score: 1, action: 'strip' })
   }
   if (result !== message) return { action: 'modify', message: result, findings }
   return { action: 'allow', findings }
+}
+
+/**
+ * A redacted `structuredContent` may no longer match the tool's `outputSchema` (a `format`, `pattern`
+ * or `enum` broken by `[REDACTED:…]`), and the SDK client rejects such results. An `isError` result
+ * skips that validation, so the (redacted) content goes back as an error result instead
+ * (mcp-protocol.md §4.6). 2026-07-28 results keep their `resultType`.
+ */
+function asErrorResult(message: JsonRpcMessage, ctx: MessageContext): JsonRpcMessage {
+  if (!('result' in message)) return message
+  const content = message.result['content']
+  const result: JsonObject = { content: Array.isArray(content) ? content : [], isError: true }
+  if (ctx.era === 'modern') result['resultType'] = 'complete'
+  return { ...message, result }
 }
 
 const TOOL_PATH = /^\/result\/tools\/(\d+)(?:\/|$)/

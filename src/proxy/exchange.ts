@@ -7,7 +7,10 @@
 import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc'
 import type { ProtocolEra } from '../mcp/era'
 import type { CompiledPolicy } from '../inspect/policy'
-import type { Direction, MessageContext, Verdict } from '../inspect/types'
+import type { Direction, Finding, MessageContext, Verdict } from '../inspect/types'
+import { combineInjection } from '../inspect/combine'
+import { decodeHeaderValue } from '../mcp/headers2026'
+import { textField } from '../detectors/rules/field'
 import { inspect } from '../inspect/pipeline'
 import { summarizeFindings } from '../audit/events'
 import type { EventSink } from '../audit/sink'
@@ -19,6 +22,8 @@ export interface ExchangeInit {
   requestId: string
   era: ProtocolEra
   sessionId?: string
+  /** The verified client identity (key id or token subject) when the tenant authenticates clients. */
+  identity?: string
   policy: CompiledPolicy
   sink: EventSink
 }
@@ -73,6 +78,26 @@ export class Exchange {
     return { drop: true }
   }
 
+  /**
+   * Scans 2026-07-28 `Mcp-Param-*` header values as request arguments (their values mirror the body,
+   * but unknown ones are forwarded as the spec requires, so they are a channel of their own). Returns
+   * the blocking verdict when a header must not reach the origin.
+   */
+  checkParamHeaders(headers: Headers, message: JsonRpcMessage): Extract<Verdict, { action: 'block' }> | null {
+    const findings: Finding[] = []
+    const ctx = this.#context('client_to_server', 'method' in message ? message.method : undefined, toolNameOf(message))
+    headers.forEach((value, name) => {
+      if (!name.toLowerCase().startsWith('mcp-param-')) return
+      const decoded = decodeHeaderValue(value) ?? value
+      const field = textField(decoded, 'arguments', { path: `/headers/${name.toLowerCase()}` })
+      for (const detector of this.init.policy.detectors) findings.push(...detector.detect(field, ctx))
+    })
+    if (this.init.policy.monitor || findings.length === 0) return null
+    const blocking = findings.find((f) => f.action === 'block' || f.action === 'redact' || f.action === 'strip')
+    if (combineInjection(findings) >= this.init.policy.injectionThreshold) return { action: 'block', reason: 'injection', findings }
+    return blocking ? { action: 'block', reason: blocking.kind === 'error' ? 'inspection-error' : 'policy', findings } : null
+  }
+
   /** The JSON-RPC error a client sees for a blocked message: a request id always, rule ids on opt-in. */
   blockedError(id: JsonRpcId | null, verdict: Extract<Verdict, { action: 'block' }>): JsonRpcResponse {
     const data: { requestId: string; reason: string; ruleIds?: string[] } = { requestId: this.init.requestId, reason: verdict.reason }
@@ -97,8 +122,8 @@ export class Exchange {
     return outcome
   }
 
-  #inspect(message: JsonRpcMessage, direction: Direction, method: string | undefined, toolName: string | undefined, bytes: number): Verdict {
-    const ctx: MessageContext = {
+  #context(direction: Direction, method: string | undefined, toolName: string | undefined): MessageContext {
+    return {
       tenantId: this.init.tenantId,
       direction,
       requestId: this.init.requestId,
@@ -106,7 +131,12 @@ export class Exchange {
       ...(method ? { method } : {}),
       ...(toolName ? { toolName } : {}),
       ...(this.init.sessionId ? { sessionId: this.init.sessionId } : {}),
+      ...(this.init.identity ? { identity: this.init.identity } : {}),
     }
+  }
+
+  #inspect(message: JsonRpcMessage, direction: Direction, method: string | undefined, toolName: string | undefined, bytes: number): Verdict {
+    const ctx = this.#context(direction, method, toolName)
     const started = performance.now()
     const verdict = inspect(message, ctx, this.init.policy)
     const { ruleIds, kinds } = summarizeFindings(verdict.findings)

@@ -89,3 +89,19 @@ describe('inspection pipeline', () => {
     expect(exchange.fromClient(reply)).toEqual({ forward: { jsonrpc: '2.0', id: 9, error: { code: -1, message: 'Rejected by policy' } } })
   })
 })
+
+describe('redaction keeps results valid', () => {
+  it('turns a tools/call result whose structuredContent was redacted into an isError result', () => {
+    const token = ['ghp', '_', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('')
+    const message = {
+      jsonrpc: '2.0' as const,
+      id: 5,
+      result: { content: [{ type: 'text', text: `token ${token}` }], structuredContent: { token } },
+    }
+    const v = inspect(message, ctx({ method: 'tools/call' }), policyOf())
+    expect(v.action).toBe('modify')
+    if (v.action === 'modify') {
+      expect(v.message).toEqual({ jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'token [REDACTED:secret]' }], isError: true } })
+    }
+  })
+})
