@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+/**
+ * mcp-firewall: a small CLI for the admin API, so tenants keep their firewall config in git.
+ *
+ *   mcp-firewall tenant push <id> <config.json> [--if-match <version>]
+ *   mcp-firewall tenant get <id>
+ *   mcp-firewall tenant diff <id> <config.json>
+ *   mcp-firewall tenant versions <id>
+ *   mcp-firewall tenant rollback <id> <version>
+ *   mcp-firewall tenant test <id> <message.json> [--direction client_to_server|server_to_client] [--method m] [--config c.json]
+ *   mcp-firewall tenant kill <id> [--tool <name>]      mcp-firewall tenant unkill <id> [--tool <name>]
+ *
+ * Environment: MCP_FIREWALL_URL (e.g. https://fw.example.com) and MCP_FIREWALL_TOKEN (the operator token
+ * or a tenant admin key). Exit codes: 0 ok, 1 usage, 2 the API refused (its JSON answer is printed), 3 network.
+ */
+import { readFile } from 'node:fs/promises'
+import { diffConfigs } from './diff.mjs'
+
+const USAGE = `usage: mcp-firewall tenant <push|get|diff|versions|rollback|test|kill|unkill> <id> [args]
+  env: MCP_FIREWALL_URL, MCP_FIREWALL_TOKEN`
+
+/** Splits argv into positionals and --flags with values. */
+export function parseArgs(argv) {
+  const positional = []
+  const flags = {}
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a.startsWith('--')) {
+      const value = argv[i + 1]
+      if (value === undefined || value.startsWith('--')) throw new UsageError(`${a} needs a value`)
+      flags[a.slice(2)] = value
+      i++
+    } else positional.push(a)
+  }
+  return { positional, flags }
+}
+
+class UsageError extends Error {}
+class ApiError extends Error {
+  constructor(status, body) {
+    super(`HTTP ${status}`)
+    this.status = status
+    this.body = body
+  }
+}
+
+async function readJson(path) {
+  try {
+    const value = JSON.parse(await readFile(path, 'utf8'))
+    // Config files may name their JSON Schema for editors; the API itself is strict.
+    if (value && typeof value === 'object' && !Array.isArray(value)) delete value.$schema
+    return value
+  } catch (err) {
+    throw new UsageError(`cannot read JSON from ${path}: ${err.message}`)
+  }
+}
+
+/** Calls the admin API; throws ApiError with the parsed answer on a non-2xx status. */
+export async function api(method, path, { body, headers = {} } = {}, env = process.env) {
+  const base = env.MCP_FIREWALL_URL
+  const token = env.MCP_FIREWALL_TOKEN
+  if (!base || !token) throw new UsageError('set MCP_FIREWALL_URL and MCP_FIREWALL_TOKEN')
+  const res = await fetch(new URL(`/admin/v1${path}`, base), {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  })
+  const text = await res.text()
+  let parsed = text
+  try {
+    parsed = text ? JSON.parse(text) : null
+  } catch {}
+  if (!res.ok) throw new ApiError(res.status, parsed)
+  return parsed
+}
+
+const commands = {
+  async push([id, file], flags) {
+    const config = await readJson(need(file, 'config file'))
+    const headers = flags['if-match'] ? { 'if-match': flags['if-match'] } : {}
+    return api('PUT', `/tenants/${need(id, 'tenant id')}`, { body: config, headers })
+  },
+  get: ([id]) => api('GET', `/tenants/${need(id, 'tenant id')}`),
+  async diff([id, file]) {
+    const local = await readJson(need(file, 'config file'))
+    const remote = await api('GET', `/tenants/${need(id, 'tenant id')}`)
+    return { version: remote.version, changes: diffConfigs(remote.config, local) }
+  },
+  versions: ([id]) => api('GET', `/tenants/${need(id, 'tenant id')}/versions`),
+  rollback: ([id, version]) => api('POST', `/tenants/${need(id, 'tenant id')}/rollback`, { body: { version: Number(need(version, 'version')) } }),
+  async test([id, file], flags) {
+    const message = await readJson(need(file, 'message file'))
+    const body = { message, direction: flags.direction ?? 'server_to_client', ...(flags.method ? { method: flags.method } : {}) }
+    if (flags.config) body.config = await readJson(flags.config)
+    return api('POST', `/tenants/${need(id, 'tenant id')}/test`, { body })
+  },
+  kill: ([id], flags) => api('POST', `/tenants/${need(id, 'tenant id')}/kill`, { body: flags.tool ? { tool: flags.tool } : {} }),
+  unkill: ([id], flags) => api('DELETE', `/tenants/${need(id, 'tenant id')}/kill${flags.tool ? `?tool=${encodeURIComponent(flags.tool)}` : ''}`),
+}
+
+function need(value, what) {
+  if (value === undefined) throw new UsageError(`missing ${what}`)
+  return value
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv, out = console.log, err = console.error) {
+  try {
+    const { positional, flags } = parseArgs(argv)
+    const [group, command, ...rest] = positional
+    if (group !== 'tenant' || !(command in commands)) throw new UsageError(USAGE)
+    const result = await commands[command](rest, flags)
+    if (result !== null && result !== undefined && result !== '') out(JSON.stringify(result, null, 2))
+    return 0
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(e.message)
+      return 1
+    }
+    if (e instanceof ApiError) {
+      err(`refused: HTTP ${e.status}`)
+      out(JSON.stringify(e.body, null, 2))
+      return 2
+    }
+    err(`cannot reach the firewall: ${e.message}`)
+    return 3
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('mcp-firewall')) {
+  process.exitCode = await main(process.argv.slice(2))
+}
