@@ -21,6 +21,12 @@ export interface SseRelayOptions {
   maxDepth: number
   /** Closes the stream after this long without a byte from the origin. */
   idleTimeoutMs: number
+  /**
+   * Asked every `recheckMs` while the stream is open; `false` ends it (a kill switch thrown after the
+   * stream started). Absent: never re-checked.
+   */
+  stillAllowed?: () => Promise<boolean>
+  recheckMs?: number
   /** Messages the firewall answers itself, sent before anything from the origin (blocked batch elements). */
   prelude: JsonRpcMessage[]
   /** Sends answers to the origin for server requests the client will not see. */
@@ -37,6 +43,7 @@ export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchang
   // The framer is driven from this stream's pull loop rather than piped: one stream hop fewer per chunk.
   const framer = new SseFramer({ maxLineBytes: opts.maxLineBytes, maxEventBytes: opts.maxEventBytes })
   const reader = upstream.getReader()
+  const origin = new OriginReader(reader, opts.idleTimeoutMs, opts.recheckMs ?? 2_000, opts.stillAllowed)
   let finished = false
   const finish = (controller: ReadableStreamDefaultController<Uint8Array>) => {
     if (finished) return
@@ -47,7 +54,8 @@ export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchang
   const failClosed = (controller: ReadableStreamDefaultController<Uint8Array>, why: string, before = '') => {
     console.error(JSON.stringify({ event: 'sse_fail_closed', requestId: exchange.init.requestId, tenant: exchange.init.tenantId, why }))
     let out = before
-    for (const err of exchange.failPending(FirewallCode.originInvalid, 'Origin sent a response the firewall cannot inspect')) {
+    const [code, message] = why === 'killed' ? [FirewallCode.tenantDisabled, 'Endpoint disabled'] : [FirewallCode.originInvalid, 'Origin sent a response the firewall cannot inspect']
+    for (const err of exchange.failPending(code, message)) {
       out += encodeEvent({ event: 'message', data: JSON.stringify(err) })
     }
     if (out) controller.enqueue(encoder.encode(out))
@@ -64,11 +72,15 @@ export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchang
     async pull(controller) {
       // Loop until something is enqueued so a chunk that yields nothing does not stall the consumer.
       for (;;) {
-        let next: ReadableStreamReadResult<Uint8Array>
+        let next: ReadableStreamReadResult<Uint8Array> | 'idle' | 'killed'
         try {
-          next = await readWithIdleTimeout(reader, opts.idleTimeoutMs)
-        } catch (err) {
-          failClosed(controller, err instanceof IdleTimeout ? 'idle_timeout' : 'origin_stream_error')
+          next = await origin.next()
+        } catch {
+          failClosed(controller, 'origin_stream_error')
+          return
+        }
+        if (next === 'idle' || next === 'killed') {
+          failClosed(controller, next === 'idle' ? 'idle_timeout' : 'killed')
           return
         }
         if (next.done) {
@@ -130,17 +142,40 @@ function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptions): s
   return encodeEvent({ event: 'message', ...(item.id !== undefined ? { id: item.id } : {}), data })
 }
 
-class IdleTimeout extends Error {}
+/**
+ * Reads the origin without ever dropping a pending read: between chunks it wakes every `recheckMs` to
+ * ask whether the stream may go on, and gives up after `idleMs` of silence.
+ */
+class OriginReader {
+  #pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined
+  #lastByte = Date.now()
 
-async function readWithIdleTimeout<T>(reader: ReadableStreamDefaultReader<T>, ms: number): Promise<ReadableStreamReadResult<T>> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const idle = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new IdleTimeout('idle')), ms)
-  })
-  try {
-    return await Promise.race([reader.read(), idle])
-  } finally {
-    if (timer !== undefined) clearTimeout(timer)
+  constructor(
+    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    private readonly idleMs: number,
+    private readonly recheckMs: number,
+    private readonly stillAllowed?: () => Promise<boolean>,
+  ) {}
+
+  async next(): Promise<ReadableStreamReadResult<Uint8Array> | 'idle' | 'killed'> {
+    this.#pending ??= this.reader.read()
+    for (;;) {
+      const wait = Math.max(1, Math.min(this.recheckMs, this.idleMs - (Date.now() - this.#lastByte)))
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const tick = new Promise<'tick'>((resolve) => {
+        timer = setTimeout(() => resolve('tick'), wait)
+      })
+      const result = await Promise.race([this.#pending, tick]).finally(() => {
+        if (timer !== undefined) clearTimeout(timer)
+      })
+      if (result !== 'tick') {
+        this.#pending = undefined
+        this.#lastByte = Date.now()
+        return result
+      }
+      if (Date.now() - this.#lastByte >= this.idleMs) return 'idle'
+      if (this.stillAllowed && !(await this.stillAllowed())) return 'killed'
+    }
   }
 }
 

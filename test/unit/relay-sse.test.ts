@@ -114,4 +114,39 @@ describe('SSE relay', () => {
     expect(out).toContain('-31007')
     expect(out).not.toContain('late')
   })
+
+  it('ends an open stream when the tenant is killed mid-stream: pending requests get -31003', async () => {
+    const config = TenantConfig.parse({ origin: { url: 'https://o.example/mcp' } })
+    const exchange = new Exchange({
+      tenantId: 'relay',
+      configVersion: 1,
+      requestId: 'req-k',
+      era: 'legacy',
+      policy: compilePolicy('relay', 424242, config),
+      sink: new EventSink(env, 'relay', () => undefined),
+    })
+    exchange.fromClient({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'slow', arguments: {} } })
+    // An origin that sends one keep-alive and then stays silent and open.
+    const upstream = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(enc.encode(': keepalive\n\n')) })
+    let allowed = true
+    let aborted = false
+    const body = relaySse(upstream, exchange, {
+      maxLineBytes: 4096,
+      maxEventBytes: 4096,
+      maxDepth: 64,
+      idleTimeoutMs: 60_000,
+      recheckMs: 20,
+      stillAllowed: async () => allowed,
+      prelude: [],
+      answerOrigin: () => undefined,
+      abortOrigin: () => (aborted = true),
+    })
+    const reader = body.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe(': keepalive\n\n')
+    allowed = false
+    const last = new TextDecoder().decode((await reader.read()).value)
+    expect(JSON.parse(last.split('data: ')[1]!)).toEqual({ jsonrpc: '2.0', id: 5, error: { code: -31003, message: 'Endpoint disabled', data: { requestId: 'req-k' } } })
+    expect((await reader.read()).done).toBe(true)
+    expect(aborted).toBe(true)
+  })
 })
