@@ -1,20 +1,55 @@
 /**
- * Operator authentication for the admin API: `Authorization: Bearer <ADMIN_TOKEN>`, compared in
- * constant time. Answers 401 with no detail; an unset ADMIN_TOKEN disables the admin API (503).
+ * Who is calling the admin API. `Authorization: Bearer <token>` is either the operator token
+ * (`ADMIN_TOKEN`, compared in constant time) or a tenant's admin key (`mcpfw_<tenant>_<keyId>_<secret>`,
+ * verified against the SHA-256 hash its tenant's Durable Object stores, also in constant time).
+ *
+ * Refusals carry no detail: 401 `{ error: 'unauthorized' }` when the credential is missing, wrong,
+ * expired or revoked; 403 `{ error: 'forbidden' }` when a valid credential may not do this. An unset
+ * ADMIN_TOKEN disables the whole admin API (503), tenant keys included.
  */
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
+import { parseKey } from './keys'
+import type { Actor } from './keys'
 
-export function adminAuth(): MiddlewareHandler<{ Bindings: Env }> {
+/** The authenticated caller, set by {@link adminAuth} as `c.var.actor`. */
+export type AdminEnv = { Bindings: Env; Variables: { actor: Actor } }
+
+/** Authenticates every admin request; sets `actor` or answers 401 / 503. */
+export function adminAuth(): MiddlewareHandler<AdminEnv> {
   return async function adminAuthMiddleware(c, next) {
     const expected = c.env.ADMIN_TOKEN
     if (!expected) return c.json({ error: 'admin_api_disabled' }, 503)
     const header = c.req.header('Authorization') ?? ''
     const presented = header.startsWith('Bearer ') ? header.slice(7) : ''
-    if (!(await constantTimeEqual(presented, expected))) {
-      return c.json({ error: 'unauthorized' }, 401, { 'WWW-Authenticate': 'Bearer realm="admin"' })
-    }
+    const actor = await authenticate(c.env, presented, expected)
+    if (!actor) return unauthorized(c)
+    c.set('actor', actor)
     await next()
   }
+}
+
+async function authenticate(env: Env, presented: string, operatorToken: string): Promise<Actor | null> {
+  // Always compared, so a key-shaped token takes as long to refuse as any other.
+  if (await constantTimeEqual(presented, operatorToken)) return { kind: 'operator' }
+  const claimed = parseKey(presented)
+  if (!claimed) return null
+  const verified = await env.TENANT_CONFIG.getByName(claimed.tenant).verifyKey({ tenant: claimed.tenant, key: presented })
+  return verified ? { kind: 'key', tenant: claimed.tenant, keyId: verified.keyId } : null
+}
+
+/** 401 with no detail. */
+export function unauthorized(c: Context): Response {
+  return c.json({ error: 'unauthorized' }, 401, { 'WWW-Authenticate': 'Bearer realm="admin"' })
+}
+
+/** 403 with no detail. */
+export function forbidden(c: Context): Response {
+  return c.json({ error: 'forbidden' }, 403)
+}
+
+/** True for the operator, or a key of `tenant`. */
+export function mayAccessTenant(actor: Actor, tenant: string): boolean {
+  return actor.kind === 'operator' || actor.tenant === tenant
 }
 
 /** Compares two secrets without leaking their length or content through timing (hashes first). */

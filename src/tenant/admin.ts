@@ -1,109 +1,206 @@
 /**
- * The minimal admin API: `PUT / GET / DELETE /admin/v1/tenants/:id`, operator token only.
- * The control plane replaces the KV writes with a versioned Durable Object authority that publishes here.
+ * The admin API under `/admin/v1` (OpenAPI at `/admin/v1/openapi.json`). Config lives in each tenant's
+ * `TenantConfigAuthority` Durable Object, which versions every write and publishes to KV; these routes
+ * authenticate, validate strictly (one `{ path, message }` per bad field), check the origin rules and
+ * map the object's answers to HTTP. Writes take `If-Match: <version>` for compare-and-swap (412 on a
+ * mismatch) and answer with `ETag: "<version>"`.
+ *
+ * The operator token may do everything. A tenant key may read and write its own tenant only, never
+ * create or delete a tenant, and never change `origin`, `hosts` or a secret reference (403, nothing
+ * changes).
  */
 import { Hono } from 'hono'
 import type { Context } from 'hono'
-import type { z } from 'zod'
-import { TenantConfig, TenantId } from './config'
-import { clearTenantCache, hostKey, HostRecord, readTenantRecord, tenantKey } from './store'
-import type { PublishedTenant } from './store'
-import { adminAuth } from './admin-auth'
-import { checkTargetUrl } from '../proxy/origin-url'
-import { urlPolicy } from '../proxy/url-policy-env'
+import { PolicyConfig, TenantConfig, TenantId } from './config'
+import { clearTenantCache } from './store'
+import { adminAuth, forbidden, mayAccessTenant } from './admin-auth'
+import type { AdminEnv } from './admin-auth'
+import { etag, invalidConfig, invalidRequest, originIssue, preconditionOf, readJson, refusal } from './admin-http'
+import { RollbackRequest } from './admin-schemas'
+import type { TenantRecord, WriteResult } from './authority-types'
+import { DryRunRequest, dryRun } from './dry-run'
+import { fieldIssues } from './issues'
+import { touchesSecretReferences } from './keys'
+import { mountKeyRoutes } from './admin-keys'
+import { openApiDocument } from './openapi'
 import { readEvents } from '../audit/sink'
 
-const MAX_CONFIG_BYTES = 256 * 1024
+export { fieldIssues } from './issues'
+export type { FieldIssue } from './issues'
 
-export interface FieldIssue {
-  path: string
-  message: string
-}
+type Ctx = Context<AdminEnv>
 
-/** Zod issues as `{ path: "origin.url", message }`, one per bad field. */
-export function fieldIssues(error: z.ZodError): FieldIssue[] {
-  return error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }))
-}
+/** Dry-run bodies carry a whole message, so they may be larger than a config. */
+const MAX_TEST_BYTES = 1024 * 1024
 
-const invalid = (c: Context, issues: FieldIssue[]) => c.json({ error: 'invalid_config', issues }, 400)
+const authority = (c: Ctx, id: string) => c.env.TENANT_CONFIG.getByName(id)
 
-export function adminRoutes(): Hono<{ Bindings: Env }> {
-  const admin = new Hono<{ Bindings: Env }>().basePath('/admin/v1')
+const tenantBody = (id: string, r: TenantRecord) => ({ id, schema: 1 as const, version: r.version, updatedAt: r.updatedAt, updatedBy: r.updatedBy, config: r.config })
+const policyBody = (id: string, r: TenantRecord) => ({ id, version: r.version, updatedAt: r.updatedAt, updatedBy: r.updatedBy, policy: r.config.policy })
+
+/** The admin routes, as a Hono app mounted by `app.ts` for paths under `/admin/v1/`. */
+export function adminRoutes(): Hono<AdminEnv> {
+  const admin = new Hono<AdminEnv>().basePath('/admin/v1')
+
+  // The API's description is public: it holds no data, and tools fetch it before they hold a token.
+  admin.get('/openapi.json', (c) => c.json(openApiDocument()))
   admin.use('*', adminAuth())
+  admin.use('/tenants/:id', tenantScope())
+  admin.use('/tenants/:id/*', tenantScope())
+
+  admin.get('/tenants', async (c) => {
+    if (c.var.actor.kind !== 'operator') return forbidden(c)
+    const includeDeleted = c.req.query('deleted') === 'true'
+    const tenants = await c.env.HOST_REGISTRY.getByName('global').list({ includeDeleted })
+    return c.json({ tenants })
+  })
 
   admin.get('/tenants/:id', async (c) => {
     const id = c.req.param('id')
-    if (!TenantId.safeParse(id).success) return c.json({ error: 'invalid_tenant_id' }, 400)
-    const record = await readTenantRecord(c.env.CONFIG, id)
-    if (record === null) return c.json({ error: 'not_found' }, 404)
-    if (record === 'invalid') return c.json({ error: 'stored_config_invalid' }, 500)
-    return c.json({ id, ...record })
+    const read = await authority(c, id).read({ tenant: id })
+    if (read.status !== 'active') return notActive(c, read.status)
+    return c.json(tenantBody(id, read.record), 200, { ETag: etag(read.record.version) })
   })
 
   admin.put('/tenants/:id', async (c) => {
     const id = c.req.param('id')
-    if (!TenantId.safeParse(id).success) return invalid(c, [{ path: 'id', message: 'must match [a-z0-9-]{1,63}' }])
-    const text = await c.req.text()
-    if (text.length > MAX_CONFIG_BYTES) return c.json({ error: 'config_too_large' }, 413)
-    let body: unknown
-    try {
-      body = JSON.parse(text)
-    } catch {
-      return c.json({ error: 'invalid_json' }, 400)
+    const body = await readJson(c)
+    if (!body.ok) return body.response
+    const expect = preconditionOf(c)
+    if (expect instanceof Response) return expect
+    const actor = c.var.actor
+    if (actor.kind === 'key') {
+      // Refused as forbidden even when the field is unknown to the schema: a tenant key names no secret.
+      const read = await authority(c, id).read({ tenant: id })
+      if (read.status !== 'active' || touchesSecretReferences(read.record.config, body.value)) return forbidden(c)
     }
-    const parsed = TenantConfig.safeParse(body)
-    if (!parsed.success) return invalid(c, fieldIssues(parsed.error))
-    const config = parsed.data
-
-    const policy = urlPolicy(c.env, new URL(c.req.url).hostname, config.hosts)
-    const target = checkTargetUrl(config.origin.url, policy)
-    if (!target.ok) return invalid(c, [{ path: 'origin.url', message: target.reason }])
-    if (await c.env.CONFIG.get(hostKey(target.url.hostname))) {
-      return invalid(c, [{ path: 'origin.url', message: "must not point at a hostname routed to this firewall" }])
-    }
-
-    for (const [i, host] of config.hosts.entries()) {
-      const owner = HostRecord.safeParse(JSON.parse((await c.env.CONFIG.get(hostKey(host))) ?? 'null'))
-      if (owner.success && owner.data.tenant !== id) {
-        return c.json({ error: 'host_conflict', issues: [{ path: `hosts.${i}`, message: 'hostname belongs to another tenant' }] }, 409)
-      }
-    }
-
-    const previous = await readTenantRecord(c.env.CONFIG, id)
-    const prior = previous && previous !== 'invalid' ? previous : null
-    const record: PublishedTenant = {
-      schema: 1,
-      version: (prior?.version ?? 0) + 1,
-      updatedAt: new Date().toISOString(),
-      config,
-    }
-    // Hosts first, then the config: a reader that sees the new config can already route its hostnames.
-    for (const host of config.hosts) await c.env.CONFIG.put(hostKey(host), JSON.stringify({ tenant: id }))
-    await c.env.CONFIG.put(tenantKey(id), JSON.stringify(record))
-    for (const host of prior?.config.hosts ?? []) {
-      if (!config.hosts.includes(host)) await c.env.CONFIG.delete(hostKey(host))
-    }
-    clearTenantCache(id)
-    return c.json({ id, ...record }, prior ? 200 : 201)
+    const parsed = TenantConfig.safeParse(body.value)
+    if (!parsed.success) return invalidConfig(c, fieldIssues(parsed.error))
+    const issue = originIssue(c.env, c.req.url, parsed.data)
+    if (issue) return invalidConfig(c, [issue])
+    const result = await authority(c, id).write({ tenant: id, actor, expect, change: { kind: 'config', config: body.value } })
+    return written(c, id, result, tenantBody)
   })
 
   admin.delete('/tenants/:id', async (c) => {
     const id = c.req.param('id')
-    if (!TenantId.safeParse(id).success) return c.json({ error: 'invalid_tenant_id' }, 400)
-    const record = await readTenantRecord(c.env.CONFIG, id)
-    if (record === null) return c.json({ error: 'not_found' }, 404)
-    if (record !== 'invalid') for (const host of record.config.hosts) await c.env.CONFIG.delete(hostKey(host))
-    await c.env.CONFIG.delete(tenantKey(id))
+    if (c.var.actor.kind !== 'operator') return forbidden(c)
+    const expect = preconditionOf(c)
+    if (expect instanceof Response) return expect
+    const result = await authority(c, id).remove({ tenant: id, actor: c.var.actor, expect })
     clearTenantCache(id)
-    return c.body(null, 204)
+    return result.ok ? c.body(null, 204) : refusal(c, result)
+  })
+
+  admin.get('/tenants/:id/policy', async (c) => {
+    const id = c.req.param('id')
+    const read = await authority(c, id).read({ tenant: id })
+    if (read.status !== 'active') return notActive(c, read.status)
+    return c.json(policyBody(id, read.record), 200, { ETag: etag(read.record.version) })
+  })
+
+  admin.put('/tenants/:id/policy', async (c) => {
+    const id = c.req.param('id')
+    const body = await readJson(c)
+    if (!body.ok) return body.response
+    const expect = preconditionOf(c)
+    if (expect instanceof Response) return expect
+    const parsed = PolicyConfig.safeParse(body.value)
+    if (!parsed.success) return invalidConfig(c, fieldIssues(parsed.error))
+    const result = await authority(c, id).write({ tenant: id, actor: c.var.actor, expect, change: { kind: 'policy', policy: body.value } })
+    return written(c, id, result, policyBody)
+  })
+
+  admin.get('/tenants/:id/versions', async (c) => {
+    const id = c.req.param('id')
+    const versions = await authority(c, id).versions({ tenant: id })
+    if (!versions?.[0]) return c.json({ error: 'not_found' }, 404)
+    return c.json({ id, current: versions[0].version, versions })
+  })
+
+  admin.get('/tenants/:id/versions/:version', async (c) => {
+    const id = c.req.param('id')
+    const n = Number(c.req.param('version'))
+    if (!Number.isSafeInteger(n) || n < 1) return c.json({ error: 'version_not_found' }, 404)
+    const v = await authority(c, id).version({ tenant: id, version: n })
+    return v ? c.json({ id, ...v }) : c.json({ error: 'version_not_found' }, 404)
+  })
+
+  admin.post('/tenants/:id/rollback', async (c) => {
+    const id = c.req.param('id')
+    const body = await readJson(c)
+    if (!body.ok) return body.response
+    const expect = preconditionOf(c)
+    if (expect instanceof Response) return expect
+    const parsed = RollbackRequest.safeParse(body.value)
+    if (!parsed.success) return invalidRequest(c, fieldIssues(parsed.error))
+    const target = await authority(c, id).version({ tenant: id, version: parsed.data.version })
+    if (!target) return c.json({ error: 'version_not_found' }, 404)
+    // The origin rules may have changed since that version was written (e.g. FIREWALL_HOSTNAMES).
+    const issue = originIssue(c.env, c.req.url, target.config)
+    if (issue) return invalidConfig(c, [issue])
+    const result = await authority(c, id).rollback({ tenant: id, actor: c.var.actor, expect, version: parsed.data.version })
+    return written(c, id, result, tenantBody)
+  })
+
+  admin.post('/tenants/:id/test', async (c) => {
+    const id = c.req.param('id')
+    const body = await readJson(c, { max: MAX_TEST_BYTES })
+    if (!body.ok) return body.response
+    const parsed = DryRunRequest.safeParse(body.value)
+    if (!parsed.success) return invalidRequest(c, fieldIssues(parsed.error))
+    const req = parsed.data
+    let subject
+    if (req.config !== undefined) {
+      const proposed = TenantConfig.safeParse(req.config)
+      if (!proposed.success) return invalidConfig(c, fieldIssues(proposed.error, ['config']))
+      subject = { tenantId: id, config: proposed.data, version: null }
+    } else {
+      const read = await authority(c, id).read({ tenant: id })
+      if (read.status !== 'active') return notActive(c, read.status)
+      subject = { tenantId: id, config: read.record.config, version: read.record.version }
+    }
+    const outcome = await dryRun(subject, req)
+    if (!outcome.ok) return invalidRequest(c, [{ path: 'message', message: outcome.reason }])
+    return c.json(outcome.result)
   })
 
   admin.get('/tenants/:id/events', async (c) => {
     const id = c.req.param('id')
-    if (!TenantId.safeParse(id).success) return c.json({ error: 'invalid_tenant_id' }, 400)
     const limit = Math.min(Math.max(Number(c.req.query('limit') ?? 100) || 100, 1), 1000)
     return c.json({ events: await readEvents(c.env, id, limit) })
   })
 
+  mountKeyRoutes(admin)
+
+  admin.onError((err, c) => {
+    console.error(JSON.stringify({ event: 'admin_error', method: c.req.method, path: new URL(c.req.url).pathname, error: String(err), stack: err.stack }))
+    return c.json({ error: 'internal' }, 500)
+  })
   return admin
+}
+
+/** Validates `:id` and keeps tenant keys to their own tenant (403, no detail). */
+function tenantScope() {
+  return async function tenantScopeMiddleware(c: Ctx, next: () => Promise<void>): Promise<Response | void> {
+    const id = c.req.param('id') ?? ''
+    if (!TenantId.safeParse(id).success) {
+      const isConfigWrite = c.req.method === 'PUT' && new URL(c.req.url).pathname.endsWith(`/tenants/${id}`)
+      return isConfigWrite ? invalidConfig(c, [{ path: 'id', message: 'must match [a-z0-9-]{1,63}' }]) : c.json({ error: 'invalid_tenant_id' }, 400)
+    }
+    if (!mayAccessTenant(c.var.actor, id)) return forbidden(c)
+    await next()
+  }
+}
+
+/** A tenant that cannot be read: absent or deleted (404), or stored under an older schema (500). */
+function notActive(c: Ctx, status: 'absent' | 'deleted' | 'invalid'): Response {
+  return status === 'invalid' ? c.json({ error: 'stored_config_invalid' }, 500) : c.json({ error: 'not_found' }, 404)
+}
+
+/** A write's answer: 201 when it created the tenant, 200 otherwise, with the new ETag. */
+function written<T>(c: Ctx, id: string, result: WriteResult, shape: (id: string, r: TenantRecord) => T): Response {
+  if (!result.ok) return refusal(c, result)
+  clearTenantCache(id)
+  return c.json({ ...shape(id, result.record), published: result.published }, result.created ? 201 : 200, { ETag: etag(result.record.version) })
 }

@@ -1,10 +1,13 @@
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { admin } from '../support/worker/fetch'
+import { warmUp } from './control-support'
 
 const origin = { url: 'https://origin.example/mcp' }
 
 describe('admin API', () => {
+  beforeAll(warmUp, 30_000)
+
   it('refuses a missing or wrong token with 401 and no detail, and writes nothing', async () => {
     for (const token of ['', 'wrong-token', 'test-admin-token-but-longer']) {
       const res = await admin('PUT', '/tenants/acme', { origin }, token)
@@ -32,6 +35,9 @@ describe('admin API', () => {
     expect(await env.CONFIG.get('tenant:acme')).toBeNull()
     expect(await env.CONFIG.get('host:mcp.acme.example')).toBeNull()
     expect((await admin('GET', '/tenants/acme')).status).toBe(404)
+    // A deleted tenant's id is retired: it cannot be created again.
+    expect((await admin('PUT', '/tenants/acme', { origin })).status).toBe(410)
+    expect(await env.CONFIG.get('tenant:acme')).toBeNull()
   })
 
   it.each([

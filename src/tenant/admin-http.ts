@@ -1,0 +1,95 @@
+/**
+ * HTTP plumbing shared by the admin routes: bounded JSON bodies, `If-Match` / `If-None-Match` as
+ * preconditions, ETags, and the one mapping of authority refusals to status codes and bodies.
+ */
+import type { Context } from 'hono'
+import type { Expect, Refusal } from './authority-types'
+import type { FieldIssue } from './issues'
+import { checkTargetUrl } from '../proxy/origin-url'
+import { urlPolicy } from '../proxy/url-policy-env'
+import type { TenantConfig } from './config'
+
+/** Largest admin request body (a config with many custom rules fits comfortably). */
+export const MAX_BODY_BYTES = 256 * 1024
+
+export type JsonBody = { ok: true; value: unknown } | { ok: false; response: Response }
+
+/** Reads a JSON body of at most `max` bytes; an empty body is `{}` when `allowEmpty`. */
+export async function readJson(c: Context, opts: { allowEmpty?: boolean; max?: number } = {}): Promise<JsonBody> {
+  const max = opts.max ?? MAX_BODY_BYTES
+  const declared = Number(c.req.header('content-length') ?? '0')
+  if (declared > max) return { ok: false, response: c.json({ error: 'config_too_large' }, 413) }
+  const text = await c.req.text()
+  if (new TextEncoder().encode(text).byteLength > max) return { ok: false, response: c.json({ error: 'config_too_large' }, 413) }
+  if (text.trim() === '' && opts.allowEmpty) return { ok: true, value: {} }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown }
+  } catch {
+    return { ok: false, response: c.json({ error: 'invalid_json' }, 400) }
+  }
+}
+
+/** 400 with one `{ path, message }` per bad field of a config. */
+export function invalidConfig(c: Context, issues: FieldIssue[]): Response {
+  return c.json({ error: 'invalid_config', issues }, 400)
+}
+
+/** 400 with one `{ path, message }` per bad field of any other body. */
+export function invalidRequest(c: Context, issues: FieldIssue[]): Response {
+  return c.json({ error: 'invalid_request', issues }, 400)
+}
+
+const IF_MATCH = /^(?:W\/)?"?(\d{1,15})"?$/
+
+/**
+ * The write precondition from the request headers: `If-Match: <version>` (a bare number or an ETag
+ * `"<version>"`), `If-Match: *` (exists), `If-None-Match: *` (create only); none means unconditional.
+ * Anything else is refused, so a typo never turns a guarded write into a blind one.
+ */
+export function preconditionOf(c: Context): Expect | Response {
+  const ifMatch = c.req.header('If-Match')?.trim()
+  const ifNoneMatch = c.req.header('If-None-Match')?.trim()
+  if (ifMatch !== undefined && ifNoneMatch !== undefined) return c.json({ error: 'invalid_precondition' }, 400)
+  if (ifNoneMatch !== undefined) return ifNoneMatch === '*' ? { kind: 'absent' } : c.json({ error: 'invalid_precondition' }, 400)
+  if (ifMatch === undefined) return { kind: 'any' }
+  if (ifMatch === '*') return { kind: 'exists' }
+  const m = IF_MATCH.exec(ifMatch)
+  return m?.[1] ? { kind: 'version', version: Number(m[1]) } : c.json({ error: 'invalid_precondition' }, 400)
+}
+
+/** The ETag of a config version. */
+export const etag = (version: number): string => `"${version}"`
+
+/** Maps an authority refusal to the wire, in one place. */
+export function refusal(c: Context, r: Refusal): Response {
+  switch (r.error) {
+    case 'not_found':
+      return c.json({ error: 'not_found' }, 404)
+    case 'version_not_found':
+      return c.json({ error: 'version_not_found' }, 404)
+    case 'tenant_deleted':
+      // Gone for good: a deleted tenant's id is never reused.
+      return c.json({ error: 'tenant_deleted' }, 410)
+    case 'forbidden':
+      return c.json({ error: 'forbidden' }, 403)
+    case 'origin_loop':
+      return invalidConfig(c, [{ path: 'origin.url', message: 'must not point at a hostname routed to this firewall' }])
+    case 'version_mismatch':
+      return c.json({ error: 'version_mismatch', currentVersion: r.current }, 412, r.current > 0 ? { ETag: etag(r.current) } : {})
+    case 'host_conflict':
+      return c.json({ error: 'host_conflict', issues: r.issues }, 409)
+    case 'invalid_config':
+      return invalidConfig(c, r.issues)
+  }
+}
+
+/**
+ * Checks the origin URL against the origin rules (https, no credentials, not private, not the
+ * firewall's own hostnames or the tenant's). Whether it is another tenant's hostname is decided
+ * race-free by the host registry.
+ */
+export function originIssue(env: Env, requestUrl: string, config: TenantConfig): FieldIssue | null {
+  const policy = urlPolicy(env, new URL(requestUrl).hostname, config.hosts)
+  const target = checkTargetUrl(config.origin.url, policy)
+  return target.ok ? null : { path: 'origin.url', message: target.reason }
+}

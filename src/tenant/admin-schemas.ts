@@ -1,0 +1,68 @@
+/**
+ * Request and response shapes of the admin API. Requests are validated with these schemas; the
+ * OpenAPI document (`/admin/v1/openapi.json`) is generated from the same ones.
+ */
+import { z } from 'zod'
+import { PolicyConfig, TenantConfig } from './config'
+
+/** Body of `POST /tenants/:id/rollback`. */
+export const RollbackRequest = z.object({ version: z.number().int().min(1) }).strict()
+export type RollbackRequest = z.infer<typeof RollbackRequest>
+
+const Who = z.string().describe('`operator` or `key:<keyId>`')
+
+/** A tenant's current config. `ETag` carries the version. */
+export const TenantResponse = z
+  .object({
+    id: z.string(),
+    schema: z.literal(1),
+    version: z.number().int(),
+    updatedAt: z.string(),
+    updatedBy: Who,
+    config: TenantConfig,
+  })
+  .strict()
+
+/** Answer of a write: the new current config, and whether KV already has it (else an alarm retries). */
+export const WrittenTenantResponse = TenantResponse.extend({ published: z.boolean() }).strict()
+
+export const PolicyResponse = z
+  .object({ id: z.string(), version: z.number().int(), updatedAt: z.string(), updatedBy: Who, policy: PolicyConfig })
+  .strict()
+
+export const WrittenPolicyResponse = PolicyResponse.extend({ published: z.boolean() }).strict()
+
+export const VersionInfoSchema = z
+  .object({
+    version: z.number().int(),
+    createdAt: z.string(),
+    actor: Who,
+    action: z.enum(['create', 'update', 'policy', 'rollback']),
+    rollbackOf: z.number().int().nullable(),
+  })
+  .strict()
+
+export const VersionsResponse = z
+  .object({ id: z.string(), current: z.number().int(), versions: z.array(VersionInfoSchema).describe('Newest first; the last 20') })
+  .strict()
+
+export const VersionResponse = VersionInfoSchema.extend({ id: z.string(), config: TenantConfig }).strict()
+
+export const TenantListResponse = z
+  .object({
+    tenants: z.array(
+      z.object({ id: z.string(), createdAt: z.string(), deletedAt: z.string().nullable(), hosts: z.array(z.string()) }).strict(),
+    ),
+  })
+  .strict()
+
+export const EventsResponse = z.object({ events: z.array(z.record(z.string(), z.unknown())) }).strict()
+
+/** Every error body: a code, and for validation failures one issue per bad field. */
+export const ErrorResponse = z
+  .object({
+    error: z.string(),
+    issues: z.array(z.object({ path: z.string(), message: z.string() }).strict()).optional(),
+    currentVersion: z.number().int().optional().describe('412 only: the version a retry should name in If-Match'),
+  })
+  .strict()

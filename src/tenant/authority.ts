@@ -1,0 +1,273 @@
+/**
+ * `TenantConfigAuthority`: one SQLite-backed Durable Object per tenant (`getByName(<tenant id>)`) that
+ * owns the tenant's config, its last `RETAINED_VERSIONS` versions, its admin keys and its tombstone,
+ * and publishes the current version to KV (`tenant:<id>`), which the edge reads.
+ *
+ * Writes are serialised in the object (a promise queue: the object also awaits the host registry and
+ * KV, during which other calls may arrive), so compare-and-swap (`If-Match`) is exact and no write is
+ * ever lost: each one becomes a numbered version recording who made it. The order of a write is
+ *   check permissions and precondition → claim hostnames (HostRegistry) → commit the version → publish.
+ * KV is a copy: when publishing fails the write still stands, and an alarm retries with backoff until
+ * KV holds the current version (each publish writes the newest version, so retries coalesce).
+ */
+import { DurableObject } from 'cloudflare:workers'
+import { z } from 'zod'
+import { TenantConfig, TenantId } from './config'
+import { ConfigTable } from './config-store'
+import type { StateRow, StoredVersion } from './config-store'
+import { fieldIssues } from './issues'
+import { KeyTable, MAX_ACTIVE_KEYS } from './key-store'
+import { actorLabel, changesOperatorFields, keyMatches, KeyId, newKey, parseKey } from './keys'
+import type { Actor, IssuedKey, KeyInfo } from './keys'
+import { tenantPurgers } from './purge'
+import { tenantKey } from './store'
+import type { PublishedTenant } from './store'
+import { CreateKeyInput, RemoveInput, RevokeKeyInput, RollbackInput, RotateKeyInput, WriteInput } from './authority-types'
+import type { Expect, IssueKeyResult, KeyInfoResult, ReadResult, Refusal, RemoveResult, VersionInfo, VersionRecord, WriteResult } from './authority-types'
+
+const MAX_RETRY_MS = 600_000
+const DAY_MS = 86_400_000
+
+export class TenantConfigAuthority extends DurableObject<Env> {
+  readonly #config: ConfigTable
+  readonly #keys: KeyTable
+  #queue: Promise<unknown> = Promise.resolve()
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env)
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`)
+    ctx.storage.sql.exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')`)
+    this.#config = new ConfigTable(ctx.storage.sql)
+    this.#keys = new KeyTable(ctx.storage.sql)
+  }
+
+  /** The current config, or whether the tenant is absent, deleted or stored invalid. */
+  read(input: { tenant: string }): ReadResult {
+    const state = this.#state(input.tenant)
+    if (!state) return { status: 'absent' }
+    if (state.status === 'deleted') return { status: 'deleted' }
+    const current = this.#config.get(state.version)
+    if (!current?.config) return { status: 'invalid', version: state.version }
+    return { status: 'active', record: { tenant: state.tenant, version: current.version, updatedAt: current.updatedAt, updatedBy: current.updatedBy, config: current.config } }
+  }
+
+  /** The retained versions, newest first; null unless the tenant exists. */
+  versions(input: { tenant: string }): VersionInfo[] | null {
+    return this.#state(input.tenant)?.status === 'active' ? this.#config.list() : null
+  }
+
+  /** One retained version with its config, or null. */
+  version(input: { tenant: string; version: number }): VersionRecord | null {
+    return this.#state(input.tenant)?.status === 'active' ? this.#config.record(z.number().int().parse(input.version)) : null
+  }
+
+  /** Creates or replaces the config (or only its policy) under a precondition. */
+  write(input: WriteInput): Promise<WriteResult> {
+    const w = WriteInput.parse(input)
+    return this.#serial(async () => {
+      const state = this.#state(w.tenant)
+      if (state?.status === 'deleted') return refuse('tenant_deleted')
+      const current = state ? this.#config.get(state.version) : null
+      const refusal = this.#permission(w.actor, w.tenant, current !== null) ?? precondition(w.expect, current?.version ?? 0)
+      if (refusal) return refusal
+      if (w.change.kind === 'policy' && !current) return refuse('not_found')
+      const base = isRecord(current?.raw) ? current.raw : {}
+      const parsed = TenantConfig.safeParse(w.change.kind === 'policy' ? { ...base, policy: w.change.policy } : w.change.config)
+      if (!parsed.success) return { ok: false, error: 'invalid_config', issues: fieldIssues(parsed.error) }
+      if (w.actor.kind === 'key' && changesOperatorFields(current?.raw, parsed.data)) return refuse('forbidden')
+      const action = !current ? 'create' : w.change.kind === 'policy' ? 'policy' : 'update'
+      return this.#commit(w.tenant, parsed.data, w.actor, action, null, current)
+    })
+  }
+
+  /** Makes a retained version current again, as a new version (history is never rewritten). */
+  rollback(input: RollbackInput): Promise<WriteResult> {
+    const r = RollbackInput.parse(input)
+    return this.#serial(async () => {
+      const state = this.#state(r.tenant)
+      if (!state) return refuse('not_found')
+      if (state.status === 'deleted') return refuse('tenant_deleted')
+      const current = this.#config.get(state.version)
+      const refusal = this.#permission(r.actor, r.tenant, true) ?? precondition(r.expect, state.version)
+      if (refusal) return refusal
+      const target = this.#config.get(r.version)
+      if (!target) return refuse('version_not_found')
+      if (!target.config) return { ok: false, error: 'invalid_config', issues: [{ path: '(root)', message: `version ${r.version} no longer passes the config schema` }] }
+      if (r.actor.kind === 'key' && changesOperatorFields(current?.raw, target.config)) return refuse('forbidden')
+      return this.#commit(r.tenant, target.config, r.actor, 'rollback', target.version, current)
+    })
+  }
+
+  /** Deletes the tenant: purges config, versions and keys, keeps a tombstone so the id is never reused. */
+  remove(input: RemoveInput): Promise<RemoveResult> {
+    const r = RemoveInput.parse(input)
+    return this.#serial(async () => {
+      if (r.actor.kind !== 'operator') return refuse('forbidden')
+      const state = this.#state(r.tenant)
+      if (!state || state.status === 'deleted') return refuse('not_found')
+      const refusal = precondition(r.expect, state.version)
+      if (refusal) return refusal
+      this.ctx.storage.transactionSync(() => {
+        this.#config.markDeleted(actorLabel(r.actor), new Date().toISOString())
+        this.#keys.purge()
+      })
+      return { ok: true, published: await this.#reconcile() }
+    })
+  }
+
+  /** The tenant's admin keys (never the keys or their hashes); null unless the tenant exists. */
+  listKeys(input: { tenant: string }): KeyInfo[] | null {
+    return this.#state(input.tenant)?.status === 'active' ? this.#keys.list(new Date()) : null
+  }
+
+  /** Issues a new admin key (operator only). The key is in the result and nowhere else. */
+  async createKey(input: CreateKeyInput): Promise<IssueKeyResult> {
+    const k = CreateKeyInput.parse(input)
+    if (k.actor.kind !== 'operator') return { ok: false, error: 'forbidden' }
+    const material = await newKey(k.tenant)
+    const now = new Date()
+    if (this.#state(k.tenant)?.status !== 'active') return { ok: false, error: 'not_found' }
+    if (this.#keys.activeCount(now) >= MAX_ACTIVE_KEYS) return { ok: false, error: 'too_many_keys' }
+    const expiresAt = new Date(now.getTime() + k.expiresInDays * DAY_MS)
+    this.#keys.insert({ id: material.keyId, hash: material.hash, label: k.label, createdBy: 'operator', expiresAt, rotatedFrom: null }, now)
+    return { ok: true, value: this.#issued(material.keyId, material.key, now) }
+  }
+
+  /**
+   * Replaces a key with a new one (new id and secret) that keeps its label; the old key stops working
+   * after `graceSeconds`. A tenant key's rotation keeps the old expiry: only the operator extends it.
+   */
+  async rotateKey(input: RotateKeyInput): Promise<IssueKeyResult> {
+    const k = RotateKeyInput.parse(input)
+    const material = await newKey(k.tenant)
+    const now = new Date()
+    if (this.#state(k.tenant)?.status !== 'active') return { ok: false, error: 'not_found' }
+    if (this.#permission(k.actor, k.tenant, true)) return { ok: false, error: 'forbidden' }
+    const old = this.#keys.get(k.keyId)
+    if (!old) return { ok: false, error: 'not_found' }
+    if (this.#keys.info(k.keyId, now)?.status !== 'active') return { ok: false, error: 'key_inactive' }
+    const extend = k.actor.kind === 'operator' && k.expiresInDays !== null
+    const expiresAt = extend ? new Date(now.getTime() + (k.expiresInDays ?? 0) * DAY_MS) : new Date(old.expires_at)
+    const by = actorLabel(k.actor)
+    this.ctx.storage.transactionSync(() => {
+      this.#keys.insert({ id: material.keyId, hash: material.hash, label: old.label, createdBy: by, expiresAt, rotatedFrom: old.id }, now)
+      this.#keys.revoke(old.id, by, now, new Date(now.getTime() + k.graceSeconds * 1000))
+    })
+    return { ok: true, value: this.#issued(material.keyId, material.key, now) }
+  }
+
+  /** Revokes a key at once. Revoking a revoked key is a no-op. */
+  revokeKey(input: RevokeKeyInput): KeyInfoResult {
+    const k = RevokeKeyInput.parse(input)
+    const now = new Date()
+    if (this.#state(k.tenant)?.status !== 'active') return { ok: false, error: 'not_found' }
+    if (this.#permission(k.actor, k.tenant, true)) return { ok: false, error: 'forbidden' }
+    if (!this.#keys.get(k.keyId)) return { ok: false, error: 'not_found' }
+    this.#keys.revoke(k.keyId, actorLabel(k.actor), now)
+    const value = this.#keys.info(k.keyId, now)
+    return value ? { ok: true, value } : { ok: false, error: 'not_found' }
+  }
+
+  /** The key id when `key` is a live admin key of this tenant; null otherwise (no reason given). */
+  async verifyKey(input: { tenant: string; key: string }): Promise<{ keyId: string } | null> {
+    const tenant = TenantId.parse(input.tenant)
+    const key = z.string().max(200).parse(input.key)
+    const claimed = parseKey(key)
+    if (!claimed || claimed.tenant !== tenant) return null
+    const row = this.#keys.get(claimed.keyId)
+    if (!row || !(await keyMatches(key, row.hash))) return null
+    if (this.#state(tenant)?.status !== 'active' || this.#keys.info(row.id, new Date())?.status !== 'active') return null
+    return { keyId: KeyId.parse(row.id) }
+  }
+
+  /** Retries whatever KV publishing or deletion cleanup failed. */
+  override async alarm(): Promise<void> {
+    await this.#serial(() => this.#reconcile())
+  }
+
+  async #commit(tenant: string, config: TenantConfig, actor: Actor, action: VersionInfo['action'], rollbackOf: number | null, current: StoredVersion | null): Promise<WriteResult> {
+    const claim = await this.env.HOST_REGISTRY.getByName('global').assign({ tenant, hosts: config.hosts, originHost: new URL(config.origin.url).hostname })
+    if (!claim.ok) {
+      if (claim.error !== 'host_conflict') return refuse(claim.error)
+      return { ok: false, error: 'host_conflict', issues: claim.conflicts.map((c) => ({ path: `hosts.${c.index}`, message: c.message })) }
+    }
+    const version = (current?.version ?? 0) + 1
+    const at = new Date().toISOString()
+    const by = actorLabel(actor)
+    this.ctx.storage.transactionSync(() => this.#config.commit({ tenant, version, config, actor: by, action, rollbackOf, at }))
+    // `published` is false when either KV write (hostnames or config) is still pending an alarm retry.
+    const published = (await this.#reconcile()) && claim.published
+    return { ok: true, created: current === null, published, record: { tenant, version, updatedAt: at, updatedBy: by, config } }
+  }
+
+  /** Brings KV (and, after a deletion, the registry and purgers) in line with this object's state. */
+  async #reconcile(): Promise<boolean> {
+    const s = this.#config.state()
+    if (!s) return true
+    try {
+      const current = s.status === 'active' && s.published_version < s.version ? this.#config.get(s.version) : null
+      if (current?.config) {
+        const record: PublishedTenant = { schema: 1, version: current.version, updatedAt: current.updatedAt, config: current.config }
+        await this.env.CONFIG.put(tenantKey(s.tenant), JSON.stringify(record))
+        this.#config.setPublished(current.version)
+      }
+      if (s.status === 'deleted' && !s.cleanup_done) {
+        await this.env.HOST_REGISTRY.getByName('global').release({ tenant: s.tenant })
+        await this.env.CONFIG.delete(tenantKey(s.tenant))
+        for (const purge of tenantPurgers) await purge(this.env, s.tenant)
+        this.#config.setCleanupDone()
+      }
+      this.#config.setAttempts(0)
+      return true
+    } catch (err) {
+      const attempts = s.attempts + 1
+      console.error(JSON.stringify({ event: 'tenant_publish_failed', tenant: s.tenant, attempts, error: String(err) }))
+      this.#config.setAttempts(attempts)
+      await this.ctx.storage.setAlarm(Date.now() + Math.min(5_000 * 2 ** attempts, MAX_RETRY_MS))
+      return false
+    }
+  }
+
+  /** Operator, or a live key of this very tenant; a key may only act on an existing tenant. */
+  #permission(actor: Actor, tenant: string, exists: boolean): Refusal | null {
+    if (actor.kind === 'operator') return null
+    const live = exists && actor.tenant === tenant && this.#keys.info(actor.keyId, new Date())?.status === 'active'
+    return live ? null : refuse('forbidden')
+  }
+
+  #state(tenant: string): StateRow | null {
+    const s = this.#config.state()
+    // One object per tenant id: a call naming another tenant is a routing bug, never served.
+    if (s && s.tenant !== TenantId.parse(tenant)) throw new Error('tenant id does not match this object')
+    return s
+  }
+
+  #issued(keyId: string, key: string, now: Date): IssuedKey {
+    const value = this.#keys.info(keyId, now)
+    if (!value) throw new Error('issued key not found')
+    return { ...value, key }
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn)
+    this.#queue = run.catch(() => undefined)
+    return run
+  }
+}
+
+function precondition(expect: Expect, current: number): Refusal | null {
+  const ok =
+    expect.kind === 'any' ||
+    (expect.kind === 'exists' && current > 0) ||
+    (expect.kind === 'absent' && current === 0) ||
+    (expect.kind === 'version' && expect.version === current)
+  return ok ? null : { ok: false, error: 'version_mismatch', current }
+}
+
+function refuse(error: 'not_found' | 'tenant_deleted' | 'forbidden' | 'version_not_found' | 'origin_loop'): Refusal {
+  return { ok: false, error }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}

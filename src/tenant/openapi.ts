@@ -1,0 +1,137 @@
+/**
+ * The admin API's OpenAPI 3.1 document, generated from the zod schemas the routes validate with
+ * (`z.toJSONSchema`, JSON Schema 2020-12, which OpenAPI 3.1 uses natively). Request bodies are described
+ * as accepted (`io: 'input'`: defaults optional), responses as sent (`io: 'output'`).
+ */
+import { z } from 'zod'
+import { PolicyConfig, TenantConfig } from './config'
+import {
+  ErrorResponse, EventsResponse, PolicyResponse, RollbackRequest, TenantListResponse, TenantResponse, VersionResponse,
+  VersionsResponse, WrittenPolicyResponse, WrittenTenantResponse,
+} from './admin-schemas'
+import { DryRunRequest, DryRunResponse } from './dry-run'
+import { CreateKeyRequest, IssuedKey, KeyInfo, RotateKeyRequest } from './keys'
+
+type Method = 'get' | 'put' | 'post' | 'delete'
+type Reply = [status: number, description: string, schema?: string]
+
+interface Operation {
+  method: Method
+  path: string
+  summary: string
+  /** Operator token only; otherwise a key of the same tenant may call it too. */
+  operatorOnly?: boolean
+  body?: string
+  /** Takes `If-Match` / `If-None-Match`. */
+  conditional?: boolean
+  replies: Reply[]
+}
+
+const requests: Record<string, z.ZodType> = {
+  TenantConfigInput: TenantConfig,
+  PolicyConfigInput: PolicyConfig,
+  RollbackRequest,
+  DryRunRequest,
+  CreateKeyRequest,
+  RotateKeyRequest,
+}
+
+const responses: Record<string, z.ZodType> = {
+  Tenant: TenantResponse,
+  WrittenTenant: WrittenTenantResponse,
+  Policy: PolicyResponse,
+  WrittenPolicy: WrittenPolicyResponse,
+  Versions: VersionsResponse,
+  Version: VersionResponse,
+  TenantList: TenantListResponse,
+  Events: EventsResponse,
+  DryRunResult: DryRunResponse,
+  KeyList: z.object({ keys: z.array(KeyInfo) }).strict(),
+  IssuedKey,
+  Error: ErrorResponse,
+}
+
+const denied: Reply[] = [[401, 'Missing or invalid credential', 'Error'], [403, 'Not allowed for this credential', 'Error']]
+const write: Reply[] = [
+  [400, 'Invalid body: one issue per field path', 'Error'],
+  [409, 'A hostname belongs to another tenant', 'Error'],
+  [410, 'The tenant was deleted; its id is never reused', 'Error'],
+  [412, 'If-Match does not name the current version', 'Error'],
+]
+
+/** Every admin route. A test checks this list against the routes the app serves. */
+export const operations: readonly Operation[] = [
+  { method: 'get', path: '/tenants', summary: 'List tenants (`?deleted=true` includes tombstones)', operatorOnly: true, replies: [[200, 'Tenants', 'TenantList']] },
+  { method: 'get', path: '/tenants/{id}', summary: 'Read the current config (ETag = version)', replies: [[200, 'Current config', 'Tenant'], [404, 'No such tenant', 'Error']] },
+  { method: 'put', path: '/tenants/{id}', summary: 'Create (operator) or replace the config', body: 'TenantConfigInput', conditional: true, replies: [[200, 'Replaced', 'WrittenTenant'], [201, 'Created', 'WrittenTenant'], ...write] },
+  { method: 'delete', path: '/tenants/{id}', summary: 'Delete: purge config and keys, release hostnames, retire the id', operatorOnly: true, conditional: true, replies: [[204, 'Deleted'], [404, 'No such tenant', 'Error'], [412, 'Version mismatch', 'Error']] },
+  { method: 'get', path: '/tenants/{id}/policy', summary: 'Read the policy part', replies: [[200, 'Policy', 'Policy'], [404, 'No such tenant', 'Error']] },
+  { method: 'put', path: '/tenants/{id}/policy', summary: 'Replace the policy part only', body: 'PolicyConfigInput', conditional: true, replies: [[200, 'Replaced', 'WrittenPolicy'], [404, 'No such tenant', 'Error'], ...write] },
+  { method: 'get', path: '/tenants/{id}/versions', summary: 'Version history (last 20), newest first', replies: [[200, 'Versions', 'Versions'], [404, 'No such tenant', 'Error']] },
+  { method: 'get', path: '/tenants/{id}/versions/{version}', summary: 'One retained version with its config', replies: [[200, 'Version', 'Version'], [404, 'No such version', 'Error']] },
+  { method: 'post', path: '/tenants/{id}/rollback', summary: 'Make a retained version current again (as a new version)', body: 'RollbackRequest', conditional: true, replies: [[200, 'Rolled back', 'WrittenTenant'], [404, 'No such version', 'Error'], ...write] },
+  { method: 'post', path: '/tenants/{id}/test', summary: 'Dry run: inspect one message under the current or a proposed config; nothing is forwarded', body: 'DryRunRequest', replies: [[200, 'Verdict', 'DryRunResult'], [400, 'Invalid body', 'Error'], [404, 'No such tenant', 'Error']] },
+  { method: 'get', path: '/tenants/{id}/events', summary: 'Security events, newest first (`?limit=`)', replies: [[200, 'Events', 'Events']] },
+  { method: 'get', path: '/tenants/{id}/keys', summary: 'List admin keys (never the keys)', replies: [[200, 'Keys', 'KeyList'], [404, 'No such tenant', 'Error']] },
+  { method: 'post', path: '/tenants/{id}/keys', summary: 'Create an admin key: returned once', operatorOnly: true, body: 'CreateKeyRequest', replies: [[201, 'The key, shown once', 'IssuedKey'], [409, 'Too many active keys', 'Error']] },
+  { method: 'post', path: '/tenants/{id}/keys/{keyId}/rotate', summary: 'Replace a key with a new one (returned once)', body: 'RotateKeyRequest', replies: [[201, 'The new key, shown once', 'IssuedKey'], [404, 'No such key', 'Error'], [409, 'Key revoked or expired', 'Error']] },
+  { method: 'delete', path: '/tenants/{id}/keys/{keyId}', summary: 'Revoke a key at once', replies: [[204, 'Revoked'], [404, 'No such key', 'Error']] },
+]
+
+let cached: Record<string, unknown> | undefined
+
+/** The OpenAPI document, built once per isolate. */
+export function openApiDocument(): Record<string, unknown> {
+  cached ??= build()
+  return cached
+}
+
+function build(): Record<string, unknown> {
+  const schemas: Record<string, unknown> = {}
+  for (const [name, s] of Object.entries(requests)) schemas[name] = jsonSchema(s, 'input')
+  for (const [name, s] of Object.entries(responses)) schemas[name] = jsonSchema(s, 'output')
+  const paths: Record<string, Record<string, unknown>> = {}
+  for (const op of operations) (paths[op.path] ??= {})[op.method] = operation(op)
+  return {
+    openapi: '3.1.0',
+    info: { title: 'MCP edge firewall admin API', version: '1' },
+    servers: [{ url: '/admin/v1' }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'The operator token (ADMIN_TOKEN) or a tenant admin key (mcpfw_<tenant>_<keyId>_<secret>)' },
+      },
+      schemas,
+    },
+    paths,
+  }
+}
+
+function operation(op: Operation): Record<string, unknown> {
+  const names = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '')
+  const parameters: unknown[] = names.map((name) => ({ name, in: 'path', required: true, schema: { type: name === 'version' ? 'integer' : 'string' } }))
+  if (op.conditional) {
+    parameters.push({ name: 'If-Match', in: 'header', required: false, description: 'Current version (`3` or `"3"`), or `*`', schema: { type: 'string' } })
+    parameters.push({ name: 'If-None-Match', in: 'header', required: false, description: '`*`: create only', schema: { type: 'string' } })
+  }
+  const replies = [...op.replies, ...denied]
+  return {
+    summary: op.summary,
+    ...(op.operatorOnly ? { description: 'Operator token only.' } : {}),
+    parameters,
+    ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
+    responses: Object.fromEntries(
+      replies.map(([status, description, schema]) => [
+        String(status),
+        { description, ...(schema ? { content: { 'application/json': { schema: ref(schema) } } } : {}) },
+      ]),
+    ),
+  }
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): unknown {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' })
+  return rest
+}

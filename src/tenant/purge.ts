@@ -1,0 +1,22 @@
+/**
+ * What else is erased when a tenant is deleted. The tenant's `TenantConfigAuthority` purges its own
+ * config, versions and admin keys, releases its hostnames and unpublishes KV, then runs every purger
+ * here. Purgers must be idempotent: a failure is retried by the authority's alarm until all succeed.
+ *
+ * Budgets (`TenantBudget`) and tool pins (`TenantGuard`) add theirs here when they land. The security
+ * event log is deliberately kept: it is the audit trail of what the tenant's traffic did.
+ */
+import { kvAuthStore } from '../auth/storage'
+
+/** Erases one kind of per-tenant state. */
+export type TenantPurger = (env: Env, tenantId: string) => Promise<void>
+
+/** Encrypted tenant secrets and client API keys (src/auth/storage.ts). */
+const authState: TenantPurger = async (env, tenantId) => {
+  const store = kvAuthStore(env.CONFIG)
+  for (const s of await store.listSecrets(tenantId)) await store.deleteSecret(tenantId, s.name)
+  for (const k of await store.listClientKeys(tenantId)) await store.deleteClientKey(tenantId, k.id)
+}
+
+/** Every purger run on tenant deletion, in order. */
+export const tenantPurgers: readonly TenantPurger[] = [authState]

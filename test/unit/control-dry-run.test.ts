@@ -1,0 +1,111 @@
+import { beforeAll, describe, expect, inject, it } from 'vitest'
+import { MCP_HEADERS, workerFetch } from '../support/worker/fetch'
+import { call, createTenant, published, uniqueId, warmUp } from './control-support'
+
+beforeAll(warmUp, 30_000)
+
+type DryRun = {
+  verdict: string
+  reason?: string
+  findings: Array<{ ruleId: string; kind: string; path: string; span?: [number, number]; action?: string }>
+  message?: { params: { arguments: { message: string } } }
+  monitor: boolean
+  configVersion: number | null
+}
+type RpcAnswer = { id: number; result?: { content: Array<{ text: string }> }; error?: { code: number; message: string; data: { reason: string; ruleIds?: string[] } } }
+
+const PROTOCOL = '2025-06-18'
+
+/** A live session with the tenant's endpoint: initialize, initialized, then JSON-RPC calls. */
+async function liveSession(tenant: string): Promise<(message: unknown) => Promise<RpcAnswer>> {
+  const url = `https://fw.example/t/${tenant}/mcp`
+  const init = await workerFetch(url, {
+    method: 'POST',
+    headers: MCP_HEADERS,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'dry-run-test', version: '1' } } }),
+  })
+  expect(init.status).toBe(200)
+  await init.text()
+  const headers = { ...MCP_HEADERS, 'mcp-session-id': init.headers.get('mcp-session-id') ?? '', 'mcp-protocol-version': PROTOCOL }
+  const ack = await workerFetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })
+  expect(ack.status).toBe(202)
+  return async (message) => {
+    const res = await workerFetch(url, { method: 'POST', headers, body: JSON.stringify(message) })
+    expect(res.status).toBe(200)
+    return res.json<RpcAnswer>()
+  }
+}
+
+const echo = (id: number, text: string) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { message: text } } })
+
+// These reach a real SDK origin over loopback: its first answer can take seconds on a busy machine.
+describe('dry run', { timeout: 20_000 }, () => {
+  it('modifies a message exactly as the live path forwards it', async () => {
+    const id = uniqueId('dry-mod')
+    await createTenant(id, { origin: { url: inject('jsonOriginUrl') } })
+    const message = echo(7, 'hello \u{E0068}\u{E0069}world')
+
+    const dry = await call<DryRun>('POST', `/tenants/${id}/test`, { body: { message, direction: 'client_to_server' } })
+    expect(dry.status).toBe(200)
+    expect(dry.body).toMatchObject({ verdict: 'modify', monitor: false, configVersion: 1 })
+    expect(dry.body.findings.map((f) => [f.ruleId, f.kind, f.path, f.action])).toEqual([['unicode-tag-characters', 'unicode', '/params/arguments/message', 'strip']])
+    expect(dry.body.findings[0]?.span).toEqual([6, 10])
+
+    // The origin's echo tool returns what it received: the live path forwarded the same modified message.
+    const live = await (await liveSession(id))(message)
+    expect(live.result?.content[0]?.text).toBe(dry.body.message?.params.arguments.message)
+    expect(dry.body.message?.params.arguments.message).toBe('hello world')
+  })
+
+  it('blocks a message exactly as the live path does (same reason, same rule ids)', async () => {
+    const id = uniqueId('dry-block')
+    await createTenant(id, { origin: { url: inject('jsonOriginUrl') }, policy: { revealRuleIds: true, tools: { deny: ['ec*'] } } })
+    const message = echo(8, 'hello')
+
+    const dry = await call<DryRun>('POST', `/tenants/${id}/test`, { body: { message, direction: 'client_to_server' } })
+    expect(dry.body).toMatchObject({ verdict: 'block', reason: 'denied-tool', configVersion: 1 })
+    expect(dry.body.message).toBeUndefined()
+
+    const live = await (await liveSession(id))(message)
+    expect(live.error).toMatchObject({ code: -31001, message: `Blocked by MCP firewall: ${dry.body.reason}` })
+    expect(live.error?.data.reason).toBe(dry.body.reason)
+    expect(live.error?.data.ruleIds).toEqual([...new Set(dry.body.findings.map((f) => f.ruleId))])
+  })
+
+  it('tests a proposed config without saving it, and allows what the current one allows', async () => {
+    const id = uniqueId('dry-prop')
+    const origin = { url: 'https://origin.example/mcp' }
+    await createTenant(id, { origin })
+    const list = { jsonrpc: '2.0', id: 3, result: { tools: [{ name: 'safe', inputSchema: { type: 'object' } }, { name: 'drop-me', inputSchema: { type: 'object' } }] } }
+    const body = { message: list, direction: 'server_to_client', method: 'tools/list' }
+
+    expect((await call<DryRun>('POST', `/tenants/${id}/test`, { body })).body).toEqual({ verdict: 'allow', findings: [], monitor: false, configVersion: 1 })
+    const proposed = await call<DryRun & { message: unknown }>('POST', `/tenants/${id}/test`, { body: { ...body, config: { origin, policy: { monitor: true, tools: { deny: ['drop-*'] } } } } })
+    expect(proposed.body).toMatchObject({
+      verdict: 'modify',
+      monitor: true,
+      configVersion: null,
+      findings: [{ ruleId: 'tool-deny-list', kind: 'policy', path: '/result/tools/1', action: 'strip' }],
+      message: { jsonrpc: '2.0', id: 3, result: { tools: [{ name: 'safe', inputSchema: { type: 'object' } }] } },
+    })
+    expect(await published(id)).toMatchObject({ version: 1, config: { policy: { monitor: false, tools: { deny: [] } } } })
+  })
+
+  it('refuses a bad body, a bad proposed config and a non-message, naming the field', async () => {
+    const id = uniqueId('dry-bad')
+    await createTenant(id, { origin: { url: 'https://origin.example/mcp' } })
+    const ping = { jsonrpc: '2.0', id: 1, method: 'ping' }
+    expect(await call('POST', `/tenants/${id}/test`, { body: { message: ping, direction: 'sideways' } })).toMatchObject({
+      status: 400, body: { error: 'invalid_request', issues: [{ path: 'direction', message: expect.any(String) }] },
+    })
+    expect(await call('POST', `/tenants/${id}/test`, { body: { message: ping, direction: 'client_to_server', config: { origin: { url: 'x' } } } })).toMatchObject({
+      status: 400, body: { error: 'invalid_config', issues: [{ path: 'config.origin.url', message: expect.any(String) }] },
+    })
+    for (const message of [{ id: 1, method: 'ping' }, [ping], undefined]) {
+      expect(await call('POST', `/tenants/${id}/test`, { body: { message, direction: 'client_to_server' } })).toMatchObject({
+        status: 400, body: { error: 'invalid_request', issues: [{ path: 'message', message: expect.any(String) }] },
+      })
+    }
+    expect((await call('POST', `/tenants/${uniqueId('nobody')}/test`, { body: { message: ping, direction: 'client_to_server' } })).status).toBe(404)
+  })
+})

@@ -1,0 +1,160 @@
+import { env } from 'cloudflare:workers'
+import { runInDurableObject } from 'cloudflare:test'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { call, createTenant, hostOwner, issueKey, published, uniqueId, warmUp } from './control-support'
+
+beforeAll(warmUp, 30_000)
+
+const origin = { url: 'https://origin.example/mcp' }
+type Versions = { versions: Array<{ version: number; actor: string; action: string }> }
+type KeyBody = { id: string; key: string; status: string; createdBy: string; expiresAt: string; rotatedFrom: string | null }
+
+async function sha256Hex(s: string): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s)))
+  return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+/** Everything about a tenant an attacker could have changed, for "nothing happened" assertions. */
+async function snapshot(id: string): Promise<unknown> {
+  return { api: (await call('GET', `/tenants/${id}`)).body, kv: await published(id), versions: (await call('GET', `/tenants/${id}/versions`)).body }
+}
+
+describe('tenant admin keys', () => {
+  it('returns a key once and stores only its SHA-256', async () => {
+    const id = uniqueId('key')
+    await createTenant(id, { origin })
+    const res = await call<KeyBody>('POST', `/tenants/${id}/keys`, { body: { label: 'ci', expiresInDays: 30 } })
+    expect(res.status).toBe(201)
+    expect(res.headers.get('cache-control')).toBe('no-store')
+    expect(res.body).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{16}$/), status: 'active', createdBy: 'operator', label: 'ci', rotatedFrom: null })
+    expect(res.body.key).toMatch(new RegExp(`^mcpfw_${id}_${res.body.id}_[0-9a-f]{64}$`))
+    const days = (Date.parse(res.body.expiresAt) - Date.now()) / 86_400_000
+    expect(days).toBeGreaterThan(29.9)
+    expect(days).toBeLessThanOrEqual(30)
+
+    const list = await call<{ keys: Array<Record<string, unknown>> }>('GET', `/tenants/${id}/keys`)
+    expect(list.body.keys).toHaveLength(1)
+    expect(JSON.stringify(list.body)).not.toContain(res.body.key.slice(-64))
+    expect(list.body.keys[0]).not.toHaveProperty('key')
+    const stored = await runInDurableObject(env.TENANT_CONFIG.getByName(id), (_, state) => state.storage.sql.exec('SELECT * FROM admin_keys').toArray())
+    expect(stored).toHaveLength(1)
+    expect(stored[0]?.['hash']).toBe(await sha256Hex(res.body.key))
+    expect(JSON.stringify(stored)).not.toContain(res.body.key.slice(-64))
+  })
+
+  it('lets a key read and write its own tenant, recorded by key id in the history', async () => {
+    const id = uniqueId('own')
+    await createTenant(id, { origin, hosts: [`${id}.example`] })
+    const key = await issueKey(id)
+    expect((await call('GET', `/tenants/${id}`, { token: key.key })).status).toBe(200)
+    expect((await call('PUT', `/tenants/${id}/policy`, { token: key.key, body: { monitor: true } })).status).toBe(200)
+    const full = await call('PUT', `/tenants/${id}`, { token: key.key, body: { origin, hosts: [`${id}.example`], enabled: false }, headers: { 'if-match': '2' } })
+    expect(full).toMatchObject({ status: 200, body: { version: 3, updatedBy: `key:${key.id}`, config: { enabled: false } } })
+    expect((await call('POST', `/tenants/${id}/rollback`, { token: key.key, body: { version: 1 } })).status).toBe(200)
+    const history = (await call<Versions>('GET', `/tenants/${id}/versions`, { token: key.key })).body.versions
+    expect(history.map((v) => [v.version, v.action, v.actor])).toEqual([
+      [4, 'rollback', `key:${key.id}`],
+      [3, 'update', `key:${key.id}`],
+      [2, 'policy', `key:${key.id}`],
+      [1, 'create', 'operator'],
+    ])
+  })
+
+  it("cannot read or write another tenant's anything (403, no detail, nothing changed)", async () => {
+    const [mine, theirs] = [uniqueId('mine'), uniqueId('theirs')]
+    await createTenant(mine, { origin })
+    await createTenant(theirs, { origin })
+    const key = await issueKey(mine)
+    const before = await snapshot(theirs)
+    const attempts: Array<[string, string, unknown?]> = [
+      ['GET', ''], ['PUT', '', { origin }], ['DELETE', ''], ['GET', '/policy'], ['PUT', '/policy', { monitor: true }],
+      ['GET', '/versions'], ['GET', '/versions/1'], ['POST', '/rollback', { version: 1 }], ['GET', '/keys'], ['POST', '/keys', {}],
+      ['GET', '/events'], ['POST', '/test', { message: { jsonrpc: '2.0', id: 1, method: 'ping' }, direction: 'client_to_server' }],
+    ]
+    for (const [method, path, body] of attempts) {
+      const res = await call(method, `/tenants/${theirs}${path}`, { token: key.key, ...(body !== undefined ? { body } : {}) })
+      expect([method, path, res.status, res.body]).toEqual([method, path, 403, { error: 'forbidden' }])
+    }
+    expect(await snapshot(theirs)).toEqual(before)
+  })
+
+  it.each([
+    ['an origin', (id: string) => ({ origin: { url: 'https://evil.example/mcp' }, hosts: [`${id}.example`] })],
+    ['an origin timeout', (id: string) => ({ origin: { ...origin, timeoutMs: 1000 }, hosts: [`${id}.example`] })],
+    ['a hostname claim', (id: string) => ({ origin, hosts: [`${id}.example`, `claim.${id}.example`] })],
+    ['dropping a hostname', () => ({ origin, hosts: [] })],
+    ['an origin credential secret', (id: string) => ({ origin: { ...origin, credential: { secret: 'stolen' } }, hosts: [`${id}.example`] })],
+    ['a secret the schema does not know', (id: string) => ({ origin, hosts: [`${id}.example`], secrets: { token: 'x' } })],
+    ['a nested secret reference', (id: string) => ({ origin, hosts: [`${id}.example`], policy: { webhookSecret: 'x' } })],
+  ])('cannot set %s: 403 and nothing changed', async (_name, config) => {
+    const id = uniqueId('ops')
+    await createTenant(id, { origin, hosts: [`${id}.example`] })
+    const key = await issueKey(id)
+    const before = await snapshot(id)
+    const res = await call('PUT', `/tenants/${id}`, { token: key.key, body: config(id) })
+    expect(res).toMatchObject({ status: 403, body: { error: 'forbidden' } })
+    expect(await snapshot(id)).toEqual(before)
+    expect(await hostOwner(`claim.${id}.example`)).toBeNull()
+    expect(await hostOwner(`${id}.example`)).toBe(id)
+  })
+
+  it('cannot roll back to a version with another origin, or do operator-only things', async () => {
+    const id = uniqueId('opsonly')
+    await createTenant(id, { origin })
+    await call('PUT', `/tenants/${id}`, { body: { origin: { url: 'https://new-origin.example/mcp' } } })
+    const key = await issueKey(id)
+    const before = await snapshot(id)
+    expect((await call('POST', `/tenants/${id}/rollback`, { token: key.key, body: { version: 1 } })).status).toBe(403)
+    expect((await call('DELETE', `/tenants/${id}`, { token: key.key })).status).toBe(403)
+    expect((await call('POST', `/tenants/${id}/keys`, { token: key.key, body: {} })).status).toBe(403)
+    expect((await call('POST', `/tenants/${id}/keys/${key.id}/rotate`, { token: key.key, body: { expiresInDays: 365 } })).status).toBe(403)
+    expect((await call('GET', '/tenants', { token: key.key })).status).toBe(403)
+    const other = uniqueId('newbie')
+    expect((await call('PUT', `/tenants/${other}`, { token: key.key, body: { origin } })).status).toBe(403)
+    expect(await published(other)).toBeNull()
+    expect(await snapshot(id)).toEqual(before)
+    expect((await call<{ keys: unknown[] }>('GET', `/tenants/${id}/keys`)).body.keys).toHaveLength(1)
+  })
+
+  it('rotates: the old key stops working (at once, or after the grace period), the new one works', async () => {
+    const id = uniqueId('rot')
+    await createTenant(id, { origin })
+    const k1 = await issueKey(id)
+    const r1 = await call<KeyBody>('POST', `/tenants/${id}/keys/${k1.id}/rotate`, { body: {} })
+    expect(r1).toMatchObject({ status: 201, body: { rotatedFrom: k1.id, status: 'active' } })
+    expect(r1.headers.get('cache-control')).toBe('no-store')
+    expect((await call('GET', `/tenants/${id}`, { token: k1.key })).status).toBe(401)
+    expect((await call('GET', `/tenants/${id}`, { token: r1.body.key })).status).toBe(200)
+    expect((await call('POST', `/tenants/${id}/keys/${k1.id}/rotate`, { body: {} })).status).toBe(409)
+
+    // A key rotating itself keeps its expiry; with a grace period both work for a while.
+    const r2 = await call<KeyBody>('POST', `/tenants/${id}/keys/${r1.body.id}/rotate`, { token: r1.body.key, body: { graceSeconds: 600 } })
+    expect(r2).toMatchObject({ status: 201, body: { rotatedFrom: r1.body.id, createdBy: `key:${r1.body.id}`, expiresAt: r1.body.expiresAt } })
+    expect((await call('GET', `/tenants/${id}`, { token: r1.body.key })).status).toBe(200)
+    expect((await call('GET', `/tenants/${id}`, { token: r2.body.key })).status).toBe(200)
+  })
+
+  it('revokes, expires and refuses forged keys with 401 and no detail', async () => {
+    const id = uniqueId('rev')
+    await createTenant(id, { origin })
+    const [k1, k2] = [await issueKey(id), await issueKey(id)]
+    expect((await call('DELETE', `/tenants/${id}/keys/${k1.id}`, { token: k2.key })).status).toBe(204)
+    expect(await call('GET', `/tenants/${id}`, { token: k1.key })).toMatchObject({ status: 401, body: { error: 'unauthorized' } })
+    expect((await call('DELETE', `/tenants/${id}/keys/0000000000000000`)).status).toBe(404)
+
+    await runInDurableObject(env.TENANT_CONFIG.getByName(id), (_, state) => {
+      state.storage.sql.exec('UPDATE admin_keys SET expires_at = ? WHERE id = ?', new Date(Date.now() - 1000).toISOString(), k2.id)
+    })
+    expect(await call('GET', `/tenants/${id}`, { token: k2.key })).toMatchObject({ status: 401, body: { error: 'unauthorized' } })
+    const statuses = (await call<{ keys: Array<{ id: string; status: string }> }>('GET', `/tenants/${id}/keys`)).body.keys
+    expect(Object.fromEntries(statuses.map((k) => [k.id, k.status]))).toEqual({ [k1.id]: 'revoked', [k2.id]: 'expired' })
+
+    const k3 = await issueKey(id)
+    const forged = `${k3.key.slice(0, -64)}${'0'.repeat(64)}`
+    const otherTenant = k3.key.replace(`mcpfw_${id}_`, 'mcpfw_someone-else_')
+    for (const token of [forged, otherTenant, `${k3.key}x`, k3.key.toUpperCase()]) {
+      expect(await call('GET', `/tenants/${id}`, { token })).toMatchObject({ status: 401, body: { error: 'unauthorized' } })
+    }
+    expect((await call('GET', `/tenants/${id}`, { token: k3.key })).status).toBe(200)
+  })
+})
