@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 
@@ -13,7 +14,8 @@ export default defineConfig({
             main: './src/index.ts',
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
-              bindings: { ADMIN_TOKEN: 'test-admin-token', ALLOW_PRIVATE_ORIGINS: 'true' },
+              // SECRETS_MASTER_KEY: a fresh random key ring per run (version 1), never a fixed value.
+              bindings: { ADMIN_TOKEN: 'test-admin-token', ALLOW_PRIVATE_ORIGINS: 'true', SECRETS_MASTER_KEY: `1:${randomBytes(32).toString('base64')}` },
             },
           }),
         ],

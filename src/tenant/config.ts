@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { RulesPolicy } from '../detectors/rules/policy'
+import { AuthConfig, OriginCredential } from '../auth/config'
 
 /** Tenant ids appear in paths and storage keys: lower-case, digits and dashes, 1–63 characters. */
 export const TenantId = z.string().regex(/^[a-z0-9-]{1,63}$/, 'must match [a-z0-9-]{1,63}')
@@ -29,6 +30,8 @@ export const OriginConfig = z
     timeoutMs: z.number().int().min(100).max(300_000).default(30_000),
     /** Longest silence allowed on an SSE stream from the origin before it is closed, in milliseconds. */
     idleTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(300_000),
+    /** The firewall's own credential for the origin (apiKey/jwt auth modes), a stored secret's name. */
+    credential: OriginCredential.optional(),
   })
   .strict()
 export type OriginConfig = z.infer<typeof OriginConfig>
@@ -78,6 +81,8 @@ export const TenantConfig = z
     allowedOrigins: z.array(WebOrigin).max(100).default([]),
     /** Disabled tenants answer every request with -31003. */
     enabled: z.boolean().default(true),
+    /** How clients authenticate (src/auth/config.ts): passthrough (default), apiKey or jwt. */
+    auth: AuthConfig.prefault({ mode: 'passthrough' }),
     limits: LimitsConfig.prefault({}),
     policy: PolicyConfig.prefault({}),
   })

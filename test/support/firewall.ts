@@ -10,6 +10,7 @@
  * const c = await mcpClient(fw.tenantUrl('acme'))
  * await fw.stop()
  */
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -109,7 +110,8 @@ async function startOnce(persist: string, opts: FirewallOptions): Promise<Starte
   // Imported on first use: loading wrangler takes about a second, which files that only want the
   // client helpers should not pay.
   const { unstable_startWorker: startWorker } = await import('wrangler')
-  const vars: Record<string, string> = { ADMIN_TOKEN: TEST_ADMIN_TOKEN, ALLOW_PRIVATE_ORIGINS: 'true', ...opts.vars }
+  // SECRETS_MASTER_KEY: random per firewall (tenant secrets, identity assertions); tests may override it.
+  const vars: Record<string, string> = { ADMIN_TOKEN: TEST_ADMIN_TOKEN, ALLOW_PRIVATE_ORIGINS: 'true', SECRETS_MASTER_KEY: `1:${randomBytes(32).toString('base64')}`, ...opts.vars }
   const worker = await startWorker({
     config: CONFIG_PATH,
     sendMetrics: false,

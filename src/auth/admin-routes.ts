@@ -1,0 +1,118 @@
+/**
+ * Admin API for tenant secrets and client API keys (operator token, like the rest of `/admin/v1`):
+ *
+ * - `PUT    /admin/v1/tenants/:id/secrets/:name` `{ "value": "…" }` → 204 (create or replace)
+ * - `GET    /admin/v1/tenants/:id/secrets` → `{ secrets: [{ name, updatedAt }] }`; values never leave
+ * - `DELETE /admin/v1/tenants/:id/secrets/:name` → 204 | 404
+ * - `POST   /admin/v1/tenants/:id/secrets/reencrypt` → `{ reencrypted, current, unreadable }` (key rotation)
+ * - `POST   /admin/v1/tenants/:id/client-keys` `{ name?, expiresAt? }` → 201 `{ id, key, createdAt, expiresAt, name? }`
+ *   (the only time the key is shown)
+ * - `GET    /admin/v1/tenants/:id/client-keys` → `{ keys: [{ id, createdAt, expiresAt, name? }] }`
+ * - `DELETE /admin/v1/tenants/:id/client-keys/:keyId` → 204 | 404
+ *
+ * Callers: the operator, or an admin key of the same tenant. The tenant must exist. Only secret writes
+ * need `SECRETS_MASTER_KEY`.
+ */
+import { Hono } from 'hono'
+import type { Context } from 'hono'
+import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
+import type { AdminEnv } from '../tenant/admin-auth'
+import { TenantId } from '../tenant/config'
+import { putSecret, reencryptSecrets, SecretInput, SecretName } from '../tenant/secrets'
+import { readTenantRecord } from '../tenant/store'
+import { ClientKeyId, ClientKeyInput, issueClientKey } from './api-keys'
+import { keyring } from './master-key'
+import { clearCredentialCache } from './origin-credential'
+import { kvAuthStore } from './storage'
+
+const MAX_BODY_BYTES = 32 * 1024
+const AUTH_ADMIN_PATH = /^\/admin\/v1\/tenants\/[^/]+\/(secrets|client-keys)(\/|$)/
+
+/** True for the paths this module serves (app.ts routes them here before the tenant admin API). */
+export function isAuthAdminPath(pathname: string): boolean {
+  return AUTH_ADMIN_PATH.test(pathname)
+}
+
+/** The secrets and client-key routes, with their own operator-token check. */
+export function authAdminRoutes(): Hono<AdminEnv> {
+  const admin = new Hono<AdminEnv>().basePath('/admin/v1/tenants/:id')
+  admin.use('*', adminAuth())
+  admin.use('*', async function requireTenant(c, next) {
+    const id = c.req.param('id') ?? ''
+    if (!TenantId.safeParse(id).success) return c.json({ error: 'invalid_tenant_id' }, 400)
+    if (!mayAccessTenant(c.var.actor, id)) return forbidden(c)
+    if ((await readTenantRecord(c.env.CONFIG, id)) === null) return c.json({ error: 'not_found' }, 404)
+    await next()
+  })
+
+  admin.get('/secrets', async (c) => c.json({ secrets: await kvAuthStore(c.env.CONFIG).listSecrets(tenantOf(c)) }))
+
+  admin.post('/secrets/reencrypt', async (c) => {
+    const ring = await keyring(c.env)
+    if (!ring) return c.json({ error: 'secrets_disabled' }, 503)
+    const result = await reencryptSecrets(kvAuthStore(c.env.CONFIG), ring, tenantOf(c))
+    clearCredentialCache(tenantOf(c))
+    return c.json(result)
+  })
+
+  admin.put('/secrets/:name', async (c) => {
+    const name = SecretName.safeParse(c.req.param('name'))
+    if (!name.success) return c.json({ error: 'invalid_secret_name', message: name.error.issues[0]?.message }, 400)
+    const body = await jsonBody(c)
+    if (body === undefined) return c.json({ error: 'invalid_json' }, 400)
+    const input = SecretInput.safeParse(body)
+    if (!input.success) return c.json({ error: 'invalid_secret', issues: input.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })) }, 400)
+    const ring = await keyring(c.env)
+    if (!ring) return c.json({ error: 'secrets_disabled' }, 503)
+    await putSecret(kvAuthStore(c.env.CONFIG), ring, tenantOf(c), name.data, input.data.value)
+    clearCredentialCache(tenantOf(c))
+    return c.body(null, 204)
+  })
+
+  admin.delete('/secrets/:name', async (c) => {
+    const name = SecretName.safeParse(c.req.param('name'))
+    if (!name.success) return c.json({ error: 'not_found' }, 404)
+    const deleted = await kvAuthStore(c.env.CONFIG).deleteSecret(tenantOf(c), name.data)
+    clearCredentialCache(tenantOf(c))
+    return deleted ? c.body(null, 204) : c.json({ error: 'not_found' }, 404)
+  })
+
+  admin.post('/client-keys', async (c) => {
+    const body = await jsonBody(c, {})
+    if (body === undefined) return c.json({ error: 'invalid_json' }, 400)
+    const input = ClientKeyInput.safeParse(body)
+    if (!input.success) return c.json({ error: 'invalid_client_key', issues: input.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })) }, 400)
+    if (input.data.expiresAt !== undefined && !(Date.parse(input.data.expiresAt) > Date.now())) {
+      return c.json({ error: 'invalid_client_key', issues: [{ path: 'expiresAt', message: 'must be in the future' }] }, 400)
+    }
+    const issued = await issueClientKey(kvAuthStore(c.env.CONFIG), tenantOf(c), input.data)
+    return c.json(issued, 201, { 'cache-control': 'no-store' })
+  })
+
+  admin.get('/client-keys', async (c) => c.json({ keys: await kvAuthStore(c.env.CONFIG).listClientKeys(tenantOf(c)) }))
+
+  admin.delete('/client-keys/:keyId', async (c) => {
+    const keyId = ClientKeyId.safeParse(c.req.param('keyId'))
+    if (!keyId.success) return c.json({ error: 'not_found' }, 404)
+    const deleted = await kvAuthStore(c.env.CONFIG).deleteClientKey(tenantOf(c), keyId.data)
+    return deleted ? c.body(null, 204) : c.json({ error: 'not_found' }, 404)
+  })
+
+  return admin
+}
+
+function tenantOf(c: Context<AdminEnv>): string {
+  return c.req.param('id') ?? ''
+}
+
+/** The JSON body (capped), `fallback` when empty, `undefined` when too large or not JSON. */
+async function jsonBody(c: Context<AdminEnv>, fallback?: unknown): Promise<unknown> {
+  const text = await c.req.text()
+  if (text.length > MAX_BODY_BYTES) return undefined
+  if (text.trim() === '') return fallback
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
+  }
+}

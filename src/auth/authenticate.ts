@@ -1,0 +1,146 @@
+/**
+ * Client authentication at a tenant's MCP endpoint, per the tenant's `auth` mode (mcp-protocol.md §2.3):
+ *
+ * - `passthrough` (Mode A): nothing is checked; `Authorization` goes to the origin unchanged.
+ * - `apiKey`, `jwt` (Mode B): the firewall is the resource server. A missing or refused credential is
+ *   answered 401 (403 for missing scopes) with a `WWW-Authenticate: Bearer` challenge and the origin is
+ *   never called. A verified client's credential is stripped (token passthrough is forbidden); the
+ *   origin gets the tenant's stored credential (`origin.credential`) and a signed identity assertion
+ *   (`Mcp-Firewall-Identity`, ./assertion-verify.ts) naming the key id or token subject.
+ */
+import { FirewallError } from '../errors'
+import { originRequestHeaders } from '../proxy/headers'
+import { checkTargetUrl } from '../proxy/origin-url'
+import { urlPolicy } from '../proxy/url-policy-env'
+import type { LoadedTenant } from '../tenant/store'
+import { verifyClientKey } from './api-keys'
+import { signIdentityAssertion } from './assertion'
+import type { AssertedIdentity } from './assertion'
+import { IDENTITY_HEADER } from './assertion-verify'
+import { authRefusal, challengeFor } from './challenge'
+import type { AuthFailure } from './challenge'
+import type { AuthConfig, JwtAuth } from './config'
+import { verifyAccessToken } from './jwt'
+import { keyring } from './master-key'
+import type { Keyring } from './master-key'
+import { originCredentialHeader } from './origin-credential'
+import { jwtChallengeParams, resourceUrl } from './prm'
+import { kvAuthStore } from './storage'
+
+/** What `authenticate` needs to know about the request (an `EndpointRequest` fits). */
+export interface AuthRequest {
+  request: Request
+  tenant: LoadedTenant
+  env: Env
+  requestId: string
+}
+
+/** An authenticated (or, in passthrough mode, unauthenticated-by-design) client. */
+export interface ClientAuth {
+  readonly mode: AuthConfig['mode']
+  /** The verified identity (API key id or token subject); absent in passthrough mode. */
+  readonly identity?: string
+  /**
+   * The headers for one origin request: the allow-listed client headers, with the client's
+   * `Authorization` kept (passthrough) or replaced by the origin credential and a fresh assertion.
+   * Call it per origin request: assertions expire after two minutes, streams may last longer.
+   */
+  originHeaders(incoming: Headers): Promise<Headers>
+}
+
+export type AuthOutcome = { ok: true; auth: ClientAuth } | { ok: false; response: Response }
+
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
+
+/**
+ * Authenticates the client of one endpoint request, before its body is read. Refusals come back as a
+ * response (`ok: false`); configuration problems throw `FirewallError` (fail closed).
+ *
+ * @example
+ * const outcome = await authenticate(r, originUrl)
+ * if (!outcome.ok) return outcome.response
+ * const headers = await outcome.auth.originHeaders(request.headers)
+ */
+export async function authenticate(r: AuthRequest, originUrl: URL): Promise<AuthOutcome> {
+  const { tenant } = r
+  const config = tenant.record.config
+  const auth = config.auth
+  if (auth.mode === 'passthrough') {
+    if (config.origin.credential) {
+      // A stored credential on an endpoint nobody authenticates to would be lent to every caller.
+      console.error(JSON.stringify({ event: 'origin_credential_without_client_auth', tenant: tenant.id }))
+      throw new FirewallError({ kind: 'tenant_config_invalid' })
+    }
+    return { ok: true, auth: { mode: 'passthrough', originHeaders: async (incoming) => originRequestHeaders(incoming, { forwardAuthorization: true }) } }
+  }
+
+  const ring = await keyring(r.env)
+  if (!ring) {
+    console.error(JSON.stringify({ event: 'secrets_master_key_missing', tenant: tenant.id }))
+    throw new FirewallError({ kind: 'tenant_config_invalid' })
+  }
+  const store = kvAuthStore(r.env.CONFIG)
+  const url = new URL(r.request.url)
+  const token = BEARER.exec(r.request.headers.get('authorization') ?? '')?.[1]
+
+  let who: AssertedIdentity
+  if (auth.mode === 'apiKey') {
+    const params: Array<[string, string]> = [['realm', `${url.origin}${url.pathname}`]]
+    if (!token) return refuse(r, 'missing', params)
+    const keyId = await verifyClientKey(store, tenant.id, token)
+    if (!keyId) return refuse(r, 'invalid_token', params)
+    who = { subject: keyId, authMode: 'apiKey' }
+  } else {
+    const verified = await verifyJwt(r, auth, url, token)
+    if ('failure' in verified) return refuse(r, verified.failure, verified.params)
+    who = verified.who
+  }
+
+  const credential = config.origin.credential ? await originCredentialHeader(store, ring, tenant.id, config.origin.credential) : null
+  return {
+    ok: true,
+    auth: {
+      mode: auth.mode,
+      identity: who.subject,
+      originHeaders: (incoming) => modeBHeaders(incoming, ring, tenant.id, originUrl, who, credential),
+    },
+  }
+}
+
+async function verifyJwt(
+  r: AuthRequest,
+  auth: JwtAuth,
+  url: URL,
+  token: string | undefined,
+): Promise<{ who: AssertedIdentity } | { failure: AuthFailure; params: Array<[string, string]> }> {
+  const resource = resourceUrl(auth, url, url.pathname)
+  const params = jwtChallengeParams(auth, resource)
+  if (!token) return { failure: 'missing', params }
+  const jwks = checkTargetUrl(auth.jwksUrl, urlPolicy(r.env, url.hostname, r.tenant.record.config.hosts))
+  if (!jwks.ok) {
+    console.error(JSON.stringify({ event: 'jwks_url_not_allowed', tenant: r.tenant.id, reason: jwks.reason }))
+    throw new FirewallError({ kind: 'origin_not_allowed' })
+  }
+  const verdict = await verifyAccessToken(token, auth, resource, r.tenant.id, jwks.url)
+  if (!verdict.ok) return { failure: verdict.error, params }
+  return { who: { subject: verdict.subject, authMode: 'jwt', ...(verdict.scope !== undefined ? { scope: verdict.scope } : {}) } }
+}
+
+async function modeBHeaders(
+  incoming: Headers,
+  ring: Keyring,
+  tenantId: string,
+  originUrl: URL,
+  who: AssertedIdentity,
+  credential: readonly [string, string] | null,
+): Promise<Headers> {
+  const headers = originRequestHeaders(incoming, { forwardAuthorization: false })
+  if (credential) headers.set(credential[0], credential[1])
+  headers.set(IDENTITY_HEADER, await signIdentityAssertion(ring, tenantId, originUrl.href, who))
+  return headers
+}
+
+function refuse(r: AuthRequest, failure: AuthFailure, params: ReadonlyArray<readonly [string, string]>): AuthOutcome {
+  console.log(JSON.stringify({ event: 'client_auth_refused', requestId: r.requestId, tenant: r.tenant.id, mode: r.tenant.record.config.auth.mode, failure }))
+  return { ok: false, response: authRefusal(failure, challengeFor(failure, params), r.requestId) }
+}
