@@ -13,6 +13,9 @@ import { loadTenant, tenantForHost } from './tenant/store'
 import type { LoadedTenant } from './tenant/store'
 import { handleMcp } from './proxy/mcp-endpoint'
 import { handleDiscovery, isDiscoveryPath } from './proxy/discovery'
+import { authAdminRoutes, isAuthAdminPath } from './auth/admin-routes' // [auth]
+import { isKillPath, killRoutes } from './guard/admin-routes'
+import { serveAuthRoute, sharedHostAuthRoute, tenantHostDiscovery } from './auth/routes' // [auth]
 
 type AppEnv = { Bindings: Env; Variables: { requestId: string } }
 
@@ -23,6 +26,8 @@ const endpointPath = (tenant: LoadedTenant): string => new URL(tenant.record.con
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
   const admin = adminRoutes()
+  const authAdmin = authAdminRoutes() // [auth]
+  const kill = killRoutes()
 
   app.use('*', async (c, next) => {
     c.set('requestId', crypto.randomUUID())
@@ -35,9 +40,15 @@ export function createApp(): Hono<AppEnv> {
     if (hostTenant) {
       const tenant = await requireTenant(c, hostTenant)
       if (url.pathname === endpointPath(tenant)) return mcp(c, tenant)
-      if (isDiscoveryPath(url.pathname)) return handleDiscovery(c.req.raw, tenant, c.env)
+      // [auth] apiKey/jwt tenants answer discovery themselves (their PRM); passthrough forwards it.
+      if (isDiscoveryPath(url.pathname)) return tenantHostDiscovery(c.req.raw, tenant, endpointPath(tenant)) ?? handleDiscovery(c.req.raw, tenant, c.env)
       throw new FirewallError({ kind: 'route_not_found' })
     }
+    // [auth] Secrets and client keys, then the public PRM and identity JWKS routes.
+    if (isAuthAdminPath(url.pathname)) return authAdmin.fetch(c.req.raw, c.env, c.executionCtx)
+    if (isKillPath(url.pathname)) return kill.fetch(c.req.raw, c.env, c.executionCtx)
+    const authRoute = sharedHostAuthRoute(url.pathname)
+    if (authRoute) return serveAuthRoute(c.req.raw, await requireTenant(c, authRoute.tenant), authRoute.kind, c.env)
     if (url.pathname.startsWith('/admin/v1/')) {
       return admin.fetch(c.req.raw, c.env, c.executionCtx)
     }

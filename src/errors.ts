@@ -21,6 +21,7 @@ export type Problem =
   | { kind: 'tenant_not_found' }
   | { kind: 'tenant_config_invalid' }
   | { kind: 'tenant_disabled' }
+  | { kind: 'guard_unavailable' } //        the kill-switch state could not be read and is too old to trust
   | { kind: 'origin_forbidden' } //          browser Origin header not in the tenant's allow-list
   | { kind: 'method_not_allowed'; allow: string }
   | { kind: 'not_acceptable' }
@@ -72,6 +73,8 @@ export function toWire(problem: Problem): WireError {
       return { status: 503, code: FirewallCode.tenantDisabled, message: 'Endpoint unavailable: configuration error' }
     case 'tenant_disabled':
       return { status: 503, code: FirewallCode.tenantDisabled, message: 'Endpoint disabled' }
+    case 'guard_unavailable':
+      return { status: 503, code: FirewallCode.tenantDisabled, message: 'Endpoint unavailable' }
     case 'origin_forbidden':
       return { status: 403, code: -32000, message: 'Forbidden: Origin not allowed' }
     case 'method_not_allowed':

@@ -2,4 +2,7 @@
 import { createApp } from './app'
 
 export { SecurityEventLog } from './audit/event-log'
+export { TenantConfigAuthority } from './tenant/authority'
+export { HostRegistry } from './tenant/registry'
 export default createApp()
+export { TenantGuard } from './guard/tenant-guard'

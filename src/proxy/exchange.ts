@@ -26,6 +26,8 @@ export interface ExchangeInit {
   identity?: string
   policy: CompiledPolicy
   sink: EventSink
+  /** Tools stopped by the kill switch: calls to them are answered with -31003, never forwarded. */
+  killedTools?: readonly string[]
 }
 
 /** What to do with one server → client message. */
@@ -52,6 +54,10 @@ export class Exchange {
 
   /** Inspects a client message and decides what reaches the origin. */
   fromClient(message: JsonRpcMessage, bytes = 0): ClientOutcome {
+    const tool = toolNameOf(message)
+    if (tool !== undefined && 'id' in message && this.init.killedTools?.includes(tool)) {
+      return { answer: { jsonrpc: '2.0', id: message.id, error: { code: FirewallCode.tenantDisabled, message: 'Tool disabled', data: { requestId: this.init.requestId } } } }
+    }
     const method = 'method' in message ? message.method : undefined
     const verdict = this.#inspect(message, 'client_to_server', method, toolNameOf(message), bytes)
     const effective = this.init.policy.monitor ? null : verdict

@@ -16,11 +16,14 @@ import { checkAccept, checkContentType, checkMethod, readCappedText } from './in
 import { checkBrowserOrigin, corsHeaders, preflight } from './cors'
 import { checkTargetUrl } from './origin-url'
 import { urlPolicy } from './url-policy-env'
-import { applySseHeaders, clientResponseHeaders, originRequestHeaders } from './headers'
+import { applySseHeaders, clientResponseHeaders } from './headers'
 import { forward } from './forward'
 import { Exchange } from './exchange'
 import { relaySse } from './relay-sse'
 import { relayJson } from './relay-json'
+import { killState } from '../guard/kill-state'
+import { authenticate } from '../auth/authenticate' // [auth]
+import type { ClientAuth } from '../auth/authenticate' // [auth]
 
 /** JSON nesting the firewall accepts in either direction; deeper bodies are refused, not parsed. */
 export const MAX_JSON_DEPTH = 64
@@ -31,13 +34,23 @@ export interface EndpointRequest {
   waitUntil: (p: Promise<unknown>) => void
   tenant: LoadedTenant
   requestId: string
+  /** Tools stopped by the kill switch, filled in by handleMcp. */
+  killedTools?: readonly string[]
 }
+
+/** [auth] An endpoint request whose client passed `authenticate`; `auth.identity` is the verified client. */
+type AuthedRequest = EndpointRequest & { auth: ClientAuth }
 
 /** Handles one request to a tenant's MCP endpoint. Throws `FirewallError` for every refusal. */
 export async function handleMcp(r: EndpointRequest): Promise<Response> {
   const { request, tenant } = r
   const config = tenant.record.config
   if (!config.enabled) throw new FirewallError({ kind: 'tenant_disabled' })
+  // The kill switch (src/guard): whole tenant refused here, single tools in the Exchange.
+  const kill = await killState(tenant.id, { env: r.env })
+  if (!kill.ok) throw new FirewallError({ kind: 'guard_unavailable' })
+  if (kill.state.killed) throw new FirewallError({ kind: 'tenant_disabled' })
+  r.killedTools = kill.state.tools
   const browserOrigin = checkBrowserOrigin(request.headers.get('origin'), config.allowedOrigins)
   if (request.method === 'OPTIONS') {
     if (!browserOrigin) return new Response(null, { status: 204 })
@@ -52,12 +65,20 @@ export async function handleMcp(r: EndpointRequest): Promise<Response> {
     console.error(JSON.stringify({ event: 'origin_not_allowed', tenant: tenant.id, reason: target.reason }))
     throw new FirewallError({ kind: 'origin_not_allowed' })
   }
-  const response = request.method === 'POST' ? await handlePost(r, target.url) : await handleStreamOrDelete(r, target.url)
+  // [auth] Client authentication (src/auth): before the body is read and before anything is forwarded.
+  const outcome = await authenticate(r, target.url)
+  const response = !outcome.ok
+    ? outcome.response
+    : request.method === 'POST'
+      ? await handlePost({ ...r, auth: outcome.auth }, target.url)
+      : await handleStreamOrDelete({ ...r, auth: outcome.auth }, target.url)
+  // [auth] Mode B: the origin's own challenges describe another resource; never pass them on (§2.3).
+  if (outcome.ok && outcome.auth.mode !== 'passthrough') response.headers.delete('www-authenticate')
   if (browserOrigin) for (const [k, v] of Object.entries(corsHeaders(browserOrigin))) response.headers.set(k, v)
   return response
 }
 
-async function handlePost(r: EndpointRequest, originUrl: URL): Promise<Response> {
+async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
   const { request, tenant } = r
   const config = tenant.record.config
   const text = await readCappedText(request.body, config.limits.maxRequestBytes, request.headers.get('content-length'), () => new FirewallError({ kind: 'payload_too_large' }))
@@ -80,6 +101,15 @@ async function handlePost(r: EndpointRequest, originUrl: URL): Promise<Response>
   }
 
   const exchange = newExchange(r, proto.era)
+  if (proto.era === 'modern' && single) {
+    // Mcp-Param-* values travel beside the body; unknown ones are forwarded unchecked by the spec, so scan them.
+    const blocked = exchange.checkParamHeaders(request.headers, single)
+    if (blocked) {
+      const id = idOf(single)
+      if (id === null) return new Response(null, { status: 202, headers: { 'x-request-id': r.requestId } })
+      return jsonResponse(exchange.blockedError(id, blocked), 200, r.requestId)
+    }
+  }
   const outgoing: JsonRpcMessage[] = []
   const answers: JsonRpcResponse[] = []
   const bytes = Math.ceil(text.length / messages.length)
@@ -97,7 +127,7 @@ async function handlePost(r: EndpointRequest, originUrl: URL): Promise<Response>
     return jsonResponse(isBatch ? answers : answers[0], 200, r.requestId)
   }
 
-  let headers = originRequestHeaders(request.headers, { forwardAuthorization: true })
+  let headers = await r.auth.originHeaders(request.headers) // [auth]
   if (proto.era === 'modern' && outgoing[0] && single && outgoing[0] !== single) headers = rewriteParamHeaders(headers, outgoing[0])
   // The firewall forwards its own serialisation of exactly what it inspected, never the client's bytes.
   const body = JSON.stringify(isBatch ? outgoing : outgoing[0])
@@ -111,7 +141,7 @@ async function handlePost(r: EndpointRequest, originUrl: URL): Promise<Response>
   return relay(r, upstream, exchange, abort, answers, originUrl, firstId)
 }
 
-async function handleStreamOrDelete(r: EndpointRequest, originUrl: URL): Promise<Response> {
+async function handleStreamOrDelete(r: AuthedRequest, originUrl: URL): Promise<Response> {
   const { request, tenant } = r
   const config = tenant.record.config
   const version = request.headers.get('mcp-protocol-version')
@@ -120,7 +150,7 @@ async function handleStreamOrDelete(r: EndpointRequest, originUrl: URL): Promise
   const proto = detectProtocol(request.headers, undefined)
   if (!proto.ok) throw new FirewallError(protocolProblem(proto))
   const exchange = newExchange(r, proto.era)
-  const headers = originRequestHeaders(request.headers, { forwardAuthorization: true })
+  const headers = await r.auth.originHeaders(request.headers) // [auth]
   const { response: upstream, abort } = await forward(
     { url: originUrl, method: request.method, headers },
     { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal },
@@ -129,7 +159,7 @@ async function handleStreamOrDelete(r: EndpointRequest, originUrl: URL): Promise
 }
 
 async function relay(
-  r: EndpointRequest,
+  r: AuthedRequest,
   upstream: Response,
   exchange: Exchange,
   abort: () => void,
@@ -157,6 +187,11 @@ async function relay(
       answerOrigin,
       abortOrigin: abort,
       onClose: () => exchange.init.sink.flush(),
+      // A kill thrown while the stream is open ends it within the kill switch's staleness bound.
+      stillAllowed: async () => {
+        const kill = await killState(r.tenant.id, { env: r.env })
+        return kill.ok && !kill.state.killed
+      },
     })
     return new Response(body, { status: upstream.status, headers: applySseHeaders(headers) })
   }
@@ -184,8 +219,8 @@ async function relay(
 }
 
 /** Answers server requests the client will never see, on its behalf (same session, version and auth). */
-async function answerOnBehalf(r: EndpointRequest, originUrl: URL, messages: JsonRpcMessage[]): Promise<void> {
-  const headers = originRequestHeaders(r.request.headers, { forwardAuthorization: true })
+async function answerOnBehalf(r: AuthedRequest, originUrl: URL, messages: JsonRpcMessage[]): Promise<void> {
+  const headers = await r.auth.originHeaders(r.request.headers) // [auth]
   headers.set('content-type', 'application/json')
   headers.set('accept', 'application/json, text/event-stream')
   for (const m of messages) {
@@ -198,7 +233,7 @@ async function answerOnBehalf(r: EndpointRequest, originUrl: URL, messages: Json
   }
 }
 
-function newExchange(r: EndpointRequest, era: 'legacy' | 'modern'): Exchange {
+function newExchange(r: AuthedRequest, era: 'legacy' | 'modern'): Exchange {
   const { tenant } = r
   const sessionId = r.request.headers.get('mcp-session-id')
   return new Exchange({
@@ -207,8 +242,10 @@ function newExchange(r: EndpointRequest, era: 'legacy' | 'modern'): Exchange {
     requestId: r.requestId,
     era,
     ...(sessionId ? { sessionId } : {}),
+    ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : {}), // [auth]
     policy: compilePolicy(tenant.id, tenant.record.version, tenant.record.config),
     sink: new EventSink(r.env, tenant.id, r.waitUntil),
+    killedTools: r.killedTools ?? [],
   })
 }
 

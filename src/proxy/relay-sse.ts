@@ -149,6 +149,7 @@ function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptions): s
 class OriginReader {
   #pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined
   #lastByte = Date.now()
+  #lastCheck = Date.now()
 
   constructor(
     private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
@@ -158,6 +159,11 @@ class OriginReader {
   ) {}
 
   async next(): Promise<ReadableStreamReadResult<Uint8Array> | 'idle' | 'killed'> {
+    // Re-check on schedule even while chunks flow (keep-alives would otherwise never let the timer fire).
+    if (this.stillAllowed && Date.now() - this.#lastCheck >= this.recheckMs) {
+      this.#lastCheck = Date.now()
+      if (!(await this.stillAllowed())) return 'killed'
+    }
     this.#pending ??= this.reader.read()
     for (;;) {
       const wait = Math.max(1, Math.min(this.recheckMs, this.idleMs - (Date.now() - this.#lastByte)))
@@ -174,6 +180,7 @@ class OriginReader {
         return result
       }
       if (Date.now() - this.#lastByte >= this.idleMs) return 'idle'
+      this.#lastCheck = Date.now()
       if (this.stillAllowed && !(await this.stillAllowed())) return 'killed'
     }
   }

@@ -94,3 +94,17 @@ describe('2026-07-28 through the firewall', () => {
     expect(origin.calls).toEqual([])
   })
 })
+
+describe('2026-07-28 Mcp-Param headers', () => {
+  it('refuses a request whose unbound Mcp-Param header carries a secret; the origin never sees it', async () => {
+    origin.reset()
+    const secret = ['ghp', '_', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('')
+    const res = await modernPost(
+      { jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' }, _meta: META } },
+      { 'mcp-method': 'tools/call', 'mcp-name': 'echo', 'mcp-param-x-extra': secret },
+    )
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { id: unknown; error: { code: number } })).toMatchObject({ id: 11, error: { code: -31001 } })
+    expect(origin.calls).toEqual([])
+  })
+})

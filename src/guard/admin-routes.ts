@@ -1,0 +1,65 @@
+/**
+ * Kill switch routes: `POST /admin/v1/tenants/:id/kill` ({} or {"tool":"name"}) stops the tenant or one
+ * tool; `DELETE …/kill[?tool=name]` restores it; `GET …/kill` reads the state. The state lives in the
+ * tenant's TenantGuard object; this location's cached copies are dropped at once, others expire within
+ * MAX_AGE_MS.
+ */
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { TenantId } from '../tenant/config'
+import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
+import type { AdminEnv } from '../tenant/admin-auth'
+import { forgetKillState } from './kill-state'
+
+const KillBody = z.object({ tool: z.string().min(1).max(200).optional() }).strict()
+
+const KILL_PATH = /^\/admin\/v1\/tenants\/[^/]+\/kill$/
+
+/** True for the paths these routes serve. */
+export function isKillPath(pathname: string): boolean {
+  return KILL_PATH.test(pathname)
+}
+
+/**
+ * The kill switch routes: the operator, or an admin key of the same tenant (an emergency stop is the
+ * tenant's to pull too).
+ */
+export function killRoutes(): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>().basePath('/admin/v1')
+  app.use('*', adminAuth())
+  app.use('/tenants/:id/kill', async function sameTenant(c, next) {
+    if (!mayAccessTenant(c.var.actor, c.req.param('id') ?? '')) return forbidden(c)
+    await next()
+  })
+
+  app.get('/tenants/:id/kill', async (c) => {
+    const id = TenantId.safeParse(c.req.param('id'))
+    if (!id.success) return c.json({ error: 'invalid_tenant_id' }, 400)
+    return c.json(await c.env.GUARD.getByName(id.data).state())
+  })
+
+  app.post('/tenants/:id/kill', async (c) => {
+    const id = TenantId.safeParse(c.req.param('id'))
+    if (!id.success) return c.json({ error: 'invalid_tenant_id' }, 400)
+    const body = KillBody.safeParse(await c.req.json().catch(() => ({})))
+    if (!body.success) return c.json({ error: 'invalid_request', issues: body.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })) }, 400)
+    const actor = c.var.actor
+    const by = actor.kind === 'operator' ? 'operator' : `key:${actor.keyId}`
+    const state = await c.env.GUARD.getByName(id.data).kill(body.data.tool ? `tool:${body.data.tool}` : '*', by)
+    if (!state) return c.json({ error: 'invalid_request', issues: [{ path: 'tool', message: 'invalid tool name' }] }, 400)
+    await forgetKillState(id.data)
+    return c.json(state)
+  })
+
+  app.delete('/tenants/:id/kill', async (c) => {
+    const id = TenantId.safeParse(c.req.param('id'))
+    if (!id.success) return c.json({ error: 'invalid_tenant_id' }, 400)
+    const tool = c.req.query('tool')
+    const state = await c.env.GUARD.getByName(id.data).restore(tool ? `tool:${tool}` : '*')
+    if (!state) return c.json({ error: 'invalid_request', issues: [{ path: 'tool', message: 'invalid tool name' }] }, 400)
+    await forgetKillState(id.data)
+    return c.json(state)
+  })
+
+  return app
+}

@@ -1,0 +1,79 @@
+/**
+ * Reading a tenant's kill state on the hot path with a bounded staleness.
+ *
+ *   isolate memory (FRESH_MS) → Cache API, one copy per location → TenantGuard object
+ *
+ * Every copy carries the time it was read from the object, and no copy is used once it is MAX_AGE_MS
+ * old, so a kill bites everywhere within MAX_AGE_MS (plus clock skew between machines). The object
+ * sees at most one read per location per MAX_AGE_MS plus one per isolate per FRESH_MS, and the location
+ * that took the admin call drops its copies at once. If the object cannot be reached, the last known
+ * state holds until it is STALE_LIMIT_MS old; after that the tenant's failure mode decides.
+ */
+import type { KillState } from './tenant-guard'
+import { FRESH_MS, MAX_AGE_MS, STALE_LIMIT_MS } from './bounds'
+
+export { FRESH_MS, MAX_AGE_MS, STALE_LIMIT_MS }
+
+interface Known {
+  state: KillState
+  /** When it was read from the object (not when it was copied). */
+  readAt: number
+}
+
+const known = new Map<string, Known>()
+
+export type KillCheck = { ok: true; state: KillState } | { ok: false; reason: 'guard_unreachable' }
+
+export interface KillStateDeps {
+  env: Env
+  /** Injected clock (tests); defaults to Date.now. */
+  now?: () => number
+  /** The per-location cache; defaults to `caches.default`. */
+  cache?: Cache
+  /** Reads the object; defaults to the tenant's TenantGuard (tests inject an unreachable one). */
+  read?: (tenant: string) => Promise<KillState>
+}
+
+const cacheKey = (tenant: string): string => `https://kill-state.internal/${encodeURIComponent(tenant)}`
+
+/** The tenant's kill state, never more than MAX_AGE_MS old while the object answers. */
+export async function killState(tenant: string, deps: KillStateDeps): Promise<KillCheck> {
+  const now = (deps.now ?? Date.now)()
+  const hit = known.get(tenant)
+  if (hit && now - hit.readAt < FRESH_MS) return { ok: true, state: hit.state }
+  const cache = deps.cache ?? caches.default
+  const shared = await readCache(cache, tenant)
+  if (shared && now - shared.readAt < MAX_AGE_MS) {
+    known.set(tenant, shared)
+    return { ok: true, state: shared.state }
+  }
+  const read = deps.read ?? ((t: string) => deps.env.GUARD.getByName(t).state())
+  try {
+    const fresh: Known = { state: await read(tenant), readAt: now }
+    known.set(tenant, fresh)
+    await cache
+      .put(cacheKey(tenant), new Response(JSON.stringify(fresh), { headers: { 'cache-control': `max-age=${Math.ceil(MAX_AGE_MS / 1000)}` } }))
+      .catch(() => undefined)
+    return { ok: true, state: fresh.state }
+  } catch (err) {
+    console.error(JSON.stringify({ event: 'guard_unreachable', tenant, error: String(err) }))
+    const last = [hit, shared].filter((k): k is Known => k !== undefined).sort((a, b) => b.readAt - a.readAt)[0]
+    if (last && now - last.readAt < STALE_LIMIT_MS) return { ok: true, state: last.state }
+    return { ok: false, reason: 'guard_unreachable' }
+  }
+}
+
+async function readCache(cache: Cache, tenant: string): Promise<Known | undefined> {
+  try {
+    const res = await cache.match(cacheKey(tenant))
+    return res ? ((await res.json()) as Known) : undefined
+  } catch {
+    return undefined // a broken cache is only a missed optimisation
+  }
+}
+
+/** Drops this isolate's and this location's copies (after an admin change, and in tests). */
+export async function forgetKillState(tenant: string, cache: Cache = caches.default): Promise<void> {
+  known.delete(tenant)
+  await cache.delete(cacheKey(tenant)).catch(() => false)
+}

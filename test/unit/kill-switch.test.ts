@@ -1,0 +1,51 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { FRESH_MS, MAX_AGE_MS, STALE_LIMIT_MS, forgetKillState, killState } from '../../src/guard/kill-state'
+import type { KillState } from '../../src/guard/tenant-guard'
+
+describe('kill state with bounded staleness (injected clock)', () => {
+  it('a kill is seen by every reader within MAX_AGE_MS of the object changing, never later', async () => {
+    const tenant = 'kill-clock'
+    const cache = await caches.open('kill-test-1')
+    await forgetKillState(tenant, cache)
+    let t = 1_000_000
+    const deps = { env, cache, now: () => t }
+    expect((await killState(tenant, deps)).ok && (await killState(tenant, deps))).toMatchObject({ state: { killed: false } })
+    await env.GUARD.getByName(tenant).kill('*', 'test')
+    // Within the bound the old state may still be served…
+    t += FRESH_MS - 1
+    expect(await killState(tenant, deps)).toMatchObject({ ok: true, state: { killed: false } })
+    t += 1
+    expect(await killState(tenant, deps)).toMatchObject({ ok: true, state: { killed: false } }) // location copy, still < MAX_AGE_MS
+    // …and at MAX_AGE_MS after the read it must not be.
+    t = 1_000_000 + MAX_AGE_MS
+    expect(await killState(tenant, deps)).toMatchObject({ ok: true, state: { killed: true } })
+  })
+
+  it('when the guard cannot be reached, the last known state holds until STALE_LIMIT_MS, then fails', async () => {
+    const tenant = 'kill-unreachable'
+    const cache = await caches.open('kill-test-2')
+    await forgetKillState(tenant, cache)
+    let t = 5_000_000
+    let reachable = true
+    const read = async (name: string): Promise<KillState> => {
+      if (!reachable) throw new Error('unreachable')
+      return env.GUARD.getByName(name).state()
+    }
+    const deps = { env, cache, now: () => t, read }
+    expect(await killState(tenant, deps)).toMatchObject({ ok: true, state: { killed: false } })
+    reachable = false
+    t += STALE_LIMIT_MS - 1
+    expect(await killState(tenant, deps)).toMatchObject({ ok: true, state: { killed: false } })
+    t += 1
+    expect(await killState(tenant, deps)).toEqual({ ok: false, reason: 'guard_unreachable' })
+  })
+
+  it('kills single tools and restores them', async () => {
+    const guard = env.GUARD.getByName('kill-tools')
+    expect(await guard.kill('tool:delete_repo', 'op')).toMatchObject({ killed: false, tools: ['delete_repo'] })
+    expect(await guard.restore('tool:delete_repo')).toMatchObject({ killed: false, tools: [] })
+    expect(await guard.kill('everything', 'op')).toBeNull()
+    expect(await guard.state()).toMatchObject({ killed: false, tools: [] })
+  })
+})
