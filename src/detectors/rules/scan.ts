@@ -57,6 +57,9 @@ type SpanMap = (start: number, end: number) => [number, number]
 const identity: SpanMap = (s, e) => [s, e]
 
 const TAIL_CHARS = 65_536
+/** Fields shorter than this are not scanned by the rule packs (see `scanField`). */
+export const MIN_SCAN_CHARS = 5
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
 
 /** A field longer than `max` is scanned as its head and its last quarter (at most 64 Ki units). */
 function capped(text: string, map: SpanMap, max: number): { variants: Variant[]; truncated: boolean } {
@@ -202,10 +205,14 @@ function dropContained(findings: RuleFinding[]): RuleFinding[] {
  * pipeline fails closed.
  */
 export function scanField(set: CompiledRuleSet, field: ScanField, direction: Direction, budget: Budget): RuleFinding[] {
+  // No rule matches fewer printable-ASCII characters than this (the shortest secret, address or phrase is
+  // longer; hidden-Unicode rules need non-ASCII); schema keys and type names ("type", "id") are the bulk
+  // of a tools/list and need no scan.
+  if (field.raw.length < MIN_SCAN_CHARS && PRINTABLE_ASCII.test(field.raw)) return []
   const bucket = set.bucket(direction, field.role, field.isKey, field.joined)
   if (bucket.rules.length === 0) return []
-  const exceeded: RuleFinding = { ruleId: 'rules-budget-exceeded', kind: 'error', path: field.path, score: 1, action: 'block', pack: 'engine' }
-  if (budget.exhausted) return [exceeded]
+  const exceeded = (): RuleFinding => ({ ruleId: 'rules-budget-exceeded', kind: 'error', path: field.path, score: 1, action: 'block', pack: 'engine' })
+  if (budget.exhausted) return [exceeded()]
   const max = set.limits.maxFieldChars
   const raw = bucket.needsRaw ? capped(field.raw, identity, max) : { variants: [], truncated: false }
   let norm: { variants: Variant[]; truncated: boolean } = { variants: [], truncated: false }
@@ -230,7 +237,7 @@ export function scanField(set: CompiledRuleSet, field: ScanField, direction: Dir
       runRule(rc, rule, variants, field, bucket, out)
     }
   } catch (err) {
-    if (err instanceof BudgetExceeded) return [...out, exceeded]
+    if (err instanceof BudgetExceeded) return [...out, exceeded()]
     throw err
   }
   return dropContained(out)
