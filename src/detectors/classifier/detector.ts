@@ -1,0 +1,101 @@
+/**
+ * The classifier `Detector`: one finding per field whose calibrated score reaches the report floor.
+ *
+ * It scores `field.normalized.text` (so entity-encoded or zero-width-split words are seen whole) in
+ * windows, takes the best window, and reports kind `injection`, rule id `classifier-injection`. The
+ * pipeline combines it with rule findings (noisy-OR per field, max over fields) and blocks at the
+ * tenant's `injectionThreshold`; the model's default operating point sits exactly at 0.8.
+ */
+import type { Detector, Finding, MessageContext, ScanField } from '../../inspect/types'
+import { ClassifierPolicy, type ClassifierRole } from './config'
+import { getScorer, Scorer, type LinearModel, type TextScore } from './model'
+
+export const CLASSIFIER_RULE_ID = 'classifier-injection'
+
+/** Below this many characters a string cannot carry an instruction worth scoring (ids, enum values). */
+const MIN_CHARS = 12
+
+/** A classifier finding: the contract's `Finding` plus what the model said, for logs and the second stage. */
+export interface ClassifierFinding extends Finding {
+  ruleId: typeof CLASSIFIER_RULE_ID
+  /** Calibrated model score before the tenant's threshold rescaling or `flag` zeroing. */
+  modelScore: number
+  /** Raw model logit of the best window. */
+  logit: number
+  /** [start, end) of the best window in `field.normalized.text`. */
+  textSpan: [number, number]
+}
+
+export interface ClassifierDetectorOptions {
+  /** The tenant's `policy.classifier` (parsed); default: enabled, model threshold, action `block`. */
+  policy?: ClassifierPolicy
+  /** The tenant's `policy.injectionThreshold` (default 0.8): where a rescaled `threshold` must land. */
+  injectionThreshold?: number
+  /** A model other than the shipped one (tests). */
+  model?: LinearModel
+}
+
+/**
+ * Maps the model's calibrated score so that the tenant's own classifier threshold `t` lands on the
+ * pipeline's injection threshold `it`: [0, t] → [0, it] and [t, 1] → [it, 1], linearly.
+ */
+export function rescale(score: number, t: number | undefined, it: number): number {
+  if (t === undefined || t === it) return score
+  return score < t ? (score * it) / t : it + ((score - t) * (1 - it)) / (1 - t)
+}
+
+/**
+ * Builds the classifier detector for a tenant. Cheap: the weights are decoded once per isolate, on the
+ * first field scored.
+ * @example
+ * const detector = createClassifierDetector({ policy: tenant.policy.classifier, injectionThreshold: tenant.policy.injectionThreshold })
+ * const findings = detector.detect(field, ctx)
+ */
+export function createClassifierDetector(options: ClassifierDetectorOptions = {}): Detector {
+  const policy = options.policy ?? ClassifierPolicy.parse({})
+  const it = options.injectionThreshold ?? 0.8
+  const roles = new Set<ClassifierRole>(policy.roles)
+  let scorer: Scorer | undefined
+  let lastText: string | undefined
+  let lastScore: TextScore | undefined
+
+  function scoreText(text: string): TextScore {
+    if (text === lastText && lastScore) return lastScore
+    scorer ??= options.model ? new Scorer(options.model) : getScorer()
+    const s = scorer.score(text)
+    lastText = text
+    lastScore = s
+    return s
+  }
+
+  return {
+    id: 'classifier',
+    detect(field: ScanField, _ctx: MessageContext): Finding[] {
+      if (!policy.enabled || !roles.has(field.role)) return []
+      const norm = field.normalized
+      const text = norm.text
+      if (text.length < MIN_CHARS) return []
+      const s = scoreText(text)
+      const floor = (scorer as Scorer).model.floor
+      const score = rescale(s.score, policy.threshold, it)
+      if (score < floor) return []
+      const finding: ClassifierFinding = {
+        ruleId: CLASSIFIER_RULE_ID,
+        kind: 'injection',
+        path: field.path,
+        span: [norm.toOriginal(s.span[0]), Math.max(norm.toOriginal(s.span[0]), norm.toOriginalEnd(s.span[1]))],
+        score: policy.action === 'flag' ? 0 : score,
+        modelScore: s.score,
+        logit: s.logit,
+        textSpan: s.span,
+      }
+      if (policy.action === 'flag') finding.action = 'flag'
+      return [finding]
+    },
+  }
+}
+
+/** True for findings this detector made. */
+export function isClassifierFinding(f: Finding): f is ClassifierFinding {
+  return f.ruleId === CLASSIFIER_RULE_ID && 'modelScore' in f
+}
