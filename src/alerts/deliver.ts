@@ -1,0 +1,50 @@
+/**
+ * One webhook delivery attempt: sign, POST, classify the answer. A 2xx is delivered; anything else
+ * (another status, a redirect, a timeout, a network error) is a failure the outbox retries. Redirects are
+ * never followed (DESIGN.md, "Security model"): a 3xx is recorded as `redirect`. The receiver's body is
+ * never read.
+ */
+import { signWebhook, WEBHOOK_HEADERS } from './signature'
+
+/** Whole-attempt timeout: headers must arrive within this. */
+export const DELIVERY_TIMEOUT_MS = 10_000
+
+/** Why an attempt failed, as shown in `GET /admin/v1/tenants/:id/alerts`. */
+export type DeliveryError = 'http_status' | 'redirect' | 'timeout' | 'network' | 'url_refused' | 'secret_unavailable'
+
+export type DeliveryOutcome = { ok: true; status: number } | { ok: false; status: number | null; error: DeliveryError }
+
+export interface DeliveryRequest {
+  /** Already checked against the URL rules. */
+  url: URL
+  secret: string
+  /** The payload JSON, sent byte for byte as signed. */
+  body: string
+  eventId: string
+  /** Signing time, unix seconds. */
+  timestamp: number
+  timeoutMs?: number
+}
+
+/** POSTs one signed delivery. Never throws. */
+export async function postWebhook(req: DeliveryRequest, doFetch: typeof fetch = fetch): Promise<DeliveryOutcome> {
+  const headers = new Headers({
+    'Content-Type': 'application/json',
+    'User-Agent': 'mcp-edge-firewall-webhooks/1',
+    [WEBHOOK_HEADERS.timestamp]: String(req.timestamp),
+    [WEBHOOK_HEADERS.signature]: await signWebhook(req.secret, req.timestamp, req.body),
+    [WEBHOOK_HEADERS.eventId]: req.eventId,
+  })
+  const abort = new AbortController()
+  const timer = setTimeout(() => abort.abort(), req.timeoutMs ?? DELIVERY_TIMEOUT_MS)
+  try {
+    const res = await doFetch(req.url, { method: 'POST', headers, body: req.body, redirect: 'manual', signal: abort.signal })
+    await res.body?.cancel().catch(() => undefined)
+    if (res.status >= 200 && res.status <= 299) return { ok: true, status: res.status }
+    return { ok: false, status: res.status, error: res.status >= 300 && res.status <= 399 ? 'redirect' : 'http_status' }
+  } catch {
+    return { ok: false, status: null, error: abort.signal.aborted ? 'timeout' : 'network' }
+  } finally {
+    clearTimeout(timer)
+  }
+}
