@@ -11,7 +11,7 @@
  * firewall itself), checked when the config is saved and again before every delivery.
  */
 import { z } from 'zod'
-import { SecretName } from '../tenant/secrets'
+import { SecretName } from '../tenant/secret-name'
 
 /** Every alert type the firewall sends. Receivers should ignore types they do not know. */
 export const AlertType = z.enum([

@@ -5,7 +5,7 @@
  * credential and calls the origin with its own).
  */
 import { z } from 'zod'
-import { SecretName } from '../tenant/secrets'
+import { SecretName } from '../tenant/secret-name'
 
 /** Asymmetric JWS algorithms only: a JWKS carries public keys, and `none`/HMAC have no place here. */
 export const JwtAlgorithm = z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'])

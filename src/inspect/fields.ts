@@ -102,6 +102,9 @@ class Walker {
     const keys = Object.keys(v)
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i] as string
+      // 2026 MRTR `requestState` is the server's opaque state, echoed back unread by the client; no model
+      // ever sees it, so it is neither an injection nor an exfiltration channel (mcp-protocol.md §3.1).
+      if (f.plan && key === 'requestState') continue
       const child: Frame = { value: v[key], path: appendPointer(f.path, key), role: f.role, key }
       if (f.plan) {
         child.role = f.plan.keys?.get(key) ?? f.plan.base

@@ -18,8 +18,8 @@ import type { Keyring, MasterKey } from '../auth/master-key'
 import type { AuthStore } from '../auth/storage'
 
 /** Secret names appear in storage keys and config references. */
-export const SecretName = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must match [a-z0-9][a-z0-9_.-]{0,63}')
-export type SecretName = z.infer<typeof SecretName>
+import { SecretName } from './secret-name'
+export { SecretName }
 
 /** The body of `PUT /admin/v1/tenants/:id/secrets/:name`. */
 export const SecretInput = z.object({ value: z.string().min(1).max(16 * 1024) }).strict()

@@ -283,8 +283,6 @@ describe('collectFields: every §3 row', () => {
       'k /result/inputRequests/e1/params elicitation',
       'k /result/inputRequests/e1/params/message elicitation',
       'v /result/inputRequests/e1/params/message elicitation',
-      'k /result/requestState tool-result',
-      'v /result/requestState tool-result',
     ])
   })
 
@@ -300,7 +298,6 @@ describe('collectFields: every §3 row', () => {
       '/params/inputResponses/s1/content/text sampling',
       '/params/inputResponses/e1/action elicitation',
       '/params/inputResponses/e1/content/name elicitation',
-      '/params/requestState other',
     ])
   })
 
@@ -411,5 +408,15 @@ describe('collectFields: keys, limits and laziness', () => {
     for (let i = 0; i < 20_000; i++) value = `[${value}]`
     const fields = collectFields(msg(`{"jsonrpc":"2.0","method":"x","params":{"a":${value}}}`), C2S)
     expect(fields.at(-1)?.raw).toBe('deep')
+  })
+})
+
+describe('opaque MRTR state', () => {
+  it('does not scan requestState in either direction (the client echoes it unread)', () => {
+    const state = 'eyJhbGciOiJIUzI1NiJ9.'.repeat(20)
+    const result = { jsonrpc: '2.0' as const, id: 1, result: { resultType: 'input_required', requestState: state, inputRequests: {} } }
+    const call = { jsonrpc: '2.0' as const, id: 2, method: 'tools/call', params: { name: 'x', requestState: state } }
+    expect(collectFields(result, { direction: 'server_to_client', method: 'tools/call' }).map((f) => f.path)).not.toContain('/result/requestState')
+    expect(collectFields(call, { direction: 'client_to_server', method: 'tools/call' }).map((f) => f.path)).not.toContain('/params/requestState')
   })
 })

@@ -1,6 +1,6 @@
 /**
  * The end-to-end fixtures in rules/fixtures/e2e.json through the real inspection pipeline with the
- * default tenant policy: attacks blocked (or poisoned tools quarantined), secrets redacted or refused,
+ * default tenant policy (classifier off): attacks blocked (or poisoned tools quarantined), secrets redacted or refused,
  * evasions normalised away, benign look-alikes allowed.
  */
 import { describe, expect, it } from 'vitest'
@@ -21,7 +21,9 @@ interface Fixture {
 
 // `{{}}` splits secret-shaped values in the file; join them back here.
 const list = JSON.parse(JSON.stringify(fixtures.fixtures).split('{{}}').join('')) as Fixture[]
-const policy = compilePolicy('fixtures', 1, TenantConfig.parse({ origin: { url: 'https://mcp.vendor.example/mcp' } }))
+// The rule packs' own fixtures: the default policy with the classifier off, so each expected reason is
+// the rule's (with it on, a message both rules and classifier block reports `injection` first).
+const policy = compilePolicy('fixtures', 1, TenantConfig.parse({ origin: { url: 'https://mcp.vendor.example/mcp' }, policy: { classifier: { enabled: false } } }))
 
 describe.each(list.map((f): [string, Fixture] => [f.name, f]))('%s', (_name, fx) => {
   it(`is ${fx.expect.action === 'block' ? `blocked (${fx.expect.reason ?? ''})` : fx.expect.action === 'modify' ? 'modified' : 'allowed'}`, () => {

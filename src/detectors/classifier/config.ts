@@ -8,7 +8,7 @@
  *                    "band": [0.5, 0.8], "failMode": "open", "secret": "guard-token" } }
  */
 import { z } from 'zod'
-import { SecretName } from '../../tenant/secrets'
+import { SecretName } from '../../tenant/secret-name'
 
 /** Roles the classifier scores unless the tenant lists its own (client → server arguments are DLP's job). */
 export const DEFAULT_CLASSIFIER_ROLES = [

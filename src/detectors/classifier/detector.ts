@@ -14,6 +14,12 @@ export const CLASSIFIER_RULE_ID = 'classifier-injection'
 
 /** Below this many characters a string cannot carry an instruction worth scoring (ids, enum values). */
 const MIN_CHARS = 12
+/**
+ * Nor below this many words: a linear n-gram model over two or three words is mostly guessing (it
+ * scored the tool result "answer: stub answer" 0.95), and short imperative phrases are the rule packs'
+ * job. Counted as runs of non-space characters.
+ */
+export const MIN_WORDS = 5
 
 /** A classifier finding: the contract's `Finding` plus what the model said, for logs and the second stage. */
 export interface ClassifierFinding extends Finding {
@@ -74,7 +80,7 @@ export function createClassifierDetector(options: ClassifierDetectorOptions = {}
       if (!policy.enabled || !roles.has(field.role)) return []
       const norm = field.normalized
       const text = norm.text
-      if (text.length < MIN_CHARS) return []
+      if (text.length < MIN_CHARS || wordCountBelow(text, MIN_WORDS)) return []
       const s = scoreText(text)
       const floor = (scorer as Scorer).model.floor
       const score = rescale(s.score, policy.threshold, it)
@@ -98,4 +104,16 @@ export function createClassifierDetector(options: ClassifierDetectorOptions = {}
 /** True for findings this detector made. */
 export function isClassifierFinding(f: Finding): f is ClassifierFinding {
   return f.ruleId === CLASSIFIER_RULE_ID && 'modelScore' in f
+}
+
+/** True when `text` has fewer than `n` whitespace-separated words (stops counting at `n`). */
+function wordCountBelow(text: string, n: number): boolean {
+  let words = 0
+  let inWord = false
+  for (let i = 0; i < text.length && words < n; i++) {
+    const space = text.charCodeAt(i) <= 0x20
+    if (!space && !inWord) words++
+    inWord = !space
+  }
+  return words < n
 }
