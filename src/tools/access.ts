@@ -1,0 +1,59 @@
+/**
+ * Who may see and use which tools, prompts and resources: the tenant's allow / deny globs, narrowed by
+ * the lists of every `byIdentity` entry whose glob matches the verified identity. Names come from the
+ * JSON-RPC body only (`params.name`, `params.uri`, list entries), never from 2026 `Mcp-Name` headers.
+ */
+import { globMatch } from '../inspect/policy'
+import type { NameLists, ToolsPolicy } from './policy'
+
+/** What a name belongs to: tools and prompts by name, resources by URI. */
+export type AccessKind = 'tools' | 'prompts' | 'resources'
+
+/** A compiled access policy. */
+export interface Access {
+  /** True when `name` of `kind` is visible and usable for `identity` (undefined: no verified identity). */
+  permits(kind: AccessKind, name: string, identity: string | undefined): boolean
+  /** False when nothing is restricted, so callers can skip the walk. */
+  readonly active: boolean
+}
+
+function passes(lists: NameLists | undefined, name: string): boolean {
+  if (!lists) return true
+  if (lists.allow && !lists.allow.some((g) => globMatch(g, name))) return false
+  return !lists.deny.some((g) => globMatch(g, name))
+}
+
+/**
+ * Compiles the access part of a tools policy.
+ * @example compileAccess(policy).permits('tools', 'delete_repo', 'ci-bot') // false with byIdentity { "ci-*": { tools: { deny: ["delete_*"] } } }
+ */
+export function compileAccess(policy: ToolsPolicy): Access {
+  const tenant: Record<AccessKind, NameLists> = {
+    tools: { deny: policy.deny, ...(policy.allow ? { allow: policy.allow } : {}) },
+    prompts: policy.prompts,
+    resources: policy.resources,
+  }
+  const identities = Object.entries(policy.byIdentity)
+  const restricts = (l: NameLists): boolean => l.allow !== undefined || l.deny.length > 0
+  const active =
+    Object.values(tenant).some(restricts) || identities.some(([, lists]) => [lists.tools, lists.prompts, lists.resources].some((l) => l !== undefined && restricts(l)))
+  // Identity globs are matched once per identity, not once per name.
+  const matched = new Map<string, Array<(typeof identities)[number][1]>>()
+  const entriesFor = (identity: string) => {
+    let hit = matched.get(identity)
+    if (!hit) {
+      hit = identities.filter(([glob]) => globMatch(glob, identity)).map(([, lists]) => lists)
+      if (matched.size > 1_000) matched.clear()
+      matched.set(identity, hit)
+    }
+    return hit
+  }
+  return {
+    active,
+    permits(kind, name, identity) {
+      if (!passes(tenant[kind], name)) return false
+      if (identity === undefined || identities.length === 0) return true
+      return entriesFor(identity).every((lists) => passes(lists[kind], name))
+    },
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Tool review routes (operator, or an admin key of the same tenant), docs/tool-integrity.md:
+ *
+ * - `GET  /admin/v1/tenants/:id/tools[?origin=<url>&state=pending|approved|rejected]` → `{ origin, pinning,
+ *   pins: [...], pending: n }`: every pin with its approved definition, the one under review and a diff
+ * - `POST /admin/v1/tenants/:id/tools/:name/approve` and `…/reject`, body `{ kind?, hash?, origin? }`
+ *   (`hash`: decide only if the definition under review still has it)
+ * - `POST /admin/v1/tenants/:id/tools/approve-all`, body `{ kind?, origin? }`: the deploy pipeline's step
+ * - `GET  /admin/v1/tenants/:id/tools/calls` → sensitive calls waiting for an approval
+ * - `POST /admin/v1/tenants/:id/tools/calls/:approvalId/approve` → the call may run once within the window
+ *
+ * `origin` defaults to the tenant's configured origin URL. Decisions drop this location's cached pins at
+ * once; elsewhere they apply within PINS_MAX_AGE_MS.
+ */
+import { Hono } from 'hono'
+import type { Context } from 'hono'
+import { z } from 'zod'
+import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
+import type { AdminEnv } from '../tenant/admin-auth'
+import { TenantId } from '../tenant/config'
+import { actorLabel } from '../tenant/keys'
+import { loadTenant } from '../tenant/store'
+import { definitionDiff } from './diff'
+import { forgetPins } from './pin-cache'
+import { OriginKey, PinKind, PinName, type PinView } from './pin-types'
+
+const TOOLS_PATH = /^\/admin\/v1\/tenants\/[^/]+\/tools(?:\/.*)?$/
+
+/** True for the paths these routes serve (app.ts routes them here before the tenant admin API). */
+export function isToolsPath(pathname: string): boolean {
+  return TOOLS_PATH.test(pathname)
+}
+
+const ListQuery = z.object({ origin: OriginKey.optional(), state: z.enum(['pending', 'approved', 'rejected']).optional() }).strict()
+const DecideBody = z.object({ kind: PinKind.default('tool'), hash: z.string().regex(/^[0-9a-f]{64}$/).optional(), origin: OriginKey.optional() }).strict()
+const ApproveAllBody = z.object({ kind: PinKind.optional(), origin: OriginKey.optional() }).strict()
+
+type ToolsEnv = AdminEnv & { Variables: { tenant: string } }
+
+/** The tool review routes, with their own admin authentication. */
+export function toolRoutes(): Hono<ToolsEnv> {
+  const app = new Hono<ToolsEnv>().basePath('/admin/v1/tenants/:id/tools')
+  app.use('*', adminAuth())
+  app.use('*', async function sameTenant(c, next) {
+    const id = TenantId.safeParse(c.req.param('id'))
+    if (!id.success) return c.json({ error: 'invalid_tenant_id' }, 400)
+    if (!mayAccessTenant(c.var.actor, id.data)) return forbidden(c)
+    c.set('tenant', id.data)
+    await next()
+  })
+
+  app.get('/', async (c) => {
+    const q = ListQuery.safeParse(c.req.query())
+    if (!q.success) return invalid(c, q.error)
+    const tenant = await loadTenant(c.env.CONFIG, c.var.tenant)
+    const origin = q.data.origin ?? tenant?.record.config.origin.url
+    if (origin === undefined) return c.json({ error: 'tenant_not_found' }, 404)
+    const pins = (await c.env.TOOL_PINS.getByName(c.var.tenant).list(origin)).filter((p) => !q.data.state || p.state === q.data.state)
+    return c.json({
+      origin,
+      pinning: tenant?.record.config.policy.tools.pinning ?? null,
+      pending: pins.filter((p) => p.state === 'pending').length,
+      pins: pins.map(withDiff),
+    })
+  })
+
+  app.get('/calls', async (c) => c.json({ calls: await c.env.TOOL_PINS.getByName(c.var.tenant).listCalls() }))
+
+  app.post('/calls/:approvalId/approve', async (c) => {
+    const id = z.string().regex(/^[0-9a-f]{24}$/).safeParse(c.req.param('approvalId'))
+    if (!id.success) return c.json({ error: 'not_found' }, 404)
+    const granted = await c.env.TOOL_PINS.getByName(c.var.tenant).grantCall({ id: id.data, by: actorLabel(c.var.actor) })
+    return granted ? c.json(granted) : c.json({ error: 'not_found' }, 404)
+  })
+
+  app.post('/approve-all', async (c) => {
+    const body = ApproveAllBody.safeParse(await c.req.json().catch(() => ({})))
+    if (!body.success) return invalid(c, body.error)
+    const origin = body.data.origin ?? (await configuredOrigin(c))
+    if (origin === null) return c.json({ error: 'tenant_not_found' }, 404)
+    const approved = await c.env.TOOL_PINS.getByName(c.var.tenant).approveAll({ origin, by: actorLabel(c.var.actor), ...(body.data.kind ? { kind: body.data.kind } : {}) })
+    if (!approved) return c.json({ error: 'invalid_request' }, 400)
+    await forgetPins(c.var.tenant, [origin])
+    return c.json({ origin, approved: approved.map((p) => ({ kind: p.kind, name: p.name, hash: p.approved?.hash ?? null })) })
+  })
+
+  for (const decision of ['approve', 'reject'] as const) {
+    app.post(`/:name/${decision}`, async (c) => {
+      const name = PinName.safeParse(c.req.param('name'))
+      const body = DecideBody.safeParse(await c.req.json().catch(() => ({})))
+      if (!name.success) return c.json({ error: 'not_found' }, 404)
+      if (!body.success) return invalid(c, body.error)
+      const origin = body.data.origin ?? (await configuredOrigin(c))
+      if (origin === null) return c.json({ error: 'tenant_not_found' }, 404)
+      const result = await c.env.TOOL_PINS.getByName(c.var.tenant).decide({
+        origin,
+        kind: body.data.kind,
+        name: name.data,
+        decision,
+        by: actorLabel(c.var.actor),
+        ...(body.data.hash ? { expectHash: body.data.hash } : {}),
+      })
+      if (!result.ok) return c.json({ error: result.error }, result.error === 'not_found' ? 404 : result.error === 'invalid_request' ? 400 : 409)
+      await forgetPins(c.var.tenant, [origin])
+      return c.json(withDiff(result.pin))
+    })
+  }
+
+  return app
+}
+
+/** A pin as shown: its definitions and, when something is under review, the diff from the approved one. */
+function withDiff(p: PinView): PinView & { diff?: string[] } {
+  return p.candidate ? { ...p, diff: definitionDiff(p.approved?.definition ?? null, p.candidate.definition) } : p
+}
+
+async function configuredOrigin(c: Context<ToolsEnv>): Promise<string | null> {
+  const tenant = await loadTenant(c.env.CONFIG, c.var.tenant)
+  return tenant ? tenant.record.config.origin.url : null
+}
+
+function invalid(c: Context<ToolsEnv>, error: z.ZodError): Response {
+  return c.json({ error: 'invalid_request', issues: error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })) }, 400)
+}

@@ -1,0 +1,85 @@
+/**
+ * Approvals of single sensitive calls (`policy.tools.requireApproval`), kept in the `ToolPins` object's
+ * SQLite. A call is identified by the SHA-256 of its canonical {origin, tool, identity, arguments}; its
+ * approval id is the first 24 hex digits. The first attempt records a request and is refused; an
+ * operator (or tenant admin key) grants it; the same call then runs once within the window.
+ */
+import type { CallApprovalView, CallDecision, CallRequestArgs, GrantCallArgs } from './pin-types'
+
+/** Requests nobody granted are forgotten after this long. */
+const REQUEST_TTL_MS = 7 * 24 * 3600 * 1000
+
+interface CallRow extends Record<string, SqlStorageValue> {
+  id: string
+  origin: string
+  tool: string
+  identity: string | null
+  arguments: string
+  requested_at: number
+  window_seconds: number
+  granted_at: number | null
+  granted_by: string | null
+  expires_at: number | null
+  used_at: number | null
+}
+
+export class CallStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS call_approvals (
+      id TEXT PRIMARY KEY, origin TEXT NOT NULL, tool TEXT NOT NULL, identity TEXT, arguments TEXT NOT NULL,
+      requested_at INTEGER NOT NULL, window_seconds INTEGER NOT NULL,
+      granted_at INTEGER, granted_by TEXT, expires_at INTEGER, used_at INTEGER)`)
+  }
+
+  request(a: CallRequestArgs, now: number): CallDecision {
+    this.sql.exec(`DELETE FROM call_approvals WHERE (granted_at IS NULL AND requested_at < ?) OR used_at IS NOT NULL OR expires_at < ?`, now - REQUEST_TTL_MS, now)
+    const id = a.callHash.slice(0, 24)
+    const row = this.sql.exec<CallRow>(`SELECT * FROM call_approvals WHERE id = ?`, id).toArray()[0]
+    if (row && row.expires_at !== null && row.expires_at >= now && row.used_at === null) {
+      this.sql.exec(`UPDATE call_approvals SET used_at = ? WHERE id = ?`, now, id)
+      return { granted: true }
+    }
+    if (!row) {
+      this.sql.exec(
+        `INSERT INTO call_approvals (id, origin, tool, identity, arguments, requested_at, window_seconds) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        id, a.origin, a.tool, a.identity, a.arguments, now, a.windowSeconds,
+      )
+    }
+    return { granted: false, id }
+  }
+
+  grant(a: GrantCallArgs, now: number): CallApprovalView | null {
+    const row = this.sql.exec<CallRow>(`SELECT * FROM call_approvals WHERE id = ? AND used_at IS NULL`, a.id).toArray()[0]
+    if (!row) return null
+    this.sql.exec(`UPDATE call_approvals SET granted_at = ?, granted_by = ?, expires_at = ? WHERE id = ?`, now, a.by, now + row.window_seconds * 1000, a.id)
+    const after = this.sql.exec<CallRow>(`SELECT * FROM call_approvals WHERE id = ?`, a.id).toArray()[0]
+    return after ? callView(after) : null
+  }
+
+  list(now: number): CallApprovalView[] {
+    return this.sql
+      .exec<CallRow>(`SELECT * FROM call_approvals WHERE used_at IS NULL AND (expires_at IS NULL OR expires_at >= ?) ORDER BY requested_at DESC LIMIT 500`, now)
+      .toArray()
+      .map(callView)
+  }
+
+  purge(): void {
+    this.sql.exec(`DELETE FROM call_approvals`)
+  }
+}
+
+function callView(r: CallRow): CallApprovalView {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+  return {
+    id: r.id,
+    origin: r.origin,
+    tool: r.tool,
+    identity: r.identity,
+    arguments: r.arguments,
+    requestedAt: new Date(r.requested_at).toISOString(),
+    windowSeconds: r.window_seconds,
+    grantedAt: iso(r.granted_at),
+    grantedBy: r.granted_by,
+    expiresAt: iso(r.expires_at),
+  }
+}

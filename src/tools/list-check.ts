@@ -1,0 +1,97 @@
+/**
+ * Every page of `tools/list`, `prompts/list`, `resources/templates/list` and `resources/list` on its way
+ * to the client (mcp-protocol.md §6.2): entries the caller may not see are removed; each definition is
+ * compared with its pin, and a changed, new-and-held, or rejected one is removed in enforce mode (kept
+ * and reported in alert mode) until someone approves it. Definitions the edge cache already vouches for
+ * cost no object call; the rest are scanned and recorded in one `observe` per page.
+ */
+import type { JsonObject, JsonRpcResultResponse } from '../mcp/jsonrpc'
+import { getOwn, isJsonObject } from '../mcp/jsonrpc'
+import type { Finding } from '../inspect/types'
+import { comparisonJson, pinName, type PinKind } from './canonical'
+import { accessOf, enforcing, recordVerdict, type ToolGateInit } from './context'
+import type { AccessKind } from './access'
+import type { IndexedPin, PinIndex } from './pin-cache'
+import type { Named, Pins } from './pins'
+
+/** Where each list method keeps its entries, what they are pinned as, and which access list applies. */
+export const LISTS: Readonly<Record<string, { key: string; pin: PinKind | null; access: AccessKind | null; field: 'name' | 'uri' }>> = {
+  'tools/list': { key: 'tools', pin: 'tool', access: 'tools', field: 'name' },
+  'prompts/list': { key: 'prompts', pin: 'prompt', access: 'prompts', field: 'name' },
+  'resources/templates/list': { key: 'resourceTemplates', pin: 'resourceTemplate', access: null, field: 'name' },
+  'resources/list': { key: 'resources', pin: null, access: 'resources', field: 'uri' },
+}
+
+type Outcome = 'keep' | 'denied' | 'pending' | 'rejected' | 'unverified'
+
+/** Checks one list page; returns the page to emit (the same object when nothing changed). */
+export async function checkList(init: ToolGateInit, pins: Pins, method: string, message: JsonRpcResultResponse): Promise<JsonRpcResultResponse> {
+  const list = LISTS[method]
+  const entries = list ? getOwn(message.result, list.key) : undefined
+  if (!list || !Array.isArray(entries)) return message
+  const started = performance.now()
+  const access = accessOf(init.tools)
+  const pinKind = init.tools.pinning === 'off' ? null : list.pin
+  if (!access.active && pinKind === null) return message
+
+  const outcomes: Outcome[] = entries.map(() => 'keep')
+  const unknown: Array<Named & { at: number; cmp: string }> = []
+  const index = pinKind ? await pins.index() : null
+  entries.forEach((entry, at) => {
+    const name = isJsonObject(entry) ? getOwn(entry, list.field) : undefined
+    if (typeof name !== 'string') return
+    if (list.access && !access.permits(list.access, name, init.identity)) {
+      outcomes[at] = 'denied'
+      return
+    }
+    if (!pinKind || !isJsonObject(entry)) return
+    if (pinName(entry) === null) {
+      outcomes[at] = 'unverified' // a name too long to pin is never approved
+      return
+    }
+    const cmp = comparisonJson(pinKind, entry, init.tools.volatile)
+    const pin = index?.get(pinKind, name)
+    const known = pin ? judge(pin, cmp) : undefined
+    if (known) outcomes[at] = known
+    else unknown.push({ name, entry, at, cmp })
+  })
+
+  if (pinKind && unknown.length > 0) {
+    const pageNames = entries.flatMap((e) => (isJsonObject(e) && typeof e['name'] === 'string' ? [e['name']] : []))
+    const after: PinIndex | null = await pins.observe(pinKind, unknown, index, pageNames)
+    for (const u of unknown) {
+      const pin = after?.get(pinKind, u.name)
+      outcomes[u.at] = (pin && judge(pin, u.cmp)) ?? 'unverified'
+    }
+  }
+
+  const findings: Finding[] = []
+  outcomes.forEach((o, at) => {
+    if (o !== 'keep') findings.push({ ruleId: RULE[o], kind: 'policy', path: `/result/${list.key}/${at}`, score: 1, action: 'strip' })
+  })
+  if (findings.length === 0) return message
+  const strip = (o: Outcome) => o !== 'keep' && enforcing(init) && (o === 'denied' || init.tools.pinning === 'enforce')
+  const kept = entries.filter((_, at) => !strip(outcomes[at] ?? 'keep'))
+  const changed = kept.length !== entries.length
+  recordVerdict(init, { direction: 'server_to_client', method, verdict: changed ? 'modify' : 'allow', findings: changed ? findings : findings.map((f) => ({ ...f, action: 'flag' })), started })
+  if (!changed) return message
+  const result: JsonObject = { ...message.result }
+  Object.defineProperty(result, list.key, { value: kept, enumerable: true, writable: true, configurable: true })
+  return { ...message, result }
+}
+
+const RULE: Record<Exclude<Outcome, 'keep'>, string> = {
+  denied: 'tool-access-denied',
+  pending: 'tool-pending-approval',
+  rejected: 'tool-rejected',
+  unverified: 'tool-pins-unavailable',
+}
+
+/** What a pin says about a served definition, or undefined when only the object can tell. */
+function judge(pin: IndexedPin, cmp: string): Outcome | undefined {
+  if (pin.state === 'approved' && pin.approvedCmp === cmp) return 'keep'
+  if (pin.state !== 'approved' && pin.candidateCmp === cmp) return pin.state === 'pending' ? 'pending' : 'rejected'
+  // Pending keeps priority over anything else the origin serves (decided before newer changes).
+  if (pin.state === 'pending') return 'pending'
+  return undefined
+}

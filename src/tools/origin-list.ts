@@ -1,0 +1,107 @@
+/**
+ * The firewall listing an origin's tools (or prompts) itself, with an `fw-` request id, when a client
+ * calls a tool before any list went through the firewall: the definition is then pinned (or held) before
+ * the call is decided, instead of refusing every call a client makes from a list it cached earlier.
+ *
+ * The request goes to the same origin with the caller's own session, protocol version and credentials
+ * (so the list is the one this user would see), is never shown to the client, and follows `nextCursor`
+ * for at most MAX_PAGES pages. Any failure yields null: the call is then refused in enforce mode.
+ */
+import type { JsonObject, JsonRpcMessage, JsonRpcRequest } from '../mcp/jsonrpc'
+import { getOwn, isJsonObject, parseJsonBody } from '../mcp/jsonrpc'
+import { rewriteParamHeaders } from '../mcp/headers2026'
+import { SseFramer } from '../mcp/sse'
+import { FirewallError } from '../errors'
+import { forward } from '../proxy/forward'
+import { readCappedText } from '../proxy/ingress'
+
+const MAX_PAGES = 10
+
+/** Lists one kind of definition from the origin; null when it could not. */
+export type OriginLister = (method: 'tools/list' | 'prompts/list', like: JsonRpcRequest) => Promise<JsonObject[] | null>
+
+export interface OriginListerOptions {
+  url: URL
+  /** Headers for the origin (the caller's session, version and credentials). */
+  headers: () => Promise<Headers>
+  era: 'legacy' | 'modern'
+  timeoutMs: number
+  maxBytes: number
+  maxDepth: number
+}
+
+/** Builds the lister for one client request. */
+export function originLister(opts: OriginListerOptions): OriginLister {
+  return async (method, like) => {
+    const key = method === 'tools/list' ? 'tools' : 'prompts'
+    const out: JsonObject[] = []
+    let cursor: string | undefined
+    try {
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const id = `fw-${crypto.randomUUID()}`
+        const params: JsonObject = {}
+        if (cursor !== undefined) params['cursor'] = cursor
+        // 2026-07-28 requests carry the protocol version and client info in `_meta`: reuse the caller's.
+        const meta = like.params ? getOwn(like.params, '_meta') : undefined
+        if (opts.era === 'modern' && isJsonObject(meta)) params['_meta'] = meta
+        const request: JsonRpcRequest = { jsonrpc: '2.0', id, method, params }
+        let headers = await opts.headers()
+        if (opts.era === 'modern') headers = rewriteParamHeaders(headers, request)
+        headers.set('content-type', 'application/json')
+        headers.set('accept', 'application/json, text/event-stream')
+        const { response, abort } = await forward({ url: opts.url, method: 'POST', headers, body: JSON.stringify(request) }, { timeoutMs: opts.timeoutMs })
+        const answer = await readAnswer(response, id, opts).finally(abort)
+        if (!answer || !('result' in answer)) return null
+        const entries = getOwn(answer.result, key)
+        if (!Array.isArray(entries)) return null
+        for (const e of entries) if (isJsonObject(e)) out.push(e)
+        const next = getOwn(answer.result, 'nextCursor')
+        if (typeof next !== 'string' || next === '') return out
+        cursor = next
+      }
+      return out
+    } catch (err) {
+      console.error(JSON.stringify({ event: 'tool_self_list_failed', method, error: String(err) }))
+      return null
+    }
+  }
+}
+
+/** The response with `id` from a JSON or SSE answer, or null. */
+async function readAnswer(response: Response, id: string, opts: OriginListerOptions): Promise<JsonRpcMessage | null> {
+  if (!response.ok || !response.body) {
+    await response.body?.cancel().catch(() => undefined)
+    return null
+  }
+  const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase()
+  if (type === 'application/json') {
+    const text = await readCappedText(response.body, opts.maxBytes, response.headers.get('content-length'), () => new FirewallError({ kind: 'origin_response_too_large' }))
+    return pick(text, id, opts.maxDepth)
+  }
+  if (type !== 'text/event-stream') {
+    await response.body.cancel().catch(() => undefined)
+    return null
+  }
+  const framer = new SseFramer({ maxLineBytes: opts.maxBytes, maxEventBytes: opts.maxBytes })
+  const reader = response.body.getReader()
+  try {
+    for (;;) {
+      const next = await reader.read()
+      if (next.done) return null
+      for (const item of framer.push(next.value)) {
+        if (item.type !== 'event' || !item.hasData) continue
+        const found = pick(item.data, id, opts.maxDepth)
+        if (found) return found
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined)
+  }
+}
+
+function pick(text: string, id: string, maxDepth: number): JsonRpcMessage | null {
+  const parsed = parseJsonBody(text, { maxDepth })
+  if (!parsed.ok) return null
+  const messages = parsed.value.kind === 'batch' ? parsed.value.messages : [parsed.value.message]
+  return messages.find((m) => !('method' in m) && m.id === id) ?? null
+}

@@ -1,0 +1,142 @@
+/**
+ * The RPC contract of the `ToolPins` Durable Object: argument schemas (validated inside the object, so a
+ * bad caller fails closed) and the shapes it returns. No Workers imports: tests in Node can name these.
+ */
+import { z } from 'zod'
+import { TenantId } from '../tenant/config'
+
+/** Largest canonical definition the firewall pins; a bigger one is never approved. */
+export const MAX_DEFINITION_CHARS = 256 * 1024
+/** Pins kept per tenant and origin; names beyond it are reported pending and never approved. */
+export const MAX_PINS_PER_ORIGIN = 5_000
+/** Rejected definitions remembered per pin (so a re-served one is recognised without an object call). */
+export const MAX_REJECTED_PER_PIN = 10
+
+export const PinKind = z.enum(['tool', 'prompt', 'resourceTemplate'])
+export const PinName = z.string().min(1).max(200)
+/** The origin a pin belongs to: the tenant's origin URL as configured. */
+export const OriginKey = z.string().min(1).max(2048)
+const Actor = z.string().min(1).max(200)
+
+export const DefinitionFinding = z.object({ ruleId: z.string().max(200), kind: z.string().max(50), path: z.string().max(2048), score: z.number() }).strict()
+
+export const Observation = z
+  .object({
+    kind: PinKind,
+    name: PinName,
+    /** Canonical JSON of the pinned fields (src/tools/canonical.ts). */
+    definition: z.string().min(2).max(MAX_DEFINITION_CHARS),
+    /** The definition scan's verdict (src/tools/scan.ts), made in the isolate with the tenant's detectors. */
+    scan: z.object({ held: z.boolean(), score: z.number().min(0).max(1), findings: z.array(DefinitionFinding).max(50) }).strict(),
+  })
+  .strict()
+export type Observation = z.infer<typeof Observation>
+
+export const ObserveArgs = z
+  .object({
+    tenant: TenantId,
+    origin: OriginKey,
+    /** The tenant's volatile paths: left out when definitions are compared. */
+    volatile: z.array(z.string().max(300)).max(50),
+    items: z.array(Observation).min(1).max(500),
+  })
+  .strict()
+export type ObserveArgs = z.infer<typeof ObserveArgs>
+
+export const DecideArgs = z
+  .object({
+    origin: OriginKey,
+    kind: PinKind,
+    name: PinName,
+    decision: z.enum(['approve', 'reject']),
+    by: Actor,
+    /** Optional guard: the decision applies only if the definition under review still has this hash. */
+    expectHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  })
+  .strict()
+export type DecideArgs = z.infer<typeof DecideArgs>
+
+export const ApproveAllArgs = z.object({ origin: OriginKey, by: Actor, kind: PinKind.optional() }).strict()
+export type ApproveAllArgs = z.infer<typeof ApproveAllArgs>
+
+export const CallRequestArgs = z
+  .object({
+    origin: OriginKey,
+    tool: PinName,
+    identity: z.string().max(500).nullable(),
+    /** SHA-256 of the canonical {origin, tool, identity, arguments}: what an approval is for. */
+    callHash: z.string().regex(/^[0-9a-f]{64}$/),
+    /** Canonical JSON of the arguments, shown to the approver (cut at 8 KB). */
+    arguments: z.string().max(8 * 1024),
+    windowSeconds: z.number().int().min(10).max(86_400),
+  })
+  .strict()
+export type CallRequestArgs = z.infer<typeof CallRequestArgs>
+
+export const GrantCallArgs = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/), by: Actor }).strict()
+export type GrantCallArgs = z.infer<typeof GrantCallArgs>
+
+export type PinState = 'approved' | 'pending' | 'rejected'
+
+/** One pin as the edge caches it: definitions only, compared in the isolate. */
+export interface PinEntry {
+  kind: z.infer<typeof PinKind>
+  name: string
+  state: PinState
+  /** Canonical approved definition, or null when nothing was ever approved. */
+  approved: string | null
+  /** The definition under review (`pending`) or refused (`rejected`), or null. */
+  candidate: string | null
+  /** Earlier refused definitions (at most MAX_REJECTED_PER_PIN). */
+  rejected: string[]
+}
+
+/** Every pin of one tenant and origin, with the object's change counter. */
+export interface PinSet {
+  origin: string
+  version: number
+  entries: PinEntry[]
+}
+
+export interface ObserveResult {
+  set: PinSet
+  /** Definitions that became pending with this call (an alert went out for them). */
+  pending: Array<{ kind: z.infer<typeof PinKind>; name: string; change: 'added' | 'changed' }>
+}
+
+/** One pin as the admin API shows it. */
+export interface PinView {
+  origin: string
+  kind: z.infer<typeof PinKind>
+  name: string
+  state: PinState
+  firstSeen: string
+  approved: { hash: string; definition: string; at: string; by: string } | null
+  candidate: {
+    hash: string
+    definition: string
+    since: string
+    reason: 'new' | 'changed'
+    findings: Array<z.infer<typeof DefinitionFinding>>
+    decidedAt: string | null
+    decidedBy: string | null
+  } | null
+}
+
+export type DecideResult = { ok: true; pin: PinView } | { ok: false; error: 'not_found' | 'nothing_pending' | 'hash_mismatch' | 'invalid_request' }
+
+export type CallDecision = { granted: true } | { granted: false; id: string }
+
+/** A call waiting for (or holding) an approval. */
+export interface CallApprovalView {
+  id: string
+  origin: string
+  tool: string
+  identity: string | null
+  arguments: string
+  requestedAt: string
+  windowSeconds: number
+  grantedAt: string | null
+  grantedBy: string | null
+  expiresAt: string | null
+}

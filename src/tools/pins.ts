@@ -1,0 +1,141 @@
+/**
+ * The pins as one exchange sees them: look a definition up (edge cache first, then the object, then —
+ * for a call naming a tool never seen — the origin's own list), and record definitions the cache does
+ * not know as approved (first seen, scan clean) or pending (everything else), in the `ToolPins` object.
+ */
+import type { JsonObject, JsonRpcRequest } from '../mcp/jsonrpc'
+import { definitionJson, type PinKind } from './canonical'
+import { PINS_MISS_REFRESH_MS, SELF_LIST_INTERVAL_MS } from './bounds'
+import type { ToolGateInit } from './context'
+import { PinIndex, readPins, storePins, type IndexedPin } from './pin-cache'
+import { MAX_DEFINITION_CHARS, type Observation, type PinSet } from './pin-types'
+import { scanDefinition, type DefinitionScan } from './scan'
+import { looseName } from './shadowing'
+
+/** A list entry with its pin name. */
+export interface Named {
+  name: string
+  entry: JsonObject
+}
+
+/**
+ * `unknown`: no pin, and the origin's own list (when fetched) does not have it either.
+ * `unlisted`: no pin, and the origin could not be listed (it failed or timed out): see `lookup`.
+ */
+export type Lookup = { kind: 'pin'; pin: IndexedPin } | { kind: 'unknown' } | { kind: 'unlisted'; listed: boolean } | { kind: 'unavailable' }
+
+/** Largest `observe` call, in definition characters (RPC arguments stay far below their limit). */
+const MAX_BATCH_CHARS = 4 * 1024 * 1024
+const MAX_BATCH_ITEMS = 500
+
+// What listing the origin for a name found, remembered for a while: a client calling made-up names
+// costs at most one origin list per name per interval, and every call in between gets the same answer.
+const selfListed = new Map<string, { at: number; outcome: 'unknown' | 'unlisted' }>()
+
+export class Pins {
+  constructor(private readonly init: ToolGateInit) {}
+
+  /** The pin index (edge cache, bounded staleness), or null when the pins cannot be read. */
+  async index(refreshOlderThan?: number): Promise<PinIndex | null> {
+    const i = this.init
+    const read = await readPins(i.tenantId, i.origin, i.tools.volatile, { env: i.env, ...i.pinDeps }, refreshOlderThan)
+    return read.ok ? read.index : null
+  }
+
+  /**
+   * The pin of a definition a request names. A name the cached copy lacks re-reads the object; one the
+   * object lacks too makes the firewall list the origin itself (enforce mode) and pin what it finds.
+   */
+  async lookup(kind: PinKind, name: string, like: JsonRpcRequest): Promise<Lookup> {
+    let index = await this.index()
+    if (!index) return { kind: 'unavailable' }
+    let pin = index.get(kind, name)
+    if (pin) return { kind: 'pin', pin }
+    index = await this.index(PINS_MISS_REFRESH_MS)
+    if (!index) return { kind: 'unavailable' }
+    pin = index.get(kind, name)
+    if (pin) return { kind: 'pin', pin }
+    const lister = this.init.lister
+    if (!lister || kind === 'resourceTemplate' || this.init.tools.pinning !== 'enforce') return { kind: 'unknown' }
+    const memo = `${this.init.tenantId}\n${this.init.origin}\n${kind}\n${name}`
+    const recent = selfListed.get(memo)
+    if (recent && Date.now() - recent.at < SELF_LIST_INTERVAL_MS) return recent.outcome === 'unlisted' ? { kind: 'unlisted', listed: false } : { kind: 'unknown' }
+    const entries = await lister(kind === 'tool' ? 'tools/list' : 'prompts/list', like)
+    // The origin cannot list its tools: it cannot have shown this definition to any client through the
+    // firewall either (every list that did was pinned), so the call meets the origin's own failure.
+    if (!entries) {
+      remember(memo, 'unlisted')
+      return { kind: 'unlisted', listed: true }
+    }
+    const named = entries.flatMap((entry) => (typeof entry['name'] === 'string' ? [{ name: entry['name'], entry }] : []))
+    const unknown = named.filter((n) => index?.get(kind, n.name) === undefined)
+    const after = unknown.length > 0 ? await this.observe(kind, unknown, index, named.map((n) => n.name)) : index
+    pin = after?.get(kind, name)
+    if (pin) return { kind: 'pin', pin }
+    remember(memo, 'unknown')
+    return { kind: 'unknown' }
+  }
+
+  /**
+   * Records definitions the cache could not vouch for. Returns the object's updated pins (also stored
+   * in the edge cache), or null when the object could not be reached (nothing is approved then).
+   */
+  async observe(kind: PinKind, entries: readonly Named[], base: PinIndex | null, pageNames: readonly string[]): Promise<PinIndex | null> {
+    const i = this.init
+    const known = new Set([...(base?.names ?? []), ...pageNames.map(looseName)])
+    const items: Observation[] = []
+    for (const { name, entry } of entries) {
+      const definition = definitionJson(kind, entry)
+      if (definition.length > MAX_DEFINITION_CHARS) continue // never approved: stays unknown, so stripped
+      items.push({ kind, name, definition, scan: this.#scan(kind, entry, known) })
+    }
+    if (items.length === 0) return base
+    try {
+      let set: PinSet | undefined
+      for (const batch of batches(items)) {
+        const result = await i.env.TOOL_PINS.getByName(i.tenantId).observe({ tenant: i.tenantId, origin: i.origin, volatile: i.tools.volatile, items: batch })
+        if (!result) throw new Error('observe refused its arguments')
+        set = result.set
+      }
+      if (!set) return base
+      await storePins(i.tenantId, i.origin, set, { ...i.pinDeps })
+      return new PinIndex(set, i.tools.volatile)
+    } catch (err) {
+      console.error(JSON.stringify({ event: 'tool_pins_observe_failed', tenant: i.tenantId, requestId: i.requestId, error: String(err) }))
+      return null
+    }
+  }
+
+  #scan(kind: PinKind, entry: JsonObject, knownNames: ReadonlySet<string>): DefinitionScan {
+    const i = this.init
+    try {
+      const scan = scanDefinition(kind, entry, { policy: i.policy, tenantId: i.tenantId, requestId: i.requestId, era: i.era, knownNames })
+      return { ...scan, findings: scan.findings.slice(0, 50) }
+    } catch (err) {
+      // A detector that throws holds the definition (fail closed).
+      console.error(JSON.stringify({ event: 'definition_scan_error', tenant: i.tenantId, requestId: i.requestId, error: String(err) }))
+      return { held: true, score: 1, findings: [{ ruleId: 'inspection-error', kind: 'error', path: '', score: 1 }] }
+    }
+  }
+
+}
+
+function remember(key: string, outcome: 'unknown' | 'unlisted'): void {
+  if (selfListed.size >= 10_000) selfListed.clear()
+  selfListed.set(key, { at: Date.now(), outcome })
+}
+
+function* batches(items: Observation[]): Generator<Observation[]> {
+  let batch: Observation[] = []
+  let chars = 0
+  for (const item of items) {
+    if (batch.length > 0 && (batch.length >= MAX_BATCH_ITEMS || chars + item.definition.length > MAX_BATCH_CHARS)) {
+      yield batch
+      batch = []
+      chars = 0
+    }
+    batch.push(item)
+    chars += item.definition.length
+  }
+  if (batch.length > 0) yield batch
+}

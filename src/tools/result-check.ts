@@ -1,0 +1,30 @@
+/**
+ * A `tools/call` result's `structuredContent` against the pinned `outputSchema`. A result that breaks
+ * it becomes an `isError` result (the SDK client skips output validation for those, mcp-protocol.md
+ * §4.6): its content blocks are kept, a note is added, the structured content is withheld. Members the
+ * schema does not declare are findings either way.
+ */
+import type { JsonObject, JsonRpcResultResponse } from '../mcp/jsonrpc'
+import { getOwn } from '../mcp/jsonrpc'
+import type { CallMemo } from './call-check'
+import { schemaFindings } from './call-check'
+import { enforcing, recordVerdict, type ToolGateInit } from './context'
+
+const NOTE = 'The tool result did not match the output schema the tool declared; the firewall withheld its structured content.'
+
+/** The result to emit for a forwarded call. */
+export function checkResult(init: ToolGateInit, memo: CallMemo, message: JsonRpcResultResponse): JsonRpcResultResponse {
+  const mode = init.tools.schema.results
+  const structured = getOwn(message.result, 'structuredContent')
+  if (!memo.output || mode === 'off' || structured === undefined || getOwn(message.result, 'isError') === true) return message
+  const started = performance.now()
+  const check = memo.output.check(structured)
+  const findings = schemaFindings(check, '/result/structuredContent', 'schema-result-invalid')
+  const replace = !check.valid && mode === 'isError' && enforcing(init)
+  recordVerdict(init, { direction: 'server_to_client', method: 'tools/call', tool: memo.tool, verdict: replace ? 'modify' : 'allow', findings, started })
+  if (!replace) return message
+  const content = getOwn(message.result, 'content')
+  const result: JsonObject = { content: [...(Array.isArray(content) ? content : []), { type: 'text', text: NOTE }], isError: true }
+  if (init.era === 'modern') result['resultType'] = 'complete'
+  return { ...message, result }
+}

@@ -1,0 +1,109 @@
+/**
+ * The definition scan (docs/tool-integrity.md): every string of a definition's pinned fields —
+ * description, title, annotations, and every schema key, description, enum, default, pattern — through
+ * the tenant's own detectors (invisible Unicode, rule packs, the classifier when enabled), plus the
+ * cross-tool shadowing check. It runs when a definition is first seen and whenever it changes; a
+ * first-seen definition is approved automatically only when this scan holds nothing.
+ *
+ * Held for review when any of:
+ * - the combined injection score of one field reaches the tenant's `injectionThreshold` (what would block
+ *   the same text in a tool result);
+ * - a `shadowing` finding (rule packs' "whenever you use X" / "tools from other servers", or a
+ *   directive naming a tool this server does not define);
+ * - hidden Unicode, or any finding whose action is `block`.
+ * Weaker signals (an imperative "you must", a bare mention of a foreign tool) are recorded, not held:
+ * real descriptions are full of them (data/mcp_tool_descriptions).
+ */
+import type { JsonObject, JsonRpcMessage, JsonValue } from '../mcp/jsonrpc'
+import { getOwn, isJsonObject } from '../mcp/jsonrpc'
+import type { ProtocolEra } from '../mcp/era'
+import type { CompiledPolicy } from '../inspect/policy'
+import type { Finding, MessageContext } from '../inspect/types'
+import { collectFields } from '../inspect/fields'
+import { combineInjection } from '../inspect/combine'
+import { pickDefinition, type PinKind } from './canonical'
+import { FOREIGN_MENTION, foreignReferences, looseName } from './shadowing'
+
+/** A finding as stored with a pin: enough to explain a hold, no text. */
+export interface DefinitionFinding {
+  ruleId: string
+  kind: string
+  /** JSON pointer inside the definition (e.g. `/description`, `/inputSchema/properties/notes/description`). */
+  path: string
+  score: number
+}
+
+export interface DefinitionScan {
+  /** True when the definition must wait for an approval even on first sight. */
+  held: boolean
+  /** Combined injection score of the worst field (0..1). */
+  score: number
+  findings: DefinitionFinding[]
+}
+
+/** What the scan needs besides the definition. */
+export interface ScanContext {
+  policy: Pick<CompiledPolicy, 'detectors' | 'injectionThreshold'>
+  tenantId: string
+  requestId: string
+  era: ProtocolEra
+  /** Names this server defines (tools and prompts), compared loosely; the definition's own name is added. */
+  knownNames: ReadonlySet<string>
+}
+
+const LIST: Record<PinKind, { method: string; key: string }> = {
+  tool: { method: 'tools/list', key: 'tools' },
+  prompt: { method: 'prompts/list', key: 'prompts' },
+  resourceTemplate: { method: 'resources/templates/list', key: 'resourceTemplates' },
+}
+
+/** Scans one definition's pinned fields. Pure; throws only on a detector bug (callers hold on throw). */
+export function scanDefinition(kind: PinKind, entry: JsonObject, ctx: ScanContext): DefinitionScan {
+  const list = LIST[kind]
+  const picked = pickDefinition(kind, entry)
+  const message: JsonRpcMessage = { jsonrpc: '2.0', id: 0, result: { [list.key]: [picked] } }
+  const prefix = `/result/${list.key}/0`
+  // A fresh context per definition: the rule engine's work budget is kept per context object.
+  const mctx: MessageContext = { tenantId: ctx.tenantId, direction: 'server_to_client', method: list.method, requestId: ctx.requestId, era: ctx.era }
+  const own = typeof picked['name'] === 'string' ? picked['name'] : ''
+  // Its own parameters are not foreign tools ("pass this instead of 'field_ids'").
+  const known = new Set([...ctx.knownNames, own, ...parameterNames(picked)].map(looseName))
+  const findings: Finding[] = []
+  const keyOf = new Map<Finding, string>()
+  for (const field of collectFields(message, { direction: 'server_to_client', method: list.method })) {
+    for (const detector of ctx.policy.detectors) {
+      for (const f of detector.detect(field, mctx)) {
+        findings.push(f)
+        if (field.isKey) keyOf.set(f, `${f.path}#key`)
+      }
+    }
+    if (!field.isKey) findings.push(...foreignReferences(field.normalized.text, field.path, known))
+  }
+  const score = combineInjection(findings, (f) => keyOf.get(f) ?? f.path)
+  // Rules a tenant stages in monitor mode report what they would do (`monitoredAction`) and hold nothing.
+  // A bare mention of a foreign tool is recorded only (real descriptions name companion servers' tools).
+  const live = findings.filter((f) => !('monitoredAction' in f) && f.ruleId !== FOREIGN_MENTION)
+  const held = score >= ctx.policy.injectionThreshold || live.some((f) => f.kind === 'shadowing' || f.kind === 'unicode' || f.action === 'block')
+  return {
+    held,
+    score: Math.round(score * 1000) / 1000,
+    findings: findings.map((f) => ({ ruleId: f.ruleId, kind: f.kind, path: f.path.startsWith(prefix) ? f.path.slice(prefix.length) || '/' : f.path, score: Math.round(f.score * 1000) / 1000 })),
+  }
+}
+
+/** Every property name in a definition's schemas and every prompt argument name (bounded walk). */
+function parameterNames(def: JsonObject): string[] {
+  const out: string[] = []
+  const stack: JsonValue[] = [def['inputSchema'] ?? null, def['outputSchema'] ?? null]
+  const args = def['arguments']
+  if (Array.isArray(args)) for (const a of args) if (isJsonObject(a) && typeof a['name'] === 'string') out.push(a['name'])
+  for (let v = stack.pop(); v !== undefined && out.length < 2_000; v = stack.pop()) {
+    if (Array.isArray(v)) stack.push(...v)
+    else if (isJsonObject(v)) {
+      const props = getOwn(v, 'properties')
+      if (isJsonObject(props)) out.push(...Object.keys(props))
+      stack.push(...Object.values(v))
+    }
+  }
+  return out
+}

@@ -1,0 +1,214 @@
+/**
+ * Validating `tools/call` arguments and `structuredContent` against the schemas the server advertised
+ * (and the firewall pinned), with `@cfworker/json-schema` (no `eval`, runs in workerd).
+ *
+ * Origin-written regular expressions never run on V8's backtracking engine:
+ * - `pattern` is compiled with re2js (linear time) and checked through a private `format` the validator
+ *   calls; a pattern RE2 cannot compile (lookaround, backreferences) is left out and reported unchecked;
+ * - `patternProperties` (which the validator would compile with `new RegExp`) is left out and reported
+ *   unchecked, together with `additionalProperties` / `unevaluatedProperties` of the same schema (which
+ *   depend on it), so a legitimate argument is never refused for want of it;
+ * - `format: "regex"` (which compiles instance text with `new RegExp`) is left out and reported unchecked.
+ * Schemas are bounded (size, depth, subschema count); one that breaks a bound or cannot be evaluated
+ * (an unresolvable `$ref`, endless `$ref` recursion) is reported unchecked as a whole.
+ */
+import { Validator, format, type Schema, type SchemaDraft } from '@cfworker/json-schema'
+import { RE2JS } from 're2js'
+import type { JsonObject, JsonValue } from '../mcp/jsonrpc'
+import { getOwn, isJsonObject } from '../mcp/jsonrpc'
+import { undeclaredProperties } from './undeclared'
+
+/** Largest schema (canonical JSON characters) the firewall evaluates. */
+export const MAX_SCHEMA_CHARS = 256 * 1024
+const MAX_SUBSCHEMAS = 5_000
+const MAX_DEPTH = 64
+const MAX_ERRORS = 10
+const FORMAT_PREFIX = 'x-mcp-firewall-re2-'
+
+export interface SchemaIssue {
+  /** JSON pointer into the validated value (`#` is its root). */
+  at: string
+  keyword: string
+}
+
+export interface SchemaCheck {
+  valid: boolean
+  /** The first few violations (no instance text: they go to logs and events). */
+  errors: SchemaIssue[]
+  /** Keywords not checked, as `<keyword>@<schema pointer>`, or `schema` when nothing could be checked. */
+  unchecked: string[]
+  /** Pointers of object members the schema does not declare (an exfiltration channel). */
+  undeclared: string[]
+}
+
+/** A schema prepared once and reused for every call of a tool. */
+export interface CompiledSchema {
+  check(value: JsonValue): SchemaCheck
+}
+
+// Patterns compiled on re2js, shared by every schema in the isolate; each gets a private format name.
+const patternFormats = new Map<string, string>()
+const MAX_PATTERNS = 5_000
+let formatSeq = 0
+
+function formatFor(pattern: string): string | null {
+  const known = patternFormats.get(pattern)
+  if (known) return known
+  let re: RE2JS
+  try {
+    re = RE2JS.compile(pattern)
+  } catch {
+    return null
+  }
+  if (patternFormats.size >= MAX_PATTERNS) resetPatterns()
+  const name = `${FORMAT_PREFIX}${formatSeq++}`
+  format[name] = (s: string) => re.test(s)
+  patternFormats.set(pattern, name)
+  return name
+}
+
+function resetPatterns(): void {
+  for (const name of patternFormats.values()) delete format[name]
+  patternFormats.clear()
+  compiled.clear() // schemas compiled against the dropped formats must be rebuilt
+}
+
+/** Keywords whose value is one subschema, an array of them, or a map of them. */
+const ONE = ['not', 'if', 'then', 'else', 'additionalItems', 'additionalProperties', 'unevaluatedProperties', 'unevaluatedItems', 'contains', 'propertyNames', 'items']
+const MANY = ['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items']
+const MAP = ['properties', '$defs', 'definitions', 'dependentSchemas', 'dependencies']
+
+interface Prepared {
+  schema: JsonValue
+  unchecked: string[]
+  tooBig: boolean
+}
+
+/** A copy of `schema` the validator can run without ever compiling an origin regex on V8. */
+function prepare(schema: JsonValue): Prepared {
+  const unchecked: string[] = []
+  let count = 0
+  let tooBig = false
+  const visit = (node: JsonValue, at: string, depth: number): JsonValue => {
+    if (!isJsonObject(node)) return Array.isArray(node) ? node.map((v) => (isJsonObject(v) || Array.isArray(v) ? clone(v) : v)) : node
+    if (++count > MAX_SUBSCHEMAS || depth > MAX_DEPTH) {
+      tooBig = true
+      return true
+    }
+    const out: JsonObject = {}
+    const set = (k: string, v: JsonValue) => Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+    const extraAllOf: JsonValue[] = []
+    const hasPatternProps = getOwn(node, 'patternProperties') !== undefined
+    for (const key of Object.keys(node)) {
+      const value = getOwn(node, key) as JsonValue
+      if (key.startsWith('__absolute_')) continue // the validator's own bookkeeping keys
+      if (key === 'pattern' && typeof value === 'string') {
+        const name = formatFor(value)
+        if (name) extraAllOf.push({ format: name })
+        else unchecked.push(`pattern@${at}`)
+        continue
+      }
+      if (key === 'format' && typeof value === 'string' && (value === 'regex' || value.startsWith(FORMAT_PREFIX))) {
+        unchecked.push(`format@${at}`)
+        continue
+      }
+      if (key === 'patternProperties') {
+        unchecked.push(`patternProperties@${at}`)
+        continue
+      }
+      if (hasPatternProps && (key === 'additionalProperties' || key === 'unevaluatedProperties')) {
+        unchecked.push(`${key}@${at}`)
+        continue
+      }
+      if (MAP.includes(key) && isJsonObject(value)) {
+        const m: JsonObject = {}
+        for (const k of Object.keys(value)) {
+          const sub = getOwn(value, k) as JsonValue
+          Object.defineProperty(m, k, { value: isJsonObject(sub) ? visit(sub, `${at}/${key}/${escape(k)}`, depth + 1) : clone(sub), enumerable: true, writable: true, configurable: true })
+        }
+        set(key, m)
+      } else if (MANY.includes(key) && Array.isArray(value)) {
+        set(key, value.map((v, i) => visit(v, `${at}/${key}/${i}`, depth + 1)))
+      } else if (ONE.includes(key) && isJsonObject(value)) {
+        set(key, visit(value, `${at}/${key}`, depth + 1))
+      } else set(key, clone(value))
+    }
+    if (extraAllOf.length > 0) {
+      const own = getOwn(out, 'allOf')
+      set('allOf', [...(Array.isArray(own) ? own : []), ...extraAllOf])
+    }
+    return out
+  }
+  const prepared = visit(schema, '#', 0)
+  return { schema: prepared, unchecked, tooBig }
+}
+
+function clone(v: JsonValue): JsonValue {
+  return v === null || typeof v !== 'object' ? v : (JSON.parse(JSON.stringify(v)) as JsonValue)
+}
+
+function escape(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1')
+}
+
+function draftOf(schema: JsonValue): SchemaDraft {
+  const declared = isJsonObject(schema) ? getOwn(schema, '$schema') : undefined
+  if (typeof declared !== 'string') return '2020-12'
+  if (declared.includes('draft-04')) return '4'
+  if (declared.includes('draft-06') || declared.includes('draft-07')) return '7'
+  if (declared.includes('2019-09')) return '2019-09'
+  return '2020-12'
+}
+
+const compiled = new Map<string, CompiledSchema>()
+const MAX_COMPILED = 2_000
+
+/**
+ * The compiled form of a schema, from the isolate cache when the same schema text was seen before.
+ * @example compileSchema('{"type":"object","properties":{"n":{"type":"integer"}}}', schema).check({ n: 'x' }).valid // false
+ */
+export function compileSchema(canonical: string, schema: JsonValue): CompiledSchema {
+  const hit = compiled.get(canonical)
+  if (hit) return hit
+  const built = build(canonical, schema)
+  if (compiled.size >= MAX_COMPILED) compiled.clear()
+  compiled.set(canonical, built)
+  return built
+}
+
+function build(canonical: string, schema: JsonValue): CompiledSchema {
+  const unusable = (why: string): CompiledSchema => ({ check: () => ({ valid: true, errors: [], unchecked: [why], undeclared: [] }) })
+  if (canonical.length > MAX_SCHEMA_CHARS) return unusable('schema')
+  if (typeof schema !== 'boolean' && !isJsonObject(schema)) return unusable('schema')
+  const prepared = prepare(schema)
+  if (prepared.tooBig) return unusable('schema')
+  let validator: Validator
+  try {
+    validator = new Validator(prepared.schema as Schema | boolean, draftOf(schema), false)
+  } catch {
+    return unusable('schema') // e.g. a duplicate `$id`
+  }
+  return {
+    check(value) {
+      let result: ReturnType<Validator['validate']>
+      try {
+        result = validator.validate(value)
+      } catch {
+        // An unresolvable `$ref` or `$ref` recursion without end: the schema cannot be evaluated.
+        return { valid: true, errors: [], unchecked: ['schema'], undeclared: [] }
+      }
+      // Composite keywords repeat their children's errors; the leaves say what is wrong (an undeclared
+      // member shows as `additionalProperties` on its object, not as the `false` schema it met).
+      const leaves = result.errors.filter((e) => !['properties', 'items', 'allOf', 'anyOf', 'oneOf', 'prefixItems', '$ref', 'false'].includes(e.keyword))
+      const errors = (leaves.length > 0 ? leaves : result.errors)
+        .slice(0, MAX_ERRORS)
+        .map((e) => ({ at: e.instanceLocation, keyword: e.keyword === 'format' && e.error.includes(FORMAT_PREFIX) ? 'pattern' : e.keyword }))
+      return {
+        valid: result.valid,
+        errors,
+        unchecked: prepared.unchecked,
+        undeclared: undeclaredProperties(schema, value),
+      }
+    },
+  }
+}

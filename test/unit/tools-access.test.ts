@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest'
+import { compileAccess } from '../../src/tools/access'
+import { ToolsPolicy } from '../../src/tools/policy'
+
+const access = (input: unknown) => compileAccess(ToolsPolicy.parse(input))
+
+describe('access lists by identity', () => {
+  it('is inactive when nothing is restricted', () => {
+    const a = access({})
+    expect(a.active).toBe(false)
+    expect(a.permits('tools', 'anything', undefined)).toBe(true)
+  })
+
+  it('applies the tenant deny and allow globs to everyone', () => {
+    const a = access({ deny: ['delete_*'], allow: ['*_repo', 'list_*'] })
+    expect(a.permits('tools', 'list_issues', undefined)).toBe(true)
+    expect(a.permits('tools', 'get_repo', 'alice')).toBe(true)
+    expect(a.permits('tools', 'delete_repo', 'alice')).toBe(false) // denied even though allowed by *_repo
+    expect(a.permits('tools', 'create_issue', 'alice')).toBe(false) // not on the allow list
+  })
+
+  it.each([
+    ['ci-bot', 'read_file', true],
+    ['ci-bot', 'write_file', false],
+    ['ci-bot', 'delete_repo', false],
+    ['alice', 'write_file', true],
+    ['alice', 'delete_repo', false],
+    ['ops-alice', 'delete_repo', false],
+    [undefined, 'write_file', true],
+  ] as const)('identity %s calling %s → %s', (identity, tool, expected) => {
+    const a = access({ byIdentity: { 'ci-*': { tools: { allow: ['read_*', 'list_*'] } }, '*': { tools: { deny: ['delete_*'] } } } })
+    expect(a.permits('tools', tool, identity)).toBe(expected)
+  })
+
+  it('keeps prompts and resources apart from tools', () => {
+    const a = access({ prompts: { deny: ['admin-*'] }, resources: { allow: ['file:///srv/public/*'] }, byIdentity: { guest: { resources: { deny: ['*secret*'] } } } })
+    expect(a.permits('prompts', 'admin-reset', 'x')).toBe(false)
+    expect(a.permits('tools', 'admin-reset', 'x')).toBe(true)
+    expect(a.permits('resources', 'file:///srv/public/readme.md', 'x')).toBe(true)
+    expect(a.permits('resources', 'file:///etc/passwd', 'x')).toBe(false)
+    expect(a.permits('resources', 'file:///srv/public/secret.txt', 'guest')).toBe(false)
+    expect(a.permits('resources', 'file:///srv/public/secret.txt', 'admin')).toBe(true)
+  })
+})
+
+describe('ToolsPolicy config', () => {
+  it('defaults to enforce pinning with schema checks on', () => {
+    expect(ToolsPolicy.parse({})).toEqual({
+      deny: [],
+      prompts: { deny: [] },
+      resources: { deny: [] },
+      byIdentity: {},
+      pinning: 'enforce',
+      volatile: [],
+      requireApproval: [],
+      approvalWindowSeconds: 600,
+      schema: { arguments: 'block', results: 'isError' },
+    })
+  })
+
+  it.each([
+    [{ pinning: 'strict' }, 'pinning', 'Invalid option: expected one of "enforce"|"alert"|"off"'],
+    [{ volatile: ['icons'] }, 'volatile.0', 'must be a dotted path from title, description, inputSchema, outputSchema, annotations, arguments or mimeType'],
+    [{ schema: { arguments: 'isError' } }, 'schema.arguments', 'Invalid option: expected one of "block"|"flag"|"off"'],
+    [{ approvalWindowSeconds: 5 }, 'approvalWindowSeconds', 'Too small: expected number to be >=10'],
+  ])('refuses %j with an exact message', (input, path, message) => {
+    const parsed = ToolsPolicy.safeParse(input)
+    expect(parsed.success).toBe(false)
+    expect(parsed.error?.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))).toEqual([{ path, message }])
+  })
+
+  it('refuses unknown keys (strict)', () => {
+    const parsed = ToolsPolicy.safeParse({ pining: 'off' })
+    expect(parsed.error?.issues[0]).toMatchObject({ code: 'unrecognized_keys', keys: ['pining'] })
+  })
+})
