@@ -10,8 +10,9 @@ import { TenantId } from '../tenant/config'
 import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { forgetKillState } from './kill-state'
+import { killAlert, sendAlert } from '../alerts/send' // [alerts]
 
-const KillBody = z.object({ tool: z.string().min(1).max(200).optional() }).strict()
+export const KillBody = z.object({ tool: z.string().min(1).max(200).optional() }).strict()
 
 const KILL_PATH = /^\/admin\/v1\/tenants\/[^/]+\/kill$/
 
@@ -48,6 +49,7 @@ export function killRoutes(): Hono<AdminEnv> {
     const state = await c.env.GUARD.getByName(id.data).kill(body.data.tool ? `tool:${body.data.tool}` : '*', by)
     if (!state) return c.json({ error: 'invalid_request', issues: [{ path: 'tool', message: 'invalid tool name' }] }, 400)
     await forgetKillState(id.data)
+    c.executionCtx.waitUntil(sendAlert(c.env, id.data, killAlert('killed', body.data.tool, actor))) // [alerts]
     return c.json(state)
   })
 
@@ -58,6 +60,7 @@ export function killRoutes(): Hono<AdminEnv> {
     const state = await c.env.GUARD.getByName(id.data).restore(tool ? `tool:${tool}` : '*')
     if (!state) return c.json({ error: 'invalid_request', issues: [{ path: 'tool', message: 'invalid tool name' }] }, 400)
     await forgetKillState(id.data)
+    c.executionCtx.waitUntil(sendAlert(c.env, id.data, killAlert('restored', tool, c.var.actor))) // [alerts]
     return c.json(state)
   })
 

@@ -11,6 +11,9 @@ import {
 } from './admin-schemas'
 import { DryRunRequest, DryRunResponse } from './dry-run'
 import { CreateKeyRequest, IssuedKey, KeyInfo, RotateKeyRequest } from './keys'
+import { SecretInput } from './secrets'
+import { ClientKeyInput } from '../auth/api-keys'
+import { KillBody } from '../guard/admin-routes'
 
 type Method = 'get' | 'put' | 'post' | 'delete'
 type Reply = [status: number, description: string, schema?: string]
@@ -34,6 +37,9 @@ const requests: Record<string, z.ZodType> = {
   DryRunRequest,
   CreateKeyRequest,
   RotateKeyRequest,
+  SecretInput,
+  ClientKeyInput,
+  KillRequest: KillBody,
 }
 
 const responses: Record<string, z.ZodType> = {
@@ -49,6 +55,10 @@ const responses: Record<string, z.ZodType> = {
   KeyList: z.object({ keys: z.array(KeyInfo) }).strict(),
   IssuedKey,
   Error: ErrorResponse,
+  KillState: z.object({ killed: z.boolean(), tools: z.array(z.string()), version: z.number().int() }).strict(),
+  // Answers of the sub-apps whose shapes are documented with their modules (src/auth, src/alerts,
+  // src/tools, src/budget): described here as JSON objects.
+  Object: z.object({}).passthrough(),
 }
 
 const denied: Reply[] = [[401, 'Missing or invalid credential', 'Error'], [403, 'Not allowed for this credential', 'Error']]
@@ -76,6 +86,30 @@ export const operations: readonly Operation[] = [
   { method: 'post', path: '/tenants/{id}/keys', summary: 'Create an admin key: returned once', operatorOnly: true, body: 'CreateKeyRequest', replies: [[201, 'The key, shown once', 'IssuedKey'], [409, 'Too many active keys', 'Error']] },
   { method: 'post', path: '/tenants/{id}/keys/{keyId}/rotate', summary: 'Replace a key with a new one (returned once)', body: 'RotateKeyRequest', replies: [[201, 'The new key, shown once', 'IssuedKey'], [404, 'No such key', 'Error'], [409, 'Key revoked or expired', 'Error']] },
   { method: 'delete', path: '/tenants/{id}/keys/{keyId}', summary: 'Revoke a key at once', replies: [[204, 'Revoked'], [404, 'No such key', 'Error']] },
+  // Tenant secrets and client API keys (src/auth/admin-routes.ts).
+  { method: 'get', path: '/tenants/{id}/secrets', summary: 'List secret names (never values)', replies: [[200, 'Names and update times', 'Object']] },
+  { method: 'put', path: '/tenants/{id}/secrets/{name}', summary: 'Store a secret, encrypted (AES-GCM under a per-tenant key)', body: 'SecretInput', replies: [[204, 'Stored'], [400, 'Invalid body', 'Error']] },
+  { method: 'delete', path: '/tenants/{id}/secrets/{name}', summary: 'Delete a secret', replies: [[204, 'Deleted'], [404, 'No such secret', 'Error']] },
+  { method: 'post', path: '/tenants/{id}/secrets/reencrypt', summary: 'Re-encrypt every secret under the current master key', operatorOnly: true, replies: [[200, 'Counts', 'Object']] },
+  { method: 'get', path: '/tenants/{id}/client-keys', summary: 'List client API keys (never the keys)', replies: [[200, 'Keys', 'Object']] },
+  { method: 'post', path: '/tenants/{id}/client-keys', summary: 'Issue a client API key: returned once', body: 'ClientKeyInput', replies: [[201, 'The key, shown once', 'Object'], [400, 'Invalid body', 'Error']] },
+  { method: 'delete', path: '/tenants/{id}/client-keys/{keyId}', summary: 'Revoke a client API key', replies: [[204, 'Revoked'], [404, 'No such key', 'Error']] },
+  // Kill switch (src/guard/admin-routes.ts).
+  { method: 'get', path: '/tenants/{id}/kill', summary: 'Kill switch state', replies: [[200, 'State', 'KillState']] },
+  { method: 'post', path: '/tenants/{id}/kill', summary: 'Stop the tenant, or one tool (`{"tool":"name"}`)', body: 'KillRequest', replies: [[200, 'State', 'KillState'], [400, 'Invalid body', 'Error']] },
+  { method: 'delete', path: '/tenants/{id}/kill', summary: 'Restore the tenant, or one tool (`?tool=name`)', replies: [[200, 'State', 'KillState']] },
+  // Alerts (src/alerts/admin-routes.ts).
+  { method: 'get', path: '/tenants/{id}/alerts', summary: 'Recent webhook deliveries and their status', replies: [[200, 'Deliveries', 'Object']] },
+  { method: 'post', path: '/tenants/{id}/alerts/test', summary: 'Send a signed test alert to every webhook', replies: [[200, 'Queued', 'Object']] },
+  // Tool integrity (src/tools/admin-routes.ts).
+  { method: 'get', path: '/tenants/{id}/tools', summary: 'Pins and pending changes with a readable diff', replies: [[200, 'Pins', 'Object']] },
+  { method: 'post', path: '/tenants/{id}/tools/{name}/approve', summary: 'Approve a pending definition', replies: [[200, 'Approved', 'Object'], [404, 'Nothing pending', 'Error']] },
+  { method: 'post', path: '/tenants/{id}/tools/{name}/reject', summary: 'Reject a pending definition', replies: [[200, 'Rejected', 'Object'], [404, 'Nothing pending', 'Error']] },
+  { method: 'post', path: '/tenants/{id}/tools/approve-all', summary: 'Approve every pending definition (release pipelines)', replies: [[200, 'Approved', 'Object']] },
+  { method: 'get', path: '/tenants/{id}/tools/calls', summary: 'Calls to requireApproval tools waiting for a grant', replies: [[200, 'Calls', 'Object']] },
+  { method: 'post', path: '/tenants/{id}/tools/calls/{approvalId}/approve', summary: 'Grant one waiting call for the approval window', replies: [[200, 'Granted', 'Object'], [404, 'No such call', 'Error']] },
+  // Budgets (src/budget/admin-routes.ts).
+  { method: 'get', path: '/tenants/{id}/usage', summary: 'Tokens (o200k) and requests used and remaining per window', replies: [[200, 'Usage', 'Object']] },
 ]
 
 let cached: Record<string, unknown> | undefined

@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { workerFetch } from '../support/worker/fetch'
 import { adminRoutes } from '../../src/tenant/admin'
+import { authAdminRoutes } from '../../src/auth/admin-routes'
+import { killRoutes } from '../../src/guard/admin-routes'
+import { alertRoutes } from '../../src/alerts/admin-routes'
+import { toolRoutes } from '../../src/tools/admin-routes'
+import { usageRoutes } from '../../src/budget/admin-routes'
 import { TenantConfig } from '../../src/tenant/config'
 import { DryRunRequest } from '../../src/tenant/dry-run'
 
@@ -21,11 +26,14 @@ describe('admin OpenAPI document', () => {
   it('is served without a credential and describes exactly the routes the app serves', async () => {
     const doc = await fetchDoc()
     expect(doc.openapi).toBe('3.1.0')
-    const served = adminRoutes()
-      .routes.filter((r) => r.method !== 'ALL')
+    const apps: Array<{ routes: Array<{ method: string; path: string }> }> = [adminRoutes(), authAdminRoutes(), killRoutes(), alertRoutes(), toolRoutes(), usageRoutes()]
+    const served = apps
+      .flatMap((app) => app.routes)
+      .filter((r) => r.method !== 'ALL')
       .map((r) => `${r.method.toLowerCase()} ${r.path.replace('/admin/v1', '').replace(/:(\w+)/g, '{$1}')}`)
       .filter((r) => r !== 'get /openapi.json')
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`))
+    // Every admin sub-app's routes, not only the tenant config app's.
     expect(documented.sort()).toEqual([...new Set(served)].sort())
   })
 
