@@ -10,7 +10,7 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { toolsCallResult } from './payloads.js'
+import { BENCH_TOOL, toolsCallResult } from './payloads.js'
 import type { ResponseMode } from './payloads.js'
 
 /** A running origin. */
@@ -41,6 +41,20 @@ function readBody(req: IncomingMessage): Promise<string> {
   })
 }
 
+/** The one tool the bench origin serves, as its `tools/list` describes it. */
+const BENCH_TOOL_DEFINITION = {
+  name: BENCH_TOOL,
+  description: 'Returns a canned text result of the requested size.',
+  inputSchema: { type: 'object', properties: { size: { type: 'integer' }, mode: { type: 'string', enum: ['json', 'sse'] } } },
+}
+
+/** The id of a `tools/list` request, or undefined for anything else. */
+function toolsListId(body: string): number | string | undefined {
+  const msg: unknown = JSON.parse(body)
+  if (typeof msg !== 'object' || msg === null || !('method' in msg) || msg.method !== 'tools/list' || !('id' in msg)) return undefined
+  return typeof msg.id === 'number' || typeof msg.id === 'string' ? msg.id : undefined
+}
+
 /** Reads `{id, size, mode}` out of a `tools/call` request, or undefined for anything else. */
 function parseCall(body: string): { id: number | string; size: number; mode: ResponseMode } | undefined {
   const msg: unknown = JSON.parse(body)
@@ -68,7 +82,15 @@ export async function startOrigin(sizes: readonly number[]): Promise<BenchOrigin
       res.writeHead(405, { allow: 'POST' }).end()
       return
     }
-    const call = parseCall(await readBody(req))
+    const body = await readBody(req)
+    const listId = toolsListId(body)
+    if (listId !== undefined) {
+      // The firewall lists the tools once to pin them before the first call goes through.
+      const list = JSON.stringify({ jsonrpc: '2.0', id: listId, result: { tools: [BENCH_TOOL_DEFINITION] } })
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(list) }).end(list)
+      return
+    }
+    const call = parseCall(body)
     const answer = call ? canned.get(call.size) : undefined
     if (!call || !answer) {
       res.writeHead(400, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"bench origin: unsupported request"}}')
