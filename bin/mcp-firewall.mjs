@@ -9,6 +9,10 @@
  *   mcp-firewall tenant rollback <id> <version>
  *   mcp-firewall tenant test <id> <message.json> [--direction client_to_server|server_to_client] [--method m] [--config c.json]
  *   mcp-firewall tenant kill <id> [--tool <name>]      mcp-firewall tenant unkill <id> [--tool <name>]
+ *   mcp-firewall tools list <id> [--state pending|approved|rejected] [--origin <url>]
+ *   mcp-firewall tools approve|reject <id> <name> [--kind tool|prompt|resourceTemplate] [--hash <sha256>]
+ *   mcp-firewall tools approve-all <id> [--kind tool|prompt|resourceTemplate]   (e.g. after a deploy)
+ *   mcp-firewall tools calls <id>                      mcp-firewall tools approve-call <id> <approvalId>
  *
  * Environment: MCP_FIREWALL_URL (e.g. https://fw.example.com) and MCP_FIREWALL_TOKEN (the operator token
  * or a tenant admin key). Exit codes: 0 ok, 1 usage, 2 the API refused (its JSON answer is printed), 3 network.
@@ -17,6 +21,7 @@ import { readFile } from 'node:fs/promises'
 import { diffConfigs } from './diff.mjs'
 
 const USAGE = `usage: mcp-firewall tenant <push|get|diff|versions|rollback|test|kill|unkill> <id> [args]
+       mcp-firewall tools <list|approve|reject|approve-all|calls|approve-call> <id> [args]
   env: MCP_FIREWALL_URL, MCP_FIREWALL_TOKEN`
 
 /** Splits argv into positionals and --flags with values. */
@@ -98,6 +103,21 @@ const commands = {
   unkill: ([id], flags) => api('DELETE', `/tenants/${need(id, 'tenant id')}/kill${flags.tool ? `?tool=${encodeURIComponent(flags.tool)}` : ''}`),
 }
 
+// [tools] Tool review (docs/tool-integrity.md): pins, pending changes and single-call approvals.
+const toolsPath = (id) => `/tenants/${need(id, 'tenant id')}/tools`
+const decisionBody = (flags) => ({ ...(flags.kind ? { kind: flags.kind } : {}), ...(flags.hash ? { hash: flags.hash } : {}), ...(flags.origin ? { origin: flags.origin } : {}) })
+const toolCommands = {
+  list([id], flags) {
+    const query = new URLSearchParams({ ...(flags.state ? { state: flags.state } : {}), ...(flags.origin ? { origin: flags.origin } : {}) }).toString()
+    return api('GET', `${toolsPath(id)}${query ? `?${query}` : ''}`)
+  },
+  approve: ([id, name], flags) => api('POST', `${toolsPath(id)}/${encodeURIComponent(need(name, 'tool name'))}/approve`, { body: decisionBody(flags) }),
+  reject: ([id, name], flags) => api('POST', `${toolsPath(id)}/${encodeURIComponent(need(name, 'tool name'))}/reject`, { body: decisionBody(flags) }),
+  'approve-all': ([id], flags) => api('POST', `${toolsPath(id)}/approve-all`, { body: { ...(flags.kind ? { kind: flags.kind } : {}), ...(flags.origin ? { origin: flags.origin } : {}) } }),
+  calls: ([id]) => api('GET', `${toolsPath(id)}/calls`),
+  'approve-call': ([id, approvalId]) => api('POST', `${toolsPath(id)}/calls/${encodeURIComponent(need(approvalId, 'approval id'))}/approve`),
+}
+
 function need(value, what) {
   if (value === undefined) throw new UsageError(`missing ${what}`)
   return value
@@ -108,8 +128,9 @@ export async function main(argv, out = console.log, err = console.error) {
   try {
     const { positional, flags } = parseArgs(argv)
     const [group, command, ...rest] = positional
-    if (group !== 'tenant' || !(command in commands)) throw new UsageError(USAGE)
-    const result = await commands[command](rest, flags)
+    const table = group === 'tenant' ? commands : group === 'tools' ? toolCommands : null // [tools]
+    if (!table || !Object.hasOwn(table, command ?? '')) throw new UsageError(USAGE)
+    const result = await table[command](rest, flags)
     if (result !== null && result !== undefined && result !== '') out(JSON.stringify(result, null, 2))
     return 0
   } catch (e) {

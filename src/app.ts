@@ -15,9 +15,15 @@ import { handleMcp } from './proxy/mcp-endpoint'
 import { handleDiscovery, isDiscoveryPath } from './proxy/discovery'
 import { authAdminRoutes, isAuthAdminPath } from './auth/admin-routes' // [auth]
 import { isKillPath, killRoutes } from './guard/admin-routes'
+import { alertRoutes, isAlertsPath } from './alerts/admin-routes' // [alerts]
+import { isToolsPath, toolRoutes } from './tools/admin-routes' // [tools]
+import { isUsagePath, usageRoutes } from './budget/admin-routes' // [budget]
 import { serveAuthRoute, sharedHostAuthRoute, tenantHostDiscovery } from './auth/routes' // [auth]
+import { limitAdmin } from './abuse/admin-guard' // [abuse]
 
 type AppEnv = { Bindings: Env; Variables: { requestId: string } }
+/** [abuse] What `limitAdmin` wraps: any admin sub-app. */
+type AdminApp = { fetch(request: Request, env: Env, ctx: Context<AppEnv>['executionCtx']): Response | Promise<Response> }
 
 const TENANT_PATH = /^\/t\/([a-z0-9-]{1,63})\/mcp$/
 /** On a tenant hostname, the endpoint path is the origin URL's path (e.g. /mcp). */
@@ -28,6 +34,9 @@ export function createApp(): Hono<AppEnv> {
   const admin = adminRoutes()
   const authAdmin = authAdminRoutes() // [auth]
   const kill = killRoutes()
+  const alerts = alertRoutes() // [alerts]
+  const tools = toolRoutes() // [tools]
+  const usage = usageRoutes() // [budget]
 
   app.use('*', async (c, next) => {
     c.set('requestId', crypto.randomUUID())
@@ -45,12 +54,17 @@ export function createApp(): Hono<AppEnv> {
       throw new FirewallError({ kind: 'route_not_found' })
     }
     // [auth] Secrets and client keys, then the public PRM and identity JWKS routes.
-    if (isAuthAdminPath(url.pathname)) return authAdmin.fetch(c.req.raw, c.env, c.executionCtx)
-    if (isKillPath(url.pathname)) return kill.fetch(c.req.raw, c.env, c.executionCtx)
+    // [abuse] Every admin sub-app runs behind the per-IP admin limits, checked before any token is compared.
+    const adminFetch = (sub: AdminApp) => limitAdmin(c.req.raw, c.env, c.get('requestId'), async () => sub.fetch(c.req.raw, c.env, c.executionCtx))
+    if (isAuthAdminPath(url.pathname)) return adminFetch(authAdmin)
+    if (isKillPath(url.pathname)) return adminFetch(kill)
+    if (isAlertsPath(url.pathname)) return adminFetch(alerts) // [alerts] webhook deliveries and test alerts
+    if (isToolsPath(url.pathname)) return adminFetch(tools) // [tools] pins, pending changes, call approvals
+    if (isUsagePath(url.pathname)) return adminFetch(usage) // [budget] tokens and requests used per window
     const authRoute = sharedHostAuthRoute(url.pathname)
     if (authRoute) return serveAuthRoute(c.req.raw, await requireTenant(c, authRoute.tenant), authRoute.kind, c.env)
     if (url.pathname.startsWith('/admin/v1/')) {
-      return admin.fetch(c.req.raw, c.env, c.executionCtx)
+      return adminFetch(admin)
     }
     const match = TENANT_PATH.exec(url.pathname)
     if (match?.[1]) return mcp(c, await requireTenant(c, match[1]))

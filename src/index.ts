@@ -6,3 +6,6 @@ export { TenantConfigAuthority } from './tenant/authority'
 export { HostRegistry } from './tenant/registry'
 export default createApp()
 export { TenantGuard } from './guard/tenant-guard'
+export { AlertOutbox } from './alerts/outbox'
+export { ToolPins } from './tools/pin-store' // [tools]
+export { TenantBudget } from './budget/tenant-budget' // [budget]

@@ -6,6 +6,7 @@ import type { TenantConfig } from '../tenant/config'
 import type { Detector } from './types'
 import { invisibleUnicodeDetector } from '../detectors/invisible-unicode'
 import { createRulesDetector } from '../detectors/rules'
+import { createClassifierDetector } from '../detectors/classifier'
 
 export interface CompiledPolicy {
   readonly tenantId: string
@@ -38,6 +39,7 @@ function buildPolicy(tenantId: string, version: number, config: TenantConfig): C
   const detectors: Detector[] = []
   if (p.unicode !== 'off') detectors.push(invisibleUnicodeDetector)
   detectors.push(createRulesDetector(p.rules))
+  if (p.classifier.enabled) detectors.push(createClassifierDetector({ policy: p.classifier, injectionThreshold: p.injectionThreshold }))
   return {
     tenantId,
     version,

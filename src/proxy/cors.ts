@@ -7,7 +7,7 @@
 import { FirewallError } from '../errors'
 
 const ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Accept', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Last-Event-ID', 'Mcp-Method', 'Mcp-Name']
-const EXPOSE_HEADERS = 'Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate'
+const EXPOSE_HEADERS = 'Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate, Retry-After'
 const PARAM_HEADER = /^mcp-param-[a-z0-9-]{1,64}$/
 
 /** Throws 403 when a browser Origin is present and not allowed. Returns the allowed origin, if any. */

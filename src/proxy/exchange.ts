@@ -4,7 +4,7 @@
  * message in either direction, and how to answer the origin on the client's behalf when a server
  * request is blocked (mcp-protocol.md §4.5–4.6).
  */
-import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc'
+import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
 import type { ProtocolEra } from '../mcp/era'
 import type { CompiledPolicy } from '../inspect/policy'
 import type { Direction, Finding, MessageContext, Verdict } from '../inspect/types'
@@ -15,6 +15,10 @@ import { inspect } from '../inspect/pipeline'
 import { summarizeFindings } from '../audit/events'
 import type { EventSink } from '../audit/sink'
 import { FirewallCode } from '../errors'
+import type { ToolGate } from '../tools/gate' // [tools]
+import type { Problem } from '../errors' // [budget]
+import { gateServer } from '../budget/enforce' // [budget]
+import type { BudgetMeter } from '../budget/enforce' // [budget]
 
 export interface ExchangeInit {
   tenantId: string
@@ -28,6 +32,10 @@ export interface ExchangeInit {
   sink: EventSink
   /** Tools stopped by the kill switch: calls to them are answered with -31003, never forwarded. */
   killedTools?: readonly string[]
+  /** [tools] Tool integrity (src/tools): access lists, pins, schema checks, call approvals. */
+  tools?: ToolGate
+  /** [budget] The tenant's token and request budget (src/budget); absent when it has none. */
+  meter?: BudgetMeter
 }
 
 /** What to do with one server → client message. */
@@ -50,6 +58,9 @@ export class Exchange {
   /** Client requests forwarded to the origin and not yet answered, by id. */
   readonly pending = new Map<JsonRpcId, Pending>()
 
+  /** [budget] Set once a response was refused for budget: an SSE stream ends after it. */
+  budgetRefused: Problem | undefined
+
   constructor(readonly init: ExchangeInit) {}
 
   /** Inspects a client message and decides what reaches the origin. */
@@ -67,6 +78,41 @@ export class Exchange {
     if ('method' in message) return { drop: true }
     // A blocked reply to a server request (sampling, elicitation, roots) becomes a rejection for the origin.
     return { forward: rejection(message.id) }
+  }
+
+  /** [tools] `fromClient`, then the asynchronous tool-integrity checks (src/tools) on what would be forwarded. */
+  async fromClientChecked(message: JsonRpcMessage, bytes = 0): Promise<ClientOutcome> {
+    const outcome = this.fromClient(message, bytes)
+    if (!this.init.tools || !('forward' in outcome) || !('id' in outcome.forward) || !('method' in outcome.forward)) return outcome
+    const refused = await this.init.tools.beforeForward(outcome.forward)
+    if (!refused) return outcome
+    this.pending.delete(outcome.forward.id)
+    return { answer: refused }
+  }
+
+  /** [tools] The asynchronous tool-integrity checks (src/tools) on a server message, then `fromServer`. */
+  async fromServerChecked(message: JsonRpcMessage, bytes = 0): Promise<ServerOutcome> {
+    const tools = this.init.tools
+    if (!tools || 'method' in message || message.id === null) return this.#metered(message, bytes) // [budget] was fromServer
+    return this.#metered(await tools.beforeEmit(message, this.pending.get(message.id)?.method), bytes) // [budget] was fromServer
+  }
+
+  /**
+   * [budget] `fromServer`, then the budget (src/budget) on what the client would get: its context tokens
+   * are spent from the isolate's lease, or checked with the budget object before the message is released.
+   */
+  #metered(message: JsonRpcMessage, bytes: number): ServerOutcome | Promise<ServerOutcome> {
+    const meter = this.init.meter
+    if (!meter) return this.fromServer(message, bytes)
+    const pending = !('method' in message) && message.id !== null ? this.pending.get(message.id) : undefined
+    const outcome = this.fromServer(message, bytes)
+    if (!('emit' in outcome)) return outcome
+    const check = meter.server(outcome.emit, pending?.method, pending?.toolName)
+    if (!check) return outcome
+    return gateServer(outcome.emit, check, meter).then((gated) => {
+      if (gated.refused) this.budgetRefused ??= gated.refused
+      return gated.outcome
+    })
   }
 
   /** Inspects a server message (response, server request or notification) bound for the client. */
@@ -112,9 +158,9 @@ export class Exchange {
   }
 
   /** Errors for every request still waiting (a stream that had to be cut), then forgets them. */
-  failPending(code: number, message: string): JsonRpcResponse[] {
+  failPending(code: number, message: string, data: { [key: string]: JsonValue } = {}): JsonRpcResponse[] { // [budget] data: the budget window
     const out: JsonRpcResponse[] = []
-    for (const id of this.pending.keys()) out.push({ jsonrpc: '2.0', id, error: { code, message, data: { requestId: this.init.requestId } } })
+    for (const id of this.pending.keys()) out.push({ jsonrpc: '2.0', id, error: { code, message, data: { ...data, requestId: this.init.requestId } } })
     this.pending.clear()
     return out
   }

@@ -24,6 +24,9 @@ import { relayJson } from './relay-json'
 import { killState } from '../guard/kill-state'
 import { authenticate } from '../auth/authenticate' // [auth]
 import type { ClientAuth } from '../auth/authenticate' // [auth]
+import { limitUnauthenticated } from '../abuse/mcp-guard' // [abuse]
+import { toolGateFor } from '../tools/endpoint' // [tools]
+import { BudgetMeter, refuseClient } from '../budget/enforce' // [budget]
 
 /** JSON nesting the firewall accepts in either direction; deeper bodies are refused, not parsed. */
 export const MAX_JSON_DEPTH = 64
@@ -66,7 +69,8 @@ export async function handleMcp(r: EndpointRequest): Promise<Response> {
     throw new FirewallError({ kind: 'origin_not_allowed' })
   }
   // [auth] Client authentication (src/auth): before the body is read and before anything is forwarded.
-  const outcome = await authenticate(r, target.url)
+  // [abuse] Unauthenticated-request limits (src/abuse): a known abuser is refused 429 before any credential work.
+  const outcome = await limitUnauthenticated(r, () => authenticate(r, target.url))
   const response = !outcome.ok
     ? outcome.response
     : request.method === 'POST'
@@ -100,7 +104,7 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
     if (!check.ok) throw new FirewallError({ kind: 'header_mismatch', reason: check.reason }, idOf(single))
   }
 
-  const exchange = newExchange(r, proto.era)
+  const exchange = newExchange(r, proto.era, originUrl) // [tools] originUrl: the gate may list the origin's tools itself
   if (proto.era === 'modern' && single) {
     // Mcp-Param-* values travel beside the body; unknown ones are forwarded unchecked by the spec, so scan them.
     const blocked = exchange.checkParamHeaders(request.headers, single)
@@ -114,11 +118,23 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
   const answers: JsonRpcResponse[] = []
   const bytes = Math.ceil(text.length / messages.length)
   for (const m of messages) {
-    const outcome = exchange.fromClient(m, bytes)
+    const outcome = await exchange.fromClientChecked(m, bytes) // [tools] inspection, then pins / access / schema / approvals
     if ('forward' in outcome) outgoing.push(outcome.forward)
     else if ('answer' in outcome) answers.push(outcome.answer)
   }
   exchange.init.sink.flush()
+  // [budget] Requests and argument tokens are charged before anything is forwarded; a refused request never reaches the origin.
+  const meter = exchange.init.meter
+  const refusal = meter && outgoing.length > 0 ? await meter.admitClient(outgoing) : null
+  if (meter && refusal) {
+    const only = outgoing.length === 1 && !isBatch ? outgoing[0] : undefined
+
+    if (only && 'method' in only && 'id' in only) throw new FirewallError(refusal, idOf(only)) // one request: `Retry-After` too
+    const split = refuseClient(outgoing, refusal, meter)
+    for (const a of split.answers) if (a.id !== null) exchange.pending.delete(a.id)
+    outgoing.splice(0, outgoing.length, ...split.forward)
+    answers.push(...split.answers)
+  }
 
   if (outgoing.length === 0) {
     // Nothing reaches the origin: blocked requests are answered here (HTTP 200 so SDK clients raise
@@ -149,7 +165,8 @@ async function handleStreamOrDelete(r: AuthedRequest, originUrl: URL): Promise<R
   if (version === '2026-07-28') throw new FirewallError({ kind: 'method_not_allowed', allow: 'POST' })
   const proto = detectProtocol(request.headers, undefined)
   if (!proto.ok) throw new FirewallError(protocolProblem(proto))
-  const exchange = newExchange(r, proto.era)
+  const exchange = newExchange(r, proto.era, originUrl) // [tools]
+  if (exchange.init.meter) await exchange.init.meter.ready() // [budget] server messages on the stream are counted as they pass
   const headers = await r.auth.originHeaders(request.headers) // [auth]
   const { response: upstream, abort } = await forward(
     { url: originUrl, method: request.method, headers },
@@ -233,10 +250,10 @@ async function answerOnBehalf(r: AuthedRequest, originUrl: URL, messages: JsonRp
   }
 }
 
-function newExchange(r: AuthedRequest, era: 'legacy' | 'modern'): Exchange {
+function newExchange(r: AuthedRequest, era: 'legacy' | 'modern', originUrl?: URL): Exchange {
   const { tenant } = r
   const sessionId = r.request.headers.get('mcp-session-id')
-  return new Exchange({
+  const exchange = new Exchange({
     tenantId: tenant.id,
     configVersion: tenant.record.version,
     requestId: r.requestId,
@@ -247,6 +264,19 @@ function newExchange(r: AuthedRequest, era: 'legacy' | 'modern'): Exchange {
     sink: new EventSink(r.env, tenant.id, r.waitUntil),
     killedTools: r.killedTools ?? [],
   })
+  // [tools] Tool integrity (src/tools): pins, access lists, schema checks, call approvals.
+  const { policy, sink } = exchange.init
+  const gate = originUrl ? toolGateFor({ env: r.env, tenant, requestId: r.requestId, era, ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : {}), policy, sink, originUrl, originHeaders: () => r.auth.originHeaders(r.request.headers), maxDepth: MAX_JSON_DEPTH }) : null
+  if (gate) exchange.init.tools = gate
+  // [budget] Token and request budgets (src/budget): a tenant without one gets no meter and pays nothing.
+  const budget = tenant.record.config.budget
+  if (budget) {
+    exchange.init.meter = new BudgetMeter({
+      env: r.env, tenantId: tenant.id, configVersion: tenant.record.version, budget, requestId: r.requestId,
+      ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : sessionId ? { sessionId } : {}),
+    })
+  }
+  return exchange
 }
 
 function jsonResponse(body: unknown, status: number, requestId: string): Response {

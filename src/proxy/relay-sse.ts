@@ -12,8 +12,9 @@ import { encodeEvent, SseFramer } from '../mcp/sse'
 import type { SseItem } from '../mcp/sse'
 import { parseJsonBody } from '../mcp/jsonrpc'
 import type { JsonRpcMessage } from '../mcp/jsonrpc'
-import { FirewallCode } from '../errors'
+import { FirewallCode, toWire } from '../errors' // [budget] toWire
 import type { Exchange } from './exchange'
+import { dataOf } from '../budget/enforce' // [budget]
 
 export interface SseRelayOptions {
   maxLineBytes: number
@@ -55,7 +56,10 @@ export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchang
     console.error(JSON.stringify({ event: 'sse_fail_closed', requestId: exchange.init.requestId, tenant: exchange.init.tenantId, why }))
     let out = before
     const [code, message] = why === 'killed' ? [FirewallCode.tenantDisabled, 'Endpoint disabled'] : [FirewallCode.originInvalid, 'Origin sent a response the firewall cannot inspect']
-    for (const err of exchange.failPending(code, message)) {
+    // [budget] A response refused for budget ends the stream: the requests still waiting get the same error.
+    const refused = why === 'budget' ? exchange.budgetRefused : undefined
+    const failed = refused ? exchange.failPending(toWire(refused).code, toWire(refused).message, dataOf(refused)) : exchange.failPending(code, message)
+    for (const err of failed) {
       out += encodeEvent({ event: 'message', data: JSON.stringify(err) })
     }
     if (out) controller.enqueue(encoder.encode(out))
@@ -97,12 +101,16 @@ export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchang
           return
         }
         for (const item of items) {
-          const text = handleItem(item, exchange, opts)
+          const text = await handleItem(item, exchange, opts) // [tools] async: pin checks may read a Durable Object
           if (text === 'fail') {
             failClosed(controller, 'unparseable_event', out)
             return
           }
           if (text !== null) out += text
+          if (exchange.budgetRefused) {
+            failClosed(controller, 'budget', out) // [budget] the budget ran out mid-stream
+            return
+          }
         }
         if (out) {
           controller.enqueue(encoder.encode(out))
@@ -120,7 +128,7 @@ export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchang
 }
 
 /** The text to send for one framed item, `null` to send nothing, or `'fail'` to cut the stream. */
-function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptions): string | null | 'fail' {
+async function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptions): Promise<string | null | 'fail'> {
   if (item.type !== 'event') return item.raw
   // WHATWG: an absent or empty event name means `message`; the SDK client dispatches only those.
   if (item.event !== undefined && item.event !== '' && item.event !== 'message') return null
@@ -132,7 +140,7 @@ function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptions): s
   const emit: JsonRpcMessage[] = []
   const answers: JsonRpcMessage[] = []
   for (const m of messages) {
-    const outcome = exchange.fromServer(m, bytes)
+    const outcome = await exchange.fromServerChecked(m, bytes) // [tools]
     if ('emit' in outcome) emit.push(outcome.emit)
     else if (outcome.answerOrigin) answers.push(outcome.answerOrigin)
   }

@@ -4,7 +4,11 @@
  */
 import { z } from 'zod'
 import { RulesPolicy } from '../detectors/rules/policy'
+import { ClassifierPolicy } from '../detectors/classifier/config'
 import { AuthConfig, OriginCredential } from '../auth/config'
+import { ToolsPolicy } from '../tools/policy' // [tools]
+import { AlertsConfig } from '../alerts/config'
+import { BudgetConfig } from '../budget/config' // [budget]
 
 /** Tenant ids appear in paths and storage keys: lower-case, digits and dashes, 1–63 characters. */
 export const TenantId = z.string().regex(/^[a-z0-9-]{1,63}$/, 'must match [a-z0-9-]{1,63}')
@@ -59,15 +63,12 @@ export const PolicyConfig = z
     revealRuleIds: z.boolean().default(false),
     /** Hidden Unicode (tag characters, bidi controls, zero-width runs): strip it, block, flag or ignore. */
     unicode: UnicodeAction.default('strip'),
-    tools: z
-      .object({
-        /** Glob patterns (`*` and `?`) of tool names that are hidden from tools/list and refused on call. */
-        deny: z.array(z.string().min(1).max(200)).max(500).default([]),
-      })
-      .strict()
-      .prefault({}),
+    /** [tools] Tool integrity (src/tools): deny/allow globs per tenant and identity, pinning, schema checks, call approvals. */
+    tools: ToolsPolicy.prefault({}),
     /** Rule packs (injection, secrets, PII, …): per pack and per rule actions, custom rules, allow-lists. */
     rules: RulesPolicy.prefault({}),
+    /** The in-Worker injection classifier (src/detectors/classifier): threshold, action, roles, second stage. */
+    classifier: ClassifierPolicy.prefault({}),
   })
   .strict()
 export type PolicyConfig = z.infer<typeof PolicyConfig>
@@ -85,6 +86,10 @@ export const TenantConfig = z
     auth: AuthConfig.prefault({ mode: 'passthrough' }),
     limits: LimitsConfig.prefault({}),
     policy: PolicyConfig.prefault({}),
+    /** Signed webhooks for kill switch changes, config changes, blocks, budgets, tool changes (src/alerts). */
+    alerts: AlertsConfig.prefault({}),
+    /** [budget] Token and request limits (src/budget/config.ts). Absent: unmetered, at no cost. */
+    budget: BudgetConfig.optional(),
   })
   .strict()
 export type TenantConfig = z.infer<typeof TenantConfig>

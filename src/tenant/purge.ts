@@ -18,5 +18,13 @@ const authState: TenantPurger = async (env, tenantId) => {
   for (const k of await store.listClientKeys(tenantId)) await store.deleteClientKey(tenantId, k.id)
 }
 
+/** Durable Object state keyed by the tenant: kill switch, tool pins, alert outbox, budgets. */
+const objectState: TenantPurger = async (env, tenantId) => {
+  await env.GUARD.getByName(tenantId).purge()
+  await env.TOOL_PINS.getByName(tenantId).purge()
+  await env.ALERTS.getByName(tenantId).purge({ tenant: tenantId })
+  await env.BUDGET.getByName(tenantId).purge()
+}
+
 /** Every purger run on tenant deletion, in order. */
-export const tenantPurgers: readonly TenantPurger[] = [authState]
+export const tenantPurgers: readonly TenantPurger[] = [authState, objectState]

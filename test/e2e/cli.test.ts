@@ -80,3 +80,46 @@ describe('mcp-firewall CLI', () => {
     expect(JSON.parse(refused.stdout)).toEqual({ error: 'unauthorized' })
   })
 })
+
+// [tools] The tool review commands, as a deploy pipeline runs them after shipping new tool definitions.
+describe('mcp-firewall tools', () => {
+  it('lists pending changes with their diff, approves them all, and approves or rejects one by name', async () => {
+    const { startOrigin } = await import('../support/origin.js')
+    const { mcpClient } = await import('../support/firewall.js')
+    const origin = await startOrigin({ mode: 'json', stateful: true })
+    const tool = (name: string, description: string) => ({ definition: { name, description, inputSchema: { type: 'object' as const } }, result: { content: [] } })
+    try {
+      await fw.admin.putTenant('cli-tools', { origin: { url: origin.url } })
+      origin.behaviour.extraTools = [tool('report', 'Builds a report.'), tool('export', 'Exports data.')]
+      let c = await mcpClient(fw.tenantUrl('cli-tools'))
+      await c.client.listTools()
+      await c.close()
+      origin.behaviour.extraTools = [tool('report', 'Builds a report, v2.'), tool('export', 'Exports data, v2.')]
+      c = await mcpClient(fw.tenantUrl('cli-tools'))
+      expect((await c.client.listTools()).tools.map((t) => t.name)).not.toContain('report')
+
+      const listed = await cli(['tools', 'list', 'cli-tools', '--state', 'pending'])
+      expect(listed.code).toBe(0)
+      const pending = JSON.parse(listed.stdout) as { pending: number; pins: Array<{ name: string; diff: string[] }> }
+      expect(pending.pending).toBe(2)
+      expect(pending.pins.find((p) => p.name === 'report')?.diff).toContain('+  "description": "Builds a report, v2.",')
+
+      expect(JSON.parse((await cli(['tools', 'reject', 'cli-tools', 'export'])).stdout)).toMatchObject({ name: 'export', state: 'rejected' })
+      const all = await cli(['tools', 'approve-all', 'cli-tools'])
+      expect(all.code).toBe(0)
+      expect(JSON.parse(all.stdout)).toMatchObject({ approved: [{ kind: 'tool', name: 'report' }] })
+      const names = (await c.client.listTools()).tools.map((t) => t.name)
+      expect(names).toContain('report')
+      expect(names).not.toContain('export')
+      expect(JSON.parse((await cli(['tools', 'approve', 'cli-tools', 'export'])).stdout)).toMatchObject({ name: 'export', state: 'approved' })
+      expect((await c.client.listTools()).tools.map((t) => t.name)).toContain('export')
+      // Nothing left to approve: the API's 409 is printed and the exit code says the API refused.
+      const again = await cli(['tools', 'approve', 'cli-tools', 'export'])
+      expect(again.code).toBe(2)
+      expect(JSON.parse(again.stdout)).toEqual({ error: 'nothing_pending' })
+      await c.close()
+    } finally {
+      await origin.close()
+    }
+  })
+})

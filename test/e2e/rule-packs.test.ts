@@ -85,11 +85,13 @@ describe('rule packs, default policy', () => {
     ['order number', 'Order 4111 1111 1111 1112 shipped on 2026-11-02; invoice INV-2026-000123.'],
     ['flag emoji', 'Team: 🇫🇷 France, 🏴󠁧󠁢󠁳󠁣󠁴󠁿 Scotland, 👨‍👩‍👧 family plan.'],
     ['imperative tool doc', 'You MUST call `list_projects` first to obtain a project id. Use this tool when the user asks about issues.'],
-  ])('passes benign look-alikes untouched (%s)', async (_name, text) => {
-    const r = await withTools('packs', [textTool('benign', text, text)], async (c) => {
+  ])('passes benign look-alikes untouched (%s)', async (name, text) => {
+    // One tool name per case: the same name with another description would be a rug pull.
+    const tool = `benign-${name.replace(/\W+/g, '-')}`
+    const r = await withTools('packs', [textTool(tool, text, text)], async (c) => {
       const list = await c.client.listTools()
-      expect(list.tools.find((t) => t.name === 'benign')?.description).toBe(text)
-      return c.client.callTool({ name: 'benign', arguments: {} })
+      expect(list.tools.find((t) => t.name === tool)?.description).toBe(text)
+      return c.client.callTool({ name: tool, arguments: {} })
     })
     expect(r.content).toEqual([{ type: 'text', text }])
   })

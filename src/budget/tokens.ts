@@ -1,0 +1,132 @@
+/**
+ * What a budget counts: o200k tokens (gpt-tokenizer's `o200k_base`, the encoding of GPT-4o-class models)
+ * of the text that enters a model's context, and of the arguments a model wrote. These are not any
+ * provider's billed tokens (those add chat framing, images and the provider's own tokenizer); they are
+ * a stable, exact measure of how much text the firewall let through.
+ *
+ * Counted, per MCP message (2025-11-25 schema; text of `text` content blocks and embedded text resources):
+ *
+ * | direction | message | text |
+ * |---|---|---|
+ * | client → server | `tools/call`, `prompts/get` request | `params.arguments`, as compact JSON |
+ * | client → server | reply to `sampling/createMessage` | the sampled `content` |
+ * | server → client | `tools/call`, `tasks/result` result | `content` text; `structuredContent` JSON only when no text block carries it |
+ * | server → client | `resources/read` result | `contents[].text` |
+ * | server → client | `prompts/get` result | `description` and the messages' content |
+ * | server → client | `sampling/createMessage` request | `systemPrompt` and the messages' content |
+ *
+ * Not counted: tool and prompt listings, instructions, notifications, errors, and binary payloads
+ * (images, audio, blobs), which are not text tokens.
+ *
+ * The tokenizer (about 2.4 MB of JavaScript) is imported on first use, not at Worker startup.
+ */
+import type { JsonRpcMessage } from '../mcp/jsonrpc'
+import { methodByShape } from '../inspect/fields'
+
+type Counter = (text: string) => number
+
+let counter: Counter | undefined
+let loading: Promise<void> | undefined
+
+/**
+ * Loads the o200k tokenizer once per isolate. Resolves when {@link countTokens} may be called.
+ * Special-token strings such as `<|endoftext|>` are counted as ordinary text, never refused.
+ */
+export function loadTokenizer(): Promise<void> {
+  if (counter) return Promise.resolve()
+  loading ??= import('gpt-tokenizer/encoding/o200k_base').then(
+    (m) => {
+      const options = { disallowedSpecial: new Set<string>() }
+      counter = (text) => m.countTokens(text, options)
+    },
+    (err: unknown) => {
+      loading = undefined
+      throw err
+    },
+  )
+  return loading
+}
+
+/** True once {@link loadTokenizer} has resolved in this isolate. */
+export function tokenizerLoaded(): boolean {
+  return counter !== undefined
+}
+
+/** o200k tokens in `text`. Throws if the tokenizer is not loaded yet (await {@link loadTokenizer}). */
+export function countTokens(text: string): number {
+  if (!counter) throw new Error('tokenizer not loaded')
+  return text.length === 0 ? 0 : counter(text)
+}
+
+/** Methods whose results put text into a model's context: a request for one needs token budget left. */
+export const PRODUCING_METHODS: ReadonlySet<string> = new Set(['tools/call', 'tasks/result', 'resources/read', 'prompts/get'])
+
+/**
+ * The context texts of a message. `answers` is the method a response answers, when known (otherwise
+ * it is recognised by shape, mcp-protocol.md §4.4 (b)).
+ * @example contextTexts({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'hi' }] } }, 'server_to_client', 'tools/call') // ['hi']
+ */
+export function contextTexts(message: JsonRpcMessage, direction: 'client_to_server' | 'server_to_client', answers?: string): string[] {
+  const out: string[] = []
+  if ('method' in message) {
+    const params = message.params
+    if (!isRecord(params)) return out
+    if (direction === 'client_to_server' && (message.method === 'tools/call' || message.method === 'prompts/get')) {
+      if (params['arguments'] !== undefined) out.push(JSON.stringify(params['arguments']))
+    } else if (direction === 'server_to_client' && message.method === 'sampling/createMessage') {
+      if (typeof params['systemPrompt'] === 'string') out.push(params['systemPrompt'])
+      messagesText(params['messages'], out)
+    }
+    return out
+  }
+  if (!('result' in message) || !isRecord(message.result)) return out
+  const result = message.result
+  const method = answers ?? methodByShape(result, direction)
+  if (direction === 'client_to_server') {
+    if (method === 'sampling/createMessage') blocksText(result['content'], out)
+    return out
+  }
+  switch (method) {
+    case 'tools/call':
+    case 'tasks/result': {
+      const before = out.length
+      blocksText(result['content'], out)
+      if (out.length === before && result['structuredContent'] !== undefined) out.push(JSON.stringify(result['structuredContent']))
+      break
+    }
+    case 'resources/read':
+      if (Array.isArray(result['contents'])) for (const c of result['contents']) if (isRecord(c) && typeof c['text'] === 'string') out.push(c['text'])
+      break
+    case 'prompts/get':
+      if (typeof result['description'] === 'string') out.push(result['description'])
+      messagesText(result['messages'], out)
+      break
+  }
+  return out
+}
+
+/** o200k tokens of a message's context texts (see {@link contextTexts}). */
+export function messageTokens(message: JsonRpcMessage, direction: 'client_to_server' | 'server_to_client', answers?: string): number {
+  let n = 0
+  for (const text of contextTexts(message, direction, answers)) n += countTokens(text)
+  return n
+}
+
+function messagesText(messages: unknown, out: string[]): void {
+  if (!Array.isArray(messages)) return
+  for (const m of messages) if (isRecord(m)) blocksText(m['content'], out)
+}
+
+/** Text of a content block or an array of them: `text` blocks and embedded text resources. */
+function blocksText(content: unknown, out: string[]): void {
+  const blocks = Array.isArray(content) ? content : [content]
+  for (const b of blocks) {
+    if (!isRecord(b)) continue
+    if (b['type'] === 'text' && typeof b['text'] === 'string') out.push(b['text'])
+    else if (b['type'] === 'resource' && isRecord(b['resource']) && typeof b['resource']['text'] === 'string') out.push(b['resource']['text'])
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}

@@ -1,0 +1,122 @@
+/**
+ * Enforcement on the proxy's paths, in workerd with the real TenantBudget object: a streamed result
+ * that exhausts the budget ends the stream with -31002 for every pending id; a JSON response over
+ * budget becomes -31002 for its id; refused and failed messages are never charged; a refused request
+ * is answered before any forwarding; and an unreachable object fails closed unless the tenant says open.
+ */
+import { env } from 'cloudflare:workers'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { BudgetConfig } from '../../src/budget/config'
+import { BudgetMeter, ledgerFor } from '../../src/budget/enforce'
+import { LeaseLedger } from '../../src/budget/lease'
+import { countTokens, loadTokenizer } from '../../src/budget/tokens'
+import { EventSink } from '../../src/audit/sink'
+import { compilePolicy } from '../../src/inspect/policy'
+import { Exchange } from '../../src/proxy/exchange'
+import { relayJson } from '../../src/proxy/relay-json'
+import { relaySse } from '../../src/proxy/relay-sse'
+import { TenantConfig } from '../../src/tenant/config'
+import { admin, MCP_HEADERS, workerFetch } from '../support/worker/fetch'
+
+beforeAll(async () => {
+  await loadTokenizer()
+})
+
+const enc = new TextEncoder()
+const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i % 10}`).join(' ')
+const result = (id: number, text: string) => ({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } })
+
+function exchangeFor(tenant: string, budget: object, ledger?: LeaseLedger) {
+  const config = TenantConfig.parse({ origin: { url: 'https://o.example/mcp' }, budget })
+  const parsed = config.budget
+  if (!parsed) throw new Error('no budget')
+  const exchange = new Exchange({
+    tenantId: tenant,
+    configVersion: 1,
+    requestId: 'req-budget',
+    era: 'legacy',
+    policy: compilePolicy(tenant, Math.floor(Math.random() * 1e9), config),
+    sink: new EventSink(env, tenant, () => undefined),
+  })
+  exchange.init.meter = new BudgetMeter({ env, tenantId: tenant, configVersion: 1, budget: parsed, requestId: 'req-budget' }, ledger ?? ledgerFor(env, tenant))
+  return { exchange, budget: parsed }
+}
+
+const usage = async (tenant: string, budget: BudgetConfig) => (await env.BUDGET.getByName(tenant).usage({ tenant, configVersion: 1, config: budget })).usage
+
+describe('budget on the SSE relay', () => {
+  it('ends the stream with -31002 for the refused result and every pending id, charging only what was delivered', async () => {
+    const first = words(40)
+    const { exchange, budget } = exchangeFor('enf-sse', { tokensPerMinute: countTokens(first) + 20 })
+    for (const id of [1, 2, 3]) exchange.fromClient({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'read', arguments: {} } })
+    let aborted = 0
+    let cancelled = false
+    const upstream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(enc.encode(`event: message\nid: e1\ndata: ${JSON.stringify(result(1, first))}\n\n`))
+        c.enqueue(enc.encode(`event: message\nid: e2\ndata: ${JSON.stringify(result(2, words(200)))}\n\n`))
+        c.enqueue(enc.encode(`event: message\nid: e3\ndata: ${JSON.stringify(result(3, 'never sent'))}\n\n`))
+      },
+      cancel() {
+        cancelled = true
+      },
+    })
+    const body = relaySse(upstream, exchange, { maxLineBytes: 1 << 20, maxEventBytes: 1 << 20, maxDepth: 64, idleTimeoutMs: 10_000, prelude: [], answerOrigin: () => undefined, abortOrigin: () => aborted++ })
+    const out = await new Response(body).text() // the stream ends by itself: it closed cleanly
+    const events = out.split('\n\n').filter(Boolean).map((e) => JSON.parse(e.split('data: ')[1] ?? 'null') as { id: number; result?: unknown; error?: { code: number; data: Record<string, unknown> } })
+    expect(events.map((e) => [e.id, e.error?.code ?? 'result'])).toEqual([[1, 'result'], [2, -31002], [3, -31002]])
+    expect(events[1]?.error?.data).toMatchObject({ scope: 'tenant', metric: 'tokens', window: 'minute', requestId: 'req-budget' })
+    expect(out).toContain('id: e2\n') // the refused result keeps its SSE id; nothing after it is relayed
+    expect(out).not.toContain('never sent')
+    expect(aborted).toBe(1)
+    expect(cancelled).toBe(true)
+    expect(await usage('enf-sse', budget)).toMatchObject([{ metric: 'tokens', used: countTokens(first), reserved: 0 }])
+  })
+})
+
+describe('budget on the JSON relay', () => {
+  it('replaces a response over budget with -31002 for its id and charges nothing for it', async () => {
+    const { exchange, budget } = exchangeFor('enf-json', { tokensPerMinute: 50, leaseFraction: 0 })
+    exchange.fromClient({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'read', arguments: {} } })
+    const upstream = new Response(JSON.stringify(result(7, words(100))), { headers: { 'content-type': 'application/json' } })
+    const body = JSON.parse(await relayJson(upstream, exchange, { maxBytes: 1 << 20, maxDepth: 64, prelude: [], answerOrigin: () => undefined })) as { id: number; error: { code: number; message: string } }
+    expect(body).toMatchObject({ id: 7, error: { code: -31002, message: 'Budget exhausted' } })
+    expect(await usage('enf-json', budget)).toMatchObject([{ used: 0, reserved: 0 }])
+  })
+
+  it('fails closed when the object cannot be reached, or lets the message through when the tenant fails open', async () => {
+    const unreachable = () => new LeaseLedger(async () => Promise.reject(new Error('down')), 'unreachable')
+    for (const [failureMode, code] of [['closed', -31003], ['open', undefined]] as const) {
+      const { exchange } = exchangeFor(`enf-down-${failureMode}`, { tokensPerMinute: 1000, failureMode }, unreachable())
+      exchange.fromClient({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'read', arguments: {} } })
+      const upstream = new Response(JSON.stringify(result(8, 'some text')), { headers: { 'content-type': 'application/json' } })
+      const body = JSON.parse(await relayJson(upstream, exchange, { maxBytes: 1 << 20, maxDepth: 64, prelude: [], answerOrigin: () => undefined })) as { error?: { code: number } }
+      expect(body.error?.code).toBe(code)
+    }
+  })
+})
+
+describe('budget at the endpoint', () => {
+  it('refuses a request over budget before forwarding: HTTP 200, -31002, Retry-After, and no origin contacted', async () => {
+    // The origin is a closed port: had the request been forwarded, the answer would be -31006 (502).
+    const put = await admin('PUT', '/tenants/enf-endpoint', { origin: { url: 'http://127.0.0.1:9/mcp' }, budget: { requestsPerMinute: 1, leaseFraction: 0 } })
+    expect(put.status).toBeLessThan(300)
+    const call = (id: number) => workerFetch('https://fw.example/t/enf-endpoint/mcp', { method: 'POST', headers: { ...MCP_HEADERS, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }) })
+    const first = await call(1)
+    expect(first.status).toBe(502) // the one request the window allows went to the (closed) origin
+    await first.body?.cancel()
+    const refused = await call(2)
+    expect(refused.status).toBe(200)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect(await refused.json()).toMatchObject({ jsonrpc: '2.0', id: 2, error: { code: -31002, message: 'Budget exhausted', data: { scope: 'tenant', metric: 'requests', window: 'minute', limit: 1 } } })
+  })
+
+  it('serves usage to the operator and the tenant, and no one else', async () => {
+    await admin('PUT', '/tenants/enf-usage', { origin: { url: 'http://127.0.0.1:9/mcp' }, budget: { tokensPerHour: 500 } })
+    const res = await admin('GET', '/tenants/enf-usage/usage')
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ tenant: 'enf-usage', unit: 'o200k tokens', usage: [{ scope: 'tenant', metric: 'tokens', window: 'hour', limit: 500, used: 0, remaining: 500 }] })
+    expect((await admin('GET', '/tenants/enf-usage/usage', undefined, 'wrong-token')).status).toBe(401)
+    expect((await admin('GET', '/tenants/nobody-here/usage')).status).toBe(404)
+  })
+})
