@@ -8,6 +8,7 @@
  *                    "band": [0.5, 0.8], "failMode": "open", "secret": "guard-token" } }
  */
 import { z } from 'zod'
+import { FieldRoleSchema } from '../../inspect/roles'
 import { SecretName } from '../../tenant/secret-name'
 
 /** Roles the classifier scores unless the tenant lists its own (client → server arguments are DLP's job). */
@@ -25,21 +26,7 @@ export const DEFAULT_CLASSIFIER_ROLES = [
   'error',
 ] as const
 
-export const ClassifierRole = z.enum([
-  'tool-definition',
-  'prompt-definition',
-  'tool-result',
-  'resource',
-  'prompt',
-  'sampling',
-  'elicitation',
-  'instructions',
-  'arguments',
-  'completion',
-  'notification',
-  'error',
-  'other',
-])
+export const ClassifierRole = FieldRoleSchema
 export type ClassifierRole = z.infer<typeof ClassifierRole>
 
 /**

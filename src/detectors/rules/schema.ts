@@ -5,6 +5,7 @@
  * these schemas (`npx tsx scripts/gen-rule-schema.ts`) so editors can validate pack files.
  */
 import { z } from 'zod'
+import { FieldRoleSchema } from '../../inspect/roles'
 
 /** Stable kebab-case id: lower-case words joined by single dashes, 3–64 characters. */
 export const RuleId = z
@@ -31,21 +32,7 @@ export type ActionSetting = z.infer<typeof ActionSetting>
 
 export const DirectionSchema = z.enum(['client_to_server', 'server_to_client'])
 
-export const FieldRoleSchema = z.enum([
-  'tool-definition',
-  'prompt-definition',
-  'tool-result',
-  'resource',
-  'prompt',
-  'sampling',
-  'elicitation',
-  'instructions',
-  'arguments',
-  'completion',
-  'notification',
-  'error',
-  'other',
-])
+export { FieldRoleSchema }
 
 /** Which fields a rule looks at. Absent lists mean "all". */
 export const RuleTargets = z
