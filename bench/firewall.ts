@@ -48,7 +48,8 @@ export async function startBenchFirewall(config: string, tenant: string, originU
     const res = await fetch(new URL(`admin/v1/tenants/${tenant}`, base), {
       method: 'PUT',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ origin: { url: originUrl } }),
+      // BENCH_TENANT_POLICY (JSON) benchmarks another policy than the default, e.g. detectors off.
+      body: JSON.stringify({ origin: { url: originUrl }, ...(process.env['BENCH_TENANT_POLICY'] ? { policy: JSON.parse(process.env['BENCH_TENANT_POLICY']) as unknown } : {}) }),
     })
     if (!res.ok) throw new Error(`PUT tenant: HTTP ${res.status} ${await res.text()}`)
     await res.body?.cancel()
