@@ -8,7 +8,7 @@
  * ADMIN_TOKEN disables the whole admin API (503), tenant keys included.
  */
 import type { Context, MiddlewareHandler } from 'hono'
-import { parseKey } from './keys'
+import { actorLabel, parseKey } from './keys'
 import type { Actor } from './keys'
 
 /** The authenticated caller, set by {@link adminAuth} as `c.var.actor`. */
@@ -25,7 +25,35 @@ export function adminAuth(): MiddlewareHandler<AdminEnv> {
     if (!actor) return unauthorized(c)
     c.set('actor', actor)
     await next()
+    recordWrite(c, actor)
   }
+}
+
+const TENANT_PATH = /^\/admin\/v1\/tenants\/([a-z0-9-]{1,63})(?:\/|$)/
+
+/**
+ * Every successful admin write is recorded with who made it, in the tenant's SecurityEventLog
+ * (`GET /admin/v1/tenants/:id/events?kind=admin`), whichever sub-app served it.
+ */
+function recordWrite(c: Context<AdminEnv>, actor: Actor): void {
+  const method = c.req.method
+  if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || c.res.status >= 400) return
+  const tenant = TENANT_PATH.exec(new URL(c.req.url).pathname)?.[1]
+  if (!tenant) return
+  const write = {
+    ts: new Date().toISOString(),
+    actor: actorLabel(actor),
+    method,
+    path: new URL(c.req.url).pathname,
+    status: c.res.status,
+    requestId: c.req.header('x-request-id') ?? '',
+  }
+  console.log(JSON.stringify({ event: 'admin_write', tenant, ...write }))
+  c.executionCtx.waitUntil(
+    c.env.EVENTS.getByName(tenant)
+      .recordAdminWrite(write)
+      .catch((err: unknown) => console.error(JSON.stringify({ event: 'admin_write_record_failed', tenant, error: String(err) }))),
+  )
 }
 
 async function authenticate(env: Env, presented: string, operatorToken: string): Promise<Actor | null> {

@@ -89,3 +89,24 @@ describe('admin API', () => {
     expect(await res.json()).toEqual({ error: 'invalid_config', issues: [{ path: 'id', message: 'must match [a-z0-9-]{1,63}' }] })
   })
 })
+
+describe('admin write audit', () => {
+  it('records every successful admin write with who made it, whichever admin app served it', async () => {
+    expect([200, 201]).toContain((await admin('PUT', '/tenants/audited', { origin })).status)
+    expect((await admin('PUT', '/tenants/audited/secrets/origin-token', { value: 'not-a-real-secret' })).status).toBe(204)
+    expect((await admin('POST', '/tenants/audited/kill', {})).status).toBe(200)
+    expect((await admin('DELETE', '/tenants/audited/kill')).status).toBe(200)
+    // A refused write is not recorded.
+    expect((await admin('PUT', '/tenants/audited', { origin: { url: 'nope' } })).status).toBe(400)
+    let events: Array<{ actor: string; method: string; path: string; status: number }> = []
+    for (let i = 0; i < 50 && events.length < 4; i++) {
+      events = (await (await admin('GET', '/tenants/audited/events?kind=admin')).json<{ events: typeof events }>()).events
+    }
+    expect(events.map((e) => `${e.actor} ${e.method} ${e.path} ${e.status}`)).toEqual([
+      'operator DELETE /admin/v1/tenants/audited/kill 200',
+      'operator POST /admin/v1/tenants/audited/kill 200',
+      'operator PUT /admin/v1/tenants/audited/secrets/origin-token 204',
+      expect.stringMatching(/^operator PUT \/admin\/v1\/tenants\/audited 20[01]$/),
+    ])
+  })
+})
