@@ -13,16 +13,16 @@ import { loadTenant, tenantForHost } from './tenant/store'
 import type { LoadedTenant } from './tenant/store'
 import { handleMcp } from './proxy/mcp-endpoint'
 import { handleDiscovery, isDiscoveryPath } from './proxy/discovery'
-import { authAdminRoutes, isAuthAdminPath } from './auth/admin-routes' // [auth]
+import { authAdminRoutes, isAuthAdminPath } from './auth/admin-routes'
 import { isKillPath, killRoutes } from './guard/admin-routes'
-import { alertRoutes, isAlertsPath } from './alerts/admin-routes' // [alerts]
-import { isToolsPath, toolRoutes } from './tools/admin-routes' // [tools]
-import { isUsagePath, usageRoutes } from './budget/admin-routes' // [budget]
-import { serveAuthRoute, sharedHostAuthRoute, tenantHostDiscovery } from './auth/routes' // [auth]
-import { limitAdmin } from './abuse/admin-guard' // [abuse]
+import { alertRoutes, isAlertsPath } from './alerts/admin-routes'
+import { isToolsPath, toolRoutes } from './tools/admin-routes'
+import { isUsagePath, usageRoutes } from './budget/admin-routes'
+import { serveAuthRoute, sharedHostAuthRoute, tenantHostDiscovery } from './auth/routes'
+import { limitAdmin } from './abuse/admin-guard'
 
 type AppEnv = { Bindings: Env; Variables: { requestId: string } }
-/** [abuse] What `limitAdmin` wraps: any admin sub-app. */
+/** What `limitAdmin` wraps: any admin sub-app. */
 type AdminApp = { fetch(request: Request, env: Env, ctx: Context<AppEnv>['executionCtx']): Response | Promise<Response> }
 
 const TENANT_PATH = /^\/t\/([a-z0-9-]{1,63})\/mcp$/
@@ -32,11 +32,11 @@ const endpointPath = (tenant: LoadedTenant): string => new URL(tenant.record.con
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
   const admin = adminRoutes()
-  const authAdmin = authAdminRoutes() // [auth]
+  const authAdmin = authAdminRoutes()
   const kill = killRoutes()
-  const alerts = alertRoutes() // [alerts]
-  const tools = toolRoutes() // [tools]
-  const usage = usageRoutes() // [budget]
+  const alerts = alertRoutes()
+  const tools = toolRoutes()
+  const usage = usageRoutes()
 
   app.use('*', async (c, next) => {
     c.set('requestId', crypto.randomUUID())
@@ -49,18 +49,18 @@ export function createApp(): Hono<AppEnv> {
     if (hostTenant) {
       const tenant = await requireTenant(c, hostTenant)
       if (url.pathname === endpointPath(tenant)) return mcp(c, tenant)
-      // [auth] apiKey/jwt tenants answer discovery themselves (their PRM); passthrough forwards it.
+      // apiKey/jwt tenants answer discovery themselves (their PRM); passthrough forwards it.
       if (isDiscoveryPath(url.pathname)) return tenantHostDiscovery(c.req.raw, tenant, endpointPath(tenant)) ?? handleDiscovery(c.req.raw, tenant, c.env)
       throw new FirewallError({ kind: 'route_not_found' })
     }
-    // [auth] Secrets and client keys, then the public PRM and identity JWKS routes.
-    // [abuse] Every admin sub-app runs behind the per-IP admin limits, checked before any token is compared.
+    // Secrets and client keys, then the public PRM and identity JWKS routes.
+    // Every admin sub-app runs behind the per-IP admin limits, checked before any token is compared.
     const adminFetch = (sub: AdminApp) => limitAdmin(c.req.raw, c.env, c.get('requestId'), async () => sub.fetch(c.req.raw, c.env, c.executionCtx))
     if (isAuthAdminPath(url.pathname)) return adminFetch(authAdmin)
     if (isKillPath(url.pathname)) return adminFetch(kill)
-    if (isAlertsPath(url.pathname)) return adminFetch(alerts) // [alerts] webhook deliveries and test alerts
-    if (isToolsPath(url.pathname)) return adminFetch(tools) // [tools] pins, pending changes, call approvals
-    if (isUsagePath(url.pathname)) return adminFetch(usage) // [budget] tokens and requests used per window
+    if (isAlertsPath(url.pathname)) return adminFetch(alerts) // webhook deliveries and test alerts
+    if (isToolsPath(url.pathname)) return adminFetch(tools) // pins, pending changes, call approvals
+    if (isUsagePath(url.pathname)) return adminFetch(usage) // tokens and requests used per window
     const authRoute = sharedHostAuthRoute(url.pathname)
     if (authRoute) return serveAuthRoute(c.req.raw, await requireTenant(c, authRoute.tenant), authRoute.kind, c.env)
     if (url.pathname.startsWith('/admin/v1/')) {

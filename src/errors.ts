@@ -14,7 +14,7 @@ export const FirewallCode = {
   tenantNotFound: -31005,
   originUnavailable: -31006,
   originInvalid: -31007,
-  rateLimited: -31008, // [abuse] too many refused credentials from this client or for this tenant (docs/abuse.md)
+  rateLimited: -31008, // too many refused credentials from this client or for this tenant (docs/abuse.md)
 } as const
 
 export type Problem =
@@ -39,9 +39,9 @@ export type Problem =
   | { kind: 'origin_redirect' }
   | { kind: 'origin_invalid_response'; reason: string }
   | { kind: 'origin_response_too_large' }
-  | { kind: 'rate_limited'; retryAfter: number } // [abuse] seconds until the client may try again (src/abuse)
-  | { kind: 'budget_exhausted'; scope: 'tenant' | 'client' | 'tool'; tool?: string; metric: 'tokens' | 'requests'; window: 'minute' | 'hour' | 'day' | 'month'; limit: number; resetsAt: string; retryAfter: number } // [budget]
-  | { kind: 'budget_unavailable' } // [budget] the budget object could not be reached and the tenant fails closed
+  | { kind: 'rate_limited'; retryAfter: number } // seconds until the client may try again (src/abuse)
+  | { kind: 'budget_exhausted'; scope: 'tenant' | 'client' | 'tool'; tool?: string; metric: 'tokens' | 'requests'; window: 'minute' | 'hour' | 'day' | 'month'; limit: number; resetsAt: string; retryAfter: number }
+  | { kind: 'budget_unavailable' } // the budget object could not be reached and the tenant fails closed
   | { kind: 'internal' }
 
 /** A refusal with a wire mapping. `id` is the JSON-RPC id to answer, when there is exactly one. */
@@ -116,14 +116,14 @@ export function toWire(problem: Problem): WireError {
       return { status: 502, code: FirewallCode.originInvalid, message: 'Origin sent a response the firewall cannot inspect' }
     case 'origin_response_too_large':
       return { status: 502, code: FirewallCode.originInvalid, message: 'Origin response too large to inspect' }
-    case 'rate_limited': // [abuse]
+    case 'rate_limited':
       return { status: 429, code: FirewallCode.rateLimited, message: 'Too many requests', headers: { 'Retry-After': String(problem.retryAfter) } }
-    case 'budget_exhausted': { // [budget] HTTP 200 like a policy block, so SDK clients raise McpError with the code
+    case 'budget_exhausted': { // HTTP 200 like a policy block, so SDK clients raise McpError with the code
       const { scope, tool, metric, window, limit, resetsAt, retryAfter } = problem
       const data = { scope, ...(tool !== undefined ? { tool } : {}), metric, window, limit, resetsAt, retryAfter }
       return { status: 200, code: FirewallCode.budgetExhausted, message: 'Budget exhausted', data, headers: { 'Retry-After': String(retryAfter) } }
     }
-    case 'budget_unavailable': // [budget]
+    case 'budget_unavailable':
       return { status: 503, code: FirewallCode.tenantDisabled, message: 'Endpoint unavailable' }
     case 'internal':
       return { status: 500, code: -32603, message: 'Internal error' }

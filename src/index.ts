@@ -7,5 +7,5 @@ export { HostRegistry } from './tenant/registry'
 export default createApp()
 export { TenantGuard } from './guard/tenant-guard'
 export { AlertOutbox } from './alerts/outbox'
-export { ToolPins } from './tools/pin-store' // [tools]
-export { TenantBudget } from './budget/tenant-budget' // [budget]
+export { ToolPins } from './tools/pin-store'
+export { TenantBudget } from './budget/tenant-budget'

@@ -59,7 +59,7 @@ def feature_texts() -> list[str]:
 
 
 def e2e_texts() -> list[tuple[str, int, str, str]]:
-    """(name, label, role, text) for the lead's end-to-end test through the real SDK origin and client."""
+    """(name, label, role, text) for the end-to-end test through the real SDK origin and client."""
     return [
         ("keyword-free-injection-in-tool-result", 1, "tool-result", LOREM_DOC + KEYWORD_FREE_INJECTION + "\n\n" + LOREM_DOC),
         ("keyword-free-injection-alone", 1, "tool-result", KEYWORD_FREE_INJECTION),

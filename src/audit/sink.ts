@@ -4,8 +4,8 @@
  */
 import type { VerdictEvent } from './events'
 import { isSecurityEvent } from './events'
-import { blockedSummary } from '../alerts/blocked' // [alerts]
-import { sendAlert } from '../alerts/send' // [alerts]
+import { blockedSummary } from '../alerts/blocked'
+import { sendAlert } from '../alerts/send'
 
 const FLUSH_AT = 50
 /** Fraction of clean allows written to the Workers log. */
@@ -45,7 +45,7 @@ export class EventSink {
       })
     this.#waits.push(p)
     this.waitUntil(p)
-    // [alerts] One `security.blocked` summary per flushed batch (never per message); the outbox merges bursts.
+    // One `security.blocked` summary per flushed batch (never per message); the outbox merges bursts.
     const blocked = blockedSummary(batch)
     if (blocked) this.waitUntil(sendAlert(this.env, this.tenant, { type: 'security.blocked', data: blocked }))
   }

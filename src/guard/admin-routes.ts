@@ -10,7 +10,7 @@ import { TenantId } from '../tenant/config'
 import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { forgetKillState } from './kill-state'
-import { killAlert, sendAlert } from '../alerts/send' // [alerts]
+import { killAlert, sendAlert } from '../alerts/send'
 
 export const KillBody = z.object({ tool: z.string().min(1).max(200).optional() }).strict()
 
@@ -49,7 +49,7 @@ export function killRoutes(): Hono<AdminEnv> {
     const state = await c.env.GUARD.getByName(id.data).kill(body.data.tool ? `tool:${body.data.tool}` : '*', by)
     if (!state) return c.json({ error: 'invalid_request', issues: [{ path: 'tool', message: 'invalid tool name' }] }, 400)
     await forgetKillState(id.data)
-    c.executionCtx.waitUntil(sendAlert(c.env, id.data, killAlert('killed', body.data.tool, actor))) // [alerts]
+    c.executionCtx.waitUntil(sendAlert(c.env, id.data, killAlert('killed', body.data.tool, actor)))
     return c.json(state)
   })
 
@@ -60,7 +60,7 @@ export function killRoutes(): Hono<AdminEnv> {
     const state = await c.env.GUARD.getByName(id.data).restore(tool ? `tool:${tool}` : '*')
     if (!state) return c.json({ error: 'invalid_request', issues: [{ path: 'tool', message: 'invalid tool name' }] }, 400)
     await forgetKillState(id.data)
-    c.executionCtx.waitUntil(sendAlert(c.env, id.data, killAlert('restored', tool, c.var.actor))) // [alerts]
+    c.executionCtx.waitUntil(sendAlert(c.env, id.data, killAlert('restored', tool, c.var.actor)))
     return c.json(state)
   })
 

@@ -15,10 +15,10 @@ import { inspect } from '../inspect/pipeline'
 import { summarizeFindings } from '../audit/events'
 import type { EventSink } from '../audit/sink'
 import { FirewallCode } from '../errors'
-import type { ToolGate } from '../tools/gate' // [tools]
-import type { Problem } from '../errors' // [budget]
-import { gateServer } from '../budget/enforce' // [budget]
-import type { BudgetMeter } from '../budget/enforce' // [budget]
+import type { ToolGate } from '../tools/gate'
+import type { Problem } from '../errors'
+import { gateServer } from '../budget/enforce'
+import type { BudgetMeter } from '../budget/enforce'
 
 export interface ExchangeInit {
   tenantId: string
@@ -32,9 +32,9 @@ export interface ExchangeInit {
   sink: EventSink
   /** Tools stopped by the kill switch: calls to them are answered with -31003, never forwarded. */
   killedTools?: readonly string[]
-  /** [tools] Tool integrity (src/tools): access lists, pins, schema checks, call approvals. */
+  /** Tool integrity (src/tools): access lists, pins, schema checks, call approvals. */
   tools?: ToolGate
-  /** [budget] The tenant's token and request budget (src/budget); absent when it has none. */
+  /** The tenant's token and request budget (src/budget); absent when it has none. */
   meter?: BudgetMeter
 }
 
@@ -58,7 +58,7 @@ export class Exchange {
   /** Client requests forwarded to the origin and not yet answered, by id. */
   readonly pending = new Map<JsonRpcId, Pending>()
 
-  /** [budget] Set once a response was refused for budget: an SSE stream ends after it. */
+  /** Set once a response was refused for budget: an SSE stream ends after it. */
   budgetRefused: Problem | undefined
 
   constructor(readonly init: ExchangeInit) {}
@@ -80,7 +80,7 @@ export class Exchange {
     return { forward: rejection(message.id) }
   }
 
-  /** [tools] `fromClient`, then the asynchronous tool-integrity checks (src/tools) on what would be forwarded. */
+  /** `fromClient`, then the asynchronous tool-integrity checks (src/tools) on what would be forwarded. */
   async fromClientChecked(message: JsonRpcMessage, bytes = 0): Promise<ClientOutcome> {
     const outcome = this.fromClient(message, bytes)
     if (!this.init.tools || !('forward' in outcome) || !('id' in outcome.forward) || !('method' in outcome.forward)) return outcome
@@ -90,15 +90,15 @@ export class Exchange {
     return { answer: refused }
   }
 
-  /** [tools] The asynchronous tool-integrity checks (src/tools) on a server message, then `fromServer`. */
+  /** The asynchronous tool-integrity checks (src/tools) on a server message, then `fromServer`. */
   async fromServerChecked(message: JsonRpcMessage, bytes = 0): Promise<ServerOutcome> {
     const tools = this.init.tools
-    if (!tools || 'method' in message || message.id === null) return this.#metered(message, bytes) // [budget] was fromServer
-    return this.#metered(await tools.beforeEmit(message, this.pending.get(message.id)?.method), bytes) // [budget] was fromServer
+    if (!tools || 'method' in message || message.id === null) return this.#metered(message, bytes)
+    return this.#metered(await tools.beforeEmit(message, this.pending.get(message.id)?.method), bytes)
   }
 
   /**
-   * [budget] `fromServer`, then the budget (src/budget) on what the client would get: its context tokens
+   * `fromServer`, then the budget (src/budget) on what the client would get: its context tokens
    * are spent from the isolate's lease, or checked with the budget object before the message is released.
    */
   #metered(message: JsonRpcMessage, bytes: number): ServerOutcome | Promise<ServerOutcome> {
@@ -158,7 +158,7 @@ export class Exchange {
   }
 
   /** Errors for every request still waiting (a stream that had to be cut), then forgets them. */
-  failPending(code: number, message: string, data: { [key: string]: JsonValue } = {}): JsonRpcResponse[] { // [budget] data: the budget window
+  failPending(code: number, message: string, data: { [key: string]: JsonValue } = {}): JsonRpcResponse[] { // data: the budget window
     const out: JsonRpcResponse[] = []
     for (const id of this.pending.keys()) out.push({ jsonrpc: '2.0', id, error: { code, message, data: { ...data, requestId: this.init.requestId } } })
     this.pending.clear()

@@ -22,11 +22,11 @@ import { Exchange } from './exchange'
 import { relaySse } from './relay-sse'
 import { relayJson } from './relay-json'
 import { killState } from '../guard/kill-state'
-import { authenticate } from '../auth/authenticate' // [auth]
-import type { ClientAuth } from '../auth/authenticate' // [auth]
-import { limitUnauthenticated } from '../abuse/mcp-guard' // [abuse]
-import { toolGateFor } from '../tools/endpoint' // [tools]
-import { BudgetMeter, refuseClient } from '../budget/enforce' // [budget]
+import { authenticate } from '../auth/authenticate'
+import type { ClientAuth } from '../auth/authenticate'
+import { limitUnauthenticated } from '../abuse/mcp-guard'
+import { toolGateFor } from '../tools/endpoint'
+import { BudgetMeter, refuseClient } from '../budget/enforce'
 
 /** JSON nesting the firewall accepts in either direction; deeper bodies are refused, not parsed. */
 export const MAX_JSON_DEPTH = 64
@@ -41,7 +41,7 @@ export interface EndpointRequest {
   killedTools?: readonly string[]
 }
 
-/** [auth] An endpoint request whose client passed `authenticate`; `auth.identity` is the verified client. */
+/** An endpoint request whose client passed `authenticate`; `auth.identity` is the verified client. */
 type AuthedRequest = EndpointRequest & { auth: ClientAuth }
 
 /** Handles one request to a tenant's MCP endpoint. Throws `FirewallError` for every refusal. */
@@ -68,15 +68,15 @@ export async function handleMcp(r: EndpointRequest): Promise<Response> {
     console.error(JSON.stringify({ event: 'origin_not_allowed', tenant: tenant.id, reason: target.reason }))
     throw new FirewallError({ kind: 'origin_not_allowed' })
   }
-  // [auth] Client authentication (src/auth): before the body is read and before anything is forwarded.
-  // [abuse] Unauthenticated-request limits (src/abuse): a known abuser is refused 429 before any credential work.
+  // Client authentication (src/auth): before the body is read and before anything is forwarded.
+  // Unauthenticated-request limits (src/abuse): a known abuser is refused 429 before any credential work.
   const outcome = await limitUnauthenticated(r, () => authenticate(r, target.url))
   const response = !outcome.ok
     ? outcome.response
     : request.method === 'POST'
       ? await handlePost({ ...r, auth: outcome.auth }, target.url)
       : await handleStreamOrDelete({ ...r, auth: outcome.auth }, target.url)
-  // [auth] Mode B: the origin's own challenges describe another resource; never pass them on (§2.3).
+  // Mode B: the origin's own challenges describe another resource; never pass them on (§2.3).
   if (outcome.ok && outcome.auth.mode !== 'passthrough') response.headers.delete('www-authenticate')
   if (browserOrigin) for (const [k, v] of Object.entries(corsHeaders(browserOrigin))) response.headers.set(k, v)
   return response
@@ -104,7 +104,7 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
     if (!check.ok) throw new FirewallError({ kind: 'header_mismatch', reason: check.reason }, idOf(single))
   }
 
-  const exchange = newExchange(r, proto.era, originUrl) // [tools] originUrl: the gate may list the origin's tools itself
+  const exchange = newExchange(r, proto.era, originUrl) // originUrl: the gate may list the origin's tools itself
   if (proto.era === 'modern' && single) {
     // Mcp-Param-* values travel beside the body; unknown ones are forwarded unchecked by the spec, so scan them.
     const blocked = exchange.checkParamHeaders(request.headers, single)
@@ -118,12 +118,12 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
   const answers: JsonRpcResponse[] = []
   const bytes = Math.ceil(text.length / messages.length)
   for (const m of messages) {
-    const outcome = await exchange.fromClientChecked(m, bytes) // [tools] inspection, then pins / access / schema / approvals
+    const outcome = await exchange.fromClientChecked(m, bytes) // inspection, then pins / access / schema / approvals
     if ('forward' in outcome) outgoing.push(outcome.forward)
     else if ('answer' in outcome) answers.push(outcome.answer)
   }
   exchange.init.sink.flush()
-  // [budget] Requests and argument tokens are charged before anything is forwarded; a refused request never reaches the origin.
+  // Requests and argument tokens are charged before anything is forwarded; a refused request never reaches the origin.
   const meter = exchange.init.meter
   const refusal = meter && outgoing.length > 0 ? await meter.admitClient(outgoing) : null
   if (meter && refusal) {
@@ -143,7 +143,7 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
     return jsonResponse(isBatch ? answers : answers[0], 200, r.requestId)
   }
 
-  let headers = await r.auth.originHeaders(request.headers) // [auth]
+  let headers = await r.auth.originHeaders(request.headers)
   if (proto.era === 'modern' && outgoing[0] && single && outgoing[0] !== single) headers = rewriteParamHeaders(headers, outgoing[0])
   // The firewall forwards its own serialisation of exactly what it inspected, never the client's bytes.
   const body = JSON.stringify(isBatch ? outgoing : outgoing[0])
@@ -165,9 +165,9 @@ async function handleStreamOrDelete(r: AuthedRequest, originUrl: URL): Promise<R
   if (version === '2026-07-28') throw new FirewallError({ kind: 'method_not_allowed', allow: 'POST' })
   const proto = detectProtocol(request.headers, undefined)
   if (!proto.ok) throw new FirewallError(protocolProblem(proto))
-  const exchange = newExchange(r, proto.era, originUrl) // [tools]
-  if (exchange.init.meter) await exchange.init.meter.ready() // [budget] server messages on the stream are counted as they pass
-  const headers = await r.auth.originHeaders(request.headers) // [auth]
+  const exchange = newExchange(r, proto.era, originUrl)
+  if (exchange.init.meter) await exchange.init.meter.ready() // server messages on the stream are counted as they pass
+  const headers = await r.auth.originHeaders(request.headers)
   const { response: upstream, abort } = await forward(
     { url: originUrl, method: request.method, headers },
     { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal },
@@ -237,7 +237,7 @@ async function relay(
 
 /** Answers server requests the client will never see, on its behalf (same session, version and auth). */
 async function answerOnBehalf(r: AuthedRequest, originUrl: URL, messages: JsonRpcMessage[]): Promise<void> {
-  const headers = await r.auth.originHeaders(r.request.headers) // [auth]
+  const headers = await r.auth.originHeaders(r.request.headers)
   headers.set('content-type', 'application/json')
   headers.set('accept', 'application/json, text/event-stream')
   for (const m of messages) {
@@ -259,16 +259,16 @@ function newExchange(r: AuthedRequest, era: 'legacy' | 'modern', originUrl?: URL
     requestId: r.requestId,
     era,
     ...(sessionId ? { sessionId } : {}),
-    ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : {}), // [auth]
+    ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : {}),
     policy: compilePolicy(tenant.id, tenant.record.version, tenant.record.config),
     sink: new EventSink(r.env, tenant.id, r.waitUntil),
     killedTools: r.killedTools ?? [],
   })
-  // [tools] Tool integrity (src/tools): pins, access lists, schema checks, call approvals.
+  // Tool integrity (src/tools): pins, access lists, schema checks, call approvals.
   const { policy, sink } = exchange.init
   const gate = originUrl ? toolGateFor({ env: r.env, tenant, requestId: r.requestId, era, ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : {}), policy, sink, originUrl, originHeaders: () => r.auth.originHeaders(r.request.headers), maxDepth: MAX_JSON_DEPTH }) : null
   if (gate) exchange.init.tools = gate
-  // [budget] Token and request budgets (src/budget): a tenant without one gets no meter and pays nothing.
+  // Token and request budgets (src/budget): a tenant without one gets no meter and pays nothing.
   const budget = tenant.record.config.budget
   if (budget) {
     exchange.init.meter = new BudgetMeter({

@@ -27,7 +27,7 @@ export async function relayJson(upstream: Response, exchange: Exchange, opts: Js
   const out: JsonRpcMessage[] = []
   const answers: JsonRpcMessage[] = []
   for (const m of messages) {
-    const outcome = await exchange.fromServerChecked(m, bytes) // [tools] pins and schema checks, then inspection
+    const outcome = await exchange.fromServerChecked(m, bytes) // pins and schema checks, then inspection
     if ('emit' in outcome) out.push(outcome.emit)
     else if (outcome.answerOrigin) answers.push(outcome.answerOrigin)
   }

@@ -12,9 +12,9 @@ import { encodeEvent, SseFramer } from '../mcp/sse'
 import type { SseItem } from '../mcp/sse'
 import { parseJsonBody } from '../mcp/jsonrpc'
 import type { JsonRpcMessage } from '../mcp/jsonrpc'
-import { FirewallCode, toWire } from '../errors' // [budget] toWire
+import { FirewallCode, toWire } from '../errors'
 import type { Exchange } from './exchange'
-import { dataOf } from '../budget/enforce' // [budget]
+import { dataOf } from '../budget/enforce'
 
 export interface SseRelayOptions {
   maxLineBytes: number
@@ -56,7 +56,7 @@ export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchang
     console.error(JSON.stringify({ event: 'sse_fail_closed', requestId: exchange.init.requestId, tenant: exchange.init.tenantId, why }))
     let out = before
     const [code, message] = why === 'killed' ? [FirewallCode.tenantDisabled, 'Endpoint disabled'] : [FirewallCode.originInvalid, 'Origin sent a response the firewall cannot inspect']
-    // [budget] A response refused for budget ends the stream: the requests still waiting get the same error.
+    // A response refused for budget ends the stream: the requests still waiting get the same error.
     const refused = why === 'budget' ? exchange.budgetRefused : undefined
     const failed = refused ? exchange.failPending(toWire(refused).code, toWire(refused).message, dataOf(refused)) : exchange.failPending(code, message)
     for (const err of failed) {
@@ -101,14 +101,14 @@ export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchang
           return
         }
         for (const item of items) {
-          const text = await handleItem(item, exchange, opts) // [tools] async: pin checks may read a Durable Object
+          const text = await handleItem(item, exchange, opts) // async: pin checks may read a Durable Object
           if (text === 'fail') {
             failClosed(controller, 'unparseable_event', out)
             return
           }
           if (text !== null) out += text
           if (exchange.budgetRefused) {
-            failClosed(controller, 'budget', out) // [budget] the budget ran out mid-stream
+            failClosed(controller, 'budget', out) // the budget ran out mid-stream
             return
           }
         }
@@ -140,7 +140,7 @@ async function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptio
   const emit: JsonRpcMessage[] = []
   const answers: JsonRpcMessage[] = []
   for (const m of messages) {
-    const outcome = await exchange.fromServerChecked(m, bytes) // [tools]
+    const outcome = await exchange.fromServerChecked(m, bytes)
     if ('emit' in outcome) emit.push(outcome.emit)
     else if (outcome.answerOrigin) answers.push(outcome.answerOrigin)
   }

@@ -24,8 +24,8 @@ import { touchesSecretReferences } from './keys'
 import { mountKeyRoutes } from './admin-keys'
 import { openApiDocument } from './openapi'
 import { readEvents } from '../audit/sink'
-import { configChangedAlert, sendAlert } from '../alerts/send' // [alerts]
-import { webhookUrlIssues } from '../alerts/url' // [alerts]
+import { configChangedAlert, sendAlert } from '../alerts/send'
+import { webhookUrlIssues } from '../alerts/url'
 
 export { fieldIssues } from './issues'
 export type { FieldIssue } from './issues'
@@ -80,7 +80,7 @@ export function adminRoutes(): Hono<AdminEnv> {
     if (!parsed.success) return invalidConfig(c, fieldIssues(parsed.error))
     const issue = originIssue(c.env, c.req.url, parsed.data)
     if (issue) return invalidConfig(c, [issue])
-    const hookIssues = webhookUrlIssues(c.env, c.req.url, parsed.data) // [alerts] same rules as origin.url
+    const hookIssues = webhookUrlIssues(c.env, c.req.url, parsed.data) // same rules as origin.url
     if (hookIssues.length > 0) return invalidConfig(c, hookIssues)
     const result = await authority(c, id).write({ tenant: id, actor, expect, change: { kind: 'config', config: body.value } })
     return written(c, id, result, tenantBody)
@@ -143,7 +143,7 @@ export function adminRoutes(): Hono<AdminEnv> {
     // The origin rules may have changed since that version was written (e.g. FIREWALL_HOSTNAMES).
     const issue = originIssue(c.env, c.req.url, target.config)
     if (issue) return invalidConfig(c, [issue])
-    const hookIssues = webhookUrlIssues(c.env, c.req.url, target.config) // [alerts]
+    const hookIssues = webhookUrlIssues(c.env, c.req.url, target.config)
     if (hookIssues.length > 0) return invalidConfig(c, hookIssues)
     const result = await authority(c, id).rollback({ tenant: id, actor: c.var.actor, expect, version: parsed.data.version })
     return written(c, id, result, tenantBody)
@@ -210,7 +210,7 @@ function notActive(c: Ctx, status: 'absent' | 'deleted' | 'invalid'): Response {
 function written<T>(c: Ctx, id: string, result: WriteResult, shape: (id: string, r: TenantRecord) => T): Response {
   if (!result.ok) return refusal(c, result)
   clearTenantCache(id)
-  const alert = configChangedAlert(new URL(c.req.url).pathname, result) // [alerts]
+  const alert = configChangedAlert(new URL(c.req.url).pathname, result)
   if (alert) c.executionCtx.waitUntil(sendAlert(c.env, id, alert))
   return c.json({ ...shape(id, result.record), published: result.published }, result.created ? 201 : 200, { ETag: etag(result.record.version) })
 }

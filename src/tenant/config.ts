@@ -6,9 +6,9 @@ import { z } from 'zod'
 import { RulesPolicy } from '../detectors/rules/policy'
 import { ClassifierPolicy } from '../detectors/classifier/config'
 import { AuthConfig, OriginCredential } from '../auth/config'
-import { ToolsPolicy } from '../tools/policy' // [tools]
+import { ToolsPolicy } from '../tools/policy'
 import { AlertsConfig } from '../alerts/config'
-import { BudgetConfig } from '../budget/config' // [budget]
+import { BudgetConfig } from '../budget/config'
 
 /** Tenant ids appear in paths and storage keys: lower-case, digits and dashes, 1–63 characters. */
 export const TenantId = z.string().regex(/^[a-z0-9-]{1,63}$/, 'must match [a-z0-9-]{1,63}')
@@ -63,7 +63,7 @@ export const PolicyConfig = z
     revealRuleIds: z.boolean().default(false),
     /** Hidden Unicode (tag characters, bidi controls, zero-width runs): strip it, block, flag or ignore. */
     unicode: UnicodeAction.default('strip'),
-    /** [tools] Tool integrity (src/tools): deny/allow globs per tenant and identity, pinning, schema checks, call approvals. */
+    /** Tool integrity (src/tools): deny/allow globs per tenant and identity, pinning, schema checks, call approvals. */
     tools: ToolsPolicy.prefault({}),
     /** Rule packs (injection, secrets, PII, …): per pack and per rule actions, custom rules, allow-lists. */
     rules: RulesPolicy.prefault({}),
@@ -88,7 +88,7 @@ export const TenantConfig = z
     policy: PolicyConfig.prefault({}),
     /** Signed webhooks for kill switch changes, config changes, blocks, budgets, tool changes (src/alerts). */
     alerts: AlertsConfig.prefault({}),
-    /** [budget] Token and request limits (src/budget/config.ts). Absent: unmetered, at no cost. */
+    /** Token and request limits (src/budget/config.ts). Absent: unmetered, at no cost. */
     budget: BudgetConfig.optional(),
   })
   .strict()

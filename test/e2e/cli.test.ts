@@ -81,7 +81,7 @@ describe('mcp-firewall CLI', () => {
   })
 })
 
-// [tools] The tool review commands, as a deploy pipeline runs them after shipping new tool definitions.
+// The tool review commands, as a deploy pipeline runs them after shipping new tool definitions.
 describe('mcp-firewall tools', () => {
   it('lists pending changes with their diff, approves them all, and approves or rejects one by name', async () => {
     const { startOrigin } = await import('../support/origin.js')
