@@ -18,8 +18,11 @@ export interface BenchFirewall {
   stop(): Promise<void>
 }
 
-/** Starts the firewall from `config` and configures `tenant` to forward to `originUrl`. */
-export async function startBenchFirewall(config: string, tenant: string, originUrl: string): Promise<BenchFirewall> {
+/**
+ * Starts the firewall from `config` and configures `tenant` to forward to `originUrl`, under `policy`
+ * when given, else under BENCH_TENANT_POLICY (JSON) when set, else the default policy.
+ */
+export async function startBenchFirewall(config: string, tenant: string, originUrl: string, policy?: unknown): Promise<BenchFirewall> {
   process.env.WRANGLER_SEND_METRICS ??= 'false'
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false'
   const persist = await mkdtemp(join(tmpdir(), 'fw-bench-'))
@@ -42,14 +45,15 @@ export async function startBenchFirewall(config: string, tenant: string, originU
     await worker.dispose()
     await rm(persist, { recursive: true, force: true })
   }
+  const fromEnv = process.env['BENCH_TENANT_POLICY']
+  const chosen: unknown = policy ?? (fromEnv ? (JSON.parse(fromEnv) as unknown) : undefined)
   try {
     await worker.ready
     const base = await worker.url
     const res = await fetch(new URL(`admin/v1/tenants/${tenant}`, base), {
       method: 'PUT',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      // BENCH_TENANT_POLICY (JSON) benchmarks another policy than the default, e.g. detectors off.
-      body: JSON.stringify({ origin: { url: originUrl }, ...(process.env['BENCH_TENANT_POLICY'] ? { policy: JSON.parse(process.env['BENCH_TENANT_POLICY']) as unknown } : {}) }),
+      body: JSON.stringify({ origin: { url: originUrl }, ...(chosen !== undefined ? { policy: chosen } : {}) }),
     })
     if (!res.ok) throw new Error(`PUT tenant: HTTP ${res.status} ${await res.text()}`)
     await res.body?.cancel()

@@ -29,7 +29,7 @@ import { BENCH_TOOL, toolsCallRequest } from './payloads.js'
 import { markdownTable, writeJson } from './report.js'
 import type { CaseResult } from './report.js'
 import { takeSnapshot } from './snapshot.js'
-import { startToolsFirewall } from './tools-firewall.js'
+import { startBenchFirewall } from './firewall.js'
 import { benchTools, startToolsOrigin, structuredResult } from './tools-origin.js'
 import { assertAnswer } from './verify.js'
 
@@ -132,8 +132,8 @@ try {
   // The same firewall twice: with everything on, and with tool integrity off (the rest of the default
   // policy unchanged), so the table shows both ratios and the CPU difference is tool integrity's own.
   const [on, off, passthrough] = await Promise.all([
-    startToolsFirewall(snapshot.firewallConfig, origin.url, { tools: EVERYTHING_ON }),
-    startToolsFirewall(snapshot.firewallConfig, origin.url, { tools: { pinning: 'off', schema: { arguments: 'off', results: 'off' } } }),
+    startBenchFirewall(snapshot.firewallConfig, 'bench', origin.url, { tools: EVERYTHING_ON }),
+    startBenchFirewall(snapshot.firewallConfig, 'bench', origin.url, { tools: { pinning: 'off', schema: { arguments: 'off', results: 'off' } } }),
     startPassthrough(origin.url, snapshot.passthroughConfig),
   ])
   stops.push(() => on.stop(), () => off.stop(), () => passthrough.stop())
