@@ -1,7 +1,7 @@
 /** Validators and decoders that keep look-alikes out: Luhn, IBAN, SSN, phone, entropy, placeholders, decoding. */
 import { describe, expect, it } from 'vitest'
 import { decodeSelectors, decodeTags, decodeToText } from '../../src/detectors/rules/decode'
-import { charsetClasses, iban, luhn, notExampleHost, notPlaceholder, phone, publicIp, shannonEntropy, ssn } from '../../src/detectors/rules/validators'
+import { charsetClasses, compileValidator, iban, longestSequence, luhn, notExampleHost, notPlaceholder, phone, publicIp, shannonEntropy, ssn, vendorPrefixFormat } from '../../src/detectors/rules/validators'
 
 describe('validators', () => {
   it.each([
@@ -55,6 +55,35 @@ describe('validators', () => {
     ['b3BlbnNzaC1rZXktdjEAAAAABG5v', true],
     ['Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB', true],
   ])('notPlaceholder(%s) = %s', (v, ok) => expect(notPlaceholder(v)).toBe(ok))
+
+  it.each([
+    ['', 0],
+    ['a1b2c3', 1],
+    ['x3456y', 4],
+    ['FAKE-klmnop-0', 6],
+    ['zyxwvu', 6],
+    ['9876543210', 10],
+    ['yz01', 2],
+  ])('longestSequence(%s) = %s', (v, n) => expect(longestSequence(v)).toBe(n))
+
+  it('not-sequential rejects a run of minRun or more', () => {
+    const v = compileValidator({ type: 'not-sequential', minRun: 6 })
+    expect(v('FAKE-0x9Qm7_FAKE-0x9Qm7')).toBe(true)
+    expect(v('FAKE-12345-abcde')).toBe(true)
+    expect(v('FAKE-123456-0000')).toBe(false)
+  })
+
+  it.each([
+    ['dapi0a1b2c3d4e5f60718293a4b5c6d7e8f9-2', true],
+    ['dapi0a1b2c3d4e5f60718293a4b5c6dFAKE', false],
+    ['ghp_FAKE0a1b2c3d4e5f', true],
+    ['ghp_your-token-here', false],
+    ['sk_live_FAKE...', false],
+    ['Zf3D0LXaZznKeFAKE38v9PNl1M5', true],
+    ['ASIAPACIFIC-2024', true],
+    ['sk-ant-api03-abcdefgh-FAKE', false],
+    ['sk-ant-api03-FAKE-0x9Qm7_FAKE', true],
+  ])('vendorPrefixFormat(%s) = %s', (v, ok) => expect(vendorPrefixFormat(v)).toBe(ok))
 
   it.each([
     ['postgres://u:p@db.internal/x', true],

@@ -63,6 +63,19 @@ export const Validator = z.discriminatedUnion('type', [
   z.object({ type: z.literal('has-digit') }).strict(),
   /** Reject template placeholders: xxxx runs, `<…>`, `${…}`, `{{…}}`, `your_…`, `…_here`, `changeme`. */
   z.object({ type: z.literal('not-placeholder') }).strict(),
+  /**
+   * Reject hand-typed bodies: a run of at least `minRun` consecutive ascending or descending characters
+   * of one class (`123456`, `klmnop`, `FEDCBA`). A random body of 100 base64url characters holds a run
+   * of 6 with probability ~1e-7; example keys in docs and tests are usually typed as alphabet walks.
+   */
+  z.object({ type: z.literal('not-sequential'), minRun: z.number().int().min(4).max(32) }).strict(),
+  /**
+   * A value that starts with a provider's documented token prefix (`dapi`, `ghp_`, `sk_live_` …) is
+   * shaped like that provider's tokens: its characters, and no alphabet walk (`not-sequential`, 6).
+   * Otherwise it is a placeholder, a typo or an example (a real token is the provider rule's to report).
+   * Length is not checked, so a provider that lengthens its tokens still passes.
+   */
+  z.object({ type: z.literal('vendor-prefix-format') }).strict(),
   /** Reject values containing any of these (case-insensitive) substrings. */
   z.object({ type: z.literal('deny'), values: z.array(z.string().min(1).max(100)).min(1).max(100) }).strict(),
   /** The value decodes (base64, hex or \x / \u escapes) to mostly printable text. */
@@ -148,6 +161,8 @@ export const RuleSpec = z
      */
     examples: z.object({ match: ExampleList, noMatch: ExampleList }).strict(),
     references: z.array(z.string().url()).max(10).optional(),
+    /** Why the rule is shaped as it is (formats, exclusions, trade-offs): for rule authors and reviewers. */
+    notes: z.string().min(10).max(2000).optional(),
   })
   .strict()
 export type RuleSpec = z.infer<typeof RuleSpec>

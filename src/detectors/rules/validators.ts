@@ -106,6 +106,80 @@ export function notPlaceholder(value: string): boolean {
 // Case-sensitive on purpose: `AAAAAA` is base64 for zero bytes and common in real keys.
 const LETTER_RUN = /([B-Za-z])\1{5}/
 
+/** Class of a character for sequence runs: 0 digit, 1 lower case, 2 upper case, -1 anything else. */
+function seqClass(c: number): number {
+  if (c >= 48 && c <= 57) return 0
+  if (c >= 97 && c <= 122) return 1
+  if (c >= 65 && c <= 90) return 2
+  return -1
+}
+
+/**
+ * Length of the longest run of consecutive ascending or descending characters of one class in `value`
+ * (`3456` → 4, `klmnop` → 6, `FEDCBA` → 6, `a1b2` → 1). Used to reject hand-typed example keys.
+ */
+export function longestSequence(value: string): number {
+  let best = value.length > 0 ? 1 : 0
+  let up = 1
+  let down = 1
+  for (let i = 1; i < value.length; i++) {
+    const a = value.charCodeAt(i - 1)
+    const b = value.charCodeAt(i)
+    const same = seqClass(a) !== -1 && seqClass(a) === seqClass(b)
+    up = same && b === a + 1 ? up + 1 : 1
+    down = same && b === a - 1 ? down + 1 : 1
+    if (up > best) best = up
+    if (down > best) best = down
+  }
+  return best
+}
+
+/**
+ * Documented token prefixes and the characters their bodies are made of (the same charsets as this
+ * pack's provider rules), all with random bodies. Prefixes are long or distinctive enough that an
+ * ordinary value rarely starts with them; AWS's `AKIA`/`ASIA` are left out because words and passwords
+ * do ("ASIAPACIFIC2024"), Slack's `xox…-` because its bodies start with numeric workspace and user ids.
+ */
+const VENDOR_BODIES: ReadonlyArray<readonly [prefix: string, body: RegExp]> = [
+  ['dapi', /^[0-9a-f]+(?:-\d{1,2})?$/], // Databricks personal access token: lower-case hex, optional -N
+  ['ghp_', /^[A-Za-z0-9]+$/], // GitHub classic PAT, OAuth, user-to-server, server-to-server, refresh
+  ['gho_', /^[A-Za-z0-9]+$/],
+  ['ghu_', /^[A-Za-z0-9]+$/],
+  ['ghs_', /^[A-Za-z0-9]+$/],
+  ['ghr_', /^[A-Za-z0-9]+$/],
+  ['github_pat_', /^[A-Za-z0-9_]+$/], // GitHub fine-grained PAT
+  ['glpat-', /^[A-Za-z0-9_.-]+$/], // GitLab PAT (routable ones carry `.`-separated parts)
+  ['sk_live_', /^[A-Za-z0-9]+$/], // Stripe secret and restricted keys
+  ['sk_test_', /^[A-Za-z0-9]+$/],
+  ['rk_live_', /^[A-Za-z0-9]+$/],
+  ['rk_test_', /^[A-Za-z0-9]+$/],
+  ['sk-ant-', /^[A-Za-z0-9_-]+$/], // Anthropic
+  ['sk-proj-', /^[A-Za-z0-9_-]+$/], // OpenAI project, service-account and admin keys
+  ['sk-svcacct-', /^[A-Za-z0-9_-]+$/],
+  ['sk-admin-', /^[A-Za-z0-9_-]+$/],
+  ['AIza', /^[A-Za-z0-9_-]+$/], // Google API key
+  ['npm_', /^[A-Za-z0-9]+$/], // npm access token
+]
+
+/** Shortest alphabet walk that marks a vendor-prefixed body as typed (random bodies: ~1e-7 per token). */
+const VENDOR_WALK = 6
+
+/**
+ * False when `value` starts with a documented token prefix but is not shaped like that provider's
+ * tokens: its body has characters the provider never issues (`dapi…defg5`, `ghp_your-token-here`,
+ * `sk_live_…`) or is typed as an alphabet walk (`sk-ant-api03-abcdefgh…`; bodies are random, see
+ * `longestSequence`). Such a value is a placeholder, a typo or an example, and a real one is reported by
+ * the provider's own rule. Length is not checked, so a provider that lengthens its tokens still passes.
+ */
+export function vendorPrefixFormat(value: string): boolean {
+  for (const [prefix, body] of VENDOR_BODIES) {
+    if (!value.startsWith(prefix)) continue
+    const rest = value.slice(prefix.length)
+    return body.test(rest) && longestSequence(rest) < VENDOR_WALK
+  }
+  return true
+}
+
 const EXAMPLE_HOST =
   /(?:^|[@/.:])(?:example\.(?:com|org|net)|[a-z0-9-]+\.(?:example|test|invalid|localhost)|localhost|127\.0\.0\.1|0\.0\.0\.0|\[?::1\]?)(?:[:/?#]|$)/i
 
@@ -153,6 +227,12 @@ export function compileValidator(spec: Validator): ValidatorFn {
       return (v) => /\d/.test(v)
     case 'not-placeholder':
       return notPlaceholder
+    case 'not-sequential': {
+      const min = spec.minRun
+      return (v) => longestSequence(v) < min
+    }
+    case 'vendor-prefix-format':
+      return vendorPrefixFormat
     case 'deny': {
       const words = spec.values.map((w) => w.toLowerCase())
       return (v) => {
