@@ -6,7 +6,7 @@
  * and summarised. Prints a markdown table to stdout, progress to stderr, and writes everything to
  * `.bench/latest.json`.
  *
- *   tsx bench/run.ts [--duration 4] [--warmup 1] [--concurrency 16] [--rounds 3] [--quick]
+ *   tsx bench/run.ts [--duration 4] [--warmup 1] [--concurrency 16] [--rounds 3] [--quick] [--sizes 16384] [--modes json]
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -46,6 +46,18 @@ const HEADERS = {
   'mcp-protocol-version': '2025-11-25',
 }
 
+/** The cases to run: every size and mode unless `--sizes` / `--modes` (comma-separated) pick some. */
+function readCases(): { sizes: number[]; modes: ResponseMode[] } {
+  const { values: a } = parseArgs({ strict: false, options: { sizes: { type: 'string' }, modes: { type: 'string' } } })
+  const pick = <T,>(all: readonly T[], arg: unknown, parse: (s: string) => T): T[] => {
+    if (typeof arg !== 'string') return [...all]
+    const chosen = arg.split(',').map(parse)
+    for (const c of chosen) if (!all.includes(c)) throw new Error(`unknown case ${String(c)}; choose from ${all.join(', ')}`)
+    return chosen
+  }
+  return { sizes: pick(SIZES, a.sizes, Number), modes: pick(MODES, a.modes, (m) => m as ResponseMode) }
+}
+
 function readSettings(): RunSettings {
   const { values: a } = parseArgs({
     options: {
@@ -54,6 +66,8 @@ function readSettings(): RunSettings {
       concurrency: { type: 'string', default: '16' },
       rounds: { type: 'string', default: '3' },
       quick: { type: 'boolean', default: false },
+      sizes: { type: 'string' },
+      modes: { type: 'string' },
     },
   })
   const s = {
@@ -89,6 +103,7 @@ function printTable(cases: CaseResult[], settings: RunSettings, totalS: number):
 async function main(): Promise<void> {
   const began = performance.now()
   const settings = readSettings()
+  const picked = readCases()
   const log = (line: string): void => void process.stderr.write(`${line}\n`)
   await assertSameCompat(root('wrangler.toml'), root('bench/passthrough/wrangler.toml'))
   const snapshot = await takeSnapshot()
@@ -108,8 +123,8 @@ async function main(): Promise<void> {
     log(`started in ${Math.round(performance.now() - began)} ms; ${JSON.stringify(settings)}`)
 
     const cases: CaseResult[] = []
-    for (const size of SIZES) {
-      for (const mode of MODES) {
+    for (const size of picked.sizes) {
+      for (const mode of picked.modes) {
         const want = { contentType: mode === 'json' ? 'application/json' : 'text/event-stream', text: origin.textFor(size) }
         for (const url of Object.values(ctx.targets)) await assertAnswer(url, { headers: HEADERS, body: toolsCallRequest(1, size, mode) }, want)
         cases.push(await runCase(ctx, `${size / 1024} KB ${mode}`, size, mode))

@@ -35,7 +35,7 @@ async function fetchJwks(url: string, init: { headers: Headers; signal: AbortSig
     await res.body?.cancel().catch(() => undefined)
     throw new JwksUnavailable(`HTTP ${res.status}`)
   }
-  const text = await readCappedText(res.body, MAX_JWKS_BYTES, res.headers.get('content-length'), () => new FirewallError({ kind: 'origin_response_too_large' })).catch(() => {
+  const text = await readCappedText(res, MAX_JWKS_BYTES, () => new FirewallError({ kind: 'origin_response_too_large' })).catch(() => {
     throw new JwksUnavailable('JWKS too large or unreadable')
   })
   try {

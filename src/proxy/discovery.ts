@@ -38,14 +38,14 @@ export async function handleDiscovery(request: Request, tenant: LoadedTenant, en
     upstream = await fetch(target, {
       method: request.method === 'POST' ? 'POST' : 'GET',
       headers,
-      ...(hasBody ? { body: await readCappedText(request.body, MAX_DISCOVERY_BYTES, request.headers.get('content-length'), () => new FirewallError({ kind: 'payload_too_large' })) } : {}),
+      ...(hasBody ? { body: await readCappedText(request, MAX_DISCOVERY_BYTES, () => new FirewallError({ kind: 'payload_too_large' })) } : {}),
       redirect: 'manual',
       signal: AbortSignal.timeout(tenant.record.config.origin.timeoutMs),
     })
   } catch {
     throw new FirewallError({ kind: 'origin_unreachable' })
   }
-  const body = await readCappedText(upstream.body, MAX_DISCOVERY_BYTES, upstream.headers.get('content-length'), () => new FirewallError({ kind: 'origin_response_too_large' }))
+  const body = await readCappedText(upstream, MAX_DISCOVERY_BYTES, () => new FirewallError({ kind: 'origin_response_too_large' }))
   const out = new Headers()
   for (const name of PASS_HEADERS) {
     const v = upstream.headers.get(name)

@@ -36,21 +36,31 @@ export function checkContentType(method: string, contentType: string | null): vo
   if (type !== 'application/json') throw new FirewallError({ kind: 'unsupported_media_type' })
 }
 
+/** Non-streaming, so one instance serves every request (each `decode` call is self-contained). */
+const UTF8 = new TextDecoder()
+
 /**
- * Reads a body as UTF-8 text, counting bytes as they arrive and stopping at `maxBytes` (413) without
- * buffering more. A declared Content-Length over the cap is refused before reading anything.
+ * Reads a request's or response's body as UTF-8 text, refusing it (`tooLarge`) past `maxBytes`.
+ *
+ * A declared Content-Length over the cap is refused before reading anything. When the body is framed
+ * by a Content-Length within the cap (and no Transfer-Encoding, which would override it), HTTP framing
+ * already bounds it, so the runtime reads it natively in one call: reading a native stream chunk by
+ * chunk from JavaScript was the largest single cost of a request in profiles. Any other body is read
+ * chunk by chunk, counting bytes as they arrive and stopping at the cap without buffering more.
  */
-export async function readCappedText(
-  body: ReadableStream<Uint8Array> | null,
-  maxBytes: number,
-  declaredLength: string | null,
-  tooLarge: () => FirewallError,
-): Promise<string> {
-  if (declaredLength !== null && Number(declaredLength) > maxBytes) throw tooLarge()
+export async function readCappedText(message: Request | Response, maxBytes: number, tooLarge: () => FirewallError): Promise<string> {
+  const body = message.body
+  const declared = message.headers.get('content-length')
+  const length = declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : undefined
+  if (length !== undefined && length > maxBytes) throw tooLarge()
   if (!body) return ''
-  const reader = body.getReader()
-  const decoder = new TextDecoder()
-  const parts: string[] = []
+  if (length !== undefined && !message.headers.has('transfer-encoding')) {
+    const bytes = new Uint8Array(await message.arrayBuffer())
+    if (bytes.byteLength > maxBytes) throw tooLarge() // framing guarantees this cannot happen; the cap holds regardless
+    return UTF8.decode(bytes)
+  }
+  const reader = chunkReader(body)
+  const chunks: Uint8Array[] = []
   let total = 0
   for (;;) {
     const { done, value } = await reader.read()
@@ -60,8 +70,53 @@ export async function readCappedText(
       await reader.cancel().catch(() => undefined)
       throw tooLarge()
     }
-    parts.push(decoder.decode(value, { stream: true }))
+    chunks.push(value.slice()) // a copy: the reader reuses its buffer, and a trickled body must not pin 64 KiB per byte
   }
-  parts.push(decoder.decode())
-  return parts.join('')
+  // One decode of the whole body: cheaper than a streaming decode per chunk, and the same text.
+  if (chunks.length === 1 && chunks[0]) return UTF8.decode(chunks[0])
+  const all = new Uint8Array(total)
+  let at = 0
+  for (const c of chunks) {
+    all.set(c, at)
+    at += c.byteLength
+  }
+  return UTF8.decode(all)
+}
+
+/** Bytes asked for per read of a native body. */
+const READ_BYTES = 64 * 1024
+
+/** Reads a body chunk by chunk; see {@link chunkReader}. */
+export interface ChunkReader {
+  /** The next chunk. It is valid until the next call: its buffer is reused. */
+  read(): Promise<ReadableStreamReadResult<Uint8Array>>
+  cancel(): Promise<void>
+}
+
+/**
+ * Reads a body in the largest chunks the runtime has ready: a BYOB read of up to 64 KiB where the body
+ * is a byte stream (every fetch body is), else the default reader. In workerd each read from
+ * JavaScript costs about the same whatever its size, and the default reader hands a fetch body over
+ * 4 KiB at a time, so a 16 KiB answer took five reads instead of one or two.
+ */
+export function chunkReader(body: ReadableStream<Uint8Array>): ChunkReader {
+  let byob: ReadableStreamBYOBReader
+  try {
+    byob = body.getReader({ mode: 'byob' })
+  } catch {
+    const reader = body.getReader() // not a byte stream (a stream built in JavaScript)
+    return { read: () => reader.read(), cancel: () => reader.cancel() }
+  }
+  let spare: ArrayBuffer | undefined
+  return {
+    async read() {
+      const view = new Uint8Array(spare ?? new ArrayBuffer(READ_BYTES))
+      spare = undefined
+      const result = await byob.read(view)
+      if (result.done) return { done: true, value: undefined }
+      spare = result.value.buffer
+      return { done: false, value: result.value }
+    },
+    cancel: () => byob.cancel(),
+  }
 }

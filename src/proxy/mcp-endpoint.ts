@@ -85,7 +85,7 @@ export async function handleMcp(r: EndpointRequest): Promise<Response> {
 async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
   const { request, tenant } = r
   const config = tenant.record.config
-  const text = await readCappedText(request.body, config.limits.maxRequestBytes, request.headers.get('content-length'), () => new FirewallError({ kind: 'payload_too_large' }))
+  const text = await readCappedText(request, config.limits.maxRequestBytes, () => new FirewallError({ kind: 'payload_too_large' }))
   const parsed = parseJsonBody(text, { maxDepth: MAX_JSON_DEPTH })
   if (!parsed.ok) {
     throw new FirewallError(parsed.code === -32700 ? { kind: 'parse_error' } : { kind: 'invalid_request', reason: parsed.reason })
@@ -226,7 +226,7 @@ async function relay(
     }
   }
   // Anything else is passed only when it carries nothing to inspect (e.g. a DELETE's empty 200).
-  const rest = await readCappedText(upstream.body, 64 * 1024, upstream.headers.get('content-length'), () => new FirewallError({ kind: 'origin_response_too_large' }, firstId))
+  const rest = await readCappedText(upstream, 64 * 1024, () => new FirewallError({ kind: 'origin_response_too_large' }, firstId))
   if (!upstream.ok) return originRefusal(upstream.status, headers, r.requestId)
   if (rest.length === 0) {
     headers.delete('content-type')

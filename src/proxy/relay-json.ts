@@ -18,7 +18,7 @@ export interface JsonRelayOptions {
 
 /** The client-bound body for an origin JSON response, or throws `origin_*` problems. */
 export async function relayJson(upstream: Response, exchange: Exchange, opts: JsonRelayOptions): Promise<string> {
-  const text = await readCappedText(upstream.body, opts.maxBytes, upstream.headers.get('content-length'), () => new FirewallError({ kind: 'origin_response_too_large' }))
+  const text = await readCappedText(upstream, opts.maxBytes, () => new FirewallError({ kind: 'origin_response_too_large' }))
   const parsed = parseJsonBody(text, { maxDepth: opts.maxDepth })
   if (!parsed.ok) throw new FirewallError({ kind: 'origin_invalid_response', reason: 'unparseable JSON-RPC' })
   const isBatch = parsed.value.kind === 'batch'

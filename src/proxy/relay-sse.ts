@@ -1,7 +1,7 @@
 /**
  * Rewrites an origin's SSE stream event by event (mcp-protocol.md §4.1–4.2, §4.6).
  *
- * Pull-based: the origin is read only when the client asks for more, so backpressure reaches the
+ * The origin is read only as fast as the client takes what was sent, so backpressure reaches the
  * origin and only the event being inspected is ever held. Comments, `retry:` lines and priming events
  * pass through in order (SEP-1699 polling depends on them). Each message event is parsed, inspected
  * and re-serialised with its original SSE `id:`; events with another `event:` name are dropped, never
@@ -15,6 +15,8 @@ import type { JsonRpcMessage } from '../mcp/jsonrpc'
 import { FirewallCode, toWire } from '../errors'
 import type { Exchange } from './exchange'
 import { dataOf } from '../budget/enforce'
+import { chunkReader } from './ingress'
+import type { ChunkReader } from './ingress'
 
 export interface SseRelayOptions {
   maxLineBytes: number
@@ -41,18 +43,39 @@ const encoder = new TextEncoder()
 
 /** A client-bound SSE body that inspects `upstream` as it flows. */
 export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchange, opts: SseRelayOptions): ReadableStream<Uint8Array> {
-  // The framer is driven from this stream's pull loop rather than piped: one stream hop fewer per chunk.
   const framer = new SseFramer({ maxLineBytes: opts.maxLineBytes, maxEventBytes: opts.maxEventBytes })
-  const reader = upstream.getReader()
+  const reader = chunkReader(upstream)
   const origin = new OriginReader(reader, opts.idleTimeoutMs, opts.recheckMs ?? 2_000, opts.stillAllowed)
+  // A native identity stream: this loop writes, the runtime reads. A write completes only when the
+  // client has taken the chunk, so the origin is read no faster than the client reads (backpressure),
+  // and the runtime moves the bytes without calling back into JavaScript per read: a JS-sourced
+  // ReadableStream cost about 0.3 ms more per response in the bench.
+  const { readable, writable } = new IdentityTransformStream()
+  const writer = writable.getWriter()
   let finished = false
-  const finish = (controller: ReadableStreamDefaultController<Uint8Array>) => {
-    if (finished) return
+  let originStopped = false
+  const end = (): void => {
     finished = true
-    controller.close()
+    origin.close()
     opts.onClose?.()
   }
-  const failClosed = (controller: ReadableStreamDefaultController<Uint8Array>, why: string, before = '') => {
+  const stopOrigin = (): void => {
+    if (originStopped) return
+    originStopped = true
+    reader.cancel().catch(() => undefined)
+    opts.abortOrigin()
+  }
+  // The client went away (the readable side was cancelled): stop reading and abort the origin.
+  const clientGone = (): void => {
+    if (finished) return
+    end()
+    stopOrigin()
+  }
+  writer.closed.catch(clientGone)
+  const send = async (text: string): Promise<void> => {
+    if (text) await writer.write(encoder.encode(text))
+  }
+  const failClosed = async (why: string, before = ''): Promise<void> => {
     console.error(JSON.stringify({ event: 'sse_fail_closed', requestId: exchange.init.requestId, tenant: exchange.init.tenantId, why }))
     let out = before
     const [code, message] = why === 'killed' ? [FirewallCode.tenantDisabled, 'Endpoint disabled'] : [FirewallCode.originInvalid, 'Origin sent a response the firewall cannot inspect']
@@ -62,69 +85,49 @@ export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchang
     for (const err of failed) {
       out += encodeEvent({ event: 'message', data: JSON.stringify(err) })
     }
-    if (out) controller.enqueue(encoder.encode(out))
-    reader.cancel().catch(() => undefined)
-    opts.abortOrigin()
-    finish(controller)
+    stopOrigin()
+    await send(out)
   }
-
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      const prelude = opts.prelude.map((m) => encodeEvent({ event: 'message', data: JSON.stringify(m) })).join('')
-      if (prelude) controller.enqueue(encoder.encode(prelude))
-    },
-    async pull(controller) {
-      // Loop until something is enqueued so a chunk that yields nothing does not stall the consumer.
-      for (;;) {
-        let next: ReadableStreamReadResult<Uint8Array> | 'idle' | 'killed'
-        try {
-          next = await origin.next()
-        } catch {
-          failClosed(controller, 'origin_stream_error')
-          return
-        }
-        if (next === 'idle' || next === 'killed') {
-          failClosed(controller, next === 'idle' ? 'idle_timeout' : 'killed')
-          return
-        }
-        if (next.done) {
-          framer.flush()
-          finish(controller)
-          return
-        }
-        let out = ''
-        let items: SseItem[]
-        try {
-          items = framer.push(next.value)
-        } catch (err) {
-          failClosed(controller, describe(err))
-          return
-        }
-        for (const item of items) {
-          const text = await handleItem(item, exchange, opts) // async: pin checks may read a Durable Object
-          if (text === 'fail') {
-            failClosed(controller, 'unparseable_event', out)
-            return
-          }
-          if (text !== null) out += text
-          if (exchange.budgetRefused) {
-            failClosed(controller, 'budget', out) // the budget ran out mid-stream
-            return
-          }
-        }
-        if (out) {
-          controller.enqueue(encoder.encode(out))
-          return
-        }
+  // Returns once the stream is over; the caller closes the writer.
+  const pump = async (): Promise<void> => {
+    await send(opts.prelude.map((m) => encodeEvent({ event: 'message', data: JSON.stringify(m) })).join(''))
+    while (!finished) {
+      let next: ReadableStreamReadResult<Uint8Array> | 'idle' | 'killed'
+      try {
+        next = await origin.next()
+      } catch {
+        return failClosed('origin_stream_error')
       }
+      if (next === 'idle' || next === 'killed') return failClosed(next === 'idle' ? 'idle_timeout' : 'killed')
+      if (next.done) {
+        framer.flush()
+        return
+      }
+      let out = ''
+      let items: SseItem[]
+      try {
+        items = framer.push(next.value)
+      } catch (err) {
+        return failClosed(describe(err))
+      }
+      for (const item of items) {
+        const text = await handleItem(item, exchange, opts) // async: pin checks may read a Durable Object
+        if (text === 'fail') return failClosed('unparseable_event', out)
+        if (text !== null) out += text
+        if (exchange.budgetRefused) return failClosed('budget', out) // the budget ran out mid-stream
+      }
+      await send(out)
+    }
+  }
+  void pump().then(
+    async () => {
+      if (finished) return
+      end()
+      await writer.close()
     },
-    cancel() {
-      finished = true
-      reader.cancel().catch(() => undefined)
-      opts.abortOrigin()
-      opts.onClose?.()
-    },
-  })
+    clientGone, // a write refused: the client is gone
+  ).catch(() => undefined)
+  return readable
 }
 
 /** The text to send for one framed item, `null` to send nothing, or `'fail'` to cut the stream. */
@@ -151,46 +154,61 @@ async function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptio
 }
 
 /**
- * Reads the origin without ever dropping a pending read: between chunks it wakes every `recheckMs` to
- * ask whether the stream may go on, and gives up after `idleMs` of silence.
+ * Reads the origin without ever dropping a pending read: every `recheckMs` (and at the idle deadline)
+ * a tick asks whether the stream may go on, and it gives up after `idleMs` of silence. One timer serves
+ * many reads: arming a timer per chunk cost more than reading the chunk.
  */
 class OriginReader {
   #pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined
+  #tick: Promise<'tick'> | undefined
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #fired = false
   #lastByte = Date.now()
-  #lastCheck = Date.now()
 
   constructor(
-    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    private readonly reader: ChunkReader,
     private readonly idleMs: number,
     private readonly recheckMs: number,
     private readonly stillAllowed?: () => Promise<boolean>,
   ) {}
 
   async next(): Promise<ReadableStreamReadResult<Uint8Array> | 'idle' | 'killed'> {
-    // Re-check on schedule even while chunks flow (keep-alives would otherwise never let the timer fire).
-    if (this.stillAllowed && Date.now() - this.#lastCheck >= this.recheckMs) {
-      this.#lastCheck = Date.now()
-      if (!(await this.stillAllowed())) return 'killed'
-    }
     this.#pending ??= this.reader.read()
     for (;;) {
-      const wait = Math.max(1, Math.min(this.recheckMs, this.idleMs - (Date.now() - this.#lastByte)))
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const tick = new Promise<'tick'>((resolve) => {
-        timer = setTimeout(() => resolve('tick'), wait)
-      })
-      const result = await Promise.race([this.#pending, tick]).finally(() => {
-        if (timer !== undefined) clearTimeout(timer)
-      })
+      // Checked before every read, not only when the tick wins a race: a stream that always has a
+      // chunk ready would otherwise never see its tick (and a kill would never end it).
+      if (this.#fired) {
+        this.#fired = false
+        this.#tick = undefined
+        if (Date.now() - this.#lastByte >= this.idleMs) return 'idle'
+        if (this.stillAllowed && !(await this.stillAllowed())) return 'killed'
+      }
+      const result = await Promise.race([this.#pending, this.#arm()])
       if (result !== 'tick') {
         this.#pending = undefined
         this.#lastByte = Date.now()
         return result
       }
-      if (Date.now() - this.#lastByte >= this.idleMs) return 'idle'
-      this.#lastCheck = Date.now()
-      if (this.stillAllowed && !(await this.stillAllowed())) return 'killed'
     }
+  }
+
+  /** Stops the timer (the stream is over). */
+  close(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#tick = undefined
+  }
+
+  #arm(): Promise<'tick'> {
+    if (this.#tick) return this.#tick
+    const wait = Math.max(1, Math.min(this.recheckMs, this.idleMs - (Date.now() - this.#lastByte)))
+    this.#tick = new Promise<'tick'>((resolve) => {
+      this.#timer = setTimeout(() => {
+        this.#fired = true
+        resolve('tick')
+      }, wait)
+    })
+    return this.#tick
   }
 }
 

@@ -75,7 +75,7 @@ async function readAnswer(response: Response, id: string, opts: OriginListerOpti
   }
   const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase()
   if (type === 'application/json') {
-    const text = await readCappedText(response.body, opts.maxBytes, response.headers.get('content-length'), () => new FirewallError({ kind: 'origin_response_too_large' }))
+    const text = await readCappedText(response, opts.maxBytes, () => new FirewallError({ kind: 'origin_response_too_large' }))
     return pick(text, id, opts.maxDepth)
   }
   if (type !== 'text/event-stream') {

@@ -149,4 +149,54 @@ describe('SSE relay', () => {
     expect((await reader.read()).done).toBe(true)
     expect(aborted).toBe(true)
   })
+  it('reads the origin no faster than the client reads (backpressure), and a client that leaves aborts the origin', async () => {
+    const config = TenantConfig.parse({ origin: { url: 'https://o.example/mcp' } })
+    const exchange = new Exchange({
+      tenantId: 'relay',
+      configVersion: 1,
+      requestId: 'req-bp',
+      era: 'legacy',
+      policy: compilePolicy('relay', 424243, config),
+      sink: new EventSink(env, 'relay', () => undefined),
+    })
+    // An endless origin that counts how many chunks were pulled from it.
+    let pulled = 0
+    let cancelled = false
+    const upstream = new ReadableStream<Uint8Array>(
+      {
+        pull(c) {
+          pulled++
+          c.enqueue(enc.encode(`: chunk ${pulled}\n\n`))
+        },
+        cancel() {
+          cancelled = true
+        },
+      },
+      { highWaterMark: 0 },
+    )
+    let aborted = 0
+    let closed = 0
+    const body = relaySse(upstream, exchange, {
+      maxLineBytes: 4096,
+      maxEventBytes: 4096,
+      maxDepth: 64,
+      idleTimeoutMs: 60_000,
+      prelude: [],
+      answerOrigin: () => undefined,
+      abortOrigin: () => aborted++,
+      onClose: () => closed++,
+    })
+    const reader = body.getReader()
+    const dec = new TextDecoder()
+    expect(dec.decode((await reader.read()).value)).toBe(': chunk 1\n\n')
+    expect(dec.decode((await reader.read()).value)).toBe(': chunk 2\n\n')
+    // The client stops reading: the relay may hold one chunk it could not hand over, never more.
+    await new Promise((r) => setTimeout(r, 50))
+    expect(pulled).toBeLessThanOrEqual(4)
+    await reader.cancel()
+    await new Promise((r) => setTimeout(r, 10))
+    expect(cancelled).toBe(true)
+    expect(aborted).toBe(1)
+    expect(closed).toBe(1)
+  })
 })
