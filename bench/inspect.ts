@@ -36,7 +36,9 @@ const subjects: Subject[] = [
 ]
 
 const compileStart = performance.now()
-const policy = compilePolicy('bench', 1, TenantConfig.parse({ origin: { url: 'https://o.example/mcp' } }))
+// BENCH_TENANT_POLICY (JSON) benchmarks another policy, as in the HTTP bench (bench/firewall.ts).
+const chosen = process.env['BENCH_TENANT_POLICY']
+const policy = compilePolicy('bench', 1, TenantConfig.parse({ origin: { url: 'https://o.example/mcp' }, ...(chosen ? { policy: JSON.parse(chosen) as unknown } : {}) }))
 const compileMs = performance.now() - compileStart
 
 const rows: Array<Record<string, string | number>> = []
