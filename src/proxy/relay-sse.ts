@@ -125,7 +125,12 @@ export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchang
       end()
       await writer.close()
     },
-    clientGone, // a write refused: the client is gone
+    (err: unknown) => {
+      // A write refused (the client is gone) or an unexpected failure: stop the origin and error the
+      // client's stream rather than leave it open.
+      clientGone()
+      writer.abort(err).catch(() => undefined)
+    },
   ).catch(() => undefined)
   return readable
 }
