@@ -48,7 +48,7 @@ const UTF8 = new TextDecoder()
  * chunk from JavaScript was the largest single cost of a request in profiles. Any other body is read
  * chunk by chunk, counting bytes as they arrive and stopping at the cap without buffering more.
  */
-export async function readCappedText(message: Request | Response, maxBytes: number, tooLarge: () => FirewallError): Promise<string> {
+export async function readCappedText(message: Request | Response, maxBytes: number, tooLarge: () => Error): Promise<string> {
   const body = message.body
   const declared = message.headers.get('content-length')
   const length = declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : undefined
@@ -86,10 +86,13 @@ export async function readCappedText(message: Request | Response, maxBytes: numb
 /** Bytes asked for per read of a native body. */
 const READ_BYTES = 64 * 1024
 
+/** One read: a chunk, or the end of the body. */
+export type ChunkResult = { done: false; value: Uint8Array } | { done: true; value?: Uint8Array | undefined }
+
 /** Reads a body chunk by chunk; see {@link chunkReader}. */
 export interface ChunkReader {
   /** The next chunk. It is valid until the next call: its buffer is reused. */
-  read(): Promise<ReadableStreamReadResult<Uint8Array>>
+  read(): Promise<ChunkResult>
   cancel(): Promise<void>
 }
 

@@ -10,6 +10,7 @@
 import { z } from 'zod'
 import type { FieldRole, Finding, ScanField } from '../../inspect/types'
 import { checkTargetUrl, type UrlPolicy } from '../../proxy/origin-url'
+import { readCappedText } from '../../proxy/ingress'
 import type { ClassifierPolicy } from './config'
 import { isClassifierFinding, type ClassifierFinding } from './detector'
 
@@ -47,30 +48,6 @@ const Answer = z
   .passthrough()
 
 const MAX_RESPONSE_BYTES = 256 * 1024
-
-async function readCapped(res: Response, cap: number): Promise<string> {
-  if (!res.body) return ''
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > cap) {
-      await reader.cancel()
-      throw new SecondStageError('bad-response', `response larger than ${cap} bytes`)
-    }
-    chunks.push(value)
-  }
-  const all = new Uint8Array(size)
-  let off = 0
-  for (const c of chunks) {
-    all.set(c, off)
-    off += c.byteLength
-  }
-  return new TextDecoder().decode(all)
-}
 
 export interface HttpsSecondStageOptions {
   url: string
@@ -115,7 +92,7 @@ export function httpsSecondStage(options: HttpsSecondStageOptions): SecondStage 
           await res.body?.cancel()
           throw new SecondStageError('http-status', String(res.status))
         }
-        text = await readCapped(res, MAX_RESPONSE_BYTES)
+        text = await readCappedText(res, MAX_RESPONSE_BYTES, () => new SecondStageError('bad-response', `response larger than ${MAX_RESPONSE_BYTES} bytes`))
       } catch (err) {
         if (err instanceof SecondStageError) throw err
         if (signal.aborted) throw new SecondStageError('timeout', `no answer within ${options.timeoutMs} ms`)
