@@ -18,16 +18,21 @@ function upstreamOf(chunks: string[]): ReadableStream<Uint8Array> {
   })
 }
 
-function setup(policy: object = {}, opts: { maxEventBytes?: number } = {}) {
+/** An exchange for tenant `relay` under `policy` (compiled under a fresh version, so never a cached one). */
+function newExchange(requestId: string, policy: object = {}): Exchange {
   const config = TenantConfig.parse({ origin: { url: 'https://o.example/mcp' }, policy })
-  const exchange = new Exchange({
+  return new Exchange({
     tenantId: 'relay',
     configVersion: 1,
-    requestId: 'req-1',
+    requestId,
     era: 'legacy',
     policy: compilePolicy('relay', Math.floor(Math.random() * 1e9), config),
     sink: new EventSink(env, 'relay', () => undefined),
   })
+}
+
+function setup(policy: object = {}, opts: { maxEventBytes?: number } = {}) {
+  const exchange = newExchange('req-1', policy)
   exchange.fromClient({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } })
   const answered: JsonRpcMessage[] = []
   let aborted = 0
@@ -116,15 +121,7 @@ describe('SSE relay', () => {
   })
 
   it('ends an open stream when the tenant is killed mid-stream: pending requests get -31003', async () => {
-    const config = TenantConfig.parse({ origin: { url: 'https://o.example/mcp' } })
-    const exchange = new Exchange({
-      tenantId: 'relay',
-      configVersion: 1,
-      requestId: 'req-k',
-      era: 'legacy',
-      policy: compilePolicy('relay', 424242, config),
-      sink: new EventSink(env, 'relay', () => undefined),
-    })
+    const exchange = newExchange('req-k')
     exchange.fromClient({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'slow', arguments: {} } })
     // An origin that sends one keep-alive and then stays silent and open.
     const upstream = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(enc.encode(': keepalive\n\n')) })
@@ -149,16 +146,9 @@ describe('SSE relay', () => {
     expect((await reader.read()).done).toBe(true)
     expect(aborted).toBe(true)
   })
+
   it('reads the origin no faster than the client reads (backpressure), and a client that leaves aborts the origin', async () => {
-    const config = TenantConfig.parse({ origin: { url: 'https://o.example/mcp' } })
-    const exchange = new Exchange({
-      tenantId: 'relay',
-      configVersion: 1,
-      requestId: 'req-bp',
-      era: 'legacy',
-      policy: compilePolicy('relay', 424243, config),
-      sink: new EventSink(env, 'relay', () => undefined),
-    })
+    const exchange = newExchange('req-bp')
     // An endless origin that counts how many chunks were pulled from it.
     let pulled = 0
     let cancelled = false
