@@ -16,7 +16,7 @@ import { FirewallCode, toWire } from '../errors'
 import type { Exchange } from './exchange'
 import { dataOf } from '../budget/enforce'
 import { chunkReader } from './ingress'
-import type { ChunkReader } from './ingress'
+import type { ChunkReader, ChunkResult } from './ingress'
 
 export interface SseRelayOptions {
   maxLineBytes: number
@@ -92,7 +92,7 @@ export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchang
   const pump = async (): Promise<void> => {
     await send(opts.prelude.map((m) => encodeEvent({ event: 'message', data: JSON.stringify(m) })).join(''))
     while (!finished) {
-      let next: ReadableStreamReadResult<Uint8Array> | 'idle' | 'killed'
+      let next: ChunkResult | 'idle' | 'killed'
       try {
         next = await origin.next()
       } catch {
@@ -164,7 +164,7 @@ async function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptio
  * many reads: arming a timer per chunk cost more than reading the chunk.
  */
 class OriginReader {
-  #pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined
+  #pending: Promise<ChunkResult> | undefined
   #tick: Promise<'tick'> | undefined
   #timer: ReturnType<typeof setTimeout> | undefined
   #fired = false
@@ -177,7 +177,7 @@ class OriginReader {
     private readonly stillAllowed?: () => Promise<boolean>,
   ) {}
 
-  async next(): Promise<ReadableStreamReadResult<Uint8Array> | 'idle' | 'killed'> {
+  async next(): Promise<ChunkResult | 'idle' | 'killed'> {
     this.#pending ??= this.reader.read()
     for (;;) {
       // Checked before every read, not only when the tick wins a race: a stream that always has a
