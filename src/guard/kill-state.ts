@@ -4,9 +4,12 @@
  *   isolate memory (FRESH_MS) → Cache API, one copy per location → TenantGuard object
  *
  * Every copy carries the time it was read from the object, and no copy is used once it is MAX_AGE_MS
- * old, so a kill bites everywhere within MAX_AGE_MS (plus clock skew between machines). The object
- * sees at most one read per location per MAX_AGE_MS plus one per isolate per FRESH_MS, and the location
- * that took the admin call drops its copies at once. If the object cannot be reached, the last known
+ * old, so a kill bites everywhere within MAX_AGE_MS (plus clock skew between machines). An isolate
+ * looks past its own memory at most once per FRESH_MS while its copy is young enough (a copy taken
+ * from the location's cache may already be most of MAX_AGE_MS old: it serves until then, instead of
+ * sending every request in between to the cache). The object sees at most one read per location per
+ * MAX_AGE_MS plus one per isolate per FRESH_MS, and the location that took the admin call drops its
+ * copies at once. If the object cannot be reached, the last known
  * state holds until it is STALE_LIMIT_MS old; after that the tenant's failure mode decides.
  */
 import type { KillState } from './tenant-guard'
@@ -20,7 +23,8 @@ interface Known {
   readAt: number
 }
 
-const known = new Map<string, Known>()
+/** This isolate's copies, with when the isolate last looked past its memory for each. */
+const known = new Map<string, Known & { checkedAt: number }>()
 
 export type KillCheck = { ok: true; state: KillState } | { ok: false; reason: 'guard_unreachable' }
 
@@ -40,17 +44,17 @@ const cacheKey = (tenant: string): string => `https://kill-state.internal/${enco
 export async function killState(tenant: string, deps: KillStateDeps): Promise<KillCheck> {
   const now = (deps.now ?? Date.now)()
   const hit = known.get(tenant)
-  if (hit && now - hit.readAt < FRESH_MS) return { ok: true, state: hit.state }
+  if (hit && now - hit.checkedAt < FRESH_MS && now - hit.readAt < MAX_AGE_MS) return { ok: true, state: hit.state }
   const cache = deps.cache ?? caches.default
   const shared = await readCache(cache, tenant)
   if (shared && now - shared.readAt < MAX_AGE_MS) {
-    known.set(tenant, shared)
+    known.set(tenant, { ...shared, checkedAt: now })
     return { ok: true, state: shared.state }
   }
   const read = deps.read ?? ((t: string) => deps.env.GUARD.getByName(t).state())
   try {
     const fresh: Known = { state: await read(tenant), readAt: now }
-    known.set(tenant, fresh)
+    known.set(tenant, { ...fresh, checkedAt: now })
     await cache
       .put(cacheKey(tenant), new Response(JSON.stringify(fresh), { headers: { 'cache-control': `max-age=${Math.ceil(MAX_AGE_MS / 1000)}` } }))
       .catch(() => undefined)

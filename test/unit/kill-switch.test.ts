@@ -22,6 +22,40 @@ describe('kill state with bounded staleness (injected clock)', () => {
     expect(await killState(tenant, deps)).toMatchObject({ ok: true, state: { killed: true } })
   })
 
+  it('an isolate serves an old location copy from memory until MAX_AGE_MS, without a cache read per request', async () => {
+    const tenant = 'kill-adopted'
+    const cache = await caches.open('kill-test-3')
+    await forgetKillState(tenant, cache)
+    let t = 3_000_000
+    let objectReads = 0
+    const read = async (name: string): Promise<KillState> => {
+      objectReads++
+      return env.GUARD.getByName(name).state()
+    }
+    let cacheReads = 0
+    const counted = new Proxy(cache, {
+      get(target, key) {
+        if (key === 'match') return (...args: Parameters<Cache['match']>) => (cacheReads++, target.match(...args))
+        const v: unknown = Reflect.get(target, key)
+        return typeof v === 'function' ? v.bind(target) : v
+      },
+    })
+    const deps = { env, cache: counted, now: () => t, read }
+    expect(await killState(tenant, deps)).toMatchObject({ ok: true, state: { killed: false } })
+    expect(objectReads).toBe(1)
+    // Another isolate: its memory is empty, so it adopts the location copy, already FRESH_MS + 1 old.
+    await forgetKillState(tenant, { delete: async () => false } as unknown as Cache)
+    t += FRESH_MS + 1
+    cacheReads = 0
+    for (let i = 0; i < 20; i++) expect(await killState(tenant, deps)).toMatchObject({ ok: true })
+    expect(cacheReads).toBe(1)
+    expect(objectReads).toBe(1)
+    // At MAX_AGE_MS after the object read, the copy is refused and the object is read again.
+    t = 3_000_000 + MAX_AGE_MS
+    expect(await killState(tenant, deps)).toMatchObject({ ok: true })
+    expect(objectReads).toBe(2)
+  })
+
   it('when the guard cannot be reached, the last known state holds until STALE_LIMIT_MS, then fails', async () => {
     const tenant = 'kill-unreachable'
     const cache = await caches.open('kill-test-2')
