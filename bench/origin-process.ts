@@ -5,14 +5,13 @@
  */
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { startOrigin } from './origin.js'
-import { toolsCallResult } from './payloads.js'
+import { startOrigin, variantOf, variantText } from './origin.js'
 
 /** The origin as the parent sees it. */
 export interface OriginProcess {
   readonly url: string
-  /** The text content the origin returns for a size (computed here: payloads are deterministic). */
-  textFor(size: number): string
+  /** The text content the origin returns for a size and request id (computed here: payloads are deterministic). */
+  textFor(size: number, id: number): string
   close(): Promise<void>
 }
 
@@ -25,10 +24,9 @@ export async function startOriginProcess(sizes: readonly number[]): Promise<Orig
     child.once('message', (m) => (typeof m === 'string' ? resolve(m) : reject(new Error('origin: bad hello'))))
     child.once('exit', (code) => reject(new Error(`origin exited with ${code}`)))
   })
-  const texts = new Map(sizes.map((s) => [s, toolsCallResult(s).content[0]?.text ?? '']))
   return {
     url,
-    textFor: (size) => texts.get(size) ?? '',
+    textFor: (size, id) => variantText(size, variantOf(id)).content[0]?.text ?? '',
     close: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve()

@@ -3,6 +3,10 @@
  * with a canned result of the size its arguments ask for, as `application/json` or as one
  * `event: message` SSE event.
  *
+ * Each size has {@link VARIANTS} different texts, picked by the request id, so a firewall that
+ * remembers its last verdict or score (the classifier keeps one) cannot answer the next request from
+ * that memory: every request in a run is inspected in full, as distinct tool results would be.
+ *
  * Deliberately not the official SDK server: its per-request transport and schema validation would
  * cost more than the firewall does, so both sides of the ratio would measure the SDK. A raw server
  * with pre-serialised answers keeps the origin's cost near zero and identical for both Workers.
@@ -17,8 +21,8 @@ import type { ResponseMode } from './payloads.js'
 export interface BenchOrigin {
   /** The MCP endpoint, e.g. `http://127.0.0.1:40123/mcp`. */
   readonly url: string
-  /** The exact text content the origin returns for a size (to check what the client received). */
-  textFor(size: number): string
+  /** The exact text content the origin returns for a size and request id (to check what the client received). */
+  textFor(size: number, id: number): string
   close(): Promise<void>
 }
 
@@ -26,6 +30,19 @@ interface Canned {
   readonly text: string
   /** `,"result":{...}}`: everything after the id. */
   readonly tail: Buffer
+}
+
+/** Distinct texts per size; consecutive request ids get different ones. */
+export const VARIANTS = 16
+
+/** Which of a size's texts answers request `id`. */
+export function variantOf(id: number | string): number {
+  return typeof id === 'number' ? Math.abs(Math.trunc(id)) % VARIANTS : 0
+}
+
+/** The text of one variant; the seed keeps variant 0 the text earlier runs measured. */
+export function variantText(size: number, variant: number): { content: Array<{ type: 'text'; text: string }> } {
+  return toolsCallResult(size, size + variant * 7919)
 }
 
 const HEAD = Buffer.from('{"jsonrpc":"2.0","id":')
@@ -71,10 +88,14 @@ function parseCall(body: string): { id: number | string; size: number; mode: Res
 
 /** Starts the origin on 127.0.0.1 with a free port, answering results of the given sizes. */
 export async function startOrigin(sizes: readonly number[]): Promise<BenchOrigin> {
-  const canned = new Map<number, Canned>()
+  const canned = new Map<number, Canned[]>()
   for (const size of sizes) {
-    const result = toolsCallResult(size)
-    canned.set(size, { text: result.content[0]?.text ?? '', tail: Buffer.from(`,"result":${JSON.stringify(result)}}`) })
+    const variants: Canned[] = []
+    for (let v = 0; v < VARIANTS; v++) {
+      const result = variantText(size, v)
+      variants.push({ text: result.content[0]?.text ?? '', tail: Buffer.from(`,"result":${JSON.stringify(result)}}`) })
+    }
+    canned.set(size, variants)
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -91,7 +112,7 @@ export async function startOrigin(sizes: readonly number[]): Promise<BenchOrigin
       return
     }
     const call = parseCall(body)
-    const answer = call ? canned.get(call.size) : undefined
+    const answer = call ? canned.get(call.size)?.[variantOf(call.id)] : undefined
     if (!call || !answer) {
       res.writeHead(400, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"bench origin: unsupported request"}}')
       return
@@ -117,7 +138,7 @@ export async function startOrigin(sizes: readonly number[]): Promise<BenchOrigin
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}/mcp`,
-    textFor: (size) => canned.get(size)?.text ?? '',
+    textFor: (size, id) => canned.get(size)?.[variantOf(id)]?.text ?? '',
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

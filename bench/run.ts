@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     const cases: CaseResult[] = []
     for (const size of picked.sizes) {
       for (const mode of picked.modes) {
-        const want = { contentType: mode === 'json' ? 'application/json' : 'text/event-stream', text: origin.textFor(size) }
+        const want = { contentType: mode === 'json' ? 'application/json' : 'text/event-stream', text: origin.textFor(size, 1) }
         for (const url of Object.values(ctx.targets)) await assertAnswer(url, { headers: HEADERS, body: toolsCallRequest(1, size, mode) }, want)
         cases.push(await runCase(ctx, `${size / 1024} KB ${mode}`, size, mode))
       }
