@@ -243,9 +243,10 @@ export function sseFramer(opts: SseFramerOptions): TransformStream<Uint8Array, S
 export function encodeEvent(e: { event?: string; id?: string; data: string }): string {
   if (e.event !== undefined && /[\r\n]/.test(e.event)) throw new TypeError('SSE event name contains a line break')
   if (e.id !== undefined && /[\r\n\0]/.test(e.id)) throw new TypeError('SSE id contains a line break or NUL')
-  const lines: string[] = []
-  if (e.event !== undefined) lines.push(`event: ${e.event}\n`)
-  if (e.id !== undefined) lines.push(`id: ${e.id}\n`)
+  const head = (e.event !== undefined ? `event: ${e.event}\n` : '') + (e.id !== undefined ? `id: ${e.id}\n` : '')
+  // Serialised JSON never holds a raw line break, so the usual event needs no splitting.
+  if (e.data.indexOf('\n') < 0 && e.data.indexOf('\r') < 0) return `${head}data: ${e.data}\n\n`
+  const lines: string[] = [head]
   for (const line of e.data.split(/\r\n|\r|\n/)) lines.push(`data: ${line}\n`)
   lines.push('\n')
   return lines.join('')

@@ -169,6 +169,7 @@ describe('encodeEvent', () => {
     [{ event: 'message', id: '7', data: message }, `event: message\nid: 7\ndata: ${message}\n\n`],
     [{ data: '' }, 'data: \n\n'],
     [{ data: 'a\nb\r\nc\rd' }, 'data: a\ndata: b\ndata: c\ndata: d\n\n'],
+    [{ event: 'message', id: '3', data: 'a\rb' }, 'event: message\nid: 3\ndata: a\ndata: b\n\n'],
     [{ id: 'p', data: ' leading space' }, 'id: p\ndata:  leading space\n\n'],
   ])('%j', (event, expected) => {
     expect(encodeEvent(event)).toBe(expected)
