@@ -5,7 +5,8 @@
  */
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { startOrigin, variantOf, variantText } from './origin.js'
+import { startOrigin } from './origin.js'
+import { variantOf, variantText } from './payloads.js'
 
 /** The origin as the parent sees it. */
 export interface OriginProcess {

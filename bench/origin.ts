@@ -3,7 +3,7 @@
  * with a canned result of the size its arguments ask for, as `application/json` or as one
  * `event: message` SSE event.
  *
- * Each size has {@link VARIANTS} different texts, picked by the request id, so a firewall that
+ * Each size has `VARIANTS` different texts (bench/payloads.ts), picked by the request id, so a firewall that
  * remembers its last verdict or score (the classifier keeps one) cannot answer the next request from
  * that memory: every request in a run is inspected in full, as distinct tool results would be.
  *
@@ -14,7 +14,7 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { BENCH_TOOL, toolsCallResult } from './payloads.js'
+import { BENCH_TOOL, variantOf, variantText } from './payloads.js'
 import type { ResponseMode } from './payloads.js'
 
 /** A running origin. */
@@ -30,19 +30,6 @@ interface Canned {
   readonly text: string
   /** `,"result":{...}}`: everything after the id. */
   readonly tail: Buffer
-}
-
-/** Distinct texts per size; consecutive request ids get different ones. */
-export const VARIANTS = 16
-
-/** Which of a size's texts answers request `id`. */
-export function variantOf(id: number | string): number {
-  return typeof id === 'number' ? Math.abs(Math.trunc(id)) % VARIANTS : 0
-}
-
-/** The text of one variant; the seed keeps variant 0 the text earlier runs measured. */
-export function variantText(size: number, variant: number): { content: Array<{ type: 'text'; text: string }> } {
-  return toolsCallResult(size, size + variant * 7919)
 }
 
 const HEAD = Buffer.from('{"jsonrpc":"2.0","id":')

@@ -30,6 +30,19 @@ export function toolsCallResult(size: number, seed = size): { content: Array<{ t
   return { content: [{ type: 'text', text }] }
 }
 
+/** Distinct texts per size; consecutive request ids get different ones. */
+export const VARIANTS = 16
+
+/** Which of a size's texts answers request `id`. */
+export function variantOf(id: number | string): number {
+  return typeof id === 'number' ? Math.abs(Math.trunc(id)) % VARIANTS : 0
+}
+
+/** Variant `variant` of a size's `tools/call` result; variant 0 is {@link toolsCallResult}'s own. */
+export function variantText(size: number, variant: number): { content: Array<{ type: 'text'; text: string }> } {
+  return toolsCallResult(size, size + variant * 7919)
+}
+
 /** A `tools/list` result of `count` realistic tool definitions (description, JSON Schema, annotations). */
 export function toolsListResult(count: number): { tools: unknown[] } {
   const tools: unknown[] = []
