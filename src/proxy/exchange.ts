@@ -15,7 +15,8 @@ import { inspect } from '../inspect/pipeline'
 import { summarizeFindings } from '../audit/events'
 import type { EventSink } from '../audit/sink'
 import { FirewallCode } from '../errors'
-import type { ToolGate } from '../tools/gate'
+import type { ApprovalOptions, HeldCall, ToolGate } from '../tools/gate'
+import { isFirewallRequestId } from '../tools/confirm-wire'
 import type { Problem } from '../errors'
 import { gateServer } from '../budget/enforce'
 import type { BudgetMeter } from '../budget/enforce'
@@ -48,6 +49,7 @@ export type ClientOutcome =
   | { forward: JsonRpcMessage } //                      to the origin (possibly modified, or a rejection)
   | { answer: JsonRpcResponse } //                       answered by the firewall, never forwarded
   | { drop: true } //                                   a blocked notification: nothing to answer
+  | { hold: HeldCall } //                                a sensitive call waiting for its user's confirmation (src/tools/approval.ts)
 
 interface Pending {
   method: string
@@ -80,18 +82,22 @@ export class Exchange {
     return { forward: rejection(message.id) }
   }
 
-  /** `fromClient`, then the asynchronous tool-integrity checks (src/tools) on what would be forwarded. */
-  async fromClientChecked(message: JsonRpcMessage, bytes = 0): Promise<ClientOutcome> {
+  /**
+   * `fromClient`, then the asynchronous tool-integrity checks (src/tools) on what would be forwarded.
+   * `streamable`: the message is alone in a POST accepting SSE, so a sensitive call may be held.
+   */
+  async fromClientChecked(message: JsonRpcMessage, bytes = 0, opts: ApprovalOptions = {}): Promise<ClientOutcome> {
     const outcome = this.fromClient(message, bytes)
     if (!this.init.tools || !('forward' in outcome) || !('id' in outcome.forward) || !('method' in outcome.forward)) return outcome
-    const refused = await this.init.tools.beforeForward(outcome.forward)
-    if (!refused) return outcome
-    this.pending.delete(outcome.forward.id)
-    return { answer: refused }
+    const decision = await this.init.tools.decide(outcome.forward, opts)
+    if ('answer' in decision) this.pending.delete(outcome.forward.id)
+    return decision
   }
 
   /** The asynchronous tool-integrity checks (src/tools) on a server message, then `fromServer`. */
   async fromServerChecked(message: JsonRpcMessage, bytes = 0): Promise<ServerOutcome> {
+    // The firewall's own request ids are its own: an origin request using one is declined, never shown.
+    if ('method' in message && 'id' in message && isFirewallRequestId(message.id)) return { drop: true, answerOrigin: onBehalfAnswer(message.method, message.id) }
     const tools = this.init.tools
     if (!tools || 'method' in message || message.id === null) return this.#metered(message, bytes)
     return this.#metered(await tools.beforeEmit(message, this.pending.get(message.id)?.method), bytes)

@@ -8,7 +8,7 @@ import { detectProtocol } from '../mcp/era'
 import type { ProtocolDetection } from '../mcp/era'
 import { checkRequestMetadataHeaders, rewriteParamHeaders } from '../mcp/headers2026'
 import { parseJsonBody } from '../mcp/jsonrpc'
-import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc'
+import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../mcp/jsonrpc'
 import { compilePolicy } from '../inspect/policy'
 import { EventSink } from '../audit/sink'
 import type { LoadedTenant } from '../tenant/store'
@@ -26,6 +26,9 @@ import { authenticate } from '../auth/authenticate'
 import type { ClientAuth } from '../auth/authenticate'
 import { limitUnauthenticated } from '../abuse/mcp-guard'
 import { toolGateFor } from '../tools/endpoint'
+import type { HeldCall } from '../tools/gate'
+import { deliverAnswer, isConfirmationAnswer, type AnswerContext } from '../tools/confirm-session'
+import { acceptsEventStream, confirmationStream } from './confirm-stream'
 import { BudgetMeter, refuseClient } from '../budget/enforce'
 
 /** JSON nesting the firewall accepts in either direction; deeper bodies are refused, not parsed. */
@@ -117,12 +120,49 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
   const outgoing: JsonRpcMessage[] = []
   const answers: JsonRpcResponse[] = []
   const bytes = Math.ceil(text.length / messages.length)
+  // A sensitive call can wait for its user's confirmation only on an SSE answer of its own (src/tools/approval.ts).
+  const streamable = !isBatch && acceptsEventStream(request.headers.get('accept'))
+  let held: HeldCall | undefined
   for (const m of messages) {
-    const outcome = await exchange.fromClientChecked(m, bytes) // inspection, then pins / access / schema / approvals
+    // A client's answer to the firewall's own question: never forwarded, the origin asked nothing.
+    if (isConfirmationAnswer(m)) {
+      await deliverAnswer(answerContext(r), m)
+      continue
+    }
+    const outcome = await exchange.fromClientChecked(m, bytes, { streamable }) // inspection, then pins / access / schema / approvals
     if ('forward' in outcome) outgoing.push(outcome.forward)
     else if ('answer' in outcome) answers.push(outcome.answer)
+    else if ('hold' in outcome) held = outcome.hold
   }
   exchange.init.sink.flush()
+  if (held) {
+    const call = held.call
+    return confirmationStream(held, {
+      requestId: r.requestId,
+      onSettled: () => exchange.init.sink.flush(),
+      proceed: async () => {
+        await stillAllowedAfterWait(r, call)
+        return sendToOrigin(r, originUrl, exchange, { isBatch: false, single, outgoing: [call], answers: [] })
+      },
+    })
+  }
+  return sendToOrigin(r, originUrl, exchange, { isBatch, single, outgoing, answers })
+}
+
+/** What a POST sends on once every message was checked. */
+interface Checked {
+  isBatch: boolean
+  single: JsonRpcMessage | undefined
+  outgoing: JsonRpcMessage[]
+  /** Answers the firewall made itself (refusals), sent before the origin's. */
+  answers: JsonRpcResponse[]
+}
+
+/** Charges the budget, forwards what passed and relays the origin's answer. */
+async function sendToOrigin(r: AuthedRequest, originUrl: URL, exchange: Exchange, c: Checked): Promise<Response> {
+  const { request, tenant } = r
+  const config = tenant.record.config
+  const { isBatch, single, outgoing, answers } = c
   // Requests and argument tokens are charged before anything is forwarded; a refused request never reaches the origin.
   const meter = exchange.init.meter
   const refusal = meter && outgoing.length > 0 ? await meter.admitClient(outgoing) : null
@@ -144,7 +184,7 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
   }
 
   let headers = await r.auth.originHeaders(request.headers)
-  if (proto.era === 'modern' && outgoing[0] && single && outgoing[0] !== single) headers = rewriteParamHeaders(headers, outgoing[0])
+  if (exchange.init.era === 'modern' && outgoing[0] && single && outgoing[0] !== single) headers = rewriteParamHeaders(headers, outgoing[0])
   // The firewall forwards its own serialisation of exactly what it inspected, never the client's bytes.
   const body = JSON.stringify(isBatch ? outgoing : outgoing[0])
   const firstId = single ? idOf(single) : null
@@ -154,7 +194,24 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
   ).catch((err: unknown) => {
     throw err instanceof FirewallError ? new FirewallError(err.problem, firstId) : err
   })
+  // A legacy client declares elicitation only here: its session may later confirm sensitive calls.
+  if (single && 'method' in single && 'id' in single && single.method === 'initialize' && upstream.ok) {
+    await exchange.init.tools?.afterInitialize(single, upstream.headers.get('mcp-session-id'))
+  }
   return relay(r, upstream, exchange, abort, answers, originUrl, firstId)
+}
+
+/** The user may take a while to answer: a kill switch thrown meanwhile (tenant or tool) still stops the call. */
+async function stillAllowedAfterWait(r: AuthedRequest, call: JsonRpcRequest): Promise<void> {
+  const kill = await killState(r.tenant.id, { env: r.env })
+  if (!kill.ok) throw new FirewallError({ kind: 'guard_unavailable' })
+  const tool = call.params?.['name']
+  if (kill.state.killed || (typeof tool === 'string' && kill.state.tools.includes(tool))) throw new FirewallError({ kind: 'tenant_disabled' })
+}
+
+/** Who answers a firewall question: the tenant, the session the POST carries and the verified identity. */
+function answerContext(r: AuthedRequest): AnswerContext {
+  return { env: r.env, tenantId: r.tenant.id, requestId: r.requestId, sessionId: r.request.headers.get('mcp-session-id'), identity: r.auth.identity ?? null }
 }
 
 async function handleStreamOrDelete(r: AuthedRequest, originUrl: URL): Promise<Response> {
@@ -266,7 +323,7 @@ function newExchange(r: AuthedRequest, era: 'legacy' | 'modern', originUrl?: URL
   })
   // Tool integrity (src/tools): pins, access lists, schema checks, call approvals.
   const { policy, sink } = exchange.init
-  const gate = originUrl ? toolGateFor({ env: r.env, tenant, requestId: r.requestId, era, ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : {}), policy, sink, originUrl, originHeaders: () => r.auth.originHeaders(r.request.headers), maxDepth: MAX_JSON_DEPTH }) : null
+  const gate = originUrl ? toolGateFor({ env: r.env, tenant, requestId: r.requestId, era, ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : {}), ...(sessionId ? { sessionId } : {}), policy, sink, originUrl, originHeaders: () => r.auth.originHeaders(r.request.headers), maxDepth: MAX_JSON_DEPTH }) : null
   if (gate) exchange.init.tools = gate
   // Token and request budgets (src/budget): a tenant without one gets no meter and pays nothing.
   const budget = tenant.record.config.budget

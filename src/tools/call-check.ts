@@ -2,13 +2,15 @@
  * A client's `tools/call`, `prompts/get`, `resources/read` and `resources/subscribe` before they reach
  * the origin: the caller may use the name (access lists, on the body's name or URI only); the tool or
  * prompt is approved and unchanged (pins); the arguments satisfy the pinned `inputSchema`; and a
- * sensitive tool has an approval for exactly this call. Anything refused never reaches the origin.
+ * sensitive tool has an approval for exactly this call, or its user confirms it (`approval.ts`).
+ * Anything refused never reaches the origin.
  */
 import type { JsonObject, JsonRpcRequest, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import type { Finding } from '../inspect/types'
 import { globMatch } from '../inspect/policy'
-import { canonicalJson, sha256Hex } from './canonical'
+import { canonicalJson } from './canonical'
+import { decideApproval, type ApprovalOptions, type HeldApproval } from './approval'
 import { accessOf, enforcing, recordVerdict, refusal, type Refusal, type ToolGateInit } from './context'
 import type { Pins } from './pins'
 import type { IndexedPin } from './pin-cache'
@@ -18,16 +20,27 @@ import { compileSchema, type CompiledSchema, type SchemaCheck } from './schema'
 export interface CallMemo {
   tool: string
   output: CompiledSchema | null
+  /** Set for an approved sensitive call: an origin `input_required` answer to it is wrapped (approval.ts). */
+  callHash?: string
 }
 
-export type RequestVerdict = { answer: JsonRpcResponse } | { forward: true; memo?: CallMemo }
+/** A forwarded request; `message` is set when the firewall took its own parts out of it (2026 MRTR). */
+export type Forward = { forward: true; memo?: CallMemo; message?: JsonRpcRequest }
+
+/** A sensitive call held until its user answers `question` (legacy elicitation). */
+export interface HeldVerdict {
+  question: JsonRpcRequest
+  settle(): Promise<Forward | { answer: JsonRpcResponse }>
+}
+
+export type RequestVerdict = { answer: JsonRpcResponse } | Forward | { hold: HeldVerdict }
 
 const FORWARD: RequestVerdict = { forward: true }
 
-/** Checks one client request; an `answer` refuses it. */
-export async function checkRequest(init: ToolGateInit, pins: Pins, m: JsonRpcRequest): Promise<RequestVerdict> {
+/** Checks one client request; an `answer` refuses it (or, for a 2026 sensitive call, asks its user first). */
+export async function checkRequest(init: ToolGateInit, pins: Pins, m: JsonRpcRequest, opts: ApprovalOptions = {}): Promise<RequestVerdict> {
   const params = m.params ?? {}
-  if (m.method === 'tools/call') return checkToolCall(init, pins, m, params)
+  if (m.method === 'tools/call') return checkToolCall(init, pins, m, params, opts)
   if (m.method === 'prompts/get') {
     const name = getOwn(params, 'name')
     if (typeof name !== 'string') return FORWARD
@@ -43,7 +56,7 @@ export async function checkRequest(init: ToolGateInit, pins: Pins, m: JsonRpcReq
   return FORWARD
 }
 
-async function checkToolCall(init: ToolGateInit, pins: Pins, m: JsonRpcRequest, params: JsonObject): Promise<RequestVerdict> {
+async function checkToolCall(init: ToolGateInit, pins: Pins, m: JsonRpcRequest, params: JsonObject, opts: ApprovalOptions): Promise<RequestVerdict> {
   const name = getOwn(params, 'name')
   if (typeof name !== 'string') return FORWARD
   const started = performance.now()
@@ -70,17 +83,45 @@ async function checkToolCall(init: ToolGateInit, pins: Pins, m: JsonRpcRequest, 
     }
   }
 
-  if (init.tools.requireApproval.some((g) => globMatch(g, name))) {
-    const decision = await requestApproval(init, name, args)
-    if (decision !== 'granted') {
-      findings.push(policyFinding('tool-call-approval-required', '/params/name'))
-      const extra: JsonObject = decision === 'unavailable' ? {} : { approvalId: decision.id }
-      return refuse(init, m, decision === 'unavailable' ? 'tool-pins-unavailable' : 'approval-required', findings, name, extra)
-    }
-  }
-  recordVerdict(init, { direction: 'client_to_server', method: m.method, tool: name, verdict: 'allow', findings, started })
   const output = definition ? schemaOf(definition, 'outputSchema') : null
-  return { forward: true, memo: { tool: name, output } }
+  if (!init.tools.requireApproval.some((g) => globMatch(g, name))) {
+    recordVerdict(init, { direction: 'client_to_server', method: m.method, tool: name, verdict: 'allow', findings, started })
+    return { forward: true, memo: { tool: name, output } }
+  }
+  const approval = await decideApproval(init, m, name, args, opts)
+  if ('challenge' in approval) return { answer: approval.challenge } // nothing decided yet: recorded when the retry is
+  if ('held' in approval) return { hold: holdCall(init, m, name, output, findings, approval.held) }
+  if ('refused' in approval) {
+    findings.push(policyFinding('tool-call-approval-required', '/params/name'))
+    return refuse(init, m, approval.refused, findings, name, approval.extra)
+  }
+  if (approval.confirmed) findings.push(confirmedFinding())
+  recordVerdict(init, { direction: 'client_to_server', method: m.method, tool: name, verdict: 'allow', findings, started })
+  const memo: CallMemo = { tool: name, output, callHash: approval.callHash }
+  return approval.message === m ? { forward: true, memo } : { forward: true, memo, message: approval.message }
+}
+
+/** A legacy call waiting for its user: forwarded once confirmed, refused as before otherwise (`data.confirmation` says why). */
+function holdCall(init: ToolGateInit, m: JsonRpcRequest, tool: string, output: CompiledSchema | null, findings: Finding[], held: HeldApproval): HeldVerdict {
+  return {
+    question: held.question,
+    async settle() {
+      const outcome = await held.wait()
+      const started = performance.now()
+      if (outcome === 'granted') {
+        recordVerdict(init, { direction: 'client_to_server', method: m.method, tool, verdict: 'allow', findings: [...findings, confirmedFinding()], started })
+        return { forward: true, memo: { tool, output } }
+      }
+      recordVerdict(init, { direction: 'client_to_server', method: m.method, tool, verdict: 'block', findings: [...findings, policyFinding('tool-call-approval-required', '/params/name')], started })
+      if (outcome === 'unavailable') return { answer: refusal(m.id, init.requestId, 'tool-pins-unavailable') }
+      return { answer: refusal(m.id, init.requestId, 'approval-required', { approvalId: held.approvalId, confirmation: outcome }) }
+    },
+  }
+}
+
+/** Recorded with the verdict of a call its user confirmed through elicitation (the event log is the audit trail). */
+function confirmedFinding(): Finding {
+  return { ruleId: 'tool-call-confirmed-by-user', kind: 'policy', path: '/params/name', score: 0, action: 'flag' }
 }
 
 type Pinned = { definition: JsonObject | null; findings: Finding[] } | { refuse: Refusal; findings: Finding[] }
@@ -109,27 +150,6 @@ function refuse(init: ToolGateInit, m: JsonRpcRequest, reason: Refusal, findings
   const started = performance.now()
   recordVerdict(init, { direction: 'client_to_server', method: m.method, ...(tool ? { tool } : {}), verdict: 'block', findings, started })
   return enforcing(init) ? { answer: refusal(m.id, init.requestId, reason, extra) } : FORWARD
-}
-
-async function requestApproval(init: ToolGateInit, tool: string, args: JsonValue): Promise<'granted' | 'unavailable' | { id: string }> {
-  const identity = init.identity ?? null
-  const argsJson = canonicalJson(args)
-  const callHash = await sha256Hex(canonicalJson({ origin: init.origin, tool, identity, arguments: args }))
-  try {
-    const d = await init.env.TOOL_PINS.getByName(init.tenantId).requestCall({
-      origin: init.origin,
-      tool,
-      identity,
-      callHash,
-      arguments: argsJson.length > 8 * 1024 ? `${argsJson.slice(0, 8 * 1024 - 1)}…` : argsJson,
-      windowSeconds: init.tools.approvalWindowSeconds,
-    })
-    if (!d) return 'unavailable'
-    return d.granted ? 'granted' : { id: d.id }
-  } catch (err) {
-    console.error(JSON.stringify({ event: 'call_approval_unavailable', tenant: init.tenantId, requestId: init.requestId, error: String(err) }))
-    return 'unavailable'
-  }
 }
 
 /** Findings of a schema check: a violation, members the schema does not declare, keywords not checked. */

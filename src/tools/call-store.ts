@@ -4,7 +4,7 @@
  * approval id is the first 24 hex digits. The first attempt records a request and is refused; an
  * operator (or tenant admin key) grants it; the same call then runs once within the window.
  */
-import type { CallApprovalView, CallDecision, CallRequestArgs, GrantCallArgs } from './pin-types'
+import { approvalIdOf, type CallApprovalView, type CallDecision, type CallRequestArgs, type GrantCallArgs } from './pin-types'
 
 /** Requests nobody granted are forgotten after this long. */
 const REQUEST_TTL_MS = 7 * 24 * 3600 * 1000
@@ -33,7 +33,7 @@ export class CallStore {
 
   request(a: CallRequestArgs, now: number): CallDecision {
     this.sql.exec(`DELETE FROM call_approvals WHERE (granted_at IS NULL AND requested_at < ?) OR used_at IS NOT NULL OR expires_at < ?`, now - REQUEST_TTL_MS, now)
-    const id = a.callHash.slice(0, 24)
+    const id = approvalIdOf(a.callHash)
     const row = this.sql.exec<CallRow>(`SELECT * FROM call_approvals WHERE id = ?`, id).toArray()[0]
     if (row && row.expires_at !== null && row.expires_at >= now && row.used_at === null) {
       this.sql.exec(`UPDATE call_approvals SET used_at = ? WHERE id = ?`, now, id)
@@ -54,6 +54,14 @@ export class CallStore {
     this.sql.exec(`UPDATE call_approvals SET granted_at = ?, granted_by = ?, expires_at = ? WHERE id = ?`, now, a.by, now + row.window_seconds * 1000, a.id)
     const after = this.sql.exec<CallRow>(`SELECT * FROM call_approvals WHERE id = ?`, a.id).toArray()[0]
     return after ? callView(after) : null
+  }
+
+  /**
+   * Records that the user confirmed a call through elicitation, and that the call is running now: the
+   * grant is used as it is made, so it can never serve a second call.
+   */
+  grantOnce(id: string, by: string, now: number): void {
+    this.sql.exec(`UPDATE call_approvals SET granted_at = ?, granted_by = ?, expires_at = ?, used_at = ? WHERE id = ? AND used_at IS NULL`, now, by, now, now, id)
   }
 
   list(now: number): CallApprovalView[] {

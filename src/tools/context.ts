@@ -23,6 +23,8 @@ export interface ToolGateInit {
   tools: ToolsPolicy
   policy: CompiledPolicy
   identity?: string
+  /** The legacy `Mcp-Session-Id` of the request, when it has one (a legacy confirmation is asked per session). */
+  sessionId?: string
   era: ProtocolEra
   requestId: string
   sink: EventSink

@@ -15,6 +15,8 @@ export interface GateRequest {
   requestId: string
   era: 'legacy' | 'modern'
   identity?: string
+  /** The request's legacy `Mcp-Session-Id`, if any. */
+  sessionId?: string
   policy: CompiledPolicy
   sink: EventSink
   /** The checked origin URL. */
@@ -47,6 +49,7 @@ export function toolGateFor(r: GateRequest): ToolGate | null {
     tools,
     policy: r.policy,
     ...(r.identity !== undefined ? { identity: r.identity } : {}),
+    ...(r.sessionId !== undefined ? { sessionId: r.sessionId } : {}),
     era: r.era,
     requestId: r.requestId,
     sink: r.sink,

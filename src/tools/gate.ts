@@ -1,25 +1,42 @@
 /**
  * `ToolGate`: the tool-integrity step of one exchange, around the synchronous inspection pipeline
  * (docs/tool-integrity.md). Pins live in a Durable Object, so these checks are asynchronous and run in
- * the proxy layer: `beforeForward` on each client request the pipeline let through, `beforeEmit` on each
+ * the proxy layer: `decide` on each client request the pipeline let through, `beforeEmit` on each
  * server message before the pipeline inspects it.
  *
  * @example
  * const gate = new ToolGate({ env, tenantId, configVersion, origin: config.origin.url, tools: config.policy.tools, policy, era, requestId, sink })
- * const refused = await gate.beforeForward(message)   // a JSON-RPC error to answer, or null to forward
+ * const d = await gate.decide(message, { streamable: true }) // { forward } | { answer } | { hold } (a call its user must confirm)
  * const emitted = await gate.beforeEmit(serverMessage, 'tools/list')
  */
-import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc'
+import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../mcp/jsonrpc'
+import { getOwn } from '../mcp/jsonrpc'
+import { wrapContinuation, type ApprovalOptions } from './approval'
 import { checkRequest, type CallMemo } from './call-check'
+import { rememberSession } from './confirm-session'
 import { LISTS, checkList } from './list-check'
 import { checkResult } from './result-check'
 import type { ToolGateInit } from './context'
 import { Pins } from './pins'
 
 export type { ToolGateInit } from './context'
+export type { ApprovalOptions } from './approval'
 
 /** Requests whose checks need nothing from this module. */
 const CHECKED_REQUESTS = new Set(['tools/call', 'prompts/get', 'resources/read', 'resources/subscribe'])
+
+/**
+ * A legacy sensitive call held on its own SSE response: send `question` first, then `settle` waits for
+ * the user's answer and says whether `call` goes to the origin or which refusal the client gets.
+ */
+export interface HeldCall {
+  readonly question: JsonRpcRequest
+  readonly call: JsonRpcRequest
+  settle(): Promise<{ forward: JsonRpcRequest } | { answer: JsonRpcResponse }>
+}
+
+/** What becomes of a client message: forwarded (maybe without the firewall's own parts), answered here, or held. */
+export type GateDecision = { forward: JsonRpcMessage } | { answer: JsonRpcResponse } | { hold: HeldCall }
 
 export class ToolGate {
   readonly #pins: Pins
@@ -30,17 +47,38 @@ export class ToolGate {
     this.#pins = new Pins(init)
   }
 
-  /** A client message about to be forwarded: null to forward it, or the answer refusing it. */
-  async beforeForward(message: JsonRpcMessage): Promise<JsonRpcResponse | null> {
-    if (!('method' in message) || !('id' in message) || !CHECKED_REQUESTS.has(message.method)) return null
-    const verdict = await checkRequest(this.init, this.#pins, message)
-    if ('answer' in verdict) return verdict.answer
-    // Only a call whose tool declares an output schema has anything to check in its result.
-    if (verdict.memo?.output) {
-      if (this.#calls.size >= 1_000) this.#calls.clear()
-      this.#calls.set(message.id, verdict.memo)
+  /** Decides a client message about to be forwarded. `streamable`: a legacy call may be held for its user's confirmation. */
+  async decide(message: JsonRpcMessage, opts: ApprovalOptions = {}): Promise<GateDecision> {
+    if (!('method' in message) || !('id' in message) || !CHECKED_REQUESTS.has(message.method)) return { forward: message }
+    const verdict = await checkRequest(this.init, this.#pins, message, opts)
+    if ('answer' in verdict) return verdict
+    if ('hold' in verdict) {
+      const held = verdict.hold
+      const settle = async (): Promise<{ forward: JsonRpcRequest } | { answer: JsonRpcResponse }> => {
+        const settled = await held.settle()
+        if ('answer' in settled) return settled
+        this.#remember(message.id, settled.memo)
+        return { forward: message }
+      }
+      return { hold: { question: held.question, call: message, settle } }
     }
-    return null
+    this.#remember(message.id, verdict.memo)
+    return { forward: verdict.message ?? message }
+  }
+
+  /**
+   * The answer refusing `message`, or null when it may go to the origin as it is. For callers that
+   * neither hold a stream nor forward a rewritten message (benchmarks, tests): never holds a call.
+   */
+  async beforeForward(message: JsonRpcMessage): Promise<JsonRpcResponse | null> {
+    const decision = await this.decide(message)
+    return 'answer' in decision ? decision.answer : null
+  }
+
+  /** A legacy `initialize` the origin accepted: remembers whether its session can confirm sensitive calls. */
+  async afterInitialize(initialize: JsonRpcRequest, sessionId: string | null): Promise<void> {
+    const i = this.init
+    await rememberSession({ env: i.env, tenantId: i.tenantId, requestId: i.requestId, identity: i.identity ?? null, tools: i.tools }, initialize, sessionId)
   }
 
   /**
@@ -52,9 +90,21 @@ export class ToolGate {
     if (method === 'tools/call') {
       const memo = this.#calls.get(message.id)
       this.#calls.delete(message.id)
-      return memo ? checkResult(this.init, memo, message) : message
+      if (!memo) return message
+      // An approved call the origin answers with `input_required` keeps its approval for the retry.
+      if (memo.callHash !== undefined && getOwn(message.result, 'resultType') === 'input_required') return wrapContinuation(this.init, memo.callHash, message)
+      return checkResult(this.init, memo, message)
     }
     if (LISTS[method] === undefined) return message
     return checkList(this.init, this.#pins, method, message)
+  }
+
+  /** Keeps what a forwarded call's result needs: its output schema, or its approval (2026 MRTR). */
+  #remember(id: JsonRpcId, memo: CallMemo | undefined): void {
+    if (!memo) return
+    const needed = memo.output !== null || (memo.callHash !== undefined && this.init.era === 'modern')
+    if (!needed) return
+    if (this.#calls.size >= 1_000) this.#calls.clear()
+    this.#calls.set(id, memo)
   }
 }

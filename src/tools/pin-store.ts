@@ -9,6 +9,7 @@
  *   pins(origin, kind, name, state, approved*, candidate*, first_seen)
  *   rejected(origin, kind, name, hash, definition, at, by)
  *   call_approvals(id, origin, tool, identity, arguments, requested_at, window_seconds, granted_*, expires_at, used_at)
+ *   confirm_sessions, confirmations        the user's own confirmations by elicitation (confirm-store.ts)
  *
  * Arguments are validated here (zod) and refused with a null / error result, never half-applied.
  *
@@ -22,8 +23,11 @@ import { sendAlert } from '../alerts/send'
 import { comparisonOf, sha256Hex } from './canonical'
 import type { PinKind } from './canonical'
 import { CallStore } from './call-store'
+import { ConfirmStore } from './confirm-store'
 import {
+  AnswerConfirmationArgs,
   ApproveAllArgs,
+  AwaitConfirmationArgs,
   CallRequestArgs,
   DecideArgs,
   DefinitionFinding,
@@ -31,9 +35,14 @@ import {
   MAX_PINS_PER_ORIGIN,
   MAX_REJECTED_PER_PIN,
   ObserveArgs,
+  OpenConfirmationArgs,
+  OpenContinuationArgs,
   OriginKey,
+  RedeemArgs,
+  SessionArgs,
   type CallApprovalView,
   type CallDecision,
+  type ConfirmationOutcome,
   type DecideResult,
   type ObserveResult,
   type PinEntry,
@@ -66,6 +75,7 @@ interface PinRow extends Record<string, SqlStorageValue> {
 export class ToolPins extends DurableObject<Env> {
   readonly #sql: SqlStorage
   readonly #calls: CallStore
+  readonly #confirmations: ConfirmStore
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -82,6 +92,7 @@ export class ToolPins extends DurableObject<Env> {
       at TEXT NOT NULL, by TEXT NOT NULL, PRIMARY KEY (origin, kind, name, hash))`)
     this.#sql.exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?), ('version', '0')`, String(SCHEMA_VERSION))
     this.#calls = new CallStore(this.#sql)
+    this.#confirmations = new ConfirmStore(this.#sql, this.#calls)
   }
 
   /** Every pin of an origin, for the edge cache. Null for an invalid origin key. */
@@ -234,11 +245,49 @@ export class ToolPins extends DurableObject<Env> {
     return this.#calls.list(Date.now())
   }
 
+  /** Remembers a legacy session whose `initialize` declared form elicitation. False for invalid arguments. */
+  rememberSession(args: unknown): boolean {
+    const a = SessionArgs.safeParse(args)
+    if (a.success) this.#confirmations.rememberSession(a.data, Date.now())
+    return a.success
+  }
+
+  /** Opens a user confirmation of a sensitive call; null when it cannot be asked (see ConfirmStore.open) or for invalid arguments. */
+  openConfirmation(args: unknown): { id: string } | null {
+    const a = OpenConfirmationArgs.safeParse(args)
+    return a.success ? this.#confirmations.open(a.data, Date.now()) : null
+  }
+
+  /** Wraps an origin's MRTR state on an approved call. Null for invalid arguments or too many open. */
+  openContinuation(args: unknown): { id: string } | null {
+    const a = OpenContinuationArgs.safeParse(args)
+    return a.success ? this.#confirmations.openContinuation(a.data, Date.now()) : null
+  }
+
+  /** Uses up a firewall `requestState` presented on a 2026-07-28 retry. */
+  redeemConfirmation(args: unknown): ConfirmationOutcome {
+    const a = RedeemArgs.safeParse(args)
+    return a.success ? this.#confirmations.redeem(a.data, Date.now()) : 'invalid'
+  }
+
+  /** A legacy client's answer to the firewall's question; wakes the isolate holding the call. */
+  answerConfirmation(args: unknown): boolean {
+    const a = AnswerConfirmationArgs.safeParse(args)
+    return a.success ? this.#confirmations.answer(a.data, Date.now()) : false
+  }
+
+  /** Resolves with the outcome of a legacy confirmation once answered, or `timeout`. */
+  async awaitConfirmation(args: unknown): Promise<ConfirmationOutcome> {
+    const a = AwaitConfirmationArgs.safeParse(args)
+    return a.success ? this.#confirmations.await(a.data) : 'invalid'
+  }
+
   /** Removes everything (tenant deletion). */
   purge(): void {
     this.#sql.exec(`DELETE FROM pins`)
     this.#sql.exec(`DELETE FROM rejected`)
     this.#calls.purge()
+    this.#confirmations.purge()
     this.#bump()
   }
 

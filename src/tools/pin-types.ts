@@ -76,6 +76,63 @@ export type CallRequestArgs = z.infer<typeof CallRequestArgs>
 export const GrantCallArgs = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/), by: Actor }).strict()
 export type GrantCallArgs = z.infer<typeof GrantCallArgs>
 
+/** The approval id of a call: the first 24 hex digits of its hash (what operators see and grant). */
+export function approvalIdOf(callHash: string): string {
+  return callHash.slice(0, 24)
+}
+
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/)
+const ConfirmationId = z.string().regex(/^[0-9a-f]{32}$/)
+const CallIdentity = z.string().max(500).nullable()
+const CallHash = Sha256
+
+/** A legacy session whose `initialize` declared form elicitation (`session`: SHA-256 of its `Mcp-Session-Id`). */
+export const SessionArgs = z.object({ session: Sha256, identity: CallIdentity }).strict()
+export type SessionArgs = z.infer<typeof SessionArgs>
+
+/**
+ * A confirmation the firewall asks the user for: `mrtr` (2026-07-28, answered on the client's retry) or
+ * `stream` (legacy, answered by a separate POST on `session`, which must have declared form elicitation).
+ */
+export const OpenConfirmationArgs = z
+  .object({
+    kind: z.enum(['mrtr', 'stream']),
+    callHash: CallHash,
+    identity: CallIdentity,
+    session: Sha256.optional(),
+    ttlMs: z.number().int().min(1_000).max(3_600_000),
+  })
+  .strict()
+export type OpenConfirmationArgs = z.infer<typeof OpenConfirmationArgs>
+
+/** An origin's own `requestState` on an approved call, wrapped so the client's retry still counts as approved. */
+export const OpenContinuationArgs = z
+  .object({ callHash: CallHash, identity: CallIdentity, stateHash: Sha256.nullable(), ttlMs: z.number().int().min(1_000).max(86_400_000) })
+  .strict()
+export type OpenContinuationArgs = z.infer<typeof OpenContinuationArgs>
+
+/** A 2026-07-28 retry presenting a firewall `requestState`: consumed when it matches the call. */
+export const RedeemArgs = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('confirm'), id: ConfirmationId, callHash: CallHash, identity: CallIdentity, confirmed: z.boolean() }).strict(),
+  z.object({ kind: z.literal('continue'), id: ConfirmationId, callHash: CallHash, identity: CallIdentity, stateHash: Sha256.nullable() }).strict(),
+])
+export type RedeemArgs = z.infer<typeof RedeemArgs>
+
+/** A legacy client's answer to the firewall's `elicitation/create`, from its session. */
+export const AnswerConfirmationArgs = z.object({ id: ConfirmationId, session: Sha256, identity: CallIdentity, confirmed: z.boolean() }).strict()
+export type AnswerConfirmationArgs = z.infer<typeof AnswerConfirmationArgs>
+
+/** The isolate holding a legacy call waits for its answer, at most `timeoutMs`. */
+export const AwaitConfirmationArgs = z.object({ id: ConfirmationId, callHash: CallHash, identity: CallIdentity, timeoutMs: z.number().int().min(10).max(600_000) }).strict()
+export type AwaitConfirmationArgs = z.infer<typeof AwaitConfirmationArgs>
+
+/**
+ * `granted`: the user confirmed (the approval is recorded, `granted_by` "elicitation", and used) or a
+ * continuation matched. `declined`: decline, cancel or `confirm: false`. `timeout`: no answer in time.
+ * `invalid`: no such confirmation for this call and caller, already used, or expired.
+ */
+export type ConfirmationOutcome = 'granted' | 'declined' | 'timeout' | 'invalid'
+
 export type PinState = 'approved' | 'pending' | 'rejected'
 
 /** One pin as the edge caches it: definitions only, compared in the isolate. */

@@ -5,7 +5,7 @@
  * @example
  * { "pinning": "enforce", "volatile": ["annotations.title"],
  *   "deny": ["debug_*"], "byIdentity": { "ci-*": { "tools": { "allow": ["read_*", "list_*"] } } },
- *   "requireApproval": ["delete_*", "transfer_funds"],
+ *   "requireApproval": ["delete_*", "transfer_funds"], "approvalByElicitation": true,
  *   "schema": { "arguments": "block", "results": "isError" } }
  */
 import { z } from 'zod'
@@ -85,6 +85,17 @@ export const ToolsPolicy = z
     requireApproval: Globs.default([]),
     /** How long a granted call approval stays usable, in seconds. */
     approvalWindowSeconds: z.number().int().min(10).max(86_400).default(600),
+    /**
+     * A client that declares form elicitation may have its user confirm a `requireApproval` call instead
+     * of an operator granting it (docs/tool-integrity.md, "Sensitive calls"). `false`: admin grants only.
+     */
+    approvalByElicitation: z.boolean().default(true),
+    /**
+     * How long the user has to answer that confirmation, in seconds: a legacy call's stream is held this
+     * long, a 2026-07-28 challenge expires after it. The default stays under the SDK clients' 60 s request
+     * timeout, so a late answer meets the firewall's refusal rather than the client's own timeout.
+     */
+    elicitationTimeoutSeconds: z.number().int().min(5).max(600).default(50),
     /** Checks against the server's own schemas (pinned `inputSchema` / `outputSchema`). */
     schema: SchemaPolicy.prefault({}),
   })

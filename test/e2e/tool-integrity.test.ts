@@ -3,8 +3,9 @@
  * real SDK origin whose tool definitions change between sessions, driven by the official SDK client:
  * a rug pull disappears from tools/list and its calls are refused without reaching the origin until an
  * approval brings it back; a shadowing description is held on first sight; schema-breaking arguments
- * are refused; deny globs apply per verified identity; sensitive calls need an approval; and the pins
- * survive a restart of the whole runtime (Durable Objects included).
+ * are refused; deny globs apply per verified identity; sensitive calls need an approval or their user's
+ * confirmation (elicitation, both protocol eras, with a 2026-07-28 SDK origin too); and the pins survive
+ * a restart of the whole runtime (Durable Objects included).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -12,15 +13,21 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { McpError } from '@modelcontextprotocol/sdk/types.js'
+import type { ElicitRequest, ElicitResult } from '@modelcontextprotocol/sdk/types.js'
+import type { ElicitRequest as ModernElicitRequest } from '@modelcontextprotocol/client'
 import { startOrigin } from '../support/origin.js'
 import type { ExtraTool, Origin } from '../support/origin.js'
-import { mcpClient, startFirewall, TEST_ADMIN_TOKEN } from '../support/firewall.js'
+import { startModernOrigin } from '../support/modern-origin.js'
+import type { ModernOrigin } from '../support/modern-origin.js'
+import { mcpClient, modernClient, startFirewall, TEST_ADMIN_TOKEN } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
+import { ACCEPT_BOTH, postRaw, rawSession } from '../support/raw.js'
 import { startWebhookReceiver } from '../support/webhook-receiver.js'
 import type { WebhookReceiver } from '../support/webhook-receiver.js'
 
 let fw: Firewall
 let origin: Origin
+let modern: ModernOrigin
 let hooks: WebhookReceiver
 
 const QUOTE_V1: ExtraTool = {
@@ -61,14 +68,14 @@ const SHADOWING: ExtraTool = {
 const WEBHOOK_SECRET = 'whsec_tools_e2e_3c1d'
 
 beforeAll(async () => {
-  ;[fw, origin, hooks] = await Promise.all([startFirewall(), startOrigin({ mode: 'sse', stateful: true }), startWebhookReceiver()])
+  ;[fw, origin, modern, hooks] = await Promise.all([startFirewall(), startOrigin({ mode: 'sse', stateful: true }), startModernOrigin(), startWebhookReceiver()])
   await fw.admin.putTenant('pinned', { origin: { url: origin.url } })
   expect((await fw.admin.request('PUT', 'admin/v1/tenants/pinned/secrets/hook-key', { body: { value: WEBHOOK_SECRET } })).status).toBe(204)
   const webhook = { id: 'tools', url: `${hooks.url}/hooks/tools`, secret: 'hook-key', events: ['tools.pending'] }
   await fw.admin.putTenant('pinned', { origin: { url: origin.url }, alerts: { webhooks: [webhook] } })
 })
 afterAll(async () => {
-  await Promise.all([fw?.stop(), origin?.close(), hooks?.close()])
+  await Promise.all([fw?.stop(), origin?.close(), modern?.close(), hooks?.close()])
 })
 
 const names = (tools: Array<{ name: string }>) => tools.map((t) => t.name)
@@ -251,6 +258,236 @@ describe('sensitive tools', () => {
     } finally {
       await c.close()
     }
+  })
+})
+
+const FIREWALL_QUESTION = 'The MCP firewall needs your confirmation before the tool'
+const confirm = (yes: boolean): ElicitResult => (yes ? { action: 'accept', content: { confirm: true } } : { action: 'decline' })
+const refusalOf = (err: unknown) => err as McpError & { data: { reason: string; approvalId?: string; confirmation?: string } }
+
+/** A fetch that reports the HTTP status the firewall gave each answer to its own questions. */
+function answerWatcher() {
+  const statuses: number[] = []
+  let seen!: () => void
+  const answered = new Promise<void>((resolve) => (seen = resolve))
+  const watched: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init)
+    if (typeof init?.body === 'string' && init.body.includes('"mcpfw-confirm-')) {
+      statuses.push(res.status)
+      seen()
+    }
+    return res
+  }
+  return { fetch: watched, statuses, answered }
+}
+
+describe('sensitive tools confirmed by the user (2025-11-25, SDK 1.32 client, elicitation on the call stream)', () => {
+  beforeAll(async () => {
+    await fw.admin.putTenant('confirming', { origin: { url: origin.url }, policy: { tools: { requireApproval: ['add'] } } })
+    await fw.admin.putTenant('confirming-slow', { origin: { url: origin.url }, policy: { tools: { requireApproval: ['add'], elicitationTimeoutSeconds: 5 } } })
+  })
+
+  it('runs the call once when the user accepts; the answer never reaches the origin', async () => {
+    const watcher = answerWatcher()
+    const asked: ElicitRequest[] = []
+    const c = await mcpClient(fw.tenantUrl('confirming'), { fetch: watcher.fetch, onElicitation: (r) => (asked.push(r), confirm(true)) })
+    try {
+      const mark = origin.calls.length
+      const invocations = origin.invocations.length
+      expect((await c.client.callTool({ name: 'add', arguments: { a: 20, b: 22 } })).content).toEqual([{ type: 'text', text: '42' }])
+      expect(asked).toHaveLength(1)
+      expect(asked[0]?.params).toMatchObject({ requestedSchema: { type: 'object', properties: { confirm: { type: 'boolean' } }, required: ['confirm'] } })
+      expect(asked[0]?.params.message).toContain(`${FIREWALL_QUESTION} "add"`)
+      expect(asked[0]?.params.message).toContain('{"a":20,"b":22}')
+      expect(origin.invocations.slice(invocations).filter((i) => i.name === 'add')).toHaveLength(1)
+      await watcher.answered
+      expect(watcher.statuses).toEqual([202])
+      expect(origin.calls.slice(mark).filter((call) => call.rawBody.includes('mcpfw-confirm'))).toEqual([])
+      // Nothing is left waiting for an operator: the user's confirmation was recorded and used.
+      expect(((await fw.admin.request('GET', 'admin/v1/tenants/confirming/tools/calls')).body as { calls: unknown[] }).calls).toEqual([])
+      // Another call is another confirmation.
+      expect((await c.client.callTool({ name: 'add', arguments: { a: 1, b: 1 } })).content).toEqual([{ type: 'text', text: '2' }])
+      expect(asked).toHaveLength(2)
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('relays a JSON origin’s answer on the firewall’s stream after the confirmation', async () => {
+    const json = await startOrigin({ mode: 'json', stateful: true })
+    await fw.admin.putTenant('confirming-json', { origin: { url: json.url }, policy: { tools: { requireApproval: ['add'] } } })
+    const c = await mcpClient(fw.tenantUrl('confirming-json'), { onElicitation: () => confirm(true) })
+    try {
+      expect((await c.client.callTool({ name: 'add', arguments: { a: 5, b: 5 } })).content).toEqual([{ type: 'text', text: '10' }])
+      expect(c.elicitationRequests).toHaveLength(1)
+      expect(json.invocations.filter((i) => i.name === 'add')).toHaveLength(1)
+    } finally {
+      await c.close()
+      await json.close()
+    }
+  })
+
+  it('refuses the call when the user declines; the origin never sees it', async () => {
+    const c = await mcpClient(fw.tenantUrl('confirming'), { onElicitation: () => confirm(false) })
+    try {
+      const mark = origin.calls.length
+      const invocations = origin.invocations.length
+      const err = refusalOf(await c.client.callTool({ name: 'add', arguments: { a: 6, b: 7 } }).catch((e: unknown) => e))
+      expect(err).toBeInstanceOf(McpError)
+      expect(err.code).toBe(-31001)
+      expect(err.message).toContain('this call needs an approval')
+      expect(err.data).toMatchObject({ reason: 'approval-required', approvalId: expect.stringMatching(/^[0-9a-f]{24}$/), confirmation: 'declined' })
+      expect(c.elicitationRequests).toHaveLength(1)
+      expect(callsAfter(mark, 'add')).toBe(false)
+      expect(invokedAfter(invocations, 'add')).toBe(false)
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('refuses exactly as before a client that declared no elicitation (never asked)', async () => {
+    const c = await mcpClient(fw.tenantUrl('confirming'), { capabilities: { sampling: {} } })
+    try {
+      const mark = origin.calls.length
+      const err = refusalOf(await c.client.callTool({ name: 'add', arguments: { a: 8, b: 9 } }).catch((e: unknown) => e))
+      expect(err.code).toBe(-31001)
+      expect(err.data).toEqual({ requestId: expect.any(String), reason: 'approval-required', approvalId: expect.stringMatching(/^[0-9a-f]{24}$/) })
+      expect(callsAfter(mark, 'add')).toBe(false)
+      expect(origin.calls.slice(mark).some((call) => call.rawBody.includes('elicitation'))).toBe(false)
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('refuses the call when the user does not answer in time, and drops the late answer', async () => {
+    const watcher = answerWatcher()
+    let release!: () => void
+    const late = new Promise<void>((resolve) => (release = resolve))
+    const c = await mcpClient(fw.tenantUrl('confirming-slow'), { fetch: watcher.fetch, onElicitation: async () => (await late, confirm(true)) })
+    try {
+      const mark = origin.calls.length
+      const invocations = origin.invocations.length
+      const err = refusalOf(await c.client.callTool({ name: 'add', arguments: { a: 2, b: 3 } }).catch((e: unknown) => e))
+      expect(err.code).toBe(-31001)
+      expect(err.data).toMatchObject({ reason: 'approval-required', confirmation: 'timeout' })
+      release()
+      await watcher.answered
+      expect(watcher.statuses).toEqual([202])
+      expect(callsAfter(mark, 'add')).toBe(false)
+      expect(invokedAfter(invocations, 'add')).toBe(false)
+    } finally {
+      release()
+      await c.close()
+    }
+  })
+
+  it('answers a made-up answer with 202 and forwards nothing', async () => {
+    const url = fw.tenantUrl('confirming')
+    const sessionId = await rawSession(url)
+    const mark = origin.calls.length
+    const forged = { jsonrpc: '2.0', id: `mcpfw-confirm-${'0'.repeat(32)}`, result: { action: 'accept', content: { confirm: true } } }
+    const res = await postRaw(url, forged, { sessionId, protocolVersion: '2025-11-25' })
+    expect(res.status).toBe(202)
+    expect(await res.text()).toBe('')
+    expect(origin.calls.slice(mark)).toEqual([])
+  })
+})
+
+describe('sensitive tools confirmed by the user (2026-07-28, v2 client and origin, MRTR)', () => {
+  beforeAll(async () => {
+    await fw.admin.putTenant('confirming-modern', { origin: { url: modern.url }, policy: { tools: { requireApproval: ['echo', 'confirm'] } } })
+  })
+  const callsTo = (from: number, tool: string) => modern.calls.slice(from).filter((c) => c.headers['mcp-method'] === 'tools/call' && c.headers['mcp-name'] === tool)
+  const ours = (r: ModernElicitRequest) => r.params.message.startsWith(FIREWALL_QUESTION)
+
+  it('runs the call once when the user accepts the firewall’s input_required question', async () => {
+    const c = await modernClient(fw.tenantUrl('confirming-modern'), { onElicitation: (r) => (ours(r) ? confirm(true) : { action: 'decline' }) })
+    try {
+      const mark = modern.calls.length
+      const invocations = modern.invocations.length
+      expect((await c.client.callTool({ name: 'echo', arguments: { message: 'pay 10' } })).content).toEqual([{ type: 'text', text: 'pay 10' }])
+      expect(c.elicitationRequests.map((r) => r.params.message)).toEqual([expect.stringContaining(`${FIREWALL_QUESTION} "echo"`)])
+      expect(c.elicitationRequests[0]?.params).toMatchObject({ mode: 'form', requestedSchema: { properties: { confirm: { type: 'boolean' } } } })
+      // The firewall answered the first leg itself: the origin saw the confirmed retry only, without the firewall's parts.
+      const seen = callsTo(mark, 'echo')
+      expect(seen).toHaveLength(1)
+      expect((seen[0]?.body as { params: Record<string, unknown> }).params).not.toHaveProperty('requestState')
+      expect((seen[0]?.body as { params: Record<string, unknown> }).params).not.toHaveProperty('inputResponses')
+      expect(modern.invocations.slice(invocations).filter((i) => i.name === 'echo')).toHaveLength(1)
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('refuses the call when the user declines; the origin never sees it', async () => {
+    const c = await modernClient(fw.tenantUrl('confirming-modern'), { onElicitation: () => ({ action: 'decline' }) })
+    try {
+      const mark = modern.calls.length
+      const err = (await c.client.callTool({ name: 'echo', arguments: { message: 'pay 20' } }).catch((e: unknown) => e)) as { code?: number; data?: unknown; message?: string }
+      expect(err.code).toBe(-31001)
+      expect(err.message).toContain('this call needs an approval')
+      expect(err.data).toMatchObject({ reason: 'approval-required', confirmation: 'declined' })
+      expect(callsTo(mark, 'echo')).toEqual([])
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('refuses exactly as before a client that declared no elicitation', async () => {
+    const c = await modernClient(fw.tenantUrl('confirming-modern'), { capabilities: { sampling: {} } })
+    try {
+      const mark = modern.calls.length
+      const err = (await c.client.callTool({ name: 'echo', arguments: { message: 'pay 30' } }).catch((e: unknown) => e)) as { code?: number; data?: unknown }
+      expect(err.code).toBe(-31001)
+      expect(err.data).toEqual({ requestId: expect.any(String), reason: 'approval-required', approvalId: expect.stringMatching(/^[0-9a-f]{24}$/) })
+      expect(callsTo(mark, 'echo')).toEqual([])
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('keeps the approval through the origin’s own input_required round, and runs the tool once', async () => {
+    const c = await modernClient(fw.tenantUrl('confirming-modern'), { onElicitation: (r) => (ours(r) ? confirm(true) : { action: 'accept', content: { answer: 'yes, send it' } }) })
+    try {
+      const mark = modern.calls.length
+      const invocations = modern.invocations.length
+      expect((await c.client.callTool({ name: 'confirm', arguments: { question: 'Send the wire?' } })).content).toEqual([{ type: 'text', text: 'answer: yes, send it' }])
+      expect(c.elicitationRequests.map((r) => (ours(r) ? 'firewall' : r.params.message))).toEqual(['firewall', 'Send the wire?'])
+      // Two legs reach the origin (its question, then its answer); the firewall's own leg never does.
+      const legs = callsTo(mark, 'confirm').map((call) => (call.body as { params: Record<string, unknown> }).params)
+      expect(legs).toHaveLength(2)
+      expect(legs[0]).not.toHaveProperty('inputResponses')
+      expect(legs[1]).toMatchObject({ inputResponses: { answer: { action: 'accept', content: { answer: 'yes, send it' } } } })
+      expect(legs[1]).not.toHaveProperty('requestState') // the origin sent none; the firewall's wrapper is taken off
+      expect(modern.invocations.slice(invocations).filter((i) => i.name === 'confirm')).toHaveLength(1)
+    } finally {
+      await c.close()
+    }
+  })
+
+  it.each([
+    ['a made-up continuation', `mcpfw1.c.${'1'.repeat(32)}`],
+    ['a made-up confirmation', `mcpfw1.a.${'2'.repeat(32)}`],
+    ['a state that is not the firewall’s', 'origin-state-the-client-made-up'],
+  ])('never skips the approval for %s (raw 2026-07-28 POST)', async (_name, requestState) => {
+    const mark = modern.calls.length
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } }
+    const body = {
+      jsonrpc: '2.0',
+      id: 77,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { message: 'pay 40' }, _meta: meta, inputResponses: { 'mcp-firewall/confirm': { action: 'accept', content: { confirm: true } } }, requestState },
+    }
+    const res = await fetch(fw.tenantUrl('confirming-modern'), {
+      method: 'POST',
+      headers: { accept: ACCEPT_BOTH, 'content-type': 'application/json', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+      body: JSON.stringify(body),
+    })
+    expect(res.status).toBe(200)
+    const answer = (await res.json()) as { id: number; result: { resultType: string; inputRequests: Record<string, unknown>; requestState: string } }
+    expect(answer).toMatchObject({ id: 77, result: { resultType: 'input_required', inputRequests: { 'mcp-firewall/confirm': { method: 'elicitation/create' } } } })
+    expect(answer.result.requestState).toMatch(/^mcpfw1\.a\.[0-9a-f]{32}$/)
+    expect(callsTo(mark, 'echo')).toEqual([])
   })
 })
 

@@ -102,25 +102,28 @@ function notificationWaiter(list: Notification[]): {
  * await c.close()
  */
 export async function mcpClient(url: string | URL, opts: LegacyClientOptions = {}): Promise<LegacyClient> {
-  const client = new Client(
-    { name: opts.name ?? 'fw-e2e', version: '0.0.1' },
-    { capabilities: opts.capabilities ?? { sampling: {}, elicitation: { form: {} } } },
-  )
+  const capabilities = opts.capabilities ?? { sampling: {}, elicitation: { form: {} } }
+  const client = new Client({ name: opts.name ?? 'fw-e2e', version: '0.0.1' }, { capabilities })
   const notifications: Notification[] = []
   const samplingRequests: CreateMessageRequest[] = []
   const elicitationRequests: ElicitRequest[] = []
   const waiter = notificationWaiter(notifications)
   client.fallbackNotificationHandler = async (n) => waiter.push(n)
-  client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
-    samplingRequests.push(request)
-    if (opts.onSampling) return opts.onSampling(request)
-    return { role: 'assistant', model: 'stub', stopReason: 'endTurn', content: { type: 'text', text: STUB_SAMPLING_TEXT } }
-  })
-  client.setRequestHandler(ElicitRequestSchema, async (request) => {
-    elicitationRequests.push(request)
-    if (opts.onElicitation) return opts.onElicitation(request)
-    return { action: 'accept', content: { answer: 'stub answer' } }
-  })
+  // The SDK refuses a handler for a capability the client did not declare.
+  if (capabilities.sampling) {
+    client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+      samplingRequests.push(request)
+      if (opts.onSampling) return opts.onSampling(request)
+      return { role: 'assistant', model: 'stub', stopReason: 'endTurn', content: { type: 'text', text: STUB_SAMPLING_TEXT } }
+    })
+  }
+  if (capabilities.elicitation) {
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      elicitationRequests.push(request)
+      if (opts.onElicitation) return opts.onElicitation(request)
+      return { action: 'accept', content: { answer: 'stub answer' } }
+    })
+  }
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     ...(opts.headers ? { requestInit: { headers: opts.headers } } : {}),
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
@@ -150,6 +153,8 @@ export interface ModernClientOptions extends CommonClientOptions {
   onElicitation?: (request: ModernElicitRequest) => ModernElicitResult | Promise<ModernElicitResult>
   /** `pin` (default): 2026-07-28 or fail; `auto`: probe with `server/discover`, fall back to legacy. */
   negotiation?: 'pin' | 'auto'
+  /** Declared capabilities (default: sampling and form elicitation); handlers are registered for these only. */
+  capabilities?: { sampling?: Record<string, never>; elicitation?: { form?: Record<string, never>; url?: Record<string, never> } }
 }
 
 /** A connected v2 client. */
@@ -169,25 +174,27 @@ export interface ModernClientHandle {
  * await c.client.callTool({ name: 'echo', arguments: { message: 'hi' } })
  */
 export async function modernClient(url: string | URL, opts: ModernClientOptions = {}): Promise<ModernClientHandle> {
+  const capabilities = opts.capabilities ?? { sampling: {}, elicitation: { form: {} } }
   const client = new ModernClient(
     { name: opts.name ?? 'fw-e2e-modern', version: '0.0.1' },
-    {
-      capabilities: { sampling: {}, elicitation: { form: {} } },
-      versionNegotiation: { mode: opts.negotiation === 'auto' ? 'auto' : { pin: '2026-07-28' } },
-    },
+    { capabilities, versionNegotiation: { mode: opts.negotiation === 'auto' ? 'auto' : { pin: '2026-07-28' } } },
   )
   const samplingRequests: ModernCreateMessageRequest[] = []
   const elicitationRequests: ModernElicitRequest[] = []
-  client.setRequestHandler('sampling/createMessage', async (request) => {
-    samplingRequests.push(request)
-    if (opts.onSampling) return opts.onSampling(request)
-    return { role: 'assistant', model: 'stub', stopReason: 'endTurn', content: { type: 'text', text: STUB_SAMPLING_TEXT } }
-  })
-  client.setRequestHandler('elicitation/create', async (request) => {
-    elicitationRequests.push(request)
-    if (opts.onElicitation) return opts.onElicitation(request)
-    return { action: 'accept', content: { answer: 'stub answer' } }
-  })
+  if (capabilities.sampling) {
+    client.setRequestHandler('sampling/createMessage', async (request) => {
+      samplingRequests.push(request)
+      if (opts.onSampling) return opts.onSampling(request)
+      return { role: 'assistant', model: 'stub', stopReason: 'endTurn', content: { type: 'text', text: STUB_SAMPLING_TEXT } }
+    })
+  }
+  if (capabilities.elicitation) {
+    client.setRequestHandler('elicitation/create', async (request) => {
+      elicitationRequests.push(request)
+      if (opts.onElicitation) return opts.onElicitation(request)
+      return { action: 'accept', content: { answer: 'stub answer' } }
+    })
+  }
   const transport = new ModernTransport(new URL(url), {
     ...(opts.headers ? { requestInit: { headers: opts.headers } } : {}),
     ...(opts.fetch ? { fetch: opts.fetch } : {}),

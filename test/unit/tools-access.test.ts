@@ -54,6 +54,8 @@ describe('ToolsPolicy config', () => {
       volatile: [],
       requireApproval: [],
       approvalWindowSeconds: 600,
+      approvalByElicitation: true,
+      elicitationTimeoutSeconds: 50,
       schema: { arguments: 'block', results: 'isError' },
     })
   })
@@ -63,6 +65,8 @@ describe('ToolsPolicy config', () => {
     [{ volatile: ['icons'] }, 'volatile.0', 'must be a dotted path from title, description, inputSchema, outputSchema, annotations, arguments or mimeType'],
     [{ schema: { arguments: 'isError' } }, 'schema.arguments', 'Invalid option: expected one of "block"|"flag"|"off"'],
     [{ approvalWindowSeconds: 5 }, 'approvalWindowSeconds', 'Too small: expected number to be >=10'],
+    [{ elicitationTimeoutSeconds: 3 }, 'elicitationTimeoutSeconds', 'Too small: expected number to be >=5'],
+    [{ approvalByElicitation: 'yes' }, 'approvalByElicitation', 'Invalid input: expected boolean, received string'],
   ])('refuses %j with an exact message', (input, path, message) => {
     const parsed = ToolsPolicy.safeParse(input)
     expect(parsed.success).toBe(false)

@@ -1,0 +1,193 @@
+/**
+ * Whether a call to a `requireApproval` tool may run (docs/tool-integrity.md, "Sensitive calls"). It may
+ * when an operator granted exactly this call through the admin API within the window, or when the user
+ * confirmed it through elicitation:
+ *
+ * - 2026-07-28: the firewall answers the call itself with an MRTR `input_required` result asking
+ *   `elicitation/create`; the client's retry carries the answer under `CONFIRM_KEY` and the firewall's
+ *   `requestState`, which is redeemed once, in the `ToolPins` object, for exactly this call and caller.
+ * - 2025-06-18 / 2025-11-25: the call is held on its own SSE response while the question travels on it;
+ *   the answer comes back on a separate POST and meets the held call in the `ToolPins` object.
+ *
+ * A client that declared no form elicitation (or a tenant with `approvalByElicitation: false`) gets the
+ * refusal it always got. A call the origin answers with its own `input_required` keeps its approval for
+ * the next leg through a continuation (`wrapContinuation`); a forged or replayed `requestState` finds no
+ * row and is treated as no approval at all.
+ */
+import type { JsonObject, JsonRpcRequest, JsonRpcResponse, JsonRpcResultResponse, JsonValue } from '../mcp/jsonrpc'
+import { getOwn, isJsonObject } from '../mcp/jsonrpc'
+import { canonicalJson, sha256Hex } from './canonical'
+import {
+  CONFIRM_KEY,
+  allowsFormElicitation,
+  confirmationParams,
+  confirmationRequest,
+  forOrigin,
+  formatState,
+  inputRequiredChallenge,
+  isConfirmed,
+  modernElicitation,
+  parseState,
+  type FirewallState,
+} from './confirm-wire'
+import { enforcing, refusal, type Refusal, type ToolGateInit } from './context'
+import { approvalIdOf, type ConfirmationOutcome } from './pin-types'
+
+/** Arguments shown to an approver in the admin API are cut here. */
+const MAX_STORED_ARGUMENTS = 8 * 1024
+
+/** What the approval step decided for one call. */
+export type Approval =
+  /** Forward `message` (the call without the firewall's own parts). `confirmed`: the user just confirmed it. */
+  | { granted: true; message: JsonRpcRequest; confirmed: boolean; callHash: string }
+  | { refused: Refusal; extra: JsonObject }
+  /** 2026-07-28: answer the call with this `input_required` result; the origin is not contacted. */
+  | { challenge: JsonRpcResponse }
+  /** Legacy: hold the call, send `question` on its stream, then `wait` for the user's answer. */
+  | { held: HeldApproval }
+
+export interface HeldApproval {
+  readonly question: JsonRpcRequest
+  readonly approvalId: string
+  wait(): Promise<ConfirmationOutcome | 'unavailable'>
+}
+
+export interface ApprovalOptions {
+  /** The call is alone in a POST whose client accepts an SSE answer, so a legacy question can be asked on it. */
+  streamable?: boolean
+}
+
+/** Decides a call to a tool matching `requireApproval`. */
+export async function decideApproval(init: ToolGateInit, m: JsonRpcRequest, tool: string, args: JsonValue, opts: ApprovalOptions = {}): Promise<Approval> {
+  const identity = init.identity ?? null
+  const callHash = await sha256Hex(canonicalJson({ origin: init.origin, tool, identity, arguments: args }))
+  const approvalId = approvalIdOf(callHash)
+  const params = m.params ?? {}
+  const state = init.era === 'modern' ? parseState(getOwn(params, 'requestState')) : null
+  if (state) {
+    const redeemed = await redeem(init, state, params, callHash)
+    if (redeemed === 'granted') return { granted: true, message: forOrigin(m, state.kind === 'continue' ? state.originState : undefined), confirmed: state.kind === 'confirm', callHash }
+    if (redeemed === 'declined') return { refused: 'approval-required', extra: { approvalId, confirmation: 'declined' } }
+    if (redeemed === 'unavailable') return { refused: 'tool-pins-unavailable', extra: {} }
+    // `invalid`: the state is not (or no longer) one the firewall issued for this call: as if it had none.
+  }
+  const decision = await requestCall(init, tool, args, callHash)
+  if (decision === 'unavailable') return { refused: 'tool-pins-unavailable', extra: {} }
+  if (decision === 'granted') return { granted: true, message: forOrigin(m), confirmed: false, callHash }
+  const asked = await ask(init, m, tool, args, callHash, opts)
+  return asked ?? { refused: 'approval-required', extra: { approvalId } }
+}
+
+/**
+ * An origin's `input_required` answer to an approved 2026-07-28 call: its `requestState` (or its
+ * absence) is wrapped in a single-use continuation bound to the call, so the client's retry, which
+ * echoes it, still counts as approved and gets the origin's own state back. Without it the retry would
+ * need a second approval; with a bare origin state, anyone could claim to be continuing a call.
+ */
+export async function wrapContinuation(init: ToolGateInit, callHash: string, message: JsonRpcResultResponse): Promise<JsonRpcResultResponse | JsonRpcResponse> {
+  const result = message.result
+  if (getOwn(result, 'resultType') !== 'input_required') return message
+  const raw = getOwn(result, 'requestState')
+  const originState = typeof raw === 'string' ? raw : undefined
+  try {
+    const stateHash = originState === undefined ? null : await sha256Hex(originState)
+    const opened = await stub(init).openContinuation({ callHash, identity: init.identity ?? null, stateHash, ttlMs: init.tools.approvalWindowSeconds * 1000 })
+    if (!opened) throw new Error('openContinuation refused')
+    const requestState = formatState({ kind: 'continue', id: opened.id, ...(originState !== undefined ? { originState } : {}) })
+    return { ...message, result: { ...result, requestState } }
+  } catch (err) {
+    unavailable(init, 'call_continuation_unavailable', err)
+    return refusal(message.id, init.requestId, 'tool-pins-unavailable')
+  }
+}
+
+/** Uses up a firewall state presented on a retry; `invalid` when it does not belong to this call and caller. */
+async function redeem(init: ToolGateInit, state: FirewallState, params: JsonObject, callHash: string): Promise<ConfirmationOutcome | 'unavailable'> {
+  const identity = init.identity ?? null
+  try {
+    if (state.kind === 'continue') {
+      const stateHash = state.originState === undefined ? null : await sha256Hex(state.originState)
+      return await stub(init).redeemConfirmation({ kind: 'continue', id: state.id, callHash, identity, stateHash })
+    }
+    if (!init.tools.approvalByElicitation) return 'invalid'
+    const responses = getOwn(params, 'inputResponses')
+    const answer = isJsonObject(responses) ? getOwn(responses, CONFIRM_KEY) : undefined
+    // No answer to the firewall's question: ask again rather than refuse (mrtr.mdx §Error Handling).
+    if (answer === undefined) return 'invalid'
+    return await stub(init).redeemConfirmation({ kind: 'confirm', id: state.id, callHash, identity, confirmed: isConfirmed(answer) })
+  } catch (err) {
+    unavailable(init, 'call_confirmation_unavailable', err)
+    return 'unavailable'
+  }
+}
+
+/** Consumes an operator's grant for exactly this call, or records the request for one. */
+async function requestCall(init: ToolGateInit, tool: string, args: JsonValue, callHash: string): Promise<'granted' | 'denied' | 'unavailable'> {
+  const argsJson = canonicalJson(args)
+  try {
+    const d = await stub(init).requestCall({
+      origin: init.origin,
+      tool,
+      identity: init.identity ?? null,
+      callHash,
+      arguments: argsJson.length > MAX_STORED_ARGUMENTS ? `${argsJson.slice(0, MAX_STORED_ARGUMENTS - 1)}…` : argsJson,
+      windowSeconds: init.tools.approvalWindowSeconds,
+    })
+    if (!d) return 'unavailable'
+    return d.granted ? 'granted' : 'denied'
+  } catch (err) {
+    unavailable(init, 'call_approval_unavailable', err)
+    return 'unavailable'
+  }
+}
+
+/** Asks the user, when the tenant allows it and this client can be asked; null to refuse as before. */
+async function ask(init: ToolGateInit, m: JsonRpcRequest, tool: string, args: JsonValue, callHash: string, opts: ApprovalOptions): Promise<Approval | null> {
+  if (!init.tools.approvalByElicitation || !enforcing(init)) return null
+  const identity = init.identity ?? null
+  const timeoutMs = init.tools.elicitationTimeoutSeconds * 1000
+  const question = confirmationParams(tool, canonicalJson(args), originHost(init.origin), init.era === 'modern')
+  try {
+    if (init.era === 'modern') {
+      if (!allowsFormElicitation(modernElicitation(m.params ?? {}))) return null
+      const opened = await stub(init).openConfirmation({ kind: 'mrtr', callHash, identity, ttlMs: timeoutMs })
+      return opened ? { challenge: inputRequiredChallenge(m.id, question, opened.id) } : null
+    }
+    // Legacy: the capability is known only from the session's initialize (recorded by confirm-session.ts).
+    if (!opts.streamable || init.sessionId === undefined) return null
+    const session = await sha256Hex(init.sessionId)
+    const opened = await stub(init).openConfirmation({ kind: 'stream', callHash, identity, session, ttlMs: timeoutMs })
+    if (!opened) return null
+    const id = opened.id
+    const wait = async (): Promise<ConfirmationOutcome | 'unavailable'> => {
+      try {
+        return await stub(init).awaitConfirmation({ id, callHash, identity, timeoutMs })
+      } catch (err) {
+        unavailable(init, 'call_confirmation_unavailable', err)
+        return 'unavailable'
+      }
+    }
+    return { held: { question: confirmationRequest(id, question), approvalId: approvalIdOf(callHash), wait } }
+  } catch (err) {
+    // The question cannot be asked: the call is refused as it would be without elicitation.
+    unavailable(init, 'call_confirmation_unavailable', err)
+    return null
+  }
+}
+
+function stub(init: ToolGateInit) {
+  return init.env.TOOL_PINS.getByName(init.tenantId)
+}
+
+/** The origin's host, to name the server in the question (a client shows which server asks, not which it calls). */
+function originHost(origin: string): string {
+  try {
+    return new URL(origin).host
+  } catch {
+    return origin
+  }
+}
+
+function unavailable(init: ToolGateInit, event: string, err: unknown): void {
+  console.error(JSON.stringify({ event, tenant: init.tenantId, requestId: init.requestId, error: String(err) }))
+}
