@@ -14,7 +14,7 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { BENCH_TOOL, variantOf, variantText } from './payloads.js'
+import { BENCH_TOOL, VARIANTS, variantOf, variantText } from './payloads.js'
 import type { ResponseMode } from './payloads.js'
 
 /** A running origin. */
