@@ -22,8 +22,8 @@
  */
 import type { JsonRpcMessage } from '../mcp/jsonrpc'
 import { methodByShape } from '../inspect/fields'
-
-type Counter = (text: string) => number
+import { createCounter } from './o200k-count'
+import type { Counter } from './o200k-count'
 
 let counter: Counter | undefined
 let loading: Promise<void> | undefined
@@ -31,13 +31,13 @@ let loading: Promise<void> | undefined
 /**
  * Loads the o200k tokenizer once per isolate. Resolves when {@link countTokens} may be called.
  * Special-token strings such as `<|endoftext|>` are counted as ordinary text, never refused.
+ * Counting goes through ./o200k-count (same counts as the library's `countTokens`, a fraction of the CPU).
  */
 export function loadTokenizer(): Promise<void> {
   if (counter) return Promise.resolve()
   loading ??= import('gpt-tokenizer/encoding/o200k_base').then(
     (m) => {
-      const options = { disallowedSpecial: new Set<string>() }
-      counter = (text) => m.countTokens(text, options)
+      counter = createCounter(m).count
     },
     (err: unknown) => {
       loading = undefined
