@@ -13,7 +13,8 @@ import { Exchange } from '../../src/proxy/exchange'
 import { TenantConfig } from '../../src/tenant/config'
 import { deliverAnswer, isConfirmationAnswer } from '../../src/tools/confirm-session'
 import { CONFIRM_KEY } from '../../src/tools/confirm-wire'
-import { ToolGate, type GateDecision, type HeldCall } from '../../src/tools/gate'
+import type { ToolGate, GateDecision, HeldCall } from '../../src/tools/gate'
+import { testGate } from './tools-support'
 
 const ORIGIN = 'https://bank.example/mcp'
 let seq = 0
@@ -27,22 +28,7 @@ interface GateOptions {
 }
 
 function gateFor(tools: unknown, opts: GateOptions = {}) {
-  const tenantId = opts.tenantId ?? `confirm-${++seq}`
-  const config = TenantConfig.parse({ origin: { url: ORIGIN }, policy: { tools: { pinning: 'off', ...(tools as object) }, monitor: opts.monitor ?? false } })
-  const gate = new ToolGate({
-    env,
-    tenantId,
-    configVersion: 1,
-    origin: ORIGIN,
-    tools: config.policy.tools,
-    policy: compilePolicy(tenantId, 1, config),
-    era: opts.era ?? 'modern',
-    requestId: `req-${seq}`,
-    sink: new EventSink(env, tenantId, () => undefined),
-    ...(opts.identity ? { identity: opts.identity } : {}),
-    ...(opts.sessionId ? { sessionId: opts.sessionId } : {}),
-  })
-  return { gate, tenantId }
+  return testGate({ pinning: 'off', ...(tools as object) }, { ...opts, origin: ORIGIN, prefix: 'confirm', era: opts.era ?? 'modern' })
 }
 
 const SENSITIVE = { requireApproval: ['transfer_*'] }

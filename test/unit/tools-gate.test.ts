@@ -1,34 +1,14 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { EventSink } from '../../src/audit/sink'
-import { compilePolicy } from '../../src/inspect/policy'
 import type { JsonObject, JsonRpcMessage, JsonRpcRequest } from '../../src/mcp/jsonrpc'
-import { TenantConfig } from '../../src/tenant/config'
-import { ToolGate } from '../../src/tools/gate'
+import type { ToolGate } from '../../src/tools/gate'
+import { testGate } from './tools-support'
 import type { OriginLister } from '../../src/tools/origin-list'
 
 const ORIGIN = 'https://origin.example/mcp'
-let seq = 0
 
 function gateFor(tools: unknown = {}, opts: { identity?: string; lister?: OriginLister; monitor?: boolean; era?: 'legacy' | 'modern' } = {}) {
-  const tenantId = `gate-${++seq}`
-  const config = TenantConfig.parse({ origin: { url: ORIGIN }, policy: { tools, monitor: opts.monitor ?? false } })
-  const policy = compilePolicy(tenantId, 1, config)
-  const sink = new EventSink(env, tenantId, () => undefined)
-  const gate = new ToolGate({
-    env,
-    tenantId,
-    configVersion: 1,
-    origin: ORIGIN,
-    tools: config.policy.tools,
-    policy,
-    era: opts.era ?? 'legacy',
-    requestId: `req-${seq}`,
-    sink,
-    ...(opts.identity ? { identity: opts.identity } : {}),
-    ...(opts.lister ? { lister: opts.lister } : {}),
-  })
-  return { gate, tenantId }
+  return testGate(tools, { ...opts, origin: ORIGIN, prefix: 'gate', era: opts.era ?? 'legacy' })
 }
 
 const tool = (name: string, description: string, extra: JsonObject = {}): JsonObject => ({ name, description, inputSchema: { type: 'object', properties: { q: { type: 'string' } } }, ...extra })
