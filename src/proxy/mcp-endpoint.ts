@@ -22,6 +22,7 @@ import { Exchange } from './exchange'
 import { relaySse } from './relay-sse'
 import { relayJson } from './relay-json'
 import { killState } from '../guard/kill-state'
+import type { KillState } from '../guard/tenant-guard'
 import { authenticate } from '../auth/authenticate'
 import type { ClientAuth } from '../auth/authenticate'
 import { limitUnauthenticated } from '../abuse/mcp-guard'
@@ -53,10 +54,7 @@ export async function handleMcp(r: EndpointRequest): Promise<Response> {
   const config = tenant.record.config
   if (!config.enabled) throw new FirewallError({ kind: 'tenant_disabled' })
   // The kill switch (src/guard): whole tenant refused here, single tools in the Exchange.
-  const kill = await killState(tenant.id, { env: r.env })
-  if (!kill.ok) throw new FirewallError({ kind: 'guard_unavailable' })
-  if (kill.state.killed) throw new FirewallError({ kind: 'tenant_disabled' })
-  r.killedTools = kill.state.tools
+  r.killedTools = (await liveKillState(r)).tools
   const browserOrigin = checkBrowserOrigin(request.headers.get('origin'), config.allowedOrigins)
   if (request.method === 'OPTIONS') {
     if (!browserOrigin) return new Response(null, { status: 204 })
@@ -203,10 +201,17 @@ async function sendToOrigin(r: AuthedRequest, originUrl: URL, exchange: Exchange
 
 /** The user may take a while to answer: a kill switch thrown meanwhile (tenant or tool) still stops the call. */
 async function stillAllowedAfterWait(r: AuthedRequest, call: JsonRpcRequest): Promise<void> {
+  const tools = (await liveKillState(r)).tools
+  const tool = call.params?.['name']
+  if (typeof tool === 'string' && tools.includes(tool)) throw new FirewallError({ kind: 'tenant_disabled' })
+}
+
+/** The tenant's kill state; throws the refusal when the tenant is stopped or its guard cannot be read. */
+async function liveKillState(r: EndpointRequest): Promise<KillState> {
   const kill = await killState(r.tenant.id, { env: r.env })
   if (!kill.ok) throw new FirewallError({ kind: 'guard_unavailable' })
-  const tool = call.params?.['name']
-  if (kill.state.killed || (typeof tool === 'string' && kill.state.tools.includes(tool))) throw new FirewallError({ kind: 'tenant_disabled' })
+  if (kill.state.killed) throw new FirewallError({ kind: 'tenant_disabled' })
+  return kill.state
 }
 
 /** Who answers a firewall question: the tenant, the session the POST carries and the verified identity. */
