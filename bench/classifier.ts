@@ -2,7 +2,7 @@
  * Classifier inference cost: CPU microseconds per KB and per message (wall time alongside), plus the
  * one-off weight decode.
  *
- *   npx tsx bench/classifier.ts
+ *   npx tsx bench/classifier.ts          (BENCH_CLASSIFIER=ts: the TypeScript loops instead of the WebAssembly kernel)
  *
  * Texts are built from hand-written sentences (no data set is read), repeated to the sizes a Worker
  * sees: a parameter description, a tool description, a tool result, a long document.
@@ -10,6 +10,7 @@
 import { performance } from 'node:perf_hooks'
 import { decodeModel, Scorer } from '../src/detectors/classifier/model'
 import shipped from '../rules/classifier/model.json'
+import { loadClassifierKernel } from './kernel'
 
 const SENTENCES = [
   'Lists the pull requests of a repository, newest first, with their review state and labels. ',
@@ -31,6 +32,7 @@ function text(bytes: number): string {
 const t0 = performance.now()
 const model = decodeModel(shipped)
 const decodeMs = performance.now() - t0
+const scorerKind = loadClassifierKernel()
 const scorer = new Scorer(model)
 
 // CPU time of this process (user + system), in microseconds: steadier than wall time on a shared machine.
@@ -69,7 +71,7 @@ while (performance.now() - ms < 400) {
 }
 const perMessage = (cpuUs() - cpuStart) / n
 
-console.log(JSON.stringify({ decodeMs: +decodeMs.toFixed(2) }))
+console.log(JSON.stringify({ decodeMs: +decodeMs.toFixed(2), scorer: scorerKind }))
 for (const r of rows) {
   console.log(JSON.stringify({ bytes: r.size, cpuUsPerCall: +r.usPerCall.toFixed(2), cpuUsPerKB: +r.usPerKB.toFixed(2), wallUsPerKB: +r.wallUsPerKB.toFixed(2) }))
 }

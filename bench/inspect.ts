@@ -13,6 +13,7 @@ import { inspect } from '../src/inspect/pipeline.js'
 import type { MessageContext, Verdict } from '../src/inspect/types.js'
 import type { JsonRpcMessage } from '../src/mcp/jsonrpc.js'
 import { TenantConfig } from '../src/tenant/config.js'
+import { loadClassifierKernel } from './kernel.js'
 import { measure } from './measure.js'
 import { toolsListResult, variantText, BENCH_TOOL, VARIANTS } from './payloads.js'
 import type { CompiledPolicy } from '../src/inspect/policy.js'
@@ -42,6 +43,7 @@ const subjects: Subject[] = [
 const compileStart = performance.now()
 // BENCH_TENANT_POLICY (JSON) benchmarks another policy, as in the HTTP bench (bench/firewall.ts).
 const chosen = process.env['BENCH_TENANT_POLICY']
+const classifierScorer = loadClassifierKernel()
 const policy = compilePolicy('bench', 1, TenantConfig.parse({ origin: { url: 'https://o.example/mcp' }, ...(chosen ? { policy: JSON.parse(chosen) as unknown } : {}) }))
 const compileMs = performance.now() - compileStart
 
@@ -81,7 +83,7 @@ function describe(verdict: Verdict): string {
 }
 
 const f = (n: unknown, d: number): string => (typeof n === 'number' ? n.toFixed(d) : String(n))
-console.log(`Detectors: ${policy.detectors.map((d) => d.id).join(', ') || 'none'} (policy compiled in ${compileMs.toFixed(1)} ms)\n`)
+console.log(`Detectors: ${policy.detectors.map((d) => d.id).join(', ') || 'none'} (policy compiled in ${compileMs.toFixed(1)} ms; classifier scored in ${classifierScorer === 'wasm' ? 'WebAssembly' : 'TypeScript'})\n`)
 console.log('| message | bytes | inspect µs/msg | inspect MB/s | JSON.parse µs/msg | inspect ÷ JSON.parse | verdict |')
 console.log('|---|---:|---:|---:|---:|---:|---|')
 for (const r of [...rows, ...perDetector]) {

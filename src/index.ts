@@ -1,5 +1,9 @@
 /** The Worker's exports: the firewall app and its Durable Object classes. */
 import { createApp } from './app'
+import { useClassifierKernel } from './detectors/classifier/kernel'
+import classifierKernel from './detectors/classifier/kernel.wasm'
+
+useClassifierKernel(classifierKernel)
 
 export { SecurityEventLog } from './audit/event-log'
 export { TenantConfigAuthority } from './tenant/authority'

@@ -93,7 +93,7 @@ const DIGIT = 4
 let classes: Uint8Array | undefined
 
 /** Per code unit: SPACE, WORD, DIGIT bits (built on first use: 64 KB, well under a millisecond). */
-function unitClasses(): Uint8Array {
+export function unitClasses(): Uint8Array {
   if (classes) return classes
   const t = new Uint8Array(0x10000)
   for (let c = 0; c < 0x10000; c++) {

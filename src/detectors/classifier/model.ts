@@ -8,6 +8,7 @@
 import { z } from 'zod'
 import shipped from '../../../rules/classifier/model.json'
 import { extract, newStream, prepare, windowBounds, CHAR_N, MAX_WORD, STRIDE, WINDOW, WORD_N, type FeatureStream, type Prepared } from './features'
+import { currentKernelModule, Kernel, KERNEL_MAX_UNITS } from './kernel'
 
 const ModelFile = z
   .object({
@@ -262,6 +263,8 @@ export class Scorer {
   readonly #words = newStream()
   readonly #charTable: Int16Array
   readonly #wordTable: Int16Array
+  #kernelModule: WebAssembly.Module | undefined
+  #kernel: Kernel | undefined
 
   constructor(model: LinearModel) {
     this.model = model
@@ -282,6 +285,15 @@ export class Scorer {
 
   /** Scores a text: the maximum over its windows, calibrated. */
   score(text: string): TextScore {
+    const kernel = text.length <= KERNEL_MAX_UNITS ? this.#currentKernel() : undefined
+    if (kernel) {
+      const low = text.toLowerCase()
+      if (low.length <= KERNEL_MAX_UNITS) {
+        const r = kernel.run(low)
+        const span: [number, number] = r.windows === 1 || low.length !== text.length ? [0, text.length] : [r.firstOffset, Math.min(text.length, r.lastOffset + 1)]
+        return { logit: r.logit, score: calibrate(this.model, r.logit), span, windows: r.windows }
+      }
+    }
     const p = prepare(text)
     const { bounds, logits } = this.windowLogits(p)
     let best = 0
@@ -293,6 +305,16 @@ export class Scorer {
         ? [0, text.length]
         : [p.offsets[a] as number, Math.min(text.length, (p.offsets[b - 1] as number) + 1)]
     return { logit, score: calibrate(this.model, logit), span, windows: bounds.length }
+  }
+
+  /** The WebAssembly kernel for this model, built on first use after a module was handed over. */
+  #currentKernel(): Kernel | undefined {
+    const module = currentKernelModule()
+    if (module !== this.#kernelModule) {
+      this.#kernelModule = module
+      this.#kernel = module ? Kernel.create(this.model, STEP_T, STEP_ABS, module) : undefined
+    }
+    return this.#kernel
   }
 }
 
