@@ -4,6 +4,7 @@
  * linear in the input whatever the pattern, so a tenant cannot burn the isolate's CPU.
  */
 import { RE2JS } from 're2js'
+import { parseRegex, type RegexNode } from './regex-ast'
 
 /** A match span in the scanned text, with the matched (or captured) value. */
 export interface Match {
@@ -36,6 +37,66 @@ export function needsUnicode(pattern: string): boolean {
 }
 
 /**
+ * A run of at least `min` consecutive code units of one character set that every match contains: a
+ * pattern with no keyword (the base64 blob, say) would otherwise try a match at every position of every
+ * text. One table lookup per unit says whether the run is there at all; when it is not, no match can be.
+ */
+interface RequiredRun {
+  readonly member: Uint8Array
+  readonly min: number
+}
+
+/** Shorter runs are found in ordinary prose too often to be worth the scan. */
+const MIN_REQUIRED_RUN = 16
+const members = new Map<string, Uint8Array>()
+
+/**
+ * The longest run a pattern requires, read from its top-level sequence (and groups with one
+ * alternative inside it): a character set repeated at least {@link MIN_REQUIRED_RUN} times. Only where
+ * that is sound: one alternative, and no Unicode mode (an atom may then take two code units).
+ */
+export function requiredRun(pattern: string, flags: string): RequiredRun | undefined {
+  if (needsUnicode(pattern) || /[uv]/.test(flags)) return undefined
+  let alts: RegexNode[][]
+  try {
+    alts = parseRegex(pattern)
+  } catch {
+    return undefined
+  }
+  let best: { src: string; min: number } | undefined
+  const visit = (seq: RegexNode[]): void => {
+    for (const n of seq) {
+      if (n.t === 'rep' && n.node.t === 'atom' && n.min >= MIN_REQUIRED_RUN && n.min > (best?.min ?? 0)) best = { src: n.node.src, min: n.min }
+      else if (n.t === 'group' && n.alts.length === 1) visit(n.alts[0] as RegexNode[])
+    }
+  }
+  if (alts.length === 1) visit(alts[0] as RegexNode[])
+  if (best === undefined) return undefined
+  const caseFlags = flags.replace(/[^ims]/g, '')
+  const key = `${caseFlags}/${best.src}`
+  let member = members.get(key)
+  if (member === undefined) {
+    // Each code unit tested once against the set, with the pattern's own flags (case folding included).
+    const one = new RegExp(`^(?:${best.src})$`, caseFlags)
+    member = new Uint8Array(0x10000)
+    for (let u = 0; u < 0x10000; u++) if (one.test(String.fromCharCode(u))) member[u] = 1
+    members.set(key, member)
+  }
+  return { member, min: best.min }
+}
+
+function hasRun(text: string, run: RequiredRun): boolean {
+  const { member, min } = run
+  let n = 0
+  for (let i = 0; i < text.length; i++) {
+    if (member[text.charCodeAt(i)] === 1) {
+      if (++n >= min) return true
+    } else n = 0
+  }
+  return false
+}
+
+/**
  * Compiles a shipped-pack pattern on V8's engine. Throws when it does not compile. Patterns are linted
  * (and must compile) in Unicode mode; they run in it only when they need it (see `needsUnicode`).
  */
@@ -43,11 +104,13 @@ export function compileJs(pattern: string, flags: string, spec: SpanSpec = {}): 
   const { group, startGroup } = spec
   const indexed = group !== undefined || startGroup !== undefined
   const re = new RegExp(pattern, `${flags}g${needsUnicode(pattern) ? 'u' : ''}${indexed ? 'd' : ''}`)
+  const run = requiredRun(pattern, flags)
   return {
     engine: 'js',
     costFactor: 1,
     findAll(text, limit) {
       const out: Match[] = []
+      if (run !== undefined && !hasRun(text, run)) return out
       re.lastIndex = 0
       let m: RegExpExecArray | null
       while (out.length < limit && (m = re.exec(text)) !== null) {

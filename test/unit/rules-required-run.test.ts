@@ -1,0 +1,52 @@
+/**
+ * The required-run pre-filter of shipped patterns (matcher.ts): read only where it is sound, and a
+ * matcher with it finds exactly what the bare regex finds, on both sides of the run length.
+ */
+import { describe, expect, it } from 'vitest'
+import { compileJs, requiredRun } from '../../src/detectors/rules/matcher'
+import injection from '../../rules/injection.json'
+
+const BASE64 = (injection.rules.find((r) => r.id === 'encoded-base64-instructions') as { pattern: string }).pattern
+
+function bare(pattern: string, text: string): string[] {
+  return [...text.matchAll(new RegExp(pattern, 'g'))].map((m) => `${m.index}:${m[0]}`)
+}
+
+describe('required-run pre-filter', () => {
+  it('reads the longest repeated set of the top-level sequence, and nothing where unsound', () => {
+    expect(requiredRun(BASE64, '')?.min).toBe(20)
+    expect(requiredRun('key=(?:[a-f0-9]{32})', '')?.min).toBe(32)
+    expect(requiredRun('[A-Z]{2}[0-9]{16,19}', '')?.min).toBe(16)
+    expect(requiredRun('[A-Z]{15}', '')).toBeUndefined() // too short to pay for the scan
+    expect(requiredRun('a{20}|b', '')).toBeUndefined() // either alternative may match
+    expect(requiredRun('(?:[0-9]{20})?x', '')).toBeUndefined() // optional
+    expect(requiredRun('\\p{L}{20}', '')).toBeUndefined() // Unicode mode: an atom may take two units
+    expect(requiredRun('[a-z]{20}', 'u')).toBeUndefined()
+  })
+
+  it('honours the pattern flags when it tests the set', () => {
+    const run = requiredRun('[a-f]{16}', 'i')
+    expect(run?.member['A'.charCodeAt(0)]).toBe(1)
+    expect(requiredRun('[a-f]{16}', '')?.member['A'.charCodeAt(0)]).toBe(0)
+  })
+
+  it('finds exactly what the bare regex finds around the run length', () => {
+    const m = compileJs(BASE64, '') // the whole match: the separator before the blob included
+    let matched = 0
+    const blob = 'SWdub3JlIGFsbCBwcmV2aW91cyBpbnN0cnVjdGlvbnM'
+    for (let len = 17; len <= 23; len++) {
+      for (const [before, after] of [['', ''], ['x: ', ' end'], ['-', '=='], ['a b ', '\n']]) {
+        const text = `prose ${before}${blob.slice(0, len)}${after} more prose`
+        expect(m.findAll(text, 100).map((x) => `${x.start}:${x.value}`), text).toEqual(bare(BASE64, text))
+        matched += bare(BASE64, text).length
+      }
+    }
+    expect(matched).toBeGreaterThan(10) // both sides of the length were exercised
+  })
+
+  it('skips texts without the run and still matches case-insensitive sets', () => {
+    expect(compileJs(BASE64, '').findAll('short words only, nothing long enough here at all', 10)).toEqual([])
+    const m = compileJs('token_[a-f0-9]{16}', 'i')
+    expect(m.findAll('TOKEN_ABCDEF0123456789 and token_0123456789abcdef', 10).map((x) => x.value)).toEqual(['TOKEN_ABCDEF0123456789', 'token_0123456789abcdef'])
+  })
+})
