@@ -48,6 +48,16 @@ export interface RuleBucket {
   readonly rescan: readonly CompiledRule[]
   readonly needsNormalized: boolean
   readonly needsRaw: boolean
+  /**
+   * The pre-filter turned around, so a field with a hundred rules and three keywords checks three rules'
+   * keywords, not a hundred: for each indexed keyword id, the positions in `rules` of the rules whose
+   * first keyword group holds it. Rules in `unfiltered` (1 at their position) are checked on every field:
+   * no keywords, or keywords the index does not hold.
+   */
+  readonly byKeyword: ReadonlyMap<number, readonly number[]>
+  readonly unfiltered: Uint8Array
+  /** Some raw-only rule has indexed keywords, so the raw text's keywords are needed too. */
+  readonly rawKeywords: boolean
 }
 
 export interface CompiledRuleSet {
@@ -193,7 +203,8 @@ function compileSet(policy: RulesPolicy): CompiledRuleSet {
     }
   }
 
-  const buckets = new Map<string, RuleBucket>()
+  // Per role, eight buckets: direction × key × joined (a string key per field cost more than the lookup).
+  const buckets = new Map<FieldRole, Array<RuleBucket | undefined>>()
   return {
     rules,
     keywords: builtinKeywords(),
@@ -201,8 +212,13 @@ function compileSet(policy: RulesPolicy): CompiledRuleSet {
     allowByRule,
     limits: policy.limits,
     bucket(direction, role, isKey, joined) {
-      const key = `${direction}|${role}|${isKey ? 1 : 0}|${joined ? 1 : 0}`
-      let b = buckets.get(key)
+      let byRole = buckets.get(role)
+      if (byRole === undefined) {
+        byRole = new Array<RuleBucket | undefined>(8)
+        buckets.set(role, byRole)
+      }
+      const slot = (direction === 'client_to_server' ? 4 : 0) + (isKey ? 2 : 0) + (joined ? 1 : 0)
+      let b = byRole[slot]
       if (b === undefined) {
         const applies = (r: CompiledRule): boolean =>
           (r.directions === null || r.directions.has(direction)) &&
@@ -215,12 +231,29 @@ function compileSet(policy: RulesPolicy): CompiledRuleSet {
           rescan: rules.filter((r) => r.kind === 'injection' && r.decode === undefined && (r.roles === null || r.roles.has(role))),
           needsNormalized: selected.some((r) => r.on !== 'raw'),
           needsRaw: selected.some((r) => r.on !== 'normalized'),
+          ...keywordGate(selected),
         }
-        buckets.set(key, b)
+        byRole[slot] = b
       }
       return b
     },
   }
+}
+
+function keywordGate(rules: readonly CompiledRule[]): Pick<RuleBucket, 'byKeyword' | 'unfiltered' | 'rawKeywords'> {
+  const byKeyword = new Map<number, number[]>()
+  const unfiltered = new Uint8Array(rules.length)
+  let rawKeywords = false
+  rules.forEach((r, at) => {
+    const first = r.prefilter[0]
+    if (first === undefined || first.other.length > 0) {
+      unfiltered[at] = 1
+      return
+    }
+    if (r.on === 'raw') rawKeywords = true
+    for (const id of first.ids) byKeyword.set(id, [...(byKeyword.get(id) ?? []), at])
+  })
+  return { byKeyword, unfiltered, rawKeywords }
 }
 
 const cache = new WeakMap<RulesPolicy, CompiledRuleSet>()

@@ -11,8 +11,11 @@
  * one, and it keeps the table small (≈ 60 columns × states, 16-bit entries).
  */
 
-/** Presence of each keyword (by id) in one text. */
-export type KeywordHits = Uint8Array
+/** Which keywords (by id) occur in one text: `has[id]` is 1 for each, and `found` lists them. */
+export interface KeywordHits {
+  readonly has: Uint8Array
+  readonly found: readonly number[]
+}
 
 const HASHED = 8
 
@@ -44,15 +47,21 @@ export class KeywordIndex {
 
   /** Which keywords (may) occur in `text`, case-insensitively. Never misses one that does. */
   scan(text: string): KeywordHits {
-    const hits = new Uint8Array(this.ids.size)
+    const has = new Uint8Array(this.ids.size)
+    const found: number[] = []
     const { classOf, delta, out, width } = this
     let s = 0
     for (let i = 0; i < text.length; i++) {
       s = delta[s * width + (classOf[text.charCodeAt(i)] as number)] as number
       const o = out[s]
-      if (o !== undefined) for (const k of o) hits[k] = 1
+      if (o !== undefined)
+        for (const k of o)
+          if (has[k] === 0) {
+            has[k] = 1
+            found.push(k)
+          }
     }
-    return hits
+    return { has, found }
   }
 
   /** Classes: 0 for unused ASCII, one per used ASCII character (and its upper case), hashed otherwise. */

@@ -80,6 +80,34 @@ function normalizedMap(n: NormalizedText): SpanMap {
   return (s, e) => originalSpan(n, s, e)
 }
 
+/** Keyword pre-filter on any of a rule's variants. */
+function passesFilter(variants: readonly Variant[], rule: CompiledRule, index: KeywordIndex): boolean {
+  for (const v of variants) if (hasKeyword(v, rule, index)) return true
+  return false
+}
+
+/**
+ * The rules of `bucket` (1 at their position) whose first keyword group occurs in the field, plus those
+ * checked on every field: a superset of the rules `passesFilter` lets through, found from the keywords
+ * present rather than rule by rule.
+ */
+function candidates(bucket: RuleBucket, norm: readonly Variant[], raw: readonly Variant[], index: KeywordIndex): Uint8Array {
+  const mark = bucket.unfiltered.slice()
+  markPresent(bucket, norm, index, mark)
+  if (bucket.rawKeywords && raw !== norm) markPresent(bucket, raw, index, mark)
+  return mark
+}
+
+function markPresent(bucket: RuleBucket, variants: readonly Variant[], index: KeywordIndex, mark: Uint8Array): void {
+  for (const v of variants) {
+    v.hits ??= index.scan(v.text)
+    for (const id of v.hits.found) {
+      const at = bucket.byKeyword.get(id)
+      if (at !== undefined) for (const r of at) mark[r] = 1
+    }
+  }
+}
+
 /** Keyword pre-filter: one keyword of every group (`keywords`, then `andKeywords`) occurs in the text. */
 function hasKeyword(v: Variant, rule: CompiledRule, index: KeywordIndex): boolean {
   for (const g of rule.prefilter) if (!anyOf(v, g, index)) return false
@@ -89,7 +117,7 @@ function hasKeyword(v: Variant, rule: CompiledRule, index: KeywordIndex): boolea
 function anyOf(v: Variant, g: KeywordGroup, index: KeywordIndex): boolean {
   if (g.ids.length > 0) {
     v.hits ??= index.scan(v.text)
-    for (const id of g.ids) if (v.hits[id] === 1) return true
+    for (const id of g.ids) if (v.hits.has[id] === 1) return true
   }
   if (g.other.length > 0) {
     v.lower ??= v.text.toLowerCase()
@@ -227,11 +255,15 @@ export function scanField(set: CompiledRuleSet, field: ScanField, direction: Dir
   if (raw.truncated || norm.truncated)
     out.push({ ruleId: 'rules-field-truncated', kind: 'policy', path: field.path, score: 0, action: 'flag', pack: 'engine' })
   try {
-    for (const rule of bucket.rules) {
+    const rules = bucket.rules
+    const candidate = candidates(bucket, norm.variants, raw.variants, set.keywords)
+    for (let at = 0; at < rules.length; at++) {
+      if (candidate[at] === 0) continue
+      const rule = rules[at] as CompiledRule
       // The pre-filter reads the normalised text for every rule but raw-only ones: normalisation only
       // decodes and maps towards ASCII, so a keyword in the raw text is also in the normalised one.
       const filterOn = rule.on === 'raw' ? raw.variants : norm.variants
-      if (!filterOn.some((v) => hasKeyword(v, rule, set.keywords))) continue
+      if (!passesFilter(filterOn, rule, set.keywords)) continue
       const variants =
         rule.on === 'raw' ? raw.variants : rule.on === 'normalized' || same ? norm.variants : [...norm.variants, ...raw.variants]
       runRule(rc, rule, variants, field, bucket, out)
