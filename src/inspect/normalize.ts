@@ -68,32 +68,61 @@ class IdentityText implements MappedText {
   }
 }
 
-class MapText implements MappedText {
+/**
+ * Output units in runs: output unit j of run r (from `outAt[r]` up to the next run) came from original
+ * unit `rawAt[r] + (j - outAt[r])` alone, except that the run's last unit ends at `endAt[r]` (a folded
+ * whitespace run, a decoded reference or a normalised character covers more than one unit).
+ */
+class RunText implements MappedText {
   constructor(
     readonly text: string,
-    private readonly starts: Int32Array,
-    private readonly ends: Int32Array,
+    private readonly outAt: readonly number[],
+    private readonly rawAt: readonly number[],
+    private readonly endAt: readonly number[],
     private readonly rawLength: number,
   ) {}
   toOriginal(offset: number): number {
     if (offset >= this.text.length) return this.rawLength
-    return this.starts[Math.max(0, offset)] as number
+    const o = Math.max(0, offset)
+    const r = this.runOf(o)
+    return (this.rawAt[r] as number) + o - (this.outAt[r] as number)
   }
   toOriginalEnd(offset: number): number {
     if (offset <= 0) return this.toOriginal(0)
-    return this.ends[Math.min(offset, this.text.length) - 1] as number
+    const u = Math.min(offset, this.text.length) - 1
+    const r = this.runOf(u)
+    const last = (r + 1 < this.outAt.length ? (this.outAt[r + 1] as number) : this.text.length) - 1
+    return u === last ? (this.endAt[r] as number) : (this.rawAt[r] as number) + u - (this.outAt[r] as number) + 1
+  }
+  /** The run holding output unit `u` (the last run starting at or before it). */
+  private runOf(u: number): number {
+    let lo = 0
+    let hi = this.outAt.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if ((this.outAt[mid] as number) <= u) lo = mid
+      else hi = mid - 1
+    }
+    return lo
   }
 }
 
 /**
- * Accumulates output units with their source ranges. While output unit j is exactly original unit j,
- * nothing is stored (`out` and `starts` stay null); the first difference copies the prefix.
+ * Accumulates output with its source ranges: the text as pieces (slices of the original and units
+ * emitted one by one), the map as runs (see `RunText`), so copying a verbatim stretch costs one slice
+ * and one run, not a write per unit. While output unit j is exactly original unit j the map is the
+ * identity (`mapped` false) and the text is the original's prefix (`changed` false).
  */
 class Builder {
-  private out: Uint16Array | null = null
-  private starts: Int32Array | null = null
-  private ends: Int32Array | null = null
+  private readonly pieces: string[] = []
+  /** Units emitted since the last piece. */
+  private pending: number[] = []
+  private readonly outAt: number[] = []
+  private readonly rawAt: number[] = []
+  private readonly endAt: number[] = []
   private len: number
+  private mapped = false
+  private changed = false
   private prevSpace = false
   private nonAscii = false
 
@@ -101,7 +130,8 @@ class Builder {
     private readonly raw: string,
     verbatim: number,
   ) {
-    this.len = verbatim
+    this.len = 0
+    if (verbatim > 0) this.verbatim(0, verbatim)
     this.prevSpace = verbatim > 0 && raw.charCodeAt(verbatim - 1) === 0x20
   }
 
@@ -170,27 +200,32 @@ class Builder {
   /** Copies original units [a, b) unchanged (printable ASCII and single spaces). */
   private verbatim(a: number, b: number): void {
     this.prevSpace = this.raw.charCodeAt(b - 1) === 0x20
-    if (this.starts === null && this.len === a) {
-      if (this.out === null) {
-        this.len = b
-        return
-      }
-      this.reserve(b - a)
-      const out = this.out as Uint16Array
-      for (let k = a; k < b; k++) out[this.len++] = this.raw.charCodeAt(k)
-      return
+    if (a !== this.len) this.changed = this.mapped = true
+    this.flush()
+    this.pieces.push(this.raw.slice(a, b))
+    this.addRun(a, b - a, b)
+  }
+
+  /** Records `count` output units from original units starting at `s`, the last one ending at `e`. */
+  private addRun(s: number, count: number, e: number): void {
+    const r = this.outAt.length - 1
+    // Continues the last run when its last unit is plain and the new units follow it in the original.
+    if (r >= 0 && (this.rawAt[r] as number) + this.len - (this.outAt[r] as number) === s && this.endAt[r] === s) {
+      this.endAt[r] = e
+    } else {
+      this.outAt.push(this.len)
+      this.rawAt.push(s)
+      this.endAt.push(e)
     }
-    if (this.starts === null) this.materializeMap()
-    this.reserve(b - a)
-    const out = this.out as Uint16Array
-    const starts = this.starts as Int32Array
-    const ends = this.ends as Int32Array
-    for (let k = a; k < b; k++) {
-      out[this.len] = this.raw.charCodeAt(k)
-      starts[this.len] = k
-      ends[this.len] = k + 1
-      this.len++
-    }
+    this.len += count
+  }
+
+  /** Moves emitted units into `pieces`. */
+  private flush(): void {
+    const p = this.pending
+    if (p.length === 0) return
+    for (let k = 0; k < p.length; k += 4096) this.pieces.push(String.fromCharCode(...p.slice(k, k + 4096)))
+    this.pending = []
   }
 
   private codePoint(cp: number, s: number, e: number): void {
@@ -237,81 +272,27 @@ class Builder {
       this.emit(0x20, s, e)
       return
     }
-    if (this.starts === null) this.materializeMap()
-    ;(this.ends as Int32Array)[this.len - 1] = e
+    // A further whitespace unit widens the space already emitted.
+    this.changed = this.mapped = true
+    this.endAt[this.endAt.length - 1] = e
   }
 
   private emit(unit: number, s: number, e: number): void {
-    if (this.starts === null) {
-      if (s === this.len && e === s + 1) {
-        if (this.out === null) {
-          if (unit === this.raw.charCodeAt(s)) {
-            this.len++
-            return
-          }
-          this.materializeText()
-        }
-        this.reserve(1)
-        ;(this.out as Uint16Array)[this.len++] = unit
-        return
-      }
-      this.materializeMap()
-    }
-    this.reserve(1)
-    ;(this.out as Uint16Array)[this.len] = unit
-    ;(this.starts as Int32Array)[this.len] = s
-    ;(this.ends as Int32Array)[this.len] = e
-    this.len++
-  }
-
-  private materializeText(): void {
-    const out = new Uint16Array(this.raw.length + 16)
-    for (let j = 0; j < this.len; j++) out[j] = this.raw.charCodeAt(j)
-    this.out = out
-  }
-
-  private materializeMap(): void {
-    if (this.out === null) this.materializeText()
-    const cap = (this.out as Uint16Array).length
-    const starts = new Int32Array(cap)
-    const ends = new Int32Array(cap)
-    for (let j = 0; j < this.len; j++) {
-      starts[j] = j
-      ends[j] = j + 1
-    }
-    this.starts = starts
-    this.ends = ends
-  }
-
-  private reserve(count: number): void {
-    const out = this.out as Uint16Array
-    if (this.len + count <= out.length) return
-    const grown = new Uint16Array(Math.max(out.length * 2, this.len + count))
-    grown.set(out)
-    this.out = grown
-    if (this.starts && this.ends) {
-      const starts = new Int32Array(grown.length)
-      const ends = new Int32Array(grown.length)
-      starts.set(this.starts)
-      ends.set(this.ends)
-      this.starts = starts
-      this.ends = ends
-    }
+    if (s !== this.len || e !== s + 1) this.changed = this.mapped = true
+    else if (unit !== this.raw.charCodeAt(s)) this.changed = true
+    this.pending.push(unit)
+    this.addRun(s, 1, e)
   }
 
   private finish(): MappedText {
-    let text = this.out === null ? this.raw.slice(0, this.len) : unitsToString(this.out, this.len)
+    this.flush()
+    let text = this.pieces.join('')
+    // A lone surrogate in changed text becomes U+FFFD, one unit for one: offsets hold.
+    if (this.changed) text = (text as unknown as { toWellFormed(): string }).toWellFormed()
     if (this.nonAscii) text = mapConfusableWords(text)
-    if (this.starts === null || this.ends === null) return new IdentityText(text, this.raw.length)
-    return new MapText(text, this.starts, this.ends, this.raw.length)
+    if (!this.mapped) return new IdentityText(text, this.raw.length)
+    return new RunText(text, this.outAt, this.rawAt, this.endAt, this.raw.length)
   }
-}
-
-const UTF16 = new TextDecoder('utf-16le', { fatal: false, ignoreBOM: true })
-
-/** Output units as a string (a lone surrogate becomes U+FFFD, one unit for one: offsets hold). */
-function unitsToString(units: Uint16Array, len: number): string {
-  return UTF16.decode(units.subarray(0, len))
 }
 
 const MARKS = /\p{M}+/uy

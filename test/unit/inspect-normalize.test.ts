@@ -97,6 +97,29 @@ describe('normalize: offsets map back to the original', () => {
       }
     },
   )
+  it('maps every copied unit of a long text back to itself across hundreds of folds and decodings', () => {
+    const joints = ['\n\n', '  ', '\u200b', '&amp;', '\t', ' \r\n ']
+    let raw = ''
+    for (let p = 0; p < 300; p++) raw += `Paragraph ${p} says the quarterly report is ready${joints[p % joints.length]}`
+    const n = normalize(raw)
+    expect(n.text.length).toBeLessThan(raw.length)
+    let copied = 0
+    let prev = -1
+    for (let i = 0; i < n.text.length; i++) {
+      const at = n.toOriginal(i)
+      expect(at).toBeGreaterThan(prev)
+      prev = at
+      const unit = n.text[i] as string
+      if (/[A-Za-z0-9]/.test(unit)) {
+        expect(raw[at], `unit ${i}`).toBe(unit)
+        expect(n.toOriginalEnd(i + 1)).toBe(at + 1)
+        copied++
+      }
+    }
+    expect(copied).toBeGreaterThan(10_000)
+    const last = n.text.lastIndexOf('Paragraph 299')
+    expect(raw.slice(...originalSpan(n, last, last + 'Paragraph 299'.length))).toBe('Paragraph 299')
+  })
 })
 
 describe('isIgnorable', () => {
