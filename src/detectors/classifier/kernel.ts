@@ -39,7 +39,7 @@ interface Exports {
   best(out: number, windows: number): number
 }
 
-/** What the kernel needs of a model: `LinearModel`'s fields, and `model.ts`'s step tables. */
+/** A model's hashing widths, bias, scales and weights: what the kernel scores with (`LinearModel` extends it). */
 export interface KernelModel {
   readonly charBits: number
   readonly wordBits: number

@@ -8,7 +8,7 @@
 import { z } from 'zod'
 import shipped from '../../../rules/classifier/model.json'
 import { extract, newStream, prepare, windowBounds, CHAR_N, MAX_WORD, STRIDE, WINDOW, WORD_N, type FeatureStream, type Prepared } from './features'
-import { currentKernelModule, Kernel, KERNEL_MAX_UNITS } from './kernel'
+import { currentKernelModule, Kernel, KERNEL_MAX_UNITS, type KernelModel } from './kernel'
 
 const ModelFile = z
   .object({
@@ -36,15 +36,8 @@ const ModelFile = z
 type ModelFile = z.infer<typeof ModelFile>
 
 /** A decoded model, ready to score. */
-export interface LinearModel {
+export interface LinearModel extends KernelModel {
   readonly trainedAt: string
-  readonly charBits: number
-  readonly wordBits: number
-  readonly bias: number
-  readonly charScale: number
-  readonly wordScale: number
-  readonly charWeights: Int16Array
-  readonly wordWeights: Int16Array
   /** Knots of the monotone piecewise-linear map logit → score. */
   readonly knotLogit: readonly number[]
   readonly knotScore: readonly number[]
