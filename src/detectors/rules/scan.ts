@@ -93,6 +93,7 @@ function passesFilter(variants: readonly Variant[], rule: CompiledRule, index: K
  */
 function candidates(bucket: RuleBucket, norm: readonly Variant[], raw: readonly Variant[], index: KeywordIndex): Uint8Array {
   const mark = bucket.unfiltered.slice()
+  if (bucket.byKeyword.size === 0) return mark
   markPresent(bucket, norm, index, mark)
   if (bucket.rawKeywords && raw !== norm) markPresent(bucket, raw, index, mark)
   return mark
