@@ -5,6 +5,8 @@
  * The vocabulary is deliberately benign so no rule pack should fire on it.
  */
 
+import { mulberry32 as rng } from '../test/support/random.js'
+
 const WORDS = (
   'the a of and to in for on with by from at as is was are were be has have had it its this that ' +
   'report summary quarter revenue customer order invoice shipment warehouse region account balance ' +
@@ -16,18 +18,6 @@ const WORDS = (
   'approximately roughly nearly about slightly significantly overall mostly partly several many ' +
   'river mountain garden library museum station harbor bridge market village forest valley coast'
 ).split(' ')
-
-/** Mulberry32: a tiny seeded PRNG, so every run measures byte-identical payloads. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function sentence(next: () => number): string {
   const pick = (): string => WORDS[Math.floor(next() * WORDS.length)] ?? 'the'

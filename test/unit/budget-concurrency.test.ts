@@ -14,6 +14,7 @@ import { LeaseLedger } from '../../src/budget/lease'
 import type { LedgerContext } from '../../src/budget/lease'
 import { LEASE_TTL_MS } from '../../src/budget/tenant-budget'
 import { budgetClock } from '../../src/budget/windows'
+import { mulberry32 as rng } from '../support/random'
 
 const T0 = Date.UTC(2026, 2, 1, 12, 0, 0)
 let now = T0
@@ -22,17 +23,6 @@ afterEach(() => {
   now = T0
 })
 
-/** Mulberry32: the same interleaving of spend sizes on every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Holder {
   ledger: LeaseLedger

@@ -14,6 +14,7 @@ import { createCounter, libraryInternals } from '../../src/budget/o200k-count'
 import type { O200kModule } from '../../src/budget/o200k-count'
 import { asciiPieceEnd, O200K_SPLIT_PATTERN } from '../../src/budget/o200k-scan'
 import type { JsonRpcMessage } from '../../src/mcp/jsonrpc'
+import { mulberry32 as rng } from '../support/random'
 
 let o200k: O200kModule
 /** gpt-tokenizer's own count, special-token strings as ordinary text (the budget's setting). */
@@ -65,16 +66,6 @@ describe('context text per message', () => {
   })
 })
 
-/** mulberry32: a small seeded generator, so every run tests the same strings. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = Math.imul(s ^ (s >>> 15), 1 | s)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Characters chosen per class of the split pattern, ASCII and not, including the awkward ones. */
 const ALPHABET = {
