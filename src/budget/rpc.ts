@@ -56,12 +56,16 @@ export interface Lease {
   expiresAt: number
 }
 
-/** Why a charge was refused: the first window (latest to reset) it would have overrun. */
-export interface Refusal {
+/** One limit: a metric over a window of one scope. */
+export interface LimitedWindow {
   scope: string
   metric: (typeof METRICS)[number]
   window: (typeof WINDOWS)[number]
   limit: number
+}
+
+/** Why a charge was refused: the first window (latest to reset) it would have overrun. */
+export interface Refusal extends LimitedWindow {
   /** When the window resets (epoch ms). */
   resetsAt: number
 }
@@ -69,11 +73,7 @@ export interface Refusal {
 export type ReserveResult = { ok: true; leases: Lease[]; now: number } | { ok: false; refusal: Refusal; now: number }
 
 /** One limited window of one scope, as the usage API reports it. */
-export interface UsageRow {
-  scope: string
-  metric: (typeof METRICS)[number]
-  window: (typeof WINDOWS)[number]
-  limit: number
+export interface UsageRow extends LimitedWindow {
   /** Charged: settled spending, direct charges, and leases that expired unsettled (counted in full). */
   used: number
   /** Of `used`, leases that expired before their holder reported what it spent (an upper bound). */

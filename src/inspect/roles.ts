@@ -5,7 +5,7 @@
 import { z } from 'zod'
 import type { FieldRole } from './types'
 
-const ROLES = [
+export const FIELD_ROLES = [
   'tool-definition',
   'prompt-definition',
   'tool-result',
@@ -21,9 +21,9 @@ const ROLES = [
   'other',
 ] as const satisfies readonly FieldRole[]
 
-export const FieldRoleSchema = z.enum(ROLES)
+export const FieldRoleSchema = z.enum(FIELD_ROLES)
 
 // Compile-time check that the list covers every FieldRole.
-type Missing = Exclude<FieldRole, (typeof ROLES)[number]>
+type Missing = Exclude<FieldRole, (typeof FIELD_ROLES)[number]>
 const _complete: Missing extends never ? true : never = true
 void _complete

@@ -8,23 +8,15 @@
  *                    "band": [0.5, 0.8], "failMode": "open", "secret": "guard-token" } }
  */
 import { z } from 'zod'
-import { FieldRoleSchema } from '../../inspect/roles'
+import { FIELD_ROLES, FieldRoleSchema } from '../../inspect/roles'
+import type { FieldRole } from '../../inspect/types'
 import { SecretName } from '../../tenant/secret-name'
 
-/** Roles the classifier scores unless the tenant lists its own (client → server arguments are DLP's job). */
-export const DEFAULT_CLASSIFIER_ROLES = [
-  'tool-definition',
-  'prompt-definition',
-  'tool-result',
-  'resource',
-  'prompt',
-  'sampling',
-  'elicitation',
-  'instructions',
-  'completion',
-  'notification',
-  'error',
-] as const
+/**
+ * Roles the classifier scores unless the tenant lists its own: every role but client → server
+ * `arguments` (DLP's job) and the catch-all `other`.
+ */
+export const DEFAULT_CLASSIFIER_ROLES: readonly FieldRole[] = FIELD_ROLES.filter((r) => r !== 'arguments' && r !== 'other')
 
 export const ClassifierRole = FieldRoleSchema
 export type ClassifierRole = z.infer<typeof ClassifierRole>
