@@ -257,7 +257,7 @@ async function relay(
     return new Response(null, { status: upstream.status, headers })
   }
   if (type === 'text/event-stream' && upstream.ok) {
-    const body = relaySse(upstream.body, exchange, {
+    const body = await relaySse(upstream.body, exchange, {
       maxLineBytes: config.limits.maxSseLineBytes,
       maxEventBytes: config.limits.maxSseEventBytes,
       maxDepth: MAX_JSON_DEPTH,

@@ -1,12 +1,13 @@
 /**
  * Rewrites an origin's SSE stream event by event (mcp-protocol.md §4.1–4.2, §4.6).
  *
- * The origin is read only as fast as the client takes what was sent, so backpressure reaches the
- * origin and only the event being inspected is ever held. Comments, `retry:` lines and priming events
- * pass through in order (SEP-1699 polling depends on them). Each message event is parsed, inspected
- * and re-serialised with its original SSE `id:`; events with another `event:` name are dropped, never
- * passed blind. A line or event over its cap, an unparseable event or a broken origin stream ends the
- * stream fail-closed: every request still waiting gets an error for its id, then the stream closes.
+ * Past a short hold at the start (see {@link relaySse}), the origin is read only as fast as the client
+ * takes what was sent, so backpressure reaches the origin and only the event being inspected is held.
+ * Comments, `retry:` lines and priming events pass through in order (SEP-1699 polling depends on
+ * them). Each message event is parsed, inspected and re-serialised with its original SSE `id:`; events
+ * with another `event:` name are dropped, never passed blind. A line or event over its cap, an
+ * unparseable event or a broken origin stream ends the stream fail-closed: every request still waiting
+ * gets an error for its id, then the stream closes.
  */
 import { encodeEvent, SseFramer } from '../mcp/sse'
 import type { SseItem } from '../mcp/sse'
@@ -37,21 +38,38 @@ export interface SseRelayOptions {
   /** Aborts the origin exchange when the firewall cuts the stream or the client leaves. */
   abortOrigin: () => void
   onClose?: () => void
+  /** How long to hold the stream to see whether it ends; default {@link SSE_HOLD_MS}. */
+  holdMs?: number
+  /** The most output to hold, in UTF-16 units; default {@link SSE_HOLD_UNITS}. */
+  holdUnits?: number
 }
 
 const encoder = new TextEncoder()
 
-/** A client-bound SSE body that inspects `upstream` as it flows. */
-export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchange, opts: SseRelayOptions): ReadableStream<Uint8Array> {
+/** How long the relay holds a stream to see whether it ends (the usual POST answer), by default. */
+export const SSE_HOLD_MS = 50
+/** The most inspected output the relay holds before it starts streaming, in UTF-16 units, by default. */
+export const SSE_HOLD_UNITS = 256 * 1024
+
+/** What one read of the origin gave: the text to send, and whether the stream is over. */
+interface Step {
+  text: string
+  last: boolean
+}
+
+/**
+ * A client-bound SSE body that inspects `upstream` as it flows.
+ *
+ * Most SSE answers to a POST are one event and an end of stream, a few milliseconds apart. So the relay
+ * first holds the stream: if it ends within `holdMs` (and `holdUnits` of output), the inspected text
+ * is returned whole and sent as a fixed-length body, which costs the runtime less than a stream.
+ * Otherwise it returns a stream that starts with what was held and follows the origin from there,
+ * so a long stream (progress notifications, a GET stream) is delayed by at most `holdMs`.
+ */
+export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchange, opts: SseRelayOptions): Promise<ReadableStream<Uint8Array> | string> {
   const framer = new SseFramer({ maxLineBytes: opts.maxLineBytes, maxEventBytes: opts.maxEventBytes })
   const reader = chunkReader(upstream)
   const origin = new OriginReader(reader, opts.idleTimeoutMs, opts.recheckMs ?? 2_000, opts.stillAllowed)
-  // A native identity stream: this loop writes, the runtime reads. A write completes only when the
-  // client has taken the chunk, so the origin is read no faster than the client reads (backpressure),
-  // and the runtime moves the bytes without calling back into JavaScript per read: a JS-sourced
-  // ReadableStream cost about 0.3 ms more per response in the bench.
-  const { readable, writable } = new IdentityTransformStream()
-  const writer = writable.getWriter()
   let finished = false
   let originStopped = false
   const end = (): void => {
@@ -65,6 +83,82 @@ export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchang
     reader.cancel().catch(() => undefined)
     opts.abortOrigin()
   }
+  // Ends the stream fail-closed: every request still waiting gets an error after `before`.
+  const failClosed = (why: string, before = ''): Step => {
+    console.error(JSON.stringify({ event: 'sse_fail_closed', requestId: exchange.init.requestId, tenant: exchange.init.tenantId, why }))
+    let text = before
+    const [code, message] = why === 'killed' ? [FirewallCode.tenantDisabled, 'Endpoint disabled'] : [FirewallCode.originInvalid, 'Origin sent a response the firewall cannot inspect']
+    // A response refused for budget ends the stream: the requests still waiting get the same error.
+    const refused = why === 'budget' ? exchange.budgetRefused : undefined
+    const failed = refused ? exchange.failPending(toWire(refused).code, toWire(refused).message, dataOf(refused)) : exchange.failPending(code, message)
+    for (const err of failed) {
+      text += encodeEvent({ event: 'message', data: JSON.stringify(err) })
+    }
+    stopOrigin()
+    return { text, last: true }
+  }
+  // Reads and inspects the origin's next chunk.
+  const step = async (): Promise<Step> => {
+    let next: ChunkResult | 'idle' | 'killed'
+    try {
+      next = await origin.next()
+    } catch {
+      return failClosed('origin_stream_error')
+    }
+    if (next === 'idle' || next === 'killed') return failClosed(next === 'idle' ? 'idle_timeout' : 'killed')
+    if (next.done) {
+      framer.flush()
+      return { text: '', last: true }
+    }
+    let items: SseItem[]
+    try {
+      items = framer.push(next.value)
+    } catch (err) {
+      return failClosed(describe(err))
+    }
+    let out = ''
+    for (const item of items) {
+      const text = await handleItem(item, exchange, opts) // async: pin checks may read a Durable Object
+      if (text === 'fail') return failClosed('unparseable_event', out)
+      if (text !== null) out += text
+      if (exchange.budgetRefused) return failClosed('budget', out) // the budget ran out mid-stream
+    }
+    return { text: out, last: false }
+  }
+
+  // Hold: read while the origin keeps up, until the stream ends, the time is up or enough is held.
+  let held = opts.prelude.map((m) => encodeEvent({ event: 'message', data: JSON.stringify(m) })).join('')
+  let pending: Promise<Step> | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const release = new Promise<'release'>((resolve) => {
+    timer = setTimeout(() => resolve('release'), opts.holdMs ?? SSE_HOLD_MS)
+  })
+  try {
+    while (held.length <= (opts.holdUnits ?? SSE_HOLD_UNITS)) {
+      pending = step()
+      const got = await Promise.race([pending, release])
+      if (got === 'release') break
+      pending = undefined
+      held += got.text
+      if (got.last) {
+        end()
+        return held
+      }
+    }
+  } catch (err) {
+    end()
+    stopOrigin()
+    throw err
+  } finally {
+    if (timer !== undefined) clearTimeout(timer)
+  }
+
+  // Stream. A native identity stream: this loop writes, the runtime reads. A write completes only when
+  // the client has taken the chunk, so the origin is read no faster than the client reads
+  // (backpressure), and the runtime moves the bytes without calling back into JavaScript per read: a
+  // JS-sourced ReadableStream cost about 0.3 ms more per response in the bench.
+  const { readable, writable } = new IdentityTransformStream()
+  const writer = writable.getWriter()
   // The client went away (the readable side was cancelled): stop reading and abort the origin.
   const clientGone = (): void => {
     if (finished) return
@@ -75,48 +169,14 @@ export function relaySse(upstream: ReadableStream<Uint8Array>, exchange: Exchang
   const send = async (text: string): Promise<void> => {
     if (text) await writer.write(encoder.encode(text))
   }
-  const failClosed = async (why: string, before = ''): Promise<void> => {
-    console.error(JSON.stringify({ event: 'sse_fail_closed', requestId: exchange.init.requestId, tenant: exchange.init.tenantId, why }))
-    let out = before
-    const [code, message] = why === 'killed' ? [FirewallCode.tenantDisabled, 'Endpoint disabled'] : [FirewallCode.originInvalid, 'Origin sent a response the firewall cannot inspect']
-    // A response refused for budget ends the stream: the requests still waiting get the same error.
-    const refused = why === 'budget' ? exchange.budgetRefused : undefined
-    const failed = refused ? exchange.failPending(toWire(refused).code, toWire(refused).message, dataOf(refused)) : exchange.failPending(code, message)
-    for (const err of failed) {
-      out += encodeEvent({ event: 'message', data: JSON.stringify(err) })
-    }
-    stopOrigin()
-    await send(out)
-  }
   // Returns once the stream is over; the caller closes the writer.
   const pump = async (): Promise<void> => {
-    await send(opts.prelude.map((m) => encodeEvent({ event: 'message', data: JSON.stringify(m) })).join(''))
-    while (!finished) {
-      let next: ChunkResult | 'idle' | 'killed'
-      try {
-        next = await origin.next()
-      } catch {
-        return failClosed('origin_stream_error')
-      }
-      if (next === 'idle' || next === 'killed') return failClosed(next === 'idle' ? 'idle_timeout' : 'killed')
-      if (next.done) {
-        framer.flush()
-        return
-      }
-      let out = ''
-      let items: SseItem[]
-      try {
-        items = framer.push(next.value)
-      } catch (err) {
-        return failClosed(describe(err))
-      }
-      for (const item of items) {
-        const text = await handleItem(item, exchange, opts) // async: pin checks may read a Durable Object
-        if (text === 'fail') return failClosed('unparseable_event', out)
-        if (text !== null) out += text
-        if (exchange.budgetRefused) return failClosed('budget', out) // the budget ran out mid-stream
-      }
-      await send(out)
+    await send(held)
+    held = ''
+    for (let next = pending ?? step(); ; next = step()) {
+      const { text, last } = await next
+      await send(text)
+      if (last || finished) return
     }
   }
   void pump().then(

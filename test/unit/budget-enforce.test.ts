@@ -61,7 +61,7 @@ describe('budget on the SSE relay', () => {
         cancelled = true
       },
     })
-    const body = relaySse(upstream, exchange, { maxLineBytes: 1 << 20, maxEventBytes: 1 << 20, maxDepth: 64, idleTimeoutMs: 10_000, prelude: [], answerOrigin: () => undefined, abortOrigin: () => aborted++ })
+    const body = await relaySse(upstream, exchange, { maxLineBytes: 1 << 20, maxEventBytes: 1 << 20, maxDepth: 64, idleTimeoutMs: 10_000, prelude: [], answerOrigin: () => undefined, abortOrigin: () => aborted++ })
     const out = await new Response(body).text() // the stream ends by itself: it closed cleanly
     const events = out.split('\n\n').filter(Boolean).map((e) => JSON.parse(e.split('data: ')[1] ?? 'null') as { id: number; result?: unknown; error?: { code: number; data: Record<string, unknown> } })
     expect(events.map((e) => [e.id, e.error?.code ?? 'result'])).toEqual([[1, 'result'], [2, -31002], [3, -31002]])

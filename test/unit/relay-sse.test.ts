@@ -36,9 +36,9 @@ function setup(policy: object = {}, opts: { maxEventBytes?: number } = {}) {
   exchange.fromClient({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } })
   const answered: JsonRpcMessage[] = []
   let aborted = 0
-  const relay = (chunks: string[]) =>
+  const relay = async (chunks: string[]) =>
     new Response(
-      relaySse(upstreamOf(chunks), exchange, {
+      await relaySse(upstreamOf(chunks), exchange, {
         maxLineBytes: 4096,
         maxEventBytes: opts.maxEventBytes ?? 4096,
         maxDepth: 64,
@@ -127,7 +127,7 @@ describe('SSE relay', () => {
     const upstream = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(enc.encode(': keepalive\n\n')) })
     let allowed = true
     let aborted = false
-    const body = relaySse(upstream, exchange, {
+    const body = await relaySse(upstream, exchange, {
       maxLineBytes: 4096,
       maxEventBytes: 4096,
       maxDepth: 64,
@@ -138,7 +138,8 @@ describe('SSE relay', () => {
       answerOrigin: () => undefined,
       abortOrigin: () => (aborted = true),
     })
-    const reader = body.getReader()
+    expect(typeof body).not.toBe('string') // still open after the hold: streamed, starting with what was held
+    const reader = new Response(body).body!.getReader()
     expect(new TextDecoder().decode((await reader.read()).value)).toBe(': keepalive\n\n')
     allowed = false
     const last = new TextDecoder().decode((await reader.read()).value)
@@ -166,17 +167,18 @@ describe('SSE relay', () => {
     )
     let aborted = 0
     let closed = 0
-    const body = relaySse(upstream, exchange, {
+    const body = await relaySse(upstream, exchange, {
       maxLineBytes: 4096,
       maxEventBytes: 4096,
       maxDepth: 64,
       idleTimeoutMs: 60_000,
+      holdUnits: 0, // stream from the first chunk: what is measured here is what follows the hold
       prelude: [],
       answerOrigin: () => undefined,
       abortOrigin: () => aborted++,
       onClose: () => closed++,
     })
-    const reader = body.getReader()
+    const reader = new Response(body).body!.getReader()
     const dec = new TextDecoder()
     expect(dec.decode((await reader.read()).value)).toBe(': chunk 1\n\n')
     expect(dec.decode((await reader.read()).value)).toBe(': chunk 2\n\n')
@@ -188,5 +190,65 @@ describe('SSE relay', () => {
     expect(cancelled).toBe(true)
     expect(aborted).toBe(1)
     expect(closed).toBe(1)
+  })
+
+  it('answers a stream that ends within the hold as one body, the same text a stream would carry', async () => {
+    const { relay } = setup()
+    const chunks = [': hi\n\n', `id: 9\ndata: ${result(1, 'done')}\n\n`]
+    const exchange = newExchange('req-h')
+    exchange.fromClient({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } })
+    const base = { maxLineBytes: 4096, maxEventBytes: 4096, maxDepth: 64, idleTimeoutMs: 10_000, prelude: [], answerOrigin: () => undefined, abortOrigin: () => undefined }
+    let closed = 0
+    const held = await relaySse(upstreamOf(chunks), exchange, { ...base, onClose: () => closed++ })
+    expect(typeof held).toBe('string')
+    expect(closed).toBe(1)
+    expect(held).toBe(await relay(chunks))
+  })
+
+  it('holds no more than its limit of a fast endless origin, then streams it under backpressure', async () => {
+    const exchange = newExchange('req-hl')
+    let pulled = 0
+    const upstream = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(`: chunk ${++pulled}\n\n`)) }, { highWaterMark: 0 })
+    const body = await relaySse(upstream, exchange, {
+      maxLineBytes: 4096,
+      maxEventBytes: 4096,
+      maxDepth: 64,
+      idleTimeoutMs: 60_000,
+      holdMs: 60_000, // only the size limit can end this hold
+      holdUnits: 100,
+      prelude: [],
+      answerOrigin: () => undefined,
+      abortOrigin: () => undefined,
+    })
+    expect(typeof body).not.toBe('string')
+    expect(pulled).toBeLessThanOrEqual(11) // 100 units of 12-unit chunks, plus the one that crossed the limit
+    const reader = new Response(body).body!.getReader()
+    const first = new TextDecoder().decode((await reader.read()).value)
+    expect(first.startsWith(': chunk 1\n\n: chunk 2\n\n')).toBe(true)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(pulled).toBeLessThanOrEqual(15)
+    await reader.cancel()
+  })
+
+  it('streams a slow origin after the hold: what arrived first is not kept back until the end', async () => {
+    const exchange = newExchange('req-slow')
+    exchange.fromClient({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'slow', arguments: {} } })
+    let later: ReadableStreamDefaultController<Uint8Array> | undefined
+    const upstream = new ReadableStream<Uint8Array>({
+      start(c) {
+        later = c
+        c.enqueue(enc.encode(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } })}\n\n`))
+      },
+    })
+    const started = Date.now()
+    const body = await relaySse(upstream, exchange, { maxLineBytes: 4096, maxEventBytes: 4096, maxDepth: 64, idleTimeoutMs: 60_000, holdMs: 20, prelude: [], answerOrigin: () => undefined, abortOrigin: () => undefined })
+    expect(typeof body).not.toBe('string')
+    const reader = new Response(body).body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('notifications/progress')
+    later!.enqueue(enc.encode(`data: ${result(3, 'finally')}\n\n`))
+    later!.close()
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('finally')
+    expect((await reader.read()).done).toBe(true)
+    expect(Date.now() - started).toBeLessThan(5_000)
   })
 })
