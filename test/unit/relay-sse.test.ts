@@ -193,16 +193,21 @@ describe('SSE relay', () => {
   })
 
   it('answers a stream that ends within the hold as one body, the same text a stream would carry', async () => {
-    const { relay } = setup()
     const chunks = [': hi\n\n', `id: 9\ndata: ${result(1, 'done')}\n\n`]
-    const exchange = newExchange('req-h')
-    exchange.fromClient({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } })
     const base = { maxLineBytes: 4096, maxEventBytes: 4096, maxDepth: 64, idleTimeoutMs: 10_000, prelude: [], answerOrigin: () => undefined, abortOrigin: () => undefined }
+    const exchangeFor = (requestId: string) => {
+      const exchange = newExchange(requestId)
+      exchange.fromClient({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } })
+      return exchange
+    }
     let closed = 0
-    const held = await relaySse(upstreamOf(chunks), exchange, { ...base, onClose: () => closed++ })
+    const held = await relaySse(upstreamOf(chunks), exchangeFor('req-h'), { ...base, onClose: () => closed++ })
     expect(typeof held).toBe('string')
     expect(closed).toBe(1)
-    expect(held).toBe(await relay(chunks))
+    const streamed = await relaySse(upstreamOf(chunks), exchangeFor('req-s'), { ...base, holdUnits: 0 })
+    expect(typeof streamed).not.toBe('string')
+    expect(held).toBe(await new Response(streamed).text())
+    expect(held).toContain('id: 9\n')
   })
 
   it('holds no more than its limit of a fast endless origin, then streams it under backpressure', async () => {
