@@ -10,7 +10,7 @@ import { errorBody, FirewallError, toWire, type Problem } from '../errors'
 import type { JsonRpcId } from '../mcp/jsonrpc'
 import { encodeEvent } from '../mcp/sse'
 import type { HeldCall } from '../tools/gate'
-import { applySseHeaders } from './headers'
+import { acceptedTypes, applySseHeaders, mediaType } from './headers'
 
 /** A comment this often while the user decides (the SDK server's own keep-alive interval). */
 const KEEP_ALIVE_MS = 15_000
@@ -28,7 +28,7 @@ const encoder = new TextEncoder()
 
 /** True when an `Accept` header allows an SSE answer. */
 export function acceptsEventStream(accept: string | null): boolean {
-  return (accept ?? '').split(',').some((t) => t.split(';')[0]?.trim().toLowerCase() === 'text/event-stream')
+  return acceptedTypes(accept).includes('text/event-stream')
 }
 
 /** The SSE response for a held call: the question now, the outcome when the user has answered. */
@@ -69,7 +69,7 @@ function messageEvent(data: string): string {
 }
 
 function isEventStream(response: Response): boolean {
-  return (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() === 'text/event-stream'
+  return mediaType(response.headers.get('content-type')) === 'text/event-stream'
 }
 
 /**

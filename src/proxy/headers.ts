@@ -44,6 +44,16 @@ export function clientResponseHeaders(upstream: Headers, requestId: string): Hea
   return out
 }
 
+/** The media type of a `Content-Type` value, lower-cased and without parameters (`''` when absent). */
+export function mediaType(value: string | null): string {
+  return (value ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+}
+
+/** The media types an `Accept` header lists, each as {@link mediaType} reads it. */
+export function acceptedTypes(accept: string | null): string[] {
+  return (accept ?? '').split(',').map(mediaType)
+}
+
 /** Headers every SSE response carries (mcp-protocol.md §4.2). */
 export function applySseHeaders(headers: Headers): Headers {
   headers.set('content-type', 'text/event-stream')

@@ -4,6 +4,7 @@
  * → -32700 parse → -32600 shape. Nothing is forwarded until all of them pass.
  */
 import { FirewallError } from '../errors'
+import { acceptedTypes, mediaType } from './headers'
 
 export const ALLOWED_METHODS = 'GET, POST, DELETE'
 
@@ -19,7 +20,7 @@ export function checkMethod(method: string): void {
  * (Streamable HTTP §"Sending Messages to the Server" / §"Listening for Messages").
  */
 export function checkAccept(method: string, accept: string | null): void {
-  const types = (accept ?? '').split(',').map((t) => t.split(';')[0]?.trim().toLowerCase() ?? '')
+  const types = acceptedTypes(accept)
   const ok =
     method === 'POST'
       ? types.includes('application/json') && types.includes('text/event-stream')
@@ -32,8 +33,7 @@ export function checkAccept(method: string, accept: string | null): void {
 /** 415 unless a POST body is declared as JSON. */
 export function checkContentType(method: string, contentType: string | null): void {
   if (method !== 'POST') return
-  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase()
-  if (type !== 'application/json') throw new FirewallError({ kind: 'unsupported_media_type' })
+  if (mediaType(contentType) !== 'application/json') throw new FirewallError({ kind: 'unsupported_media_type' })
 }
 
 /** Non-streaming, so one instance serves every request (each `decode` call is self-contained). */

@@ -16,7 +16,7 @@ import { checkAccept, checkContentType, checkMethod, readCappedText } from './in
 import { checkBrowserOrigin, corsHeaders, preflight } from './cors'
 import { checkTargetUrl } from './origin-url'
 import { urlPolicy } from './url-policy-env'
-import { applySseHeaders, clientResponseHeaders } from './headers'
+import { applySseHeaders, clientResponseHeaders, mediaType } from './headers'
 import { forward } from './forward'
 import { Exchange } from './exchange'
 import { relaySse } from './relay-sse'
@@ -248,7 +248,7 @@ async function relay(
 ): Promise<Response> {
   const config = r.tenant.record.config
   const headers = clientResponseHeaders(upstream.headers, r.requestId)
-  const type = (upstream.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+  const type = mediaType(upstream.headers.get('content-type'))
   const answerOrigin = (messages: JsonRpcMessage[]) => r.waitUntil(answerOnBehalf(r, originUrl, messages))
 
   if (upstream.status === 202 || upstream.status === 204 || upstream.body === null) {

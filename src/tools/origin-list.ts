@@ -14,6 +14,7 @@ import { SseFramer } from '../mcp/sse'
 import { FirewallError } from '../errors'
 import { forward } from '../proxy/forward'
 import { readCappedText } from '../proxy/ingress'
+import { mediaType } from '../proxy/headers'
 
 const MAX_PAGES = 10
 
@@ -73,7 +74,7 @@ async function readAnswer(response: Response, id: string, opts: OriginListerOpti
     await response.body?.cancel().catch(() => undefined)
     return null
   }
-  const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase()
+  const type = mediaType(response.headers.get('content-type'))
   if (type === 'application/json') {
     const text = await readCappedText(response, opts.maxBytes, () => new FirewallError({ kind: 'origin_response_too_large' }))
     return pick(text, id, opts.maxDepth)
