@@ -13,6 +13,7 @@
  *   confirmations(id, kind, call_hash, identity, session, state_hash, answer, expires_at)
  */
 import type { CallStore } from './call-store'
+import { hex } from './canonical'
 import {
   approvalIdOf,
   type AnswerConfirmationArgs,
@@ -167,5 +168,5 @@ export class ConfirmStore {
 
 /** 128 random bits as 32 hex digits. */
 function randomId(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('')
+  return hex(crypto.getRandomValues(new Uint8Array(16)))
 }
