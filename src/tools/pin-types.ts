@@ -43,6 +43,11 @@ export const ObserveArgs = z
   .strict()
 export type ObserveArgs = z.infer<typeof ObserveArgs>
 
+/** A lower-case hex SHA-256 (definition hashes, call hashes, hashed session ids). */
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/)
+/** The verified caller a call is bound to, or null for none. */
+const CallIdentity = z.string().max(500).nullable()
+
 export const DecideArgs = z
   .object({
     origin: OriginKey,
@@ -51,7 +56,7 @@ export const DecideArgs = z
     decision: z.enum(['approve', 'reject']),
     by: Actor,
     /** Optional guard: the decision applies only if the definition under review still has this hash. */
-    expectHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    expectHash: Sha256.optional(),
   })
   .strict()
 export type DecideArgs = z.infer<typeof DecideArgs>
@@ -63,9 +68,9 @@ export const CallRequestArgs = z
   .object({
     origin: OriginKey,
     tool: PinName,
-    identity: z.string().max(500).nullable(),
+    identity: CallIdentity,
     /** SHA-256 of the canonical {origin, tool, identity, arguments}: what an approval is for. */
-    callHash: z.string().regex(/^[0-9a-f]{64}$/),
+    callHash: Sha256,
     /** Canonical JSON of the arguments, shown to the approver (cut at 8 KB). */
     arguments: z.string().max(8 * 1024),
     windowSeconds: z.number().int().min(10).max(86_400),
@@ -81,10 +86,7 @@ export function approvalIdOf(callHash: string): string {
   return callHash.slice(0, 24)
 }
 
-const Sha256 = z.string().regex(/^[0-9a-f]{64}$/)
 const ConfirmationId = z.string().regex(/^[0-9a-f]{32}$/)
-const CallIdentity = z.string().max(500).nullable()
-const CallHash = Sha256
 
 /** A legacy session whose `initialize` declared form elicitation (`session`: SHA-256 of its `Mcp-Session-Id`). */
 export const SessionArgs = z.object({ session: Sha256, identity: CallIdentity }).strict()
@@ -97,7 +99,7 @@ export type SessionArgs = z.infer<typeof SessionArgs>
 export const OpenConfirmationArgs = z
   .object({
     kind: z.enum(['mrtr', 'stream']),
-    callHash: CallHash,
+    callHash: Sha256,
     identity: CallIdentity,
     session: Sha256.optional(),
     ttlMs: z.number().int().min(1_000).max(3_600_000),
@@ -107,14 +109,14 @@ export type OpenConfirmationArgs = z.infer<typeof OpenConfirmationArgs>
 
 /** An origin's own `requestState` on an approved call, wrapped so the client's retry still counts as approved. */
 export const OpenContinuationArgs = z
-  .object({ callHash: CallHash, identity: CallIdentity, stateHash: Sha256.nullable(), ttlMs: z.number().int().min(1_000).max(86_400_000) })
+  .object({ callHash: Sha256, identity: CallIdentity, stateHash: Sha256.nullable(), ttlMs: z.number().int().min(1_000).max(86_400_000) })
   .strict()
 export type OpenContinuationArgs = z.infer<typeof OpenContinuationArgs>
 
 /** A 2026-07-28 retry presenting a firewall `requestState`: consumed when it matches the call. */
 export const RedeemArgs = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('confirm'), id: ConfirmationId, callHash: CallHash, identity: CallIdentity, confirmed: z.boolean() }).strict(),
-  z.object({ kind: z.literal('continue'), id: ConfirmationId, callHash: CallHash, identity: CallIdentity, stateHash: Sha256.nullable() }).strict(),
+  z.object({ kind: z.literal('confirm'), id: ConfirmationId, callHash: Sha256, identity: CallIdentity, confirmed: z.boolean() }).strict(),
+  z.object({ kind: z.literal('continue'), id: ConfirmationId, callHash: Sha256, identity: CallIdentity, stateHash: Sha256.nullable() }).strict(),
 ])
 export type RedeemArgs = z.infer<typeof RedeemArgs>
 
@@ -123,7 +125,7 @@ export const AnswerConfirmationArgs = z.object({ id: ConfirmationId, session: Sh
 export type AnswerConfirmationArgs = z.infer<typeof AnswerConfirmationArgs>
 
 /** The isolate holding a legacy call waits for its answer, at most `timeoutMs`. */
-export const AwaitConfirmationArgs = z.object({ id: ConfirmationId, callHash: CallHash, identity: CallIdentity, timeoutMs: z.number().int().min(10).max(600_000) }).strict()
+export const AwaitConfirmationArgs = z.object({ id: ConfirmationId, callHash: Sha256, identity: CallIdentity, timeoutMs: z.number().int().min(10).max(600_000) }).strict()
 export type AwaitConfirmationArgs = z.infer<typeof AwaitConfirmationArgs>
 
 /**
