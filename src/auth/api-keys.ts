@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { base64url } from 'jose'
 import type { AuthStore, ClientKeyRecord } from './storage'
+import { hex, sha256Hex } from '../hex'
 
 const KEY_FORMAT = /^mfk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/
 
@@ -33,7 +34,7 @@ export interface IssuedClientKey {
 
 /** Creates and stores a new key; the returned `key` is not recoverable afterwards. */
 export async function issueClientKey(store: AuthStore, tenantId: string, input: ClientKeyInput, now = new Date()): Promise<IssuedClientKey> {
-  const id = [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('')
+  const id = hex(crypto.getRandomValues(new Uint8Array(8)))
   const key = `mfk_${id}_${base64url.encode(crypto.getRandomValues(new Uint8Array(32)))}`
   const record: ClientKeyRecord = {
     schema: 1,
@@ -56,9 +57,4 @@ export async function verifyClientKey(store: AuthStore, tenantId: string, presen
   if (record.expiresAt !== null && !(Date.parse(record.expiresAt) > now)) return null
   const enc = new TextEncoder()
   return crypto.subtle.timingSafeEqual(enc.encode(await sha256Hex(presented)), enc.encode(record.hash)) ? id : null
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('')
 }

@@ -12,6 +12,7 @@ import { inspect } from '../inspect/pipeline'
 import type { BlockReason, Finding, MessageContext } from '../inspect/types'
 import { MAX_JSON_DEPTH } from '../proxy/mcp-endpoint'
 import type { TenantConfig } from './config'
+import { sha256Hex } from '../hex'
 
 /** Body of `POST /admin/v1/tenants/:id/test`. */
 export const DryRunRequest = z
@@ -85,7 +86,7 @@ export async function dryRun(subject: DryRunSubject, req: DryRunRequest): Promis
 
   const policy =
     subject.version === null
-      ? compilePolicy(`dry-run:${await digest(subject.config)}`, 0, subject.config)
+      ? compilePolicy(`dry-run:${await sha256Hex(JSON.stringify(subject.config))}`, 0, subject.config)
       : compilePolicy(subject.tenantId, subject.version, subject.config)
   const method = 'method' in message ? message.method : req.method
   const tool = toolNameOf(message) ?? (req.direction === 'server_to_client' ? req.tool : undefined)
@@ -109,9 +110,4 @@ function toolNameOf(message: JsonRpcMessage): string | undefined {
   if (!('method' in message) || message.method !== 'tools/call') return undefined
   const name = message.params?.['name']
   return typeof name === 'string' ? name : undefined
-}
-
-async function digest(config: TenantConfig): Promise<string> {
-  const bytes = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(config))))
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 }

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod'
 import { TenantId } from './config'
+import { hex, sha256Hex } from '../hex'
 
 /** Public id of an admin key: 16 lower-case hex characters. */
 export const KeyId = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex characters')
@@ -94,7 +95,7 @@ export function parseKey(token: string): { tenant: string; keyId: string } | nul
 
 /** SHA-256 of the whole key, hex. */
 export async function hashKey(key: string): Promise<string> {
-  return hex(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key))))
+  return sha256Hex(key)
 }
 
 /** Compares a presented key with a stored hash in constant time (both sides are 32-byte digests). */
@@ -153,10 +154,6 @@ function canonical(value: unknown): string {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
 function fromHex(s: string): Uint8Array | null {

@@ -16,7 +16,8 @@
  */
 import type { JsonObject, JsonRpcRequest, JsonRpcResponse, JsonRpcResultResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
-import { canonicalJson, sha256Hex } from './canonical'
+import { canonicalJson } from './canonical'
+import { sha256Hex } from '../hex'
 import {
   CONFIRM_KEY,
   allowsFormElicitation,

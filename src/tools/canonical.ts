@@ -94,13 +94,3 @@ export function comparisonOf(kind: PinKind, definition: string, volatile: readon
   const parsed = JSON.parse(definition) as JsonValue
   return isJsonObject(parsed) ? comparisonJson(kind, parsed, volatile) : definition
 }
-
-/** Lower-case hex SHA-256 of a string's UTF-8 bytes. */
-export async function sha256Hex(text: string): Promise<string> {
-  return hex(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))))
-}
-
-/** Bytes as lower-case hex, two digits each. */
-export function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
-}

@@ -10,7 +10,7 @@
  *   the origin never asked anything.
  */
 import type { JsonRpcMessage, JsonRpcRequest } from '../mcp/jsonrpc'
-import { sha256Hex } from './canonical'
+import { sha256Hex } from '../hex'
 import { allowsFormElicitation, confirmationIdOf, initializeElicitation, isConfirmed, isFirewallRequestId } from './confirm-wire'
 import type { ToolsPolicy } from './policy'
 

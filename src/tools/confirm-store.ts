@@ -13,7 +13,7 @@
  *   confirmations(id, kind, call_hash, identity, session, state_hash, answer, expires_at)
  */
 import type { CallStore } from './call-store'
-import { hex } from './canonical'
+import { hex } from '../hex'
 import {
   approvalIdOf,
   type AnswerConfirmationArgs,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { canonicalJson, comparisonJson, comparisonOf, definitionJson, sha256Hex } from '../../src/tools/canonical'
+import { canonicalJson, comparisonJson, comparisonOf, definitionJson } from '../../src/tools/canonical'
+import { sha256Hex } from '../../src/hex'
 import { definitionDiff } from '../../src/tools/diff'
 import type { JsonObject } from '../../src/mcp/jsonrpc'
 

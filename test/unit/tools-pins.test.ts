@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:workers'
 import { runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { definitionJson, sha256Hex } from '../../src/tools/canonical'
+import { definitionJson } from '../../src/tools/canonical'
+import { sha256Hex } from '../../src/hex'
 import type { ToolPins } from '../../src/tools/pin-store'
 import type { Observation } from '../../src/tools/pin-types'
 
