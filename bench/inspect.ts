@@ -1,7 +1,8 @@
 /**
  * `npm run bench:inspect`: the inspection pipeline alone, in Node — `inspect()` under the default
  * policy (whatever `compilePolicy` builds today: rule packs, classifier, unicode) over a 16 KB
- * `tools/call` result and a 200-tool `tools/list` result. Reports µs per message, MB/s of serialised
+ * `tools/call` result and a 200-tool `tools/list` result (seen before, its definitions answered from the
+ * memo of `src/inspect/memo.ts`, and at first sight, with the memo emptied before each call). Reports µs per message, MB/s of serialised
  * message, and the ratio to `JSON.parse` of the same bytes (the floor every proxy pays), then the same
  * 16 KB result through each detector alone. The 16 KB result cycles through the bench origin's
  * `VARIANTS` texts, so no detector's memory of its last input (the classifier keeps one) answers for
@@ -10,6 +11,7 @@
 import { fileURLToPath } from 'node:url'
 import { compilePolicy } from '../src/inspect/policy.js'
 import { inspect } from '../src/inspect/pipeline.js'
+import { clearDefinitionMemo } from '../src/inspect/memo.js'
 import type { MessageContext, Verdict } from '../src/inspect/types.js'
 import type { JsonRpcMessage } from '../src/mcp/jsonrpc.js'
 import { TenantConfig } from '../src/tenant/config.js'
@@ -24,6 +26,8 @@ interface Subject {
   /** Serialised messages measured in turn (one, or a size's variants). */
   readonly texts: readonly string[]
   readonly ctx: MessageContext
+  /** Empty the definition memo before every call (first sight of each definition). */
+  readonly fresh?: boolean
 }
 
 const base = { tenantId: 'bench', direction: 'server_to_client', requestId: 'bench', era: 'legacy' } as const
@@ -37,6 +41,12 @@ const subjects: Subject[] = [
     name: '200-tool tools/list result',
     texts: [JSON.stringify({ jsonrpc: '2.0', id: 100000, result: toolsListResult(200) })],
     ctx: { ...base, method: 'tools/list' },
+  },
+  {
+    name: '200-tool tools/list result, first sight',
+    texts: [JSON.stringify({ jsonrpc: '2.0', id: 100000, result: toolsListResult(200) })],
+    ctx: { ...base, method: 'tools/list' },
+    fresh: true,
   },
 ]
 
@@ -59,7 +69,10 @@ function row(s: Subject, name: string, p: CompiledPolicy): Record<string, string
   // (the rules engine's scan budget) on the context object, so reusing one would measure a spent budget.
   const verdict = inspect(messages[0] as JsonRpcMessage, { ...s.ctx }, p)
   let i = 0
-  const run = measure(() => inspect(messages[i++ % messages.length] as JsonRpcMessage, { ...s.ctx }, p))
+  const run = measure(() => {
+    if (s.fresh) clearDefinitionMemo()
+    return inspect(messages[i++ % messages.length] as JsonRpcMessage, { ...s.ctx }, p)
+  })
   let j = 0
   const parse = measure(() => JSON.parse(s.texts[j++ % s.texts.length] as string))
   const bytes = Buffer.byteLength(s.texts[0] as string)

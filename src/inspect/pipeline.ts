@@ -4,8 +4,9 @@
  *   policy checks (deny-listed tools) → fields (every attacker-controlled string, §3) → detectors
  *   → actions resolved under the tenant's policy → injection scores combined → block | modify | allow
  *
- * Pure and synchronous. A detector that throws blocks the message (fail closed); monitor mode is
- * applied by the caller, which logs the verdict and forwards the original.
+ * Synchronous, and deterministic for a given policy: the findings of definition strings come from a memo
+ * when the same string was scanned before (`memo.ts`). A detector that throws blocks the message (fail
+ * closed); monitor mode is applied by the caller, which logs the verdict and forwards the original.
  */
 import type { JsonObject, JsonRpcMessage, JsonValue } from '../mcp/jsonrpc'
 import type { CompiledPolicy } from './policy'
@@ -14,6 +15,7 @@ import { collectFields } from './fields'
 import type { InspectField } from './fields'
 import { applyEdits } from './redact'
 import { combineInjection } from './combine'
+import { detectField } from './memo'
 
 /** Inspects one JSON-RPC message under a compiled policy. Never throws. */
 export function inspect(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy): Verdict {
@@ -37,12 +39,10 @@ function inspectUnsafe(message: JsonRpcMessage, ctx: MessageContext, policy: Com
   // Each finding remembers the field it came from: a key and its value share a pointer.
   const source = new Map<Finding, InspectField>()
   for (const field of fields) {
-    for (const detector of policy.detectors) {
-      for (const f of detector.detect(field, ctx)) {
-        const resolved = resolveAction(f, policy)
-        findings.push(resolved)
-        source.set(resolved, field)
-      }
+    for (const f of detectField(policy, field, ctx)) {
+      const resolved = resolveAction(f, policy)
+      findings.push(resolved)
+      source.set(resolved, field)
     }
   }
 

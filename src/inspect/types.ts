@@ -92,7 +92,12 @@ export interface MessageContext {
   identity?: string
 }
 
-/** A pure detector over one field. Throwing is allowed: the pipeline fails closed. */
+/**
+ * A pure detector over one field: its findings depend only on the field's string, role and kind and on
+ * the message's direction (the pipeline remembers them for definition strings, `memo.ts`), except that a
+ * detector with a per-message work budget reports a spent one as a finding of kind `error`, which is
+ * never remembered. Throwing is allowed: the pipeline fails closed.
+ */
 export interface Detector {
   readonly id: string
   detect(field: ScanField, ctx: MessageContext): Finding[]
