@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { EventSink } from '../src/audit/sink.js'
 import { compilePolicy } from '../src/inspect/policy.js'
+import { clearDefinitionMemo } from '../src/inspect/memo.js'
 import type { JsonObject, JsonRpcMessage, JsonRpcRequest } from '../src/mcp/jsonrpc.js'
 import { TenantConfig } from '../src/tenant/config.js'
 import { definitionJson } from '../src/tools/canonical.js'
@@ -102,7 +103,15 @@ const callMicros = await measureAsync(async () => {
   await gate.beforeEmit(result, 'tools/call')
 })
 const scanCtx = { policy, tenantId: 'bench', requestId: 'bench', era: 'legacy' as const, knownNames: new Set<string>() }
-const firstSight = measure(() => tools.map((t) => scanDefinition('tool', t, scanCtx)), { samples: 3, sampleMs: 300 })
+// The memo emptied each time: a definition the pipeline has not scanned yet (the worst case; on the
+// first tools/list the pipeline's inspection usually scans the same strings just before).
+const firstSight = measure(
+  () => {
+    clearDefinitionMemo()
+    return tools.map((t) => scanDefinition('tool', t, scanCtx))
+  },
+  { samples: 3, sampleMs: 300 },
+)
 const node = {
   listOf200Micros: listMicros,
   callAndResultMicros: callMicros,

@@ -17,6 +17,9 @@ import type { CompiledPolicy } from './policy'
 import type { InspectField } from './fields'
 import type { Direction, FieldRole, Finding, MessageContext } from './types'
 
+/** What the memo is kept per: a compiled policy (its detectors are fixed when it is built). */
+type Detectors = Pick<CompiledPolicy, 'detectors'>
+
 /** Roles whose strings repeat from session to session. */
 const MEMO_ROLES: ReadonlySet<FieldRole> = new Set<FieldRole>(['tool-definition', 'prompt-definition', 'instructions'])
 /**
@@ -29,7 +32,7 @@ const NONE: readonly Finding[] = Object.freeze([])
 /** Longer strings are not remembered. */
 export const MEMO_MAX_FIELD_CHARS = 16_384
 
-const policyIds = new WeakMap<CompiledPolicy, number>()
+const policyIds = new WeakMap<Detectors, number>()
 let nextPolicyId = 1
 interface Entry {
   readonly findings: readonly Finding[]
@@ -43,7 +46,7 @@ let heldChars = 0
  * The findings of every detector of `policy` for `field`, in detector order: from the memo when the same
  * definition string was scanned before under this policy, else from the detectors (and remembered).
  */
-export function detectField(policy: CompiledPolicy, field: InspectField, ctx: MessageContext): Finding[] {
+export function detectField(policy: Detectors, field: InspectField, ctx: MessageContext): Finding[] {
   if (field.raw.length > MEMO_MAX_FIELD_CHARS || field.truncated || !MEMO_ROLES.has(field.role)) return detect(policy, field, ctx)
   const key = memoKey(policy, field, ctx.direction)
   const hit = remembered.get(key)
@@ -68,13 +71,13 @@ export function definitionMemoSize(): number {
   return remembered.size
 }
 
-function detect(policy: CompiledPolicy, field: InspectField, ctx: MessageContext): Finding[] {
+function detect(policy: Detectors, field: InspectField, ctx: MessageContext): Finding[] {
   const out: Finding[] = []
   for (const d of policy.detectors) for (const f of d.detect(field, ctx)) out.push(f)
   return out
 }
 
-function memoKey(policy: CompiledPolicy, field: InspectField, direction: Direction): string {
+function memoKey(policy: Detectors, field: InspectField, direction: Direction): string {
   let id = policyIds.get(policy)
   if (id === undefined) {
     id = nextPolicyId++

@@ -21,6 +21,7 @@ import type { CompiledPolicy } from '../inspect/policy'
 import type { Finding, MessageContext } from '../inspect/types'
 import { collectFields } from '../inspect/fields'
 import { combineInjection } from '../inspect/combine'
+import { detectField } from '../inspect/memo'
 import { pickDefinition, type PinKind } from './canonical'
 import { FOREIGN_MENTION, foreignReferences, looseName } from './shadowing'
 
@@ -71,11 +72,10 @@ export function scanDefinition(kind: PinKind, entry: JsonObject, ctx: ScanContex
   const findings: Finding[] = []
   const keyOf = new Map<Finding, string>()
   for (const field of collectFields(message, { direction: 'server_to_client', method: list.method })) {
-    for (const detector of ctx.policy.detectors) {
-      for (const f of detector.detect(field, mctx)) {
-        findings.push(f)
-        if (field.isKey) keyOf.set(f, `${f.path}#key`)
-      }
+    // Through the pipeline's memo: the same list's inspection has usually just scanned these strings.
+    for (const f of detectField(ctx.policy, field, mctx)) {
+      findings.push(f)
+      if (field.isKey) keyOf.set(f, `${f.path}#key`)
     }
     if (!field.isKey) findings.push(...foreignReferences(field.normalized.text, field.path, known))
   }
