@@ -1,7 +1,7 @@
 /**
  * `npm run bench:inspect`: the inspection pipeline alone, in Node — `inspect()` under the default
  * policy (whatever `compilePolicy` builds today: rule packs, classifier, unicode) over a 16 KB
- * `tools/call` result and a 200-tool `tools/list` result (seen before, its definitions answered from the
+ * `tools/call` result, a structured result of 120 rows (short fields) and a 200-tool `tools/list` result (seen before, its definitions answered from the
  * memo of `src/inspect/memo.ts`, and at first sight, with the memo emptied before each call). Reports µs per message, MB/s of serialised
  * message, and the ratio to `JSON.parse` of the same bytes (the floor every proxy pays), then the same
  * 16 KB result through each detector alone. The 16 KB result cycles through the bench origin's
@@ -17,7 +17,7 @@ import type { JsonRpcMessage } from '../src/mcp/jsonrpc.js'
 import { TenantConfig } from '../src/tenant/config.js'
 import { loadClassifierKernel } from './kernel.js'
 import { measure } from './measure.js'
-import { toolsListResult, variantText, BENCH_TOOL, VARIANTS } from './payloads.js'
+import { structuredRowsResult, toolsListResult, variantText, BENCH_TOOL, VARIANTS } from './payloads.js'
 import type { CompiledPolicy } from '../src/inspect/policy.js'
 import { writeJson } from './report.js'
 
@@ -35,6 +35,11 @@ const subjects: Subject[] = [
   {
     name: '16 KB tools/call result',
     texts: Array.from({ length: VARIANTS }, (_, v) => JSON.stringify({ jsonrpc: '2.0', id: 100000, result: variantText(16 * 1024, v) })),
+    ctx: { ...base, method: 'tools/call', toolName: BENCH_TOOL },
+  },
+  {
+    name: 'structured tools/call result, 120 rows',
+    texts: Array.from({ length: VARIANTS }, (_, v) => JSON.stringify({ jsonrpc: '2.0', id: 100000, result: structuredRowsResult(120, v * 1000) })),
     ctx: { ...base, method: 'tools/call', toolName: BENCH_TOOL },
   },
   {

@@ -43,6 +43,23 @@ export function variantText(size: number, variant: number): { content: Array<{ t
   return toolsCallResult(size, size + variant * 7919)
 }
 
+/**
+ * A `tools/call` result of `count` database-style rows, as `structuredContent` and as its JSON text (what
+ * the 2025-06-18 spec asks servers to send): thousands of short fields rather than one long one.
+ */
+export function structuredRowsResult(count: number, seed = 0): { content: Array<{ type: 'text'; text: string }>; structuredContent: { rows: unknown[] } } {
+  const rows = Array.from({ length: count }, (_, i) => ({
+    id: seed + 1000 + i,
+    name: `Item ${seed + i}`,
+    status: i % 2 ? 'active' : 'archived',
+    owner: `user${(seed + i) % 7}`,
+    region: 'eu-west',
+    tags: ['alpha', 'beta'],
+    updated: '2026-11-02T10:00:00Z',
+  }))
+  return { content: [{ type: 'text', text: JSON.stringify({ rows }) }], structuredContent: { rows } }
+}
+
 /** A `tools/list` result of `count` realistic tool definitions (description, JSON Schema, annotations). */
 export function toolsListResult(count: number): { tools: unknown[] } {
   const tools: unknown[] = []

@@ -51,11 +51,11 @@ export interface RuleBucket {
   /**
    * The pre-filter turned around, so a field with a hundred rules and three keywords checks three rules'
    * keywords, not a hundred: for each indexed keyword id, the positions in `rules` of the rules whose
-   * first keyword group holds it. Rules in `unfiltered` (1 at their position) are checked on every field:
-   * no keywords, or keywords the index does not hold.
+   * first keyword group holds it. Rules in `unfiltered` (their positions, ascending) are checked on every
+   * field: no keywords, or keywords the index does not hold.
    */
   readonly byKeyword: ReadonlyMap<number, readonly number[]>
-  readonly unfiltered: Uint8Array
+  readonly unfiltered: readonly number[]
   /** Some raw-only rule has indexed keywords, so the raw text's keywords are needed too. */
   readonly rawKeywords: boolean
 }
@@ -242,12 +242,12 @@ function compileSet(policy: RulesPolicy): CompiledRuleSet {
 
 function keywordGate(rules: readonly CompiledRule[]): Pick<RuleBucket, 'byKeyword' | 'unfiltered' | 'rawKeywords'> {
   const byKeyword = new Map<number, number[]>()
-  const unfiltered = new Uint8Array(rules.length)
+  const unfiltered: number[] = []
   let rawKeywords = false
   rules.forEach((r, at) => {
     const first = r.prefilter[0]
     if (first === undefined || first.other.length > 0) {
-      unfiltered[at] = 1
+      unfiltered.push(at)
       return
     }
     if (r.on === 'raw') rawKeywords = true

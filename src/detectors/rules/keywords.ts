@@ -11,11 +11,33 @@
  * one, and it keeps the table small (≈ 60 columns × states, 16-bit entries).
  */
 
-/** Which keywords (by id) occur in one text: `has[id]` is 1 for each, and `found` lists them. */
+/** Which keywords (by id) occur in one text: `found` lists them, `has(id)` asks for one. */
 export interface KeywordHits {
-  readonly has: Uint8Array
   readonly found: readonly number[]
+  has(id: number): boolean
 }
+
+/** Most fields hit no keyword or a few: a short list answers `has` without a table per scan. */
+const LIST_LOOKUP = 8
+
+class Hits implements KeywordHits {
+  #table: Uint8Array | undefined
+  constructor(
+    readonly found: readonly number[],
+    private readonly size: number,
+  ) {}
+
+  has(id: number): boolean {
+    if (this.found.length <= LIST_LOOKUP) return this.found.includes(id)
+    if (this.#table === undefined) {
+      this.#table = new Uint8Array(this.size)
+      for (const k of this.found) this.#table[k] = 1
+    }
+    return this.#table[id] === 1
+  }
+}
+
+const NO_HITS: KeywordHits = { found: [], has: () => false }
 
 const HASHED = 8
 
@@ -25,6 +47,8 @@ export class KeywordIndex {
   private readonly width: number
   private readonly delta: Uint16Array | Uint32Array
   private readonly out: ReadonlyArray<readonly number[] | undefined>
+  /** Keywords already reported by the running scan; cleared again before `scan` returns. */
+  private readonly seen: Uint8Array
 
   constructor(keywords: Iterable<string>) {
     for (const k of keywords) if (k.length > 0 && !this.ids.has(k)) this.ids.set(k, this.ids.size)
@@ -33,6 +57,7 @@ export class KeywordIndex {
     const { delta, out } = this.buildAutomaton(list)
     this.delta = delta
     this.out = out
+    this.seen = new Uint8Array(this.ids.size)
   }
 
   /** Number of distinct keywords. */
@@ -47,21 +72,22 @@ export class KeywordIndex {
 
   /** Which keywords (may) occur in `text`, case-insensitively. Never misses one that does. */
   scan(text: string): KeywordHits {
-    const has = new Uint8Array(this.ids.size)
-    const found: number[] = []
-    const { classOf, delta, out, width } = this
+    let found: number[] | undefined
+    const { classOf, delta, out, width, seen } = this
     let s = 0
     for (let i = 0; i < text.length; i++) {
       s = delta[s * width + (classOf[text.charCodeAt(i)] as number)] as number
       const o = out[s]
       if (o !== undefined)
         for (const k of o)
-          if (has[k] === 0) {
-            has[k] = 1
-            found.push(k)
+          if (seen[k] === 0) {
+            seen[k] = 1
+            ;(found ??= []).push(k)
           }
     }
-    return { has, found }
+    if (found === undefined) return NO_HITS
+    for (const k of found) seen[k] = 0
+    return new Hits(found, this.ids.size)
   }
 
   /** Classes: 0 for unused ASCII, one per used ASCII character (and its upper case), hashed otherwise. */
