@@ -13,6 +13,7 @@ import type { JSONWebKeySet, JWK } from 'jose'
 import { DerivedKeys, deriveBytes } from './master-key'
 import type { Keyring, MasterKey } from './master-key'
 import { ASSERTION_TTL_SEC, ASSERTION_TYP, assertionIssuer } from './assertion-verify'
+import { fromHex, hex } from '../hex'
 
 interface SigningKey {
   privateKey: CryptoKey
@@ -33,11 +34,10 @@ const signingKeys = new DerivedKeys<SigningKey>()
 function signingKey(ring: Keyring, master: MasterKey, tenantId: string): Promise<SigningKey> {
   return signingKeys.get(ring, master, tenantId, async () => {
     const seed = await deriveBytes(master, 'identity-assertion', tenantId, 48)
-    const d = (BigInt(`0x${[...seed].map((b) => b.toString(16).padStart(2, '0')).join('')}`) % (P256_N - 1n)) + 1n
-    const scalar = d.toString(16).padStart(64, '0')
+    const d = (BigInt(`0x${hex(seed)}`) % (P256_N - 1n)) + 1n
     const der = new Uint8Array(PKCS8_P256_PREFIX.byteLength + 32)
     der.set(PKCS8_P256_PREFIX)
-    for (let i = 0; i < 32; i++) der[PKCS8_P256_PREFIX.byteLength + i] = parseInt(scalar.slice(i * 2, i * 2 + 2), 16)
+    der.set(fromHex(d.toString(16).padStart(64, '0')) as Uint8Array, PKCS8_P256_PREFIX.byteLength)
     const extractable = await crypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign'])
     const jwk = await crypto.subtle.exportKey('jwk', extractable)
     if (typeof jwk !== 'object' || !('x' in jwk) || !jwk.x || !jwk.y) throw new Error('P-256 key without a public point')

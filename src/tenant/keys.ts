@@ -11,7 +11,7 @@
  */
 import { z } from 'zod'
 import { TenantId } from './config'
-import { hex, sha256Hex } from '../hex'
+import { fromHex, hex, sha256Hex } from '../hex'
 
 /** Public id of an admin key: 16 lower-case hex characters. */
 export const KeyId = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex characters')
@@ -154,11 +154,4 @@ function canonical(value: unknown): string {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-function fromHex(s: string): Uint8Array | null {
-  if (!/^(?:[0-9a-f]{2})+$/.test(s)) return null
-  const out = new Uint8Array(s.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(i * 2, i * 2 + 2), 16)
-  return out
 }
