@@ -23,7 +23,6 @@ afterEach(() => {
   now = T0
 })
 
-
 interface Holder {
   ledger: LeaseLedger
   delivered: number

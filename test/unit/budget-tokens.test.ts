@@ -66,7 +66,6 @@ describe('context text per message', () => {
   })
 })
 
-
 /** Characters chosen per class of the split pattern, ASCII and not, including the awkward ones. */
 const ALPHABET = {
   lower: 'abcdefghijklmnopqrstuvwxyz',
