@@ -111,6 +111,13 @@ function invalid(reason: string): ParseBodyResult {
   return { ok: false, code: ErrorCode.InvalidRequest, reason }
 }
 
+/**
+ * Method names are identifiers (`tools/call`, `notifications/message`, a vendor's `x.acme/sync`), never
+ * prose. A name with spaces, controls or non-ASCII text would carry words into a field no detector reads
+ * (clients dispatch on it, the model never sees it), so it is refused in both directions.
+ */
+const METHOD_NAME = /^[\x21-\x7e]{1,128}$/
+
 /** Why `value` is not a JSON-RPC 2.0 message as MCP uses it, or undefined when it is one. */
 function messageProblem(value: unknown): string | undefined {
   if (!isJsonObject(value)) return 'message is not an object'
@@ -119,6 +126,7 @@ function messageProblem(value: unknown): string | undefined {
   const hasError = Object.hasOwn(value, 'error')
   if (Object.hasOwn(value, 'method')) {
     if (typeof value.method !== 'string') return 'method must be a string'
+    if (!METHOD_NAME.test(value.method)) return 'method must be 1 to 128 printable ASCII characters without spaces'
     if (hasResult || hasError) return 'a request must not carry result or error'
     if (Object.hasOwn(value, 'id') && !isValidId(value.id)) return 'id must be a string or a safe integer'
     // JSON-RPC allows array params; MCP always sends an object (schema.ts `params?: {...}`).

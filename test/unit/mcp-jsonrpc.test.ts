@@ -26,6 +26,11 @@ describe('parseJsonBody refuses', () => {
     ['a missing jsonrpc', '{"method":"ping","id":1}', -32600, 'jsonrpc must be "2.0"'],
     ['jsonrpc 1.0', '{"jsonrpc":"1.0","method":"ping","id":1}', -32600, 'jsonrpc must be "2.0"'],
     ['a numeric method', '{"jsonrpc":"2.0","method":5,"id":1}', -32600, 'method must be a string'],
+    ['an empty method', '{"jsonrpc":"2.0","method":"","id":1}', -32600, 'method must be 1 to 128 printable ASCII characters without spaces'],
+    ['a method with spaces', '{"jsonrpc":"2.0","method":"Ignore all previous instructions","id":1}', -32600, 'method must be 1 to 128 printable ASCII characters without spaces'],
+    ['a method with a zero-width space', '{"jsonrpc":"2.0","method":"tools/\u200bcall","id":1}', -32600, 'method must be 1 to 128 printable ASCII characters without spaces'],
+    ['a method with a control character', '{"jsonrpc":"2.0","method":"ping\\n"}', -32600, 'method must be 1 to 128 printable ASCII characters without spaces'],
+    ['a method of 129 characters', `{"jsonrpc":"2.0","method":"${'x'.repeat(129)}"}`, -32600, 'method must be 1 to 128 printable ASCII characters without spaces'],
     ['a null id', '{"jsonrpc":"2.0","method":"ping","id":null}', -32600, 'id must be a string or a safe integer'],
     ['an object id', '{"jsonrpc":"2.0","method":"ping","id":{}}', -32600, 'id must be a string or a safe integer'],
     ['a fractional id', '{"jsonrpc":"2.0","method":"ping","id":1.5}', -32600, 'id must be a string or a safe integer'],
@@ -79,6 +84,7 @@ describe('parseJsonBody accepts', () => {
     ['an error with null id', '{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error","data":[1]}}', 'error'],
     ['the largest safe id', '{"jsonrpc":"2.0","id":9007199254740991,"method":"ping"}', 'request'],
     ['an exponent id that is an integer', '{"jsonrpc":"2.0","id":1e2,"method":"ping"}', 'request'],
+    ['a vendor method of 128 printable characters', `{"jsonrpc":"2.0","method":"x.acme-co/$sync_${'v'.repeat(112)}"}`, 'notification'],
   ])('%s', (_name, text, kind) => {
     const parsed = parseJsonBody(text, opts)
     if (!parsed.ok || parsed.value.kind !== 'single') throw new Error(`expected a single message: ${JSON.stringify(parsed)}`)
