@@ -2,10 +2,10 @@
  * Server-Sent Events codec for a proxy that inspects every event and never buffers a whole stream.
  *
  * Framing follows the WHATWG event-stream rules (HTML §9.2.6, mcp-protocol.md §4.1) and adds what a
- * proxy needs on top: hard byte caps enforced while bytes arrive, and the exact original text (`raw`) of
- * every item, so an event that passes inspection is forwarded unchanged and comments (`: keepalive`)
- * and `retry:` lines (SEP-1699 polling) are never lost the way they are when parsed events are
- * re-serialised. `eventsource-parser` is not used because it buffers without limit.
+ * proxy needs on top: hard byte caps enforced while bytes arrive, and comments and `retry:` lines as
+ * items of their own, in stream order (SEP-1699 polling depends on them). Items carry what a WHATWG
+ * parser reads and nothing else: the original text is not kept, so a relay can only write out what it
+ * read. `eventsource-parser` is not used because it buffers without limit.
  */
 
 /** One dispatched event: every blank line yields exactly one. */
@@ -17,14 +17,15 @@ export interface SseEvent {
   id?: string
   /** `data:` lines joined with `\n`. */
   data: string
-  /** Exact text of the block's field lines and its terminating blank line. */
-  raw: string
   /** `data !== ''`: false for priming events (`id: X\ndata: \n\n`) and empty blocks; nothing to inspect. */
   hasData: boolean
 }
 
-/** A framed item, in stream order. Comments and retry lines are emitted as soon as their line ends. */
-export type SseItem = SseEvent | { type: 'comment'; raw: string } | { type: 'retry'; raw: string; ms?: number }
+/**
+ * A framed item, in stream order. Comments and retry lines are emitted as soon as their line ends; a
+ * comment's text and a retry value that is not all digits are not kept (WHATWG ignores both).
+ */
+export type SseItem = SseEvent | { type: 'comment' } | { type: 'retry'; ms?: number }
 
 export interface SseFramerOptions {
   /** Longest line, in bytes without its terminator. */
@@ -57,10 +58,8 @@ const COLON = 0x3a
  * across chunks survives. Line and event text accumulate as arrays joined once, never by repeated
  * concatenation.
  *
- * A CRLF split across chunks is one terminator. The line is handled at the CR (a CR-only stream must
- * not wait for the next chunk); the LF is appended to the event's raw text when that line belongs to
- * an event in progress, and dropped when the line was already emitted (a comment, a retry line or the
- * blank line), which leaves an equivalent CR terminator in the forwarded bytes.
+ * A CRLF split across chunks is one terminator: the line is handled at the CR (a CR-only stream must
+ * not wait for the next chunk) and the LF that follows is skipped.
  */
 export class SseFramer {
   readonly #maxLine: number
@@ -71,9 +70,8 @@ export class SseFramer {
   #lineParts: string[] = []
   #lineBytes = 0
   #afterCR = false
-  #crLineInEvent = false
-  #raw: string[] = []
-  #rawBytes = 0
+  /** Bytes of the event in progress (its field lines and their terminators), for the event cap. */
+  #eventBytes = 0
   #data: string[] = []
   #event: string | undefined
   #id: string | undefined
@@ -93,10 +91,7 @@ export class SseFramer {
     let start = 0
     if (this.#afterCR && chunk.length > 0) {
       this.#afterCR = false
-      if (chunk[0] === LF) {
-        start = 1
-        if (this.#crLineInEvent) this.#raw.push('\n')
-      }
+      if (chunk[0] === LF) start = 1
     }
     let nextLF = chunk.indexOf(LF, start)
     let nextCR = chunk.indexOf(CR, start)
@@ -109,17 +104,16 @@ export class SseFramer {
         break
       }
       this.#appendToLine(chunk, start, end, false)
-      let terminator = '\n'
+      let terminatorBytes = 1
       start = end + 1
       if (chunk[end] === CR) {
-        terminator = '\r'
         if (start === chunk.length) this.#afterCR = true
         else if (chunk[start] === LF) {
-          terminator = '\r\n'
+          terminatorBytes = 2
           start++
         }
       }
-      this.#endLine(terminator, out)
+      this.#endLine(terminatorBytes, out)
     }
     return out
   }
@@ -131,7 +125,7 @@ export class SseFramer {
   flush(): boolean {
     if (this.#failure !== undefined) return false
     this.#decoder.decode()
-    const discarded = this.#lineBytes > 0 || this.#raw.length > 0
+    const discarded = this.#lineBytes > 0 || this.#eventBytes > 0
     this.#lineParts = []
     this.#lineBytes = 0
     this.#resetEvent()
@@ -146,7 +140,7 @@ export class SseFramer {
     if (text !== '') this.#lineParts.push(text)
   }
 
-  #endLine(terminator: string, out: SseItem[]): void {
+  #endLine(terminatorBytes: number, out: SseItem[]): void {
     let line = this.#lineParts.length === 1 ? (this.#lineParts[0] ?? '') : this.#lineParts.join('')
     const lineBytes = this.#lineBytes
     this.#lineParts = []
@@ -155,14 +149,12 @@ export class SseFramer {
       this.#startOfStream = false
       if (line.startsWith('\uFEFF')) line = line.slice(1)
     }
-    const raw = line + terminator
-    this.#crLineInEvent = false
     if (line === '') {
-      out.push(this.#dispatch(raw))
+      out.push(this.#dispatch())
       return
     }
     if (line.charCodeAt(0) === COLON) {
-      out.push({ type: 'comment', raw })
+      out.push({ type: 'comment' })
       return
     }
     const colon = line.indexOf(':')
@@ -170,24 +162,21 @@ export class SseFramer {
     let value = colon === -1 ? '' : line.slice(colon + 1)
     if (value.startsWith(' ')) value = value.slice(1)
     if (field === 'retry') {
-      // WHATWG: only ASCII digits set the reconnection time; anything else is ignored (but forwarded).
+      // WHATWG: only ASCII digits set the reconnection time; anything else is ignored.
       const ms = /^\d+$/.test(value) ? Number(value) : Number.NaN
-      out.push(Number.isSafeInteger(ms) ? { type: 'retry', raw, ms } : { type: 'retry', raw })
+      out.push(Number.isSafeInteger(ms) ? { type: 'retry', ms } : { type: 'retry' })
       return
     }
-    this.#rawBytes += lineBytes + terminator.length
-    if (this.#rawBytes > this.#maxEvent) this.#fail('sse_event_too_large', this.#maxEvent)
-    this.#raw.push(raw)
-    this.#crLineInEvent = true
+    this.#eventBytes += lineBytes + terminatorBytes
+    if (this.#eventBytes > this.#maxEvent) this.#fail('sse_event_too_large', this.#maxEvent)
     if (field === 'data') this.#data.push(value)
     else if (field === 'event') this.#event = value
     else if (field === 'id' && !value.includes('\0')) this.#id = value
   }
 
-  #dispatch(blankLine: string): SseEvent {
-    this.#raw.push(blankLine)
+  #dispatch(): SseEvent {
     const data = this.#data.join('\n')
-    const item: SseEvent = { type: 'event', data, raw: this.#raw.join(''), hasData: data !== '' }
+    const item: SseEvent = { type: 'event', data, hasData: data !== '' }
     if (this.#event !== undefined) item.event = this.#event
     if (this.#id !== undefined) item.id = this.#id
     this.#resetEvent()
@@ -195,12 +184,10 @@ export class SseFramer {
   }
 
   #resetEvent(): void {
-    this.#raw = []
-    this.#rawBytes = 0
+    this.#eventBytes = 0
     this.#data = []
     this.#event = undefined
     this.#id = undefined
-    this.#crLineInEvent = false
   }
 
   #fail(kind: SseFramingErrorKind, limit: number): never {

@@ -37,6 +37,11 @@ export interface ExchangeInit {
   tools?: ToolGate
   /** The tenant's token and request budget (src/budget); absent when it has none. */
   meter?: BudgetMeter
+  /**
+   * The exchange carries a POST's messages, so every response on it must answer one of its requests.
+   * (A GET stream may replay answers to earlier POSTs after a reconnect, so it is not held to this.)
+   */
+  ownAnswersOnly?: boolean
 }
 
 /** What to do with one server → client message. */
@@ -161,6 +166,22 @@ export class Exchange {
     const data: { requestId: string; reason: string; ruleIds?: string[] } = { requestId: this.init.requestId, reason: verdict.reason }
     if (this.init.policy.revealRuleIds) data.ruleIds = summarizeFindings(verdict.findings).ruleIds
     return { jsonrpc: '2.0', id, error: { code: FirewallCode.blocked, message: `Blocked by MCP firewall: ${verdict.reason}`, data } }
+  }
+
+  /**
+   * Whether `messages` from the origin hold a response that answers no request of this POST, or answers
+   * one twice: an origin fault, or an attempt to hand the client an answer it never asked for. The relays
+   * refuse such a body or event whole (-31007) rather than pass it or pick a part.
+   */
+  answersUnasked(messages: readonly JsonRpcMessage[]): boolean {
+    if (!this.init.ownAnswersOnly) return false
+    const answered = new Set<JsonRpcId>()
+    for (const m of messages) {
+      if ('method' in m || m.id === null) continue
+      if (!this.pending.has(m.id) || answered.has(m.id)) return true
+      answered.add(m.id)
+    }
+    return false
   }
 
   /** Errors for every request still waiting (a stream that had to be cut), then forgets them. */

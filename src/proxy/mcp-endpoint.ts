@@ -106,6 +106,7 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
   }
 
   const exchange = newExchange(r, proto.era, originUrl) // originUrl: the gate may list the origin's tools itself
+  exchange.init.ownAnswersOnly = true
   if (proto.era === 'modern' && single) {
     // Mcp-Param-* values travel beside the body; unknown ones are forwarded unchecked by the spec, so scan them.
     const blocked = exchange.checkParamHeaders(request.headers, single)
@@ -254,6 +255,7 @@ async function relay(
   if (upstream.status === 202 || upstream.status === 204 || upstream.body === null) {
     await upstream.body?.cancel().catch(() => undefined)
     if (prelude.length > 0) return jsonResponse(prelude, 200, r.requestId)
+    headers.delete('content-type') // no body goes out, whatever the origin said it sent
     return new Response(null, { status: upstream.status, headers })
   }
   if (type === 'text/event-stream' && upstream.ok) {

@@ -23,6 +23,7 @@ export async function relayJson(upstream: Response, exchange: Exchange, opts: Js
   if (!parsed.ok) throw new FirewallError({ kind: 'origin_invalid_response', reason: 'unparseable JSON-RPC' })
   const isBatch = parsed.value.kind === 'batch'
   const messages = parsed.value.kind === 'batch' ? parsed.value.messages : [parsed.value.message]
+  if (exchange.answersUnasked(messages)) throw new FirewallError({ kind: 'origin_invalid_response', reason: 'a response to no pending request' })
   const bytes = Math.ceil(text.length / messages.length)
   const out: JsonRpcMessage[] = []
   const answers: JsonRpcMessage[] = []

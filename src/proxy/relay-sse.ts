@@ -3,11 +3,15 @@
  *
  * Past a short hold at the start (see {@link relaySse}), the origin is read only as fast as the client
  * takes what was sent, so backpressure reaches the origin and only the event being inspected is held.
- * Comments, `retry:` lines and priming events pass through in order (SEP-1699 polling depends on
- * them). Each message event is parsed, inspected and re-serialised with its original SSE `id:`; events
- * with another `event:` name are dropped, never passed blind. A line or event over its cap, an
- * unparseable event or a broken origin stream ends the stream fail-closed: every request still waiting
- * gets an error for its id, then the stream closes.
+ * Nothing goes out as the origin wrote it: every item is written anew from what the framer read, so a
+ * client whose SSE parser differs from the WHATWG rules (a lone CR, an unknown field) cannot be handed
+ * text the firewall did not inspect. Comments go out as a bare `:` (a keep-alive; their text is
+ * dropped), `retry:` lines with their number (others are dropped), priming events as their `id:` alone
+ * (SEP-1699 polling depends on these, in order). Each message event is parsed, inspected and
+ * re-serialised with its original SSE `id:`; events with another `event:` name are dropped, never
+ * passed blind. A line or event over its cap, an unparseable event, an answer to a request the POST did
+ * not carry or a broken origin stream ends the stream fail-closed: every request still waiting gets an
+ * error for its id, then the stream closes.
  */
 import { encodeEvent, SseFramer } from '../mcp/sse'
 import type { SseItem } from '../mcp/sse'
@@ -119,7 +123,7 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
     let out = ''
     for (const item of items) {
       const text = await handleItem(item, exchange, opts) // async: pin checks may read a Durable Object
-      if (text === 'fail') return failClosed('unparseable_event', out)
+      if (text === 'unparseable_event' || text === 'unasked_response') return failClosed(text, out)
       if (text !== null) out += text
       if (exchange.budgetRefused) return failClosed('budget', out) // the budget ran out mid-stream
     }
@@ -195,15 +199,18 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
   return readable
 }
 
-/** The text to send for one framed item, `null` to send nothing, or `'fail'` to cut the stream. */
-async function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptions): Promise<string | null | 'fail'> {
-  if (item.type !== 'event') return item.raw
+/** The text to send for one framed item, `null` to send nothing, or why the stream must be cut. */
+async function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptions): Promise<string | null | 'unparseable_event' | 'unasked_response'> {
+  if (item.type === 'comment') return ':\n'
+  if (item.type === 'retry') return item.ms !== undefined ? `retry: ${item.ms}\n` : null
   // WHATWG: an absent or empty event name means `message`; the SDK client dispatches only those.
   if (item.event !== undefined && item.event !== '' && item.event !== 'message') return null
-  if (!item.hasData) return item.raw
+  // Empty data is never dispatched; only its `id:` counts (a priming event). A block without one is a blank line.
+  if (!item.hasData) return item.id !== undefined ? encodeEvent({ id: item.id, data: '' }) : '\n'
   const parsed = parseJsonBody(item.data, { maxDepth: opts.maxDepth })
-  if (!parsed.ok) return 'fail'
+  if (!parsed.ok) return 'unparseable_event'
   const messages = parsed.value.kind === 'batch' ? parsed.value.messages : [parsed.value.message]
+  if (exchange.answersUnasked(messages)) return 'unasked_response'
   const bytes = Math.ceil(item.data.length / messages.length)
   const emit: JsonRpcMessage[] = []
   const answers: JsonRpcMessage[] = []

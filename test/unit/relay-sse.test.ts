@@ -31,8 +31,9 @@ function newExchange(requestId: string, policy: object = {}): Exchange {
   })
 }
 
-function setup(policy: object = {}, opts: { maxEventBytes?: number } = {}) {
+function setup(policy: object = {}, opts: { maxEventBytes?: number; ownAnswersOnly?: boolean } = {}) {
   const exchange = newExchange('req-1', policy)
+  if (opts.ownAnswersOnly) exchange.init.ownAnswersOnly = true
   exchange.fromClient({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } })
   const answered: JsonRpcMessage[] = []
   let aborted = 0
@@ -55,10 +56,10 @@ const tags = (s: string) => [...s].map((c) => String.fromCodePoint(0xe0000 + c.c
 const result = (id: number, text: string) => JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } })
 
 describe('SSE relay', () => {
-  it('passes comments, retry, priming events and ids through in order, re-serialising messages', async () => {
+  it('passes keep-alives, retry, priming events and ids through in order, re-serialising messages', async () => {
     const { relay } = setup()
     const out = await relay([': keepalive\n\n', 'id: p1\ndata: \n\n', 'retry: 1000\n\n', `event: message\nid: e1\ndata: ${result(1, 'hi')}\n\n`])
-    expect(out).toBe(`: keepalive\n\nid: p1\ndata: \n\nretry: 1000\n\nevent: message\nid: e1\ndata: ${result(1, 'hi')}\n\n`)
+    expect(out).toBe(`:\n\nid: p1\ndata: \n\nretry: 1000\n\nevent: message\nid: e1\ndata: ${result(1, 'hi')}\n\n`)
   })
 
   it('drops events with other event names instead of passing them blind', async () => {
@@ -70,7 +71,7 @@ describe('SSE relay', () => {
   it('strips hidden tag characters from a result and keeps the stream going', async () => {
     const { relay } = setup()
     const out = await relay([`id: e1\ndata: ${result(1, `weather: sun\u200B\u200Bny${tags('x')}`)}\n\n`, ': after\n\n'])
-    expect(out).toBe(`event: message\nid: e1\ndata: ${result(1, 'weather: sunny')}\n\n: after\n\n`)
+    expect(out).toBe(`event: message\nid: e1\ndata: ${result(1, 'weather: sunny')}\n\n:\n\n`)
   })
 
   it('blocks instructions smuggled in tag characters (an injection, not just hidden text)', async () => {
@@ -86,7 +87,7 @@ describe('SSE relay', () => {
     expect(event).toMatch(/^event: message\nid: e1\ndata: /)
     const body = JSON.parse(event!.split('data: ')[1]!)
     expect(body).toEqual({ jsonrpc: '2.0', id: 1, error: { code: -31001, message: 'Blocked by MCP firewall: unicode', data: { requestId: 'req-1', reason: 'unicode' } } })
-    expect(rest).toBe(': still here')
+    expect(rest).toBe(':')
   })
 
   it('hides a blocked server request from the client and answers the origin on its behalf', async () => {
@@ -111,6 +112,42 @@ describe('SSE relay', () => {
     })
     expect(out).not.toContain('late')
     expect(aborted()).toBe(1)
+  })
+
+  it('writes every non-message item anew, so text the framer did not read as data never goes out', async () => {
+    const { relay } = setup()
+    const smuggled = result(1, 'smuggled')
+    const out = await relay([
+      `: ${smuggled}\n`, //                       a comment's text
+      'retry: soon\n', //                          a retry a client would ignore
+      `event: message\ndata: \r${smuggled}\n\n`, // after a lone CR (a line end): an unknown field, not data
+      `Data: ${smuggled}\n\n`, //                  field names are case-sensitive
+      `id: 7\nx-note: ${smuggled}\n\n`, //         a priming event with an unknown field
+      `data: ${result(1, 'real')}\n\n`,
+    ])
+    expect(out).toBe(`:\n\n\nid: 7\ndata: \n\nevent: message\ndata: ${result(1, 'real')}\n\n`)
+  })
+
+  it('refuses a response to a request the POST did not carry: pending requests get -31007', async () => {
+    const { relay, aborted } = setup({}, { ownAnswersOnly: true })
+    const out = await relay([`data: ${result(99, 'not asked for')}\n\n`, `data: ${result(1, 'late')}\n\n`])
+    expect(JSON.parse(out.split('data: ')[1]!)).toMatchObject({ id: 1, error: { code: -31007 } })
+    expect(out).not.toContain('not asked for')
+    expect(out).not.toContain('late')
+    expect(aborted()).toBe(1)
+  })
+
+  it('refuses a batch that answers the same request twice', async () => {
+    const { relay } = setup({}, { ownAnswersOnly: true })
+    const out = await relay([`data: [${result(1, 'one')},${result(1, 'two')}]\n\n`])
+    expect(JSON.parse(out.split('data: ')[1]!)).toMatchObject({ id: 1, error: { code: -31007 } })
+    expect(out).not.toMatch(/one|two/)
+  })
+
+  it('passes answers to earlier requests on a stream that is not a POST (a GET stream replaying after a reconnect)', async () => {
+    const { relay } = setup()
+    const out = await relay([`data: ${result(99, 'replayed')}\n\n`])
+    expect(out).toBe(`event: message\ndata: ${result(99, 'replayed')}\n\n`)
   })
 
   it('fails closed on an event that is not JSON-RPC', async () => {
@@ -140,7 +177,7 @@ describe('SSE relay', () => {
     })
     expect(typeof body).not.toBe('string') // still open after the hold: streamed, starting with what was held
     const reader = new Response(body).body!.getReader()
-    expect(new TextDecoder().decode((await reader.read()).value)).toBe(': keepalive\n\n')
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe(':\n\n')
     allowed = false
     const last = new TextDecoder().decode((await reader.read()).value)
     expect(JSON.parse(last.split('data: ')[1]!)).toEqual({ jsonrpc: '2.0', id: 5, error: { code: -31003, message: 'Endpoint disabled', data: { requestId: 'req-k' } } })
@@ -157,7 +194,7 @@ describe('SSE relay', () => {
       {
         pull(c) {
           pulled++
-          c.enqueue(enc.encode(`: chunk ${pulled}\n\n`))
+          c.enqueue(enc.encode(`id: ${pulled}\ndata: \n\n`))
         },
         cancel() {
           cancelled = true
@@ -180,8 +217,8 @@ describe('SSE relay', () => {
     })
     const reader = new Response(body).body!.getReader()
     const dec = new TextDecoder()
-    expect(dec.decode((await reader.read()).value)).toBe(': chunk 1\n\n')
-    expect(dec.decode((await reader.read()).value)).toBe(': chunk 2\n\n')
+    expect(dec.decode((await reader.read()).value)).toBe('id: 1\ndata: \n\n')
+    expect(dec.decode((await reader.read()).value)).toBe('id: 2\ndata: \n\n')
     // The client stops reading: the relay may hold one chunk it could not hand over, never more.
     await new Promise((r) => setTimeout(r, 50))
     expect(pulled).toBeLessThanOrEqual(4)
@@ -213,7 +250,7 @@ describe('SSE relay', () => {
   it('holds no more than its limit of a fast endless origin, then streams it under backpressure', async () => {
     const exchange = newExchange('req-hl')
     let pulled = 0
-    const upstream = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(`: chunk ${++pulled}\n\n`)) }, { highWaterMark: 0 })
+    const upstream = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(enc.encode(`id: ${++pulled}\ndata: \n\n`)) }, { highWaterMark: 0 })
     const body = await relaySse(upstream, exchange, {
       maxLineBytes: 4096,
       maxEventBytes: 4096,
@@ -226,10 +263,10 @@ describe('SSE relay', () => {
       abortOrigin: () => undefined,
     })
     expect(typeof body).not.toBe('string')
-    expect(pulled).toBeLessThanOrEqual(11) // 100 units of 12-unit chunks, plus the one that crossed the limit
+    expect(pulled).toBeLessThanOrEqual(9) // 100 units of 14- and 15-unit chunks, plus the one that crossed the limit
     const reader = new Response(body).body!.getReader()
     const first = new TextDecoder().decode((await reader.read()).value)
-    expect(first.startsWith(': chunk 1\n\n: chunk 2\n\n')).toBe(true)
+    expect(first.startsWith('id: 1\ndata: \n\nid: 2\ndata: \n\n')).toBe(true)
     await new Promise((r) => setTimeout(r, 50))
     expect(pulled).toBeLessThanOrEqual(15)
     await reader.cancel()
