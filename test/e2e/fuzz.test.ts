@@ -6,7 +6,8 @@
  * - the client gets a documented status and a well-formed body, never a 500 or internal detail;
  * - the origin receives only the firewall's own serialisation of what it inspected (fail closed), and
  *   never a request carrying a secret;
- * - a secret or an injection the origin sends never reaches the client verbatim.
+ * - a secret or an injection the origin sends never reaches the client verbatim;
+ * - a tenant config the admin API refuses changes nothing stored, and one it accepts serves traffic.
  *
  * `FUZZ_SEED` and `FUZZ_CASES` reproduce or widen a run; a failure names the case's seed and input.
  */
@@ -14,7 +15,7 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startFirewall } from '../support/firewall.js'
+import { startFirewall, TEST_ADMIN_TOKEN } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
 import { mulberry32 } from '../support/random.js'
 
@@ -64,7 +65,7 @@ function editText(rng: Rng, text: string): string {
 
 /** A hostile JSON value: deep nesting, odd numbers, long or tricky strings, prototype keys, payloads. */
 function hostileValue(rng: Rng): Json {
-  switch (int(rng, 12)) {
+  switch (int(rng, 13)) {
     case 0: {
       let v: Json = 'deep'
       for (let d = 50 + int(rng, 300); d > 0; d--) v = rng() < 0.5 ? [v] : { a: v }
@@ -90,6 +91,8 @@ function hostileValue(rng: Rng): Json {
       return { '': '', 'a\u0000b': 'nul key', [SECRET]: 'secret as a key' }
     case 10:
       return '\ud800 lone surrogate \udfff'
+    case 11:
+      return pick(rng, ['(a+)+$', '(?:x*)*y', '(\\w+\\s?)*$', '(a|a)*b', '\\', '[', '(?<=a)b', '(a)\\1', 'x{99999}'])
     default:
       return Array.from({ length: int(rng, 2000) }, (_, i) => i)
   }
@@ -241,6 +244,7 @@ function checkAnswer(seen: Seen, originStatus?: number): unknown[] {
 let fw: Firewall
 let server: Server
 let url: string
+let originUrl: string
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -254,7 +258,8 @@ beforeAll(async () => {
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   fw = await startFirewall()
-  await fw.admin.putTenant('fuzz', { origin: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, timeoutMs: 5000 } })
+  originUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
+  await fw.admin.putTenant('fuzz', { origin: { url: originUrl, timeoutMs: 5000 } })
   url = fw.tenantUrl('fuzz')
   // Pin the one tool first, so fuzzed calls to it are forwarded rather than refused as unknown.
   answer = answerValidly
@@ -267,10 +272,10 @@ afterAll(async () => {
   await Promise.all([fw?.stop(), new Promise((r) => server?.close(r))])
 })
 
-async function post(body: string, contentType: string | null, extra: Record<string, string> = {}): Promise<Seen> {
+async function post(body: string, contentType: string | null, extra: Record<string, string> = {}, tenant?: string): Promise<Seen> {
   const headers: Record<string, string> = { accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25', ...extra }
   if (contentType !== null) headers['content-type'] = contentType
-  const res = await fetch(url, { method: 'POST', headers, body })
+  const res = await fetch(tenant ? fw.tenantUrl(tenant) : url, { method: 'POST', headers, body })
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() }
 }
 
@@ -405,5 +410,73 @@ describe('fuzzed origin responses', () => {
     }
     expect(tally.delivered, JSON.stringify([...tally.statuses])).toBeGreaterThan(CASES * 0.1)
     expect(tally.refused, JSON.stringify([...tally.statuses])).toBeGreaterThan(CASES * 0.1)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------
+
+const ADMIN_STATUSES = new Set([200, 201, 400, 409, 412, 413, 415])
+
+describe('fuzzed tenant configs', () => {
+  // Admin calls are rate-limited per client IP (120 a minute): this run stays under it.
+  const ADMIN_CASES = Math.min(CASES, 50)
+
+  it(`refuses what it cannot use without losing what was stored, over ${ADMIN_CASES} mangled configs (seed ${SEED})`, async () => {
+    answer = answerValidly
+    const base: Json = {
+      origin: { url: originUrl, timeoutMs: 5000 },
+      hosts: ['mcp.fuzz.example'],
+      allowedOrigins: ['https://app.fuzz.example'],
+      policy: {
+        injectionThreshold: 0.8,
+        unicode: 'strip',
+        tools: { deny: ['delete_*'], pinning: 'alert', requireApproval: ['transfer_*'] },
+        rules: {
+          packs: { pii: { action: 'redact' } },
+          allow: ['support@fuzz.example'],
+          customRules: [
+            { id: 'fuzz-ticket', description: 'An internal ticket id.', kind: 'pii', score: 0.5, keywords: ['fuzz-'], pattern: 'FUZZ-[0-9]{6}', examples: { match: ['id FUZZ-123456'], noMatch: ['FUZZ-12'] } },
+          ],
+        },
+        classifier: { threshold: 0.7, action: 'block' },
+      },
+      budget: { tokensPerMinute: 1_000_000 },
+    }
+    const tenant = 'fuzz-config'
+    const first = await fw.admin.request('PUT', `/admin/v1/tenants/${tenant}`, { body: base })
+    expect(first.status, JSON.stringify(first.body)).toBe(201)
+    let stored = await fw.admin.getTenant(tenant)
+    const rng = mulberry32(SEED + 2)
+    const tally = { accepted: 0, refused: 0 }
+    for (let n = 0; n < ADMIN_CASES; n++) {
+      const { text, how } = mutate(rng, base)
+      const res = await fetch(new URL(`/admin/v1/tenants/${tenant}`, fw.url), {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': pick(rng, ['application/json', 'application/json', 'application/json', 'text/plain']) },
+        body: text,
+      })
+      const body = await res.text()
+      const now = await fw.admin.getTenant(tenant)
+      try {
+        expect(ADMIN_STATUSES.has(res.status), `status ${res.status}: ${body.slice(0, 300)}`).toBe(true)
+        expect(body).not.toMatch(LEAK)
+        JSON.parse(body)
+        if (res.status < 300) {
+          tally.accepted++
+          expect((now.body as { version: number }).version).toBe((stored.body as { version: number }).version + 1)
+          // What the admin API accepts, the edge can serve.
+          const served = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), 'application/json', {}, tenant)
+          expect(served.status, served.text.slice(0, 300)).not.toBeGreaterThanOrEqual(500)
+        } else {
+          tally.refused++
+          expect(now).toEqual(stored) // nothing stored is lost or changed
+        }
+      } catch (err) {
+        throw new Error(`case ${n} (seed ${SEED}, ${how}): ${text.slice(0, 300)}\n→ ${res.status} ${body.slice(0, 300)}\n${String(err)}`)
+      }
+      stored = now
+    }
+    expect(tally.accepted, JSON.stringify(tally)).toBeGreaterThan(0)
+    expect(tally.refused, JSON.stringify(tally)).toBeGreaterThan(ADMIN_CASES / 2)
   })
 })
