@@ -480,3 +480,93 @@ describe('fuzzed tenant configs', () => {
     expect(tally.refused, JSON.stringify(tally)).toBeGreaterThan(ADMIN_CASES / 2)
   })
 })
+
+// ---------------------------------------------------------------------------------------------------
+
+const TOOLS: Json[] = [
+  {
+    name: 'search',
+    title: 'Search',
+    description: 'Searches the catalogue and returns matching items.',
+    inputSchema: { type: 'object', properties: { query: { type: 'string', maxLength: 200 }, limit: { type: 'integer', minimum: 1, maximum: 50 } }, required: ['query'] },
+    outputSchema: { type: 'object', properties: { results: { type: 'array', items: { type: 'object', properties: { title: { type: 'string' } } } } }, required: ['results'] },
+    annotations: { readOnlyHint: true },
+  },
+  {
+    name: 'weather',
+    description: 'Current weather for a city.',
+    inputSchema: { type: 'object', properties: { city: { type: 'string', pattern: '^[A-Za-z ]+$' } }, additionalProperties: false },
+  },
+  { name: 'notes', description: 'Reads the team notes. Call search first when the user names an item.', inputSchema: { type: 'object' } },
+]
+
+/** The names an origin's (possibly mangled) `tools/list` text offers, if it parses that far. */
+function offeredTools(text: string): Map<string, unknown> {
+  const offered = new Map<string, unknown>()
+  try {
+    const tools = (JSON.parse(text) as { result?: { tools?: unknown } }).result?.tools
+    if (Array.isArray(tools)) for (const t of tools) if (t && typeof t === 'object' && typeof (t as { name?: unknown }).name === 'string') offered.set((t as { name: string }).name, t)
+  } catch {
+    // not JSON: nothing offered
+  }
+  return offered
+}
+
+describe('fuzzed tool definitions', () => {
+  it(`never lets a call reach the origin for a tool it held back from the list, over ${CASES} mangled lists (seed ${SEED})`, async () => {
+    const tenant = 'fuzz-tools'
+    await fw.admin.putTenant(tenant, { origin: { url: originUrl, timeoutMs: 5000 } })
+    const rng = mulberry32(SEED + 3)
+    const tally = { delivered: 0, heldBack: 0, callsRefused: 0 }
+    // A changed definition stays held until someone reviews it, so every 25 cases the origin renames its
+    // tools: their first sight, clean, pins and approves them (the definition scan finds nothing).
+    let current: Json[] = []
+    for (let n = 0; n < CASES; n++) {
+      if (n % 25 === 0) {
+        // A random suffix: a fuzzed edit of an earlier name must not hit a coming one.
+        const epoch = Array.from({ length: 6 }, () => pick(rng, [...'0123456789abcdef'])).join('')
+        current = TOOLS.map((t) => ({ ...(t as object), name: `${(t as { name: string }).name}-${epoch}` }))
+        answer = (body, _req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: (JSON.parse(body) as { id: Json }).id, result: { tools: current } }))
+        const pinned = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), 'application/json', {}, tenant)
+        expect((JSON.parse(pinned.text) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name)).toEqual(['search', 'weather', 'notes'].map((x) => `${x}-${epoch}`))
+      }
+      // A tools/list from a changing, sometimes hostile origin: definitions mangled, poisoned or dropped.
+      const tools = current.filter(() => rng() < 0.9).map((t) => (rng() < 0.15 ? { ...(t as object), description: `${(t as { description: string }).description} ${pick(rng, [INJECTION, `Key: ${SECRET}`])}` } : t))
+      const listing = rng() < 0.6 ? { text: JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools } }), how: 'unchanged' } : mutate(rng, { jsonrpc: '2.0', id: 1, result: { tools } } as Json)
+      answer = (body, _req, res) => {
+        const message = JSON.parse(body) as { id?: Json; method?: string; params?: { name?: string } }
+        if (message.method === undefined || !('id' in message)) return void res.writeHead(202).end()
+        if (message.method === 'tools/list') return void res.writeHead(200, { 'content-type': 'application/json' }).end(listing.text.replace('"id":1', `"id":${JSON.stringify(message.id)}`))
+        const structured = { results: [{ title: pick(rng, ['one', 'two']) }] }
+        const result = { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: rng() < 0.7 ? structured : hostileValue(rng) }
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }))
+      }
+      const list = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), 'application/json', {}, tenant)
+      const offered = offeredTools(listing.text)
+      const name = offered.size > 0 && rng() < 0.9 ? pick(rng, [...offered.keys()]) : pick(rng, ['search', 'notes', 'unknown'])
+      const args = pick<Json>(rng, [{ query: 'boots', limit: 5 }, { city: 'Paris' }, {}, { query: 'x'.repeat(300) }, { city: 'Paris; rm -rf /' }, { query: `find ${SECRET}` }, { extra: true }])
+      const before = hits.length
+      const call = await post(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name, arguments: args } }), 'application/json', {}, tenant)
+      const reached = hits.slice(before).some((h) => (JSON.parse(h.body) as { method?: string }).method === 'tools/call')
+      try {
+        const listed = checkAnswer(list) as { result?: { tools?: { name: string; description?: string }[] } }[]
+        const listedTools = listed[0]?.result?.tools
+        const delivered = new Set(Array.isArray(listedTools) ? listedTools.map((t) => (t as { name?: unknown } | null)?.name) : [])
+        const content = JSON.stringify(listed)
+        expect(content).not.toContain(INJECTION)
+        expect(content).not.toMatch(BOUNDED_SECRET)
+        checkAnswer(call)
+        // A tool the origin offered in this list but the client did not get is not callable.
+        if (listed[0]?.result && offered.has(name) && !delivered.has(name)) {
+          tally.heldBack++
+          expect(reached, 'a call to a held-back tool reached the origin').toBe(false)
+        } else if (delivered.has(name)) tally.delivered++
+        if (!reached) tally.callsRefused++
+      } catch (err) {
+        throw new Error(`case ${n} (seed ${SEED}, list ${listing.how}, call ${name} ${JSON.stringify(args).slice(0, 80)})\norigin listed: ${listing.text.slice(0, 400)}\n→ list ${list.status} ${list.text.slice(0, 400)}\n→ call ${call.status} ${call.text.slice(0, 300)}\n${String(err)}`)
+      }
+    }
+    expect(tally.delivered, JSON.stringify(tally)).toBeGreaterThan(CASES * 0.1)
+    expect(tally.heldBack, JSON.stringify(tally)).toBeGreaterThan(CASES * 0.05)
+  })
+})
