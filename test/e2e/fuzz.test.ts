@@ -153,6 +153,7 @@ function mutate(rng: Rng, message: Json): Mutated {
 
 interface Hit {
   body: string
+  headers: IncomingMessage['headers']
 }
 
 type Answer = (body: string, req: IncomingMessage, res: ServerResponse) => void
@@ -252,7 +253,7 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8')
-      hits.push({ body })
+      hits.push({ body, headers: req.headers })
       answer(body, req, res)
     })
   })
@@ -568,5 +569,55 @@ describe('fuzzed tool definitions', () => {
     }
     expect(tally.delivered, JSON.stringify(tally)).toBeGreaterThan(CASES * 0.1)
     expect(tally.heldBack, JSON.stringify(tally)).toBeGreaterThan(CASES * 0.05)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------
+
+/** A header value as 2026-07-28 sends it: plain when it can be, else `=?base64?…?=` (sometimes broken). */
+function headerValue(rng: Rng, value: string): string {
+  const encoded = `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`
+  if (rng() < 0.1) return editText(rng, encoded).replace(/[^\x20-\x7e]/g, '') // what HTTP can carry
+  return /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value) && rng() < 0.7 ? value : encoded
+}
+
+describe('fuzzed 2026-07-28 metadata headers', () => {
+  it(`never forwards a secret in an Mcp-Param header, over ${CASES} mangled header sets (seed ${SEED})`, async () => {
+    answer = answerValidly
+    const rng = mulberry32(SEED + 4)
+    const tally = { forwarded: 0, refused: 0 }
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' }
+    for (let n = 0; n < CASES; n++) {
+      const args: Record<string, Json> = { query: pick(rng, ['boots', 'red shoes', `find ${SECRET}`, 'ünïcödé', INJECTION]) }
+      if (rng() < 0.3) args.limit = pick(rng, [5, 42, -1, 1e21])
+      const body = { jsonrpc: '2.0', id: n + 1, method: 'tools/call', params: { name: 'lookup', arguments: args, _meta: meta } }
+      const headers: Record<string, string> = { 'mcp-method': pick(rng, ['tools/call', 'tools/call', 'tools/call', 'tools/list', 'TOOLS/CALL']), 'mcp-name': pick(rng, ['lookup', 'lookup', 'lookup', 'other']) }
+      // Mirrors of the arguments (sometimes wrong), and extra headers no tool declared.
+      if (rng() < 0.8) headers['mcp-param-query'] = headerValue(rng, rng() < 0.8 ? String(args.query) : pick(rng, ['other', SECRET]))
+      if (args.limit !== undefined && rng() < 0.8) headers['mcp-param-limit'] = pick(rng, [String(args.limit), '42.0', '5 ', 'x'])
+      if (rng() < 0.3) headers[`mcp-param-${pick(rng, ['x-extra', 'note', 'query2'])}`] = headerValue(rng, pick(rng, ['fine', SECRET, `token ${SECRET}`, INJECTION]))
+      const before = hits.length
+      const text = JSON.stringify(body)
+      const seen = await post(text, 'application/json', { 'mcp-protocol-version': '2026-07-28', ...headers })
+      try {
+        checkAnswer(seen)
+        for (const hit of hits.slice(before)) {
+          expect(JSON.stringify(JSON.parse(hit.body))).toBe(hit.body)
+          expect(hit.body).not.toMatch(BOUNDED_SECRET)
+          for (const [name, value] of Object.entries(hit.headers)) {
+            if (!name.startsWith('mcp-')) continue
+            const raw = String(value)
+            const decoded = raw.startsWith('=?base64?') && raw.endsWith('?=') ? Buffer.from(raw.slice(9, -2), 'base64').toString('utf8') : raw
+            expect(decoded, `header ${name}`).not.toMatch(BOUNDED_SECRET)
+          }
+        }
+        if (hits.length > before) tally.forwarded++
+        else tally.refused++
+      } catch (err) {
+        throw new Error(`case ${n} (seed ${SEED}): ${text.slice(0, 200)} ${JSON.stringify(headers)}\n→ ${seen.status} ${seen.text.slice(0, 300)}\n${String(err)}`)
+      }
+    }
+    expect(tally.forwarded, JSON.stringify(tally)).toBeGreaterThan(CASES * 0.1)
+    expect(tally.refused, JSON.stringify(tally)).toBeGreaterThan(CASES * 0.1)
   })
 })
