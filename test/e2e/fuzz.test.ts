@@ -260,7 +260,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   fw = await startFirewall()
   originUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
-  await fw.admin.putTenant('fuzz', { origin: { url: originUrl, timeoutMs: 5000 } })
+  // A budget too large to run out: its metering runs on every fuzzed exchange.
+  await fw.admin.putTenant('fuzz', { origin: { url: originUrl, timeoutMs: 5000 }, budget: { tokensPerMinute: 1_000_000_000, requestsPerMinute: 1_000_000 } })
   url = fw.tenantUrl('fuzz')
   // Pin the one tool first, so fuzzed calls to it are forwarded rather than refused as unknown.
   answer = answerValidly
