@@ -417,6 +417,55 @@ describe('fuzzed origin responses', () => {
 
 // ---------------------------------------------------------------------------------------------------
 
+describe('fuzzed GET streams and DELETEs', () => {
+  it(`holds the same promises on the standalone stream and session ends, over ${CASES} cases (seed ${SEED})`, async () => {
+    const rng = mulberry32(SEED + 5)
+    const tally = { delivered: 0, other: 0 }
+    for (let n = 0; n < CASES; n++) {
+      let sent = ''
+      let status = 0
+      answer = (_body, req, res) => {
+        if (req.method === 'DELETE') {
+          status = pick(rng, [200, 204, 404, 405])
+          return void res.writeHead(status, rng() < 0.5 ? { 'content-type': pick(rng, ['application/json', 'text/plain']) } : {}).end(pick(rng, ['', '', SECRET, INJECTION]))
+        }
+        // What a server pushes on its GET stream: notifications, its own requests, replayed answers.
+        const pushed: Json[] = [
+          { jsonrpc: '2.0', method: 'notifications/tools/list_changed' },
+          { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: pick(rng, ['ok', SECRET, INJECTION]) } },
+          { jsonrpc: '2.0', id: 'srv-1', method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: pick(rng, ['Summarise.', INJECTION]) } }], maxTokens: 5 } },
+          { jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: pick(rng, ['replayed', `replayed ${SECRET}`]) }] } },
+        ]
+        const messages = pushed.filter(() => rng() < 0.6)
+        sent = frameSse(rng, messages.map((m) => (rng() < 0.3 ? mutate(rng, m).text : JSON.stringify(m))))
+        status = pick(rng, [200, 200, 200, 405, 404])
+        res.writeHead(status, { 'content-type': status === 200 ? 'text/event-stream' : 'application/json' })
+        res.end(status === 200 ? sent : '{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"no stream"}}')
+      }
+      const method = rng() < 0.8 ? 'GET' : 'DELETE'
+      const headers: Record<string, string> = { accept: pick(rng, ['text/event-stream', 'application/json, text/event-stream', 'application/json', '*/*']), 'mcp-protocol-version': pick(rng, VERSIONS.filter(Boolean)) }
+      if (rng() < 0.8) headers['mcp-session-id'] = pick(rng, ['3f1c0b2e-8a4d-4c61-9e0f-2b7a5d6c8e91', 'x'.repeat(300), 'a b', ''])
+      if (rng() < 0.3) headers['last-event-id'] = pick(rng, ['0', 'srv:12', 'x'.repeat(2000), '\u00e9'.normalize()])
+      const res = await fetch(url, { method, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.replace(/[^\x20-\x7e]/g, '')])) })
+      const seen = { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() }
+      try {
+        const messages = checkAnswer(seen, status) as Json[]
+        const content = JSON.stringify(messages.map(withoutIds))
+        if (BOUNDED_SECRET.test(sent)) expect(content).not.toMatch(BOUNDED_SECRET)
+        if (sent.includes(INJECTION)) expect(content).not.toContain(INJECTION)
+        if (method === 'DELETE') expect(seen.text).not.toMatch(BOUNDED_SECRET)
+        if (messages.length > 0) tally.delivered++
+        else tally.other++
+      } catch (err) {
+        throw new Error(`case ${n} (seed ${SEED}, ${method} ${JSON.stringify(headers).slice(0, 200)})\norigin sent ${status}: ${JSON.stringify(sent.slice(0, 400))}\n→ ${seen.status} ${seen.text.slice(0, 400)}\n${String(err)}`)
+      }
+    }
+    expect(tally.delivered, JSON.stringify(tally)).toBeGreaterThan(CASES * 0.1)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------
+
 const ADMIN_STATUSES = new Set([200, 201, 400, 409, 412, 413, 415])
 
 describe('fuzzed tenant configs', () => {
