@@ -184,8 +184,10 @@ async function sendToOrigin(r: AuthedRequest, originUrl: URL, exchange: Exchange
 
   let headers = await r.auth.originHeaders(request.headers)
   if (exchange.init.era === 'modern' && outgoing[0] && single && outgoing[0] !== single) headers = rewriteParamHeaders(headers, outgoing[0])
-  // The firewall forwards its own serialisation of exactly what it inspected, never the client's bytes.
+  // The firewall forwards its own serialisation of exactly what it inspected, never the client's bytes,
+  // labelled as what it is (UTF-8 JSON), whatever charset the client declared.
   const body = JSON.stringify(isBatch ? outgoing : outgoing[0])
+  headers.set('content-type', 'application/json')
   const firstId = single ? idOf(single) : null
   const { response: upstream, abort } = await forward(
     { url: originUrl, method: 'POST', headers, body },

@@ -316,8 +316,9 @@ describe('fuzzed client requests', () => {
         checkAnswer(seen)
         const forwarded = hits.slice(before)
         for (const hit of forwarded) {
-          // Fail closed: only the firewall's own serialisation of a parsed message goes out.
+          // Fail closed: only the firewall's own serialisation of a parsed message goes out, labelled as such.
           expect(JSON.stringify(JSON.parse(hit.body))).toBe(hit.body)
+          expect(hit.headers['content-type']).toBe('application/json')
           // Ids are correlation handles the client echoes, not content a model writes: not scanned.
           expect(JSON.stringify(withoutIds(JSON.parse(hit.body) as Json))).not.toContain(SECRET)
         }
