@@ -6,8 +6,9 @@
  * - the client gets a documented status and a well-formed body, never a 500 or internal detail;
  * - the origin receives only the firewall's own serialisation of what it inspected (fail closed), and
  *   never a request carrying a secret;
- * - a secret or an injection the origin sends never reaches the client verbatim;
- * - a tenant config the admin API refuses changes nothing stored, and one it accepts serves traffic.
+ * - a secret or an injection the origin sends (in an answer, on a GET stream) never reaches the client;
+ * - a tenant config the admin API refuses changes nothing stored, and one it accepts serves traffic;
+ * - a tool held back from a `tools/list` gets no call through; no secret rides an `Mcp-Param-*` header.
  *
  * `FUZZ_SEED` and `FUZZ_CASES` reproduce or widen a run; a failure names the case's seed and input.
  */
