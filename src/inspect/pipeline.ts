@@ -8,6 +8,7 @@
  * when the same string was scanned before (`memo.ts`). A detector that throws blocks the message (fail
  * closed); monitor mode is applied by the caller, which logs the verdict and forwards the original.
  */
+import { getOwn } from '../mcp/jsonrpc'
 import type { JsonObject, JsonRpcMessage, JsonValue } from '../mcp/jsonrpc'
 import type { CompiledPolicy } from './policy'
 import type { BlockReason, Finding, FindingKind, MessageContext, RuleAction, Verdict } from './types'
@@ -66,7 +67,7 @@ function inspectUnsafe(message: JsonRpcMessage, ctx: MessageContext, policy: Com
     edits.push({ path: f.path, span: f.span, replacement: f.action === 'redact' ? `[REDACTED:${f.kind}]` : '' })
   }
   let result = edits.length > 0 ? applyEdits(subject, edits) : subject
-  if (edits.some((e) => e.path.startsWith('/result/structuredContent'))) result = asErrorResult(result, ctx)
+  if (edits.some((e) => e.path.startsWith('/result/structuredContent')) && !stillFits(result, ctx)) result = asErrorResult(result, ctx)
   if (quarantine.size > 0) {
     result = withoutTools(result, quarantine)
     for (const i of quarantine) findings.push({ ruleId: 'tool-quarantined', kind: 'policy', path: `/result/tools/${i}`, score: 1, action: 'strip' })
@@ -75,11 +76,18 @@ function inspectUnsafe(message: JsonRpcMessage, ctx: MessageContext, policy: Com
   return { action: 'allow', findings }
 }
 
+/** Whether a redacted `structuredContent` still fits the tool's pinned `outputSchema` (unknown: no). */
+function stillFits(message: JsonRpcMessage, ctx: MessageContext): boolean {
+  if (!ctx.fitsOutput || !('result' in message)) return false
+  const structured = getOwn(message.result, 'structuredContent')
+  return structured !== undefined && ctx.fitsOutput(structured)
+}
+
 /**
  * A redacted `structuredContent` may no longer match the tool's `outputSchema` (a `format`, `pattern`
  * or `enum` broken by `[REDACTED:…]`), and the SDK client rejects such results. An `isError` result
- * skips that validation, so the (redacted) content goes back as an error result instead
- * (mcp-protocol.md §4.6). 2026-07-28 results keep their `resultType`.
+ * skips that validation, so unless the redacted content is known to fit the pinned schema it goes back
+ * as an error result instead (mcp-protocol.md §4.6). 2026-07-28 results keep their `resultType`.
  */
 function asErrorResult(message: JsonRpcMessage, ctx: MessageContext): JsonRpcMessage {
   if (!('result' in message)) return message

@@ -6,7 +6,7 @@
  * one synthetic field per message that joins its text content blocks so a payload split across blocks
  * is seen whole. Detectors are pure, synchronous functions of one field.
  */
-import type { JsonRpcMessage } from '../mcp/jsonrpc'
+import type { JsonRpcMessage, JsonValue } from '../mcp/jsonrpc'
 import type { ProtocolEra } from '../mcp/era'
 
 export type Direction = 'client_to_server' | 'server_to_client'
@@ -90,6 +90,11 @@ export interface MessageContext {
   era: ProtocolEra
   /** The verified client identity, once an authenticating mode is configured. */
   identity?: string
+  /**
+   * For a `tools/call` result whose tool was pinned with an `outputSchema`: whether a (redacted)
+   * `structuredContent` still fits it. Absent when the schema is not known here.
+   */
+  fitsOutput?: (structured: JsonValue) => boolean
 }
 
 /**

@@ -105,18 +105,19 @@ export class Exchange {
     if ('method' in message && 'id' in message && isFirewallRequestId(message.id)) return { drop: true, answerOrigin: onBehalfAnswer(message.method, message.id) }
     const tools = this.init.tools
     if (!tools || 'method' in message || message.id === null) return this.#metered(message, bytes)
-    return this.#metered(await tools.beforeEmit(message, this.pending.get(message.id)?.method), bytes)
+    const fitsOutput = tools.outputFit(message.id) // asked first: beforeEmit forgets the call
+    return this.#metered(await tools.beforeEmit(message, this.pending.get(message.id)?.method), bytes, fitsOutput)
   }
 
   /**
    * `fromServer`, then the budget (src/budget) on what the client would get: its context tokens
    * are spent from the isolate's lease, or checked with the budget object before the message is released.
    */
-  #metered(message: JsonRpcMessage, bytes: number): ServerOutcome | Promise<ServerOutcome> {
+  #metered(message: JsonRpcMessage, bytes: number, fitsOutput?: MessageContext['fitsOutput']): ServerOutcome | Promise<ServerOutcome> {
     const meter = this.init.meter
-    if (!meter) return this.fromServer(message, bytes)
+    if (!meter) return this.fromServer(message, bytes, fitsOutput)
     const pending = !('method' in message) && message.id !== null ? this.pending.get(message.id) : undefined
-    const outcome = this.fromServer(message, bytes)
+    const outcome = this.fromServer(message, bytes, fitsOutput)
     if (!('emit' in outcome)) return outcome
     const check = meter.server(outcome.emit, pending?.method, pending?.toolName)
     if (!check) return outcome
@@ -126,12 +127,15 @@ export class Exchange {
     })
   }
 
-  /** Inspects a server message (response, server request or notification) bound for the client. */
-  fromServer(message: JsonRpcMessage, bytes = 0): ServerOutcome {
+  /**
+   * Inspects a server message (response, server request or notification) bound for the client.
+   * `fitsOutput`: the pinned output schema's check, for a tool result (see MessageContext).
+   */
+  fromServer(message: JsonRpcMessage, bytes = 0, fitsOutput?: MessageContext['fitsOutput']): ServerOutcome {
     const isResponse = !('method' in message)
     const pending = isResponse && message.id !== null ? this.pending.get(message.id) : undefined
     const method = 'method' in message ? message.method : pending?.method
-    const verdict = this.#inspect(message, 'server_to_client', method, pending?.toolName, bytes)
+    const verdict = this.#inspect(message, 'server_to_client', method, pending?.toolName, bytes, fitsOutput)
     if (isResponse && message.id !== null) this.pending.delete(message.id)
     const effective = this.init.policy.monitor ? null : verdict
     if (!effective || effective.action === 'allow') return { emit: message }
@@ -214,8 +218,9 @@ export class Exchange {
     }
   }
 
-  #inspect(message: JsonRpcMessage, direction: Direction, method: string | undefined, toolName: string | undefined, bytes: number): Verdict {
+  #inspect(message: JsonRpcMessage, direction: Direction, method: string | undefined, toolName: string | undefined, bytes: number, fitsOutput?: MessageContext['fitsOutput']): Verdict {
     const ctx = this.#context(direction, method, toolName)
+    if (fitsOutput) ctx.fitsOutput = fitsOutput
     const started = performance.now()
     const verdict = inspect(message, ctx, this.init.policy)
     const { ruleIds, kinds } = summarizeFindings(verdict.findings)

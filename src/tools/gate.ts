@@ -9,7 +9,7 @@
  * const d = await gate.decide(message, { streamable: true }) // { forward } | { answer } | { hold } (a call its user must confirm)
  * const emitted = await gate.beforeEmit(serverMessage, 'tools/list')
  */
-import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../mcp/jsonrpc'
+import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn } from '../mcp/jsonrpc'
 import { wrapContinuation, type ApprovalOptions } from './approval'
 import { checkRequest, type CallMemo } from './call-check'
@@ -97,6 +97,15 @@ export class ToolGate {
     }
     if (LISTS[method] === undefined) return message
     return checkList(this.init, this.#pins, method, message)
+  }
+
+  /**
+   * For the result of forwarded call `id`: whether a structured content fits the tool's pinned
+   * `outputSchema`. Undefined when the tool has none known (ask before `beforeEmit`, which forgets the call).
+   */
+  outputFit(id: JsonRpcId): ((structured: JsonValue) => boolean) | undefined {
+    const output = this.#calls.get(id)?.output
+    return output ? (structured) => output.check(structured).valid : undefined
   }
 
   /** Keeps what a forwarded call's result needs: its output schema, or its approval (2026 MRTR). */

@@ -71,6 +71,24 @@ describe('rule packs, default policy', () => {
     expect(r.content).toEqual([{ type: 'text', text: 'Deploy finished. Token used: [REDACTED:secret] (rotate it). Region eu-west-1.' }])
   })
 
+  it.each([
+    ['still fits the output schema: kept, redacted', 'token-note', { type: 'string' }, { structuredContent: { note: 'Token [REDACTED:secret] in use.' } }],
+    ['would break the output schema: an isError result instead', 'token-pattern', { type: 'string', pattern: '^Token ghp_' }, { isError: true }],
+  ])('a secret in structuredContent whose redaction %s', async (_name, name, note, expected) => {
+    const tool: ExtraTool = {
+      definition: { name, description: 'Shows which token is in use.', inputSchema: { type: 'object' }, outputSchema: { type: 'object', properties: { note }, required: ['note'] } },
+      result: () => {
+        const structuredContent = { note: `Token ${FAKE_GITHUB_TOKEN} in use.` }
+        return { content: [{ type: 'text', text: JSON.stringify(structuredContent) }], structuredContent }
+      },
+    }
+    // The official client validates structuredContent against the listed outputSchema, so what arrives is usable.
+    const r = await withTools('packs', [tool], async (c) => (await c.client.listTools(), c.client.callTool({ name, arguments: {} })))
+    expect(r).toMatchObject({ content: [{ type: 'text', text: '{"note":"Token [REDACTED:secret] in use."}' }], ...expected })
+    if ('isError' in expected) expect(r.structuredContent).toBeUndefined()
+    else expect(r.isError).toBeFalsy()
+  })
+
   it('refuses a request whose arguments carry a secret; the origin never sees it', async () => {
     const err = await withTools('packs', [], async (c) => {
       const e = await c.client.callTool({ name: 'echo', arguments: { message: `my key is ${FAKE_AWS_KEY}` } }).catch((x: unknown) => x)

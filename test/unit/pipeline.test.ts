@@ -91,17 +91,30 @@ describe('inspection pipeline', () => {
 })
 
 describe('redaction keeps results valid', () => {
-  it('turns a tools/call result whose structuredContent was redacted into an isError result', () => {
-    const token = ['ghp', '_', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('')
-    const message = {
-      jsonrpc: '2.0' as const,
+  const token = ['ghp', '_', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('')
+  const message = {
+    jsonrpc: '2.0' as const,
+    id: 5,
+    result: { content: [{ type: 'text', text: `token ${token}` }], structuredContent: { token } },
+  }
+  const asError = { jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'token [REDACTED:secret]' }], isError: true } }
+
+  it.each([
+    ['no output schema is known', undefined],
+    ['the redacted content breaks the pinned output schema', () => false],
+  ])('turns a tools/call result whose structuredContent was redacted into an isError result when %s', (_name, fitsOutput) => {
+    const seen: unknown[] = []
+    const v = inspect(message, ctx({ method: 'tools/call', ...(fitsOutput ? { fitsOutput: (s: unknown) => (seen.push(s), fitsOutput()) } : {}) }), policyOf())
+    expect(v.action === 'modify' && v.message).toEqual(asError)
+    if (fitsOutput) expect(seen).toEqual([{ token: '[REDACTED:secret]' }]) // checked after redaction
+  })
+
+  it('keeps a redacted structuredContent that still fits the pinned output schema', () => {
+    const v = inspect(message, ctx({ method: 'tools/call', fitsOutput: () => true }), policyOf())
+    expect(v.action === 'modify' && v.message).toEqual({
+      jsonrpc: '2.0',
       id: 5,
-      result: { content: [{ type: 'text', text: `token ${token}` }], structuredContent: { token } },
-    }
-    const v = inspect(message, ctx({ method: 'tools/call' }), policyOf())
-    expect(v.action).toBe('modify')
-    if (v.action === 'modify') {
-      expect(v.message).toEqual({ jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'token [REDACTED:secret]' }], isError: true } })
-    }
+      result: { content: [{ type: 'text', text: 'token [REDACTED:secret]' }], structuredContent: { token: '[REDACTED:secret]' } },
+    })
   })
 })
