@@ -565,6 +565,13 @@ function offeredTools(text: string): Map<string, unknown> {
   return offered
 }
 
+/** Whether `v` fits the `search` tool's output schema: `{ results: [{ title?: string }] }`. */
+function fitsSearchOutput(v: unknown): boolean {
+  const results = (v as { results?: unknown } | null)?.results
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || !Array.isArray(results)) return false
+  return results.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r) && ['undefined', 'string'].includes(typeof (r as { title?: unknown }).title))
+}
+
 describe('fuzzed tool definitions', () => {
   it(`never lets a call reach the origin for a tool it held back from the list, over ${CASES} mangled lists (seed ${SEED})`, async () => {
     const tenant = 'fuzz-tools'
@@ -590,14 +597,15 @@ describe('fuzzed tool definitions', () => {
         const message = JSON.parse(body) as { id?: Json; method?: string; params?: { name?: string } }
         if (message.method === undefined || !('id' in message)) return void res.writeHead(202).end()
         if (message.method === 'tools/list') return void res.writeHead(200, { 'content-type': 'application/json' }).end(listing.text.replace('"id":1', `"id":${JSON.stringify(message.id)}`))
-        const structured = { results: [{ title: pick(rng, ['one', 'two']) }] }
-        const result = { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: rng() < 0.7 ? structured : hostileValue(rng) }
+        const structured = { results: [{ title: pick(rng, ['one', 'two', `key ${SECRET}`]) }] }
+        const result = { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: rng() < 0.5 ? structured : hostileValue(rng) }
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }))
       }
       const list = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), 'application/json', {}, tenant)
       const offered = offeredTools(listing.text)
       const name = offered.size > 0 && rng() < 0.9 ? pick(rng, [...offered.keys()]) : pick(rng, ['search', 'notes', 'unknown'])
-      const args = pick<Json>(rng, [{ query: 'boots', limit: 5 }, { city: 'Paris' }, {}, { query: 'x'.repeat(300) }, { city: 'Paris; rm -rf /' }, { query: `find ${SECRET}` }, { extra: true }])
+      const valid: Json = name.startsWith('weather') ? { city: 'Paris' } : { query: 'boots', limit: 5 }
+      const args = rng() < 0.5 ? valid : pick<Json>(rng, [{}, { query: 'x'.repeat(300) }, { city: 'Paris; rm -rf /' }, { query: `find ${SECRET}` }, { extra: true }])
       const before = hits.length
       const call = await post(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name, arguments: args } }), 'application/json', {}, tenant)
       const reached = hits.slice(before).some((h) => (JSON.parse(h.body) as { method?: string }).method === 'tools/call')
@@ -608,7 +616,14 @@ describe('fuzzed tool definitions', () => {
         const content = JSON.stringify(listed)
         expect(content).not.toContain(INJECTION)
         expect(content).not.toMatch(BOUNDED_SECRET)
-        checkAnswer(call)
+        const answered = checkAnswer(call) as { result?: { isError?: boolean; structuredContent?: unknown } }[]
+        // Secrets in a result are redacted, in its text and in its structured content alike…
+        expect(JSON.stringify((answered as Json[]).map(withoutIds))).not.toMatch(BOUNDED_SECRET)
+        // …and structured content that reaches the client still fits the output schema the tool was pinned with.
+        const result = answered[0]?.result
+        if (name.startsWith('search-') && reached && result?.structuredContent !== undefined && result.isError !== true) {
+          expect(fitsSearchOutput(result.structuredContent), JSON.stringify(result.structuredContent)).toBe(true)
+        }
         // A tool the origin offered in this list but the client did not get is not callable.
         if (listed[0]?.result && offered.has(name) && !delivered.has(name)) {
           tally.heldBack++
