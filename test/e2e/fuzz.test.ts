@@ -8,7 +8,8 @@
  *   never a request carrying a secret;
  * - a secret or an injection the origin sends (in an answer, on a GET stream) never reaches the client;
  * - a tenant config the admin API refuses changes nothing stored, and one it accepts serves traffic;
- * - a tool held back from a `tools/list` gets no call through; no secret rides an `Mcp-Param-*` header.
+ * - a tool held back from a `tools/list` gets no call through; no secret rides an `Mcp-Param-*` header;
+ * - a mangled, forged or expired client credential never reaches the origin.
  *
  * `FUZZ_SEED` and `FUZZ_CASES` reproduce or widen a run; a failure names the case's seed and input.
  */
@@ -19,6 +20,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFirewall, TEST_ADMIN_TOKEN } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
 import { mulberry32 } from '../support/random.js'
+import { SignJWT, exportJWK, generateKeyPair } from 'jose'
+import type { JWK } from 'jose'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261121)
 const CASES = Number(process.env.FUZZ_CASES ?? 300)
@@ -245,11 +248,14 @@ function checkAnswer(seen: Seen, originStatus?: number): unknown[] {
 
 let fw: Firewall
 let server: Server
+/** What the origin's host also serves at /jwks.json, for the client-auth fuzz. */
+let jwksKeys: JWK[] = []
 let url: string
 let originUrl: string
 
 beforeAll(async () => {
   server = createServer((req, res) => {
+    if (req.url === '/jwks.json') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: jwksKeys }))
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
@@ -686,5 +692,89 @@ describe('fuzzed 2026-07-28 metadata headers', () => {
     }
     expect(tally.forwarded, JSON.stringify(tally)).toBeGreaterThan(CASES * 0.1)
     expect(tally.refused, JSON.stringify(tally)).toBeGreaterThan(CASES * 0.1)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------
+
+const b64url = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url')
+
+/** Whether two compact JWS are the same token: equal signing input and equal signature bytes. */
+function sameToken(a: string, b: string): boolean {
+  const [ha, pa, sa] = a.split('.')
+  const [hb, pb, sb, ...rest] = b.split('.')
+  if (rest.length > 0 || ha !== hb || pa !== pb || sa === undefined || sb === undefined || !/^[A-Za-z0-9_-]*$/.test(sb)) return false
+  // A base64url signature's last character carries unused bits: another letter can decode to the same bytes.
+  return Buffer.from(sa, 'base64url').equals(Buffer.from(sb, 'base64url'))
+}
+
+describe('fuzzed client credentials', () => {
+  it(`lets no mangled, forged or expired credential reach the origin, over ${CASES} requests (seed ${SEED})`, async () => {
+    answer = answerValidly
+    const issuer = 'https://issuer.fuzz.example'
+    const pair = await generateKeyPair('ES256')
+    jwksKeys = [{ ...(await exportJWK(pair.publicKey)), kid: 'fuzz-key', alg: 'ES256', use: 'sig' }]
+    const jwksUrl = `${new URL(originUrl).origin}/jwks.json`
+    await fw.admin.putTenant('fuzz-jwt', { origin: { url: originUrl }, auth: { mode: 'jwt', issuer, jwksUrl, algorithms: ['ES256'], requiredScopes: ['mcp'] } })
+    await fw.admin.putTenant('fuzz-key', { origin: { url: originUrl }, auth: { mode: 'apiKey' } })
+    const issued = await fw.admin.request('POST', '/admin/v1/tenants/fuzz-key/client-keys', { body: { name: 'fuzz' } })
+    expect(issued.status).toBe(201)
+    const apiKey = (issued.body as { key: string }).key
+    const now = Math.floor(Date.now() / 1000)
+    const sign = (claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) =>
+      new SignJWT({ scope: 'mcp', ...claims })
+        .setProtectedHeader({ alg: 'ES256', kid: 'fuzz-key', ...header })
+        .setIssuer((claims.iss as string | undefined) ?? issuer)
+        .setAudience((claims.aud as string | undefined) ?? fw.tenantUrl('fuzz-jwt'))
+        .setSubject('user-1')
+        .setIssuedAt(now)
+        .setExpirationTime((claims.exp as number | undefined) ?? now + 600)
+        .sign(pair.privateKey)
+    const valid = await sign()
+    const [head, payload] = valid.split('.') as [string, string]
+    const stranger = await new SignJWT({ scope: 'mcp' }).setProtectedHeader({ alg: 'ES256', kid: 'fuzz-key' }).setIssuer(issuer).setAudience(fw.tenantUrl('fuzz-jwt')).setSubject('user-1').setExpirationTime(now + 600).sign((await generateKeyPair('ES256')).privateKey)
+    // Tokens that must be refused, whatever else happens.
+    const forged: Record<string, string> = {
+      'alg none': `${b64url({ alg: 'none', typ: 'JWT' })}.${payload}.`,
+      'HS256 with the public key as secret': `${b64url({ alg: 'HS256', kid: 'fuzz-key' })}.${payload}.${Buffer.from('x'.repeat(32)).toString('base64url')}`,
+      'another key': stranger,
+      'expired': await sign({ exp: now - 3600 }),
+      'another audience': await sign({ aud: 'https://elsewhere.example/mcp' }),
+      'another issuer': await sign({ iss: 'https://evil.example' }),
+      'no scope': await sign({ scope: 'read' }),
+      'unknown kid': await sign({}, { kid: 'nope' }),
+      'payload swapped': `${head}.${b64url({ iss: issuer, aud: fw.tenantUrl('fuzz-jwt'), sub: 'admin', scope: 'mcp', exp: now + 600 })}.${valid.split('.')[2]}`,
+    }
+    const rng = mulberry32(SEED + 6)
+    const tally = { accepted: 0, refused: 0 }
+    for (let n = 0; n < CASES; n++) {
+      const jwt = rng() < 0.5
+      const genuine = jwt ? valid : apiKey
+      const kind = pick(rng, ['genuine', 'edited', 'edited', 'forged', 'odd'])
+      let credential: string
+      if (kind === 'genuine') credential = genuine
+      else if (kind === 'edited') credential = editText(rng, genuine).replace(/[^\x21-\x7e]/g, '')
+      else if (kind === 'forged') credential = jwt ? (forged[pick(rng, Object.keys(forged))] as string) : `mcpfw_${'0'.repeat(40)}`
+      else credential = pick(rng, ['', ' ', 'null', 'x'.repeat(4000), `${genuine} ${genuine}`, `${genuine}.`, genuine.toUpperCase()])
+      const authorization = pick(rng, ['Bearer ', 'Bearer ', 'Bearer ', 'bearer ', 'Basic ', '', 'Bearer  ']) + credential
+      const before = hits.length
+      // A distinct client address per case keeps the refused-credential limiter (60 a minute per IP) out of the
+      // way; the local runtime takes CF-Connecting-IP from the request, Cloudflare's edge sets it itself.
+      const seen = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), 'application/json', { authorization, 'cf-connecting-ip': `10.9.${n >> 8}.${n & 255}` }, jwt ? 'fuzz-jwt' : 'fuzz-key')
+      const reached = hits.length > before
+      const mustRefuse = !(authorization.startsWith('Bearer ') || authorization.startsWith('bearer ')) || (kind !== 'genuine' && !(jwt && sameToken(valid, authorization.replace(/^[Bb]earer /, ''))) && credential !== genuine)
+      try {
+        expect([200, 401, 403, 429], `status ${seen.status}: ${seen.text.slice(0, 200)}`).toContain(seen.status)
+        expect(seen.text).not.toMatch(LEAK)
+        if (seen.status === 401 || seen.status === 403) expect(reached).toBe(false)
+        if (mustRefuse) expect(reached, 'a credential that must be refused reached the origin').toBe(false)
+        if (reached) tally.accepted++
+        else tally.refused++
+      } catch (err) {
+        throw new Error(`case ${n} (seed ${SEED}, ${jwt ? 'jwt' : 'api key'}, ${kind}): ${authorization.slice(0, 200)}\n→ ${seen.status} ${seen.text.slice(0, 200)}\n${String(err)}`)
+      }
+    }
+    expect(tally.accepted, JSON.stringify(tally)).toBeGreaterThan(CASES * 0.1)
+    expect(tally.refused, JSON.stringify(tally)).toBeGreaterThan(CASES * 0.4)
   })
 })
