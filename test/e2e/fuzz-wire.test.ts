@@ -4,6 +4,7 @@
  * exchange is held to the firewall's promises: a documented status and a well-formed body, never a 500
  * or internal detail; the origin receives only the firewall's own serialisation of what it inspected,
  * and never a request carrying a secret; no secret or injection the origin sends reaches the client.
+ * Afterwards the budget object has charged exactly one request per request the origin received.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BOUNDED_SECRET, CASES, INJECTION, SECRET, SEED, answerValidly, checkAnswer, frameSse, int, mutate, pick, withoutIds, startFuzzRig } from '../support/fuzz.js'
@@ -182,3 +183,18 @@ describe('fuzzed GET streams and DELETEs', () => {
 })
 
 // ---------------------------------------------------------------------------------------------------
+
+describe('the budget after all of the above', () => {
+  it('charged exactly one request for each request the origin received, whatever was mangled', async () => {
+    // Requests the firewall forwarded for clients (its own `fw-` requests are not the tenant's).
+    const forwarded = rig.hits
+      .flatMap((h) => [JSON.parse(h.body === '' ? 'null' : h.body) as unknown].flat())
+      .filter((m) => typeof m === 'object' && m !== null && 'method' in m && 'id' in m && !String((m as { id: unknown }).id).startsWith('fw-'))
+    expect(forwarded.length).toBeGreaterThan(CASES / 2)
+    const usage = await rig.fw.admin.request('GET', '/admin/v1/tenants/fuzz/usage')
+    const rows = (usage.body as { usage: { scope: string; metric: string; window: string; used: number; provisional: number }[] }).usage
+    const requests = rows.find((r) => r.scope === 'tenant' && r.metric === 'requests' && r.window === 'day')
+    expect(requests).toMatchObject({ used: forwarded.length, provisional: 0 })
+  })
+})
+

@@ -270,7 +270,8 @@ export interface FuzzRig {
 
 /**
  * Starts the firewall and the origin, and configures tenant `fuzz` with a budget too large to run out
- * (so metering runs on every exchange) and its one tool, `lookup`, pinned.
+ * (so metering runs on every exchange, charged directly to the budget object) and its one tool,
+ * `lookup`, pinned.
  */
 export async function startFuzzRig(): Promise<FuzzRig> {
   const hits: Hit[] = []
@@ -302,7 +303,8 @@ export async function startFuzzRig(): Promise<FuzzRig> {
     server.closeAllConnections()
     await Promise.all([fw.stop(), new Promise((r) => server.close(r))])
   }
-  await fw.admin.putTenant('fuzz', { origin: { url: originUrl, timeoutMs: 5000 }, budget: { tokensPerMinute: 1_000_000_000, requestsPerMinute: 1_000_000 } })
+  // Every charge goes straight to the budget object (no leases), so its counts are exact.
+  await fw.admin.putTenant('fuzz', { origin: { url: originUrl, timeoutMs: 5000 }, budget: { tokensPerDay: 1_000_000_000, requestsPerDay: 10_000_000, leaseFraction: 0 } })
   // Pinned first, so fuzzed calls to it are forwarded rather than refused as unknown.
   rig.answer = answerValidly
   const list = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), 'application/json')
