@@ -76,6 +76,8 @@ describe('npm start (quick start)', () => {
       cwd: dir,
       env: { ...process.env, FIREWALL_PORT: String(firewallPort), DEMO_ORIGIN_PORT: String(originPort), WRANGLER_SEND_METRICS: 'false' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so a failed run can stop wrangler and the demo origin with it.
+      detached: true,
     })
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out.text += chunk))
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (out.text += chunk))
@@ -83,8 +85,13 @@ describe('npm start (quick start)', () => {
   })
 
   afterAll(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL')
+    // After a failure the script may still run, or its children may outlive it: stop the whole group.
+    if (child?.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        // the group is gone already
+      }
       await exited(child)
     }
     if (dir) rmSync(dir, { recursive: true, force: true })
