@@ -5,7 +5,7 @@
  * delivers is redacted and fits its pinned output schema; no secret rides a header to the origin.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BOUNDED_SECRET, CASES, INJECTION, SECRET, SEED, answerValidly, checkAnswer, editText, hostileValue, mutate, pick, withoutIds, startFuzzRig } from '../support/fuzz.js'
+import { BOUNDED_SECRET, CASES, INJECTION, SECRET, SEED, answerValidly, checkAnswer, editText, hostileValue, int, mutate, pick, withoutIds, startFuzzRig } from '../support/fuzz.js'
 import type { Json, Rng, FuzzRig } from '../support/fuzz.js'
 import { mulberry32 } from '../support/random.js'
 
@@ -169,3 +169,68 @@ describe('fuzzed 2026-07-28 metadata headers', () => {
 })
 
 // ---------------------------------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('fuzzed confirmations of a sensitive call (2026-07-28)', () => {
+  it(`runs a call that needs the user's approval only on a genuine, unused, accepted confirmation, over ${CASES} retries (seed ${SEED})`, async () => {
+    const tenant = 'fuzz-approve'
+    await rig.fw.admin.putTenant(tenant, { origin: { url: rig.originUrl, timeoutMs: 5000 }, policy: { tools: { requireApproval: ['transfer'] } } })
+    const transfer = { name: 'transfer', description: 'Moves money between two accounts.', inputSchema: { type: 'object', properties: { amount: { type: 'integer' }, to: { type: 'string' } } } }
+    rig.answer = (body, _req, res) => {
+      const m = JSON.parse(body) as { id?: Json; method?: string }
+      if (m.method === undefined || !('id' in m)) return void res.writeHead(202).end()
+      const result = m.method === 'tools/list' ? { tools: [transfer], resultType: 'complete' } : { content: [{ type: 'text', text: 'done' }], resultType: 'complete' }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }))
+    }
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } } }
+    const call = async (id: number, args: Json, extra: Record<string, Json> = {}) => {
+      const body = { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'transfer', arguments: args, _meta: meta, ...extra } }
+      const seen = await rig.post(JSON.stringify(body), 'application/json', { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'transfer' }, tenant)
+      return { seen, answer: JSON.parse(seen.text) as { result?: { resultType?: string; requestState?: string }; error?: { code: number } } }
+    }
+    const ran = () => rig.hits.filter((h) => (JSON.parse(h.body) as { method?: string; params?: { name?: string } }).params?.name === 'transfer').length
+    const rng = mulberry32(SEED + 7)
+    const used: string[] = []
+    let genuine = 0
+    for (let n = 0; n < CASES; n++) {
+      const args = { amount: 1 + int(rng, 1000), to: pick(rng, ['savings', 'acct-9']) }
+      // The first leg: the firewall asks the user, the origin is not contacted.
+      const before = ran()
+      const first = await call(2 * n + 1, args)
+      const state = first.answer.result?.requestState ?? ''
+      const accept = { 'mcp-firewall/confirm': { action: 'accept', content: { confirm: true } } }
+      const kind = pick(rng, ['genuine', 'genuine', 'edited', 'replayed', 'other arguments', 'declined', 'not confirmed', 'no answer', 'made up'])
+      let retry: Record<string, Json>
+      let retryArgs: Json = args
+      if (kind === 'genuine') retry = { requestState: state, inputResponses: accept }
+      else if (kind === 'edited') retry = { requestState: editText(rng, state).replace(/[^\x21-\x7e]/g, ''), inputResponses: accept }
+      else if (kind === 'replayed') retry = { requestState: used.length > 0 ? pick(rng, used) : `mcpfw1.a.${'0'.repeat(32)}`, inputResponses: accept }
+      else if (kind === 'other arguments') {
+        retry = { requestState: state, inputResponses: accept }
+        retryArgs = { ...args, amount: args.amount + 1 }
+      } else if (kind === 'declined') retry = { requestState: state, inputResponses: { 'mcp-firewall/confirm': { action: pick(rng, ['decline', 'cancel']) } } }
+      else if (kind === 'not confirmed') retry = { requestState: state, inputResponses: { 'mcp-firewall/confirm': { action: 'accept', content: pick<Json>(rng, [{ confirm: false }, {}, { confirm: 'true' }]) } } }
+      else if (kind === 'no answer') retry = { requestState: state }
+      else retry = { requestState: pick(rng, [`mcpfw1.a.${'f'.repeat(32)}`, `mcpfw1.c.${'1'.repeat(32)}`, 'anything', '']), inputResponses: accept }
+      const second = await call(2 * n + 2, retryArgs, retry)
+      // An edit can come out as the same text (an inserted character that HTTP cannot carry is dropped again).
+      const genuineAccepted = (kind === 'genuine' || (kind === 'edited' && retry.requestState === state)) && /^mcpfw1\.a\.[0-9a-f]{32}$/.test(state)
+      try {
+        expect(first.answer.result?.resultType, first.seen.text.slice(0, 200)).toBe('input_required')
+        checkAnswer(second.seen)
+        const reached = ran() - before
+        expect(reached, `${kind}: ${second.seen.text.slice(0, 200)}`).toBe(genuineAccepted ? 1 : 0)
+        if (genuineAccepted) {
+          genuine++
+          used.push(state)
+          expect(second.answer.result).toMatchObject({ resultType: 'complete' })
+        }
+      } catch (err) {
+        throw new Error(`case ${n} (seed ${SEED}, ${kind}): ${JSON.stringify(retry).slice(0, 200)}\n→ ${second.seen.status} ${second.seen.text.slice(0, 300)}\n${String(err)}`)
+      }
+    }
+    expect(genuine).toBeGreaterThan(CASES * 0.1)
+  })
+})
+
