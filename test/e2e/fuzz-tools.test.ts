@@ -5,7 +5,7 @@
  * delivers is redacted and fits its pinned output schema; no secret rides a header to the origin.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BOUNDED_SECRET, CASES, INJECTION, SECRET, SEED, answerValidly, checkAnswer, editText, hostileValue, int, mutate, pick, withoutIds, startFuzzRig } from '../support/fuzz.js'
+import { BOUNDED_SECRET, CASES, INJECTION, SECRET, SEED, answerValidly, checkAnswer, editText, hostileValue, int, mutate, pick, withoutHandles, startFuzzRig } from '../support/fuzz.js'
 import type { Json, Rng, FuzzRig } from '../support/fuzz.js'
 import { mulberry32 } from '../support/random.js'
 
@@ -97,7 +97,7 @@ describe('fuzzed tool definitions', () => {
         expect(content).not.toMatch(BOUNDED_SECRET)
         const answered = checkAnswer(call) as { result?: { isError?: boolean; structuredContent?: unknown } }[]
         // Secrets in a result are redacted, in its text and in its structured content alike…
-        expect(JSON.stringify((answered as Json[]).map(withoutIds))).not.toMatch(BOUNDED_SECRET)
+        expect(JSON.stringify((answered as Json[]).map(withoutHandles))).not.toMatch(BOUNDED_SECRET)
         // …and structured content that reaches the client still fits the output schema the tool was pinned with.
         const result = answered[0]?.result
         if (name.startsWith('search-') && reached && result?.structuredContent !== undefined && result.isError !== true) {

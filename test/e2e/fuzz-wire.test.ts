@@ -7,7 +7,7 @@
  * Afterwards the budget object has charged exactly one request per request the origin received.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BOUNDED_SECRET, CASES, INJECTION, SECRET, SEED, answerValidly, checkAnswer, frameSse, int, mutate, pick, withoutIds, startFuzzRig } from '../support/fuzz.js'
+import { BOUNDED_SECRET, CASES, INJECTION, SECRET, SEED, answerValidly, checkAnswer, frameSse, int, mutate, pick, withoutHandles, startFuzzRig } from '../support/fuzz.js'
 import type { Json, Rng, FuzzRig } from '../support/fuzz.js'
 import { mulberry32 } from '../support/random.js'
 
@@ -54,7 +54,7 @@ describe('fuzzed client requests', () => {
           expect(JSON.stringify(JSON.parse(hit.body))).toBe(hit.body)
           expect(hit.headers['content-type']).toBe('application/json')
           // Ids are correlation handles the client echoes, not content a model writes: not scanned.
-          expect(JSON.stringify(withoutIds(JSON.parse(hit.body) as Json))).not.toContain(SECRET)
+          expect(JSON.stringify(withoutHandles(JSON.parse(hit.body) as Json))).not.toContain(SECRET)
         }
         if (forwarded.length > 0) tally.forwarded++
         else tally.refused++
@@ -71,23 +71,29 @@ describe('fuzzed client requests', () => {
 // ---------------------------------------------------------------------------------------------------
 
 /** A response body as the origin would send it, for request `id`. */
-function originMessages(rng: Rng, id: Json): Json[] {
+function originMessages(rng: Rng, id: Json, modern: boolean): Json[] {
   const text = pick(rng, [
     'Definition: a small example.',
     `Deployment notes. aws_access_key_id = ${SECRET} and the rest of the page.`,
     `Search results follow. ${INJECTION}. End of results.`,
     `Plain. ${SECRET} ${INJECTION}`,
   ])
-  const result: Json = { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }], isError: false } }
+  let result: Json = { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }], isError: false, ...(modern ? { resultType: 'complete' } : {}) } }
+  if (modern && rng() < 0.3) {
+    // 2026-07-28 MRTR: the origin asks the client something before it answers.
+    const ask = { method: 'elicitation/create', params: { mode: 'form', message: pick(rng, ['Which account?', INJECTION, `Confirm key ${SECRET}`]), requestedSchema: { type: 'object', properties: { account: { type: 'string' } } } } }
+    result = { jsonrpc: '2.0', id, result: { resultType: 'input_required', inputRequests: { account: ask }, requestState: pick(rng, ['step-1', SECRET]) } }
+  }
   const before: Json[] = []
   if (rng() < 0.3) before.push({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: pick(rng, ['progress', SECRET, INJECTION]) } })
-  if (rng() < 0.2) before.push({ jsonrpc: '2.0', id: 'srv-9', method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: pick(rng, ['Summarise.', INJECTION]) } }], maxTokens: 50 } })
+  if (!modern && rng() < 0.2) before.push({ jsonrpc: '2.0', id: 'srv-9', method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: pick(rng, ['Summarise.', INJECTION]) } }], maxTokens: 50 } })
   return [...before, result]
 }
 
-describe('fuzzed origin responses', () => {
+describe.each(['2025-11-25', '2026-07-28'])('fuzzed origin responses, %s', (version) => {
+  const modern = version === '2026-07-28'
   it(`never lets a secret or an injection the origin sent through verbatim, over ${CASES} mangled responses (seed ${SEED})`, async () => {
-    const rng = mulberry32(SEED + 1)
+    const rng = mulberry32(SEED + (modern ? 11 : 1))
     const tally = { delivered: 0, refused: 0, statuses: new Map<number, number>() }
     for (let n = 0; n < CASES; n++) {
       let sent = ''
@@ -98,7 +104,7 @@ describe('fuzzed origin responses', () => {
         // The firewall's own answers to server requests it refused on the client's behalf.
         if (message.method === undefined) return void res.writeHead(202).end()
         const id = message.id
-        const mutated = originMessages(rng, id).map((m) => (rng() < 0.5 ? mutate(rng, m) : { text: JSON.stringify(m), how: 'unchanged' }))
+        const mutated = originMessages(rng, id, modern).map((m) => (rng() < 0.5 ? mutate(rng, m) : { text: JSON.stringify(m), how: 'unchanged' }))
         how = mutated.map((m) => m.how).join(', ')
         const sse = rng() < 0.5
         sent = sse ? frameSse(rng, mutated.map((m) => m.text)) : mutated.at(-1)?.text ?? ''
@@ -110,14 +116,16 @@ describe('fuzzed origin responses', () => {
         res.write(sent.slice(0, cut))
         res.end(sent.slice(cut))
       }
-      const seen = await rig.post(JSON.stringify({ jsonrpc: '2.0', id: 100 + n, method: 'tools/call', params: { name: 'lookup', arguments: { query: 'x' } } }), 'application/json')
+      const meta = modern ? { _meta: { 'io.modelcontextprotocol/protocolVersion': version } } : {}
+      const headers: Record<string, string> = modern ? { 'mcp-protocol-version': version, 'mcp-method': 'tools/call', 'mcp-name': 'lookup' } : {}
+      const seen = await rig.post(JSON.stringify({ jsonrpc: '2.0', id: 100 + n, method: 'tools/call', params: { name: 'lookup', arguments: { query: 'x' }, ...meta } }), 'application/json', headers)
       tally.statuses.set(seen.status, (tally.statuses.get(seen.status) ?? 0) + 1)
       try {
         const messages = checkAnswer(seen, status) as Json[]
         // Only answers to what the client asked, so a response's id is the client's own.
         for (const m of messages) if (!('method' in (m as object))) expect([100 + n, null]).toContain((m as { id: Json }).id)
-        // Ids of the origin's own requests are handles the client echoes, not text a model reads.
-        const content = JSON.stringify(messages.map(withoutIds))
+        // Ids and MRTR states are handles the client echoes, not text a model reads.
+        const content = JSON.stringify(messages.map(withoutHandles))
         // Glued to letters or digits (a fuzzed edit can do that) the key is no token any more; standing alone it must not pass.
         if (BOUNDED_SECRET.test(sent)) expect(content).not.toMatch(BOUNDED_SECRET)
         if (sent.includes(INJECTION)) expect(content).not.toContain(INJECTION)
@@ -168,7 +176,7 @@ describe('fuzzed GET streams and DELETEs', () => {
       const seen = { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() }
       try {
         const messages = checkAnswer(seen, status) as Json[]
-        const content = JSON.stringify(messages.map(withoutIds))
+        const content = JSON.stringify(messages.map(withoutHandles))
         if (BOUNDED_SECRET.test(sent)) expect(content).not.toMatch(BOUNDED_SECRET)
         if (sent.includes(INJECTION)) expect(content).not.toContain(INJECTION)
         if (method === 'DELETE') expect(seen.text).not.toMatch(BOUNDED_SECRET)

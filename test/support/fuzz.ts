@@ -184,11 +184,22 @@ function resultFor(method: string | undefined): Json {
   }
 }
 
-/** `v` without the `id` of each message (a batch's too). */
-export function withoutIds(v: Json): Json {
-  if (Array.isArray(v)) return v.map(withoutIds)
+/**
+ * `v` (a message or a batch) without its correlation handles: each message's `id`, and the 2026-07-28
+ * `requestState` of a result or request. Clients echo them back unread; no model sees them, so they are
+ * not scanned, and redacting one would break the exchange it names.
+ */
+export function withoutHandles(v: Json): Json {
+  if (Array.isArray(v)) return v.map(withoutHandles)
   if (v === null || typeof v !== 'object') return v
   const { id: _id, ...rest } = v
+  for (const part of ['result', 'params'] as const) {
+    const inner = rest[part]
+    if (inner !== null && typeof inner === 'object' && !Array.isArray(inner) && 'requestState' in inner) {
+      const { requestState: _state, ...kept } = inner
+      rest[part] = kept
+    }
+  }
   return rest
 }
 
