@@ -25,6 +25,7 @@ const behaviours: Record<string, Behaviour> = {
     res.write(`data: ${'x'.repeat(8192)}`)
     res.end(`\n\ndata: {"jsonrpc":"2.0","id":1,"result":{"content":[]}}\n\n`)
   },
+  '/accepted-with-body': (res) => res.writeHead(202, { 'content-type': 'text/html' }).end('<b>accepted at internal-queue</b>'),
   '/garbage-event': (res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     res.end('data: {not json\n\ndata: {"jsonrpc":"2.0","id":1,"result":{"content":[]}}\n\n')
@@ -90,6 +91,13 @@ describe('origin failures', () => {
     expect(res.headers.get('www-authenticate')).toBe('Bearer resource_metadata="https://o.example/.well-known/oauth-protected-resource"')
     const body = await res.json()
     expect(body).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Origin refused the request (HTTP 401)', data: { requestId: res.headers.get('x-request-id') } } })
+  })
+
+  it('relays a 202 without its body and without the content type that described it', async () => {
+    const res = await call('accepted-with-body')
+    expect(res.status).toBe(202)
+    expect(res.headers.get('content-type')).toBeNull()
+    expect(await res.text()).toBe('')
   })
 
   it.each(['huge-event', 'garbage-event'])('%s: the stream ends with an error for the pending id and nothing after it', async (tenant) => {
