@@ -7,7 +7,7 @@
  * Afterwards the budget object has charged exactly one request per request the origin received.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BOUNDED_SECRET, CASES, INJECTION, SECRET, SEED, answerValidly, checkAnswer, frameSse, int, mutate, pick, withoutHandles, startFuzzRig } from '../support/fuzz.js'
+import { BOUNDED_SECRET, CASES, INJECTION, SECRET, SEED, answerValidly, checkAnswer, frameSse, int, mutate, pick, seenOf, startFuzzRig, withoutHandles } from '../support/fuzz.js'
 import type { Json, Rng, FuzzRig } from '../support/fuzz.js'
 import { mulberry32 } from '../support/random.js'
 
@@ -173,7 +173,7 @@ describe('fuzzed GET streams and DELETEs', () => {
       if (rng() < 0.8) headers['mcp-session-id'] = pick(rng, ['3f1c0b2e-8a4d-4c61-9e0f-2b7a5d6c8e91', 'x'.repeat(300), 'a b', ''])
       if (rng() < 0.3) headers['last-event-id'] = pick(rng, ['0', 'srv:12', 'x'.repeat(2000), '\u00e9'.normalize()])
       const res = await fetch(rig.fw.tenantUrl('fuzz'), { method, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.replace(/[^\x20-\x7e]/g, '')])) })
-      const seen = { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() }
+      const seen = await seenOf(res)
       try {
         const messages = checkAnswer(seen, status) as Json[]
         const content = JSON.stringify(messages.map(withoutHandles))

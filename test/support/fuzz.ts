@@ -8,6 +8,7 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { expect } from 'vitest'
+import { createParser } from 'eventsource-parser'
 import type { JWK } from 'jose'
 import { startFirewall } from './firewall.js'
 import type { Firewall } from './firewall.js'
@@ -212,16 +213,23 @@ export interface Seen {
   text: string
 }
 
-/** Parses every SSE event's data of `text` (throws on one that is not JSON); empty data primes a stream. */
+/** What the client saw of `res`: its status, content type and whole body. */
+export async function seenOf(res: Response): Promise<Seen> {
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() }
+}
+
+/**
+ * The messages in an SSE body as the SDK client reads them (its parser, `eventsource-parser`, as
+ * `raw.ts` uses it); throws on an event that is not JSON. Empty data primes a stream and is skipped.
+ */
 function sseMessages(text: string): unknown[] {
   const out: unknown[] = []
-  for (const block of text.split(/\r?\n\r?\n/)) {
-    const data = block
-      .split(/\r?\n/)
-      .filter((line) => line.startsWith('data:'))
-      .map((line) => line.slice(5).replace(/^ /, ''))
-    if (data.length > 0 && data.join('') !== '') out.push(...[JSON.parse(data.join('\n')) as unknown].flat())
-  }
+  const parser = createParser({
+    onEvent: (e) => {
+      if (e.data !== '') out.push(...[JSON.parse(e.data) as unknown].flat())
+    },
+  })
+  parser.feed(text)
   return out
 }
 
@@ -307,8 +315,7 @@ export async function startFuzzRig(): Promise<FuzzRig> {
   const post = async (body: string, contentType: string | null, extra: Record<string, string> = {}, tenant = 'fuzz'): Promise<Seen> => {
     const headers: Record<string, string> = { accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25', ...extra }
     if (contentType !== null) headers['content-type'] = contentType
-    const res = await fetch(fw.tenantUrl(tenant), { method: 'POST', headers, body })
-    return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() }
+    return seenOf(await fetch(fw.tenantUrl(tenant), { method: 'POST', headers, body }))
   }
   const stop = async (): Promise<void> => {
     server.closeAllConnections()
