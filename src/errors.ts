@@ -38,6 +38,7 @@ export type Problem =
   | { kind: 'origin_error'; status: number }
   | { kind: 'origin_redirect' }
   | { kind: 'origin_invalid_response'; reason: string }
+  | { kind: 'origin_no_answer' } //           a 2xx that leaves a forwarded request without its response
   | { kind: 'origin_response_too_large' }
   | { kind: 'rate_limited'; retryAfter: number } // seconds until the client may try again (src/abuse)
   | { kind: 'budget_exhausted'; scope: 'tenant' | 'client' | 'tool'; tool?: string; metric: 'tokens' | 'requests'; window: 'minute' | 'hour' | 'day' | 'month'; limit: number; resetsAt: string; retryAfter: number }
@@ -114,6 +115,8 @@ export function toWire(problem: Problem): WireError {
       return { status: 502, code: FirewallCode.originInvalid, message: 'Origin answered with a redirect' }
     case 'origin_invalid_response':
       return { status: 502, code: FirewallCode.originInvalid, message: 'Origin sent a response the firewall cannot inspect' }
+    case 'origin_no_answer':
+      return { status: 502, code: FirewallCode.originInvalid, message: 'Origin did not answer the request' }
     case 'origin_response_too_large':
       return { status: 502, code: FirewallCode.originInvalid, message: 'Origin response too large to inspect' }
     case 'rate_limited':

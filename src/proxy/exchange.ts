@@ -196,6 +196,14 @@ export class Exchange {
     return out
   }
 
+  /**
+   * Errors for the requests a complete answer left without a response (a JSON body, a 202): the client
+   * would otherwise wait for them until its own timeout. Empty when every request was answered.
+   */
+  unanswered(): JsonRpcResponse[] {
+    return this.pending.size === 0 ? [] : this.failPending(FirewallCode.originInvalid, 'Origin did not answer the request')
+  }
+
   #track(outcome: { forward: JsonRpcMessage }): ClientOutcome {
     const m = outcome.forward
     if ('method' in m && 'id' in m) {

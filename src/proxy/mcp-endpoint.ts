@@ -199,7 +199,7 @@ async function sendToOrigin(r: AuthedRequest, originUrl: URL, exchange: Exchange
   if (single && 'method' in single && 'id' in single && single.method === 'initialize' && upstream.ok) {
     await exchange.init.tools?.afterInitialize(single, upstream.headers.get('mcp-session-id'))
   }
-  return relay(r, upstream, exchange, abort, answers, originUrl, firstId)
+  return relay(r, upstream, exchange, abort, answers, originUrl, { firstId, isBatch })
 }
 
 /** The user may take a while to answer: a kill switch thrown meanwhile (tenant or tool) still stops the call. */
@@ -237,7 +237,7 @@ async function handleStreamOrDelete(r: AuthedRequest, originUrl: URL): Promise<R
     { url: originUrl, method: request.method, headers },
     { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal },
   )
-  return relay(r, upstream, exchange, abort, [], originUrl, null)
+  return relay(r, upstream, exchange, abort, [], originUrl, { firstId: null, isBatch: false })
 }
 
 async function relay(
@@ -247,8 +247,9 @@ async function relay(
   abort: () => void,
   prelude: JsonRpcResponse[],
   originUrl: URL,
-  firstId: JsonRpcId | null,
+  sent: { firstId: JsonRpcId | null; isBatch: boolean },
 ): Promise<Response> {
+  const { firstId } = sent
   const config = r.tenant.record.config
   const headers = clientResponseHeaders(upstream.headers, r.requestId)
   const type = mediaType(upstream.headers.get('content-type'))
@@ -256,7 +257,8 @@ async function relay(
 
   if (upstream.status === 202 || upstream.status === 204 || upstream.body === null) {
     await upstream.body?.cancel().catch(() => undefined)
-    if (prelude.length > 0) return jsonResponse(prelude, 200, r.requestId)
+    const unanswered = upstream.ok ? noAnswer(exchange, sent) : []
+    if (prelude.length > 0 || unanswered.length > 0) return jsonResponse([...prelude, ...unanswered], 200, r.requestId)
     headers.delete('content-type') // no body goes out, whatever the origin said it sent
     return new Response(null, { status: upstream.status, headers })
   }
@@ -280,7 +282,7 @@ async function relay(
   }
   if (type === 'application/json') {
     try {
-      const body = await relayJson(upstream, exchange, { maxBytes: config.limits.maxResponseBytes, maxDepth: MAX_JSON_DEPTH, prelude, answerOrigin })
+      const body = await relayJson(upstream, exchange, { maxBytes: config.limits.maxResponseBytes, maxDepth: MAX_JSON_DEPTH, prelude, clientBatch: sent.isBatch, answerOrigin })
       headers.set('content-type', 'application/json')
       return new Response(body, { status: upstream.status, headers })
     } catch (err) {
@@ -295,6 +297,8 @@ async function relay(
   const rest = await readCappedText(upstream, 64 * 1024, () => new FirewallError({ kind: 'origin_response_too_large' }, firstId))
   if (!upstream.ok) return originRefusal(upstream.status, headers, r.requestId)
   if (rest.length === 0) {
+    const unanswered = noAnswer(exchange, sent)
+    if (unanswered.length > 0) return jsonResponse(unanswered, 200, r.requestId)
     headers.delete('content-type')
     return new Response(null, { status: upstream.status, headers })
   }
@@ -343,6 +347,17 @@ function newExchange(r: AuthedRequest, era: 'legacy' | 'modern', originUrl?: URL
     })
   }
   return exchange
+}
+
+/**
+ * A success without a body answers a POST of notifications and responses only (transports §"Sending
+ * Messages": 202). Requests it leaves unanswered would keep the client waiting until its own timeout:
+ * a lone request gets -31007 (502) now, a batch's get errors in the batch answer (returned).
+ */
+function noAnswer(exchange: Exchange, sent: { firstId: JsonRpcId | null; isBatch: boolean }): JsonRpcResponse[] {
+  const unanswered = exchange.unanswered()
+  if (unanswered.length > 0 && !sent.isBatch) throw new FirewallError({ kind: 'origin_no_answer' }, sent.firstId)
+  return unanswered
 }
 
 function jsonResponse(body: unknown, status: number, requestId: string): Response {

@@ -13,6 +13,8 @@ export interface JsonRelayOptions {
   maxDepth: number
   /** Answers for blocked elements of a client batch, merged into the origin's batch answer. */
   prelude: JsonRpcMessage[]
+  /** The client sent a batch: requests the origin left unanswered get errors in the batch answer. */
+  clientBatch?: boolean
   answerOrigin: (messages: JsonRpcMessage[]) => void
 }
 
@@ -33,7 +35,11 @@ export async function relayJson(upstream: Response, exchange: Exchange, opts: Js
     else if (outcome.answerOrigin) answers.push(outcome.answerOrigin)
   }
   if (answers.length > 0) opts.answerOrigin(answers)
-  if (isBatch || opts.prelude.length > 0) return JSON.stringify([...opts.prelude, ...out])
+  // A JSON body is the origin's whole answer to the POST. An origin refusal (4xx, often with id null) is
+  // relayed as it is; a success that leaves a request unanswered is an origin fault the client is told of.
+  const unanswered = upstream.ok ? exchange.unanswered() : []
+  if (unanswered.length > 0 && !opts.clientBatch) throw new FirewallError({ kind: 'origin_no_answer' })
+  if (isBatch || opts.prelude.length > 0 || unanswered.length > 0) return JSON.stringify([...opts.prelude, ...out, ...unanswered])
   // A single response whose only message was hidden cannot happen for a response (responses are
   // replaced by errors, never dropped); a lone server request or notification may be.
   return out.length === 1 ? JSON.stringify(out[0]) : JSON.stringify(out)

@@ -112,7 +112,10 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
     if (next === 'idle' || next === 'killed') return failClosed(next === 'idle' ? 'idle_timeout' : 'killed')
     if (next.done) {
       framer.flush()
-      return { text: '', last: true }
+      // 2026-07-28 has no resumption: a stream that ends before answering leaves its request unanswered
+      // for good. (Earlier revisions let the client resume it with Last-Event-ID, so it is left open.)
+      const unanswered = exchange.init.era === 'modern' ? exchange.unanswered() : []
+      return { text: unanswered.map((m) => encodeEvent({ event: 'message', data: JSON.stringify(m) })).join(''), last: true }
     }
     let items: SseItem[]
     try {

@@ -26,6 +26,14 @@ const behaviours: Record<string, Behaviour> = {
     res.end(`\n\ndata: {"jsonrpc":"2.0","id":1,"result":{"content":[]}}\n\n`)
   },
   '/accepted-with-body': (res) => res.writeHead(202, { 'content-type': 'text/html' }).end('<b>accepted at internal-queue</b>'),
+  '/accepted': (res) => res.writeHead(202).end(),
+  '/empty-200': (res) => res.writeHead(200).end(),
+  '/notification-only': (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"working"}}'),
+  '/answers-one': (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('[{"jsonrpc":"2.0","id":1,"result":{"content":[]}}]'),
+  '/stream-ends-early': (res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.end('data: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p","progress":1}}\n\n')
+  },
   '/garbage-event': (res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     res.end('data: {not json\n\ndata: {"jsonrpc":"2.0","id":1,"result":{"content":[]}}\n\n')
@@ -61,11 +69,12 @@ afterAll(async () => {
   await Promise.all([fw?.stop(), new Promise((r) => server?.close(r))])
 })
 
-const call = (tenant: string) =>
+const CALL = { jsonrpc: '2.0', id: 42, method: 'tools/call', params: { name: 'echo', arguments: {} } }
+const call = (tenant: string, body: unknown = CALL, headers: Record<string, string> = {}) =>
   fetch(new URL(`/t/${tenant}/mcp`, fw.url), {
     method: 'POST',
-    headers: { accept: ACCEPT_BOTH, 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 42, method: 'tools/call', params: { name: 'echo', arguments: {} } }),
+    headers: { accept: ACCEPT_BOTH, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
   })
 
 describe('origin failures', () => {
@@ -76,6 +85,11 @@ describe('origin failures', () => {
     ['redirect', 502, -31007, 'Origin answered with a redirect'],
     ['not-json', 502, -31007, 'Origin sent a response the firewall cannot inspect'],
     ['html', 502, -31007, 'Origin sent a response the firewall cannot inspect'],
+    // A success that answers no request would leave the client waiting until its own timeout.
+    ['accepted', 502, -31007, 'Origin did not answer the request'],
+    ['accepted-with-body', 502, -31007, 'Origin did not answer the request'],
+    ['empty-200', 502, -31007, 'Origin did not answer the request'],
+    ['notification-only', 502, -31007, 'Origin did not answer the request'],
   ])('%s → HTTP %i, JSON-RPC %i for the same id', async (tenant, status, code, message) => {
     const res = await call(tenant)
     expect(res.status).toBe(status)
@@ -93,11 +107,40 @@ describe('origin failures', () => {
     expect(body).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Origin refused the request (HTTP 401)', data: { requestId: res.headers.get('x-request-id') } } })
   })
 
-  it('relays a 202 without its body and without the content type that described it', async () => {
-    const res = await call('accepted-with-body')
+  it('relays a 202 to a notification without its body and without the content type that described it', async () => {
+    const res = await call('accepted-with-body', { jsonrpc: '2.0', method: 'notifications/initialized' })
     expect(res.status).toBe(202)
     expect(res.headers.get('content-type')).toBeNull()
     expect(await res.text()).toBe('')
+  })
+
+  it('answers the requests of a batch the origin left unanswered, after the answers it gave', async () => {
+    const batch = [1, 2].map((id) => ({ ...CALL, id }))
+    for (const tenant of ['answers-one', 'accepted']) {
+      const res = await call(tenant, batch)
+      expect(res.status).toBe(200)
+      const body = (await res.json()) as { id: number; result?: unknown; error?: { code: number } }[]
+      const requestId = res.headers.get('x-request-id')
+      const missing = (id: number) => ({ jsonrpc: '2.0', id, error: { code: -31007, message: 'Origin did not answer the request', data: { requestId } } })
+      if (tenant === 'answers-one') expect(body).toEqual([{ jsonrpc: '2.0', id: 1, result: { content: [] } }, missing(2)])
+      else expect(body).toEqual([missing(1), missing(2)])
+    }
+  })
+
+  it('ends a 2026-07-28 stream that closes unanswered with an error for the request (no resumption there)', async () => {
+    const headers = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' }
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' }
+    const res = await call('stream-ends-early', { ...CALL, params: { ...CALL.params, _meta: meta } }, headers)
+    expect(res.status).toBe(200)
+    const events = (await res.text()).split('\n\n').filter(Boolean).map((e) => JSON.parse(e.replace(/^event: message\ndata: /, '')))
+    expect(events).toMatchObject([{ method: 'notifications/progress' }, { id: 42, error: { code: -31007, message: 'Origin did not answer the request' } }])
+  })
+
+  it('leaves a 2025-11-25 stream that closes unanswered as it is: the client may resume it', async () => {
+    const res = await call('stream-ends-early', CALL, { 'mcp-protocol-version': '2025-11-25' })
+    const events = (await res.text()).split('\n\n').filter(Boolean)
+    expect(events).toHaveLength(1)
+    expect(events[0]).toContain('notifications/progress')
   })
 
   it.each(['huge-event', 'garbage-event'])('%s: the stream ends with an error for the pending id and nothing after it', async (tenant) => {
