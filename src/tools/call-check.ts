@@ -8,6 +8,7 @@
 import type { JsonObject, JsonRpcRequest, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import type { Finding } from '../inspect/types'
+import { FirewallError } from '../errors'
 import { globMatch } from '../inspect/policy'
 import { canonicalJson } from './canonical'
 import { decideApproval, type ApprovalOptions, type HeldApproval } from './approval'
@@ -128,7 +129,10 @@ type Pinned = { definition: JsonObject | null; findings: Finding[] } | { refuse:
 
 /** The definition a call runs against, or why it is refused (enforce) — alert mode only records. */
 async function pinnedOrRefused(init: ToolGateInit, pins: Pins, m: JsonRpcRequest, kind: 'tool' | 'prompt', name: string): Promise<Pinned> {
-  const lookup = await pins.lookup(kind, name, m)
+  // The origin is down (its own list failed): the client learns that, for this call's id; nothing is forwarded.
+  const lookup = await pins.lookup(kind, name, m).catch((err: unknown) => {
+    throw err instanceof FirewallError ? new FirewallError(err.problem, m.id) : err
+  })
   const strict = init.tools.pinning === 'enforce'
   const refuseOr = (reason: Refusal, rule: string, definition: string | null): Pinned => {
     const findings = [policyFinding(rule, '/params/name')]
@@ -136,10 +140,9 @@ async function pinnedOrRefused(init: ToolGateInit, pins: Pins, m: JsonRpcRequest
   }
   if (lookup.kind === 'unavailable') return refuseOr('tool-pins-unavailable', 'tool-pins-unavailable', null)
   if (lookup.kind === 'unknown') return refuseOr('tool-not-reviewed', 'tool-not-reviewed', null)
-  // The firewall could not list the origin to review a never-seen tool: the origin answers the call (its
-  // failure, most likely) and the result is inspected as usual. Recorded when the list was tried (once
-  // per tool, isolate and SELF_LIST_INTERVAL_MS), not for every call in between.
-  if (lookup.kind === 'unlisted') return { definition: null, findings: lookup.listed ? [{ ...policyFinding('tool-not-reviewed', '/params/name'), action: 'flag' }] : [] }
+  // The firewall could not list the origin to review a never-seen tool: nothing vouches for it, so the
+  // call is refused like any unreviewed one (only enforce mode lists the origin at all).
+  if (lookup.kind === 'unlisted') return refuseOr('tool-list-unavailable', 'tool-not-reviewed', null)
   const pin: IndexedPin = lookup.pin
   if (pin.state === 'approved') return { definition: parse(pin.approved), findings: [] }
   if (pin.state === 'pending') return refuseOr('tool-pending-approval', 'tool-pending-approval', pin.candidate ?? pin.approved)

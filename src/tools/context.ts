@@ -82,6 +82,7 @@ export type Refusal =
   | 'tool-pending-approval'
   | 'tool-rejected'
   | 'tool-pins-unavailable'
+  | 'tool-list-unavailable'
   | 'approval-required'
   | 'prompt-not-allowed'
   | 'resource-not-allowed'
@@ -92,6 +93,7 @@ const MESSAGES: Record<Refusal, string> = {
   'tool-pending-approval': 'tool definition changed; waiting for approval',
   'tool-rejected': 'tool definition rejected',
   'tool-pins-unavailable': 'tool approvals unavailable',
+  'tool-list-unavailable': 'tool not yet reviewed; the origin did not list its tools',
   'approval-required': 'this call needs an approval; ask an administrator to approve it, then retry',
   'prompt-not-allowed': 'prompt not allowed',
   'resource-not-allowed': 'resource not allowed',

@@ -5,7 +5,10 @@
  *
  * The request goes to the same origin with the caller's own session, protocol version and credentials
  * (so the list is the one this user would see), is never shown to the client, and follows `nextCursor`
- * for at most MAX_PAGES pages. Any failure yields null: the call is then refused in enforce mode.
+ * for at most MAX_PAGES pages, all within the origin's timeout (headers and bodies). When the origin is
+ * down (unreachable, timed out, 5xx) the lister throws that failure, so the caller answers with it as if
+ * the call had been forwarded; any other failure yields null and the call is refused as unreviewed.
+ * Either way the call never reaches the origin.
  */
 import type { JsonObject, JsonRpcMessage, JsonRpcRequest } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject, parseJsonBody } from '../mcp/jsonrpc'
@@ -17,6 +20,9 @@ import { readCappedText } from '../proxy/ingress'
 import { mediaType } from '../proxy/headers'
 
 const MAX_PAGES = 10
+
+/** Failures the call itself would have met: the client is told those, not that the tool is unreviewed. */
+const ORIGIN_DOWN = new Set(['origin_unreachable', 'origin_timeout', 'origin_error'])
 
 /** Lists one kind of definition from the origin; null when it could not. */
 export type OriginLister = (method: 'tools/list' | 'prompts/list', like: JsonRpcRequest) => Promise<JsonObject[] | null>
@@ -37,6 +43,8 @@ export function originLister(opts: OriginListerOptions): OriginLister {
     const key = method === 'tools/list' ? 'tools' : 'prompts'
     const out: JsonObject[] = []
     let cursor: string | undefined
+    // One deadline for the whole list: forward() times only the headers, and a body may stall.
+    const deadline = AbortSignal.timeout(opts.timeoutMs)
     try {
       for (let page = 0; page < MAX_PAGES; page++) {
         const id = `fw-${crypto.randomUUID()}`
@@ -50,7 +58,7 @@ export function originLister(opts: OriginListerOptions): OriginLister {
         if (opts.era === 'modern') headers = rewriteParamHeaders(headers, request)
         headers.set('content-type', 'application/json')
         headers.set('accept', 'application/json, text/event-stream')
-        const { response, abort } = await forward({ url: opts.url, method: 'POST', headers, body: JSON.stringify(request) }, { timeoutMs: opts.timeoutMs })
+        const { response, abort } = await forward({ url: opts.url, method: 'POST', headers, body: JSON.stringify(request) }, { timeoutMs: opts.timeoutMs, clientSignal: deadline })
         const answer = await readAnswer(response, id, opts).finally(abort)
         if (!answer || !('result' in answer)) return null
         const entries = getOwn(answer.result, key)
@@ -62,7 +70,9 @@ export function originLister(opts: OriginListerOptions): OriginLister {
       }
       return out
     } catch (err) {
-      console.error(JSON.stringify({ event: 'tool_self_list_failed', method, error: String(err) }))
+      const problem = deadline.aborted ? ({ kind: 'origin_timeout' } as const) : err instanceof FirewallError ? err.problem : undefined
+      console.error(JSON.stringify({ event: 'tool_self_list_failed', method, error: problem?.kind ?? String(err) }))
+      if (problem && ORIGIN_DOWN.has(problem.kind)) throw new FirewallError(problem)
       return null
     }
   }

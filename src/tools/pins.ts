@@ -22,7 +22,7 @@ export interface Named {
  * `unknown`: no pin, and the origin's own list (when fetched) does not have it either.
  * `unlisted`: no pin, and the origin could not be listed (it failed or timed out): see `lookup`.
  */
-export type Lookup = { kind: 'pin'; pin: IndexedPin } | { kind: 'unknown' } | { kind: 'unlisted'; listed: boolean } | { kind: 'unavailable' }
+export type Lookup = { kind: 'pin'; pin: IndexedPin } | { kind: 'unknown' } | { kind: 'unlisted' } | { kind: 'unavailable' }
 
 /** Largest `observe` call, in definition characters (RPC arguments stay far below their limit). */
 const MAX_BATCH_CHARS = 4 * 1024 * 1024
@@ -59,13 +59,12 @@ export class Pins {
     if (!lister || kind === 'resourceTemplate' || this.init.tools.pinning !== 'enforce') return { kind: 'unknown' }
     const memo = `${this.init.tenantId}\n${this.init.origin}\n${kind}\n${name}`
     const recent = selfListed.get(memo)
-    if (recent && Date.now() - recent.at < SELF_LIST_INTERVAL_MS) return recent.outcome === 'unlisted' ? { kind: 'unlisted', listed: false } : { kind: 'unknown' }
+    if (recent && Date.now() - recent.at < SELF_LIST_INTERVAL_MS) return { kind: recent.outcome }
     const entries = await lister(kind === 'tool' ? 'tools/list' : 'prompts/list', like)
-    // The origin cannot list its tools: it cannot have shown this definition to any client through the
-    // firewall either (every list that did was pinned), so the call meets the origin's own failure.
+    // The origin cannot list its tools (it failed, timed out or answered something unreadable).
     if (!entries) {
       remember(memo, 'unlisted')
-      return { kind: 'unlisted', listed: true }
+      return { kind: 'unlisted' }
     }
     const named = entries.flatMap((entry) => (typeof entry['name'] === 'string' ? [{ name: entry['name'], entry }] : []))
     const unknown = named.filter((n) => index?.get(kind, n.name) === undefined)

@@ -34,24 +34,42 @@ const behaviours: Record<string, Behaviour> = {
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     res.end('data: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p","progress":1}}\n\n')
   },
+  // Origins whose own tool list fails: a call to a tool never seen before cannot be reviewed.
+  '/list-500': (res) => res.writeHead(500).end(),
+  '/list-401': (res) => res.writeHead(401, { 'www-authenticate': 'Bearer' }).end(),
+  '/list-stall': (res) => void res.writeHead(200, { 'content-type': 'application/json' }).write('{"jsonrpc":'), // headers, then nothing
+  '/list-garbage': (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":"x","result":{}}'),
   '/garbage-event': (res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     res.end('data: {not json\n\ndata: {"jsonrpc":"2.0","id":1,"result":{"content":[]}}\n\n')
   },
 }
 
+// The firewall lists a never-seen tool's origin itself before a call (src/tools/origin-list.ts): these
+// origins list `echo` properly and fail only on what the test sends.
+const ECHO_LIST = { tools: [{ name: 'echo', description: 'Echoes its input.', inputSchema: { type: 'object' } }] }
+
 let fw: Firewall
 let server: Server
 let base: string
 let hits = 0
+const calls: string[] = []
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    hits++
-    req.resume()
-    const behaviour = behaviours[req.url ?? '']
-    if (behaviour) behaviour(res)
-    else res.writeHead(404).end()
+    let body = ''
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()))
+    req.on('end', () => {
+      const message = JSON.parse(body === '' ? 'null' : body) as { id?: unknown; method?: string } | null
+      if (message?.method === 'tools/list' && !req.url?.startsWith('/list-')) {
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result: ECHO_LIST }))
+      }
+      hits++
+      if (message?.method === 'tools/call') calls.push(req.url ?? '')
+      const behaviour = behaviours[req.url ?? '']
+      if (behaviour) behaviour(res)
+      else res.writeHead(404).end()
+    })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -152,6 +170,21 @@ describe('origin failures', () => {
     const events = text.split('\n\n').filter(Boolean)
     expect(events).toHaveLength(1)
     expect(JSON.parse(events[0]!.replace(/^event: message\ndata: /, ''))).toMatchObject({ id: 42, error: { code: -31007 } })
+  })
+
+  it('never forwards a call to a tool it could not review: an origin that is down is reported as such, any other list failure as unreviewed', async () => {
+    const cases = [
+      ['list-500', 502, -31006, 'Origin error'],
+      ['list-stall', 504, -31006, 'Origin timed out'], // the list's deadline covers its body too
+      ['list-401', 200, -31001, 'Blocked by MCP firewall: tool not yet reviewed; the origin did not list its tools'],
+      ['list-garbage', 200, -31001, 'Blocked by MCP firewall: tool not yet reviewed; the origin did not list its tools'],
+    ] as const
+    for (const [tenant, status, code, message] of cases) {
+      const res = await call(tenant)
+      expect(res.status, tenant).toBe(status)
+      expect(await res.json(), tenant).toMatchObject({ jsonrpc: '2.0', id: 42, error: { code, message } })
+    }
+    expect(calls.filter((url) => url.startsWith('/list-'))).toEqual([])
   })
 
   it('reached the origin for every case but the refused connection', () => {

@@ -4,6 +4,7 @@ import type { JsonObject, JsonRpcMessage, JsonRpcRequest } from '../../src/mcp/j
 import type { ToolGate } from '../../src/tools/gate'
 import { testGate } from './tools-support'
 import type { OriginLister } from '../../src/tools/origin-list'
+import { FirewallError } from '../../src/errors'
 
 const ORIGIN = 'https://origin.example/mcp'
 
@@ -88,9 +89,12 @@ describe('ToolGate: tools/call', () => {
     expect(listed).toEqual(['tools/list', 'tools/list']) // 'poisoned' was pinned by the first list
   })
 
-  it('lets the origin answer when it cannot even list its tools (its own failure reaches the client)', async () => {
+  it('refuses a never-seen tool when the origin cannot list its tools, and reports an origin that is down as such', async () => {
     const { gate } = gateFor({}, { lister: async () => null })
-    expect(await gate.beforeForward(call('anything'))).toBeNull()
+    expect(await gate.beforeForward(call('anything'))).toMatchObject({ error: { code: -31001, data: { reason: 'tool-list-unavailable' } } })
+    const down = gateFor({}, { lister: async () => Promise.reject(new FirewallError({ kind: 'origin_timeout' })) }).gate
+    const m = call('other')
+    await expect(down.beforeForward(m)).rejects.toMatchObject({ problem: { kind: 'origin_timeout' }, id: m.id })
   })
 
   it('refuses arguments that break the pinned input schema with -32602 (or only flags them)', async () => {
