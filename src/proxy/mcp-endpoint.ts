@@ -20,7 +20,7 @@ import { applySseHeaders, clientResponseHeaders, mediaType } from './headers'
 import { forward } from './forward'
 import { Exchange } from './exchange'
 import { relaySse } from './relay-sse'
-import { relayJson } from './relay-json'
+import { readOriginBody, relayJson } from './relay-json'
 import { killState } from '../guard/kill-state'
 import type { KillState } from '../guard/tenant-guard'
 import { authenticate } from '../auth/authenticate'
@@ -280,9 +280,10 @@ async function relay(
     })
     return new Response(body, { status: upstream.status, headers: applySseHeaders(headers) })
   }
+  const deadline = { ms: config.origin.timeoutMs, abort }
   if (type === 'application/json') {
     try {
-      const body = await relayJson(upstream, exchange, { maxBytes: config.limits.maxResponseBytes, maxDepth: MAX_JSON_DEPTH, prelude, clientBatch: sent.isBatch, answerOrigin })
+      const body = await relayJson(upstream, exchange, { maxBytes: config.limits.maxResponseBytes, maxDepth: MAX_JSON_DEPTH, prelude, clientBatch: sent.isBatch, answerOrigin, deadline })
       headers.set('content-type', 'application/json')
       return new Response(body, { status: upstream.status, headers })
     } catch (err) {
@@ -294,7 +295,9 @@ async function relay(
     }
   }
   // Anything else is passed only when it carries nothing to inspect (e.g. a DELETE's empty 200).
-  const rest = await readCappedText(upstream, 64 * 1024, () => new FirewallError({ kind: 'origin_response_too_large' }, firstId))
+  const rest = await readOriginBody(upstream, 64 * 1024, deadline).catch((err: unknown) => {
+    throw err instanceof FirewallError ? new FirewallError(err.problem, firstId) : err
+  })
   if (!upstream.ok) return originRefusal(upstream.status, headers, r.requestId)
   if (rest.length === 0) {
     const unanswered = noAnswer(exchange, sent)
@@ -312,7 +315,8 @@ async function answerOnBehalf(r: AuthedRequest, originUrl: URL, messages: JsonRp
   headers.set('accept', 'application/json, text/event-stream')
   for (const m of messages) {
     try {
-      const res = await fetch(originUrl, { method: 'POST', headers, body: JSON.stringify(m), redirect: 'manual' })
+      const signal = AbortSignal.timeout(r.tenant.record.config.origin.timeoutMs)
+      const res = await fetch(originUrl, { method: 'POST', headers, body: JSON.stringify(m), redirect: 'manual', signal })
       await res.body?.cancel().catch(() => undefined)
     } catch (err) {
       console.error(JSON.stringify({ event: 'on_behalf_answer_failed', requestId: r.requestId, tenant: r.tenant.id, error: String(err) }))

@@ -16,11 +16,39 @@ export interface JsonRelayOptions {
   /** The client sent a batch: requests the origin left unanswered get errors in the batch answer. */
   clientBatch?: boolean
   answerOrigin: (messages: JsonRpcMessage[]) => void
+  /** The origin's timeout, over the body too, and how to abort the exchange when it passes. */
+  deadline?: BodyDeadline
+}
+
+export interface BodyDeadline {
+  ms: number
+  abort: () => void
+}
+
+/**
+ * An origin body within the byte cap and the deadline: `forward()` times only the headers, and an origin
+ * that sends them and then stalls would otherwise hold the request until the client gives up.
+ */
+export async function readOriginBody(upstream: Response, maxBytes: number, deadline: BodyDeadline | undefined): Promise<string> {
+  const tooLarge = () => new FirewallError({ kind: 'origin_response_too_large' })
+  if (!deadline) return readCappedText(upstream, maxBytes, tooLarge)
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    deadline.abort()
+  }, deadline.ms)
+  try {
+    return await readCappedText(upstream, maxBytes, tooLarge)
+  } catch (err) {
+    throw timedOut ? new FirewallError({ kind: 'origin_timeout' }) : err
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** The client-bound body for an origin JSON response, or throws `origin_*` problems. */
 export async function relayJson(upstream: Response, exchange: Exchange, opts: JsonRelayOptions): Promise<string> {
-  const text = await readCappedText(upstream, opts.maxBytes, () => new FirewallError({ kind: 'origin_response_too_large' }))
+  const text = await readOriginBody(upstream, opts.maxBytes, opts.deadline)
   const parsed = parseJsonBody(text, { maxDepth: opts.maxDepth })
   if (!parsed.ok) throw new FirewallError({ kind: 'origin_invalid_response', reason: 'unparseable JSON-RPC' })
   const isBatch = parsed.value.kind === 'batch'

@@ -20,6 +20,8 @@ const behaviours: Record<string, Behaviour> = {
   '/html': (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hello</html>'),
   '/401': (res) => res.writeHead(401, { 'content-type': 'text/html', 'www-authenticate': 'Bearer resource_metadata="https://o.example/.well-known/oauth-protected-resource"' }).end('<b>login at internal-sso</b>'),
   '/hang': () => undefined,
+  '/stall-json': (res) => void res.writeHead(200, { 'content-type': 'application/json' }).write('{"jsonrpc":"2.0",'), // headers, then nothing
+  '/stall-other': (res) => void res.writeHead(200, { 'content-type': 'text/plain' }).write(' '),
   '/huge-event': (res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     res.write(`data: ${'x'.repeat(8192)}`)
@@ -99,6 +101,8 @@ describe('origin failures', () => {
   it.each([
     ['refused', 502, -31006, 'Origin unavailable'],
     ['hang', 504, -31006, 'Origin timed out'],
+    ['stall-json', 504, -31006, 'Origin timed out'], // the timeout covers the body too
+    ['stall-other', 504, -31006, 'Origin timed out'],
     ['500', 502, -31006, 'Origin error'],
     ['redirect', 502, -31007, 'Origin answered with a redirect'],
     ['not-json', 502, -31007, 'Origin sent a response the firewall cannot inspect'],
