@@ -84,18 +84,13 @@ export interface KeyMaterial {
 export async function newKey(tenant: string): Promise<KeyMaterial> {
   const keyId = hex(crypto.getRandomValues(new Uint8Array(8)))
   const key = `mcpfw_${tenant}_${keyId}_${hex(crypto.getRandomValues(new Uint8Array(32)))}`
-  return { keyId, key, hash: await hashKey(key) }
+  return { keyId, key, hash: await sha256Hex(key) } // SHA-256 of the whole key, hex
 }
 
 /** The tenant and key id a presented token claims, or null when it is not shaped like an admin key. */
 export function parseKey(token: string): { tenant: string; keyId: string } | null {
   const m = KEY_PATTERN.exec(token)
   return m?.[1] && m[2] ? { tenant: m[1], keyId: m[2] } : null
-}
-
-/** SHA-256 of the whole key, hex. */
-export async function hashKey(key: string): Promise<string> {
-  return sha256Hex(key)
 }
 
 /** Compares a presented key with a stored hash in constant time (both sides are 32-byte digests). */
