@@ -76,6 +76,7 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
   const origin = new OriginReader(reader, opts.idleTimeoutMs, opts.recheckMs ?? 2_000, opts.stillAllowed)
   let finished = false
   let originStopped = false
+  let lastEventId = ''
   const end = (): void => {
     finished = true
     origin.close()
@@ -112,9 +113,11 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
     if (next === 'idle' || next === 'killed') return failClosed(next === 'idle' ? 'idle_timeout' : 'killed')
     if (next.done) {
       framer.flush()
-      // 2026-07-28 has no resumption: a stream that ends before answering leaves its request unanswered
-      // for good. (Earlier revisions let the client resume it with Last-Event-ID, so it is left open.)
-      const unanswered = exchange.init.era === 'modern' ? exchange.unanswered() : []
+      // A stream that ends before answering leaves its requests unanswered for good unless the client can
+      // resume it: 2025 revisions allow that with Last-Event-ID, so only after an event id was sent;
+      // 2026-07-28 has no resumption at all.
+      const resumable = exchange.init.era === 'legacy' && lastEventId !== ''
+      const unanswered = exchange.init.ownAnswersOnly && !resumable ? exchange.unanswered() : [] // a POST's own stream
       return { text: unanswered.map((m) => encodeEvent({ event: 'message', data: JSON.stringify(m) })).join(''), last: true }
     }
     let items: SseItem[]
@@ -128,6 +131,7 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
       const text = await handleItem(item, exchange, opts) // async: pin checks may read a Durable Object
       if (text === 'unparseable_event' || text === 'unasked_response') return failClosed(text, out)
       if (text !== null) out += text
+      if (text !== null && item.type === 'event' && item.id !== undefined) lastEventId = item.id // what the client resumes from
       if (exchange.budgetRefused) return failClosed('budget', out) // the budget ran out mid-stream
     }
     return { text: out, last: false }

@@ -36,6 +36,11 @@ const behaviours: Record<string, Behaviour> = {
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     res.end('data: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p","progress":1}}\n\n')
   },
+  // 2025-11-25 SSE polling: a priming event with an id, then the server closes; the client resumes with GET.
+  '/stream-primed-ends-early': (res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.end('id: s1-0\ndata: \n\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p","progress":1}}\n\n')
+  },
   // Origins whose own tool list fails: a call to a tool never seen before cannot be reviewed.
   '/list-500': (res) => res.writeHead(500).end(),
   '/list-401': (res) => res.writeHead(401, { 'www-authenticate': 'Bearer' }).end(),
@@ -158,11 +163,16 @@ describe('origin failures', () => {
     expect(events).toMatchObject([{ method: 'notifications/progress' }, { id: 42, error: { code: -31007, message: 'Origin did not answer the request' } }])
   })
 
-  it('leaves a 2025-11-25 stream that closes unanswered as it is: the client may resume it', async () => {
-    const res = await call('stream-ends-early', CALL, { 'mcp-protocol-version': '2025-11-25' })
+  it('leaves a 2025-11-25 stream that closes unanswered after an event id as it is: the client resumes it', async () => {
+    const res = await call('stream-primed-ends-early', CALL, { 'mcp-protocol-version': '2025-11-25' })
     const events = (await res.text()).split('\n\n').filter(Boolean)
-    expect(events).toHaveLength(1)
-    expect(events[0]).toContain('notifications/progress')
+    expect(events).toEqual(['id: s1-0\ndata: ', expect.stringContaining('notifications/progress')])
+  })
+
+  it('ends a 2025-11-25 stream that closes unanswered without any event id with an error: it cannot be resumed', async () => {
+    const res = await call('stream-ends-early', CALL, { 'mcp-protocol-version': '2025-11-25' })
+    const events = (await res.text()).split('\n\n').filter(Boolean).map((e) => JSON.parse(e.replace(/^event: message\ndata: /, '')))
+    expect(events).toMatchObject([{ method: 'notifications/progress' }, { id: 42, error: { code: -31007, message: 'Origin did not answer the request' } }])
   })
 
   it.each(['huge-event', 'garbage-event'])('%s: the stream ends with an error for the pending id and nothing after it', async (tenant) => {

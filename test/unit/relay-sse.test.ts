@@ -150,6 +150,17 @@ describe('SSE relay', () => {
     expect(out).toBe(`event: message\ndata: ${result(99, 'replayed')}\n\n`)
   })
 
+  it("answers a POST's requests its stream left unanswered, unless an event id lets the client resume it", async () => {
+    const progress = 'data: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p","progress":1}}\n\n'
+    const closed = await setup({}, { ownAnswersOnly: true }).relay([progress])
+    expect(closed).toContain('"id":1,"error":{"code":-31007,"message":"Origin did not answer the request"')
+    const primed = await setup({}, { ownAnswersOnly: true }).relay(['id: e1\ndata: \n\n', progress])
+    expect(primed).not.toContain('-31007')
+    // An empty id resets what the client would resume from.
+    const reset = await setup({}, { ownAnswersOnly: true }).relay(['id: e1\ndata: \n\n', `id: \n${progress}`])
+    expect(reset).toContain('-31007')
+  })
+
   it('fails closed on an event that is not JSON-RPC', async () => {
     const { relay } = setup()
     const out = await relay(['data: not json\n\n', `data: ${result(1, 'late')}\n\n`])
