@@ -122,16 +122,22 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
   // A sensitive call can wait for its user's confirmation only on an SSE answer of its own (src/tools/approval.ts).
   const streamable = !isBatch && acceptsEventStream(request.headers.get('accept'))
   let held: HeldCall | undefined
-  for (const m of messages) {
-    // A client's answer to the firewall's own question: never forwarded, the origin asked nothing.
-    if (isConfirmationAnswer(m)) {
-      await deliverAnswer(answerContext(r), m)
-      continue
+  try {
+    for (const m of messages) {
+      // A client's answer to the firewall's own question: never forwarded, the origin asked nothing.
+      if (isConfirmationAnswer(m)) {
+        await deliverAnswer(answerContext(r), m)
+        continue
+      }
+      const outcome = await exchange.fromClientChecked(m, bytes, { streamable }) // inspection, then pins / access / schema / approvals
+      if ('forward' in outcome) outgoing.push(outcome.forward)
+      else if ('answer' in outcome) answers.push(outcome.answer)
+      else if ('hold' in outcome) held = outcome.hold
     }
-    const outcome = await exchange.fromClientChecked(m, bytes, { streamable }) // inspection, then pins / access / schema / approvals
-    if ('forward' in outcome) outgoing.push(outcome.forward)
-    else if ('answer' in outcome) answers.push(outcome.answer)
-    else if ('hold' in outcome) held = outcome.hold
+  } catch (err) {
+    // A failure that ends the whole POST (the origin is down while the firewall lists it): a batch gets
+    // it once, with id null, as when forwarding the batch fails.
+    throw isBatch && err instanceof FirewallError ? new FirewallError(err.problem) : err
   }
   exchange.init.sink.flush()
   if (held) {

@@ -198,6 +198,10 @@ describe('origin failures', () => {
       expect(res.status, tenant).toBe(status)
       expect(await res.json(), tenant).toMatchObject({ jsonrpc: '2.0', id: 42, error: { code, message } })
     }
+    // A batch (2025-03-26) gets the failure once, with id null, as when forwarding a batch fails.
+    const batch = await call('list-500', [1, 2].map((id) => ({ ...CALL, id })))
+    expect(batch.status).toBe(502)
+    expect(await batch.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -31006, message: 'Origin error' } })
     expect(calls.filter((url) => url.startsWith('/list-'))).toEqual([])
   })
 
