@@ -38,6 +38,7 @@ export type Problem =
   | { kind: 'origin_error'; status: number }
   | { kind: 'origin_redirect' }
   | { kind: 'origin_invalid_response'; reason: string }
+  | { kind: 'origin_refused'; status: 401 | 403; challenge?: string } // the origin's own auth refusal, relayed
   | { kind: 'origin_no_answer' } //           a 2xx that leaves a forwarded request without its response
   | { kind: 'origin_response_too_large' }
   | { kind: 'rate_limited'; retryAfter: number } // seconds until the client may try again (src/abuse)
@@ -115,6 +116,8 @@ export function toWire(problem: Problem): WireError {
       return { status: 502, code: FirewallCode.originInvalid, message: 'Origin answered with a redirect' }
     case 'origin_invalid_response':
       return { status: 502, code: FirewallCode.originInvalid, message: 'Origin sent a response the firewall cannot inspect' }
+    case 'origin_refused':
+      return { status: problem.status, code: -32000, message: `Origin refused the request (HTTP ${problem.status})`, ...(problem.challenge ? { headers: { 'WWW-Authenticate': problem.challenge } } : {}) }
     case 'origin_no_answer':
       return { status: 502, code: FirewallCode.originInvalid, message: 'Origin did not answer the request' }
     case 'origin_response_too_large':

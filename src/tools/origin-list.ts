@@ -6,9 +6,10 @@
  * The request goes to the same origin with the caller's own session, protocol version and credentials
  * (so the list is the one this user would see), is never shown to the client, and follows `nextCursor`
  * for at most MAX_PAGES pages, all within the origin's timeout (headers and bodies). When the origin is
- * down (unreachable, timed out, 5xx) the lister throws that failure, so the caller answers with it as if
- * the call had been forwarded; any other failure yields null and the call is refused as unreviewed.
- * Either way the call never reaches the origin.
+ * down (unreachable, timed out, 5xx) or refuses the caller's credentials (401/403, with its challenge),
+ * the lister throws that failure, so the caller answers with it as if the call had been forwarded; any
+ * other failure yields null and the call is refused as unreviewed. Either way the call never reaches
+ * the origin.
  */
 import type { JsonObject, JsonRpcMessage, JsonRpcRequest } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject, parseJsonBody } from '../mcp/jsonrpc'
@@ -21,8 +22,11 @@ import { mediaType } from '../proxy/headers'
 
 const MAX_PAGES = 10
 
-/** Failures the call itself would have met: the client is told those, not that the tool is unreviewed. */
-const ORIGIN_DOWN = new Set(['origin_unreachable', 'origin_timeout', 'origin_error'])
+/**
+ * Failures the call itself would have met: the client is told those, not that the tool is unreviewed
+ * (an auth refusal carries the challenge an SDK client needs to refresh its token).
+ */
+const RELAYED = new Set(['origin_unreachable', 'origin_timeout', 'origin_error', 'origin_refused'])
 
 /** Lists one kind of definition from the origin; null when it could not. */
 export type OriginLister = (method: 'tools/list' | 'prompts/list', like: JsonRpcRequest) => Promise<JsonObject[] | null>
@@ -72,7 +76,7 @@ export function originLister(opts: OriginListerOptions): OriginLister {
     } catch (err) {
       const problem = deadline.aborted ? ({ kind: 'origin_timeout' } as const) : err instanceof FirewallError ? err.problem : undefined
       console.error(JSON.stringify({ event: 'tool_self_list_failed', method, error: problem?.kind ?? String(err) }))
-      if (problem && ORIGIN_DOWN.has(problem.kind)) throw new FirewallError(problem)
+      if (problem && RELAYED.has(problem.kind)) throw new FirewallError(problem)
       return null
     }
   }
@@ -80,6 +84,12 @@ export function originLister(opts: OriginListerOptions): OriginLister {
 
 /** The response with `id` from a JSON or SSE answer, or null. */
 async function readAnswer(response: Response, id: string, opts: OriginListerOptions): Promise<JsonRpcMessage | null> {
+  const status = response.status
+  if (status === 401 || status === 403) {
+    const challenge = response.headers.get('www-authenticate')
+    await response.body?.cancel().catch(() => undefined)
+    throw new FirewallError({ kind: 'origin_refused', status, ...(challenge ? { challenge } : {}) })
+  }
   if (!response.ok || !response.body) {
     await response.body?.cancel().catch(() => undefined)
     return null

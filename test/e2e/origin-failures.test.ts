@@ -43,7 +43,8 @@ const behaviours: Record<string, Behaviour> = {
   },
   // Origins whose own tool list fails: a call to a tool never seen before cannot be reviewed.
   '/list-500': (res) => res.writeHead(500).end(),
-  '/list-401': (res) => res.writeHead(401, { 'www-authenticate': 'Bearer' }).end(),
+  '/list-401': (res) => res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end(),
+  '/list-404': (res) => res.writeHead(404).end(),
   '/list-stall': (res) => void res.writeHead(200, { 'content-type': 'application/json' }).write('{"jsonrpc":'), // headers, then nothing
   '/list-garbage': (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":"x","result":{}}'),
   '/garbage-event': (res) => {
@@ -186,17 +187,19 @@ describe('origin failures', () => {
     expect(JSON.parse(events[0]!.replace(/^event: message\ndata: /, ''))).toMatchObject({ id: 42, error: { code: -31007 } })
   })
 
-  it('never forwards a call to a tool it could not review: an origin that is down is reported as such, any other list failure as unreviewed', async () => {
+  it('never forwards a call to a tool it could not review: an origin that is down or refuses the credentials is reported as such, any other list failure as unreviewed', async () => {
     const cases = [
       ['list-500', 502, -31006, 'Origin error'],
       ['list-stall', 504, -31006, 'Origin timed out'], // the list's deadline covers its body too
-      ['list-401', 200, -31001, 'Blocked by MCP firewall: tool not yet reviewed; the origin did not list its tools'],
+      ['list-401', 401, -32000, 'Origin refused the request (HTTP 401)'], // with its challenge, below
+      ['list-404', 200, -31001, 'Blocked by MCP firewall: tool not yet reviewed; the origin did not list its tools'],
       ['list-garbage', 200, -31001, 'Blocked by MCP firewall: tool not yet reviewed; the origin did not list its tools'],
     ] as const
     for (const [tenant, status, code, message] of cases) {
       const res = await call(tenant)
       expect(res.status, tenant).toBe(status)
       expect(await res.json(), tenant).toMatchObject({ jsonrpc: '2.0', id: 42, error: { code, message } })
+      if (tenant === 'list-401') expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
     }
     // A batch (2025-03-26) gets the failure once, with id null, as when forwarding a batch fails.
     const batch = await call('list-500', [1, 2].map((id) => ({ ...CALL, id })))
