@@ -179,11 +179,11 @@ export class Exchange {
    */
   answersUnasked(messages: readonly JsonRpcMessage[]): boolean {
     if (!this.init.ownAnswersOnly) return false
-    const answered = new Set<JsonRpcId>()
+    let answered: Set<JsonRpcId> | undefined // only a batch can answer an id twice
     for (const m of messages) {
       if ('method' in m || m.id === null) continue
-      if (!this.pending.has(m.id) || answered.has(m.id)) return true
-      answered.add(m.id)
+      if (!this.pending.has(m.id) || answered?.has(m.id)) return true
+      if (messages.length > 1) (answered ??= new Set()).add(m.id)
     }
     return false
   }
