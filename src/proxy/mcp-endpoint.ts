@@ -135,7 +135,7 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
       else if ('hold' in outcome) held = outcome.hold
     }
   } catch (err) {
-    // A failure that ends the whole POST (the origin is down while the firewall lists it): a batch gets
+    // A failure that ends the whole POST (the origin down or refusing while the firewall lists it): a batch gets
     // it once, with id null, as when forwarding the batch fails.
     throw isBatch && err instanceof FirewallError ? new FirewallError(err.problem) : err
   }

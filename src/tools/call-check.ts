@@ -129,7 +129,8 @@ type Pinned = { definition: JsonObject | null; findings: Finding[] } | { refuse:
 
 /** The definition a call runs against, or why it is refused (enforce) — alert mode only records. */
 async function pinnedOrRefused(init: ToolGateInit, pins: Pins, m: JsonRpcRequest, kind: 'tool' | 'prompt', name: string): Promise<Pinned> {
-  // The origin is down (its own list failed): the client learns that, for this call's id; nothing is forwarded.
+  // The origin was down or refused the caller while the firewall listed it: the client learns that, for
+  // this call's id, as if the call had been forwarded; nothing is.
   const lookup = await pins.lookup(kind, name, m).catch((err: unknown) => {
     throw err instanceof FirewallError ? new FirewallError(err.problem, m.id) : err
   })
