@@ -14,7 +14,7 @@ import { textField } from '../detectors/rules/field'
 import { inspect } from '../inspect/pipeline'
 import { summarizeFindings } from '../audit/events'
 import type { EventSink } from '../audit/sink'
-import { FirewallCode } from '../errors'
+import { FirewallCode, toWire } from '../errors'
 import type { ApprovalOptions, HeldCall, ToolGate } from '../tools/gate'
 import { isFirewallRequestId } from '../tools/confirm-wire'
 import type { Problem } from '../errors'
@@ -201,7 +201,9 @@ export class Exchange {
    * would otherwise wait for them until its own timeout. Empty when every request was answered.
    */
   unanswered(): JsonRpcResponse[] {
-    return this.pending.size === 0 ? [] : this.failPending(FirewallCode.originInvalid, 'Origin did not answer the request')
+    if (this.pending.size === 0) return []
+    const { code, message } = toWire({ kind: 'origin_no_answer' })
+    return this.failPending(code, message)
   }
 
   #track(outcome: { forward: JsonRpcMessage }): ClientOutcome {

@@ -20,7 +20,7 @@ import { applySseHeaders, clientResponseHeaders, mediaType } from './headers'
 import { forward } from './forward'
 import { Exchange } from './exchange'
 import { relaySse } from './relay-sse'
-import { readOriginBody, relayJson } from './relay-json'
+import { answerUnanswered, readOriginBody, relayJson } from './relay-json'
 import { killState } from '../guard/kill-state'
 import type { KillState } from '../guard/tenant-guard'
 import { authenticate } from '../auth/authenticate'
@@ -263,7 +263,8 @@ async function relay(
 
   if (upstream.status === 202 || upstream.status === 204 || upstream.body === null) {
     await upstream.body?.cancel().catch(() => undefined)
-    const unanswered = upstream.ok ? noAnswer(exchange, sent) : []
+    // A success without a body answers only notifications and responses (transports §"Sending Messages": 202).
+    const unanswered = upstream.ok ? answerUnanswered(exchange, sent.isBatch, firstId) : []
     if (prelude.length > 0 || unanswered.length > 0) return jsonResponse([...prelude, ...unanswered], 200, r.requestId)
     headers.delete('content-type') // no body goes out, whatever the origin said it sent
     return new Response(null, { status: upstream.status, headers })
@@ -306,7 +307,7 @@ async function relay(
   })
   if (!upstream.ok) return originRefusal(upstream.status, headers, r.requestId)
   if (rest.length === 0) {
-    const unanswered = noAnswer(exchange, sent)
+    const unanswered = answerUnanswered(exchange, sent.isBatch, firstId)
     if (unanswered.length > 0) return jsonResponse(unanswered, 200, r.requestId)
     headers.delete('content-type')
     return new Response(null, { status: upstream.status, headers })
@@ -357,17 +358,6 @@ function newExchange(r: AuthedRequest, era: 'legacy' | 'modern', originUrl?: URL
     })
   }
   return exchange
-}
-
-/**
- * A success without a body answers a POST of notifications and responses only (transports §"Sending
- * Messages": 202). Requests it leaves unanswered would keep the client waiting until its own timeout:
- * a lone request gets -31007 (502) now, a batch's get errors in the batch answer (returned).
- */
-function noAnswer(exchange: Exchange, sent: { firstId: JsonRpcId | null; isBatch: boolean }): JsonRpcResponse[] {
-  const unanswered = exchange.unanswered()
-  if (unanswered.length > 0 && !sent.isBatch) throw new FirewallError({ kind: 'origin_no_answer' }, sent.firstId)
-  return unanswered
 }
 
 function jsonResponse(body: unknown, status: number, requestId: string): Response {

@@ -3,7 +3,7 @@
  * merge in the firewall's own answers for blocked batch elements, and re-serialise.
  */
 import { parseJsonBody } from '../mcp/jsonrpc'
-import type { JsonRpcMessage } from '../mcp/jsonrpc'
+import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc'
 import { FirewallError } from '../errors'
 import { readCappedText } from './ingress'
 import type { Exchange } from './exchange'
@@ -46,6 +46,17 @@ export async function readOriginBody(upstream: Response, maxBytes: number, deadl
   }
 }
 
+/**
+ * After a complete answer to a POST (a JSON body, a success without one): requests it left unanswered
+ * would keep the client waiting until its own timeout. A lone request's is thrown (-31007, for `id`);
+ * a batch's requests get errors, returned for the batch answer.
+ */
+export function answerUnanswered(exchange: Exchange, clientBatch: boolean, id: JsonRpcId | null = null): JsonRpcResponse[] {
+  const unanswered = exchange.unanswered()
+  if (unanswered.length > 0 && !clientBatch) throw new FirewallError({ kind: 'origin_no_answer' }, id)
+  return unanswered
+}
+
 /** The client-bound body for an origin JSON response, or throws `origin_*` problems. */
 export async function relayJson(upstream: Response, exchange: Exchange, opts: JsonRelayOptions): Promise<string> {
   const text = await readOriginBody(upstream, opts.maxBytes, opts.deadline)
@@ -65,8 +76,7 @@ export async function relayJson(upstream: Response, exchange: Exchange, opts: Js
   if (answers.length > 0) opts.answerOrigin(answers)
   // A JSON body is the origin's whole answer to the POST. An origin refusal (4xx, often with id null) is
   // relayed as it is; a success that leaves a request unanswered is an origin fault the client is told of.
-  const unanswered = upstream.ok ? exchange.unanswered() : []
-  if (unanswered.length > 0 && !opts.clientBatch) throw new FirewallError({ kind: 'origin_no_answer' })
+  const unanswered = upstream.ok ? answerUnanswered(exchange, opts.clientBatch ?? false) : []
   if (isBatch || opts.prelude.length > 0 || unanswered.length > 0) return JSON.stringify([...opts.prelude, ...out, ...unanswered])
   // A single response whose only message was hidden cannot happen for a response (responses are
   // replaced by errors, never dropped); a lone server request or notification may be.

@@ -130,8 +130,10 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
     for (const item of items) {
       const text = await handleItem(item, exchange, opts) // async: pin checks may read a Durable Object
       if (text === 'unparseable_event' || text === 'unasked_response') return failClosed(text, out)
-      if (text !== null) out += text
-      if (text !== null && item.type === 'event' && item.id !== undefined) lastEventId = item.id // what the client resumes from
+      if (text !== null) {
+        out += text
+        if (item.type === 'event' && item.id !== undefined) lastEventId = item.id // what the client resumes from
+      }
       if (exchange.budgetRefused) return failClosed('budget', out) // the budget ran out mid-stream
     }
     return { text: out, last: false }

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFirewall } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
-import { ACCEPT_BOTH } from '../support/raw.js'
+import { ACCEPT_BOTH, readSse } from '../support/raw.js'
 
 type Behaviour = (res: import('node:http').ServerResponse) => void
 
@@ -160,8 +160,8 @@ describe('origin failures', () => {
     const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' }
     const res = await call('stream-ends-early', { ...CALL, params: { ...CALL.params, _meta: meta } }, headers)
     expect(res.status).toBe(200)
-    const events = (await res.text()).split('\n\n').filter(Boolean).map((e) => JSON.parse(e.replace(/^event: message\ndata: /, '')))
-    expect(events).toMatchObject([{ method: 'notifications/progress' }, { id: 42, error: { code: -31007, message: 'Origin did not answer the request' } }])
+    const { messages } = await readSse(res)
+    expect(messages).toMatchObject([{ method: 'notifications/progress' }, { id: 42, error: { code: -31007, message: 'Origin did not answer the request' } }])
   })
 
   it('leaves a 2025-11-25 stream that closes unanswered after an event id as it is: the client resumes it', async () => {
@@ -172,8 +172,8 @@ describe('origin failures', () => {
 
   it('ends a 2025-11-25 stream that closes unanswered without any event id with an error: it cannot be resumed', async () => {
     const res = await call('stream-ends-early', CALL, { 'mcp-protocol-version': '2025-11-25' })
-    const events = (await res.text()).split('\n\n').filter(Boolean).map((e) => JSON.parse(e.replace(/^event: message\ndata: /, '')))
-    expect(events).toMatchObject([{ method: 'notifications/progress' }, { id: 42, error: { code: -31007, message: 'Origin did not answer the request' } }])
+    const { messages } = await readSse(res)
+    expect(messages).toMatchObject([{ method: 'notifications/progress' }, { id: 42, error: { code: -31007, message: 'Origin did not answer the request' } }])
   })
 
   it.each(['huge-event', 'garbage-event'])('%s: the stream ends with an error for the pending id and nothing after it', async (tenant) => {
