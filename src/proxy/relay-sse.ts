@@ -17,7 +17,8 @@ import { encodeEvent, SseFramer } from '../mcp/sse'
 import type { SseItem } from '../mcp/sse'
 import { parseJsonBody } from '../mcp/jsonrpc'
 import type { JsonRpcMessage } from '../mcp/jsonrpc'
-import { FirewallCode, toWire } from '../errors'
+import { toWire } from '../errors'
+import type { Problem } from '../errors'
 import type { Exchange } from './exchange'
 import { dataOf } from '../budget/enforce'
 import { chunkReader } from './ingress'
@@ -92,10 +93,11 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
   const failClosed = (why: string, before = ''): Step => {
     console.error(JSON.stringify({ event: 'sse_fail_closed', requestId: exchange.init.requestId, tenant: exchange.init.tenantId, why }))
     let text = before
-    const [code, message] = why === 'killed' ? [FirewallCode.tenantDisabled, 'Endpoint disabled'] : [FirewallCode.originInvalid, 'Origin sent a response the firewall cannot inspect']
     // A response refused for budget ends the stream: the requests still waiting get the same error.
     const refused = why === 'budget' ? exchange.budgetRefused : undefined
-    const failed = refused ? exchange.failPending(toWire(refused).code, toWire(refused).message, dataOf(refused)) : exchange.failPending(code, message)
+    const problem: Problem = refused ?? (why === 'killed' ? { kind: 'tenant_disabled' } : { kind: 'origin_invalid_response', reason: why })
+    const { code, message } = toWire(problem)
+    const failed = exchange.failPending(code, message, dataOf(problem))
     for (const err of failed) {
       text += encodeEvent({ event: 'message', data: JSON.stringify(err) })
     }
