@@ -261,15 +261,20 @@ async function relay(
   const type = mediaType(upstream.headers.get('content-type'))
   const answerOrigin = (messages: JsonRpcMessage[]) => r.waitUntil(answerOnBehalf(r, originUrl, messages))
 
+  if (!upstream.ok) {
+    // An origin refusal (4xx) keeps its status and challenge; its body, whatever it says, is not relayed.
+    await upstream.body?.cancel().catch(() => undefined)
+    return originRefusal(upstream.status, headers, r.requestId)
+  }
   if (upstream.status === 202 || upstream.status === 204 || upstream.body === null) {
     await upstream.body?.cancel().catch(() => undefined)
     // A success without a body answers only notifications and responses (transports §"Sending Messages": 202).
-    const unanswered = upstream.ok ? answerUnanswered(exchange, sent.isBatch, firstId) : []
+    const unanswered = answerUnanswered(exchange, sent.isBatch, firstId)
     if (prelude.length > 0 || unanswered.length > 0) return jsonResponse([...prelude, ...unanswered], 200, r.requestId)
     headers.delete('content-type') // no body goes out, whatever the origin said it sent
     return new Response(null, { status: upstream.status, headers })
   }
-  if (type === 'text/event-stream' && upstream.ok) {
+  if (type === 'text/event-stream') {
     const body = await relaySse(upstream.body, exchange, {
       maxLineBytes: config.limits.maxSseLineBytes,
       maxEventBytes: config.limits.maxSseEventBytes,
@@ -294,8 +299,6 @@ async function relay(
       headers.set('content-type', 'application/json')
       return new Response(body, { status: upstream.status, headers })
     } catch (err) {
-      // An origin refusal (4xx) whose body cannot be inspected keeps its status, with a generic body.
-      if (!upstream.ok && err instanceof FirewallError) return originRefusal(upstream.status, headers, r.requestId)
       throw err instanceof FirewallError ? new FirewallError(err.problem, firstId) : err
     } finally {
       exchange.init.sink.flush()
@@ -305,7 +308,6 @@ async function relay(
   const rest = await readOriginBody(upstream, 64 * 1024, deadline).catch((err: unknown) => {
     throw err instanceof FirewallError ? new FirewallError(err.problem, firstId) : err
   })
-  if (!upstream.ok) return originRefusal(upstream.status, headers, r.requestId)
   if (rest.length === 0) {
     const unanswered = answerUnanswered(exchange, sent.isBatch, firstId)
     if (unanswered.length > 0) return jsonResponse(unanswered, 200, r.requestId)

@@ -31,16 +31,19 @@ export interface BodyDeadline {
  */
 export async function readOriginBody(upstream: Response, maxBytes: number, deadline: BodyDeadline | undefined): Promise<string> {
   const tooLarge = () => new FirewallError({ kind: 'origin_response_too_large' })
-  if (!deadline) return readCappedText(upstream, maxBytes, tooLarge)
   let timedOut = false
-  const timer = setTimeout(() => {
-    timedOut = true
-    deadline.abort()
-  }, deadline.ms)
+  const timer = deadline
+    ? setTimeout(() => {
+        timedOut = true
+        deadline.abort()
+      }, deadline.ms)
+    : undefined
   try {
     return await readCappedText(upstream, maxBytes, tooLarge)
   } catch (err) {
-    throw timedOut ? new FirewallError({ kind: 'origin_timeout' }) : err
+    if (timedOut) throw new FirewallError({ kind: 'origin_timeout' })
+    // A connection the origin drops mid-body is the origin being unavailable, not a firewall fault.
+    throw err instanceof FirewallError ? err : new FirewallError({ kind: 'origin_unreachable' })
   } finally {
     clearTimeout(timer)
   }
@@ -74,9 +77,9 @@ export async function relayJson(upstream: Response, exchange: Exchange, opts: Js
     else if (outcome.answerOrigin) answers.push(outcome.answerOrigin)
   }
   if (answers.length > 0) opts.answerOrigin(answers)
-  // A JSON body is the origin's whole answer to the POST. An origin refusal (4xx, often with id null) is
-  // relayed as it is; a success that leaves a request unanswered is an origin fault the client is told of.
-  const unanswered = upstream.ok ? answerUnanswered(exchange, opts.clientBatch ?? false) : []
+  // A JSON body is the origin's whole answer to the POST (refusals never get here): a request it leaves
+  // unanswered is an origin fault the client is told of.
+  const unanswered = answerUnanswered(exchange, opts.clientBatch ?? false)
   if (isBatch || opts.prelude.length > 0 || unanswered.length > 0) return JSON.stringify([...opts.prelude, ...out, ...unanswered])
   // A single response whose only message was hidden cannot happen for a response (responses are
   // replaced by errors, never dropped); a lone server request or notification may be.

@@ -19,7 +19,15 @@ const behaviours: Record<string, Behaviour> = {
   '/not-json': (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('<html>oops</html>'),
   '/html': (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hello</html>'),
   '/401': (res) => res.writeHead(401, { 'content-type': 'text/html', 'www-authenticate': 'Bearer resource_metadata="https://o.example/.well-known/oauth-protected-resource"' }).end('<b>login at internal-sso</b>'),
+  // Refusals whose bodies carry the origin's internals, or a result under a refusal status.
+  '/400-json': (res) => res.writeHead(400, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"db at origin.internal:5432 failed","data":{"stack":"at /srv/app.js:12"}}}'),
+  '/429-result': (res) => res.writeHead(429, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"from origin.internal"}]}}'),
+  '/404-empty': (res) => res.writeHead(404).end(),
   '/hang': () => undefined,
+  '/drop-mid-body': (res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '200' }).write('{"jsonrpc":"2.0",')
+    setTimeout(() => res.socket?.destroy(), 20)
+  },
   '/stall-json': (res) => void res.writeHead(200, { 'content-type': 'application/json' }).write('{"jsonrpc":"2.0",'), // headers, then nothing
   '/stall-other': (res) => void res.writeHead(200, { 'content-type': 'text/plain' }).write(' '),
   '/huge-event': (res) => {
@@ -109,6 +117,7 @@ describe('origin failures', () => {
     ['hang', 504, -31006, 'Origin timed out'],
     ['stall-json', 504, -31006, 'Origin timed out'], // the timeout covers the body too
     ['stall-other', 504, -31006, 'Origin timed out'],
+    ['drop-mid-body', 502, -31006, 'Origin unavailable'], // the connection closes before the body is whole
     ['500', 502, -31006, 'Origin error'],
     ['redirect', 502, -31007, 'Origin answered with a redirect'],
     ['not-json', 502, -31007, 'Origin sent a response the firewall cannot inspect'],
@@ -133,6 +142,18 @@ describe('origin failures', () => {
     expect(res.headers.get('www-authenticate')).toBe('Bearer resource_metadata="https://o.example/.well-known/oauth-protected-resource"')
     const body = await res.json()
     expect(body).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Origin refused the request (HTTP 401)', data: { requestId: res.headers.get('x-request-id') } } })
+  })
+
+  it.each([
+    ['400-json', 400], // a JSON-RPC error naming the origin's database and source paths
+    ['429-result', 429], // a result under a refusal status
+    ['404-empty', 404],
+  ])('answers the origin refusal %s with its status and the generic body, whatever the origin wrote', async (tenant, status) => {
+    const res = await call(tenant)
+    expect(res.status).toBe(status)
+    const text = await res.text()
+    expect(JSON.parse(text)).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: `Origin refused the request (HTTP ${status})`, data: { requestId: res.headers.get('x-request-id') } } })
+    expect(text).not.toMatch(/origin\.internal|srv|result/)
   })
 
   it('relays a 202 to a notification without its body and without the content type that described it', async () => {
