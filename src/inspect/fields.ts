@@ -28,6 +28,8 @@ export interface CollectContext {
   direction: Direction
   /** The method, or for a response the method of the request it answers. Absent: classified by shape. */
   method?: string
+  /** The protocol era; only 2026-07-28 (`modern`) defines `requestState`, the server's opaque MRTR state. */
+  era?: 'legacy' | 'modern'
 }
 
 /** Bounds on what is scanned (defaults: 1,048,576 UTF-16 units per field, 1 MiB decoded per base64 payload). */
@@ -46,7 +48,7 @@ export interface CollectOptions {
  *   // keys /error/code, /error/message; value /error/message — all role 'error'
  */
 export function collectFields(message: JsonRpcMessage, ctx: CollectContext, options: CollectOptions = {}): InspectField[] {
-  const walker = new Walker(options.maxFieldChars ?? DEFAULT_MAX_FIELD_CHARS, options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES)
+  const walker = new Walker(options.maxFieldChars ?? DEFAULT_MAX_FIELD_CHARS, options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, ctx.era === 'modern')
   const root: Record<string, unknown> = message as unknown as Record<string, unknown>
   const method = typeof root['method'] === 'string' ? root['method'] : undefined
   // Each part is looked at independently: a malformed message carrying both result and error is scanned whole.
@@ -77,6 +79,8 @@ class Walker {
   constructor(
     private readonly maxChars: number,
     private readonly maxBytes: number,
+    /** 2026-07-28: a string `requestState` beside `params`/`result` is the protocol's opaque MRTR state. */
+    private readonly mrtrState: boolean,
   ) {}
 
   walk(value: unknown, path: string, plan: Plan): void {
@@ -103,8 +107,10 @@ class Walker {
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i] as string
       // 2026 MRTR `requestState` is the server's opaque state, echoed back unread by the client; no model
-      // ever sees it, so it is neither an injection nor an exfiltration channel (mcp-protocol.md §3.1).
-      if (f.plan && key === 'requestState') continue
+      // ever sees it, so it is neither an injection nor an exfiltration channel (mcp-protocol.md §3.1), and
+      // servers often sign it as a JWT, which the secret rules would redact and so break the retry. Only
+      // there: in 2025 revisions it is an ordinary extra field, and a non-string is not that state.
+      if (f.plan && key === 'requestState' && this.mrtrState && typeof v[key] === 'string') continue
       const child: Frame = { value: v[key], path: appendPointer(f.path, key), role: f.role, key }
       if (f.plan) {
         child.role = f.plan.keys?.get(key) ?? f.plan.base

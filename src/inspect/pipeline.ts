@@ -36,7 +36,7 @@ function inspectUnsafe(message: JsonRpcMessage, ctx: MessageContext, policy: Com
   const subject = filtered?.message ?? message
   const findings: Finding[] = filtered ? [...filtered.findings] : []
 
-  const fields = collectFields(subject, { direction: ctx.direction, ...(ctx.method ? { method: ctx.method } : {}) })
+  const fields = collectFields(subject, { direction: ctx.direction, era: ctx.era, ...(ctx.method ? { method: ctx.method } : {}) })
   // Each finding remembers the field it came from: a key and its value share a pointer.
   const source = new Map<Finding, InspectField>()
   for (const field of fields) {

@@ -45,7 +45,7 @@ export async function readOriginBody(upstream: Response, maxBytes: number, deadl
     // A connection the origin drops mid-body is the origin being unavailable, not a firewall fault.
     throw err instanceof FirewallError ? err : new FirewallError({ kind: 'origin_unreachable' })
   } finally {
-    clearTimeout(timer)
+    if (timer !== undefined) clearTimeout(timer)
   }
 }
 

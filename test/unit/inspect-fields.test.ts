@@ -267,7 +267,7 @@ describe('collectFields: every §3 row', () => {
         },
       }),
     )
-    expect(summary(collectFields(m, { ...S2C, method: 'tools/call' }))).toEqual([
+    expect(summary(collectFields(m, { ...S2C, method: 'tools/call', era: 'modern' }))).toEqual([
       'k /result/resultType tool-result',
       'v /result/resultType tool-result',
       'k /result/inputRequests tool-result',
@@ -290,7 +290,7 @@ describe('collectFields: every §3 row', () => {
     const m = msg(
       '{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"t","inputResponses":{"s1":{"role":"assistant","model":"m","content":{"type":"text","text":"r"}},"e1":{"action":"accept","content":{"name":"Bob"}}},"requestState":"opaque"}}',
     )
-    expect(collectFields(m, C2S).filter((f) => !f.isKey).map((f) => `${f.path} ${f.role}`)).toEqual([
+    expect(collectFields(m, { ...C2S, era: 'modern' }).filter((f) => !f.isKey).map((f) => `${f.path} ${f.role}`)).toEqual([
       '/params/name other',
       '/params/inputResponses/s1/role sampling',
       '/params/inputResponses/s1/model sampling',
@@ -412,11 +412,18 @@ describe('collectFields: keys, limits and laziness', () => {
 })
 
 describe('opaque MRTR state', () => {
-  it('does not scan requestState in either direction (the client echoes it unread)', () => {
+  it('does not scan a 2026-07-28 requestState in either direction (the client echoes it unread)', () => {
     const state = 'eyJhbGciOiJIUzI1NiJ9.'.repeat(20)
     const result = { jsonrpc: '2.0' as const, id: 1, result: { resultType: 'input_required', requestState: state, inputRequests: {} } }
     const call = { jsonrpc: '2.0' as const, id: 2, method: 'tools/call', params: { name: 'x', requestState: state } }
-    expect(collectFields(result, { direction: 'server_to_client', method: 'tools/call' }).map((f) => f.path)).not.toContain('/result/requestState')
-    expect(collectFields(call, { direction: 'client_to_server', method: 'tools/call' }).map((f) => f.path)).not.toContain('/params/requestState')
+    const paths = (m: JsonRpcMessage, direction: 'server_to_client' | 'client_to_server', era: 'legacy' | 'modern') =>
+      collectFields(m, { direction, method: 'tools/call', era }).map((f) => f.path)
+    expect(paths(result, 'server_to_client', 'modern')).not.toContain('/result/requestState')
+    expect(paths(call, 'client_to_server', 'modern')).not.toContain('/params/requestState')
+    // A 2025 revision has no such field: there it is an extra field like any other, and so is a non-string.
+    expect(paths(result, 'server_to_client', 'legacy')).toContain('/result/requestState')
+    expect(paths(call, 'client_to_server', 'legacy')).toContain('/params/requestState')
+    const odd = { ...result, result: { ...result.result, requestState: { note: 'x' } } }
+    expect(paths(odd, 'server_to_client', 'modern')).toContain('/result/requestState/note')
   })
 })

@@ -118,3 +118,22 @@ describe('redaction keeps results valid', () => {
     })
   })
 })
+
+describe('requestState', () => {
+  const token = ['ghp', '_', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('')
+
+  it('redacts a secret a 2025 result carries under requestState (an extra field there) and blocks one a client sends', () => {
+    const answer = { jsonrpc: '2.0' as const, id: 3, result: { content: [], requestState: `state ${token}` } }
+    const out = inspect(answer, ctx({ method: 'tools/call' }), policyOf())
+    expect(out.action === 'modify' && out.message).toEqual({ ...answer, result: { ...answer.result, requestState: 'state [REDACTED:secret]' } })
+    const call = { jsonrpc: '2.0' as const, id: 4, method: 'tools/call', params: { name: 'x', arguments: {}, requestState: `state ${token}` } }
+    expect(inspect(call, ctx({ method: 'tools/call', direction: 'client_to_server' }), policyOf()).action).toBe('block')
+  })
+
+  it('leaves the 2026-07-28 opaque state alone, a signed JWT included (redacting it would break the retry)', () => {
+    const jwt = ['eyJhbGciOiJIUzI1NiJ9', 'eyJzdGVwIjoyLCJ0b29sIjoic2VhcmNoIn0', 'c2lnbmF0dXJlLW5vdC1yZWFsLWF0LWFsbA'].join('.')
+    const answer = { jsonrpc: '2.0' as const, id: 3, result: { resultType: 'input_required', inputRequests: {}, requestState: jwt } }
+    expect(inspect(answer, ctx({ method: 'tools/call', era: 'modern' }), policyOf()).action).toBe('allow')
+    expect(inspect(answer, ctx({ method: 'tools/call', era: 'legacy' }), policyOf()).action).toBe('modify')
+  })
+})
