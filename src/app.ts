@@ -15,6 +15,7 @@ import { handleMcp } from './proxy/mcp-endpoint'
 import { handleDiscovery, isDiscoveryPath } from './proxy/discovery'
 import { authAdminRoutes, isAuthAdminPath } from './auth/admin-routes'
 import { isKillPath, killRoutes } from './guard/admin-routes'
+import { servingState } from './guard/kill-state'
 import { alertRoutes, isAlertsPath } from './alerts/admin-routes'
 import { isToolsPath, toolRoutes } from './tools/admin-routes'
 import { isUsagePath, usageRoutes } from './budget/admin-routes'
@@ -49,8 +50,12 @@ export function createApp(): Hono<AppEnv> {
     if (hostTenant) {
       const tenant = await requireTenant(c, hostTenant)
       if (url.pathname === endpointPath(tenant)) return mcp(c, tenant)
-      // apiKey/jwt tenants answer discovery themselves (their PRM); passthrough forwards it.
-      if (isDiscoveryPath(url.pathname)) return tenantHostDiscovery(c.req.raw, tenant, endpointPath(tenant)) ?? handleDiscovery(c.req.raw, tenant, c.env)
+      // apiKey/jwt tenants answer discovery themselves (their PRM); passthrough forwards it, so a disabled
+      // or killed tenant is refused here as on its endpoint.
+      if (isDiscoveryPath(url.pathname)) {
+        await servingState(tenant, c.env)
+        return tenantHostDiscovery(c.req.raw, tenant, endpointPath(tenant)) ?? handleDiscovery(c.req.raw, tenant, c.env)
+      }
       throw new FirewallError({ kind: 'route_not_found' })
     }
     // Secrets and client keys, then the public PRM and identity JWKS routes.

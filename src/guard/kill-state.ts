@@ -12,6 +12,7 @@
  * copies at once. If the object cannot be reached, the last known
  * state holds until it is STALE_LIMIT_MS old; after that the tenant's failure mode decides.
  */
+import { FirewallError } from '../errors'
 import type { KillState } from './tenant-guard'
 import { FRESH_MS, MAX_AGE_MS, STALE_LIMIT_MS } from './bounds'
 
@@ -65,6 +66,19 @@ export async function killState(tenant: string, deps: KillStateDeps): Promise<Ki
     if (last && now - last.readAt < STALE_LIMIT_MS) return { ok: true, state: last.state }
     return { ok: false, reason: 'guard_unreachable' }
   }
+}
+
+/**
+ * A tenant that may reach its origin now: enabled in its config and not stopped by the kill switch.
+ * Throws the refusal (-31003, or `guard_unavailable` when the kill state cannot be read); returns the
+ * kill state for its per-tool list.
+ */
+export async function servingState(tenant: { id: string; record: { config: { enabled: boolean } } }, env: Env): Promise<KillState> {
+  if (!tenant.record.config.enabled) throw new FirewallError({ kind: 'tenant_disabled' })
+  const kill = await killState(tenant.id, { env })
+  if (!kill.ok) throw new FirewallError({ kind: 'guard_unavailable' })
+  if (kill.state.killed) throw new FirewallError({ kind: 'tenant_disabled' })
+  return kill.state
 }
 
 async function readCache(cache: Cache, tenant: string): Promise<Known | undefined> {

@@ -21,8 +21,7 @@ import { forward } from './forward'
 import { Exchange } from './exchange'
 import { relaySse } from './relay-sse'
 import { answerUnanswered, readOriginBody, relayJson } from './relay-json'
-import { killState } from '../guard/kill-state'
-import type { KillState } from '../guard/tenant-guard'
+import { killState, servingState } from '../guard/kill-state'
 import { authenticate } from '../auth/authenticate'
 import type { ClientAuth } from '../auth/authenticate'
 import { limitUnauthenticated } from '../abuse/mcp-guard'
@@ -52,9 +51,8 @@ type AuthedRequest = EndpointRequest & { auth: ClientAuth }
 export async function handleMcp(r: EndpointRequest): Promise<Response> {
   const { request, tenant } = r
   const config = tenant.record.config
-  if (!config.enabled) throw new FirewallError({ kind: 'tenant_disabled' })
-  // The kill switch (src/guard): whole tenant refused here, single tools in the Exchange.
-  r.killedTools = (await liveKillState(r)).tools
+  // Disabled or stopped by the kill switch (src/guard): whole tenant refused here, single tools in the Exchange.
+  r.killedTools = (await servingState(tenant, r.env)).tools
   const browserOrigin = checkBrowserOrigin(request.headers.get('origin'), config.allowedOrigins)
   if (request.method === 'OPTIONS') {
     if (!browserOrigin) return new Response(null, { status: 204 })
@@ -210,17 +208,9 @@ async function sendToOrigin(r: AuthedRequest, originUrl: URL, exchange: Exchange
 
 /** The user may take a while to answer: a kill switch thrown meanwhile (tenant or tool) still stops the call. */
 async function stillAllowedAfterWait(r: AuthedRequest, call: JsonRpcRequest): Promise<void> {
-  const tools = (await liveKillState(r)).tools
+  const tools = (await servingState(r.tenant, r.env)).tools
   const tool = call.params?.['name']
   if (typeof tool === 'string' && tools.includes(tool)) throw new FirewallError({ kind: 'tenant_disabled' })
-}
-
-/** The tenant's kill state; throws the refusal when the tenant is stopped or its guard cannot be read. */
-async function liveKillState(r: EndpointRequest): Promise<KillState> {
-  const kill = await killState(r.tenant.id, { env: r.env })
-  if (!kill.ok) throw new FirewallError({ kind: 'guard_unavailable' })
-  if (kill.state.killed) throw new FirewallError({ kind: 'tenant_disabled' })
-  return kill.state
 }
 
 /** Who answers a firewall question: the tenant, the session the POST carries and the verified identity. */

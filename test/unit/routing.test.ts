@@ -56,4 +56,30 @@ describe('routing', () => {
       expect(res.status).toBe(404)
     },
   )
+
+  // Discovery on a tenant hostname is forwarded to the origin (passthrough): a stopped tenant forwards nothing.
+  const discovery = [
+    ['POST', '/token'],
+    ['POST', '/register'],
+    ['GET', '/.well-known/oauth-authorization-server'],
+  ] as const
+
+  it.each(discovery)('refuses %s %s on the hostname of a disabled tenant (503 / -31003)', async (method, path) => {
+    expect((await admin('PUT', '/tenants/acme', { origin, hosts: ['mcp.acme.example'], enabled: false })).status).toBe(200)
+    clearTenantCache()
+    const res = await workerFetch(`https://mcp.acme.example${path}`, { method, ...(method === 'POST' ? { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=password' } : {}) })
+    expect(res.status).toBe(503)
+    expect((await errorOf(res)).code).toBe(-31003)
+  })
+
+  it.each(discovery)('refuses %s %s on the hostname of a killed tenant (503 / -31003)', async (method, path) => {
+    expect((await admin('POST', '/tenants/acme/kill', {})).status).toBe(200)
+    try {
+      const res = await workerFetch(`https://mcp.acme.example${path}`, { method, ...(method === 'POST' ? { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=password' } : {}) })
+      expect(res.status).toBe(503)
+      expect((await errorOf(res)).code).toBe(-31003)
+    } finally {
+      expect((await admin('DELETE', '/tenants/acme/kill')).status).toBe(200)
+    }
+  })
 })
