@@ -16,6 +16,7 @@ import { handleDiscovery, isDiscoveryPath } from './proxy/discovery'
 import { authAdminRoutes, isAuthAdminPath } from './auth/admin-routes'
 import { isKillPath, killRoutes } from './guard/admin-routes'
 import { servingState } from './guard/kill-state'
+import { canonicalHost } from './proxy/origin-url'
 import { alertRoutes, isAlertsPath } from './alerts/admin-routes'
 import { isToolsPath, toolRoutes } from './tools/admin-routes'
 import { isUsagePath, usageRoutes } from './budget/admin-routes'
@@ -46,7 +47,7 @@ export function createApp(): Hono<AppEnv> {
 
   app.all('*', async (c) => {
     const url = new URL(c.req.url)
-    const hostTenant = await tenantForHost(c.env.CONFIG, url.hostname.toLowerCase())
+    const hostTenant = await tenantForHost(c.env.CONFIG, canonicalHost(url.hostname))
     if (hostTenant) {
       const tenant = await requireTenant(c, hostTenant)
       if (url.pathname === endpointPath(tenant)) return mcp(c, tenant)

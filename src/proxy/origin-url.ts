@@ -28,7 +28,7 @@ export function checkTargetUrl(raw: string, policy: UrlPolicy): UrlVerdict {
     return { ok: false, reason: 'must use https' }
   }
   // WHATWG URL parsing has already normalised IPv4 forms such as 0x7f.1 or 2130706433 to dotted quads.
-  const host = url.hostname.toLowerCase()
+  const host = canonicalHost(url.hostname)
   if (policy.ownHostnames.has(host)) return { ok: false, reason: "must not point at the firewall's own hostnames" }
   if (!policy.allowPrivate && isPrivateHost(host)) {
     return { ok: false, reason: 'private, loopback and link-local targets are not allowed' }
@@ -36,9 +36,18 @@ export function checkTargetUrl(raw: string, policy: UrlPolicy): UrlVerdict {
   return { ok: true, url }
 }
 
+/**
+ * A hostname as DNS resolves it: lower case, without the trailing dot of its fully qualified form
+ * (`fw.example.` is `fw.example`, and must meet the same rules and route to the same tenant).
+ */
+export function canonicalHost(hostname: string): string {
+  const host = hostname.toLowerCase()
+  return host.endsWith('.') ? host.slice(0, -1) : host
+}
+
 /** True for loopback, private, link-local, CGNAT, multicast and unspecified literals and local names. */
 export function isPrivateHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  const host = canonicalHost(hostname.replace(/^\[|\]$/g, ''))
   if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal')) return true
   const v4 = parseIPv4(host)
   if (v4) return isPrivateIPv4(v4)
@@ -68,19 +77,39 @@ function isPrivateIPv4([a = 0, b = 0]: number[]): boolean {
   )
 }
 
+/**
+ * Loopback, unspecified, unique-local, link-local, site-local and multicast addresses, and every form
+ * that carries an IPv4 address or tunnels to one (mapped, compatible, NAT64, 6to4, Teredo): the IPv4
+ * address inside decides where the packet goes, and none of these has a use as a public origin.
+ */
 function isPrivateIPv6(host: string): boolean {
-  if (host === '::' || host === '::1') return true
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host)
-  if (mapped?.[1]) {
-    const v4 = parseIPv4(mapped[1])
-    return v4 ? isPrivateIPv4(v4) : true
-  }
-  // ::ffff:7f00:1 style (URL parsing emits hex groups for mapped addresses).
-  if (host.startsWith('::ffff:')) return true
-  const first = parseInt(host.split(':')[0] || '0', 16)
+  const g = expandIPv6(host)
+  if (!g) return true // not an address URL parsing would emit: refuse rather than guess
+  const [a = 0, b = 0] = g
+  const v4Tail = g.slice(0, 5).every((x) => x === 0) && (g[5] === 0 || g[5] === 0xffff) // ::a.b.c.d, ::ffff:a.b.c.d
   return (
-    (first & 0xfe00) === 0xfc00 || // unique local fc00::/7
-    (first & 0xffc0) === 0xfe80 || // link-local fe80::/10
-    (first & 0xff00) === 0xff00 // multicast
+    v4Tail || // also :: and ::1
+    (a === 0x64 && b === 0xff9b) || // NAT64 64:ff9b::/96 and 64:ff9b:1::/48
+    a === 0x2002 || // 6to4
+    (a === 0x2001 && b === 0) || // Teredo
+    (a === 0x2001 && b === 0x0db8) || // documentation
+    (a === 0x0100 && g[1] === 0 && g[2] === 0 && g[3] === 0) || // discard-only 100::/64
+    (a & 0xfe00) === 0xfc00 || // unique local fc00::/7
+    (a & 0xffc0) === 0xfe80 || // link-local fe80::/10
+    (a & 0xffc0) === 0xfec0 || // site-local fec0::/10 (deprecated)
+    (a & 0xff00) === 0xff00 // multicast
   )
+}
+
+/** The eight 16-bit groups of an IPv6 literal in hex groups (URL parsing never emits a dotted tail), or null. */
+function expandIPv6(host: string): number[] | null {
+  const halves = host.split('::')
+  if (halves.length > 2) return null
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((x) => (/^[0-9a-f]{1,4}$/.test(x) ? parseInt(x, 16) : NaN)))
+  const head = parse(halves[0] ?? '')
+  const tail = halves.length === 2 ? parse(halves[1] ?? '') : []
+  const fill = 8 - head.length - tail.length
+  if (halves.length === 2 ? fill < 1 : fill !== 0) return null
+  const groups = [...head, ...new Array<number>(halves.length === 2 ? fill : 0).fill(0), ...tail]
+  return groups.some(Number.isNaN) ? null : groups
 }

@@ -6,7 +6,7 @@ import type { Context } from 'hono'
 import type { Expect, Refusal } from './authority-types'
 import type { FieldIssue } from './issues'
 import { checkTargetUrl } from '../proxy/origin-url'
-import { urlPolicy } from '../proxy/url-policy-env'
+import { firewallHostnames, urlPolicy } from '../proxy/url-policy-env'
 import type { TenantConfig } from './config'
 
 /** Largest admin request body (a config with many custom rules fits comfortably). */
@@ -84,12 +84,16 @@ export function refusal(c: Context, r: Refusal): Response {
 }
 
 /**
- * Checks the origin URL against the origin rules (https, no credentials, not private, not the
- * firewall's own hostnames or the tenant's). Whether it is another tenant's hostname is decided
- * race-free by the host registry.
+ * Checks the addresses a config names: the origin URL against the origin rules (https, no credentials,
+ * not private, not the firewall's own hostnames or the tenant's), and the tenant's hostnames against
+ * the firewall's own (claiming one would take the admin API and every path-mapped tenant off it).
+ * Whether either is another tenant's hostname is decided race-free by the host registry.
  */
-export function originIssue(env: Env, requestUrl: string, config: TenantConfig): FieldIssue | null {
-  const policy = urlPolicy(env, new URL(requestUrl).hostname, config.hosts)
-  const target = checkTargetUrl(config.origin.url, policy)
+export function addressIssue(env: Env, requestUrl: string, config: TenantConfig): FieldIssue | null {
+  const requestHost = new URL(requestUrl).hostname
+  const own = firewallHostnames(env, requestHost)
+  const claimed = config.hosts.findIndex((h) => own.has(h))
+  if (claimed >= 0) return { path: `hosts.${claimed}`, message: "must not be one of the firewall's own hostnames" }
+  const target = checkTargetUrl(config.origin.url, urlPolicy(env, requestHost, config.hosts))
   return target.ok ? null : { path: 'origin.url', message: target.reason }
 }

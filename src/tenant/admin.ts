@@ -15,7 +15,7 @@ import { PolicyConfig, TenantConfig, TenantId } from './config'
 import { clearTenantCache } from './store'
 import { adminAuth, forbidden, mayAccessTenant } from './admin-auth'
 import type { AdminEnv } from './admin-auth'
-import { etag, invalidConfig, invalidRequest, originIssue, preconditionOf, readJson, refusal } from './admin-http'
+import { etag, invalidConfig, invalidRequest, addressIssue, preconditionOf, readJson, refusal } from './admin-http'
 import { RollbackRequest } from './admin-schemas'
 import type { TenantRecord, WriteResult } from './authority-types'
 import { DryRunRequest, dryRun } from './dry-run'
@@ -78,7 +78,7 @@ export function adminRoutes(): Hono<AdminEnv> {
     }
     const parsed = TenantConfig.safeParse(body.value)
     if (!parsed.success) return invalidConfig(c, fieldIssues(parsed.error))
-    const issue = originIssue(c.env, c.req.url, parsed.data)
+    const issue = addressIssue(c.env, c.req.url, parsed.data)
     if (issue) return invalidConfig(c, [issue])
     const hookIssues = webhookUrlIssues(c.env, c.req.url, parsed.data) // same rules as origin.url
     if (hookIssues.length > 0) return invalidConfig(c, hookIssues)
@@ -141,7 +141,7 @@ export function adminRoutes(): Hono<AdminEnv> {
     const target = await authority(c, id).version({ tenant: id, version: parsed.data.version })
     if (!target) return c.json({ error: 'version_not_found' }, 404)
     // The origin rules may have changed since that version was written (e.g. FIREWALL_HOSTNAMES).
-    const issue = originIssue(c.env, c.req.url, target.config)
+    const issue = addressIssue(c.env, c.req.url, target.config)
     if (issue) return invalidConfig(c, [issue])
     const hookIssues = webhookUrlIssues(c.env, c.req.url, target.config)
     if (hookIssues.length > 0) return invalidConfig(c, hookIssues)

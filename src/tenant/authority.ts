@@ -20,6 +20,7 @@ import { KeyTable, MAX_ACTIVE_KEYS } from './key-store'
 import { actorLabel, changesOperatorFields, keyMatches, KeyId, newKey, parseKey } from './keys'
 import type { Actor, IssuedKey, KeyInfo } from './keys'
 import { tenantPurgers } from './purge'
+import { canonicalHost } from '../proxy/origin-url'
 import { tenantKey } from './store'
 import type { PublishedTenant } from './store'
 import { CreateKeyInput, RemoveInput, RevokeKeyInput, RollbackInput, RotateKeyInput, WriteInput } from './authority-types'
@@ -186,7 +187,7 @@ export class TenantConfigAuthority extends DurableObject<Env> {
   }
 
   async #commit(tenant: string, config: TenantConfig, actor: Actor, action: VersionInfo['action'], rollbackOf: number | null, current: StoredVersion | null): Promise<WriteResult> {
-    const claim = await this.env.HOST_REGISTRY.getByName('global').assign({ tenant, hosts: config.hosts, originHost: new URL(config.origin.url).hostname })
+    const claim = await this.env.HOST_REGISTRY.getByName('global').assign({ tenant, hosts: config.hosts, originHost: canonicalHost(new URL(config.origin.url).hostname) })
     if (!claim.ok) {
       if (claim.error !== 'host_conflict') return refuse(claim.error)
       return { ok: false, error: 'host_conflict', issues: claim.conflicts.map((c) => ({ path: `hosts.${c.index}`, message: c.message })) }

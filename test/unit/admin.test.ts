@@ -67,6 +67,13 @@ describe('admin API', () => {
     expect(await env.CONFIG.get('tenant:strict')).toBeNull()
   })
 
+  it("refuses a tenant hostname that is the firewall's own (it would take the admin API off that hostname)", async () => {
+    const res = await admin('PUT', '/tenants/greedy', { origin, hosts: ['mcp.greedy.example', 'fw.example'] })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual({ error: 'invalid_config', issues: [{ path: 'hosts.1', message: "must not be one of the firewall's own hostnames" }] })
+    expect(await env.CONFIG.get('tenant:greedy')).toBeNull()
+  })
+
   it("refuses an origin that is another tenant's hostname routed to this firewall (a loop)", async () => {
     expect((await admin('PUT', '/tenants/one', { origin, hosts: ['mcp.one.example'] })).status).toBe(201)
     const res = await admin('PUT', '/tenants/two', { origin: { url: 'https://mcp.one.example/mcp' } })

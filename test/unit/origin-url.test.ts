@@ -23,6 +23,24 @@ describe('origin URL rules', () => {
     ['https://[fd00::1]/', 'private, loopback and link-local targets are not allowed'],
     ['https://[fe80::1]/', 'private, loopback and link-local targets are not allowed'],
     ['https://[2606:4700::1]/', null],
+    ['https://[2001:4860:4860::8888]/', null],
+    // Forms that carry or tunnel to an IPv4 address, and deprecated or reserved ranges.
+    ['https://[::127.0.0.1]/', 'private, loopback and link-local targets are not allowed'], // IPv4-compatible
+    ['https://[::ffff:8.8.8.8]/', 'private, loopback and link-local targets are not allowed'], // mapped
+    ['https://[64:ff9b::a9fe:a9fe]/', 'private, loopback and link-local targets are not allowed'], // NAT64 of 169.254.169.254
+    ['https://[64:ff9b:1::a00:1]/', 'private, loopback and link-local targets are not allowed'],
+    ['https://[2002:7f00:1::]/', 'private, loopback and link-local targets are not allowed'], // 6to4 of 127.0.0.1
+    ['https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/', 'private, loopback and link-local targets are not allowed'], // Teredo
+    ['https://[fec0::1]/', 'private, loopback and link-local targets are not allowed'], // site-local
+    ['https://[100::1]/', 'private, loopback and link-local targets are not allowed'], // discard-only
+    ['https://[ff02::1]/', 'private, loopback and link-local targets are not allowed'],
+    ['https://[::]/', 'private, loopback and link-local targets are not allowed'],
+    // The trailing dot of a fully qualified name is the same host.
+    ['https://localhost./', 'private, loopback and link-local targets are not allowed'],
+    ['https://metadata.google.internal./', 'private, loopback and link-local targets are not allowed'],
+    ['https://foo.localhost./', 'private, loopback and link-local targets are not allowed'],
+    ['https://fw.example./mcp', "must not point at the firewall's own hostnames"],
+    ['https://origin.example./mcp', null],
     ['https://localhost/', 'private, loopback and link-local targets are not allowed'],
     ['https://api.localhost/', 'private, loopback and link-local targets are not allowed'],
     ['https://MCP.Vendor.Example/mcp', "must not point at the firewall's own hostnames"],

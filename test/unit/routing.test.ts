@@ -57,6 +57,13 @@ describe('routing', () => {
     },
   )
 
+  it('treats the fully qualified form of a tenant hostname (trailing dot) as that hostname', async () => {
+    const adminThere = await workerFetch('https://mcp.acme.example./admin/v1/tenants', { headers: { authorization: 'Bearer test-admin-token' } })
+    expect(adminThere.status).toBe(404)
+    const other = await workerFetch('https://mcp.acme.example./t/other/mcp', { method: 'POST', headers: MCP_HEADERS, body: ping })
+    expect(other.status).toBe(404)
+  })
+
   // Discovery on a tenant hostname is forwarded to the origin (passthrough): a stopped tenant forwards nothing.
   const discovery = [
     ['POST', '/token'],
