@@ -61,7 +61,7 @@ export function createApp(): Hono<AppEnv> {
     }
     // Secrets and client keys, then the public PRM and identity JWKS routes.
     // Every admin sub-app runs behind the per-IP admin limits, checked before any token is compared.
-    const adminFetch = (sub: AdminApp) => limitAdmin(c.req.raw, c.env, c.get('requestId'), async () => sub.fetch(c.req.raw, c.env, c.executionCtx))
+    const adminFetch = (sub: AdminApp) => limitAdmin(c.req.raw, c.env, c.get('requestId'), () => adminRequest(c, sub))
     if (isAuthAdminPath(url.pathname)) return adminFetch(authAdmin)
     if (isKillPath(url.pathname)) return adminFetch(kill)
     if (isAlertsPath(url.pathname)) return adminFetch(alerts) // webhook deliveries and test alerts
@@ -92,6 +92,20 @@ export function createApp(): Hono<AppEnv> {
   })
 
   return app
+}
+
+/**
+ * An admin sub-app's answer, under this request's own id: the sub-app records writes with it (never
+ * the id a caller sent) and the response carries it, as every other response does.
+ */
+async function adminRequest(c: Context<AppEnv>, sub: AdminApp): Promise<Response> {
+  const requestId = c.get('requestId')
+  const headers = new Headers(c.req.raw.headers)
+  headers.set('x-request-id', requestId)
+  const res = await sub.fetch(new Request(c.req.raw, { headers }), c.env, c.executionCtx)
+  const out = new Response(res.body, res)
+  out.headers.set('x-request-id', requestId)
+  return out
 }
 
 async function requireTenant(c: Context<AppEnv>, id: string): Promise<LoadedTenant> {

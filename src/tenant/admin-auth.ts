@@ -29,7 +29,21 @@ export function adminAuth(): MiddlewareHandler<AdminEnv> {
   }
 }
 
-const TENANT_PATH = /^\/admin\/v1\/tenants\/([a-z0-9-]{1,63})(?:\/|$)/
+const TENANT_SEGMENT = /^\/admin\/v1\/tenants\/([^/]+)/
+const TENANT_ID = /^[a-z0-9-]{1,63}$/
+
+/** The tenant a path names, as the router reads it (percent-decoded: `%74-echo` is `t-echo`). */
+function tenantOfPath(pathname: string): string | null {
+  const raw = TENANT_SEGMENT.exec(pathname)?.[1]
+  if (raw === undefined) return null
+  let id: string
+  try {
+    id = decodeURIComponent(raw)
+  } catch {
+    return null // the router cannot read it either: nothing was written
+  }
+  return TENANT_ID.test(id) ? id : null
+}
 
 /**
  * Every successful admin write is recorded with who made it, in the tenant's SecurityEventLog
@@ -38,7 +52,7 @@ const TENANT_PATH = /^\/admin\/v1\/tenants\/([a-z0-9-]{1,63})(?:\/|$)/
 function recordWrite(c: Context<AdminEnv>, actor: Actor): void {
   const method = c.req.method
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || c.res.status >= 400) return
-  const tenant = TENANT_PATH.exec(new URL(c.req.url).pathname)?.[1]
+  const tenant = tenantOfPath(new URL(c.req.url).pathname)
   if (!tenant) return
   const write = {
     ts: new Date().toISOString(),
@@ -46,7 +60,7 @@ function recordWrite(c: Context<AdminEnv>, actor: Actor): void {
     method,
     path: new URL(c.req.url).pathname,
     status: c.res.status,
-    requestId: c.req.header('x-request-id') ?? '',
+    requestId: c.req.header('x-request-id') ?? '', // the firewall's own id for this request (app.ts)
   }
   console.log(JSON.stringify({ event: 'admin_write', tenant, ...write }))
   c.executionCtx.waitUntil(

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { admin } from '../support/worker/fetch'
+import { admin, ADMIN_TOKEN, workerFetch } from '../support/worker/fetch'
 import { warmUp } from './control-support'
 
 const origin = { url: 'https://origin.example/mcp' }
@@ -115,5 +115,23 @@ describe('admin write audit', () => {
       'operator PUT /admin/v1/tenants/audited/secrets/origin-token 204',
       expect.stringMatching(/^operator PUT \/admin\/v1\/tenants\/audited 20[01]$/),
     ])
+  })
+
+  it('records a write whose path spells the tenant percent-encoded, under the id the firewall chose', async () => {
+    expect([200, 201]).toContain((await admin('PUT', '/tenants/spelled', { origin })).status)
+    const kill = await workerFetch('https://fw.example/admin/v1/tenants/%73pelled/kill', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', 'x-request-id': 'chosen-by-caller' },
+      body: '{}',
+    })
+    expect(kill.status).toBe(200)
+    const requestId = kill.headers.get('x-request-id')
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/)
+    expect((await admin('DELETE', '/tenants/spelled/kill')).status).toBe(200)
+    let events: Array<{ method: string; path: string; requestId: string }> = []
+    for (let i = 0; i < 50 && events.length < 3; i++) {
+      events = (await (await admin('GET', '/tenants/spelled/events?kind=admin')).json<{ events: typeof events }>()).events
+    }
+    expect(events.find((e) => e.method === 'POST')).toMatchObject({ path: '/admin/v1/tenants/%73pelled/kill', requestId })
   })
 })
