@@ -103,10 +103,15 @@ export function limitsFor(config: BudgetConfig, scope: string): readonly WindowL
   if (!byKind) memo.set(config, (byKind = new Map()))
   let limits = byKind.get(kind)
   if (!limits) {
-    limits = collect(kind === 'tenant' ? config : kind === 'client' ? config.perClient : kind.startsWith('tool:') ? config.perTool?.[kind.slice(5)] : undefined)
+    limits = collect(kind === 'tenant' ? config : kind === 'client' ? config.perClient : kind.startsWith('tool:') ? toolLimits(config, kind.slice(5)) : undefined)
     if (byKind.size < 1_000) byKind.set(kind, limits)
   }
   return limits
+}
+
+/** A tool's own limits: an own key only, so a tool named `constructor` or `__proto__` has none. */
+export function toolLimits(config: BudgetConfig, tool: string): LimitSet | undefined {
+  return config.perTool && Object.hasOwn(config.perTool, tool) ? config.perTool[tool] : undefined
 }
 
 function collect(set: LimitSet | undefined): WindowLimit[] {

@@ -16,6 +16,7 @@ import type { Problem } from '../errors'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
 import type { ServerOutcome } from '../proxy/exchange'
 import type { BudgetConfig, ScopeKey } from './config'
+import { toolLimits } from './config'
 import { LeaseLedger } from './lease'
 import type { LedgerContext, Spend, SpendOutcome } from './lease'
 import type { Refusal, ReserveInput, ReserveResult } from './rpc'
@@ -115,7 +116,7 @@ export class BudgetMeter {
   #scopes(tool: string | undefined): ScopeKey[] {
     const out: ScopeKey[] = ['tenant']
     if (this.#client) out.push(this.#client)
-    if (tool !== undefined && this.#init.budget.perTool?.[tool]) out.push(`tool:${tool}`)
+    if (tool !== undefined && toolLimits(this.#init.budget, tool)) out.push(`tool:${tool}`)
     return out
   }
 

@@ -99,9 +99,17 @@ export function parseJsonBody(text: string, opts: ParseBodyOptions): ParseBodyRe
   }
   if (value.length === 0) return invalid('empty batch')
   if (opts.maxBatchSize !== undefined && value.length > opts.maxBatchSize) return invalid(`batch larger than ${opts.maxBatchSize}`)
+  // Two requests under one id would share one answer, and whatever the firewall tracks per request
+  // (the tool a response must fit, the budget it is charged to) would be the other's.
+  const requestIds = new Set<string>()
   for (const [index, element] of value.entries()) {
     const problem = messageProblem(element)
     if (problem !== undefined) return invalid(`batch element ${index}: ${problem}`)
+    const m = element as Record<string, unknown>
+    if (typeof m['method'] !== 'string' || !('id' in m)) continue
+    const key = `${typeof m['id']}:${String(m['id'])}`
+    if (requestIds.has(key)) return invalid(`batch element ${index}: request id used twice`)
+    requestIds.add(key)
   }
   // Every element was validated above; the cast only restates what messageProblem checked.
   return { ok: true, value: { kind: 'batch', messages: value as JsonRpcMessage[] } }

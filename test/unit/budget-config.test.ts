@@ -3,7 +3,7 @@
  * each scope gets. Window arithmetic (UTC, calendar months) is checked here too.
  */
 import { describe, expect, it } from 'vitest'
-import { BudgetConfig, limitsFor } from '../../src/budget/config'
+import { BudgetConfig, limitsFor, toolLimits } from '../../src/budget/config'
 import { TenantConfig } from '../../src/tenant/config'
 import { windowEnd, windowStart } from '../../src/budget/windows'
 
@@ -51,6 +51,10 @@ describe('BudgetConfig', () => {
     expect(limitsFor(config, 'session:abc')).toEqual([{ metric: 'tokens', window: 'hour', limit: 50 }])
     expect(limitsFor(config, 'tool:search')).toEqual([{ metric: 'requests', window: 'minute', limit: 2 }])
     expect(limitsFor(config, 'tool:other')).toEqual([])
+    // Inherited names are not tools with limits.
+    expect(limitsFor(config, 'tool:constructor')).toEqual([])
+    expect(toolLimits(config, 'constructor')).toBeUndefined()
+    expect(toolLimits(config, 'toString')).toBeUndefined()
   })
 })
 

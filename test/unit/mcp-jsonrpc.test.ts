@@ -50,10 +50,16 @@ describe('parseJsonBody refuses', () => {
     ['a string error code', '{"jsonrpc":"2.0","id":1,"error":{"code":"1","message":"x"}}', -32600, 'error.code must be an integer'],
     ['an error without message', '{"jsonrpc":"2.0","id":1,"error":{"code":1}}', -32600, 'error.message must be a string'],
     ['an inherited-looking method', '{"jsonrpc":"2.0","id":1,"constructor":"x"}', -32600, 'message has no method, result or error'],
+    ['two requests under one id in a batch', '[{"jsonrpc":"2.0","method":"ping","id":7},{"jsonrpc":"2.0","method":"tools/call","id":7,"params":{"name":"t"}}]', -32600, 'batch element 1: request id used twice'],
     ['nesting past maxDepth', `{"jsonrpc":"2.0","method":"x","params":{"a":${'['.repeat(31)}${']'.repeat(31)}}}`, -32600, 'nesting deeper than 32'],
   ]
   it.each(cases)('%s', (_name, text, code, reason) => {
     expect(parseJsonBody(text, opts)).toEqual({ ok: false, code, reason })
+  })
+
+  it('accepts a batch whose requests use one value as a number and as a string, beside a response under that id', () => {
+    const text = '[{"jsonrpc":"2.0","method":"ping","id":7},{"jsonrpc":"2.0","method":"ping","id":"7"},{"jsonrpc":"2.0","id":7,"result":{}}]'
+    expect(parseJsonBody(text, opts).ok).toBe(true)
   })
 
   it('refuses batches over maxBatchSize', () => {
