@@ -80,7 +80,7 @@ describe('batches by version', () => {
   })
 
   it('checks _meta in every batch element', () => {
-    expect(detectProtocol(headers(), body([ping, modernCall('2026-07-28')]))).toEqual({
+    expect(detectProtocol(headers(), body([ping, { ...modernCall('2026-07-28'), id: 2 }]))).toEqual({
       ok: false,
       status: 400,
       code: -32020,
