@@ -72,6 +72,12 @@ export class Exchange {
 
   /** Inspects a client message and decides what reaches the origin. */
   fromClient(message: JsonRpcMessage, bytes = 0): ClientOutcome {
+    // Deny lists, pins, approvals, kill switches and per-tool budgets all key on the name or URI: a request
+    // whose target is not a string would pass every one of them, so it goes no further (as an SDK server would).
+    const untargeted = 'method' in message && 'id' in message ? missingTarget(message.method, message.params) : undefined
+    if (untargeted && 'id' in message) {
+      return { answer: { jsonrpc: '2.0', id: message.id, error: { code: -32602, message: `Invalid params: params.${untargeted} must be a string`, data: { requestId: this.init.requestId } } } }
+    }
     const tool = toolNameOf(message)
     if (tool !== undefined && 'id' in message && this.init.killedTools?.includes(tool)) {
       return { answer: { jsonrpc: '2.0', id: message.id, error: { code: FirewallCode.tenantDisabled, message: 'Tool disabled', data: { requestId: this.init.requestId } } } }
@@ -251,6 +257,22 @@ export class Exchange {
     })
     return verdict
   }
+}
+
+/** The requests whose target names what the firewall's checks key on. */
+const TARGET_PARAM: ReadonlyMap<string, 'name' | 'uri'> = new Map([
+  ['tools/call', 'name'],
+  ['prompts/get', 'name'],
+  ['resources/read', 'uri'],
+  ['resources/subscribe', 'uri'],
+  ['resources/unsubscribe', 'uri'],
+])
+
+/** The target parameter a request lacks as a string (`name` or `uri`), or undefined when it has it. */
+function missingTarget(method: string, params: Record<string, unknown> | undefined): 'name' | 'uri' | undefined {
+  const key = TARGET_PARAM.get(method)
+  if (key === undefined) return undefined
+  return params && Object.hasOwn(params, key) && typeof params[key] === 'string' ? undefined : key
 }
 
 function toolNameOf(message: JsonRpcMessage): string | undefined {

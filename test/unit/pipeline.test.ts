@@ -88,6 +88,20 @@ describe('inspection pipeline', () => {
     const reply = { jsonrpc: '2.0' as const, id: 9, result: { role: 'assistant', model: 'm', content: { type: 'text', text: 'a\u202Eb' } } }
     expect(exchange.fromClient(reply)).toEqual({ forward: { jsonrpc: '2.0', id: 9, error: { code: -1, message: 'Rejected by policy' } } })
   })
+
+  it.each([
+    ['tools/call', { name: ['wipe'] }, 'name'],
+    ['tools/call', { arguments: {} }, 'name'],
+    ['prompts/get', { name: 7 }, 'name'],
+    ['resources/read', { uri: { href: 'file:///etc/passwd' } }, 'uri'],
+    ['resources/subscribe', {}, 'uri'],
+  ])('refuses %s whose target is not a string (%j): every name-keyed check would pass it', (method, params, key) => {
+    const exchange = new Exchange({ tenantId: 'unit', configVersion: 1, requestId: 'r-3', era: 'legacy', policy: policyOf({ tools: { deny: ['wipe'] } }), sink: new EventSink(env, 'unit', () => undefined) })
+    expect(exchange.fromClient({ jsonrpc: '2.0', id: 4, method, params })).toEqual({
+      answer: { jsonrpc: '2.0', id: 4, error: { code: -32602, message: `Invalid params: params.${key} must be a string`, data: { requestId: 'r-3' } } },
+    })
+    expect(exchange.unanswered()).toEqual([]) // nothing pending: nothing was forwarded
+  })
 })
 
 describe('redaction keeps results valid', () => {
