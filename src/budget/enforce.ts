@@ -65,8 +65,8 @@ export class BudgetMeter {
     this.#init = init
     this.#ctx = { tenant: init.tenantId, configVersion: init.configVersion, config: init.budget }
     this.#ledger = ledger
-    const who = init.identity !== undefined ? `client:${init.identity}` : init.sessionId !== undefined ? `session:${init.sessionId}` : undefined
-    this.#client = init.budget.perClient && who ? (who.slice(0, 264) as ScopeKey) : undefined
+    const who = init.identity !== undefined ? clientScope('client', init.identity) : init.sessionId !== undefined ? clientScope('session', init.sessionId) : undefined
+    this.#client = init.budget.perClient ? who : undefined
   }
 
   /** Resolves when messages can be counted (the tokenizer is loaded on the first budgeted request). */
@@ -196,4 +196,16 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, timeout]).finally(() => {
     if (timer !== undefined) clearTimeout(timer)
   })
+}
+
+/**
+ * A client's scope key within the budget object's limit (256 characters after the prefix). A longer
+ * identity or session id keeps its first 200 characters and a 64-bit FNV-1a hash of the whole, so two
+ * long ids sharing a prefix stay apart; cutting it instead (as before) broke every budget call for it.
+ */
+export function clientScope(kind: 'client' | 'session', id: string): ScopeKey {
+  if (id.length <= 256) return `${kind}:${id}`
+  let h = 0xcbf29ce484222325n
+  for (let i = 0; i < id.length; i++) h = ((h ^ BigInt(id.charCodeAt(i))) * 0x100000001b3n) & 0xffffffffffffffffn
+  return `${kind}:${id.slice(0, 200)}#${h.toString(16).padStart(16, '0')}`
 }

@@ -7,7 +7,7 @@
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { BudgetConfig } from '../../src/budget/config'
-import { BudgetMeter, ledgerFor } from '../../src/budget/enforce'
+import { BudgetMeter, clientScope, ledgerFor } from '../../src/budget/enforce'
 import { LeaseLedger } from '../../src/budget/lease'
 import { countTokens, loadTokenizer } from '../../src/budget/tokens'
 import { EventSink } from '../../src/audit/sink'
@@ -118,5 +118,19 @@ describe('budget at the endpoint', () => {
     expect(await res.json()).toMatchObject({ tenant: 'enf-usage', unit: 'o200k tokens', usage: [{ scope: 'tenant', metric: 'tokens', window: 'hour', limit: 500, used: 0, remaining: 500 }] })
     expect((await admin('GET', '/tenants/enf-usage/usage', undefined, 'wrong-token')).status).toBe(401)
     expect((await admin('GET', '/tenants/nobody-here/usage')).status).toBe(404)
+  })
+})
+
+describe('per-client scopes', () => {
+  it('keeps an identity longer than the object accepts as its own client, apart from another sharing its prefix', async () => {
+    const budget = BudgetConfig.parse({ requestsPerMinute: 100, perClient: { requestsPerMinute: 1 }, leaseFraction: 0 })
+    const meter = (identity: string) => new BudgetMeter({ env, tenantId: 'enf-long-id', configVersion: 1, budget, requestId: 'r', identity })
+    const call = { jsonrpc: '2.0' as const, id: 1, method: 'tools/call', params: { name: 'read', arguments: {} } }
+    const long = 'u'.repeat(300)
+    expect(await meter(long).admitClient([call])).toBeNull() // the object accepts the scope (it used to throw)
+    expect((await meter(long).admitClient([call]))?.kind).toBe('budget_exhausted') // and its own limit holds
+    expect(await meter(`${long}x`).admitClient([call])).toBeNull() // same 200-character prefix, another client
+    expect(clientScope('client', long)).toMatch(/^client:u{200}#[0-9a-f]{16}$/)
+    expect(clientScope('session', 'abc')).toBe('session:abc')
   })
 })
