@@ -9,8 +9,8 @@
  * | direction | message | text |
  * |---|---|---|
  * | client → server | `tools/call`, `prompts/get` request | `params.arguments`, as compact JSON |
- * | client → server | reply to `sampling/createMessage` | the sampled `content` |
- * | server → client | `tools/call`, `tasks/result` result | `content` text; `structuredContent` JSON only when no text block carries it |
+ * | client → server | reply to `sampling/createMessage` (2026 MRTR: in `params.inputResponses`) | the sampled `content` |
+ * | server → client | `tools/call`, `tasks/result` result | `content` text or `structuredContent` JSON, whichever has more tokens; 2026 MRTR sampling requests in `inputRequests` |
  * | server → client | `resources/read` result | `contents[].text` |
  * | server → client | `prompts/get` result | `description` and the messages' content |
  * | server → client | `sampling/createMessage` request | `systemPrompt` and the messages' content |
@@ -74,8 +74,11 @@ export function contextTexts(message: JsonRpcMessage, direction: 'client_to_serv
     if (direction === 'client_to_server' && (message.method === 'tools/call' || message.method === 'prompts/get')) {
       if (params['arguments'] !== undefined) out.push(JSON.stringify(params['arguments']))
     } else if (direction === 'server_to_client' && message.method === 'sampling/createMessage') {
-      if (typeof params['systemPrompt'] === 'string') out.push(params['systemPrompt'])
-      messagesText(params['messages'], out)
+      samplingText(params, out)
+    }
+    // 2026-07-28 MRTR retry: the client's replies ride in the request; a sampled reply is context text.
+    if (direction === 'client_to_server' && isRecord(params['inputResponses'])) {
+      for (const reply of Object.values(params['inputResponses'])) if (isRecord(reply) && typeof reply['model'] === 'string') blocksText(reply['content'], out)
     }
     return out
   }
@@ -89,9 +92,20 @@ export function contextTexts(message: JsonRpcMessage, direction: 'client_to_serv
   switch (method) {
     case 'tools/call':
     case 'tasks/result': {
-      const before = out.length
-      blocksText(result['content'], out)
-      if (out.length === before && result['structuredContent'] !== undefined) out.push(JSON.stringify(result['structuredContent']))
+      // A client shows its model the text blocks or the structured result, usually one mirroring the
+      // other: the larger of the two is counted, so neither a small text beside a huge structured
+      // result nor the reverse passes uncounted, and a mirrored pair is counted once.
+      const texts: string[] = []
+      blocksText(result['content'], texts)
+      const structured = result['structuredContent'] === undefined ? undefined : JSON.stringify(result['structuredContent'])
+      if (structured !== undefined && countTokens(structured) > texts.reduce((n, t) => n + countTokens(t), 0)) out.push(structured)
+      else out.push(...texts)
+      // 2026-07-28 MRTR: sampling requests the result carries put their prompts into a model's context too.
+      if (isRecord(result['inputRequests'])) {
+        for (const asked of Object.values(result['inputRequests'])) {
+          if (isRecord(asked) && asked['method'] === 'sampling/createMessage' && isRecord(asked['params'])) samplingText(asked['params'], out)
+        }
+      }
       break
     }
     case 'resources/read':
@@ -110,6 +124,12 @@ export function messageTokens(message: JsonRpcMessage, direction: 'client_to_ser
   let n = 0
   for (const text of contextTexts(message, direction, answers)) n += countTokens(text)
   return n
+}
+
+/** A sampling request's system prompt and messages. */
+function samplingText(params: Record<string, unknown>, out: string[]): void {
+  if (typeof params['systemPrompt'] === 'string') out.push(params['systemPrompt'])
+  messagesText(params['messages'], out)
 }
 
 function messagesText(messages: unknown, out: string[]): void {
