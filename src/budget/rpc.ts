@@ -91,6 +91,8 @@ export interface UsageReport {
   unit: 'o200k tokens'
   at: string
   usage: UsageRow[]
+  /** Per-client rows were left out (more than 5,000 client rows this window); tenant and tool rows never are. */
+  clientsTruncated: boolean
   /** Reserve calls the object has served (all time): the hot path's cost in object round trips. */
   calls: number
 }

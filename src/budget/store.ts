@@ -76,14 +76,19 @@ export class BudgetStore {
     )
   }
 
-  /** Rows of the given window instances (`start` per window), for the usage report. */
-  rowsAt(starts: Record<Window, number>): WindowRow[] {
-    return this.#sql
-      .exec<WindowRow>(
-        `SELECT * FROM windows WHERE (window = 'minute' AND start = ?) OR (window = 'hour' AND start = ?) OR (window = 'day' AND start = ?) OR (window = 'month' AND start = ?) ORDER BY scope, metric, window LIMIT 5000`,
-        starts.minute, starts.hour, starts.day, starts.month,
-      )
-      .toArray()
+  /**
+   * Rows of the given window instances (`start` per window), for the usage report: every tenant and tool
+   * row (their number is bounded by the config), and at most `maxClientRows` client and session rows, whose
+   * number a client choosing session ids could grow without end. `truncated`: client rows were left out.
+   */
+  rowsAt(starts: Record<Window, number>, maxClientRows = 5000): { rows: WindowRow[]; truncated: boolean } {
+    const current = `((window = 'minute' AND start = ?) OR (window = 'hour' AND start = ?) OR (window = 'day' AND start = ?) OR (window = 'month' AND start = ?))`
+    const at = [starts.minute, starts.hour, starts.day, starts.month]
+    const clientScope = `(scope LIKE 'client:%' OR scope LIKE 'session:%')`
+    const fixed = this.#sql.exec<WindowRow>(`SELECT * FROM windows WHERE ${current} AND NOT ${clientScope} ORDER BY scope, metric, window`, ...at).toArray()
+    const clients = this.#sql.exec<WindowRow>(`SELECT * FROM windows WHERE ${current} AND ${clientScope} ORDER BY scope, metric, window LIMIT ?`, ...at, maxClientRows + 1).toArray()
+    const truncated = clients.length > maxClientRows
+    return { rows: [...fixed, ...(truncated ? clients.slice(0, maxClientRows) : clients)], truncated }
   }
 
   insertLease(l: { id: string; holder: string; scope: string; tokens: number; requests: number; rows: LeaseRows; expiresAt: number }): void {

@@ -94,7 +94,8 @@ export class TenantBudget extends DurableObject<Env> {
       const config = this.#configFor(input.configVersion, input.config)
       this.#store.expireDue(now)
       const starts = windowStarts(now)
-      const rows = new Map(this.#store.rowsAt(starts).map((r) => [`${r.scope}\u0000${r.metric}\u0000${r.window}`, r]))
+      const read = this.#store.rowsAt(starts)
+      const rows = new Map(read.rows.map((r) => [`${r.scope}\u0000${r.metric}\u0000${r.window}`, r]))
       const scopes = new Set(['tenant', ...Object.keys(config.perTool ?? {}).map((t) => `tool:${t}`), ...[...rows.values()].map((r) => r.scope)])
       const usage: UsageRow[] = []
       for (const scope of scopes) {
@@ -109,7 +110,7 @@ export class TenantBudget extends DurableObject<Env> {
           })
         }
       }
-      return { tenant: input.tenant, unit: 'o200k tokens' as const, at: new Date(now).toISOString(), usage, calls: Number(this.#store.meta('calls') ?? 0) }
+      return { tenant: input.tenant, unit: 'o200k tokens' as const, at: new Date(now).toISOString(), usage, clientsTruncated: read.truncated, calls: Number(this.#store.meta('calls') ?? 0) }
     })
   }
 

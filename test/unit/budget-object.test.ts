@@ -65,6 +65,23 @@ describe('TenantBudget charges', () => {
     expect(await row('b-scopes', config, 'client:b', 'tokens', 'minute')).toMatchObject({ used: 100 })
   })
 
+  it('reports tenant and tool rows in full however many session rows a client sprays, and says when client rows were left out', async () => {
+    const config = cfg({ tokensPerMinute: 1000, perClient: { tokensPerMinute: 100 }, perTool: { zz_tool: { tokensPerMinute: 50 } } })
+    await call('b-spray', config, { need: [{ scope: 'tenant', tokens: 7, requests: 1 }, { scope: 'tool:zz_tool', tokens: 7, requests: 1 }] })
+    // 5,001 session rows, written directly (as that many requests with fresh Mcp-Session-Ids would).
+    await runInDurableObject(stub('b-spray'), (_i, state) => {
+      for (let i = 0; i <= 5000; i++) {
+        state.storage.sql.exec(`INSERT INTO windows (scope, metric, window, start, used, reserved, provisional) VALUES (?, 'tokens', 'minute', ?, 1, 0, 0)`, `session:${String(i).padStart(5, '0')}`, T0)
+      }
+    })
+    const report = await stub('b-spray').usage({ tenant: 'b-spray', configVersion: 1, config })
+    expect(report.clientsTruncated).toBe(true)
+    expect(report.usage.find((r) => r.scope === 'tenant')).toMatchObject({ used: 7, remaining: 993 })
+    expect(report.usage.find((r) => r.scope === 'tool:zz_tool')).toMatchObject({ used: 7, remaining: 43 })
+    expect(report.usage.filter((r) => r.scope.startsWith('session:'))).toHaveLength(5000)
+    expect((await stub('b-charge').usage({ tenant: 'b-charge', configVersion: 1, config })).clientsTruncated).toBe(false)
+  })
+
   it('validates its arguments', async () => {
     const config = cfg({ tokensPerMinute: 10 })
     await expect(call('b-invalid', config, { need: [{ scope: 'nobody', tokens: 1, requests: 0 }] })).rejects.toThrow('invalid budget RPC arguments: need.0.scope: invalid scope')
