@@ -19,6 +19,7 @@ import type { ApprovalOptions, HeldCall, ToolGate } from '../tools/gate'
 import { isFirewallRequestId } from '../tools/confirm-wire'
 import type { Problem } from '../errors'
 import { gateServer } from '../budget/enforce'
+import type { StreamRequest } from './stream-state'
 import type { BudgetMeter } from '../budget/enforce'
 
 export interface ExchangeInit {
@@ -38,10 +39,12 @@ export interface ExchangeInit {
   /** The tenant's token and request budget (src/budget); absent when it has none. */
   meter?: BudgetMeter
   /**
-   * The exchange carries a POST's messages, so every response on it must answer one of its requests.
-   * (A GET stream may replay answers to earlier POSTs after a reconnect, so it is not held to this.)
+   * Every response on the exchange must answer one of its requests: a POST's, or those of the stream a
+   * GET resumes (stream-state.ts; a GET that resumes none answers nothing).
    */
   ownAnswersOnly?: boolean
+  /** A GET resuming a POST's stream: its requests are answered there or on a later resumption, never owed here. */
+  resumed?: boolean
 }
 
 /** What to do with one server → client message. */
@@ -194,6 +197,22 @@ export class Exchange {
     return false
   }
 
+  /**
+   * A resumed GET stream's requests (stream-state.ts), forwarded by an earlier POST: their answers are
+   * matched, checked and charged as on the POST's own stream, and nothing else is answered on it.
+   */
+  async resume(requests: readonly StreamRequest[]): Promise<void> {
+    this.init.ownAnswersOnly = true
+    this.init.resumed = true
+    for (const [id, method, tool] of requests) this.pending.set(id, { method, ...(tool !== undefined ? { toolName: tool } : {}) })
+    await this.init.tools?.resume(requests)
+  }
+
+  /** The requests still waiting, as a stream carries them (stream-state.ts). */
+  streamRequests(): StreamRequest[] {
+    return [...this.pending].map(([id, p]) => (p.toolName !== undefined ? [id, p.method, p.toolName] : [id, p.method]))
+  }
+
   /** Errors for every request still waiting (a stream that had to be cut), then forgets them. */
   failPending(code: number, message: string, data: { [key: string]: JsonValue } = {}): JsonRpcResponse[] { // data: the budget window
     const out: JsonRpcResponse[] = []
@@ -207,7 +226,7 @@ export class Exchange {
    * would otherwise wait for them until its own timeout. Empty when every request was answered.
    */
   unanswered(): JsonRpcResponse[] {
-    if (this.pending.size === 0) return []
+    if (this.pending.size === 0 || this.init.resumed) return []
     const { code, message } = toWire({ kind: 'origin_no_answer' })
     return this.failPending(code, message)
   }

@@ -21,6 +21,8 @@ import { forward } from './forward'
 import { Exchange } from './exchange'
 import { relaySse } from './relay-sse'
 import { answerUnanswered, readOriginBody, relayJson } from './relay-json'
+import { resumedStream, streamIdPrefix } from './stream-state'
+import type { ResumedStream } from './stream-state'
 import { killState, servingState } from '../guard/kill-state'
 import { authenticate } from '../auth/authenticate'
 import type { ClientAuth } from '../auth/authenticate'
@@ -228,12 +230,20 @@ async function handleStreamOrDelete(r: AuthedRequest, originUrl: URL): Promise<R
   if (!proto.ok) throw new FirewallError(protocolProblem(proto))
   const exchange = newExchange(r, proto.era, originUrl)
   if (exchange.init.meter) await exchange.init.meter.ready() // server messages on the stream are counted as they pass
+  // A GET stream answers only the requests of the POST stream it resumes, as that stream's ids say
+  // (stream-state.ts); without them, none: the spec allows answers on a GET only when resuming.
+  const last = request.method === 'GET' ? request.headers.get('last-event-id') : null
+  const resumed = last !== null ? await resumedStream(r.env, tenant.id, exchange.init.sessionId, last) : null
+  if (resumed === 'invalid') throw new FirewallError({ kind: 'invalid_request', reason: 'Last-Event-ID was not issued for this session' })
+  if (resumed) await exchange.resume(resumed.requests)
+  else exchange.init.ownAnswersOnly = true
   const headers = await r.auth.originHeaders(request.headers)
+  if (resumed) headers.set('last-event-id', resumed.originId) // the origin's own id
   const { response: upstream, abort } = await forward(
     { url: originUrl, method: request.method, headers },
     { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal },
   )
-  return relay(r, upstream, exchange, abort, [], originUrl, { firstId: null, isBatch: false })
+  return relay(r, upstream, exchange, abort, [], originUrl, { firstId: null, isBatch: false, ...(resumed ? { resumed } : {}) })
 }
 
 async function relay(
@@ -243,7 +253,7 @@ async function relay(
   abort: () => void,
   prelude: JsonRpcResponse[],
   originUrl: URL,
-  sent: { firstId: JsonRpcId | null; isBatch: boolean },
+  sent: { firstId: JsonRpcId | null; isBatch: boolean; resumed?: ResumedStream },
 ): Promise<Response> {
   const { firstId } = sent
   const config = r.tenant.record.config
@@ -273,6 +283,9 @@ async function relay(
       prelude,
       answerOrigin,
       abortOrigin: abort,
+      // 2025 revisions resume a stream by its event ids: they carry the requests it answers (stream-state.ts).
+      ...(exchange.init.era === 'legacy' ? { eventIdPrefix: streamPrefix(r, exchange, sent.resumed) } : {}),
+      ...(sent.resumed ? { resumedFrom: sent.resumed.originId } : {}),
       onClose: () => exchange.init.sink.flush(),
       // A kill thrown while the stream is open ends it within the kill switch's staleness bound.
       stillAllowed: async () => {
@@ -305,6 +318,12 @@ async function relay(
     return new Response(null, { status: upstream.status, headers })
   }
   throw new FirewallError({ kind: 'origin_invalid_response', reason: `content type ${type || '(none)'}` }, firstId)
+}
+
+/** The event id prefix of a stream: a resumed stream keeps the one it was resumed by. */
+function streamPrefix(r: AuthedRequest, exchange: Exchange, resumed: ResumedStream | undefined): () => Promise<string | null> {
+  if (resumed) return () => Promise.resolve(resumed.prefix)
+  return () => streamIdPrefix(r.env, r.tenant.id, exchange.init.sessionId, exchange.streamRequests())
 }
 
 /** Answers server requests the client will never see, on its behalf (same session, version and auth). */

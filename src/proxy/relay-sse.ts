@@ -47,6 +47,13 @@ export interface SseRelayOptions {
   holdMs?: number
   /** The most output to hold, in UTF-16 units; default {@link SSE_HOLD_UNITS}. */
   holdUnits?: number
+  /**
+   * The prefix every event id gets on its way to the client (the requests the stream answers, sealed:
+   * stream-state.ts), asked once, at the first id; null or absent: ids go out as the origin sent them.
+   */
+  eventIdPrefix?: () => Promise<string | null>
+  /** A resumed stream: the origin's id the client resumed from (it may resume from there again). */
+  resumedFrom?: string
 }
 
 const encoder = new TextEncoder()
@@ -77,7 +84,13 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
   const origin = new OriginReader(reader, opts.idleTimeoutMs, opts.recheckMs ?? 2_000, opts.stillAllowed)
   let finished = false
   let originStopped = false
-  let lastEventId = ''
+  let lastEventId = opts.resumedFrom ?? ''
+  let prefix: Promise<string | null> | undefined
+  const clientId = async (id: string): Promise<string> => {
+    if (!opts.eventIdPrefix || id === '') return id // an empty id resets the client's: nothing to resume
+    const p = await (prefix ??= opts.eventIdPrefix())
+    return p === null ? id : p + id
+  }
   const end = (): void => {
     finished = true
     origin.close()
@@ -130,7 +143,7 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
     }
     let out = ''
     for (const item of items) {
-      const text = await handleItem(item, exchange, opts) // async: pin checks may read a Durable Object
+      const text = await handleItem(item, exchange, opts, clientId) // async: pin checks may read a Durable Object
       if (text === 'unparseable_event' || text === 'unasked_response') return failClosed(text, out)
       if (text !== null) {
         out += text
@@ -211,13 +224,13 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
 }
 
 /** The text to send for one framed item, `null` to send nothing, or why the stream must be cut. */
-async function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptions): Promise<string | null | 'unparseable_event' | 'unasked_response'> {
+async function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptions, clientId: (id: string) => Promise<string>): Promise<string | null | 'unparseable_event' | 'unasked_response'> {
   if (item.type === 'comment') return ':\n'
   if (item.type === 'retry') return item.ms !== undefined ? `retry: ${item.ms}\n` : null
   // WHATWG: an absent or empty event name means `message`; the SDK client dispatches only those.
   if (item.event !== undefined && item.event !== '' && item.event !== 'message') return null
   // Empty data is never dispatched; only its `id:` counts (a priming event). A block without one is a blank line.
-  if (!item.hasData) return item.id !== undefined ? encodeEvent({ id: item.id, data: '' }) : '\n'
+  if (!item.hasData) return item.id !== undefined ? encodeEvent({ id: await clientId(item.id), data: '' }) : '\n'
   const parsed = parseJsonBody(item.data, { maxDepth: opts.maxDepth })
   if (!parsed.ok) return 'unparseable_event'
   const messages = parsed.value.kind === 'batch' ? parsed.value.messages : [parsed.value.message]
@@ -233,7 +246,7 @@ async function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptio
   if (answers.length > 0) opts.answerOrigin(answers)
   if (emit.length === 0) return null
   const data = JSON.stringify(parsed.value.kind === 'batch' ? emit : emit[0])
-  return encodeEvent({ event: 'message', ...(item.id !== undefined ? { id: item.id } : {}), data })
+  return encodeEvent({ event: 'message', ...(item.id !== undefined ? { id: await clientId(item.id) } : {}), data })
 }
 
 /**

@@ -172,6 +172,12 @@ function policyFinding(ruleId: string, path: string): Finding {
 // Parsed pinned definitions, by their canonical text (shared by every call of a tool in the isolate).
 const parsed = new Map<string, JsonObject>()
 
+/** The output schema of a tool's approved definition (a resumed stream's call, whose request this exchange never saw). */
+export function approvedOutput(pin: IndexedPin | undefined): CompiledSchema | null {
+  const definition = parse(pin?.approved ?? null)
+  return definition ? schemaOf(definition, 'outputSchema') : null
+}
+
 function parse(definition: string | null): JsonObject | null {
   if (definition === null) return null
   const hit = parsed.get(definition)

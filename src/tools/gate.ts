@@ -12,7 +12,8 @@
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn } from '../mcp/jsonrpc'
 import { wrapContinuation, type ApprovalOptions } from './approval'
-import { checkRequest, type CallMemo } from './call-check'
+import { approvedOutput, checkRequest, type CallMemo } from './call-check'
+import type { StreamRequest } from '../proxy/stream-state'
 import { rememberSession } from './confirm-session'
 import { LISTS, checkList } from './list-check'
 import { checkResult } from './result-check'
@@ -97,6 +98,17 @@ export class ToolGate {
     }
     if (LISTS[method] === undefined) return message
     return checkList(this.init, this.#pins, method, message)
+  }
+
+  /**
+   * The calls a resumed stream answers (stream-state.ts), forwarded by another exchange: their results
+   * get the output-schema check of the tool's approved definition, as a direct answer would.
+   */
+  async resume(requests: readonly StreamRequest[]): Promise<void> {
+    const calls = requests.filter(([, method, tool]) => method === 'tools/call' && tool !== undefined)
+    if (calls.length === 0 || this.init.tools.pinning === 'off') return
+    const index = await this.#pins.index()
+    for (const [id, , tool = ''] of calls) this.#remember(id, { tool, output: approvedOutput(index?.get('tool', tool)) })
   }
 
   /**

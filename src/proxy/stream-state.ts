@@ -1,0 +1,127 @@
+/**
+ * What a resumed SSE stream answers, carried in the SSE event ids the client resumes from.
+ *
+ * A 2025 client that loses a POST's response stream (or whose server closes it after a priming event,
+ * SSE polling) reconnects with `GET` and `Last-Event-ID`, and the origin replays the answers there. That
+ * GET may reach another isolate, which never saw the POST: without more, its answers would arrive with no
+ * method and no tool, and every check keyed on them (pins and deny lists on a `tools/list`, the output
+ * schema of a call, per-tool budgets) would have nothing to check against.
+ *
+ * So the firewall rewrites the ids of a POST stream that carries requests: `mcpfw1~<requests>~<mac>~<id>`,
+ * where `<requests>` lists each request's id, method and tool, `<mac>` is an HMAC over the tenant, the
+ * session and that list, and `<id>` is the origin's own id. On a GET, a `Last-Event-ID` in that form is
+ * verified and gives the exchange its requests back, and the origin gets its own id. A GET stream answers
+ * only those requests; one without a verified list answers none (the spec allows answers on a GET only
+ * when resuming a request's stream).
+ *
+ * The key is derived from `SECRETS_MASTER_KEY` when it is set, from `ADMIN_TOKEN` otherwise; rotating
+ * either ends resumption of streams issued before (their answers are then refused, not passed).
+ */
+import { base64url } from 'jose'
+import type { JsonRpcId } from '../mcp/jsonrpc'
+import { keyring, deriveBytes } from '../auth/master-key'
+
+/** One request a stream answers: its JSON-RPC id, method and (for `tools/call`) tool. */
+export type StreamRequest = [id: JsonRpcId, method: string, tool?: string]
+
+/** A verified `Last-Event-ID`: the requests its stream answers, the origin's own id, and the prefix to keep. */
+export interface ResumedStream {
+  requests: StreamRequest[]
+  originId: string
+  prefix: string
+}
+
+const PREFIX = 'mcpfw1~'
+const MAC_BYTES = 16
+const MAX_REQUESTS = 100 // a batch's worth (the SDK server accepts 100)
+
+const encoder = new TextEncoder()
+let memo: { raw: string; key: Promise<CryptoKey | null> } | undefined
+
+function hmacKey(env: Env): Promise<CryptoKey | null> {
+  const raw = `${env.SECRETS_MASTER_KEY ?? ''}\n${env.ADMIN_TOKEN ?? ''}`
+  if (memo?.raw !== raw) memo = { raw, key: deriveKey(env) }
+  return memo.key
+}
+
+async function deriveKey(env: Env): Promise<CryptoKey | null> {
+  const ring = await keyring(env)
+  let bytes: Uint8Array
+  if (ring) {
+    bytes = await deriveBytes(ring.current, 'stream-state', 'firewall', 32)
+  } else if (env.ADMIN_TOKEN) {
+    const base = await crypto.subtle.importKey('raw', encoder.encode(env.ADMIN_TOKEN), 'HKDF', false, ['deriveBits'])
+    const info = encoder.encode('stream-state:firewall')
+    bytes = new Uint8Array(await crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: encoder.encode('mcp-edge-firewall/hkdf/v1'), info }, base, 256))
+  } else {
+    return null
+  }
+  return crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+}
+
+function macInput(tenant: string, session: string, payload: string): Uint8Array {
+  return encoder.encode(`${tenant}\n${session}\n${payload}`)
+}
+
+/**
+ * The id prefix for a stream answering `requests` in `session`, or null when there is nothing to carry
+ * (no requests, no session to resume in, or no key).
+ */
+export async function streamIdPrefix(env: Env, tenant: string, session: string | undefined, requests: StreamRequest[]): Promise<string | null> {
+  if (!session || requests.length === 0 || requests.length > MAX_REQUESTS) return null
+  const key = await hmacKey(env)
+  if (!key) return null
+  const payload = base64url.encode(JSON.stringify(requests))
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, macInput(tenant, session, payload))).slice(0, MAC_BYTES)
+  return `${PREFIX}${payload}~${base64url.encode(mac)}~`
+}
+
+/**
+ * Reads a client's `Last-Event-ID`: null when it is not in the firewall's form (a stream that carried no
+ * requests), 'invalid' when it is but does not verify for this tenant and session, else what it carries.
+ */
+export async function resumedStream(env: Env, tenant: string, session: string | undefined, lastEventId: string): Promise<ResumedStream | 'invalid' | null> {
+  if (!lastEventId.startsWith(PREFIX)) return null
+  const parts = lastEventId.slice(PREFIX.length).split('~')
+  if (parts.length < 3 || !session) return 'invalid'
+  const [payload = '', mac = ''] = parts
+  const key = await hmacKey(env)
+  const macBytes = fromBase64url(mac)
+  if (!key || !macBytes || macBytes.length !== MAC_BYTES) return 'invalid'
+  const full = new Uint8Array(await crypto.subtle.sign('HMAC', key, macInput(tenant, session, payload))).slice(0, MAC_BYTES)
+  if (!equalBytes(full, macBytes)) return 'invalid'
+  const json = fromBase64url(payload)
+  const requests = json ? parseRequests(new TextDecoder().decode(json)) : null
+  if (!requests) return 'invalid'
+  return { requests, originId: parts.slice(2).join('~'), prefix: `${PREFIX}${payload}~${mac}~` }
+}
+
+function parseRequests(text: string): StreamRequest[] | null {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return null
+  }
+  if (!Array.isArray(value) || value.length > MAX_REQUESTS) return null
+  const ok = value.every(
+    (r) => Array.isArray(r) && (typeof r[0] === 'string' || typeof r[0] === 'number') && typeof r[1] === 'string' && (r[2] === undefined || typeof r[2] === 'string') && r.length <= 3,
+  )
+  return ok ? (value as StreamRequest[]) : null
+}
+
+/** Constant time for equal lengths (the MAC's length is fixed). */
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length
+  for (let i = 0; i < a.length && i < b.length; i++) diff |= (a[i] as number) ^ (b[i] as number)
+  return diff === 0
+}
+
+function fromBase64url(text: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null
+  try {
+    return base64url.decode(text)
+  } catch {
+    return null
+  }
+}
