@@ -47,6 +47,26 @@ export interface HeaderCheckOptions {
   bindings?: readonly ParamHeaderBinding[]
 }
 
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/**
+ * The `x-mcp-header` bindings a tool's `inputSchema` declares, at any depth of `properties`; values that
+ * are not header-name tokens are skipped (no client could send them).
+ */
+export function paramBindings(inputSchema: JsonValue | undefined): ParamHeaderBinding[] {
+  const out: ParamHeaderBinding[] = []
+  const visit = (schema: JsonValue | undefined, path: string[]): void => {
+    if (!isJsonObject(schema) || path.length > 16) return
+    const header = getOwn(schema, 'x-mcp-header')
+    if (path.length > 0 && typeof header === 'string' && TOKEN.test(header)) out.push({ header, path })
+    const properties = getOwn(schema, 'properties')
+    if (!isJsonObject(properties)) return
+    for (const key of Object.keys(properties)) visit(getOwn(properties, key), [...path, key])
+  }
+  visit(inputSchema, [])
+  return out
+}
+
 /**
  * Decodes a metadata header value: `=?base64?…?=` is canonical base64 of UTF-8 (§"Value Encoding");
  * anything else must be plain field-value text. Returns null for a malformed value (non-canonical

@@ -7,6 +7,7 @@ import type { Problem } from '../errors'
 import { detectProtocol } from '../mcp/era'
 import type { ProtocolDetection } from '../mcp/era'
 import { checkRequestMetadataHeaders, rewriteParamHeaders } from '../mcp/headers2026'
+import type { ParamHeaderBinding } from '../mcp/headers2026'
 import { parseJsonBody } from '../mcp/jsonrpc'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../mcp/jsonrpc'
 import { compilePolicy } from '../inspect/policy'
@@ -140,6 +141,15 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
     throw isBatch && err instanceof FirewallError ? new FirewallError(err.problem) : err
   }
   exchange.init.sink.flush()
+  // 2026-07-28: the called tool's pinned schema (known now: the gate has looked it up, or listed the origin)
+  // says which argument each `Mcp-Param-*` header mirrors (`x-mcp-header`), whatever its name; checked
+  // again with those bindings before anything is charged or forwarded.
+  const tool = proto.era === 'modern' && single && 'method' in single && single.method === 'tools/call' ? single.params?.['name'] : undefined
+  const bindings = typeof tool === 'string' && exchange.init.tools && outgoing.length > 0 ? await exchange.init.tools.paramBindings(tool) : []
+  if (single && bindings.length > 0) {
+    const check = checkRequestMetadataHeaders(request.headers, single, { bindings })
+    if (!check.ok) throw new FirewallError({ kind: 'header_mismatch', reason: check.reason }, idOf(single))
+  }
   if (held) {
     const call = held.call
     return confirmationStream(held, {
@@ -147,11 +157,11 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
       onSettled: () => exchange.init.sink.flush(),
       proceed: async () => {
         await stillAllowedAfterWait(r, call)
-        return sendToOrigin(r, originUrl, exchange, { isBatch: false, single, outgoing: [call], answers: [] })
+        return sendToOrigin(r, originUrl, exchange, { isBatch: false, single, outgoing: [call], answers: [], bindings })
       },
     })
   }
-  return sendToOrigin(r, originUrl, exchange, { isBatch, single, outgoing, answers })
+  return sendToOrigin(r, originUrl, exchange, { isBatch, single, outgoing, answers, bindings })
 }
 
 /** What a POST sends on once every message was checked. */
@@ -161,6 +171,8 @@ interface Checked {
   outgoing: JsonRpcMessage[]
   /** Answers the firewall made itself (refusals), sent before the origin's. */
   answers: JsonRpcResponse[]
+  /** 2026-07-28: where the called tool's `Mcp-Param-*` headers live in its arguments (its pinned schema). */
+  bindings: ParamHeaderBinding[]
 }
 
 /** Charges the budget, forwards what passed and relays the origin's answer. */
@@ -189,7 +201,9 @@ async function sendToOrigin(r: AuthedRequest, originUrl: URL, exchange: Exchange
   }
 
   let headers = await r.auth.originHeaders(request.headers)
-  if (exchange.init.era === 'modern' && outgoing[0] && single && outgoing[0] !== single) headers = rewriteParamHeaders(headers, outgoing[0])
+  if (exchange.init.era === 'modern' && outgoing[0] && single && (outgoing[0] !== single || c.bindings.length > 0)) {
+    headers = rewriteParamHeaders(headers, outgoing[0], { bindings: c.bindings })
+  }
   // The firewall forwards its own serialisation of exactly what it inspected, never the client's bytes,
   // labelled as what it is (UTF-8 JSON), whatever charset the client declared.
   const body = JSON.stringify(isBatch ? outgoing : outgoing[0])

@@ -172,9 +172,14 @@ function policyFinding(ruleId: string, path: string): Finding {
 // Parsed pinned definitions, by their canonical text (shared by every call of a tool in the isolate).
 const parsed = new Map<string, JsonObject>()
 
+/** A tool's approved definition, or null when none was ever approved. */
+export function approvedDefinition(pin: IndexedPin | undefined): JsonObject | null {
+  return parse(pin?.approved ?? null)
+}
+
 /** The output schema of a tool's approved definition (a resumed stream's call, whose request this exchange never saw). */
 export function approvedOutput(pin: IndexedPin | undefined): CompiledSchema | null {
-  const definition = parse(pin?.approved ?? null)
+  const definition = approvedDefinition(pin)
   return definition ? schemaOf(definition, 'outputSchema') : null
 }
 

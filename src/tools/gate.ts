@@ -12,7 +12,8 @@
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn } from '../mcp/jsonrpc'
 import { wrapContinuation, type ApprovalOptions } from './approval'
-import { approvedOutput, checkRequest, type CallMemo } from './call-check'
+import { approvedDefinition, approvedOutput, checkRequest, type CallMemo } from './call-check'
+import { paramBindings, type ParamHeaderBinding } from '../mcp/headers2026'
 import type { StreamRequest } from '../proxy/stream-state'
 import { rememberSession } from './confirm-session'
 import { LISTS, checkList } from './list-check'
@@ -98,6 +99,17 @@ export class ToolGate {
     }
     if (LISTS[method] === undefined) return message
     return checkList(this.init, this.#pins, method, message)
+  }
+
+  /**
+   * The `Mcp-Param-*` bindings (`x-mcp-header`) of a tool's approved definition (2026-07-28): with them, a
+   * header the schema names is checked against its argument even when their names differ, and a bound
+   * argument sent without its header is refused. Empty when the tool has none or is not pinned.
+   */
+  async paramBindings(tool: string): Promise<ParamHeaderBinding[]> {
+    if (this.init.tools.pinning === 'off') return []
+    const definition = approvedDefinition((await this.#pins.index())?.get('tool', tool))
+    return definition ? paramBindings(getOwn(definition, 'inputSchema')) : []
   }
 
   /**

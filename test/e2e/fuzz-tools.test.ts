@@ -127,6 +127,34 @@ function headerValue(rng: Rng, value: string): string {
   return /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value) && rng() < 0.7 ? value : encoded
 }
 
+describe('2026-07-28 x-mcp-header bindings', () => {
+  it("checks a header the pinned schema binds to an argument of another name, and refuses the bound argument without it", async () => {
+    const GEO = { name: 'geo', description: 'Looks up a region.', inputSchema: { type: 'object', properties: { region_code: { type: 'string', 'x-mcp-header': 'Region' } } } }
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' }
+    rig.answer = (body, _req, res) => {
+      const m = JSON.parse(body) as { id?: Json; method?: string }
+      const result = m.method === 'tools/list' ? { tools: [GEO] } : { content: [{ type: 'text', text: 'eu' }] }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id ?? null, result }))
+    }
+    await rig.fw.admin.putTenant('bound', { origin: { url: rig.originUrl, timeoutMs: 5000 } })
+    const modern = { 'mcp-protocol-version': '2026-07-28' }
+    const listed = await rig.post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta } }), 'application/json', { ...modern, 'mcp-method': 'tools/list' }, 'bound')
+    expect(listed.text).toContain('x-mcp-header') // pinned and approved: the scan finds nothing
+    const call = (headers: Record<string, string>) =>
+      rig.post(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'geo', arguments: { region_code: 'eu-west-1' }, _meta: meta } }), 'application/json', { ...modern, 'mcp-method': 'tools/call', 'mcp-name': 'geo', ...headers }, 'bound')
+    for (const headers of [{ 'mcp-param-region': 'us-east-1' }, {}]) {
+      const before = rig.hits.length
+      const refused = await call(headers)
+      expect(refused.status).toBe(400)
+      expect((JSON.parse(refused.text) as { error: { code: number } }).error.code).toBe(-32020)
+      expect(rig.hits.length).toBe(before) // never forwarded
+    }
+    const before = rig.hits.length
+    expect((await call({ 'mcp-param-region': 'eu-west-1' })).status).toBe(200)
+    expect(rig.hits.slice(before).map((h) => h.headers['mcp-param-region'])).toEqual(['eu-west-1'])
+  })
+})
+
 describe('fuzzed 2026-07-28 metadata headers', () => {
   it(`never forwards a secret in an Mcp-Param header, over ${CASES} mangled header sets (seed ${SEED})`, async () => {
     rig.answer = answerValidly

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkRequestMetadataHeaders, decodeHeaderValue, encodeHeaderValue, rewriteParamHeaders } from '../../src/mcp/headers2026'
+import { checkRequestMetadataHeaders, decodeHeaderValue, encodeHeaderValue, paramBindings, rewriteParamHeaders } from '../../src/mcp/headers2026'
 import type { JsonObject, JsonRpcMessage } from '../../src/mcp/jsonrpc'
 
 const b64 = (s: string) => `=?base64?${btoa(String.fromCharCode(...new TextEncoder().encode(s)))}?=`
@@ -118,5 +118,25 @@ describe('rewriteParamHeaders', () => {
     expect(out.get('Mcp-Param-Region')).toBe('eu')
     const list = rewriteParamHeaders(new Headers({ 'Mcp-Name': 'x' }), { jsonrpc: '2.0', id: 1, method: 'tools/list' })
     expect([...list.entries()]).toEqual([['mcp-method', 'tools/list']])
+  })
+})
+
+describe('x-mcp-header bindings from an input schema', () => {
+  it('finds them at any depth of properties and skips values no header could carry', () => {
+    const schema = {
+      type: 'object',
+      'x-mcp-header': 'Root', // the arguments object itself mirrors nothing
+      properties: {
+        region_code: { type: 'string', 'x-mcp-header': 'Region' },
+        target: { type: 'object', properties: { zone: { type: 'string', 'x-mcp-header': 'Zone' } } },
+        bad: { type: 'string', 'x-mcp-header': 'has space' },
+        plain: { type: 'string' },
+      },
+    }
+    expect(paramBindings(schema)).toEqual([
+      { header: 'Region', path: ['region_code'] },
+      { header: 'Zone', path: ['target', 'zone'] },
+    ])
+    expect(paramBindings(undefined)).toEqual([])
   })
 })
