@@ -244,7 +244,9 @@ async function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptio
     else if (outcome.answerOrigin) answers.push(outcome.answerOrigin)
   }
   if (answers.length > 0) opts.answerOrigin(answers)
-  if (emit.length === 0) return null
+  // Nothing left to show: the id alone still moves the client's resume point past this event (an empty
+  // data field dispatches nothing), so a reconnect does not replay what the firewall already handled.
+  if (emit.length === 0) return item.id !== undefined ? encodeEvent({ id: await clientId(item.id), data: '' }) : null
   const data = JSON.stringify(parsed.value.kind === 'batch' ? emit : emit[0])
   return encodeEvent({ event: 'message', ...(item.id !== undefined ? { id: await clientId(item.id) } : {}), data })
 }

@@ -144,10 +144,27 @@ describe('SSE relay', () => {
     expect(out).not.toMatch(/one|two/)
   })
 
-  it('passes answers to earlier requests on a stream that is not a POST (a GET stream replaying after a reconnect)', async () => {
-    const { relay } = setup()
-    const out = await relay([`data: ${result(99, 'replayed')}\n\n`])
-    expect(out).toBe(`event: message\ndata: ${result(99, 'replayed')}\n\n`)
+  it('passes the answers a resumed GET stream carries for the requests it resumes, and refuses any other', async () => {
+    const exchange = newExchange('req-get')
+    await exchange.resume([[99, 'tools/call', 'echo']])
+    const relayed = async (chunks: string[]) =>
+      new Response(await relaySse(upstreamOf(chunks), exchange, { maxLineBytes: 4096, maxEventBytes: 4096, maxDepth: 64, idleTimeoutMs: 10_000, prelude: [], answerOrigin: () => undefined, abortOrigin: () => undefined, resumedFrom: 'e1' })).text()
+    expect(await relayed([`id: e2\ndata: ${result(99, 'replayed')}\n\n`])).toBe(`event: message\nid: e2\ndata: ${result(99, 'replayed')}\n\n`)
+    const other = await relayed([`data: ${result(98, 'not asked here')}\n\n`])
+    expect(other).not.toContain('not asked here')
+  })
+
+  it('gives every event id the stream prefix, and keeps the id of an event whose messages were all hidden', async () => {
+    const exchange = newExchange('req-prefix', { unicode: 'block' })
+    exchange.fromClient({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } })
+    const sampling = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'x\u2066y' } }], maxTokens: 5 } })
+    const out = await new Response(
+      await relaySse(upstreamOf([`id: p0\ndata: \n\n`, `id: p1\ndata: ${sampling}\n\n`, `id: p2\ndata: ${result(1, 'done')}\n\n`, `id:\ndata: \n\n`]), exchange, {
+        maxLineBytes: 4096, maxEventBytes: 4096, maxDepth: 64, idleTimeoutMs: 10_000, prelude: [], answerOrigin: () => undefined, abortOrigin: () => undefined,
+        eventIdPrefix: async () => 'mcpfw1~x~y~',
+      }),
+    ).text()
+    expect(out).toBe(`id: mcpfw1~x~y~p0\ndata: \n\nid: mcpfw1~x~y~p1\ndata: \n\nevent: message\nid: mcpfw1~x~y~p2\ndata: ${result(1, 'done')}\n\nid: \ndata: \n\n`)
   })
 
   it("answers a POST's requests its stream left unanswered, unless an event id lets the client resume it", async () => {
