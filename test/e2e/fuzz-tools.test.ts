@@ -142,7 +142,7 @@ describe('2026-07-28 x-mcp-header bindings', () => {
     expect(listed.text).toContain('x-mcp-header') // pinned and approved: the scan finds nothing
     const call = (headers: Record<string, string>) =>
       rig.post(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'geo', arguments: { region_code: 'eu-west-1' }, _meta: meta } }), 'application/json', { ...modern, 'mcp-method': 'tools/call', 'mcp-name': 'geo', ...headers }, 'bound')
-    for (const headers of [{ 'mcp-param-region': 'us-east-1' }, {}]) {
+    for (const headers of [{ 'mcp-param-region': 'us-east-1' }, {}] as Record<string, string>[]) {
       const before = rig.hits.length
       const refused = await call(headers)
       expect(refused.status).toBe(400)
