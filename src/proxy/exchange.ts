@@ -82,9 +82,7 @@ export class Exchange {
       return { answer: { jsonrpc: '2.0', id: message.id, error: { code: -32602, message: `Invalid params: params.${untargeted} must be a string`, data: { requestId: this.init.requestId } } } }
     }
     const tool = toolNameOf(message)
-    if (tool !== undefined && 'id' in message && this.init.killedTools?.includes(tool)) {
-      return { answer: { jsonrpc: '2.0', id: message.id, error: { code: FirewallCode.tenantDisabled, message: 'Tool disabled', data: { requestId: this.init.requestId } } } }
-    }
+    if (tool !== undefined && 'id' in message && this.init.killedTools?.includes(tool)) return { answer: this.#toolDisabled(message.id) }
     const method = 'method' in message ? message.method : undefined
     const verdict = this.#inspect(message, 'client_to_server', method, toolNameOf(message), bytes)
     const effective = this.init.policy.monitor ? null : verdict
@@ -101,7 +99,15 @@ export class Exchange {
    * `streamable`: the message is alone in a POST accepting SSE, so a sensitive call may be held.
    */
   async fromClientChecked(message: JsonRpcMessage, bytes = 0, opts: ApprovalOptions = {}): Promise<ClientOutcome> {
+    // A task's requests name only the task: the tool it runs (recorded when the call created it) stops it
+    // with its kill switch, and its result gets that tool's schema check and budget.
+    const taskTool = await this.#taskTool(message)
+    if (taskTool !== undefined && 'id' in message && this.init.killedTools?.includes(taskTool)) return { answer: this.#toolDisabled(message.id) }
     const outcome = this.fromClient(message, bytes)
+    if (taskTool !== undefined && 'forward' in outcome && 'id' in outcome.forward && 'method' in outcome.forward && outcome.forward.method === 'tasks/result') {
+      this.pending.set(outcome.forward.id, { method: 'tasks/result', toolName: taskTool })
+      await this.init.tools?.resume([[outcome.forward.id, 'tasks/result', taskTool]])
+    }
     if (!this.init.tools || !('forward' in outcome) || !('id' in outcome.forward) || !('method' in outcome.forward)) return outcome
     const decision = await this.init.tools.decide(outcome.forward, opts)
     if ('answer' in decision) this.pending.delete(outcome.forward.id)
@@ -114,6 +120,9 @@ export class Exchange {
     if ('method' in message && 'id' in message && isFirewallRequestId(message.id)) return { drop: true, answerOrigin: onBehalfAnswer(message.method, message.id) }
     const tools = this.init.tools
     if (!tools || 'method' in message || message.id === null) return this.#metered(message, bytes)
+    const asked = this.pending.get(message.id)
+    const task = asked?.method === 'tools/call' && asked.toolName !== undefined && 'result' in message ? createdTask(message.result) : undefined
+    if (task && asked?.toolName !== undefined) await tools.rememberTask(task.taskId, asked.toolName, task.ttlMs)
     const fitsOutput = tools.outputFit(message.id) // asked first: beforeEmit forgets the call
     return this.#metered(await tools.beforeEmit(message, this.pending.get(message.id)?.method), bytes, fitsOutput)
   }
@@ -213,6 +222,17 @@ export class Exchange {
     return [...this.pending].map(([id, p]) => (p.toolName !== undefined ? [id, p.method, p.toolName] : [id, p.method]))
   }
 
+  #toolDisabled(id: JsonRpcId | null): JsonRpcResponse {
+    return { jsonrpc: '2.0', id, error: { code: FirewallCode.tenantDisabled, message: 'Tool disabled', data: { requestId: this.init.requestId } } }
+  }
+
+  /** For a request about a task (`tasks/result`, `tasks/get`, `tasks/cancel`), the tool the task runs, when known. */
+  async #taskTool(message: JsonRpcMessage): Promise<string | undefined> {
+    if (!this.init.tools || !('method' in message) || !('id' in message) || !TASK_METHODS.has(message.method)) return undefined
+    const taskId = message.params?.['taskId']
+    return typeof taskId === 'string' ? this.init.tools.taskTool(taskId) : undefined
+  }
+
   /** Errors for every request still waiting (a stream that had to be cut), then forgets them. */
   failPending(code: number, message: string, data: { [key: string]: JsonValue } = {}): JsonRpcResponse[] { // data: the budget window
     const out: JsonRpcResponse[] = []
@@ -276,6 +296,20 @@ export class Exchange {
     })
     return verdict
   }
+}
+
+const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get', 'tasks/cancel'])
+const TASK_TTL_DEFAULT_MS = 24 * 3600 * 1000
+const TASK_TTL_MAX_MS = 7 * 24 * 3600 * 1000
+
+/** The task a task-augmented call's answer created (`CreateTaskResult`), with how long to remember it. */
+function createdTask(result: Record<string, unknown>): { taskId: string; ttlMs: number } | undefined {
+  const task = result['task']
+  if (typeof task !== 'object' || task === null || Array.isArray(task)) return undefined
+  const { taskId, ttl } = task as Record<string, unknown>
+  if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 512) return undefined
+  const ttlMs = typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0 ? Math.min(Math.ceil(ttl), TASK_TTL_MAX_MS) : TASK_TTL_DEFAULT_MS
+  return { taskId, ttlMs }
 }
 
 /** The requests whose target names what the firewall's checks key on. */

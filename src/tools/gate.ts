@@ -40,6 +40,13 @@ export interface HeldCall {
 /** What becomes of a client message: forwarded (maybe without the firewall's own parts), answered here, or held. */
 export type GateDecision = { forward: JsonRpcMessage } | { answer: JsonRpcResponse } | { hold: HeldCall }
 
+/** Task → tool records this isolate made or read (a task's tool never changes). */
+const taskTools = new Map<string, string>()
+function remembered(key: string, tool: string): void {
+  if (taskTools.size >= 10_000) taskTools.clear()
+  taskTools.set(key, tool)
+}
+
 export class ToolGate {
   readonly #pins: Pins
   /** Forwarded calls waiting for their result, by JSON-RPC id. */
@@ -89,7 +96,7 @@ export class ToolGate {
    */
   async beforeEmit(message: JsonRpcMessage, method: string | undefined): Promise<JsonRpcMessage> {
     if (!('result' in message) || method === undefined) return message
-    if (method === 'tools/call') {
+    if (method === 'tools/call' || method === 'tasks/result') { // a task's result is its call's result
       const memo = this.#calls.get(message.id)
       this.#calls.delete(message.id)
       if (!memo) return message
@@ -113,11 +120,36 @@ export class ToolGate {
   }
 
   /**
-   * The calls a resumed stream answers (stream-state.ts), forwarded by another exchange: their results
-   * get the output-schema check of the tool's approved definition, as a direct answer would.
+   * Records the tool a task-augmented call created a task for, so its `tasks/result` gets that tool's
+   * checks (task-store.ts). Best effort: a failure is logged, and that task's result then goes unattributed.
+   */
+  async rememberTask(taskId: string, tool: string, ttlMs: number): Promise<void> {
+    const i = this.init
+    remembered(`${i.tenantId}\n${i.origin}\n${taskId}`, tool)
+    const ok = await i.env.TOOL_PINS.getByName(i.tenantId)
+      .rememberTask({ origin: i.origin, taskId, tool, ttlMs })
+      .catch((err: unknown) => (console.error(JSON.stringify({ event: 'task_record_failed', tenant: i.tenantId, requestId: i.requestId, error: String(err) })), false))
+    if (!ok) console.error(JSON.stringify({ event: 'task_record_refused', tenant: i.tenantId, requestId: i.requestId }))
+  }
+
+  /** The tool a task runs, when a call through the firewall created it (task-store.ts); undefined otherwise. */
+  async taskTool(taskId: string): Promise<string | undefined> {
+    const i = this.init
+    const key = `${i.tenantId}\n${i.origin}\n${taskId}`
+    const known = taskTools.get(key)
+    if (known !== undefined) return known
+    const tool = await i.env.TOOL_PINS.getByName(i.tenantId).taskTool({ origin: i.origin, taskId }).catch(() => null)
+    if (tool !== null) remembered(key, tool)
+    return tool ?? undefined
+  }
+
+  /**
+   * Calls whose results this exchange did not forward the call for (a resumed stream, stream-state.ts; a
+   * task's `tasks/result`): they get the output-schema check of the tool's approved definition, as a
+   * direct answer would.
    */
   async resume(requests: readonly StreamRequest[]): Promise<void> {
-    const calls = requests.filter(([, method, tool]) => method === 'tools/call' && tool !== undefined)
+    const calls = requests.filter(([, method, tool]) => (method === 'tools/call' || method === 'tasks/result') && tool !== undefined)
     if (calls.length === 0 || this.init.tools.pinning === 'off') return
     const index = await this.#pins.index()
     for (const [id, , tool = ''] of calls) this.#remember(id, { tool, output: approvedOutput(index?.get('tool', tool)) })

@@ -25,6 +25,7 @@ import { sha256Hex } from '../hex'
 import type { PinKind } from './canonical'
 import { CallStore } from './call-store'
 import { ConfirmStore } from './confirm-store'
+import { TaskStore } from './task-store'
 import {
   AnswerConfirmationArgs,
   ApproveAllArgs,
@@ -41,6 +42,8 @@ import {
   OriginKey,
   RedeemArgs,
   SessionArgs,
+  TaskArgs,
+  TaskLookupArgs,
   type CallApprovalView,
   type CallDecision,
   type ConfirmationOutcome,
@@ -77,6 +80,7 @@ export class ToolPins extends DurableObject<Env> {
   readonly #sql: SqlStorage
   readonly #calls: CallStore
   readonly #confirmations: ConfirmStore
+  readonly #tasks: TaskStore
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -94,6 +98,7 @@ export class ToolPins extends DurableObject<Env> {
     this.#sql.exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?), ('version', '0')`, String(SCHEMA_VERSION))
     this.#calls = new CallStore(this.#sql)
     this.#confirmations = new ConfirmStore(this.#sql, this.#calls)
+    this.#tasks = new TaskStore(this.#sql)
   }
 
   /** Every pin of an origin, for the edge cache. Null for an invalid origin key. */
@@ -283,12 +288,26 @@ export class ToolPins extends DurableObject<Env> {
     return a.success ? this.#confirmations.await(a.data) : 'invalid'
   }
 
+  /** Remembers the tool a task runs. False for invalid arguments. */
+  rememberTask(args: unknown): boolean {
+    const a = TaskArgs.safeParse(args)
+    if (a.success) this.#tasks.remember(a.data, Date.now())
+    return a.success
+  }
+
+  /** The tool a task runs, or null when it is not known (or expired, or the arguments are invalid). */
+  taskTool(args: unknown): string | null {
+    const a = TaskLookupArgs.safeParse(args)
+    return a.success ? this.#tasks.tool(a.data, Date.now()) : null
+  }
+
   /** Removes everything (tenant deletion). */
   purge(): void {
     this.#sql.exec(`DELETE FROM pins`)
     this.#sql.exec(`DELETE FROM rejected`)
     this.#calls.purge()
     this.#confirmations.purge()
+    this.#tasks.purge()
     this.#bump()
   }
 

@@ -125,6 +125,12 @@ export const AnswerConfirmationArgs = z.object({ id: ConfirmationId, session: Sh
 export type AnswerConfirmationArgs = z.infer<typeof AnswerConfirmationArgs>
 
 /** The isolate holding a legacy call waits for its answer, at most `timeoutMs`. */
+/** A task a call created (2025-11-25 tasks), by the origin's task id, and the tool it runs. */
+export const TaskArgs = z.object({ origin: OriginKey, taskId: z.string().min(1).max(512), tool: PinName, ttlMs: z.number().int().min(1).max(7 * 24 * 3600 * 1000) }).strict()
+export type TaskArgs = z.infer<typeof TaskArgs>
+export const TaskLookupArgs = z.object({ origin: OriginKey, taskId: z.string().min(1).max(512) }).strict()
+export type TaskLookupArgs = z.infer<typeof TaskLookupArgs>
+
 export const AwaitConfirmationArgs = z.object({ id: ConfirmationId, callHash: Sha256, identity: CallIdentity, timeoutMs: z.number().int().min(10).max(600_000) }).strict()
 export type AwaitConfirmationArgs = z.infer<typeof AwaitConfirmationArgs>
 

@@ -1,0 +1,103 @@
+/**
+ * 2025-11-25 tasks: a task-augmented `tools/call` answers with a task id, and its result comes later from
+ * `tasks/result`, which names only the task. The firewall records the tool when the task is created, so
+ * the result gets that tool's checks: its output schema, its own budget, its kill switch.
+ */
+import { createServer } from 'node:http'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startFirewall, TEST_ADMIN_TOKEN } from '../support/firewall.js'
+import type { Firewall } from '../support/firewall.js'
+import { postRaw } from '../support/raw.js'
+
+type Json = Record<string, unknown>
+
+const REPORT = { name: 'report', description: 'Builds a report.', inputSchema: { type: 'object' }, outputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] } }
+const state = { taskResult: { content: [{ type: 'text', text: '{"n":1}' }], structuredContent: { n: 1 } } as Json }
+const hits: string[] = []
+let serial = 0
+
+let fw: Firewall
+let server: Server
+let originUrl: string
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()))
+    req.on('end', () => {
+      const m = JSON.parse(body) as { id?: unknown; method?: string; params?: Json }
+      hits.push(m.method ?? '')
+      if (!('id' in m)) return void res.writeHead(202).end()
+      const now = new Date().toISOString()
+      const result =
+        m.method === 'tools/list' ? { tools: [REPORT] }
+        : m.method === 'tools/call' && m.params?.['task'] ? { task: { taskId: `task-${++serial}`, status: 'working', createdAt: now, lastUpdatedAt: now, ttl: 60_000 } }
+        : m.method === 'tasks/result' ? state.taskResult
+        : { content: [{ type: 'text', text: 'ok' }] }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  originUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
+  fw = await startFirewall()
+})
+
+afterAll(async () => {
+  server?.closeAllConnections()
+  await Promise.all([fw?.stop(), new Promise((r) => server?.close(r))])
+})
+
+const send = async (tenant: string, message: Json): Promise<{ status: number; body: { result?: Json; error?: { code: number; data?: Json } } }> => {
+  const res = await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', ...message }, { protocolVersion: '2025-11-25' })
+  return { status: res.status, body: (await res.json()) as { result?: Json; error?: { code: number; data?: Json } } }
+}
+
+/** Pins the tool, creates a task for it and returns the task id. */
+async function taskOf(tenant: string): Promise<string> {
+  await send(tenant, { id: 1, method: 'tools/list' })
+  const created = await send(tenant, { id: 2, method: 'tools/call', params: { name: 'report', arguments: {}, task: { ttl: 60_000 } } })
+  const task = created.body.result?.['task'] as { taskId?: string } | undefined
+  expect(task?.taskId).toMatch(/^task-\d+$/)
+  return task?.taskId ?? ''
+}
+
+describe('a task created by a call through the firewall', () => {
+  it("gets its tool's output-schema check on tasks/result", async () => {
+    await fw.admin.putTenant('task-schema', { origin: { url: originUrl } })
+    const taskId = await taskOf('task-schema')
+    state.taskResult = { content: [{ type: 'text', text: 'x' }], structuredContent: { n: 'not a number' } }
+    try {
+      const got = await send('task-schema', { id: 3, method: 'tasks/result', params: { taskId } })
+      expect(got.body.result?.['isError']).toBe(true)
+      expect(got.body.result?.['structuredContent']).toBeUndefined()
+    } finally {
+      state.taskResult = { content: [{ type: 'text', text: '{"n":1}' }], structuredContent: { n: 1 } }
+    }
+  })
+
+  it("is charged to its tool's own budget on tasks/result", async () => {
+    await fw.admin.putTenant('task-budget', { origin: { url: originUrl }, budget: { tokensPerMinute: 1_000_000, perTool: { report: { tokensPerMinute: 50 } }, leaseFraction: 0 } })
+    const taskId = await taskOf('task-budget')
+    state.taskResult = { content: [{ type: 'text', text: 'word '.repeat(400) }] }
+    try {
+      const got = await send('task-budget', { id: 3, method: 'tasks/result', params: { taskId } })
+      expect(got.body.error?.code).toBe(-31002)
+      expect(got.body.error?.data).toMatchObject({ scope: 'tool', tool: 'report' })
+    } finally {
+      state.taskResult = { content: [{ type: 'text', text: '{"n":1}' }], structuredContent: { n: 1 } }
+    }
+  })
+
+  it("is stopped by its tool's kill switch, never reaching the origin", async () => {
+    await fw.admin.putTenant('task-kill', { origin: { url: originUrl } })
+    const taskId = await taskOf('task-kill')
+    const kill = await fetch(new URL('/admin/v1/tenants/task-kill/kill', fw.url), { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tool: 'report' }) })
+    expect(kill.status).toBe(200)
+    const before = hits.length
+    const got = await send('task-kill', { id: 3, method: 'tasks/result', params: { taskId } })
+    expect(got.body.error?.code).toBe(-31003)
+    expect(hits.slice(before)).not.toContain('tasks/result')
+  })
+})
