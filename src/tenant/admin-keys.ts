@@ -1,7 +1,7 @@
 /**
  * Admin key routes: list, create (operator only), rotate and revoke. A key is returned once, when it is
- * created or rotated, with `Cache-Control: no-store`; only its SHA-256 is kept. A tenant key may list,
- * rotate and revoke its own tenant's keys but not mint new ones or extend an expiry.
+ * created or rotated, with `Cache-Control: no-store`; only its SHA-256 is kept. A tenant key may list its
+ * tenant's keys and rotate or revoke itself, but not touch another key, mint new ones or extend an expiry.
  */
 import type { Context, Hono } from 'hono'
 import { forbidden } from './admin-auth'

@@ -136,17 +136,21 @@ export class TenantConfigAuthority extends DurableObject<Env> {
 
   /**
    * Replaces a key with a new one (new id and secret) that keeps its label; the old key stops working
-   * after `graceSeconds`. A tenant key's rotation keeps the old expiry: only the operator extends it.
+   * after `graceSeconds`. The operator rotates any key, a key only itself, keeping its expiry (only the
+   * operator extends it): a key that could rotate another would take over its holder's key and its expiry.
    */
   async rotateKey(input: RotateKeyInput): Promise<IssueKeyResult> {
     const k = RotateKeyInput.parse(input)
     const material = await newKey(k.tenant)
     const now = new Date()
     if (this.#state(k.tenant)?.status !== 'active') return { ok: false, error: 'not_found' }
-    if (this.#permission(k.actor, k.tenant, true)) return { ok: false, error: 'forbidden' }
+    if (this.#permission(k.actor, k.tenant, true) || !mayHandleKey(k.actor, k.keyId)) return { ok: false, error: 'forbidden' }
     const old = this.#keys.get(k.keyId)
     if (!old) return { ok: false, error: 'not_found' }
     if (this.#keys.info(k.keyId, now)?.status !== 'active') return { ok: false, error: 'key_inactive' }
+    // With a grace period both keys are live for a while: the limit counts them, or a chain of rotations
+    // would keep the operator from issuing any key.
+    if (k.graceSeconds > 0 && this.#keys.activeCount(now) >= MAX_ACTIVE_KEYS) return { ok: false, error: 'too_many_keys' }
     const extend = k.actor.kind === 'operator' && k.expiresInDays !== null
     const expiresAt = extend ? new Date(now.getTime() + (k.expiresInDays ?? 0) * DAY_MS) : new Date(old.expires_at)
     const by = actorLabel(k.actor)
@@ -157,12 +161,12 @@ export class TenantConfigAuthority extends DurableObject<Env> {
     return { ok: true, value: this.#issued(material.keyId, material.key, now) }
   }
 
-  /** Revokes a key at once. Revoking a revoked key is a no-op. */
+  /** Revokes a key at once (the operator any key, a key only itself). Revoking a revoked key is a no-op. */
   revokeKey(input: RevokeKeyInput): KeyInfoResult {
     const k = RevokeKeyInput.parse(input)
     const now = new Date()
     if (this.#state(k.tenant)?.status !== 'active') return { ok: false, error: 'not_found' }
-    if (this.#permission(k.actor, k.tenant, true)) return { ok: false, error: 'forbidden' }
+    if (this.#permission(k.actor, k.tenant, true) || !mayHandleKey(k.actor, k.keyId)) return { ok: false, error: 'forbidden' }
     if (!this.#keys.get(k.keyId)) return { ok: false, error: 'not_found' }
     this.#keys.revoke(k.keyId, actorLabel(k.actor), now)
     const value = this.#keys.info(k.keyId, now)
@@ -271,4 +275,9 @@ function refuse(error: 'not_found' | 'tenant_deleted' | 'forbidden' | 'version_n
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** The operator handles any key; a tenant key only itself (it may not rotate or revoke its tenant's other keys). */
+function mayHandleKey(actor: Actor, keyId: string): boolean {
+  return actor.kind === 'operator' || actor.keyId === keyId
 }

@@ -134,11 +134,32 @@ describe('tenant admin keys', () => {
     expect((await call('GET', `/tenants/${id}`, { token: r2.body.key })).status).toBe(200)
   })
 
+  it("lets a key rotate only itself: another holder's key, and its expiry, stay out of its reach", async () => {
+    const id = uniqueId('mine')
+    await createTenant(id, { origin })
+    const [contractor, ci] = [await issueKey(id), await issueKey(id)]
+    expect((await call('POST', `/tenants/${id}/keys/${ci.id}/rotate`, { token: contractor.key, body: {} })).status).toBe(403)
+    expect((await call('GET', `/tenants/${id}`, { token: ci.key })).status).toBe(200) // untouched
+    const keys = (await call<{ keys: Array<{ id: string; status: string }> }>('GET', `/tenants/${id}/keys`)).body.keys
+    expect(keys.map((k) => k.status)).toEqual(['active', 'active'])
+  })
+
+  it('counts keys in a grace period against the active-key limit, so rotations cannot crowd out the operator', async () => {
+    const id = uniqueId('crowd')
+    await createTenant(id, { origin })
+    const keys: Array<{ id: string; key: string }> = []
+    for (let i = 0; i < 20; i++) keys.push(await issueKey(id))
+    const last = keys[19] as { id: string; key: string }
+    expect(await call('POST', `/tenants/${id}/keys/${last.id}/rotate`, { token: last.key, body: { graceSeconds: 600 } })).toMatchObject({ status: 409, body: { error: 'too_many_keys' } })
+    expect((await call('POST', `/tenants/${id}/keys/${last.id}/rotate`, { token: last.key, body: {} })).status).toBe(201) // a swap adds no key
+  })
+
   it('revokes, expires and refuses forged keys with 401 and no detail', async () => {
     const id = uniqueId('rev')
     await createTenant(id, { origin })
     const [k1, k2] = [await issueKey(id), await issueKey(id)]
-    expect((await call('DELETE', `/tenants/${id}/keys/${k1.id}`, { token: k2.key })).status).toBe(204)
+    expect((await call('DELETE', `/tenants/${id}/keys/${k1.id}`, { token: k2.key })).status).toBe(403) // a key only revokes itself
+    expect((await call('DELETE', `/tenants/${id}/keys/${k1.id}`)).status).toBe(204)
     expect(await call('GET', `/tenants/${id}`, { token: k1.key })).toMatchObject({ status: 401, body: { error: 'unauthorized' } })
     expect((await call('DELETE', `/tenants/${id}/keys/0000000000000000`)).status).toBe(404)
 
