@@ -84,8 +84,8 @@ export function refusal(c: Context, r: Refusal): Response {
 }
 
 /**
- * Checks the addresses a config names: the origin URL against the origin rules (https, no credentials,
- * not private, not the firewall's own hostnames or the tenant's), and the tenant's hostnames against
+ * Checks the addresses a config names: the origin URL and the JWT mode's JWKS URL against the origin
+ * rules (https, no credentials, not private, not the firewall's own hostnames or the tenant's), and the tenant's hostnames against
  * the firewall's own (claiming one would take the admin API and every path-mapped tenant off it).
  * Whether either is another tenant's hostname is decided race-free by the host registry.
  */
@@ -94,6 +94,10 @@ export function addressIssue(env: Env, requestUrl: string, config: TenantConfig)
   const own = firewallHostnames(env, requestHost)
   const claimed = config.hosts.findIndex((h) => own.has(h))
   if (claimed >= 0) return { path: `hosts.${claimed}`, message: "must not be one of the firewall's own hostnames" }
-  const target = checkTargetUrl(config.origin.url, urlPolicy(env, requestHost, config.hosts))
-  return target.ok ? null : { path: 'origin.url', message: target.reason }
+  const policy = urlPolicy(env, requestHost, config.hosts)
+  const target = checkTargetUrl(config.origin.url, policy)
+  if (!target.ok) return { path: 'origin.url', message: target.reason }
+  // The JWKS URL is fetched by the firewall like an origin, under the same rules (checked again per fetch).
+  const jwks = config.auth.mode === 'jwt' ? checkTargetUrl(config.auth.jwksUrl, policy) : null
+  return jwks && !jwks.ok ? { path: 'auth.jwksUrl', message: jwks.reason } : null
 }

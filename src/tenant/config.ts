@@ -92,6 +92,13 @@ export const TenantConfig = z
     budget: BudgetConfig.optional(),
   })
   .strict()
+  .superRefine((c, ctx) => {
+    // Refused when written, not only when traffic finds it (503): nobody authenticates to a passthrough
+    // endpoint, so the firewall's own origin credential would be lent to every caller.
+    if (c.auth.mode === 'passthrough' && c.origin.credential !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['origin', 'credential'], message: 'needs client authentication (auth.mode apiKey or jwt)' })
+    }
+  })
 export type TenantConfig = z.infer<typeof TenantConfig>
 /** The shape a tenant writes (defaults not yet applied). */
 export type TenantConfigInput = z.input<typeof TenantConfig>

@@ -67,6 +67,16 @@ describe('admin API', () => {
     expect(await env.CONFIG.get('tenant:strict')).toBeNull()
   })
 
+  it.each([
+    ['credentials', 'https://user:pw@issuer.example/jwks', 'credentials in the URL are not allowed'],
+    ['own hostname', 'https://fw.example/jwks', "must not point at the firewall's own hostnames"],
+  ])('refuses a JWKS URL that breaks the origin rules (%s) when written, not at the first request', async (_name, jwksUrl, message) => {
+    const res = await admin('PUT', '/tenants/jwks-rules', { origin, auth: { mode: 'jwt', issuer: 'https://issuer.example', jwksUrl } })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual({ error: 'invalid_config', issues: [{ path: 'auth.jwksUrl', message }] })
+    expect(await env.CONFIG.get('tenant:jwks-rules')).toBeNull()
+  })
+
   it("refuses a tenant hostname that is the firewall's own (it would take the admin API off that hostname)", async () => {
     const res = await admin('PUT', '/tenants/greedy', { origin, hosts: ['mcp.greedy.example', 'fw.example'] })
     expect(res.status).toBe(400)

@@ -46,6 +46,10 @@ describe('auth config', () => {
     ['bad secret name', { secret: 'Has Space' }, 'origin.credential.secret', 'must match [a-z0-9][a-z0-9_.-]{0,63}'],
     ['bad scheme', { secret: 's', scheme: 'Bearer x' }, 'origin.credential.scheme', 'must be an auth scheme token'],
   ])('refuses a credential with a %s', (_name, credential, path, message) => {
-    expect(issues({ origin: { ...origin, credential } })).toEqual([{ path, message }])
+    expect(issues({ origin: { ...origin, credential }, auth: { mode: 'apiKey' } })).toEqual([{ path, message }])
+  })
+
+  it('refuses a credential on a passthrough endpoint, where nobody authenticates and it would be lent to every caller', () => {
+    expect(issues({ origin: { ...origin, credential: { secret: 's' } } })).toEqual([{ path: 'origin.credential', message: 'needs client authentication (auth.mode apiKey or jwt)' }])
   })
 })

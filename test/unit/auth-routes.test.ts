@@ -19,11 +19,13 @@ beforeAll(async () => {
     ['keyed', { origin, auth: { mode: 'apiKey' }, hosts: ['mcp.keyed.example'] }],
     ['open', { origin }],
     ['browser', { origin, auth: { mode: 'apiKey' }, allowedOrigins: ['https://app.example'] }],
-    ['lender', { origin: { ...origin, credential: { secret: 'origin-token' } } }],
   ] as const) {
     const res = await admin('PUT', `/tenants/${id}`, config)
     expect([200, 201], await res.clone().text()).toContain(res.status)
   }
+  // A passthrough config lending an origin credential is refused when written (below); one stored before
+  // that check, as KV would still hold it, is refused at traffic time too.
+  await env.CONFIG.put('tenant:lender', JSON.stringify({ schema: 1, version: 1, updatedAt: 'x', config: { origin: { ...origin, credential: { secret: 'origin-token', header: 'authorization' } } } }))
 })
 
 describe('protected-resource metadata (RFC 9728)', () => {
@@ -104,6 +106,9 @@ describe('401 challenges at the endpoint', () => {
   it('fails closed when a passthrough tenant references an origin credential (it would be lent to anyone)', async () => {
     const res = await workerFetch('https://fw.example/t/lender/mcp', { method: 'POST', headers: MCP_HEADERS, body: ping })
     expect(res.status).toBe(503)
+    const write = await admin('PUT', '/tenants/lender2', { origin: { ...origin, credential: { secret: 'origin-token' } } })
+    expect(write.status).toBe(400)
+    expect(await write.json()).toEqual({ error: 'invalid_config', issues: [{ path: 'origin.credential', message: 'needs client authentication (auth.mode apiKey or jwt)' }] })
   })
 })
 
