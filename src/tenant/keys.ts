@@ -124,14 +124,21 @@ export function touchesSecretReferences(current: unknown, raw: unknown): boolean
   return secretReferences(raw).some(([path, value]) => now.get(path) !== value)
 }
 
+/**
+ * Maps whose keys are names a tenant chooses (a rule pack, a rule id, an identity glob, a tool), never
+ * fields: a `secrets` pack or an `aws-secret-access-key` rule is detection policy, not a reference.
+ */
+const NAME_MAPS = new Set(['/policy/rules/packs', '/policy/rules/rules', '/policy/tools/byIdentity', '/budget/perTool'])
+
 /** `[path, canonical JSON]` of every property whose name mentions a secret, sorted by path. */
 function secretReferences(value: unknown, path = ''): Array<[string, string]> {
   if (Array.isArray(value)) return value.flatMap((v, i) => secretReferences(v, `${path}/${i}`))
   if (!isRecord(value)) return []
   const out: Array<[string, string]> = []
+  const names = NAME_MAPS.has(path)
   for (const [k, v] of Object.entries(value)) {
     const p = `${path}/${k}`
-    if (/secret/i.test(k)) out.push([p, canonical(v)])
+    if (!names && /secret/i.test(k)) out.push([p, canonical(v)])
     else out.push(...secretReferences(v, p))
   }
   return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

@@ -60,6 +60,14 @@ describe('tenant admin keys', () => {
     ])
   })
 
+  it("may tune the secrets rule pack and rules whose ids mention secrets: detection policy, not secret references", async () => {
+    const id = uniqueId('tune')
+    await createTenant(id, { origin })
+    const key = await issueKey(id)
+    const policy = { rules: { packs: { secrets: { mode: 'monitor' } }, rules: { 'aws-secret-access-key': { action: 'flag' } } } }
+    expect((await call('PUT', `/tenants/${id}/policy`, { token: key.key, body: policy })).status).toBe(200)
+  })
+
   it("cannot read or write another tenant's anything (403, no detail, nothing changed)", async () => {
     const [mine, theirs] = [uniqueId('mine'), uniqueId('theirs')]
     await createTenant(mine, { origin })
