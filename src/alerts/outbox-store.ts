@@ -112,8 +112,9 @@ export class DeliveryTable {
     this.#sql.exec(`UPDATE deliveries SET body = ? WHERE seq = ?`, body, seq)
   }
 
-  pendingCount(): number {
-    return this.#sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'`).one().n
+  /** Pending deliveries of one webhook. */
+  pendingCountFor(webhookId: string): number {
+    return this.#sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending' AND webhook_id = ?`, webhookId).one().n
   }
 
   /** Pending deliveries due at `now`, oldest first. */

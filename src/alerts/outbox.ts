@@ -29,7 +29,10 @@ import { webhookTarget } from './url'
 
 /** How long a `security.blocked` summary collects further blocks before its first attempt. */
 export const SUMMARY_WINDOW_MS = 10_000
-/** Pending deliveries kept at most; further alerts are dropped (and logged) until the queue drains. */
+/**
+ * Pending deliveries kept at most per webhook; further alerts to it are dropped (and logged) until its
+ * queue drains. Per webhook, so one receiver that is down cannot silence the others (a kill alert too).
+ */
 export const MAX_PENDING = 1_000
 /** Finished deliveries kept for `GET …/alerts`. */
 const RETAIN = 500
@@ -71,7 +74,7 @@ export class AlertOutbox extends DurableObject<Env> {
         deliveries += 1
         continue
       }
-      if (this.#table.pendingCount() >= MAX_PENDING) {
+      if (this.#table.pendingCountFor(hook.id) >= MAX_PENDING) {
         console.error(JSON.stringify({ event: 'alert_dropped', reason: 'outbox_full', tenant, type: alert.type, webhook: hook.id }))
         continue
       }

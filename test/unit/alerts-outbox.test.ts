@@ -11,7 +11,9 @@ import { blockedSummary } from '../../src/alerts/blocked'
 import { postWebhook } from '../../src/alerts/deliver'
 import { sendAlert } from '../../src/alerts/send'
 import { verifyWebhookSignature } from '../../src/alerts/signature'
-import { call, issueKey, uniqueId, warmUp } from './control-support'
+import { call, createTenant, issueKey, uniqueId, warmUp } from './control-support'
+import { MAX_PENDING } from '../../src/alerts/outbox'
+import { runInDurableObject } from 'cloudflare:test'
 import { attempted, deliveries, HOOK_SECRET, retryNow, stubReceiver, tenantWithWebhook, webhook } from './alerts-support'
 import type { Receiver } from './alerts-support'
 
@@ -122,6 +124,23 @@ describe('alert delivery', () => {
     expect((await call('PUT', `/tenants/${id}`, { body: { origin, alerts: { webhooks: [webhook(id, ['config.changed'])] } } })).status).toBe(200)
     const { body } = await receiver.delivery(0)
     expect(JSON.parse(body)).toMatchObject({ type: 'config.changed', tenant: id, data: { version: 2, action: 'update', by: 'operator' } })
+  })
+
+  it("caps pending deliveries per webhook: one receiver that is down does not silence another's kill alert", async () => {
+    const id = uniqueId('al-cap')
+    const siem = { id: 'siem', url: `https://hooks.example/${id}/siem`, secret: 'hook-key', events: ['alert.test', 'tenant.killed'] }
+    await createTenant(id, { origin: { url: 'https://origin.example/mcp' }, alerts: { webhooks: [siem, webhook(id, ['tenant.killed'])] } })
+    expect((await call('PUT', `/tenants/${id}/secrets/hook-key`, { body: { value: HOOK_SECRET } })).status).toBe(204)
+    // The siem receiver's queue is full (written directly, as hours of failing retries would leave it).
+    await runInDurableObject(env.ALERTS.getByName(id), (_i, state) => {
+      for (let i = 0; i < MAX_PENDING; i++) {
+        state.storage.sql.exec(`INSERT INTO deliveries (event_id, webhook_id, type, url, body, created_at, status, attempts, next_at) VALUES (?, 'siem', 'alert.test', ?, '{}', ?, 'pending', 3, ?)`, `old-${i}`, siem.url, Date.now(), Date.now() + 3_600_000)
+      }
+    })
+    receiver = stubReceiver([204])
+    expect(await sendAlert(env, id, killed)).toMatchObject({ deliveries: 1 }) // ops gets it; siem's is dropped
+    const { body } = await receiver.delivery(0)
+    expect(JSON.parse(body)).toMatchObject({ type: 'tenant.killed', tenant: id })
   })
 
   it('never throws into the caller: a bad tenant id or alert resolves to null', async () => {
