@@ -53,7 +53,10 @@ export interface VerifyAssertionOptions {
   keys: JSONWebKeySet | URL
   /** The tenant the origin belongs to. */
   tenantId: string
-  /** The origin's own URL, exactly as configured in the tenant's `origin.url`. */
+  /**
+   * The origin's own URL as the firewall sends requests to it: the tenant's `origin.url` in WHATWG URL
+   * form, `new URL(origin.url).href` (host lower-cased, default port dropped, an empty path as `/`).
+   */
   audience: string
   /** Clock skew allowed, in seconds (default 5). */
   clockToleranceSec?: number
