@@ -21,23 +21,58 @@ import { detectField } from './memo'
 /** Inspects one JSON-RPC message under a compiled policy. Never throws. */
 export function inspect(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy): Verdict {
   try {
-    return inspectUnsafe(message, ctx, policy)
+    const d = detect(message, ctx, policy)
+    return 'verdict' in d ? d.verdict : decide(message, ctx, policy, d)
   } catch (err) {
-    console.error(JSON.stringify({ event: 'inspection_error', requestId: ctx.requestId, tenant: ctx.tenantId, error: String(err) }))
-    return { action: 'block', reason: 'inspection-error', findings: [{ ruleId: 'inspection-error', kind: 'error', path: '', score: 1, action: 'block' }] }
+    return inspectionError(ctx, err)
   }
 }
 
-function inspectUnsafe(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy): Verdict {
+/**
+ * Rewrites a message's findings before the verdict, e.g. the optional second stage's opinion on the
+ * classifier's uncertain fields. Returns the findings in the same order (one per input finding).
+ */
+export type Refine = (findings: readonly Finding[], fieldOf: (f: Finding) => InspectField | undefined) => Promise<readonly Finding[]>
+
+/** `inspect`, with the findings refined (asynchronously) before the verdict. Never throws. */
+export async function inspectRefined(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy, refine: Refine): Promise<Verdict> {
+  try {
+    const d = detect(message, ctx, policy)
+    if ('verdict' in d) return d.verdict
+    const refined = await refine(d.findings, (f) => d.source.get(f))
+    if (refined.length !== d.findings.length) throw new Error('refine must keep one finding per finding')
+    const source = new Map(d.source)
+    refined.forEach((f, i) => {
+      const field = d.source.get(d.findings[i] as Finding)
+      if (field) source.set(f, field)
+    })
+    return decide(message, ctx, policy, { subject: d.subject, findings: [...refined], source })
+  } catch (err) {
+    return inspectionError(ctx, err)
+  }
+}
+
+function inspectionError(ctx: MessageContext, err: unknown): Verdict {
+  console.error(JSON.stringify({ event: 'inspection_error', requestId: ctx.requestId, tenant: ctx.tenantId, error: String(err) }))
+  return { action: 'block', reason: 'inspection-error', findings: [{ ruleId: 'inspection-error', kind: 'error', path: '', score: 1, action: 'block' }] }
+}
+
+/** What the detectors found in a message, each finding with the field it came from (a key and its value share a pointer). */
+interface Detected {
+  subject: JsonRpcMessage
+  findings: Finding[]
+  source: Map<Finding, InspectField>
+}
+
+function detect(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy): Detected | { verdict: Verdict } {
   const denied = deniedToolCall(message, ctx, policy)
-  if (denied) return { action: 'block', reason: 'denied-tool', findings: [denied] }
+  if (denied) return { verdict: { action: 'block', reason: 'denied-tool', findings: [denied] } }
 
   const filtered = filterDeniedTools(message, ctx, policy)
   const subject = filtered?.message ?? message
   const findings: Finding[] = filtered ? [...filtered.findings] : []
 
   const fields = collectFields(subject, { direction: ctx.direction, era: ctx.era, ...(ctx.method ? { method: ctx.method } : {}) })
-  // Each finding remembers the field it came from: a key and its value share a pointer.
   const source = new Map<Finding, InspectField>()
   for (const field of fields) {
     for (const f of detectField(policy, field, ctx)) {
@@ -46,6 +81,11 @@ function inspectUnsafe(message: JsonRpcMessage, ctx: MessageContext, policy: Com
       source.set(resolved, field)
     }
   }
+  return { subject, findings, source }
+}
+
+function decide(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy, d: Detected): Verdict {
+  const { subject, findings, source } = d
 
   // A poisoned tool in tools/list is removed from the list rather than failing the whole list.
   const fieldOf = (f: Finding): string => (source.get(f)?.isKey ? `${f.path}#key` : f.path)

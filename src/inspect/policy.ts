@@ -18,6 +18,8 @@ export interface CompiledPolicy {
   readonly unicode: TenantConfig['policy']['unicode']
   /** True when a tool name is on the tenant's deny-list. */
   readonly isToolDenied: (name: string) => boolean
+  /** The classifier's settings, its optional second stage among them. */
+  readonly classifier: TenantConfig['policy']['classifier']
 }
 
 const compiled = new Map<string, CompiledPolicy>()
@@ -49,6 +51,7 @@ function buildPolicy(tenantId: string, version: number, config: TenantConfig): C
     revealRuleIds: p.revealRuleIds,
     unicode: p.unicode,
     isToolDenied: globMatcher(p.tools.deny),
+    classifier: p.classifier,
   }
 }
 

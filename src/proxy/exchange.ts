@@ -11,7 +11,9 @@ import type { Direction, Finding, MessageContext, Verdict } from '../inspect/typ
 import { combineInjection } from '../inspect/combine'
 import { decodeHeaderValue } from '../mcp/headers2026'
 import { textField } from '../detectors/rules/field'
-import { inspect } from '../inspect/pipeline'
+import { inspect, inspectRefined } from '../inspect/pipeline'
+import { refineWithSecondStage } from '../detectors/classifier/second-stage'
+import type { SecondStage } from '../detectors/classifier/second-stage'
 import { summarizeFindings } from '../audit/events'
 import type { EventSink } from '../audit/sink'
 import { FirewallCode, toWire } from '../errors'
@@ -34,6 +36,8 @@ export interface ExchangeInit {
   sink: EventSink
   /** Tools stopped by the kill switch: calls to them are answered with -31003, never forwarded. */
   killedTools?: readonly string[]
+  /** The tenant's second-stage classifier for uncertain fields (`policy.classifier.secondStage`). */
+  secondStage?: SecondStage
   /** Tool integrity (src/tools): access lists, pins, schema checks, call approvals. */
   tools?: ToolGate
   /** The tenant's token and request budget (src/budget); absent when it has none. */
@@ -75,6 +79,17 @@ export class Exchange {
 
   /** Inspects a client message and decides what reaches the origin. */
   fromClient(message: JsonRpcMessage, bytes = 0): ClientOutcome {
+    return this.#refusedClient(message) ?? this.#clientVerdict(message, this.#inspect(message, 'client_to_server', methodOf(message), toolNameOf(message), bytes))
+  }
+
+  /** `fromClient`, with the second stage's opinion when the tenant has one (`init.secondStage`). */
+  async #fromClientRefined(message: JsonRpcMessage, bytes: number): Promise<ClientOutcome> {
+    if (!this.init.secondStage) return this.fromClient(message, bytes)
+    return this.#refusedClient(message) ?? this.#clientVerdict(message, await this.#inspectRefined(message, 'client_to_server', methodOf(message), toolNameOf(message), bytes))
+  }
+
+  /** Refusals that need no inspection: a request without a string target, a call to a killed tool. */
+  #refusedClient(message: JsonRpcMessage): ClientOutcome | undefined {
     // Deny lists, pins, approvals, kill switches and per-tool budgets all key on the name or URI: a request
     // whose target is not a string would pass every one of them, so it goes no further (as an SDK server would).
     const untargeted = 'method' in message && 'id' in message ? missingTarget(message.method, message.params) : undefined
@@ -83,8 +98,10 @@ export class Exchange {
     }
     const tool = toolNameOf(message)
     if (tool !== undefined && 'id' in message && this.init.killedTools?.includes(tool)) return { answer: this.#toolDisabled(message.id) }
-    const method = 'method' in message ? message.method : undefined
-    const verdict = this.#inspect(message, 'client_to_server', method, toolNameOf(message), bytes)
+    return undefined
+  }
+
+  #clientVerdict(message: JsonRpcMessage, verdict: Verdict): ClientOutcome {
     const effective = this.init.policy.monitor ? null : verdict
     if (!effective || effective.action === 'allow') return this.#track({ forward: message })
     if (effective.action === 'modify') return this.#track({ forward: effective.message })
@@ -103,7 +120,7 @@ export class Exchange {
     // with its kill switch, and its result gets that tool's schema check and budget.
     const taskTool = await this.#taskTool(message)
     if (taskTool !== undefined && 'id' in message && this.init.killedTools?.includes(taskTool)) return { answer: this.#toolDisabled(message.id) }
-    const outcome = this.fromClient(message, bytes)
+    const outcome = await this.#fromClientRefined(message, bytes)
     if (taskTool !== undefined && 'forward' in outcome && 'id' in outcome.forward && 'method' in outcome.forward && outcome.forward.method === 'tasks/result') {
       this.pending.set(outcome.forward.id, { method: 'tasks/result', toolName: taskTool })
       await this.init.tools?.resume([[outcome.forward.id, 'tasks/result', taskTool]])
@@ -131,11 +148,11 @@ export class Exchange {
    * `fromServer`, then the budget (src/budget) on what the client would get: its context tokens
    * are spent from the isolate's lease, or checked with the budget object before the message is released.
    */
-  #metered(message: JsonRpcMessage, bytes: number, fitsOutput?: MessageContext['fitsOutput']): ServerOutcome | Promise<ServerOutcome> {
+  async #metered(message: JsonRpcMessage, bytes: number, fitsOutput?: MessageContext['fitsOutput']): Promise<ServerOutcome> {
     const meter = this.init.meter
-    if (!meter) return this.fromServer(message, bytes, fitsOutput)
-    const pending = !('method' in message) && message.id !== null ? this.pending.get(message.id) : undefined
-    const outcome = this.fromServer(message, bytes, fitsOutput)
+    if (!meter) return this.#fromServerRefined(message, bytes, fitsOutput)
+    const pending = this.#pendingOf(message)
+    const outcome = await this.#fromServerRefined(message, bytes, fitsOutput)
     if (!('emit' in outcome)) return outcome
     const check = meter.server(outcome.emit, pending?.method, pending?.toolName)
     if (!check) return outcome
@@ -150,10 +167,23 @@ export class Exchange {
    * `fitsOutput`: the pinned output schema's check, for a tool result (see MessageContext).
    */
   fromServer(message: JsonRpcMessage, bytes = 0, fitsOutput?: MessageContext['fitsOutput']): ServerOutcome {
+    const pending = this.#pendingOf(message)
+    return this.#serverVerdict(message, this.#inspect(message, 'server_to_client', methodOf(message) ?? pending?.method, pending?.toolName, bytes, fitsOutput))
+  }
+
+  /** `fromServer`, with the second stage's opinion when the tenant has one (`init.secondStage`). */
+  async #fromServerRefined(message: JsonRpcMessage, bytes: number, fitsOutput?: MessageContext['fitsOutput']): Promise<ServerOutcome> {
+    if (!this.init.secondStage) return this.fromServer(message, bytes, fitsOutput)
+    const pending = this.#pendingOf(message)
+    return this.#serverVerdict(message, await this.#inspectRefined(message, 'server_to_client', methodOf(message) ?? pending?.method, pending?.toolName, bytes, fitsOutput))
+  }
+
+  #pendingOf(message: JsonRpcMessage): Pending | undefined {
+    return !('method' in message) && message.id !== null ? this.pending.get(message.id) : undefined
+  }
+
+  #serverVerdict(message: JsonRpcMessage, verdict: Verdict): ServerOutcome {
     const isResponse = !('method' in message)
-    const pending = isResponse && message.id !== null ? this.pending.get(message.id) : undefined
-    const method = 'method' in message ? message.method : pending?.method
-    const verdict = this.#inspect(message, 'server_to_client', method, pending?.toolName, bytes, fitsOutput)
     if (isResponse && message.id !== null) this.pending.delete(message.id)
     const effective = this.init.policy.monitor ? null : verdict
     if (!effective || effective.action === 'allow') return { emit: message }
@@ -277,7 +307,28 @@ export class Exchange {
     const ctx = this.#context(direction, method, toolName)
     if (fitsOutput) ctx.fitsOutput = fitsOutput
     const started = performance.now()
-    const verdict = inspect(message, ctx, this.init.policy)
+    return this.#record(inspect(message, ctx, this.init.policy), ctx, bytes, started)
+  }
+
+  /** `#inspect` with the classifier's uncertain fields put to the tenant's second stage (one call per message). */
+  async #inspectRefined(message: JsonRpcMessage, direction: Direction, method: string | undefined, toolName: string | undefined, bytes: number, fitsOutput?: MessageContext['fitsOutput']): Promise<Verdict> {
+    const ctx = this.#context(direction, method, toolName)
+    if (fitsOutput) ctx.fitsOutput = fitsOutput
+    const started = performance.now()
+    const { policy, secondStage, requestId } = this.init
+    const verdict = await inspectRefined(message, ctx, policy, async (findings, fieldOf) => {
+      if (!secondStage) return findings
+      const refined = await refineWithSecondStage(findings, fieldOf, policy.classifier, secondStage, { injectionThreshold: policy.injectionThreshold, requestId })
+      if (refined.outcome !== 'skipped') {
+        console.log(JSON.stringify({ event: 'second_stage', requestId, tenant: this.init.tenantId, outcome: refined.outcome, sent: refined.sent, ...(refined.error ? { error: refined.error } : {}) }))
+      }
+      return refined.findings
+    })
+    return this.#record(verdict, ctx, bytes, started)
+  }
+
+  #record(verdict: Verdict, ctx: MessageContext, bytes: number, started: number): Verdict {
+    const { direction, method, toolName } = ctx
     const { ruleIds, kinds } = summarizeFindings(verdict.findings)
     this.init.sink.record({
       ts: new Date().toISOString(),
@@ -310,6 +361,10 @@ function createdTask(result: Record<string, unknown>): { taskId: string; ttlMs: 
   if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 512) return undefined
   const ttlMs = typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0 ? Math.min(Math.ceil(ttl), TASK_TTL_MAX_MS) : TASK_TTL_DEFAULT_MS
   return { taskId, ttlMs }
+}
+
+function methodOf(message: JsonRpcMessage): string | undefined {
+  return 'method' in message ? message.method : undefined
 }
 
 /** The requests whose target names what the firewall's checks key on. */

@@ -23,6 +23,11 @@ import { Exchange } from './exchange'
 import { relaySse } from './relay-sse'
 import { answerUnanswered, readOriginBody, relayJson } from './relay-json'
 import { resumedStream, streamIdPrefix } from './stream-state'
+import { SecondStageError, tenantSecondStage } from '../detectors/classifier/second-stage'
+import type { AiRunner } from '../detectors/classifier/second-stage'
+import { keyring } from '../auth/master-key'
+import { kvAuthStore } from '../auth/storage'
+import { readSecret } from '../tenant/secrets'
 import type { ResumedStream } from './stream-state'
 import { killState, servingState } from '../guard/kill-state'
 import { authenticate } from '../auth/authenticate'
@@ -370,6 +375,15 @@ function newExchange(r: AuthedRequest, era: 'legacy' | 'modern', originUrl?: URL
     sink: new EventSink(r.env, tenant.id, r.waitUntil),
     killedTools: r.killedTools ?? [],
   })
+  // The classifier's second opinion on uncertain fields (src/detectors/classifier/second-stage.ts).
+  const stage = tenant.record.config.policy.classifier.secondStage
+  if (stage && exchange.init.policy.classifier.enabled && exchange.init.policy.classifier.action === 'block') {
+    exchange.init.secondStage = tenantSecondStage(stage, {
+      urlPolicy: urlPolicy(r.env, new URL(r.request.url).hostname, tenant.record.config.hosts),
+      bearer: () => secondStageBearer(r.env, tenant.id, stage.secret),
+      ai: (r.env as { AI?: AiRunner }).AI,
+    })
+  }
   // Tool integrity (src/tools): pins, access lists, schema checks, call approvals.
   const { policy, sink } = exchange.init
   const gate = originUrl ? toolGateFor({ env: r.env, tenant, requestId: r.requestId, era, ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : {}), ...(sessionId ? { sessionId } : {}), policy, sink, originUrl, originHeaders: () => r.auth.originHeaders(r.request.headers), maxDepth: MAX_JSON_DEPTH }) : null
@@ -383,6 +397,15 @@ function newExchange(r: AuthedRequest, era: 'legacy' | 'modern', originUrl?: URL
     })
   }
   return exchange
+}
+
+/** The bearer a tenant's second-stage endpoint gets: its named secret, or none. Unreadable: the call fails (failMode decides). */
+async function secondStageBearer(env: Env, tenantId: string, name: string | undefined): Promise<string | undefined> {
+  if (name === undefined) return undefined
+  const ring = await keyring(env)
+  const value = ring ? await readSecret(kvAuthStore(env.CONFIG), ring, tenantId, name) : 'unreadable'
+  if (value === 'missing' || value === 'unreadable') throw new SecondStageError('network', `secret ${name} is ${value}`)
+  return value
 }
 
 function jsonResponse(body: unknown, status: number, requestId: string): Response {

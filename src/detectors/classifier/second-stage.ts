@@ -11,7 +11,7 @@ import { z } from 'zod'
 import type { FieldRole, Finding, ScanField } from '../../inspect/types'
 import { checkTargetUrl, type UrlPolicy } from '../../proxy/origin-url'
 import { readCappedText } from '../../proxy/ingress'
-import type { ClassifierPolicy } from './config'
+import type { ClassifierPolicy, SecondStageConfig } from './config'
 import { isClassifierFinding, type ClassifierFinding } from './detector'
 
 export const SECOND_STAGE_CONTRACT_VERSION = 1
@@ -195,7 +195,7 @@ export interface SecondStageNote {
  */
 export async function refineWithSecondStage(
   findings: readonly Finding[],
-  fields: readonly ScanField[],
+  fields: readonly ScanField[] | ((f: Finding) => ScanField | undefined),
   policy: ClassifierPolicy,
   stage: SecondStage,
   options: { injectionThreshold: number; requestId: string },
@@ -203,13 +203,19 @@ export async function refineWithSecondStage(
   const cfg = policy.secondStage
   if (!cfg || !policy.enabled || policy.action !== 'block') return { findings: [...findings], outcome: 'skipped', sent: 0 }
   const [lo = 0.5, hi = 0.8] = cfg.band
-  const byPath = new Map<string, ScanField>()
-  for (const f of fields) if (!f.isKey) byPath.set(f.path, f)
+  // The field each finding came from (a key and its value share a path: the pipeline knows which it was).
+  let fieldOf: (f: Finding) => ScanField | undefined
+  if (typeof fields === 'function') fieldOf = fields
+  else {
+    const byPath = new Map<string, ScanField>()
+    for (const f of fields) if (!f.isKey) byPath.set(f.path, f)
+    fieldOf = (f) => byPath.get(f.path)
+  }
 
   const picked: Array<{ index: number; finding: ClassifierFinding; item: SecondStageItem }> = []
   findings.forEach((f, index) => {
     if (!isClassifierFinding(f) || f.score < lo || f.score >= hi) return
-    const field = byPath.get(f.path)
+    const field = fieldOf(f)
     if (!field) return
     picked.push({ index, finding: f, item: { id: String(picked.length), text: excerpt(field.normalized.text, f.textSpan, cfg.maxChars), role: field.role, score: f.score } })
   })
@@ -249,4 +255,24 @@ export function excerpt(text: string, span: [number, number], max: number): stri
   const end = Math.min(text.length, start + max)
   start = Math.max(0, end - max)
   return text.slice(start, end)
+}
+
+/**
+ * A tenant's configured second stage (`policy.classifier.secondStage`). The bearer secret is read when the
+ * first call needs it; a missing secret, a URL the rules refuse or a missing `AI` binding fails the call,
+ * so the tenant's `failMode` decides, as for any other failure.
+ */
+export function tenantSecondStage(cfg: SecondStageConfig, deps: { urlPolicy: UrlPolicy; bearer: () => Promise<string | undefined>; ai: AiRunner | undefined }): SecondStage {
+  if (cfg.workersAi) {
+    if (deps.ai) return workersAiSecondStage({ ai: deps.ai, model: cfg.workersAi.model, timeoutMs: cfg.timeoutMs })
+    return { kind: 'workers-ai', classify: () => Promise.reject(new SecondStageError('network', 'no AI binding in this Worker')) }
+  }
+  const url = cfg.url ?? ''
+  return {
+    kind: 'https',
+    async classify(items, requestId) {
+      const bearer = await deps.bearer()
+      return httpsSecondStage({ url, timeoutMs: cfg.timeoutMs, urlPolicy: deps.urlPolicy, ...(bearer !== undefined ? { bearer } : {}) }).classify(items, requestId)
+    },
+  }
 }
