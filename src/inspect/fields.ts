@@ -10,16 +10,18 @@ import type { JsonRpcMessage } from '../mcp/jsonrpc'
 import { appendPointer } from './pointer'
 import { normalize } from './normalize'
 
-/** Detection sees at most this many UTF-16 units of a field; the rest is not scanned. */
-export const DEFAULT_MAX_FIELD_CHARS = 1_048_576
-/** At most this many bytes of a base64 payload are decoded. */
-export const DEFAULT_MAX_DECODED_BYTES = 1_048_576
+/**
+ * At most this many bytes of a base64 payload are decoded: more than any body the largest size limit lets
+ * through (32 MiB) can carry, so no text payload is left half-read. Strings are never cut here: each
+ * detector bounds its own work (the rule engine scans a long field's head and tail and flags it).
+ */
+export const DEFAULT_MAX_DECODED_BYTES = 24 * 1_048_576
 
 /** A `ScanField` plus what the pipeline needs to know before editing it. */
 export interface InspectField extends ScanField {
   /** `raw` was decoded from a base64 `data`/`blob`: findings cannot be redacted in place (block instead). */
   readonly decoded: boolean
-  /** `raw` holds only the first `maxFieldChars` units (or bytes decoded) of a longer value. */
+  /** `raw` holds only the first `maxDecodedBytes` decoded bytes of a longer base64 payload. */
   readonly truncated: boolean
 }
 
@@ -32,11 +34,9 @@ export interface CollectContext {
   era?: 'legacy' | 'modern'
 }
 
-/** Bounds on what is scanned (defaults: 1,048,576 UTF-16 units per field, 1 MiB decoded per base64 payload). */
+/** Bounds on what is decoded (default: 24 MiB per base64 payload). */
 export interface CollectOptions {
-  /** Default 1,048,576. Longer strings are scanned by prefix and the field is marked `truncated`; policy may block. */
-  maxFieldChars?: number
-  /** Default 1 MiB. Base64 beyond it is not decoded (the decoded field is marked `truncated`). */
+  /** Default 24 MiB. Base64 beyond it is not decoded (the decoded field is marked `truncated`). */
   maxDecodedBytes?: number
 }
 
@@ -48,7 +48,7 @@ export interface CollectOptions {
  *   // keys /error/code, /error/message; value /error/message — all role 'error'
  */
 export function collectFields(message: JsonRpcMessage, ctx: CollectContext, options: CollectOptions = {}): InspectField[] {
-  const walker = new Walker(options.maxFieldChars ?? DEFAULT_MAX_FIELD_CHARS, options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, ctx.era === 'modern')
+  const walker = new Walker(options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, ctx.era === 'modern')
   const root: Record<string, unknown> = message as unknown as Record<string, unknown>
   const method = typeof root['method'] === 'string' ? root['method'] : undefined
   // Each part is looked at independently: a malformed message carrying both result and error is scanned whole.
@@ -77,7 +77,6 @@ interface Frame {
 class Walker {
   readonly fields: InspectField[] = []
   constructor(
-    private readonly maxChars: number,
     private readonly maxBytes: number,
     /** 2026-07-28: a string `requestState` beside `params`/`result` is the protocol's opaque MRTR state. */
     private readonly mrtrState: boolean,
@@ -146,8 +145,7 @@ class Walker {
 
   private emit(path: string, role: FieldRole, isKey: boolean, joined: boolean, raw: string, decoded: boolean, truncated = false): void {
     if (raw.length === 0) return
-    const cut = raw.length > this.maxChars
-    this.fields.push(new Field(path, role, isKey, joined, cut ? raw.slice(0, this.maxChars) : raw, decoded, truncated || cut))
+    this.fields.push(new Field(path, role, isKey, joined, raw, decoded, truncated))
   }
 }
 

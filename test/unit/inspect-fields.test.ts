@@ -389,10 +389,11 @@ describe('collectFields: keys, limits and laziness', () => {
     expect(summary(collectFields(m, C2S))).toEqual(['k /params/arguments arguments', 'k /params/arguments/a~1b~0c arguments', 'v /params/arguments/ arguments'])
   })
 
-  it('truncates fields to maxFieldChars and says so', () => {
-    const m = msg('{"jsonrpc":"2.0","method":"notifications/message","params":{"data":"abcdefgh"}}')
-    const [, value] = collectFields(m, S2C, { maxFieldChars: 5 })
-    expect([value?.raw, value?.truncated]).toEqual(['abcde', true])
+  it('never cuts a string: each detector bounds its own work on a long field', () => {
+    const long = 'x'.repeat(1_200_000) + ' tail'
+    const m = { jsonrpc: '2.0' as const, method: 'notifications/message', params: { data: long } }
+    const [, value] = collectFields(m, S2C)
+    expect([value?.raw.length, value?.truncated]).toEqual([long.length, false])
   })
 
   it('normalises lazily, once', () => {
