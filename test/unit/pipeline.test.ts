@@ -159,7 +159,7 @@ describe('fields longer than the rule engine scans whole', () => {
   it('redacts a secret at the end of a 1.2 M-unit tool result (its tail is scanned) and flags the field', () => {
     const v = inspect(result(`${prose} token ${token}`), ctx({ method: 'tools/call' }), policyOf())
     expect(v.action).toBe('modify')
-    const text = v.action === 'modify' ? ((v.message as { result: { content: Array<{ text: string }> } }).result.content[0]?.text ?? '') : ''
+    const text = v.action === 'modify' ? ((v.message as unknown as { result: { content: Array<{ text: string }> } }).result.content[0]?.text ?? '') : ''
     expect(text.endsWith('token [REDACTED:secret]')).toBe(true)
     expect(v.findings.map((f) => f.ruleId)).toContain('rules-field-truncated')
   })
