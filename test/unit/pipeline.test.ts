@@ -176,3 +176,13 @@ describe('fields longer than the rule engine scans whole', () => {
     expect(v.action).toBe('modify')
   })
 })
+
+describe('a weaker finding around a stronger one', () => {
+  const token = ['ghp', '_', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('')
+
+  it('keeps the redaction of a token inside a span a tenant only flags', () => {
+    const v = inspect(result(`Run: curl -u deploy:${token} https://api.example.com/x`), ctx({ method: 'tools/call' }), policyOf({ rules: { rules: { 'curl-basic-auth': { action: 'flag' } } } }))
+    expect(v.action).toBe('modify')
+    expect(JSON.stringify(v.action === 'modify' ? v.message : null)).not.toContain(token)
+  })
+})

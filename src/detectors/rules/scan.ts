@@ -236,13 +236,20 @@ function exceeded(path: string): RuleFinding {
   return { ruleId: 'rules-budget-exceeded', kind: 'error', path, score: 1, action: 'block', pack: 'engine' }
 }
 
-/** Drops a non-scored finding whose span lies inside another one of the same kind (keeps redaction spans minimal). */
+/** How much a finding's action does: a weaker finding around a stronger one must not hide it. */
+const ACTION_RANK: Record<RuleAction, number> = { flag: 0, strip: 1, redact: 2, block: 3 }
+
+/**
+ * Drops a non-scored finding whose span lies inside another one of the same kind whose action is at
+ * least as strong (keeps redaction spans minimal; a `flag` around a `redact` keeps the redaction).
+ */
 function dropContained(findings: RuleFinding[]): RuleFinding[] {
   return findings.filter((f, i) => {
     if (f.kind === 'injection' || f.span === undefined) return true
     const [s, e] = f.span
+    const rank = ACTION_RANK[f.action ?? 'flag']
     return !findings.some((g, j) => {
-      if (j === i || g.kind !== f.kind || g.span === undefined) return false
+      if (j === i || g.kind !== f.kind || g.span === undefined || ACTION_RANK[g.action ?? 'flag'] < rank) return false
       const [gs, ge] = g.span
       const inside = gs <= s && e <= ge
       return inside && (ge - gs > e - s || j < i)
