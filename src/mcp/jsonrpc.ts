@@ -95,7 +95,7 @@ export function parseJsonBody(text: string, opts: ParseBodyOptions): ParseBodyRe
   if (!Array.isArray(value)) {
     const problem = messageProblem(value)
     if (problem !== undefined) return invalid(problem)
-    return { ok: true, value: { kind: 'single', message: value as JsonRpcMessage } }
+    return { ok: true, value: { kind: 'single', message: ownMembers(value as JsonObject) } }
   }
   if (value.length === 0) return invalid('empty batch')
   if (opts.maxBatchSize !== undefined && value.length > opts.maxBatchSize) return invalid(`batch larger than ${opts.maxBatchSize}`)
@@ -112,7 +112,22 @@ export function parseJsonBody(text: string, opts: ParseBodyOptions): ParseBodyRe
     requestIds.add(key)
   }
   // Every element was validated above; the cast only restates what messageProblem checked.
-  return { ok: true, value: { kind: 'batch', messages: value as JsonRpcMessage[] } }
+  return { ok: true, value: { kind: 'batch', messages: (value as JsonObject[]).map(ownMembers) } }
+}
+
+const MEMBERS = new Set(['jsonrpc', 'id', 'method', 'params', 'result', 'error'])
+
+/**
+ * A message with only the members JSON-RPC 2.0 defines. Anything else beside them is neither inspected
+ * (the pipeline walks params, result and error) nor meaningful to a peer, so it is not passed on: the
+ * firewall forwards only what it inspected.
+ */
+function ownMembers(m: JsonObject): JsonRpcMessage {
+  const keys = Object.keys(m)
+  if (keys.every((k) => MEMBERS.has(k))) return m as unknown as JsonRpcMessage
+  const out: JsonObject = {}
+  for (const k of keys) if (MEMBERS.has(k)) out[k] = m[k] as JsonValue
+  return out as unknown as JsonRpcMessage
 }
 
 function invalid(reason: string): ParseBodyResult {

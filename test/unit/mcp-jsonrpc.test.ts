@@ -62,6 +62,13 @@ describe('parseJsonBody refuses', () => {
     expect(parseJsonBody(text, opts).ok).toBe(true)
   })
 
+  it('keeps only the members JSON-RPC defines: anything beside them is never inspected, so it is not passed on', () => {
+    const single = parseJsonBody('{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"t"},"note":"ghp_x","__proto__":{"a":1}}', opts)
+    expect(single).toEqual({ ok: true, value: { kind: 'single', message: { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 't' } } } })
+    const batch = parseJsonBody('[{"jsonrpc":"2.0","id":1,"result":{},"x":"y"}]', opts)
+    expect(batch).toEqual({ ok: true, value: { kind: 'batch', messages: [{ jsonrpc: '2.0', id: 1, result: {} }] } })
+  })
+
   it('refuses batches over maxBatchSize', () => {
     const ping = '{"jsonrpc":"2.0","method":"ping","id":1}'
     expect(parseJsonBody(`[${ping},${ping},${ping}]`, { maxDepth: 8, maxBatchSize: 2 })).toEqual({ ok: false, code: -32600, reason: 'batch larger than 2' })
