@@ -124,9 +124,11 @@ class Walker {
 
   private base64(value: string, path: string, role: FieldRole, mime: string | null): void {
     const decoded = decodeBase64Text(value, mime, this.maxBytes)
-    if (decoded.kind === 'not-base64') this.emit(path, role, false, false, value, false)
-    else if (decoded.kind === 'text') this.emit(path, role, false, false, decoded.text, true, decoded.truncated)
-    // 'binary': an image, audio or file payload is not text any model reads; it is not scanned.
+    if (decoded.kind === 'not-base64') return this.emit(path, role, false, false, value, false)
+    if (decoded.kind === 'text') this.emit(path, role, false, false, decoded.text, true, decoded.truncated)
+    // 'binary': an image, audio or file payload is not text any model reads; it is not scanned. But base64
+    // with spaces in it (which decoders skip) may as well be plain words: those are scanned as they are too.
+    if (/[ \t\f]/.test(value)) this.emit(path, role, false, false, value, false)
   }
 
   /** One field joining the text blocks of a `content`/`contents` array or of a `messages` array's contents. */
@@ -288,7 +290,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 type Base64Text = { kind: 'not-base64' } | { kind: 'binary' } | { kind: 'text'; text: string; truncated: boolean }
 
 // Standard or URL-safe alphabet; line breaks allowed (MIME), spaces not (prose is not base64).
-const BASE64 = /^[A-Za-z0-9+/_\-\r\n]*={0,2}[\r\n]*$/
+// ASCII whitespace anywhere: decoders (`atob`, the SDK's base64 check, Buffer) skip it.
+const BASE64 = /^[A-Za-z0-9+/_\-\t\n\f\r ]*={0,2}[\t\n\f\r ]*$/
 const TEXTUAL_MIME = /^(?:text\/|application\/(?:json|xml|javascript|yaml|x-yaml)\b)|\+(?:json|xml)\b/i
 const SNIFF_BYTES = 3072
 
@@ -318,7 +321,7 @@ function base64Bytes(value: string, maxBytes: number): { bytes: Uint8Array; trun
   const maxChars = Math.floor(maxBytes / 3) * 4
   const cut = value.length > maxChars + (maxChars >> 4) + 4
   let s = cut ? value.slice(0, maxChars + (maxChars >> 4) + 4) : value
-  if (/[\r\n]/.test(s)) s = s.replace(/[\r\n]+/g, '')
+  if (/[\t\n\f\r ]/.test(s)) s = s.replace(/[\t\n\f\r ]+/g, '')
   let truncated = cut
   if (s.length > maxChars) {
     s = s.slice(0, maxChars)
