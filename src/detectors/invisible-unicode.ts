@@ -18,7 +18,7 @@ const DETAIL_MAX = 256
 
 // Any candidate: soft hyphen, CGJ, Mongolian VS, zero-width, LRM/RLM, bidi, word joiner and friends,
 // VS1–16, BOM, and U+DB40 (the high surrogate of tag characters and VS17–256).
-const CANDIDATE = /[\u00AD\u034F\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFE00-\uFE0F\uFEFF\uDB40]/
+const CANDIDATE = /[\u00AD\u034F\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uDB40]/
 
 /** The invisible-Unicode detector (id `invisible-unicode`); its findings ask for `strip`. */
 export const invisibleUnicodeDetector: Detector = {
@@ -32,7 +32,7 @@ export const invisibleUnicodeDetector: Detector = {
   },
 }
 
-type Cls = 'tag' | 'bidi' | 'mark' | 'zw' | 'vs'
+type Cls = 'tag' | 'bidi' | 'mark' | 'zw' | 'vs' | 'filler'
 
 interface Run {
   cls: Cls
@@ -48,6 +48,9 @@ function classify(cp: number): Cls | null {
   if (cp === 0x200e || cp === 0x200f) return 'mark'
   if ((cp >= 0x200b && cp <= 0x200d) || (cp >= 0x2060 && cp <= 0x2064) || cp === 0xfeff || cp === 0xad || cp === 0x180e || cp === 0x34f) return 'zw'
   if ((cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef)) return 'vs'
+  // Hangul and Khmer fillers render as blank space: used as spaces they hide words from a scan that
+  // drops them, and alone they fake empty names (normalisation reads them as spaces).
+  if (cp === 0x115f || cp === 0x1160 || cp === 0x3164 || cp === 0xffa0 || cp === 0x17b4 || cp === 0x17b5) return 'filler'
   return null
 }
 
@@ -99,6 +102,9 @@ function judge(raw: string, run: Run, path: string, out: UnicodeFinding[]): void
       if (run.count >= 2 || zeroWidthSuspicious(raw, run)) {
         out.push({ ruleId: 'unicode-zero-width', kind: 'unicode', path, span, score: 0.5, action: 'strip' })
       }
+      return
+    case 'filler':
+      out.push({ ruleId: 'unicode-invisible-filler', kind: 'unicode', path, span, score: 0.5, action: 'strip' })
       return
     case 'vs': {
       // One selector picks a glyph (text vs emoji style, CJK variants); a run of them encodes bytes.

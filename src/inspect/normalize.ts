@@ -377,12 +377,16 @@ function nfkcSegment(segment: string): string {
   return hit
 }
 
-/** JS `\s` plus NEL and the Braille blank (rendered as an empty cell). U+FEFF is handled as invisible. */
+/**
+ * JS `\s` plus NEL, the Braille blank (rendered as an empty cell) and the Hangul fillers (rendered as
+ * blank space; used between words they would otherwise glue the words together). U+FEFF is invisible.
+ */
 function isSpace(cp: number): boolean {
   if (cp < 0x80) return cp === 0x20 || (cp >= 0x09 && cp <= 0x0d)
   return (
     cp === 0x85 || cp === 0xa0 || cp === 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp === 0x2028 ||
-    cp === 0x2029 || cp === 0x202f || cp === 0x205f || cp === 0x3000 || cp === 0x2800
+    cp === 0x2029 || cp === 0x202f || cp === 0x205f || cp === 0x3000 || cp === 0x2800 ||
+    cp === 0x115f || cp === 0x1160 || cp === 0x3164 || cp === 0xffa0
   )
 }
 
