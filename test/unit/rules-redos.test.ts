@@ -32,6 +32,22 @@ describe('catastrophic patterns', () => {
     expect(findings.filter((f) => f.ruleId === 'tenant-word')).toHaveLength(5)
   }, 20_000)
 
+  it('refuses a tenant pattern whose RE2 program is too large: each character costs time in proportion to it', () => {
+    const rule = { id: 'tenant-big', description: 'Counted repetition that compiles to thousands of instructions.', kind: 'secret', score: 1, keywords: ['the'], flags: 'i', pattern: `(?s)${'(.{1000})'.repeat(8)}Z` }
+    const parsed = RulesPolicy.safeParse({ customRules: [rule] })
+    expect(parsed.success).toBe(false)
+    expect(parsed.error?.issues[0]?.message).toMatch(/^pattern does not compile on RE2: it compiles to \d+ instructions, more than 1000$/)
+  })
+
+  it("charges a tenant pattern's work by its program size: a large one fails closed on a long field instead of stalling", () => {
+    const policy = RulesPolicy.parse({
+      customRules: [{ id: 'tenant-wide', description: 'Eight counted groups: a few hundred instructions.', kind: 'secret', score: 1, keywords: ['the'], flags: 'i', pattern: `(?s)${'(.{30})'.repeat(8)}Z` }],
+    })
+    // The work is charged before the run: the budget refuses it instead of the isolate spending seconds on it.
+    const findings = createRulesDetector(policy).detect(textField('the quick brown fox jumps over the lazy dog. '.repeat(24_000), 'tool-result'), ctx()) // about 1 MiB
+    expect(findings.map((f) => f.ruleId)).toContain('rules-budget-exceeded')
+  }, 20_000)
+
   it('every default pack scans 1 MiB of prose within the default budget', () => {
     const prose = 'The quick brown fox jumps over the lazy dog; token: abc, password secret auth key. '.repeat(12_800)
     const findings = createRulesDetector().detect(textField(prose, 'tool-result'), ctx())

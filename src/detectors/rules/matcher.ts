@@ -135,6 +135,15 @@ export function compileJs(pattern: string, flags: string, spec: SpanSpec = {}): 
 }
 
 /** Compiles a pattern on re2js (RE2 syntax). Throws `RE2JSException` subclasses when it does not compile. */
+/** The largest RE2 program a rule may compile to (counted repetition such as `.{1000}` multiplies it). */
+export const MAX_RE2_INSTRUCTIONS = 1_000
+
+/** Instructions in a compiled re2js program (its internal program, pinned with the package version); 0 if unknown. */
+function programSize(re: RE2JS): number {
+  const prog = (re as unknown as { re2Input?: { prog?: { inst?: unknown[] } } }).re2Input?.prog
+  return prog?.inst?.length ?? 0
+}
+
 export function compileRe2(pattern: string, flags: string, spec: SpanSpec = {}): RegexMatcher {
   const { group, startGroup } = spec
   let f = 0
@@ -142,12 +151,17 @@ export function compileRe2(pattern: string, flags: string, spec: SpanSpec = {}):
   if (flags.includes('m')) f |= RE2JS.MULTILINE
   if (flags.includes('s')) f |= RE2JS.DOTALL
   const re = RE2JS.compile(pattern, f)
+  const size = programSize(re)
+  if (size > MAX_RE2_INSTRUCTIONS) throw new Error(`it compiles to ${size} instructions, more than ${MAX_RE2_INSTRUCTIONS}`)
   if (typeof group === 'number' && group > re.groupCount()) throw new Error(`group ${group} does not exist`)
   if (typeof group === 'string' && !(group in re.namedGroups())) throw new Error(`group ${group} does not exist`)
   if (startGroup !== undefined && startGroup > re.groupCount()) throw new Error(`group ${startGroup} does not exist`)
   return {
     engine: 're2',
-    costFactor: 8,
+    // Linear in the text, but each character can cost time in proportion to the program (up to about
+    // 13 ns per character per instruction when the engine falls back to its NFA): the work budget is
+    // charged for that, so a large program exhausts it (fail closed) instead of stalling the isolate.
+    costFactor: Math.max(8, size * 5),
     findAll(text, limit) {
       const out: Match[] = []
       const m = re.matcher(text)
