@@ -98,8 +98,7 @@ export function contextTexts(message: JsonRpcMessage, direction: 'client_to_serv
       const texts: string[] = []
       blocksText(result['content'], texts)
       const structured = result['structuredContent'] === undefined ? undefined : JSON.stringify(result['structuredContent'])
-      if (structured !== undefined && countTokens(structured) > texts.reduce((n, t) => n + countTokens(t), 0)) out.push(structured)
-      else out.push(...texts)
+      out.push(...(structured !== undefined && moreTokens(structured, texts) ? [structured] : texts))
       // 2026-07-28 MRTR: sampling requests the result carries put their prompts into a model's context too.
       if (isRecord(result['inputRequests'])) {
         for (const asked of Object.values(result['inputRequests'])) {
@@ -124,6 +123,16 @@ export function messageTokens(message: JsonRpcMessage, direction: 'client_to_ser
   let n = 0
   for (const text of contextTexts(message, direction, answers)) n += countTokens(text)
   return n
+}
+
+/**
+ * Whether `structured` has more tokens than `texts` together. Only counted when the two differ: no text
+ * at all, or one text block carrying the same JSON (what the SDK server sends), needs no tokenizer pass.
+ */
+function moreTokens(structured: string, texts: readonly string[]): boolean {
+  if (texts.length === 0) return true
+  if (texts.length === 1 && texts[0] === structured) return false
+  return countTokens(structured) > texts.reduce((n, t) => n + countTokens(t), 0)
 }
 
 /** A sampling request's system prompt and messages. */
