@@ -23,6 +23,21 @@ export function clearCredentialCache(tenantId?: string): void {
 }
 
 /**
+ * A tenant secret's value, opened at most once per `TTL_MS` per isolate (origin credentials, the second
+ * stage's bearer): a request does not pay a KV read and a decryption. Failures are not kept.
+ */
+export async function cachedSecret(store: AuthStore, ring: Keyring, tenantId: string, name: string, now = Date.now()): Promise<string | 'missing' | 'unreadable'> {
+  const id = `${tenantId}\u0000${name}`
+  const hit = cache.get(id)
+  if (hit && hit.expires > now) return hit.value
+  const read = await readSecret(store, ring, tenantId, name)
+  if (read === 'missing' || read === 'unreadable') return read
+  if (cache.size >= MAX_CACHED) cache.clear()
+  cache.set(id, { value: read, expires: now + TTL_MS })
+  return read
+}
+
+/**
  * The `[header, value]` to send to the origin. Throws `tenant_config_invalid` (logged, value never
  * logged) when the secret is missing, cannot be opened, or cannot be sent as a header.
  */
@@ -33,18 +48,10 @@ export async function originCredentialHeader(
   credential: OriginCredential,
   now = Date.now(),
 ): Promise<readonly [string, string]> {
-  const id = `${tenantId}\u0000${credential.secret}`
-  const hit = cache.get(id)
-  let secret = hit && hit.expires > now ? hit.value : undefined
-  if (secret === undefined) {
-    const read = await readSecret(store, ring, tenantId, credential.secret)
-    if (read === 'missing' || read === 'unreadable') {
-      console.error(JSON.stringify({ event: 'origin_credential_unavailable', tenant: tenantId, secret: credential.secret, reason: read }))
-      throw new FirewallError({ kind: 'tenant_config_invalid' })
-    }
-    secret = read
-    if (cache.size >= MAX_CACHED) cache.clear()
-    cache.set(id, { value: secret, expires: now + TTL_MS })
+  const secret = await cachedSecret(store, ring, tenantId, credential.secret, now)
+  if (secret === 'missing' || secret === 'unreadable') {
+    console.error(JSON.stringify({ event: 'origin_credential_unavailable', tenant: tenantId, secret: credential.secret, reason: secret }))
+    throw new FirewallError({ kind: 'tenant_config_invalid' })
   }
   const scheme = credential.scheme ?? (credential.header === 'authorization' ? 'Bearer' : '')
   const value = scheme ? `${scheme} ${secret}` : secret

@@ -27,7 +27,7 @@ import { SecondStageError, tenantSecondStage } from '../detectors/classifier/sec
 import type { AiRunner } from '../detectors/classifier/second-stage'
 import { keyring } from '../auth/master-key'
 import { kvAuthStore } from '../auth/storage'
-import { readSecret } from '../tenant/secrets'
+import { cachedSecret } from '../auth/origin-credential'
 import type { ResumedStream } from './stream-state'
 import { killState, servingState } from '../guard/kill-state'
 import { authenticate } from '../auth/authenticate'
@@ -403,7 +403,7 @@ function newExchange(r: AuthedRequest, era: 'legacy' | 'modern', originUrl?: URL
 async function secondStageBearer(env: Env, tenantId: string, name: string | undefined): Promise<string | undefined> {
   if (name === undefined) return undefined
   const ring = await keyring(env)
-  const value = ring ? await readSecret(kvAuthStore(env.CONFIG), ring, tenantId, name) : 'unreadable'
+  const value = ring ? await cachedSecret(kvAuthStore(env.CONFIG), ring, tenantId, name) : 'unreadable'
   if (value === 'missing' || value === 'unreadable') throw new SecondStageError('network', `secret ${name} is ${value}`)
   return value
 }
