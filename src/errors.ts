@@ -38,7 +38,7 @@ export type Problem =
   | { kind: 'origin_error'; status: number }
   | { kind: 'origin_redirect' }
   | { kind: 'origin_invalid_response'; reason: string }
-  | { kind: 'origin_refused'; status: 401 | 403; challenge?: string } // the origin's own auth refusal, relayed
+  | { kind: 'origin_refused'; status: number; challenge?: string } // the origin's own refusal (4xx), relayed
   | { kind: 'origin_no_answer' } //           a 2xx that leaves a forwarded request without its response
   | { kind: 'origin_response_too_large' }
   | { kind: 'rate_limited'; retryAfter: number } // seconds until the client may try again (src/abuse)

@@ -2,7 +2,7 @@
  * A tenant's MCP endpoint: Streamable HTTP POST, GET and DELETE through ingress checks, inspection
  * in both directions and forwarding (DESIGN.md, "One request, end to end", steps 1–8).
  */
-import { FirewallError } from '../errors'
+import { errorBody, FirewallError, toWire } from '../errors'
 import type { Problem } from '../errors'
 import { detectProtocol } from '../mcp/era'
 import type { ProtocolDetection } from '../mcp/era'
@@ -412,10 +412,10 @@ function jsonResponse(body: unknown, status: number, requestId: string): Respons
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', 'x-request-id': requestId } })
 }
 
+/** An origin's refusal (4xx) with its status and the origin's headers the client keeps (its challenge), and the firewall's own body. */
 function originRefusal(status: number, headers: Headers, requestId: string): Response {
   headers.set('content-type', 'application/json')
-  const body = { jsonrpc: '2.0', id: null, error: { code: -32000, message: `Origin refused the request (HTTP ${status})`, data: { requestId } } }
-  return new Response(JSON.stringify(body), { status, headers })
+  return new Response(errorBody(toWire({ kind: 'origin_refused', status }), null, requestId), { status, headers })
 }
 
 function idOf(m: JsonRpcMessage): JsonRpcId | null {
