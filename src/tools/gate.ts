@@ -125,7 +125,7 @@ export class ToolGate {
    */
   async rememberTask(taskId: string, tool: string, ttlMs: number): Promise<void> {
     const i = this.init
-    remembered(`${i.tenantId}\n${i.origin}\n${taskId}`, tool)
+    remembered(this.#taskKey(taskId), tool)
     const ok = await i.env.TOOL_PINS.getByName(i.tenantId)
       .rememberTask({ origin: i.origin, taskId, tool, ttlMs })
       .catch((err: unknown) => (console.error(JSON.stringify({ event: 'task_record_failed', tenant: i.tenantId, requestId: i.requestId, error: String(err) })), false))
@@ -135,12 +135,16 @@ export class ToolGate {
   /** The tool a task runs, when a call through the firewall created it (task-store.ts); undefined otherwise. */
   async taskTool(taskId: string): Promise<string | undefined> {
     const i = this.init
-    const key = `${i.tenantId}\n${i.origin}\n${taskId}`
+    const key = this.#taskKey(taskId)
     const known = taskTools.get(key)
     if (known !== undefined) return known
     const tool = await i.env.TOOL_PINS.getByName(i.tenantId).taskTool({ origin: i.origin, taskId }).catch(() => null)
     if (tool !== null) remembered(key, tool)
     return tool ?? undefined
+  }
+
+  #taskKey(taskId: string): string {
+    return `${this.init.tenantId}\n${this.init.origin}\n${taskId}`
   }
 
   /**
