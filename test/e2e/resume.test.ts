@@ -5,13 +5,12 @@
  * (src/proxy/stream-state.ts), so a GET on any isolate knows the method and tool it is answering.
  * Driven by the official SDK client, which resumes by itself.
  */
-import { createServer } from 'node:http'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mcpClient, startFirewall } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
-import { getStream, readSse } from '../support/raw.js'
+import { getStream, readSse, startRawOrigin } from '../support/raw.js'
+import type { RawOrigin } from '../support/raw.js'
 
 type Json = Record<string, unknown>
 
@@ -56,30 +55,22 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
 }
 
 let fw: Firewall
-let server: Server
-let originUrl: string
+let origin: RawOrigin
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()))
-    req.on('end', () => handle(req, res, body))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  originUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
+  origin = await startRawOrigin(handle)
   fw = await startFirewall()
 })
 
 afterAll(async () => {
-  server?.closeAllConnections()
-  await Promise.all([fw?.stop(), new Promise((r) => server?.close(r))])
+  await Promise.all([fw?.stop(), origin?.close()])
 })
 
 describe('answers on a resumed GET stream', () => {
   it('strip a rug-pulled and a denied tool from a tools/list answered there, as on the POST stream', async () => {
     state.tools = [ECHO]
     state.park = false
-    await fw.admin.putTenant('rug', { origin: { url: originUrl }, policy: { tools: { deny: ['secret_*'] } } })
+    await fw.admin.putTenant('rug', { origin: { url: origin.url }, policy: { tools: { deny: ['secret_*'] } } })
     const c = await mcpClient(fw.tenantUrl('rug'), { reconnectionOptions: { initialReconnectionDelay: 20, maxReconnectionDelay: 100, reconnectionDelayGrowFactor: 1, maxRetries: 3 } })
     try {
       expect((await c.client.listTools()).tools.map((t) => t.description)).toEqual([ECHO.description]) // first seen: approved
@@ -99,7 +90,7 @@ describe('answers on a resumed GET stream', () => {
   it("check a call's structured result against the tool's pinned output schema there", async () => {
     state.tools = [ECHO]
     state.park = false
-    await fw.admin.putTenant('schema', { origin: { url: originUrl } })
+    await fw.admin.putTenant('schema', { origin: { url: origin.url } })
     const c = await mcpClient(fw.tenantUrl('schema'), { reconnectionOptions: { initialReconnectionDelay: 20, maxReconnectionDelay: 100, reconnectionDelayGrowFactor: 1, maxRetries: 3 } })
     try {
       await c.client.listTools()
@@ -116,7 +107,7 @@ describe('answers on a resumed GET stream', () => {
   })
 
   it('refuse a Last-Event-ID the firewall did not issue for the session (400), and answer nothing on a GET that resumes no request', async () => {
-    await fw.admin.putTenant('forged', { origin: { url: originUrl } })
+    await fw.admin.putTenant('forged', { origin: { url: origin.url } })
     const url = fw.tenantUrl('forged')
     const forged = await getStream(url, { sessionId: 'session-1', protocolVersion: '2025-11-25', lastEventId: 'mcpfw1~W1siNyIsInRvb2xzL2NhbGwiLCJlY2hvIl1d~AAAAAAAAAAAAAAAAAAAAAA~ev-1' })
     expect(forged.status).toBe(400)

@@ -3,13 +3,11 @@
  * `tasks/result`, which names only the task. The firewall records the tool when the task is created, so
  * the result gets that tool's checks: its output schema, its own budget, its kill switch.
  */
-import { createServer } from 'node:http'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFirewall, TEST_ADMIN_TOKEN } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
-import { postRaw } from '../support/raw.js'
+import { postRaw, startRawOrigin } from '../support/raw.js'
+import type { RawOrigin } from '../support/raw.js'
 
 type Json = Record<string, unknown>
 
@@ -19,34 +17,26 @@ const hits: string[] = []
 let serial = 0
 
 let fw: Firewall
-let server: Server
-let originUrl: string
+let origin: RawOrigin
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()))
-    req.on('end', () => {
-      const m = JSON.parse(body) as { id?: unknown; method?: string; params?: Json }
-      hits.push(m.method ?? '')
-      if (!('id' in m)) return void res.writeHead(202).end()
-      const now = new Date().toISOString()
-      const result =
-        m.method === 'tools/list' ? { tools: [REPORT] }
-        : m.method === 'tools/call' && m.params?.['task'] ? { task: { taskId: `task-${++serial}`, status: 'working', createdAt: now, lastUpdatedAt: now, ttl: 60_000 } }
-        : m.method === 'tasks/result' ? state.taskResult
-        : { content: [{ type: 'text', text: 'ok' }] }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }))
-    })
+  origin = await startRawOrigin((_req, res, body) => {
+    const m = JSON.parse(body) as { id?: unknown; method?: string; params?: Json }
+    hits.push(m.method ?? '')
+    if (!('id' in m)) return void res.writeHead(202).end()
+    const now = new Date().toISOString()
+    const result =
+      m.method === 'tools/list' ? { tools: [REPORT] }
+      : m.method === 'tools/call' && m.params?.['task'] ? { task: { taskId: `task-${++serial}`, status: 'working', createdAt: now, lastUpdatedAt: now, ttl: 60_000 } }
+      : m.method === 'tasks/result' ? state.taskResult
+      : { content: [{ type: 'text', text: 'ok' }] }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  originUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`
   fw = await startFirewall()
 })
 
 afterAll(async () => {
-  server?.closeAllConnections()
-  await Promise.all([fw?.stop(), new Promise((r) => server?.close(r))])
+  await Promise.all([fw?.stop(), origin?.close()])
 })
 
 const send = async (tenant: string, message: Json): Promise<{ status: number; body: { result?: Json; error?: { code: number; data?: Json } } }> => {
@@ -65,7 +55,7 @@ async function taskOf(tenant: string): Promise<string> {
 
 describe('a task created by a call through the firewall', () => {
   it("gets its tool's output-schema check on tasks/result", async () => {
-    await fw.admin.putTenant('task-schema', { origin: { url: originUrl } })
+    await fw.admin.putTenant('task-schema', { origin: { url: origin.url } })
     const taskId = await taskOf('task-schema')
     state.taskResult = { content: [{ type: 'text', text: 'x' }], structuredContent: { n: 'not a number' } }
     try {
@@ -78,7 +68,7 @@ describe('a task created by a call through the firewall', () => {
   })
 
   it("is charged to its tool's own budget on tasks/result", async () => {
-    await fw.admin.putTenant('task-budget', { origin: { url: originUrl }, budget: { tokensPerMinute: 1_000_000, perTool: { report: { tokensPerMinute: 50 } }, leaseFraction: 0 } })
+    await fw.admin.putTenant('task-budget', { origin: { url: origin.url }, budget: { tokensPerMinute: 1_000_000, perTool: { report: { tokensPerMinute: 50 } }, leaseFraction: 0 } })
     const taskId = await taskOf('task-budget')
     state.taskResult = { content: [{ type: 'text', text: 'word '.repeat(400) }] }
     try {
@@ -91,7 +81,7 @@ describe('a task created by a call through the firewall', () => {
   })
 
   it("is stopped by its tool's kill switch, never reaching the origin", async () => {
-    await fw.admin.putTenant('task-kill', { origin: { url: originUrl } })
+    await fw.admin.putTenant('task-kill', { origin: { url: origin.url } })
     const taskId = await taskOf('task-kill')
     const kill = await fetch(new URL('/admin/v1/tenants/task-kill/kill', fw.url), { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tool: 'report' }) })
     expect(kill.status).toBe(200)

@@ -1,8 +1,10 @@
 /**
  * Raw Streamable HTTP helpers for what the SDK clients cannot express: batch POSTs, requests without
- * a protocol header, `GET` + `Last-Event-ID`, hand-made headers. Responses are read with the same
- * SSE parser the SDK client uses.
+ * a protocol header, `GET` + `Last-Event-ID`, hand-made headers, and a bare origin whose answers a test
+ * writes by hand. Responses are read with the same SSE parser the SDK client uses.
  */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 
 /** The `Accept` value every Streamable HTTP POST must send. */
@@ -127,4 +129,28 @@ export async function rawSession(url: string, protocolVersion = '2025-11-25'): P
   const ack = await postRaw(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, { sessionId, protocolVersion })
   if (ack.status !== 202) throw new Error(`notifications/initialized: HTTP ${ack.status}`)
   return sessionId
+}
+
+/** A bare HTTP origin on 127.0.0.1 whose every answer the test writes by hand. */
+export interface RawOrigin {
+  /** Its MCP endpoint, `http://127.0.0.1:<port>/mcp`. */
+  readonly url: string
+  close(): Promise<void>
+}
+
+/** Starts a {@link RawOrigin}: `handle` gets each request with its whole body as text. */
+export async function startRawOrigin(handle: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<RawOrigin> {
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()))
+    req.on('end', () => handle(req, res, body))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    async close() {
+      server.closeAllConnections()
+      await new Promise((r) => server.close(r))
+    },
+  }
 }
