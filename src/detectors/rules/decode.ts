@@ -82,10 +82,42 @@ export function printableRatio(text: string): number {
 }
 
 /**
+ * The longest prefix of `text` that is at least `minPrintable` printable and ends on a printable
+ * character, when it is at least `minLength` long; otherwise null.
+ */
+function printablePrefix(text: string, minPrintable: number, minLength: number): string | null {
+  let good = 0
+  let total = 0
+  let end = -1
+  for (let i = 0; i < text.length; i++) {
+    const cp = text.charCodeAt(i)
+    total++
+    if (isPrintableUnit(cp)) {
+      good++
+      if (total >= minLength && good >= minPrintable * total) end = i + 1
+    }
+  }
+  return end < 0 ? null : text.slice(0, end)
+}
+
+function isPrintableUnit(cp: number): boolean {
+  if (cp === 0xfffd) return false
+  if (cp < 0x20) return cp === 0x09 || cp === 0x0a || cp === 0x0d
+  return cp < 0x7f || cp >= 0xa0
+}
+
+/** Shortest decoded prefix {@link decodeToText} falls back to for a line-wrapped candidate. */
+const MIN_PREFIX = 16
+
+/**
  * Decodes `value` with `encoding` and returns the text when at least `minPrintable` of it is printable
  * and it contains a letter; otherwise null. Input is cut at {@link MAX_DECODE_INPUT}.
+ *
+ * `wrapped`: a base64 candidate joined across white space (a line-wrapped blob) may have taken in the
+ * words after the blob, which decode to a garbage tail; the text is then its longest mostly-printable
+ * prefix (at least 16 characters) instead of nothing.
  */
-export function decodeToText(value: string, encoding: Encoding, minPrintable = 0.9): string | null {
+export function decodeToText(value: string, encoding: Encoding, minPrintable = 0.9, wrapped = false): string | null {
   const input = value.length > MAX_DECODE_INPUT ? value.slice(0, MAX_DECODE_INPUT) : value
   let text: string
   if (encoding === 'tags') text = decodeTags(input)
@@ -97,5 +129,8 @@ export function decodeToText(value: string, encoding: Encoding, minPrintable = 0
     text = utf8.decode(bytes)
   }
   if (text.length < 4 || !/\p{L}/u.test(text)) return null
-  return printableRatio(text) >= minPrintable ? text : null
+  if (printableRatio(text) >= minPrintable) return text
+  if (!wrapped || encoding !== 'base64' || !/\s/.test(input)) return null
+  const prefix = printablePrefix(text, minPrintable, MIN_PREFIX)
+  return prefix !== null && /\p{L}/u.test(prefix) ? prefix : null
 }

@@ -216,7 +216,7 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
       if (mine.some((f) => f.span !== undefined && overlaps(f.span, span))) continue
       let score = rule.score
       if (rule.decode !== undefined) {
-        const decoded = decodeToText(m.value, rule.decode.encoding)
+        const decoded = decodeToText(m.value, rule.decode.encoding, 0.9, true)
         if (decoded === null) continue
         const inner = rescanScore(rc, decoded, bucket.rescan)
         if (inner < rule.decode.minScore) continue
