@@ -23,7 +23,7 @@ import type { AuthConfig, JwtAuth } from './config'
 import { verifyAccessToken } from './jwt'
 import { keyring } from './master-key'
 import type { Keyring } from './master-key'
-import { originCredentialHeader } from './origin-credential'
+import { originCredentialHeader, type OriginCredentialHeader } from './origin-credential'
 import { jwtChallengeParams, resourceUrl } from './prm'
 import { kvAuthStore } from './storage'
 
@@ -46,6 +46,12 @@ export interface ClientAuth {
    * Call it per origin request: assertions expire after two minutes, streams may last longer.
    */
   originHeaders(incoming: Headers): Promise<Headers>
+  /**
+   * What the firewall has lent the origin for this client so far (the origin credential's secret, each
+   * identity assertion `originHeaders` signed): never to be shown to the client (src/proxy/lent-secrets.ts).
+   * Empty in passthrough mode, where the client's own `Authorization` is forwarded.
+   */
+  readonly lent: readonly string[]
 }
 
 export type AuthOutcome = { ok: true; auth: ClientAuth } | { ok: false; response: Response }
@@ -71,7 +77,7 @@ export async function authenticate(r: AuthRequest, originUrl: URL): Promise<Auth
       console.error(JSON.stringify({ event: 'origin_credential_without_client_auth', tenant: tenant.id }))
       throw new FirewallError({ kind: 'tenant_config_invalid' })
     }
-    return { ok: true, auth: { mode: 'passthrough', originHeaders: async (incoming) => originRequestHeaders(incoming, { forwardAuthorization: true }) } }
+    return { ok: true, auth: { mode: 'passthrough', originHeaders: async (incoming) => originRequestHeaders(incoming, { forwardAuthorization: true }), lent: [] } }
   }
 
   const ring = await keyring(r.env)
@@ -97,12 +103,19 @@ export async function authenticate(r: AuthRequest, originUrl: URL): Promise<Auth
   }
 
   const credential = config.origin.credential ? await originCredentialHeader(store, ring, tenant.id, config.origin.credential) : null
+  const lent: string[] = credential ? [credential.secret] : []
   return {
     ok: true,
     auth: {
       mode: auth.mode,
       identity: who.subject,
-      originHeaders: (incoming) => modeBHeaders(incoming, ring, tenant.id, originUrl, who, credential),
+      originHeaders: async (incoming) => {
+        const headers = await modeBHeaders(incoming, ring, tenant.id, originUrl, who, credential)
+        const assertion = headers.get(IDENTITY_HEADER)
+        if (assertion !== null && !lent.includes(assertion)) lent.push(assertion)
+        return headers
+      },
+      lent,
     },
   }
 }
@@ -132,10 +145,10 @@ async function modeBHeaders(
   tenantId: string,
   originUrl: URL,
   who: AssertedIdentity,
-  credential: readonly [string, string] | null,
+  credential: OriginCredentialHeader | null,
 ): Promise<Headers> {
   const headers = originRequestHeaders(incoming, { forwardAuthorization: false })
-  if (credential) headers.set(credential[0], credential[1])
+  if (credential) headers.set(credential.header, credential.value)
   headers.set(IDENTITY_HEADER, await signIdentityAssertion(ring, tenantId, originUrl.href, who))
   return headers
 }

@@ -37,8 +37,15 @@ export async function cachedSecret(store: AuthStore, ring: Keyring, tenantId: st
   return read
 }
 
+/** The header the origin gets, and the secret inside its value (scrubbed from what the client sees). */
+export interface OriginCredentialHeader {
+  readonly header: string
+  readonly value: string
+  readonly secret: string
+}
+
 /**
- * The `[header, value]` to send to the origin. Throws `tenant_config_invalid` (logged, value never
+ * The header to send to the origin. Throws `tenant_config_invalid` (logged, value never
  * logged) when the secret is missing, cannot be opened, or cannot be sent as a header.
  */
 export async function originCredentialHeader(
@@ -47,7 +54,7 @@ export async function originCredentialHeader(
   tenantId: string,
   credential: OriginCredential,
   now = Date.now(),
-): Promise<readonly [string, string]> {
+): Promise<OriginCredentialHeader> {
   const secret = await cachedSecret(store, ring, tenantId, credential.secret, now)
   if (secret === 'missing' || secret === 'unreadable') {
     console.error(JSON.stringify({ event: 'origin_credential_unavailable', tenant: tenantId, secret: credential.secret, reason: secret }))
@@ -59,5 +66,5 @@ export async function originCredentialHeader(
     console.error(JSON.stringify({ event: 'origin_credential_unavailable', tenant: tenantId, secret: credential.secret, reason: 'not a valid header value' }))
     throw new FirewallError({ kind: 'tenant_config_invalid' })
   }
-  return [credential.header, value]
+  return { header: credential.header, value, secret }
 }

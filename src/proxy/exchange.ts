@@ -22,6 +22,7 @@ import { isFirewallRequestId } from '../tools/confirm-wire'
 import type { Problem } from '../errors'
 import { gateServer } from '../budget/enforce'
 import type { StreamRequest } from './stream-state'
+import { scrubLent } from './lent-secrets'
 import type { BudgetMeter } from '../budget/enforce'
 
 export interface ExchangeInit {
@@ -49,6 +50,8 @@ export interface ExchangeInit {
   ownAnswersOnly?: boolean
   /** A GET resuming a POST's stream: its requests are answered there or on a later resumption, never owed here. */
   resumed?: boolean
+  /** What the firewall lent the origin for this client (ClientAuth.lent): scrubbed from every server message. */
+  lent?: readonly string[]
 }
 
 /** What to do with one server → client message. */
@@ -186,11 +189,19 @@ export class Exchange {
     const isResponse = !('method' in message)
     if (isResponse && message.id !== null) this.pending.delete(message.id)
     const effective = this.init.policy.monitor ? null : verdict
-    if (!effective || effective.action === 'allow') return { emit: message }
-    if (effective.action === 'modify') return { emit: effective.message }
+    if (!effective || effective.action === 'allow') return { emit: this.#scrubbed(message) }
+    if (effective.action === 'modify') return { emit: this.#scrubbed(effective.message) }
     if (isResponse) return { emit: this.blockedError(message.id, effective) }
     if ('id' in message) return { drop: true, answerOrigin: onBehalfAnswer(message.method, message.id) }
     return { drop: true }
+  }
+
+  /** `message` without what the firewall lent the origin (src/proxy/lent-secrets.ts), whatever the policy. */
+  #scrubbed(message: JsonRpcMessage): JsonRpcMessage {
+    const scrubbed = this.init.lent && this.init.lent.length > 0 ? scrubLent(message, this.init.lent) : null
+    if (scrubbed === null) return message
+    console.warn(JSON.stringify({ event: 'origin_echoed_lent_secret', requestId: this.init.requestId, tenant: this.init.tenantId }))
+    return scrubbed
   }
 
   /**

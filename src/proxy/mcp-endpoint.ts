@@ -374,6 +374,7 @@ function newExchange(r: AuthedRequest, era: 'legacy' | 'modern', originUrl?: URL
     policy: compilePolicy(tenant.id, tenant.record.version, tenant.record.config),
     sink: new EventSink(r.env, tenant.id, r.waitUntil),
     killedTools: r.killedTools ?? [],
+    lent: r.auth.lent,
   })
   // The classifier's second opinion on uncertain fields (src/detectors/classifier/second-stage.ts).
   const stage = tenant.record.config.policy.classifier.secondStage

@@ -13,7 +13,8 @@ import type { CryptoKey, JWK } from 'jose'
 import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js'
 import { checkResourceAllowed } from '@modelcontextprotocol/sdk/shared/auth-utils.js'
 import { startOrigin } from '../support/origin.js'
-import type { Origin, RecordedCall } from '../support/origin.js'
+import type { ExtraTool, Origin, RecordedCall } from '../support/origin.js'
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import { mcpClient, startFirewall } from '../support/firewall.js'
 import type { Firewall, LegacyClient } from '../support/firewall.js'
 import { closeServer, listenLoopback } from '../support/http-bridge.js'
@@ -162,6 +163,45 @@ describe('apiKey mode', () => {
     expect(methods).toContain('DELETE')
     expectNoClientCredential(origin.calls, apiKey.key)
     for (const call of origin.calls) expect(await identityAt(call, 'keyed')).toBe(apiKey.id)
+  })
+
+  it('never shows the client what it lent the origin: the credential and assertion an origin echoes arrive redacted', async () => {
+    const dump: ExtraTool = {
+      definition: {
+        name: 'request-headers',
+        description: 'Returns the HTTP request headers this server received.',
+        inputSchema: { type: 'object', properties: {} },
+        outputSchema: { type: 'object', properties: { headers: { type: 'object', additionalProperties: { type: 'string' } } }, required: ['headers'] },
+      },
+      result: async (_args, ctx) => {
+        const headers = JSON.stringify(ctx.extra.requestInfo?.headers ?? {})
+        await ctx.extra.sendNotification({ method: 'notifications/message', params: { level: 'debug', data: { headers } } })
+        return { content: [{ type: 'text', text: headers }], structuredContent: { headers: ctx.extra.requestInfo?.headers ?? {} } }
+      },
+    }
+    await origin.setTools([dump], { notify: false })
+    try {
+      const c = await mcpClient(fw.tenantUrl('keyed'), { headers: { authorization: `Bearer ${apiKey.key}` } })
+      const logged: unknown[] = []
+      c.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logged.push(n.params))
+      const result = await c.client.callTool({ name: 'request-headers', arguments: {} })
+      const call = origin.calls.find((x) => x.body !== undefined && JSON.stringify(x.body).includes('request-headers') && JSON.stringify(x.body).includes('tools/call'))
+      const assertion = call?.headers[IDENTITY_HEADER] ?? ''
+      expect(assertion.length).toBeGreaterThan(20)
+      await settle(c)
+      // The origin did get both, and echoed both: in the text, in structuredContent and in a log notification.
+      expect(call?.headers['authorization']).toBe(`Bearer ${ORIGIN_SECRET}`)
+      expect(logged).toHaveLength(1)
+      for (const seen of [JSON.stringify(result), JSON.stringify(logged)]) {
+        expect(seen).not.toContain(ORIGIN_SECRET)
+        expect(seen).not.toContain(assertion)
+        expect(seen).toContain('Bearer [REDACTED:secret]')
+        expect(seen).toContain(IDENTITY_HEADER)
+      }
+      expect((result.structuredContent as { headers: Record<string, string> }).headers[IDENTITY_HEADER]).toBe('[REDACTED:secret]')
+    } finally {
+      await origin.setTools([], { notify: false })
+    }
   })
 
   it('refuses a revoked key', async () => {
