@@ -1,6 +1,7 @@
 /**
  * Access-token checks for `auth.mode: jwt` (mcp-protocol.md §2.1, 2025-06-18+): signature against the
- * issuer's JWKS, `exp`/`nbf`, `iss`, and `aud` = this endpoint's canonical URI (RFC 8707), with `jose`.
+ * issuer's JWKS, `exp`/`nbf`, `iat` not in the future, `iss`, and `aud` = this endpoint's canonical URI
+ * (RFC 8707), with `jose`.
  *
  * The JWKS is fetched with the origin URL rules (checked by the caller), redirects refused, a 5 s timeout
  * and a 64 KiB cap, and cached per isolate by `jose` (10 min; refetched at most every 30 s when a token
@@ -92,6 +93,10 @@ export async function verifyAccessToken(token: string, auth: JwtAuth, resource: 
   }
   const subject = typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : null
   if (subject === null) return { ok: false, error: 'invalid_token' }
+  // jose checks `iat` is a number, not when it was: a token issued in the future (beyond the clock
+  // tolerance) comes from a broken or forged issuer clock, and would outlive any age an issuer intends.
+  const nowSec = Math.floor((now?.getTime() ?? Date.now()) / 1000)
+  if (typeof payload.iat === 'number' && payload.iat > nowSec + auth.clockToleranceSec) return { ok: false, error: 'invalid_token' }
   const granted = scopesOf(payload)
   if (!auth.requiredScopes.every((s) => granted.includes(s))) return { ok: false, error: 'insufficient_scope' }
   return { ok: true, subject, claims: payload, ...(granted.length > 0 ? { scope: granted.join(' ') } : {}) }

@@ -50,6 +50,7 @@ async function serveJwks(keys: JWK[]): Promise<typeof jwks> {
 
 interface TokenOptions {
   aud?: string
+  iat?: number
   iss?: string
   exp?: number
   key?: CryptoKey
@@ -63,7 +64,7 @@ function token(o: TokenOptions = {}): Promise<string> {
     .setIssuer(o.iss ?? ISSUER)
     .setAudience(o.aud ?? fw.tenantUrl('oauth'))
     .setSubject(o.sub ?? 'user-42')
-    .setIssuedAt(now)
+    .setIssuedAt(o.iat ?? now)
     .setExpirationTime(o.exp ?? now + 300)
     .sign(o.key ?? signer.privateKey)
 }
@@ -225,6 +226,7 @@ describe('jwt mode', () => {
     ["a token for another tenant's endpoint", () => token({ aud: fw.tenantUrl('other') }), true],
     ["a token for the origin (passthrough attempt)", () => token({ aud: origin.url }), true],
     ['an expired token', () => token({ exp: Math.floor(Date.now() / 1000) - 600 }), true],
+    ['a token issued in the future (beyond the 30 s clock tolerance)', () => token({ iat: Math.floor(Date.now() / 1000) + 600 }), true],
     ['a token from another issuer', () => token({ iss: 'https://evil.test' }), true],
     ['a token signed with a key not in the JWKS', () => token({ key: stranger }), true],
   ])('refuses %s with 401 and a challenge pointing at the PRM; the origin is never called', async (_name, make, hasError) => {
