@@ -4,7 +4,7 @@
  * - `PUT    /admin/v1/tenants/:id/secrets/:name` `{ "value": "…" }` → 204 (create or replace)
  * - `GET    /admin/v1/tenants/:id/secrets` → `{ secrets: [{ name, updatedAt }] }`; values never leave
  * - `DELETE /admin/v1/tenants/:id/secrets/:name` → 204 | 404
- * - `POST   /admin/v1/tenants/:id/secrets/reencrypt` → `{ reencrypted, current, unreadable }` (key rotation)
+ * - `POST   /admin/v1/tenants/:id/secrets/reencrypt` → `{ reencrypted, current, unreadable, changed }` (key rotation)
  * - `POST   /admin/v1/tenants/:id/client-keys` `{ name?, expiresAt? }` → 201 `{ id, key, createdAt, expiresAt, name? }`
  *   (the only time the key is shown)
  * - `GET    /admin/v1/tenants/:id/client-keys` → `{ keys: [{ id, createdAt, expiresAt, name? }] }`

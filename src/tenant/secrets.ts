@@ -123,11 +123,15 @@ export async function readSecret(store: AuthStore, ring: Keyring, tenantId: stri
   return (await decryptSecret(ring, tenantId, name, stored.envelope)) ?? 'unreadable'
 }
 
-/** What a re-encryption pass did: secrets moved to the current key, already current, or unreadable. */
+/**
+ * What a re-encryption pass did: secrets moved to the current key, already current, unreadable, or
+ * changed by another writer while the pass worked on them (left to that writer; run the pass again).
+ */
 export interface ReencryptResult {
   reencrypted: number
   current: number
   unreadable: string[]
+  changed: string[]
 }
 
 /**
@@ -135,7 +139,7 @@ export interface ReencryptResult {
  * master-key rotation). Secrets that cannot be opened are left untouched and named in the result.
  */
 export async function reencryptSecrets(store: AuthStore, ring: Keyring, tenantId: string): Promise<ReencryptResult> {
-  const result: ReencryptResult = { reencrypted: 0, current: 0, unreadable: [] }
+  const result: ReencryptResult = { reencrypted: 0, current: 0, unreadable: [], changed: [] }
   for (const { name } of await store.listSecrets(tenantId)) {
     const stored = await store.getSecret(tenantId, name)
     if (!stored) continue
@@ -148,8 +152,17 @@ export async function reencryptSecrets(store: AuthStore, ring: Keyring, tenantId
       result.unreadable.push(name)
       continue
     }
+    const envelope = await encryptSecret(ring, tenantId, name, value)
+    // KV has no compare-and-swap. Read again just before writing: a secret replaced or deleted since the
+    // first read is left to whoever changed it, so the pass never puts back an old value (the window left
+    // is one KV round trip; writes made in another location may take up to KV's propagation delay to show).
+    const latest = await store.getSecret(tenantId, name)
+    if (latest?.envelope !== stored.envelope) {
+      result.changed.push(name)
+      continue
+    }
     // The value's updatedAt is kept: re-encryption changes the key, not the secret.
-    await store.putSecret(tenantId, name, { ...stored, envelope: await encryptSecret(ring, tenantId, name, value) })
+    await store.putSecret(tenantId, name, { ...stored, envelope })
     result.reencrypted += 1
   }
   return result

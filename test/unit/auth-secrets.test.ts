@@ -8,6 +8,7 @@ import { base64url } from 'jose'
 import { MasterKeySetting, keyring } from '../../src/auth/master-key'
 import type { Keyring } from '../../src/auth/master-key'
 import { kvAuthStore } from '../../src/auth/storage'
+import type { AuthStore } from '../../src/auth/storage'
 import { decryptSecret, encryptSecret, envelopeKeyVersion, putSecret, readSecret, reencryptSecrets } from '../../src/tenant/secrets'
 
 const randomKey = (): string => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
@@ -90,8 +91,8 @@ describe('secret envelopes', () => {
 
     const both = await ring(`2:${k2},1:${k1}`)
     expect(await readSecret(store, both, 'rot', 'one')).toBe('first value')
-    expect(await reencryptSecrets(store, both, 'rot')).toEqual({ reencrypted: 2, current: 0, unreadable: [] })
-    expect(await reencryptSecrets(store, both, 'rot')).toEqual({ reencrypted: 0, current: 2, unreadable: [] })
+    expect(await reencryptSecrets(store, both, 'rot')).toEqual({ reencrypted: 2, current: 0, unreadable: [], changed: [] })
+    expect(await reencryptSecrets(store, both, 'rot')).toEqual({ reencrypted: 0, current: 2, unreadable: [], changed: [] })
     const after = await store.getSecret('rot', 'one')
     expect(envelopeKeyVersion(after?.envelope ?? '')).toBe(2)
     expect(after?.updatedAt).toBe(before?.updatedAt)
@@ -101,6 +102,34 @@ describe('secret envelopes', () => {
     expect(await readSecret(store, onlyNew, 'rot', 'two')).toBe('second value')
     expect(await readSecret(store, v1, 'rot', 'one')).toBe('unreadable')
     expect(await readSecret(store, onlyNew, 'rot', 'three')).toBe('missing')
+  })
+
+  it('re-encryption never puts back a value replaced or deleted while it worked (no compare-and-swap in KV)', async () => {
+    const [k1, k2] = [randomKey(), randomKey()]
+    const kv = kvAuthStore(env.CONFIG)
+    const v1 = await ring(`1:${k1}`)
+    const both = await ring(`2:${k2},1:${k1}`)
+    await putSecret(kv, v1, 'race', 'replaced', 'old value')
+    await putSecret(kv, v1, 'race', 'deleted', 'old value')
+    await putSecret(kv, v1, 'race', 'quiet', 'old value')
+    // Another admin request lands between the pass's first read of a secret and its write.
+    const reads = new Map<string, number>()
+    const racing: AuthStore = {
+      ...kv,
+      async getSecret(tenantId, name) {
+        const got = await kv.getSecret(tenantId, name)
+        reads.set(name, (reads.get(name) ?? 0) + 1)
+        if (reads.get(name) === 1 && name === 'replaced') await putSecret(kv, both, tenantId, name, 'new value')
+        if (reads.get(name) === 1 && name === 'deleted') await kv.deleteSecret(tenantId, name)
+        return got
+      },
+    }
+    const result = await reencryptSecrets(racing, both, 'race')
+    expect({ ...result, changed: [...result.changed].sort() }).toEqual({ reencrypted: 1, current: 0, unreadable: [], changed: ['deleted', 'replaced'] })
+    expect(await readSecret(kv, both, 'race', 'replaced')).toBe('new value')
+    expect(await readSecret(kv, both, 'race', 'deleted')).toBe('missing')
+    expect(await readSecret(kv, both, 'race', 'quiet')).toBe('old value')
+    expect(envelopeKeyVersion((await kv.getSecret('race', 'quiet'))?.envelope ?? '')).toBe(2)
   })
 
   it('stores only the envelope under secret:<tenant>:<name>, and a malformed stored value reads as missing', async () => {
