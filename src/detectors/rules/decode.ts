@@ -1,11 +1,11 @@
 /**
- * Bounded decoders for encoded-payload rules: base64 / base64url, hex, `\x` / `\u` escapes and
- * Unicode tag characters. Each returns text only when the result is mostly printable, so a binary
+ * Bounded decoders for encoded-payload rules: base64 / base64url, hex, `\x` / `\u` escapes, Unicode
+ * tag characters, variation selectors and letter-spaced words (`i g n o r e   a l l`). Each returns text only when the result is mostly printable, so a binary
  * blob (an image, a hash) never becomes "text" to scan.
  */
 
 /** Encodings an encoded-payload rule can undo. */
-export type Encoding = 'base64' | 'hex' | 'escapes' | 'tags' | 'selectors'
+export type Encoding = 'base64' | 'hex' | 'escapes' | 'tags' | 'selectors' | 'spaced'
 
 /** Longest encoded candidate that is decoded (characters); longer ones are decoded up to this. */
 export const MAX_DECODE_INPUT = 16_384
@@ -63,6 +63,22 @@ export function decodeSelectors(s: string): Uint8Array {
     else if (cp >= 0xe0100 && cp <= 0xe01ef) bytes.push(cp - 0xe0100 + 16)
   }
   return new Uint8Array(bytes)
+}
+
+const SPACING = /[ ._*-]+/g
+
+/**
+ * Letter-spaced text rejoined: `i g n o r e   a l l` → `ignore all`, `i.g.n.o.r.e a.l.l` → `ignore all`.
+ * The separator found most often alone between two letters joins letters; any other run (a longer one,
+ * another character) is a word break.
+ */
+export function unspace(s: string): string {
+  const singles = new Map<string, number>()
+  for (const m of s.matchAll(SPACING)) if (m[0].length === 1) singles.set(m[0], (singles.get(m[0]) ?? 0) + 1)
+  let joiner = ''
+  let most = 0
+  for (const [sep, n] of singles) if (n > most) [joiner, most] = [sep, n]
+  return s.replace(SPACING, (run) => (run === joiner ? '' : ' '))
 }
 
 /** Share of characters that are letters, digits, punctuation or ordinary white space. */
@@ -123,6 +139,7 @@ export function decodeToText(value: string, encoding: Encoding, minPrintable = 0
   if (encoding === 'tags') text = decodeTags(input)
   else if (encoding === 'escapes') text = fromEscapes(input)
   else if (encoding === 'selectors') text = utf8.decode(decodeSelectors(input))
+  else if (encoding === 'spaced') text = unspace(input)
   else {
     const bytes = encoding === 'base64' ? bytesFromBase64(input) : bytesFromHex(input)
     if (bytes === null) return null
