@@ -1,6 +1,6 @@
 /**
  * The scan surface of one message (mcp-protocol.md §3): every string value and object key under
- * `params`, `result` and `error`, found by a method-agnostic walk so no field of any revision is
+ * `params`, `result` and `error` (and integers long enough to be a card or account number, as digits), found by a method-agnostic walk so no field of any revision is
  * missed, each tagged with the role its method and position give it. Base64 `data`/`blob` payloads
  * are decoded when they hold text, and text content blocks are also joined into one synthetic field
  * so a payload split across blocks is seen whole.
@@ -23,7 +23,16 @@ export interface InspectField extends ScanField {
   readonly decoded: boolean
   /** `raw` holds only the first `maxDecodedBytes` decoded bytes of a longer base64 payload. */
   readonly truncated: boolean
+  /** `raw` is the decimal form of a JSON integer: a redaction replaces the whole number with its marker. */
+  readonly numeric?: boolean
 }
+
+/**
+ * Integers from this magnitude up are scanned as their decimal digits: long enough to be a card, account
+ * or phone number, while counts, sizes and timestamps in seconds below it are not worth a field each.
+ * Numbers beyond 2^53 are not exact after parsing, so their digits are not the ones sent: not scanned.
+ */
+const MIN_SCANNED_INTEGER = 1_000_000
 
 /** What `collectFields` needs to know about the message besides its JSON. */
 export interface CollectContext {
@@ -90,6 +99,10 @@ class Walker {
   private visit(f: Frame, stack: Frame[]): void {
     if (f.key !== undefined) this.emit(f.path, f.role, true, false, f.key, false)
     const v = f.value
+    if (typeof v === 'number') {
+      if (Number.isSafeInteger(v) && Math.abs(v) >= MIN_SCANNED_INTEGER) this.emit(f.path, f.role, false, false, String(v), false, false, true)
+      return
+    }
     if (typeof v === 'string') {
       if (f.base64Mime !== undefined) this.base64(v, f.path, f.role, f.base64Mime)
       else this.emit(f.path, f.role, false, false, v, false)
@@ -145,9 +158,9 @@ class Walker {
     if (pieces.length >= 2) this.emit(path, role, false, true, pieces.join('\n'), false)
   }
 
-  private emit(path: string, role: FieldRole, isKey: boolean, joined: boolean, raw: string, decoded: boolean, truncated = false): void {
+  private emit(path: string, role: FieldRole, isKey: boolean, joined: boolean, raw: string, decoded: boolean, truncated = false, numeric = false): void {
     if (raw.length === 0) return
-    this.fields.push(new Field(path, role, isKey, joined, raw, decoded, truncated))
+    this.fields.push(new Field(path, role, isKey, joined, raw, decoded, truncated, numeric))
   }
 }
 
@@ -162,6 +175,7 @@ class Field implements InspectField {
     readonly raw: string,
     readonly decoded: boolean,
     readonly truncated: boolean,
+    readonly numeric: boolean,
   ) {}
   get normalized(): NormalizedText {
     if (this.norm === undefined) this.norm = normalize(this.raw)

@@ -15,6 +15,7 @@ import type { BlockReason, Finding, FindingKind, MessageContext, RuleAction, Ver
 import { collectFields } from './fields'
 import type { InspectField } from './fields'
 import { applyEdits } from './redact'
+import { setAt } from './pointer'
 import { combineInjection } from './combine'
 import { detectField } from './memo'
 
@@ -99,15 +100,21 @@ function decide(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPo
   if (blocking) return { action: 'block', reason: reasonFor(blocking.kind), findings }
 
   const edits: Array<{ path: string; span: [number, number]; replacement: string }> = []
+  const numbers = new Map<string, string>()
   for (const f of active) {
     if ((f.action !== 'redact' && f.action !== 'strip') || !f.span) continue
     const field = source.get(f)
     // Keys, joined views and decoded base64 cannot be edited in place: refuse the message instead.
     if (!field || field.isKey || field.joined || field.decoded) return { action: 'block', reason: reasonFor(f.kind), findings }
-    edits.push({ path: f.path, span: f.span, replacement: f.action === 'redact' ? `[REDACTED:${f.kind}]` : '' })
+    const replacement = f.action === 'redact' ? `[REDACTED:${f.kind}]` : ''
+    // A number has no part to cut: the whole value becomes the marker (a string, so the schema check below applies).
+    if (field.numeric) numbers.set(f.path, replacement || `[REDACTED:${f.kind}]`)
+    else edits.push({ path: f.path, span: f.span, replacement })
   }
   let result = edits.length > 0 ? applyEdits(subject, edits) : subject
-  if (edits.some((e) => e.path.startsWith('/result/structuredContent')) && !stillFits(result, ctx)) result = asErrorResult(result, ctx)
+  for (const [path, marker] of numbers) result = setAt(result, path, marker)
+  const edited = [...edits.map((e) => e.path), ...numbers.keys()]
+  if (edited.some((path) => path.startsWith('/result/structuredContent')) && !stillFits(result, ctx)) result = asErrorResult(result, ctx)
   if (quarantine.size > 0) {
     result = withoutTools(result, quarantine)
     for (const i of quarantine) findings.push({ ruleId: 'tool-quarantined', kind: 'policy', path: `/result/tools/${i}`, score: 1, action: 'strip' })

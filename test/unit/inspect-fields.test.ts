@@ -389,6 +389,15 @@ describe('collectFields: keys, limits and laziness', () => {
     expect(summary(collectFields(m, C2S))).toEqual(['k /params/arguments arguments', 'k /params/arguments/a~1b~0c arguments', 'v /params/arguments/ arguments'])
   })
 
+  it('visits integers of a million or more as their digits; smaller, fractional and inexact numbers not at all', () => {
+    const m = msg('{"jsonrpc":"2.0","id":1,"result":{"structuredContent":{"a":999999,"b":1000000,"c":-4111111111111111,"d":12345678.5,"e":41111111111111111111,"f":true}}}')
+    const numbers = collectFields(m, { ...S2C, method: 'tools/call' }).filter((f) => !f.isKey)
+    expect(numbers.map((f) => [f.path, f.raw, f.numeric])).toEqual([
+      ['/result/structuredContent/b', '1000000', true],
+      ['/result/structuredContent/c', '-4111111111111111', true],
+    ])
+  })
+
   it('never cuts a string: each detector bounds its own work on a long field', () => {
     const long = 'x'.repeat(1_200_000) + ' tail'
     const m = { jsonrpc: '2.0' as const, method: 'notifications/message', params: { data: long } }

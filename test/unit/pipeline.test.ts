@@ -133,6 +133,31 @@ describe('redaction keeps results valid', () => {
   })
 })
 
+describe('integers long enough to be a card or account number', () => {
+  const rows = { rows: [{ id: 1234567, card: 4111111111111111, balance: 12.5, small: 999_999 }] }
+  const message = { jsonrpc: '2.0' as const, id: 6, result: { content: [{ type: 'text', text: '1 row' }], structuredContent: rows } }
+
+  it('are scanned as their digits: a card sent as a JSON number is found, and redacted whole as a string', () => {
+    expect(inspect(message, ctx({ method: 'tools/call' }), policyOf()).findings.map((f) => [f.ruleId, f.path, f.action])).toEqual([
+      ['pii-payment-card', '/result/structuredContent/rows/0/card', 'flag'],
+    ])
+    const v = inspect(message, ctx({ method: 'tools/call', fitsOutput: () => true }), policyOf({ rules: { packs: { pii: { action: 'redact' } } } }))
+    expect(v.action === 'modify' && v.message).toEqual({
+      ...message,
+      result: { ...message.result, structuredContent: { rows: [{ id: 1234567, card: '[REDACTED:pii]', balance: 12.5, small: 999_999 }] } },
+    })
+    // A schema that wants a number there no longer fits: the result becomes an isError one, as for strings.
+    const broken = inspect(message, ctx({ method: 'tools/call', fitsOutput: () => false }), policyOf({ rules: { packs: { pii: { action: 'redact' } } } }))
+    expect(broken.action === 'modify' && broken.message).toEqual({ jsonrpc: '2.0', id: 6, result: { content: [{ type: 'text', text: '1 row' }], isError: true } })
+  })
+
+  it('block a request whose arguments carry one when the tenant blocks that kind', () => {
+    const call = { jsonrpc: '2.0' as const, id: 7, method: 'tools/call', params: { name: 'pay', arguments: { card: 4111111111111111 } } }
+    const v = inspect(call, ctx({ direction: 'client_to_server', method: 'tools/call' }), policyOf({ rules: { packs: { pii: { action: 'block' } } } }))
+    expect(v.action).toBe('block')
+  })
+})
+
 describe('requestState', () => {
   const token = ['ghp', '_', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('')
 
