@@ -14,7 +14,7 @@ const PAIRS =
   // Greek
   'ΑAΒBΕEΖZΗHΙIΚKΜMΝNΟOΡPΤTΥYΧXαaιiκkνvοoρpυuχxγyϳj' +
   // Latin IPA and dotless letters
-  'ıiȷjɑaɩiʋuɪiʏyɴnʀrɢgʜhʟl' +
+  'ıiİIȷjɑaɩiʋuɪiʏyɴnʀrɢgʜhʟl' +
   // Latin small capitals
   'ᴀaʙbᴄcᴅdᴇeꜰfᴊjᴋkᴍmᴏoᴘpꜱsᴛtᴜuᴠvᴡwᴢz' +
   // Armenian

@@ -17,8 +17,11 @@ const SMUGGLED_MIN = 8
 const DETAIL_MAX = 256
 
 // Any candidate: soft hyphen, CGJ, Mongolian VS, zero-width, LRM/RLM, bidi, word joiner and friends,
-// VS1–16, BOM, and U+DB40 (the high surrogate of tag characters and VS17–256).
-const CANDIDATE = /[\u00AD\u034F\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uDB40]/
+// VS1–16, BOM, the other invisible format characters (Arabic and Syriac signs, interlinear annotation),
+// and the high surrogates of tag characters and VS17–256 (U+DB40), Kaithi signs (U+D804) and Egyptian
+// format controls (U+D80D).
+const CANDIDATE =
+  /[\u00AD\u034F\u0600-\u0605\u06DD\u070F\u0890\u0891\u08E2\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF9-\uFFFB\uD804\uD80D\uDB40]/
 
 /** The invisible-Unicode detector (id `invisible-unicode`); its findings ask for `strip`. */
 export const invisibleUnicodeDetector: Detector = {
@@ -47,11 +50,22 @@ function classify(cp: number): Cls | null {
   if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) return 'bidi'
   if (cp === 0x200e || cp === 0x200f) return 'mark'
   if ((cp >= 0x200b && cp <= 0x200d) || (cp >= 0x2060 && cp <= 0x2064) || cp === 0xfeff || cp === 0xad || cp === 0x180e || cp === 0x34f) return 'zw'
+  // Other format characters that render as nothing (or a sign no reader takes for a letter): the Arabic
+  // number and end-of-ayah signs, Syriac abbreviation mark, interlinear annotation controls, Kaithi number
+  // signs, Egyptian hieroglyph format controls. Judged like zero-width characters: fine in their own script.
+  if (isOtherFormat(cp)) return 'zw'
   if ((cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef)) return 'vs'
   // Hangul and Khmer fillers render as blank space: used as spaces they hide words from a scan that
   // drops them, and alone they fake empty names (normalisation reads them as spaces).
   if (cp === 0x115f || cp === 0x1160 || cp === 0x3164 || cp === 0xffa0 || cp === 0x17b4 || cp === 0x17b5) return 'filler'
   return null
+}
+
+function isOtherFormat(cp: number): boolean {
+  return (
+    (cp >= 0x600 && cp <= 0x605) || cp === 0x6dd || cp === 0x70f || cp === 0x890 || cp === 0x891 || cp === 0x8e2 ||
+    (cp >= 0xfff9 && cp <= 0xfffb) || cp === 0x110bd || cp === 0x110cd || (cp >= 0x13430 && cp <= 0x1343f)
+  )
 }
 
 /** Maximal runs of consecutive code points of one class. */

@@ -2,11 +2,13 @@
  * Detection text: one pass over a string that undoes the tricks used to hide words from regexes and
  * keeps, for every output unit, where in the original it came from (DESIGN.md "Security model").
  *
- * In order, per source character: an HTML character reference (`&#105;`, `&#x69;`, `&amp;`) or a
- * percent-encoded UTF-8 sequence (`%69`, `%D1%96`) is decoded once (never recursively); invisible
- * characters (Unicode Default_Ignorable_Code_Point: zero-width, bidi controls, tag characters,
- * variation selectors, Hangul fillers …) and C0/C1 controls are dropped; the character with any
- * combining marks after it is NFKC-normalised as one segment; whitespace runs become one space. A last
+ * In order, per source character: an HTML character reference (`&#105;`, `&#x69;`, `&amp;`, `&nbsp`),
+ * a percent-encoded UTF-8 sequence (`%69`, `%D1%96`) or a JSON/JavaScript escape (`\u0069`, `\x69`,
+ * `\u{69}`) is decoded once (never recursively); invisible characters (Unicode
+ * Default_Ignorable_Code_Point: zero-width, bidi controls, tag characters, variation selectors, Hangul
+ * fillers …, and the other format characters) and C0/C1 controls are dropped; the character with any
+ * combining marks after it is NFKC-normalised as one segment, except that an ASCII letter whose marks
+ * make no Western European letter stays that letter; whitespace runs become one space. A last
  * pass maps Cyrillic/Greek/IPA look-alikes to ASCII inside words that are mixed with Latin letters or
  * made only of look-alikes, so Russian or Greek prose stays readable for non-English rules. Case is
  * kept: rules use `/i`.
@@ -27,8 +29,8 @@ export function normalize(raw: string): MappedText {
   return new Builder(raw, first).run()
 }
 
-// Anything but printable ASCII (less `%` and `&`) and single spaces needs a look.
-const SPECIAL = /[^!-$'-~ ]| {2}/g
+// Anything but printable ASCII (less `%`, `&` and `\`) and single spaces needs a look.
+const SPECIAL = /[^!-$'-[\]-~ ]| {2}/g
 
 /**
  * The first offset at or after `i` where a character needs more than a verbatim copy. The character
@@ -141,7 +143,7 @@ class Builder {
     let i = this.len
     while (i < n) {
       const c = raw.charCodeAt(i)
-      if (c >= 0x20 && c < 0x7f && c !== 0x25 && c !== 0x26 && !(raw.charCodeAt(i + 1) >= 0x300)) {
+      if (c >= 0x20 && c < 0x7f && c !== 0x25 && c !== 0x26 && c !== 0x5c && !(raw.charCodeAt(i + 1) >= 0x300)) {
         const next = nextSpecial(raw, i, this.prevSpace)
         if (next > i) {
           this.verbatim(i, next)
@@ -158,7 +160,7 @@ class Builder {
   private special(i: number): number {
     const raw = this.raw
     const c = raw.charCodeAt(i)
-    const decoded = c === 0x26 ? decodeEntity(raw, i) : c === 0x25 ? decodePercent(raw, i) : null
+    const decoded = c === 0x26 ? decodeEntity(raw, i) : c === 0x25 ? decodePercent(raw, i) : c === 0x5c ? decodeEscape(raw, i) : null
     if (decoded) {
       this.codePoint(decoded.cp, i, decoded.end)
       return decoded.end
@@ -175,7 +177,10 @@ class Builder {
     const segEnd = marksEnd(raw, end)
     if (segEnd > end) {
       this.nonAscii = true
-      this.units(nfkcSegment(raw.slice(i, segEnd)), i, segEnd)
+      const composed = nfkcSegment(raw.slice(i, segEnd))
+      // Marks on an ASCII letter or digit that make no Western European letter (dots below, strike-through,
+      // underline, stacked accents) style the letter rather than spell another one: the letter alone.
+      this.units(isAsciiAlnum(cp) && !isWesternLetter(composed) ? String.fromCharCode(cp) : composed, i, segEnd)
       return segEnd
     }
     if (cp >= 0x80 && cp <= 0xffff && isStableBmp(cp)) {
@@ -397,23 +402,32 @@ function isControl(u: number): boolean {
 /**
  * Unicode Default_Ignorable_Code_Point (Unicode 15.1: U+00AD, U+034F, U+061C, U+115F–1160, U+17B4–17B5,
  * U+180B–180F, U+200B–200F, U+202A–202E, U+2060–206F, U+3164, U+FE00–FE0F, U+FEFF, U+FFA0,
- * U+FFF0–FFF8, U+1BCA0–1BCA3, U+1D173–1D17A, U+E0000–E0FFF) plus C1 controls. Hard-coded rather than
- * `/\p{DI}/u` per character, which is several times slower; a test checks the two agree.
+ * U+FFF0–FFF8, U+1BCA0–1BCA3, U+1D173–1D17A, U+E0000–E0FFF), the other format characters (General
+ * Category Cf: U+0600–0605, U+06DD, U+070F, U+0890–0891, U+08E2, U+FFF9–FFFB, U+110BD, U+110CD,
+ * U+13430–1343F, which render as nothing or a mark no reader takes for a letter, so they split words as
+ * well as a zero-width space) plus C1 controls. Hard-coded rather than `/\p{DI}/u` per character, which
+ * is several times slower; a test checks the two agree.
  */
 export function isIgnorable(cp: number): boolean {
   if (cp < 0x00ad) return cp >= 0x80 && cp < 0xa0 && cp !== 0x85
   if (cp < 0x2000) {
     return (
       cp === 0xad || cp === 0x34f || cp === 0x61c || cp === 0x115f || cp === 0x1160 || cp === 0x17b4 ||
-      cp === 0x17b5 || (cp >= 0x180b && cp <= 0x180f)
+      cp === 0x17b5 || (cp >= 0x180b && cp <= 0x180f) || (cp >= 0x600 && cp <= 0x605) || cp === 0x6dd ||
+      cp === 0x70f || cp === 0x890 || cp === 0x891 || cp === 0x8e2
     )
   }
   if (cp < 0x3000) return (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f)
-  if (cp < 0x10000) return cp === 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) || cp === 0xfeff || cp === 0xffa0 || (cp >= 0xfff0 && cp <= 0xfff8)
-  return (cp >= 0x1bca0 && cp <= 0x1bca3) || (cp >= 0x1d173 && cp <= 0x1d17a) || (cp >= 0xe0000 && cp <= 0xe0fff)
+  if (cp < 0x10000) return cp === 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) || cp === 0xfeff || cp === 0xffa0 || (cp >= 0xfff0 && cp <= 0xfffb)
+  return (
+    (cp >= 0x1bca0 && cp <= 0x1bca3) || (cp >= 0x1d173 && cp <= 0x1d17a) || (cp >= 0xe0000 && cp <= 0xe0fff) ||
+    cp === 0x110bd || cp === 0x110cd || (cp >= 0x13430 && cp <= 0x1343f)
+  )
 }
 
-const ENTITY = /&(?:#([0-9]{1,7});?|#[xX]([0-9a-fA-F]{1,6});?|([A-Za-z][A-Za-z0-9]{1,31});)/y
+const ENTITY = /&(?:#0*([0-9]{1,7});?|#[xX]0*([0-9a-fA-F]{1,6});?|([A-Za-z][A-Za-z0-9]{1,31});)/y
+// HTML's legacy references that browsers decode without the `;`, even before more letters (`&nbspall`).
+const LEGACY_ENTITY = /&(nbsp|shy|amp|lt|gt|quot)/y
 
 // Common named references (HTML is case-sensitive). Unknown names stay as written.
 const NAMED = new Map<string, number>(
@@ -431,10 +445,45 @@ const NAMED = new Map<string, number>(
 function decodeEntity(raw: string, i: number): { cp: number; end: number } | null {
   ENTITY.lastIndex = i
   const m = ENTITY.exec(raw)
-  if (!m) return null
+  if (!m || (m[3] !== undefined && !NAMED.has(m[3]))) {
+    LEGACY_ENTITY.lastIndex = i
+    const legacy = LEGACY_ENTITY.exec(raw)
+    return legacy ? { cp: NAMED.get(legacy[1] as string) as number, end: LEGACY_ENTITY.lastIndex } : null
+  }
   const end = ENTITY.lastIndex
   const cp = m[1] !== undefined ? parseInt(m[1], 10) : m[2] !== undefined ? parseInt(m[2], 16) : NAMED.get(m[3] ?? '')
   if (cp === undefined || cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) return null
+  return { cp, end }
+}
+
+function isAsciiAlnum(cp: number): boolean {
+  return (cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a)
+}
+
+/** One letter of Latin-1 Supplement or Latin Extended-A (`é`, `ü`, `ñ`, `ł`): what European rules spell with. */
+function isWesternLetter(s: string): boolean {
+  const u = s.charCodeAt(0)
+  return s.length === 1 && u >= 0xc0 && u <= 0x17f && u !== 0xd7 && u !== 0xf7
+}
+
+const ESCAPE = /\\(?:u([0-9a-fA-F]{4})|u\{0*([0-9a-fA-F]{1,6})\}|x([0-9a-fA-F]{2}))/y
+
+/** A `\uXXXX` (a surrogate pair as two), `\u{…}` or `\xXX` escape of one code point (not a lone surrogate). */
+function decodeEscape(raw: string, i: number): { cp: number; end: number } | null {
+  ESCAPE.lastIndex = i
+  const m = ESCAPE.exec(raw)
+  if (!m) return null
+  let end = ESCAPE.lastIndex
+  let cp = parseInt((m[1] ?? m[2] ?? m[3]) as string, 16)
+  if (m[1] !== undefined && cp >= 0xd800 && cp < 0xdc00) {
+    ESCAPE.lastIndex = end
+    const lo = ESCAPE.exec(raw)
+    const low = lo?.[1] !== undefined ? parseInt(lo[1], 16) : -1
+    if (low < 0xdc00 || low >= 0xe000) return null
+    cp = ((cp - 0xd800) << 10) + (low - 0xdc00) + 0x10000
+    end = ESCAPE.lastIndex
+  }
+  if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) return null
   return { cp, end }
 }
 

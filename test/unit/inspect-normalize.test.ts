@@ -9,7 +9,13 @@ describe('normalize: detection text', () => {
     ['decimal entity without ;', '&#105gnore', 'ignore'],
     ['hex entity', '&#x69;gnore', 'ignore'],
     ['named entities', '&lt;IMPORTANT&gt; &quot;x&quot;', '<IMPORTANT> "x"'],
-    ['unknown or unterminated names stay', '&foo; &amp x', '&foo; &amp x'],
+    ['unknown names stay; the legacy ones decode without their ;, as browsers do', '&foo; &amp x &nbspall', '&foo; & x all'],
+    ['numeric references with leading zeros', 'Ign&#00000111;re &#x000069;t', 'Ignore it'],
+    ['JSON and JavaScript escapes, a surrogate pair as one', 'Ign\\u006fr\\u0065 \\x69t \\ud83d\\ude00', 'Ignore it \u{1F600}'],
+    ['a lone escaped surrogate and other backslashes stay', '\\ud83d C:\\new\\x', '\\ud83d C:\\new\\x'],
+    ['marks that style an ASCII letter are dropped; accents that spell a letter stay', 'I\u0323g\u0332n\u0336ore cafe\u0301 u\u0308ber', 'Ignore café über'],
+    ['Turkish dotted capital I in an ASCII word', 'İGNORE', 'IGNORE'],
+    ['invisible format characters split no word', 'Ig\uFFFBno\u{13430}re a\u0600ll', 'Ignore all'],
     ['decoded once, never recursively', '&amp;#105; %2569', '&#105; %69'],
     ['entity of an invisible is dropped', 'ig&#8203;nore', 'ignore'],
     ['percent ASCII', '%69gnore', 'ignore'],
@@ -123,8 +129,8 @@ describe('normalize: offsets map back to the original', () => {
 })
 
 describe('isIgnorable', () => {
-  it('agrees with Unicode Default_Ignorable_Code_Point plus C1 controls', () => {
-    const di = /\p{Default_Ignorable_Code_Point}/u
+  it('agrees with Unicode Default_Ignorable_Code_Point plus the other format characters and C1 controls', () => {
+    const di = /\p{Default_Ignorable_Code_Point}|\p{Cf}/u
     const wrong: number[] = []
     for (let cp = 0; cp <= 0x10ffff; cp++) {
       if (cp >= 0xd800 && cp < 0xe000) continue
