@@ -1,11 +1,12 @@
 /**
  * Bounded decoders for encoded-payload rules: base64 / base64url, hex, `\x` / `\u` escapes, Unicode
- * tag characters, variation selectors and letter-spaced words (`i g n o r e   a l l`). Each returns text only when the result is mostly printable, so a binary
+ * tag characters, variation selectors, letter-spaced words (`i g n o r e   a l l`) and words joined by
+ * punctuation or case (`ignore+all`, `IgnoreAll`). Each returns text only when the result is mostly printable, so a binary
  * blob (an image, a hash) never becomes "text" to scan.
  */
 
 /** Encodings an encoded-payload rule can undo. */
-export type Encoding = 'base64' | 'hex' | 'escapes' | 'tags' | 'selectors' | 'spaced'
+export type Encoding = 'base64' | 'hex' | 'escapes' | 'tags' | 'selectors' | 'spaced' | 'words'
 
 /** Longest encoded candidate that is decoded (characters); longer ones are decoded up to this. */
 export const MAX_DECODE_INPUT = 16_384
@@ -81,6 +82,14 @@ export function unspace(s: string): string {
   return s.replace(SPACING, (run) => (run === joiner ? '' : ' '))
 }
 
+/**
+ * Words joined without spaces pulled apart: `+ _ ~ / .` become spaces and a lower-to-upper-case step
+ * starts a new word (`Ignore+all`, `ignore_all`, `IgnoreAll` → `Ignore all`).
+ */
+export function unjoin(s: string): string {
+  return s.replace(/[+_~/.]/g, ' ').replace(/([a-z])(?=[A-Z])/g, '$1 ')
+}
+
 /** Share of characters that are letters, digits, punctuation or ordinary white space. */
 export function printableRatio(text: string): number {
   if (text.length === 0) return 0
@@ -140,6 +149,7 @@ export function decodeToText(value: string, encoding: Encoding, minPrintable = 0
   else if (encoding === 'escapes') text = fromEscapes(input)
   else if (encoding === 'selectors') text = utf8.decode(decodeSelectors(input))
   else if (encoding === 'spaced') text = unspace(input)
+  else if (encoding === 'words') text = unjoin(input)
   else {
     const bytes = encoding === 'base64' ? bytesFromBase64(input) : bytesFromHex(input)
     if (bytes === null) return null
