@@ -10,6 +10,7 @@ import { TenantId } from '../tenant/config'
 import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { forgetKillState } from './kill-state'
+import { readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
 import { killAlert, sendAlert } from '../alerts/send'
 
 export const KillBody = z.object({ tool: z.string().min(1).max(200).optional() }).strict()
@@ -42,7 +43,11 @@ export function killRoutes(): Hono<AdminEnv> {
   app.post('/tenants/:id/kill', async (c) => {
     const id = TenantId.safeParse(c.req.param('id'))
     if (!id.success) return c.json({ error: 'invalid_tenant_id' }, 400)
-    const body = KillBody.safeParse(await c.req.json().catch(() => ({})))
+    // Only an empty body means the whole tenant: a malformed one (`{"tool": "x"` cut short) is refused,
+    // never read as `{}`, which would stop all traffic instead of one tool.
+    const read = await readJson(c, { allowEmpty: true, max: SMALL_BODY_BYTES })
+    if (!read.ok) return read.response
+    const body = KillBody.safeParse(read.value)
     if (!body.success) return c.json({ error: 'invalid_request', issues: body.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })) }, 400)
     const actor = c.var.actor
     const by = actor.kind === 'operator' ? 'operator' : `key:${actor.keyId}`
@@ -56,8 +61,10 @@ export function killRoutes(): Hono<AdminEnv> {
   app.delete('/tenants/:id/kill', async (c) => {
     const id = TenantId.safeParse(c.req.param('id'))
     if (!id.success) return c.json({ error: 'invalid_tenant_id' }, 400)
+    // `?tool=` with no name (an unset variable in a script) is refused, not taken as "restore everything".
     const tool = c.req.query('tool')
-    const state = await c.env.GUARD.getByName(id.data).restore(tool ? `tool:${tool}` : '*')
+    if (tool !== undefined && !KillBody.shape.tool.safeParse(tool).success) return c.json({ error: 'invalid_request', issues: [{ path: 'tool', message: 'invalid tool name' }] }, 400)
+    const state = await c.env.GUARD.getByName(id.data).restore(tool !== undefined ? `tool:${tool}` : '*')
     if (!state) return c.json({ error: 'invalid_request', issues: [{ path: 'tool', message: 'invalid tool name' }] }, 400)
     await forgetKillState(id.data)
     c.executionCtx.waitUntil(sendAlert(c.env, id.data, killAlert('restored', tool, c.var.actor)))

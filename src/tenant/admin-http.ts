@@ -12,6 +12,9 @@ import type { TenantConfig } from './config'
 /** Largest admin request body (a config with many custom rules fits comfortably). */
 export const MAX_BODY_BYTES = 256 * 1024
 
+/** Largest body of the small admin requests (kill switch, tool decisions): a few fields. */
+export const SMALL_BODY_BYTES = 16 * 1024
+
 export type JsonBody = { ok: true; value: unknown } | { ok: false; response: Response }
 
 /** Reads a JSON body of at most `max` bytes; an empty body is `{}` when `allowEmpty`. */

@@ -22,6 +22,7 @@ import { actorLabel } from '../tenant/keys'
 import { loadTenant } from '../tenant/store'
 import { definitionDiff } from './diff'
 import { forgetPins } from './pin-cache'
+import { readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
 import { OriginKey, PinKind, PinName, type PinView } from './pin-types'
 
 const TOOLS_PATH = /^\/admin\/v1\/tenants\/[^/]+\/tools(?:\/.*)?$/
@@ -74,7 +75,9 @@ export function toolRoutes(): Hono<ToolsEnv> {
   })
 
   app.post('/approve-all', async (c) => {
-    const body = ApproveAllBody.safeParse(await c.req.json().catch(() => ({})))
+    const read = await readJson(c, { allowEmpty: true, max: SMALL_BODY_BYTES })
+    if (!read.ok) return read.response
+    const body = ApproveAllBody.safeParse(read.value)
     if (!body.success) return invalid(c, body.error)
     const origin = body.data.origin ?? (await configuredOrigin(c))
     if (origin === null) return c.json({ error: 'tenant_not_found' }, 404)
@@ -87,8 +90,11 @@ export function toolRoutes(): Hono<ToolsEnv> {
   for (const decision of ['approve', 'reject'] as const) {
     app.post(`/:name/${decision}`, async (c) => {
       const name = PinName.safeParse(c.req.param('name'))
-      const body = DecideBody.safeParse(await c.req.json().catch(() => ({})))
       if (!name.success) return c.json({ error: 'not_found' }, 404)
+      // An unreadable body is refused, never read as `{}`: that would drop its `hash` guard and its `kind`/`origin`.
+      const read = await readJson(c, { allowEmpty: true, max: SMALL_BODY_BYTES })
+      if (!read.ok) return read.response
+      const body = DecideBody.safeParse(read.value)
       if (!body.success) return invalid(c, body.error)
       const origin = body.data.origin ?? (await configuredOrigin(c))
       if (origin === null) return c.json({ error: 'tenant_not_found' }, 404)

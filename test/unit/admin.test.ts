@@ -145,3 +145,28 @@ describe('admin write audit', () => {
     expect(events.find((e) => e.method === 'POST')).toMatchObject({ path: '/admin/v1/tenants/%73pelled/kill', requestId })
   })
 })
+
+describe('small admin bodies: only an empty body means the default', () => {
+  it('refuses a malformed kill body instead of killing the whole tenant, and `?tool=` with no name on restore', async () => {
+    expect([200, 201]).toContain((await admin('PUT', '/tenants/cut-short', { origin })).status)
+    for (const body of ['{"tool": "delete_db"', '{', '[1,']) {
+      const res = await admin('POST', '/tenants/cut-short/kill', body)
+      expect(res.status).toBe(400)
+      expect(await res.json()).toEqual({ error: 'invalid_json' })
+    }
+    expect(await (await admin('GET', '/tenants/cut-short/kill')).json()).toMatchObject({ killed: false, tools: [] })
+
+    expect((await admin('POST', '/tenants/cut-short/kill')).status).toBe(200) // empty: the whole tenant
+    const restore = await admin('DELETE', '/tenants/cut-short/kill?tool=')
+    expect(restore.status).toBe(400)
+    expect(await (await admin('GET', '/tenants/cut-short/kill')).json()).toMatchObject({ killed: true })
+    expect((await admin('DELETE', '/tenants/cut-short/kill')).status).toBe(200)
+  })
+
+  it('refuses a malformed tool decision instead of deciding without its hash, kind and origin', async () => {
+    for (const path of ['/tenants/cut-short/tools/daily_quote/approve', '/tenants/cut-short/tools/daily_quote/reject', '/tenants/cut-short/tools/approve-all']) {
+      const res = await admin('POST', path, `{"hash":"${'ab'.repeat(32)}",}`)
+      expect([path, res.status, await res.json()]).toEqual([path, 400, { error: 'invalid_json' }])
+    }
+  })
+})
