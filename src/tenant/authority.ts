@@ -147,7 +147,9 @@ export class TenantConfigAuthority extends DurableObject<Env> {
     if (this.#permission(k.actor, k.tenant, true) || !mayHandleKey(k.actor, k.keyId)) return { ok: false, error: 'forbidden' }
     const old = this.#keys.get(k.keyId)
     if (!old) return { ok: false, error: 'not_found' }
-    if (this.#keys.info(k.keyId, now)?.status !== 'active') return { ok: false, error: 'key_inactive' }
+    // A key in its grace period after a rotation still works, but it has been replaced: rotating it again
+    // would fork one key into several live ones that revoking it does not reach.
+    if (this.#keys.info(k.keyId, now)?.status !== 'active' || this.#keys.superseded(k.keyId)) return { ok: false, error: 'key_inactive' }
     // With a grace period both keys are live for a while: the limit counts them, or a chain of rotations
     // would keep the operator from issuing any key.
     if (k.graceSeconds > 0 && this.#keys.activeCount(now) >= MAX_ACTIVE_KEYS) return { ok: false, error: 'too_many_keys' }

@@ -58,6 +58,11 @@ export class KeyTable {
     return row ? info(row, now) : null
   }
 
+  /** Whether a rotation already replaced this key (its successor names it in `rotated_from`). */
+  superseded(id: string): boolean {
+    return this.#sql.exec(`SELECT 1 FROM admin_keys WHERE rotated_from = ? LIMIT 1`, id).toArray().length > 0
+  }
+
   /** Keys that still work now. */
   activeCount(now: Date): number {
     return this.list(now).filter((k) => k.status === 'active').length

@@ -140,6 +140,14 @@ describe('tenant admin keys', () => {
     expect(r2).toMatchObject({ status: 201, body: { rotatedFrom: r1.body.id, createdBy: `key:${r1.body.id}`, expiresAt: r1.body.expiresAt } })
     expect((await call('GET', `/tenants/${id}`, { token: r1.body.key })).status).toBe(200)
     expect((await call('GET', `/tenants/${id}`, { token: r2.body.key })).status).toBe(200)
+    // In its grace period the replaced key still works but is not rotated again: that would fork one key
+    // into several live ones that revoking it does not reach.
+    for (const token of [r1.body.key, undefined]) {
+      const again = await call('POST', `/tenants/${id}/keys/${r1.body.id}/rotate`, { ...(token ? { token } : {}), body: { graceSeconds: 600 } })
+      expect(again).toMatchObject({ status: 409, body: { error: 'key_inactive' } })
+    }
+    const live = (await call<{ keys: Array<{ status: string }> }>('GET', `/tenants/${id}/keys`)).body.keys.filter((k) => k.status === 'active')
+    expect(live).toHaveLength(2)
   })
 
   it("lets a key rotate only itself: another holder's key, and its expiry, stay out of its reach", async () => {
