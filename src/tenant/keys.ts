@@ -101,12 +101,15 @@ export async function keyMatches(presented: string, storedHash: string): Promise
 }
 
 /**
- * The parts of a config only the operator may change: the origin, the hostnames and every secret
- * reference. Returned as one canonical JSON string so "changed" is a string comparison.
+ * The parts of a config only the operator may change: the origin, the hostnames, the alert webhooks
+ * (where alerts signed with the operator's secret go, and which ones: a key could otherwise send them
+ * elsewhere or silence them) and every secret reference. Returned as one canonical JSON string so
+ * "changed" is a string comparison.
  */
 export function operatorOnlyView(config: unknown): string {
   const root = isRecord(config) ? config : {}
-  return canonical({ origin: root['origin'] ?? null, hosts: root['hosts'] ?? [], secrets: secretReferences(config) })
+  const alerts = isRecord(root['alerts']) ? root['alerts'] : {}
+  return canonical({ origin: root['origin'] ?? null, hosts: root['hosts'] ?? [], webhooks: alerts['webhooks'] ?? [], secrets: secretReferences(config) })
 }
 
 /** True when `next` differs from `current` in a field only the operator may change. */

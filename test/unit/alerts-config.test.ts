@@ -102,4 +102,17 @@ describe('admin API: webhooks at save time', () => {
     expect(res).toMatchObject({ status: 403, body: { error: 'forbidden' } })
     expect((await published(id))?.version).toBe(1)
   })
+
+  it("refuses a tenant key redirecting or silencing the operator's webhook, and lets it change everything else", async () => {
+    const id = uniqueId('al-keep')
+    await createTenant(id, { origin, alerts: { webhooks: [hook()] } })
+    const key = await issueKey(id)
+    for (const changed of [hook({ url: 'https://collector.example/in' }), hook({ events: ['alert.test'] }), hook({ id: 'renamed' })]) {
+      const res = await call('PUT', `/tenants/${id}`, { token: key.key, body: { origin, alerts: { webhooks: [changed] } } })
+      expect(res).toMatchObject({ status: 403, body: { error: 'forbidden' } })
+    }
+    expect((await published(id))?.version).toBe(1)
+    const policy = await call('PUT', `/tenants/${id}`, { token: key.key, body: { origin, alerts: { webhooks: [hook()] }, policy: { monitor: true } } })
+    expect(policy.status).toBe(200)
+  })
 })
