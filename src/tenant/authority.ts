@@ -27,6 +27,15 @@ import { CreateKeyInput, RemoveInput, RevokeKeyInput, RollbackInput, RotateKeyIn
 import type { Expect, IssueKeyResult, KeyInfoResult, ReadResult, Refusal, RemoveResult, VersionInfo, VersionRecord, WriteResult } from './authority-types'
 
 const MAX_RETRY_MS = 600_000
+/**
+ * After a deletion's cleanup, the purgers run again this long after, this many times: admin routes in
+ * other locations read "the tenant exists" from KV, which may show the deleted tenant for up to about a
+ * minute (plus the isolate cache), so a secret or client key written there after the cleanup would stay
+ * behind, unreachable and never erased.
+ */
+const LATE_SWEEP_MS = 90_000
+const LATE_SWEEPS = 2
+const SWEEPS_KEY = 'late-sweeps'
 const DAY_MS = 86_400_000
 
 export class TenantConfigAuthority extends DurableObject<Env> {
@@ -187,9 +196,22 @@ export class TenantConfigAuthority extends DurableObject<Env> {
     return { keyId: KeyId.parse(row.id) }
   }
 
-  /** Retries whatever KV publishing or deletion cleanup failed. */
+  /** Retries whatever KV publishing or deletion cleanup failed; after a deletion, sweeps late writes. */
   override async alarm(): Promise<void> {
-    await this.#serial(() => this.#reconcile())
+    await this.#serial(async () => {
+      if (await this.#reconcile()) await this.#lateSweep()
+    })
+  }
+
+  /** Runs the purgers again for a deleted tenant while late sweeps remain (see LATE_SWEEP_MS). */
+  async #lateSweep(): Promise<void> {
+    const s = this.#config.state()
+    if (!s || s.status !== 'deleted' || !s.cleanup_done) return
+    const left = (await this.ctx.storage.get<number>(SWEEPS_KEY)) ?? 0
+    if (left <= 0) return
+    for (const purge of tenantPurgers) await purge(this.env, s.tenant)
+    await this.ctx.storage.put(SWEEPS_KEY, left - 1)
+    if (left > 1) await this.ctx.storage.setAlarm(Date.now() + LATE_SWEEP_MS)
   }
 
   async #commit(tenant: string, config: TenantConfig, actor: Actor, action: VersionInfo['action'], rollbackOf: number | null, current: StoredVersion | null): Promise<WriteResult> {
@@ -223,6 +245,8 @@ export class TenantConfigAuthority extends DurableObject<Env> {
         await this.env.CONFIG.delete(tenantKey(s.tenant))
         for (const purge of tenantPurgers) await purge(this.env, s.tenant)
         this.#config.setCleanupDone()
+        await this.ctx.storage.put(SWEEPS_KEY, LATE_SWEEPS)
+        await this.ctx.storage.setAlarm(Date.now() + LATE_SWEEP_MS)
       }
       this.#config.setAttempts(0)
       return true

@@ -6,16 +6,24 @@
  * Budgets (`TenantBudget`) and tool pins (`TenantGuard`) add theirs here when they land. The security
  * event log is deliberately kept: it is the audit trail of what the tenant's traffic did.
  */
-import { kvAuthStore } from '../auth/storage'
+import { clientKeyKey, secretKey } from '../auth/storage'
 
 /** Erases one kind of per-tenant state. */
 export type TenantPurger = (env: Env, tenantId: string) => Promise<void>
 
-/** Encrypted tenant secrets and client API keys (src/auth/storage.ts). */
+/**
+ * Encrypted tenant secrets and client API keys (src/auth/storage.ts): every KV key under their prefixes,
+ * listed raw, so an entry that no longer parses (an old format, a torn write) is erased too.
+ */
 const authState: TenantPurger = async (env, tenantId) => {
-  const store = kvAuthStore(env.CONFIG)
-  for (const s of await store.listSecrets(tenantId)) await store.deleteSecret(tenantId, s.name)
-  for (const k of await store.listClientKeys(tenantId)) await store.deleteClientKey(tenantId, k.id)
+  for (const prefix of [secretKey(tenantId, ''), clientKeyKey(tenantId, '')]) {
+    let cursor: string | undefined
+    do {
+      const page = await env.CONFIG.list({ prefix, ...(cursor ? { cursor } : {}) })
+      for (const k of page.keys) await env.CONFIG.delete(k.name)
+      cursor = page.list_complete ? undefined : page.cursor
+    } while (cursor)
+  }
 }
 
 /** Durable Object state keyed by the tenant: kill switch, tool pins, alert outbox, budgets. */

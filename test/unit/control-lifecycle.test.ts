@@ -116,6 +116,28 @@ describe('stored configs under a changed schema', () => {
   })
 })
 
+describe('late writes after a deletion', () => {
+  it('erases a secret or client key written after the cleanup (another location still saw the tenant in KV)', async () => {
+    const id = uniqueId('late')
+    await createTenant(id, { origin })
+    expect((await call('DELETE', `/tenants/${id}`)).status).toBe(204)
+    const stub = env.TENANT_CONFIG.getByName(id)
+    const late = async (): Promise<void> => {
+      await env.CONFIG.put(`secret:${id}:late`, JSON.stringify({ schema: 1, envelope: 'x'.repeat(60), updatedAt: new Date().toISOString() }))
+      await env.CONFIG.put(`clientkey:${id}:0123456789abcdef`, '{}')
+    }
+    const leftovers = async (): Promise<string[]> => (await Promise.all([`secret:${id}:`, `clientkey:${id}:`].map((prefix) => env.CONFIG.list({ prefix })))).flatMap((l) => l.keys.map((k) => k.name))
+    for (let sweep = 1; sweep <= 2; sweep++) {
+      await late()
+      expect(await leftovers()).toHaveLength(2)
+      expect(await runDurableObjectAlarm(stub)).toBe(true)
+      expect(await leftovers()).toEqual([])
+    }
+    // Two sweeps, then no alarm is left.
+    expect(await runDurableObjectAlarm(stub)).toBe(false)
+  })
+})
+
 describe('publishing to KV', () => {
   it('retries a publish that did not reach KV from the alarm, with the current version', async () => {
     const id = uniqueId('retry')
