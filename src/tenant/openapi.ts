@@ -90,7 +90,7 @@ export const operations: readonly Operation[] = [
   { method: 'get', path: '/tenants/{id}/secrets', summary: 'List secret names (never values)', replies: [[200, 'Names and update times', 'Object']] },
   { method: 'put', path: '/tenants/{id}/secrets/{name}', summary: 'Store a secret, encrypted (AES-GCM under a per-tenant key)', body: 'SecretInput', replies: [[204, 'Stored'], [400, 'Invalid body', 'Error']] },
   { method: 'delete', path: '/tenants/{id}/secrets/{name}', summary: 'Delete a secret', replies: [[204, 'Deleted'], [404, 'No such secret', 'Error']] },
-  { method: 'post', path: '/tenants/{id}/secrets/reencrypt', summary: 'Re-encrypt every secret under the current master key', operatorOnly: true, replies: [[200, 'Counts', 'Object']] },
+  { method: 'post', path: '/tenants/{id}/secrets/reencrypt', summary: 'Re-encrypt every secret under the current master key', replies: [[200, 'Counts', 'Object']] },
   { method: 'get', path: '/tenants/{id}/client-keys', summary: 'List client API keys (never the keys)', replies: [[200, 'Keys', 'Object']] },
   { method: 'post', path: '/tenants/{id}/client-keys', summary: 'Issue a client API key: returned once', body: 'ClientKeyInput', replies: [[201, 'The key, shown once', 'Object'], [400, 'Invalid body', 'Error']] },
   { method: 'delete', path: '/tenants/{id}/client-keys/{keyId}', summary: 'Revoke a client API key', replies: [[204, 'Revoked'], [404, 'No such key', 'Error']] },
@@ -100,7 +100,7 @@ export const operations: readonly Operation[] = [
   { method: 'delete', path: '/tenants/{id}/kill', summary: 'Restore the tenant, or one tool (`?tool=name`)', replies: [[200, 'State', 'KillState']] },
   // Alerts (src/alerts/admin-routes.ts).
   { method: 'get', path: '/tenants/{id}/alerts', summary: 'Recent webhook deliveries and their status', replies: [[200, 'Deliveries', 'Object']] },
-  { method: 'post', path: '/tenants/{id}/alerts/test', summary: 'Send a signed test alert to every webhook', replies: [[200, 'Queued', 'Object']] },
+  { method: 'post', path: '/tenants/{id}/alerts/test', summary: 'Send a signed test alert to every webhook', replies: [[202, 'Queued', 'Object']] },
   // Tool integrity (src/tools/admin-routes.ts).
   { method: 'get', path: '/tenants/{id}/tools', summary: 'Pins and pending changes with a readable diff', replies: [[200, 'Pins', 'Object']] },
   { method: 'post', path: '/tenants/{id}/tools/{name}/approve', summary: 'Approve a pending definition', replies: [[200, 'Approved', 'Object'], [404, 'Nothing pending', 'Error']] },
