@@ -20,6 +20,7 @@ import type { AdminEnv } from '../tenant/admin-auth'
 import { TenantId } from '../tenant/config'
 import { putSecret, reencryptSecrets, SecretInput, SecretName } from '../tenant/secrets'
 import { readTenantRecord } from '../tenant/store'
+import { readJson } from '../tenant/admin-http'
 import { ClientKeyId, ClientKeyInput, issueClientKey } from './api-keys'
 import { keyring } from './master-key'
 import { clearCredentialCache } from './origin-credential'
@@ -58,9 +59,9 @@ export function authAdminRoutes(): Hono<AdminEnv> {
   admin.put('/secrets/:name', async (c) => {
     const name = SecretName.safeParse(c.req.param('name'))
     if (!name.success) return c.json({ error: 'invalid_secret_name', message: name.error.issues[0]?.message }, 400)
-    const body = await jsonBody(c)
-    if (body === undefined) return c.json({ error: 'invalid_json' }, 400)
-    const input = SecretInput.safeParse(body)
+    const body = await readJson(c, { max: MAX_BODY_BYTES })
+    if (!body.ok) return body.response
+    const input = SecretInput.safeParse(body.value)
     if (!input.success) return c.json({ error: 'invalid_secret', issues: input.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })) }, 400)
     const ring = await keyring(c.env)
     if (!ring) return c.json({ error: 'secrets_disabled' }, 503)
@@ -78,9 +79,9 @@ export function authAdminRoutes(): Hono<AdminEnv> {
   })
 
   admin.post('/client-keys', async (c) => {
-    const body = await jsonBody(c, {})
-    if (body === undefined) return c.json({ error: 'invalid_json' }, 400)
-    const input = ClientKeyInput.safeParse(body)
+    const body = await readJson(c, { allowEmpty: true, max: MAX_BODY_BYTES })
+    if (!body.ok) return body.response
+    const input = ClientKeyInput.safeParse(body.value)
     if (!input.success) return c.json({ error: 'invalid_client_key', issues: input.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })) }, 400)
     if (input.data.expiresAt !== undefined && !(Date.parse(input.data.expiresAt) > Date.now())) {
       return c.json({ error: 'invalid_client_key', issues: [{ path: 'expiresAt', message: 'must be in the future' }] }, 400)
@@ -105,14 +106,3 @@ function tenantOf(c: Context<AdminEnv>): string {
   return c.req.param('id') ?? ''
 }
 
-/** The JSON body (capped), `fallback` when empty, `undefined` when too large or not JSON. */
-async function jsonBody(c: Context<AdminEnv>, fallback?: unknown): Promise<unknown> {
-  const text = await c.req.text()
-  if (text.length > MAX_BODY_BYTES) return undefined
-  if (text.trim() === '') return fallback
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return undefined
-  }
-}

@@ -17,13 +17,17 @@ export const SMALL_BODY_BYTES = 16 * 1024
 
 export type JsonBody = { ok: true; value: unknown } | { ok: false; response: Response }
 
-/** Reads a JSON body of at most `max` bytes; an empty body is `{}` when `allowEmpty`. */
+/**
+ * Reads a JSON body of at most `max` bytes (413 `config_too_large` for a config, `body_too_large` for
+ * any other body when `max` is given); an empty body is `{}` when `allowEmpty`, otherwise 400.
+ */
 export async function readJson(c: Context, opts: { allowEmpty?: boolean; max?: number } = {}): Promise<JsonBody> {
   const max = opts.max ?? MAX_BODY_BYTES
+  const tooLarge = (): JsonBody => ({ ok: false, response: c.json({ error: opts.max === undefined ? 'config_too_large' : 'body_too_large' }, 413) })
   const declared = Number(c.req.header('content-length') ?? '0')
-  if (declared > max) return { ok: false, response: c.json({ error: 'config_too_large' }, 413) }
+  if (declared > max) return tooLarge()
   const text = await c.req.text()
-  if (new TextEncoder().encode(text).byteLength > max) return { ok: false, response: c.json({ error: 'config_too_large' }, 413) }
+  if (new TextEncoder().encode(text).byteLength > max) return tooLarge()
   if (text.trim() === '' && opts.allowEmpty) return { ok: true, value: {} }
   try {
     return { ok: true, value: JSON.parse(text) as unknown }

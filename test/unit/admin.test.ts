@@ -170,3 +170,14 @@ describe('small admin bodies: only an empty body means the default', () => {
     }
   })
 })
+
+describe('secret and client-key bodies', () => {
+  it('answers 413 for a body over the limit and 400 for one that is not JSON, like every admin route', async () => {
+    expect([200, 201]).toContain((await admin('PUT', '/tenants/bodies', { origin })).status)
+    const huge = await admin('PUT', '/tenants/bodies/secrets/big', { value: 'x'.repeat(40 * 1024) })
+    expect([huge.status, await huge.json()]).toEqual([413, { error: 'body_too_large' }])
+    const broken = await admin('POST', '/tenants/bodies/client-keys', '{"name": "ci"')
+    expect([broken.status, await broken.json()]).toEqual([400, { error: 'invalid_json' }])
+    expect((await admin('POST', '/tenants/bodies/client-keys')).status).toBe(201) // empty: defaults
+  })
+})
