@@ -50,6 +50,28 @@ describe('secrets', () => {
     expect([f?.ruleId, f?.span]).toEqual(['github-token', [4, 4 + written.length]])
   })
 
+  it('redact a key block or token longer than its pattern reaches, to its end, and no further', () => {
+    const armour = Array.from({ length: 160 }, (_, i) => btoa(String.fromCharCode(...Array.from({ length: 48 }, (_, j) => (i * 7 + j * 13) % 256)))).join('\n')
+    const pem = ['-----BEGIN PGP PRIVATE KEY BLOCK-----', '', armour, '-----END PGP PRIVATE KEY BLOCK-----'].join('\n')
+    expect(armour.length).toBeGreaterThan(10_000)
+    const text = `key:\n${pem}\nKeep it safe and tell nobody about it.`
+    const [key] = scan(text).filter((f) => f.ruleId === 'private-key')
+    expect(key?.span).toEqual([5, 5 + pem.length])
+    // A block that fits keeps its own end; the prose after it is not swallowed.
+    const short = ['-----BEGIN RSA PRIVATE KEY-----', armour.slice(0, 400), '-----END RSA PRIVATE KEY-----'].join('\n')
+    expect(scan(`${short}\nKeep it safe and tell nobody`).find((f) => f.ruleId === 'private-key')?.span).toEqual([0, short.length])
+
+    const blob = Array.from({ length: 9000 }, (_, i) => String.fromCharCode(97 + ((i * 7919) % 26))).join('')
+    const payload = btoa(JSON.stringify({ sub: 'user-1', blob })).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')
+    const jwt = `eyJhbGciOiJIUzI1NiJ9.${payload}.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLXRva2Vu`
+    const header = `Authorization: Bearer ${jwt} (sent)`
+    const spans = scan(header).map((f) => f.span)
+    expect(spans.length).toBeGreaterThan(0)
+    for (const span of spans) expect(span?.[1]).toBe(header.indexOf(' (sent)'))
+    const bare = `token ${jwt} (sent)`
+    expect(scan(bare).map((f) => [f.ruleId, f.span])).toEqual([['jwt', [6, 6 + jwt.length]]])
+  })
+
   it('report only the password of a URL', () => {
     const text = 'DATABASE_URL=postgres://app:Vx9kQ2mZr7Lp@db.internal:5432/app'
     const [f] = scan(text)

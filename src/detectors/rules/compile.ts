@@ -33,6 +33,7 @@ export interface CompiledRule {
   readonly matcher: RegexMatcher
   readonly validators: readonly ValidatorFn[]
   readonly decode: DecodeSpec | undefined
+  readonly extend: 'token' | 'pem' | undefined
 }
 
 /** One any-of keyword group: indexed keyword ids, plus keywords the index does not hold (tenant rules). */
@@ -133,6 +134,7 @@ function build(spec: RuleSpec, pack: PackName | 'custom', matcher: RegexMatcher,
     matcher,
     validators: spec.validators.map(compileValidator),
     decode: spec.decode,
+    extend: spec.extend,
   }
 }
 

@@ -211,8 +211,9 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
   for (const v of variants) {
     spend(rc, v.text.length, rule.matcher.costFactor)
     for (const m of rule.matcher.findAll(v.text, rc.set.limits.maxMatchesPerRule)) {
-      const span = v.span(m.start, m.end)
+      let span = v.span(m.start, m.end)
       if (!accepted(rc, rule, m, field.raw.slice(span[0], span[1]))) continue
+      if (rule.extend !== undefined) span = v.span(m.start, extendedEnd(v.text, m.end, rule.extend))
       if (mine.some((f) => f.span !== undefined && overlaps(f.span, span))) continue
       let score = rule.score
       if (rule.decode !== undefined) {
@@ -228,6 +229,35 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
     if (single && mine.length > 0) break
   }
   out.push(...mine)
+}
+
+/** How far past a match `extend` may reach (a key block or token longer than this is cut here too). */
+const MAX_EXTEND = 1 << 20
+const PEM_BODY = /[A-Za-z0-9+/=\s\\]/
+const PEM_END = /-----END[A-Z0-9 ]{0,40}-----/y
+
+/**
+ * Where a secret really ends when its pattern's length cap stopped the match inside it: over the token
+ * characters that follow (`token`), or over the key block's body to its `-----END …-----` line (`pem`).
+ */
+function extendedEnd(text: string, end: number, how: 'token' | 'pem'): number {
+  const limit = Math.min(text.length, end + MAX_EXTEND)
+  let e = end
+  if (how === 'token') {
+    while (e < limit && isTokenUnit(text.charCodeAt(e))) e++
+    return e
+  }
+  // Only a block cut short: one whose match already holds its END line ends there, and without an END
+  // line ahead there is no telling the rest of the body from the prose after it.
+  if (text.charCodeAt(end - 1) === 0x2d) return end
+  while (e < limit && PEM_BODY.test(text.charAt(e))) e++
+  PEM_END.lastIndex = e
+  return text.startsWith('-----END', e) && PEM_END.test(text) ? PEM_END.lastIndex : end
+}
+
+/** Characters of base64, base64url, JWT and header-token values. */
+function isTokenUnit(u: number): boolean {
+  return (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a) || u === 0x2b || u === 0x2f || u === 0x3d || u === 0x5f || u === 0x2d || u === 0x2e || u === 0x7e
 }
 
 // Module level, not a closure per call: tsx (which runs the Node bench and eval tools) keeps function

@@ -152,6 +152,11 @@ export const RuleSpec = z
      */
     startGroup: z.number().int().min(1).max(20).optional(),
     validators: z.array(Validator).max(10).default([]),
+    /**
+     * Widen a match the pattern's length cap cut short, so redaction leaves no tail of the secret:
+     * `token` over the characters of a token that follow, `pem` to the block's `-----END …-----` line.
+     */
+    extend: z.enum(['token', 'pem']).optional(),
     decode: DecodeSpec.optional(),
     /** Pack version in which the rule was added or last changed (for staged enforcement). */
     since: z.number().int().min(1).default(1),
