@@ -6,6 +6,7 @@
  * scripts, a BOM at offset 0, single LRM/RLM marks in right-to-left text.
  */
 import type { Detector, Finding, ScanField } from '../inspect/types'
+import { isOtherFormat } from '../inspect/normalize'
 
 /** A finding of this detector; `detail` carries the decoded hidden text (at most 256 chars) when there is one. */
 export interface UnicodeFinding extends Finding {
@@ -59,13 +60,6 @@ function classify(cp: number): Cls | null {
   // drops them, and alone they fake empty names (normalisation reads them as spaces).
   if (cp === 0x115f || cp === 0x1160 || cp === 0x3164 || cp === 0xffa0 || cp === 0x17b4 || cp === 0x17b5) return 'filler'
   return null
-}
-
-function isOtherFormat(cp: number): boolean {
-  return (
-    (cp >= 0x600 && cp <= 0x605) || cp === 0x6dd || cp === 0x70f || cp === 0x890 || cp === 0x891 || cp === 0x8e2 ||
-    (cp >= 0xfff9 && cp <= 0xfffb) || cp === 0x110bd || cp === 0x110cd || (cp >= 0x13430 && cp <= 0x1343f)
-  )
 }
 
 /** Maximal runs of consecutive code points of one class. */

@@ -402,26 +402,34 @@ function isControl(u: number): boolean {
 /**
  * Unicode Default_Ignorable_Code_Point (Unicode 15.1: U+00AD, U+034F, U+061C, U+115F–1160, U+17B4–17B5,
  * U+180B–180F, U+200B–200F, U+202A–202E, U+2060–206F, U+3164, U+FE00–FE0F, U+FEFF, U+FFA0,
- * U+FFF0–FFF8, U+1BCA0–1BCA3, U+1D173–1D17A, U+E0000–E0FFF), the other format characters (General
- * Category Cf: U+0600–0605, U+06DD, U+070F, U+0890–0891, U+08E2, U+FFF9–FFFB, U+110BD, U+110CD,
- * U+13430–1343F, which render as nothing or a mark no reader takes for a letter, so they split words as
- * well as a zero-width space) plus C1 controls. Hard-coded rather than `/\p{DI}/u` per character, which
- * is several times slower; a test checks the two agree.
+ * U+FFF0–FFF8, U+1BCA0–1BCA3, U+1D173–1D17A, U+E0000–E0FFF), the other format characters
+ * (`isOtherFormat`) plus C1 controls. Hard-coded rather than `/\p{DI}/u` per character, which is
+ * several times slower; a test checks the two agree.
  */
 export function isIgnorable(cp: number): boolean {
   if (cp < 0x00ad) return cp >= 0x80 && cp < 0xa0 && cp !== 0x85
+  if (isOtherFormat(cp)) return true
   if (cp < 0x2000) {
     return (
       cp === 0xad || cp === 0x34f || cp === 0x61c || cp === 0x115f || cp === 0x1160 || cp === 0x17b4 ||
-      cp === 0x17b5 || (cp >= 0x180b && cp <= 0x180f) || (cp >= 0x600 && cp <= 0x605) || cp === 0x6dd ||
-      cp === 0x70f || cp === 0x890 || cp === 0x891 || cp === 0x8e2
+      cp === 0x17b5 || (cp >= 0x180b && cp <= 0x180f)
     )
   }
   if (cp < 0x3000) return (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f)
-  if (cp < 0x10000) return cp === 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) || cp === 0xfeff || cp === 0xffa0 || (cp >= 0xfff0 && cp <= 0xfffb)
+  if (cp < 0x10000) return cp === 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) || cp === 0xfeff || cp === 0xffa0 || (cp >= 0xfff0 && cp <= 0xfff8)
+  return (cp >= 0x1bca0 && cp <= 0x1bca3) || (cp >= 0x1d173 && cp <= 0x1d17a) || (cp >= 0xe0000 && cp <= 0xe0fff)
+}
+
+/**
+ * Format characters (General Category Cf) outside Default_Ignorable: U+0600–0605, U+06DD, U+070F,
+ * U+0890–0891, U+08E2 (Arabic and Syriac signs), U+FFF9–FFFB (interlinear annotation), U+110BD, U+110CD
+ * (Kaithi number signs), U+13430–1343F (Egyptian hieroglyph format controls). They render as nothing or
+ * a mark no reader takes for a letter, so they split words as well as a zero-width space does.
+ */
+export function isOtherFormat(cp: number): boolean {
   return (
-    (cp >= 0x1bca0 && cp <= 0x1bca3) || (cp >= 0x1d173 && cp <= 0x1d17a) || (cp >= 0xe0000 && cp <= 0xe0fff) ||
-    cp === 0x110bd || cp === 0x110cd || (cp >= 0x13430 && cp <= 0x1343f)
+    (cp >= 0x600 && cp <= 0x605) || cp === 0x6dd || cp === 0x70f || cp === 0x890 || cp === 0x891 || cp === 0x8e2 ||
+    (cp >= 0xfff9 && cp <= 0xfffb) || cp === 0x110bd || cp === 0x110cd || (cp >= 0x13430 && cp <= 0x1343f)
   )
 }
 
