@@ -97,11 +97,7 @@ export function printableRatio(text: string): number {
   let total = 0
   for (const ch of text) {
     total++
-    const cp = ch.codePointAt(0) ?? 0
-    if (cp === 0xfffd) continue
-    if (cp < 0x20 && cp !== 0x09 && cp !== 0x0a && cp !== 0x0d) continue
-    if (cp >= 0x7f && cp < 0xa0) continue
-    good++
+    if (isPrintableUnit(ch.codePointAt(0) ?? 0)) good++
   }
   return good / total
 }
@@ -125,6 +121,7 @@ function printablePrefix(text: string, minPrintable: number, minLength: number):
   return end < 0 ? null : text.slice(0, end)
 }
 
+/** Not U+FFFD, a C0 control other than tab and line breaks, DEL or a C1 control (a code point or a UTF-16 unit). */
 function isPrintableUnit(cp: number): boolean {
   if (cp === 0xfffd) return false
   if (cp < 0x20) return cp === 0x09 || cp === 0x0a || cp === 0x0d
