@@ -233,26 +233,25 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
 
 /** How far past a match `extend` may reach (a key block or token longer than this is cut here too). */
 const MAX_EXTEND = 1 << 20
-const PEM_BODY = /[A-Za-z0-9+/=\s\\]/
-const PEM_END = /-----END[A-Z0-9 ]{0,40}-----/y
+/** The rest of a key block's body (base64, white space, escaped line breaks) and its END line. */
+const PEM_REST = new RegExp(`[A-Za-z0-9+/=\\s\\\\]{0,${MAX_EXTEND}}-----END[A-Z0-9 ]{0,40}-----`, 'y')
 
 /**
  * Where a secret really ends when its pattern's length cap stopped the match inside it: over the token
  * characters that follow (`token`), or over the key block's body to its `-----END …-----` line (`pem`).
  */
 function extendedEnd(text: string, end: number, how: 'token' | 'pem'): number {
-  const limit = Math.min(text.length, end + MAX_EXTEND)
-  let e = end
   if (how === 'token') {
+    const limit = Math.min(text.length, end + MAX_EXTEND)
+    let e = end
     while (e < limit && isTokenUnit(text.charCodeAt(e))) e++
     return e
   }
   // Only a block cut short: one whose match already holds its END line ends there, and without an END
   // line ahead there is no telling the rest of the body from the prose after it.
   if (text.charCodeAt(end - 1) === 0x2d) return end
-  while (e < limit && PEM_BODY.test(text.charAt(e))) e++
-  PEM_END.lastIndex = e
-  return text.startsWith('-----END', e) && PEM_END.test(text) ? PEM_END.lastIndex : end
+  PEM_REST.lastIndex = end
+  return PEM_REST.test(text) ? PEM_REST.lastIndex : end
 }
 
 /** Characters of base64, base64url, JWT and header-token values. */
