@@ -198,7 +198,7 @@ export class Exchange {
 
   /** `message` without what the firewall lent the origin (src/proxy/lent-secrets.ts), whatever the policy. */
   #scrubbed(message: JsonRpcMessage): JsonRpcMessage {
-    const scrubbed = this.init.lent && this.init.lent.length > 0 ? scrubLent(message, this.init.lent) : null
+    const scrubbed = this.init.lent ? scrubLent(message, this.init.lent) : null
     if (scrubbed === null) return message
     console.warn(JSON.stringify({ event: 'origin_echoed_lent_secret', requestId: this.init.requestId, tenant: this.init.tenantId }))
     return scrubbed

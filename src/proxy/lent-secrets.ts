@@ -17,9 +17,8 @@ const MARKER = '[REDACTED:secret]'
  * allocates nothing). Values shorter than 8 characters are ignored.
  */
 export function scrubLent(message: JsonRpcMessage, lent: readonly string[]): JsonRpcMessage | null {
-  const values = lent.filter((v) => v.length >= MIN_LENT_LENGTH)
-  if (values.length === 0 || !occurs(message as unknown as JsonValue, values)) return null
-  return scrub(message as unknown as JsonValue, values) as unknown as JsonRpcMessage
+  if (lent.length === 0 || !occurs(message as unknown as JsonValue, lent)) return null
+  return scrub(message as unknown as JsonValue, lent) as unknown as JsonRpcMessage
 }
 
 /** Whether any value occurs in any string (keys included); allocates nothing. */
@@ -64,12 +63,12 @@ function scrub(value: JsonValue, values: readonly string[]): JsonValue {
 }
 
 function holds(s: string, values: readonly string[]): boolean {
-  for (const v of values) if (s.includes(v)) return true
+  for (const v of values) if (v.length >= MIN_LENT_LENGTH && s.includes(v)) return true
   return false
 }
 
 function scrubString(s: string, values: readonly string[]): string {
   let out = s
-  for (const v of values) if (out.includes(v)) out = out.split(v).join(MARKER)
+  for (const v of values) if (v.length >= MIN_LENT_LENGTH && out.includes(v)) out = out.split(v).join(MARKER)
   return out
 }
