@@ -5,12 +5,15 @@
  * MAX_AGE_MS.
  */
 import { Hono } from 'hono'
+import type { Context } from 'hono'
 import { z } from 'zod'
 import { TenantId } from '../tenant/config'
 import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { forgetKillState } from './kill-state'
-import { readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
+import { invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
+import { fieldIssues } from '../tenant/issues'
+import { actorLabel } from '../tenant/keys'
 import { killAlert, sendAlert } from '../alerts/send'
 
 export const KillBody = z.object({ tool: z.string().min(1).max(200).optional() }).strict()
@@ -48,11 +51,10 @@ export function killRoutes(): Hono<AdminEnv> {
     const read = await readJson(c, { allowEmpty: true, max: SMALL_BODY_BYTES })
     if (!read.ok) return read.response
     const body = KillBody.safeParse(read.value)
-    if (!body.success) return c.json({ error: 'invalid_request', issues: body.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })) }, 400)
+    if (!body.success) return invalidRequest(c, fieldIssues(body.error))
     const actor = c.var.actor
-    const by = actor.kind === 'operator' ? 'operator' : `key:${actor.keyId}`
-    const state = await c.env.GUARD.getByName(id.data).kill(body.data.tool ? `tool:${body.data.tool}` : '*', by)
-    if (!state) return c.json({ error: 'invalid_request', issues: [{ path: 'tool', message: 'invalid tool name' }] }, 400)
+    const state = await c.env.GUARD.getByName(id.data).kill(body.data.tool ? `tool:${body.data.tool}` : '*', actorLabel(actor))
+    if (!state) return invalidTool(c)
     await forgetKillState(id.data)
     c.executionCtx.waitUntil(sendAlert(c.env, id.data, killAlert('killed', body.data.tool, actor)))
     return c.json(state)
@@ -63,13 +65,17 @@ export function killRoutes(): Hono<AdminEnv> {
     if (!id.success) return c.json({ error: 'invalid_tenant_id' }, 400)
     // `?tool=` with no name (an unset variable in a script) is refused, not taken as "restore everything".
     const tool = c.req.query('tool')
-    if (tool !== undefined && !KillBody.shape.tool.safeParse(tool).success) return c.json({ error: 'invalid_request', issues: [{ path: 'tool', message: 'invalid tool name' }] }, 400)
+    if (tool !== undefined && !KillBody.shape.tool.safeParse(tool).success) return invalidTool(c)
     const state = await c.env.GUARD.getByName(id.data).restore(tool !== undefined ? `tool:${tool}` : '*')
-    if (!state) return c.json({ error: 'invalid_request', issues: [{ path: 'tool', message: 'invalid tool name' }] }, 400)
+    if (!state) return invalidTool(c)
     await forgetKillState(id.data)
     c.executionCtx.waitUntil(sendAlert(c.env, id.data, killAlert('restored', tool, c.var.actor)))
     return c.json(state)
   })
 
   return app
+}
+
+function invalidTool(c: Context): Response {
+  return invalidRequest(c, [{ path: 'tool', message: 'invalid tool name' }])
 }
