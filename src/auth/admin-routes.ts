@@ -59,7 +59,7 @@ export function authAdminRoutes(): Hono<AdminEnv> {
   admin.put('/secrets/:name', async (c) => {
     const name = SecretName.safeParse(c.req.param('name'))
     if (!name.success) return c.json({ error: 'invalid_secret_name', message: name.error.issues[0]?.message }, 400)
-    const body = await readJson(c, { max: MAX_BODY_BYTES })
+    const body = await readJson(c, { max: MAX_BODY_BYTES, tooLarge: 'body_too_large' })
     if (!body.ok) return body.response
     const input = SecretInput.safeParse(body.value)
     if (!input.success) return c.json({ error: 'invalid_secret', issues: input.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })) }, 400)
@@ -79,7 +79,7 @@ export function authAdminRoutes(): Hono<AdminEnv> {
   })
 
   admin.post('/client-keys', async (c) => {
-    const body = await readJson(c, { allowEmpty: true, max: MAX_BODY_BYTES })
+    const body = await readJson(c, { allowEmpty: true, max: MAX_BODY_BYTES, tooLarge: 'body_too_large' })
     if (!body.ok) return body.response
     const input = ClientKeyInput.safeParse(body.value)
     if (!input.success) return c.json({ error: 'invalid_client_key', issues: input.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })) }, 400)

@@ -48,7 +48,7 @@ export function killRoutes(): Hono<AdminEnv> {
     if (!id.success) return c.json({ error: 'invalid_tenant_id' }, 400)
     // Only an empty body means the whole tenant: a malformed one (`{"tool": "x"` cut short) is refused,
     // never read as `{}`, which would stop all traffic instead of one tool.
-    const read = await readJson(c, { allowEmpty: true, max: SMALL_BODY_BYTES })
+    const read = await readJson(c, { allowEmpty: true, max: SMALL_BODY_BYTES, tooLarge: 'body_too_large' })
     if (!read.ok) return read.response
     const body = KillBody.safeParse(read.value)
     if (!body.success) return invalidRequest(c, fieldIssues(body.error))

@@ -18,12 +18,12 @@ export const SMALL_BODY_BYTES = 16 * 1024
 export type JsonBody = { ok: true; value: unknown } | { ok: false; response: Response }
 
 /**
- * Reads a JSON body of at most `max` bytes (413 `config_too_large` for a config, `body_too_large` for
- * any other body when `max` is given); an empty body is `{}` when `allowEmpty`, otherwise 400.
+ * Reads a JSON body of at most `max` bytes (default: a config's limit); a larger one is 413 with
+ * `tooLarge` (default `config_too_large`). An empty body is `{}` when `allowEmpty`, otherwise 400.
  */
-export async function readJson(c: Context, opts: { allowEmpty?: boolean; max?: number } = {}): Promise<JsonBody> {
+export async function readJson(c: Context, opts: { allowEmpty?: boolean; max?: number; tooLarge?: 'config_too_large' | 'body_too_large' } = {}): Promise<JsonBody> {
   const max = opts.max ?? MAX_BODY_BYTES
-  const tooLarge = (): JsonBody => ({ ok: false, response: c.json({ error: opts.max === undefined ? 'config_too_large' : 'body_too_large' }, 413) })
+  const tooLarge = (): JsonBody => ({ ok: false, response: c.json({ error: opts.tooLarge ?? 'config_too_large' }, 413) })
   const declared = Number(c.req.header('content-length') ?? '0')
   if (declared > max) return tooLarge()
   const text = await c.req.text()

@@ -151,7 +151,7 @@ export function adminRoutes(): Hono<AdminEnv> {
 
   admin.post('/tenants/:id/test', async (c) => {
     const id = c.req.param('id')
-    const body = await readJson(c, { max: MAX_TEST_BYTES })
+    const body = await readJson(c, { max: MAX_TEST_BYTES, tooLarge: 'body_too_large' })
     if (!body.ok) return body.response
     const parsed = DryRunRequest.safeParse(body.value)
     if (!parsed.success) return invalidRequest(c, fieldIssues(parsed.error))

@@ -75,7 +75,7 @@ export function toolRoutes(): Hono<ToolsEnv> {
   })
 
   app.post('/approve-all', async (c) => {
-    const read = await readJson(c, { allowEmpty: true, max: SMALL_BODY_BYTES })
+    const read = await readJson(c, { allowEmpty: true, max: SMALL_BODY_BYTES, tooLarge: 'body_too_large' })
     if (!read.ok) return read.response
     const body = ApproveAllBody.safeParse(read.value)
     if (!body.success) return invalid(c, body.error)
@@ -92,7 +92,7 @@ export function toolRoutes(): Hono<ToolsEnv> {
       const name = PinName.safeParse(c.req.param('name'))
       if (!name.success) return c.json({ error: 'not_found' }, 404)
       // An unreadable body is refused, never read as `{}`: that would drop its `hash` guard and its `kind`/`origin`.
-      const read = await readJson(c, { allowEmpty: true, max: SMALL_BODY_BYTES })
+      const read = await readJson(c, { allowEmpty: true, max: SMALL_BODY_BYTES, tooLarge: 'body_too_large' })
       if (!read.ok) return read.response
       const body = DecideBody.safeParse(read.value)
       if (!body.success) return invalid(c, body.error)
