@@ -115,15 +115,20 @@ async function deleteIfPresent(kv: KVNamespace, key: string): Promise<boolean> {
 
 async function listSummaries<T>(kv: KVNamespace, prefix: string, summarise: (suffix: string, metadata: unknown) => Promise<T | null>): Promise<T[]> {
   const out: T[] = []
+  for await (const key of keysUnder(kv, prefix)) {
+    const item = await summarise(key.name.slice(prefix.length), key.metadata)
+    if (item !== null) out.push(item)
+  }
+  return out
+}
+
+/** Every KV key under `prefix`, page after page. */
+export async function* keysUnder(kv: KVNamespace, prefix: string): AsyncGenerator<KVNamespaceListKey<unknown>> {
   let cursor: string | undefined
   for (;;) {
     const page = await kv.list({ prefix, ...(cursor ? { cursor } : {}) })
-    for (const key of page.keys) {
-      const item = await summarise(key.name.slice(prefix.length), key.metadata)
-      if (item !== null) out.push(item)
-    }
-    if (page.list_complete) break
+    yield* page.keys
+    if (page.list_complete) return
     cursor = page.cursor
   }
-  return out
 }

@@ -6,7 +6,7 @@
  * Budgets (`TenantBudget`) and tool pins (`TenantGuard`) add theirs here when they land. The security
  * event log is deliberately kept: it is the audit trail of what the tenant's traffic did.
  */
-import { clientKeyKey, secretKey } from '../auth/storage'
+import { clientKeyKey, keysUnder, secretKey } from '../auth/storage'
 
 /** Erases one kind of per-tenant state. */
 export type TenantPurger = (env: Env, tenantId: string) => Promise<void>
@@ -17,12 +17,7 @@ export type TenantPurger = (env: Env, tenantId: string) => Promise<void>
  */
 const authState: TenantPurger = async (env, tenantId) => {
   for (const prefix of [secretKey(tenantId, ''), clientKeyKey(tenantId, '')]) {
-    let cursor: string | undefined
-    do {
-      const page = await env.CONFIG.list({ prefix, ...(cursor ? { cursor } : {}) })
-      for (const k of page.keys) await env.CONFIG.delete(k.name)
-      cursor = page.list_complete ? undefined : page.cursor
-    } while (cursor)
+    for await (const key of keysUnder(env.CONFIG, prefix)) await env.CONFIG.delete(key.name)
   }
 }
 
