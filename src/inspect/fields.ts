@@ -1,7 +1,7 @@
 /**
  * The scan surface of one message (mcp-protocol.md §3): every string value and object key under
- * `params`, `result` and `error` (and integers long enough to be a card or account number, as digits), found by a method-agnostic walk so no field of any revision is
- * missed, each tagged with the role its method and position give it. Base64 `data`/`blob` payloads
+ * `params`, `result` and `error` (and integers long enough to be a card or account number, as digits),
+ * found by a method-agnostic walk so no field of any revision is missed, each tagged with the role its method and position give it. Base64 `data`/`blob` payloads
  * are decoded when they hold text, and text content blocks are also joined into one synthetic field
  * so a payload split across blocks is seen whole.
  */
