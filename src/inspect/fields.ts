@@ -50,9 +50,9 @@ export interface CollectOptions {
 }
 
 /**
- * Every string and key of a message's `params`, `result` and `error` (never `jsonrpc`, `id` or the
- * top-level `method`), in document order, with one joined field per content array of two or more
- * text blocks placed before that array's own fields.
+ * Every string, key and long integer of a message's `params`, `result` and `error` (never `jsonrpc`,
+ * `id` or the top-level `method`), in document order, with one joined field per content array of two or
+ * more text blocks placed before that array's own fields.
  * @example collectFields({ jsonrpc: '2.0', id: 1, error: { code: 1, message: 'x' } }, { direction: 'server_to_client' })
  *   // keys /error/code, /error/message; value /error/message — all role 'error'
  */
