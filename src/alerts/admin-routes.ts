@@ -9,6 +9,7 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
+import { answerUnrouted, existingTenant } from '../tenant/admin-http'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { TenantId } from '../tenant/config'
 import { actorLabel } from '../tenant/keys'
@@ -38,6 +39,8 @@ export function alertRoutes(): Hono<AdminEnv> {
     if (!mayAccessTenant(c.var.actor, id)) return forbidden(c)
     await next()
   })
+  app.use('*', existingTenant()) // a deleted tenant's outbox was purged with it
+  answerUnrouted(app)
 
   app.get('/alerts', async (c) => {
     const query = ListQuery.safeParse(c.req.query())

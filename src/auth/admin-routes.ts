@@ -20,7 +20,7 @@ import type { AdminEnv } from '../tenant/admin-auth'
 import { TenantId } from '../tenant/config'
 import { putSecret, reencryptSecrets, SecretInput, SecretName } from '../tenant/secrets'
 import { readTenantRecord } from '../tenant/store'
-import { readJson } from '../tenant/admin-http'
+import { answerUnrouted, readJson } from '../tenant/admin-http'
 import { ClientKeyId, ClientKeyInput, issueClientKey } from './api-keys'
 import { keyring } from './master-key'
 import { clearCredentialCache } from './origin-credential'
@@ -45,6 +45,7 @@ export function authAdminRoutes(): Hono<AdminEnv> {
     if ((await readTenantRecord(c.env.CONFIG, id)) === null) return c.json({ error: 'not_found' }, 404)
     await next()
   })
+  answerUnrouted(admin)
 
   admin.get('/secrets', async (c) => c.json({ secrets: await kvAuthStore(c.env.CONFIG).listSecrets(tenantOf(c)) }))
 

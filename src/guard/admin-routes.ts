@@ -11,7 +11,7 @@ import { TenantId } from '../tenant/config'
 import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { forgetKillState } from './kill-state'
-import { invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
+import { answerUnrouted, existingTenant, invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
 import { fieldIssues } from '../tenant/issues'
 import { actorLabel } from '../tenant/keys'
 import { killAlert, sendAlert } from '../alerts/send'
@@ -33,19 +33,22 @@ export function killRoutes(): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>().basePath('/admin/v1')
   app.use('*', adminAuth())
   app.use('/tenants/:id/kill', async function sameTenant(c, next) {
-    if (!mayAccessTenant(c.var.actor, c.req.param('id') ?? '')) return forbidden(c)
+    const id = c.req.param('id') ?? ''
+    if (!TenantId.safeParse(id).success) return c.json({ error: 'invalid_tenant_id' }, 400)
+    if (!mayAccessTenant(c.var.actor, id)) return forbidden(c)
     await next()
   })
+  // A kill of an id no tenant holds would create switch state for it; it is refused instead.
+  app.use('/tenants/:id/kill', existingTenant())
+  answerUnrouted(app)
 
   app.get('/tenants/:id/kill', async (c) => {
-    const id = TenantId.safeParse(c.req.param('id'))
-    if (!id.success) return c.json({ error: 'invalid_tenant_id' }, 400)
-    return c.json(await c.env.GUARD.getByName(id.data).state())
+    const id = c.req.param('id')
+    return c.json(await c.env.GUARD.getByName(id).state())
   })
 
   app.post('/tenants/:id/kill', async (c) => {
-    const id = TenantId.safeParse(c.req.param('id'))
-    if (!id.success) return c.json({ error: 'invalid_tenant_id' }, 400)
+    const id = c.req.param('id')
     // Only an empty body means the whole tenant: a malformed one (`{"tool": "x"` cut short) is refused,
     // never read as `{}`, which would stop all traffic instead of one tool.
     const read = await readJson(c, { allowEmpty: true, max: SMALL_BODY_BYTES, tooLarge: 'body_too_large' })
@@ -53,23 +56,22 @@ export function killRoutes(): Hono<AdminEnv> {
     const body = KillBody.safeParse(read.value)
     if (!body.success) return invalidRequest(c, fieldIssues(body.error))
     const actor = c.var.actor
-    const state = await c.env.GUARD.getByName(id.data).kill(body.data.tool ? `tool:${body.data.tool}` : '*', actorLabel(actor))
+    const state = await c.env.GUARD.getByName(id).kill(body.data.tool ? `tool:${body.data.tool}` : '*', actorLabel(actor))
     if (!state) return invalidTool(c)
-    await forgetKillState(id.data)
-    c.executionCtx.waitUntil(sendAlert(c.env, id.data, killAlert('killed', body.data.tool, actor)))
+    await forgetKillState(id)
+    c.executionCtx.waitUntil(sendAlert(c.env, id, killAlert('killed', body.data.tool, actor)))
     return c.json(state)
   })
 
   app.delete('/tenants/:id/kill', async (c) => {
-    const id = TenantId.safeParse(c.req.param('id'))
-    if (!id.success) return c.json({ error: 'invalid_tenant_id' }, 400)
+    const id = c.req.param('id')
     // `?tool=` with no name (an unset variable in a script) is refused, not taken as "restore everything".
     const tool = c.req.query('tool')
     if (tool !== undefined && !KillBody.shape.tool.safeParse(tool).success) return invalidTool(c)
-    const state = await c.env.GUARD.getByName(id.data).restore(tool !== undefined ? `tool:${tool}` : '*')
+    const state = await c.env.GUARD.getByName(id).restore(tool !== undefined ? `tool:${tool}` : '*')
     if (!state) return invalidTool(c)
-    await forgetKillState(id.data)
-    c.executionCtx.waitUntil(sendAlert(c.env, id.data, killAlert('restored', tool, c.var.actor)))
+    await forgetKillState(id)
+    c.executionCtx.waitUntil(sendAlert(c.env, id, killAlert('restored', tool, c.var.actor)))
     return c.json(state)
   })
 

@@ -2,7 +2,8 @@
  * HTTP plumbing shared by the admin routes: bounded JSON bodies, `If-Match` / `If-None-Match` as
  * preconditions, ETags, and the one mapping of authority refusals to status codes and bodies.
  */
-import type { Context } from 'hono'
+import type { Context, Env as HonoEnv, Hono, MiddlewareHandler } from 'hono'
+import type { AdminEnv } from './admin-auth'
 import type { Expect, Refusal } from './authority-types'
 import type { FieldIssue } from './issues'
 import { checkTargetUrl } from '../proxy/origin-url'
@@ -107,4 +108,51 @@ export function addressIssue(env: Env, requestUrl: string, config: TenantConfig)
   // The JWKS URL is fetched by the firewall like an origin, under the same rules (checked again per fetch).
   const jwks = config.auth.mode === 'jwt' ? checkTargetUrl(config.auth.jwksUrl, policy) : null
   return jwks && !jwks.ok ? { path: 'auth.jwksUrl', message: jwks.reason } : null
+}
+
+/**
+ * Answers 404 `not_found` for a tenant its authority does not hold (the strongly consistent record,
+ * not KV's copy, so a tenant created a moment ago elsewhere is found). For routes whose state is
+ * created on first use (kill switch, alert outbox), so an unknown id is refused and leaves nothing
+ * behind. `deleted: 'keep'` lets a deleted tenant through: its security event log outlives it.
+ */
+export function existingTenant(opts: { deleted?: 'keep' | 'refuse' } = {}): MiddlewareHandler<AdminEnv> {
+  return async function existingTenantMiddleware(c, next) {
+    const id = c.req.param('id') ?? ''
+    const { status } = await c.env.TENANT_CONFIG.getByName(id).read({ tenant: id })
+    if (status === 'absent' || (status === 'deleted' && opts.deleted !== 'keep')) return c.json({ error: 'not_found' }, 404)
+    await next()
+  }
+}
+
+/**
+ * Makes `app` answer a request none of its routes takes in JSON like every other admin answer: 405
+ * with `Allow` when the path is served under other methods (`PATCH …/kill`), 404 otherwise. Runs
+ * after the app's middleware, so an unauthenticated caller still gets 401 and learns no routes.
+ */
+export function answerUnrouted<E extends HonoEnv>(app: Hono<E>): void {
+  app.notFound((c) => {
+    const allow = allowedMethods(app, new URL(c.req.url).pathname)
+    if (allow.length === 0) return c.json({ error: 'not_found' }, 404)
+    return c.json({ error: 'method_not_allowed', allow }, 405, { Allow: allow.join(', ') })
+  })
+}
+
+/** The methods `app`'s routes (not its middleware) serve at `path`; HEAD wherever GET is. */
+function allowedMethods<E extends HonoEnv>(app: Hono<E>, path: string): string[] {
+  const methods = new Set<string>()
+  for (const route of app.routes) {
+    if (route.method !== 'ALL' && routePattern(route.path).test(path)) methods.add(route.method)
+  }
+  if (methods.has('GET')) methods.add('HEAD')
+  return [...methods].sort()
+}
+
+/** A Hono route path (`/tenants/:id/kill`) as an anchored regex over a request path. */
+function routePattern(path: string): RegExp {
+  const body = path
+    .split('/')
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/')
+  return new RegExp(`^${body}$`)
 }

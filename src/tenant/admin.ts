@@ -15,7 +15,7 @@ import { PolicyConfig, TenantConfig, TenantId } from './config'
 import { clearTenantCache } from './store'
 import { adminAuth, forbidden, mayAccessTenant } from './admin-auth'
 import type { AdminEnv } from './admin-auth'
-import { etag, invalidConfig, invalidRequest, addressIssue, preconditionOf, readJson, refusal } from './admin-http'
+import { answerUnrouted, etag, existingTenant, invalidConfig, invalidRequest, addressIssue, preconditionOf, readJson, refusal } from './admin-http'
 import { RollbackRequest } from './admin-schemas'
 import type { TenantRecord, WriteResult } from './authority-types'
 import { DryRunRequest, dryRun } from './dry-run'
@@ -49,6 +49,9 @@ export function adminRoutes(): Hono<AdminEnv> {
   admin.use('*', adminAuth())
   admin.use('/tenants/:id', tenantScope())
   admin.use('/tenants/:id/*', tenantScope())
+  // A deleted tenant's security events are kept (the audit trail); an id never created has none.
+  admin.use('/tenants/:id/events', existingTenant({ deleted: 'keep' }))
+  answerUnrouted(admin)
 
   admin.get('/tenants', async (c) => {
     if (c.var.actor.kind !== 'operator') return forbidden(c)

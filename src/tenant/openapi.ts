@@ -81,7 +81,7 @@ export const operations: readonly Operation[] = [
   { method: 'get', path: '/tenants/{id}/versions/{version}', summary: 'One retained version with its config', replies: [[200, 'Version', 'Version'], [404, 'No such version', 'Error']] },
   { method: 'post', path: '/tenants/{id}/rollback', summary: 'Make a retained version current again (as a new version)', body: 'RollbackRequest', conditional: true, replies: [[200, 'Rolled back', 'WrittenTenant'], [404, 'No such version', 'Error'], ...write] },
   { method: 'post', path: '/tenants/{id}/test', summary: 'Dry run: inspect one message under the current or a proposed config; nothing is forwarded', body: 'DryRunRequest', replies: [[200, 'Verdict', 'DryRunResult'], [400, 'Invalid body', 'Error'], [404, 'No such tenant', 'Error']] },
-  { method: 'get', path: '/tenants/{id}/events', summary: 'Security events, newest first (`?limit=`)', replies: [[200, 'Events', 'Events']] },
+  { method: 'get', path: '/tenants/{id}/events', summary: 'Security events, newest first (`?limit=`); kept after the tenant is deleted', replies: [[200, 'Events', 'Events'], [404, 'No such tenant', 'Error']] },
   { method: 'get', path: '/tenants/{id}/keys', summary: 'List admin keys (never the keys)', replies: [[200, 'Keys', 'KeyList'], [404, 'No such tenant', 'Error']] },
   { method: 'post', path: '/tenants/{id}/keys', summary: 'Create an admin key: returned once', operatorOnly: true, body: 'CreateKeyRequest', replies: [[201, 'The key, shown once', 'IssuedKey'], [409, 'Too many active keys', 'Error']] },
   { method: 'post', path: '/tenants/{id}/keys/{keyId}/rotate', summary: 'Replace a key with a new one (returned once)', body: 'RotateKeyRequest', replies: [[201, 'The new key, shown once', 'IssuedKey'], [404, 'No such key', 'Error'], [409, 'Key revoked or expired', 'Error']] },
@@ -95,12 +95,12 @@ export const operations: readonly Operation[] = [
   { method: 'post', path: '/tenants/{id}/client-keys', summary: 'Issue a client API key: returned once', body: 'ClientKeyInput', replies: [[201, 'The key, shown once', 'Object'], [400, 'Invalid body', 'Error']] },
   { method: 'delete', path: '/tenants/{id}/client-keys/{keyId}', summary: 'Revoke a client API key', replies: [[204, 'Revoked'], [404, 'No such key', 'Error']] },
   // Kill switch (src/guard/admin-routes.ts).
-  { method: 'get', path: '/tenants/{id}/kill', summary: 'Kill switch state', replies: [[200, 'State', 'KillState']] },
-  { method: 'post', path: '/tenants/{id}/kill', summary: 'Stop the tenant, or one tool (`{"tool":"name"}`)', body: 'KillRequest', replies: [[200, 'State', 'KillState'], [400, 'Invalid body', 'Error']] },
-  { method: 'delete', path: '/tenants/{id}/kill', summary: 'Restore the tenant, or one tool (`?tool=name`)', replies: [[200, 'State', 'KillState']] },
+  { method: 'get', path: '/tenants/{id}/kill', summary: 'Kill switch state', replies: [[200, 'State', 'KillState'], [404, 'No such tenant', 'Error']] },
+  { method: 'post', path: '/tenants/{id}/kill', summary: 'Stop the tenant, or one tool (`{"tool":"name"}`)', body: 'KillRequest', replies: [[200, 'State', 'KillState'], [400, 'Invalid body', 'Error'], [404, 'No such tenant', 'Error']] },
+  { method: 'delete', path: '/tenants/{id}/kill', summary: 'Restore the tenant, or one tool (`?tool=name`)', replies: [[200, 'State', 'KillState'], [404, 'No such tenant', 'Error']] },
   // Alerts (src/alerts/admin-routes.ts).
-  { method: 'get', path: '/tenants/{id}/alerts', summary: 'Recent webhook deliveries and their status', replies: [[200, 'Deliveries', 'Object']] },
-  { method: 'post', path: '/tenants/{id}/alerts/test', summary: 'Send a signed test alert to every webhook', replies: [[202, 'Queued', 'Object']] },
+  { method: 'get', path: '/tenants/{id}/alerts', summary: 'Recent webhook deliveries and their status', replies: [[200, 'Deliveries', 'Object'], [404, 'No such tenant', 'Error']] },
+  { method: 'post', path: '/tenants/{id}/alerts/test', summary: 'Send a signed test alert to every webhook', replies: [[202, 'Queued', 'Object'], [404, 'No such tenant', 'Error']] },
   // Tool integrity (src/tools/admin-routes.ts).
   { method: 'get', path: '/tenants/{id}/tools', summary: 'Pins and pending changes with a readable diff', replies: [[200, 'Pins', 'Object']] },
   { method: 'post', path: '/tenants/{id}/tools/{name}/approve', summary: 'Approve a pending definition', replies: [[200, 'Approved', 'Object'], [404, 'Nothing pending', 'Error']] },

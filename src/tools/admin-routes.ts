@@ -22,7 +22,7 @@ import { actorLabel } from '../tenant/keys'
 import { loadTenant } from '../tenant/store'
 import { definitionDiff } from './diff'
 import { forgetPins } from './pin-cache'
-import { readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
+import { answerUnrouted, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
 import { OriginKey, PinKind, PinName, type PinView } from './pin-types'
 
 const TOOLS_PATH = /^\/admin\/v1\/tenants\/[^/]+\/tools(?:\/.*)?$/
@@ -49,6 +49,7 @@ export function toolRoutes(): Hono<ToolsEnv> {
     c.set('tenant', id.data)
     await next()
   })
+  answerUnrouted(app)
 
   app.get('/', async (c) => {
     const q = ListQuery.safeParse(c.req.query())

@@ -181,3 +181,58 @@ describe('secret and client-key bodies', () => {
     expect((await admin('POST', '/tenants/bodies/client-keys')).status).toBe(201) // empty: defaults
   })
 })
+
+describe('unknown tenants and unrouted requests', () => {
+  it('refuses the kill switch, alerts and events of an id no tenant holds, and creates nothing for it', async () => {
+    for (const [method, path] of [
+      ['POST', '/tenants/never-made/kill'],
+      ['GET', '/tenants/never-made/kill'],
+      ['DELETE', '/tenants/never-made/kill'],
+      ['GET', '/tenants/never-made/alerts'],
+      ['POST', '/tenants/never-made/alerts/test'],
+      ['GET', '/tenants/never-made/events'],
+      ['GET', '/tenants/never-made/events?kind=admin'],
+    ] as const) {
+      const res = await admin(method, path)
+      expect([method, path, res.status, await res.json()]).toEqual([method, path, 404, { error: 'not_found' }])
+    }
+    // The refused kill left no switch state: the tenant, once created, serves.
+    expect((await admin('PUT', '/tenants/never-made', { origin })).status).toBe(201)
+    expect(await (await admin('GET', '/tenants/never-made/kill')).json()).toMatchObject({ killed: false, tools: [] })
+  })
+
+  it("keeps a deleted tenant's security events readable, and refuses its kill switch and alerts", async () => {
+    expect((await admin('PUT', '/tenants/gone-later', { origin })).status).toBe(201)
+    expect((await admin('DELETE', '/tenants/gone-later')).status).toBe(204)
+    expect((await admin('GET', '/tenants/gone-later/events')).status).toBe(200)
+    expect((await admin('GET', '/tenants/gone-later/events?kind=admin')).status).toBe(200)
+    expect((await admin('POST', '/tenants/gone-later/kill')).status).toBe(404)
+    expect((await admin('GET', '/tenants/gone-later/alerts')).status).toBe(404)
+  })
+
+  it('answers a wrong method with a JSON 405 naming the allowed ones, and an unknown path with a JSON 404', async () => {
+    expect((await admin('PUT', '/tenants/routed', { origin })).status).toBe(201)
+    for (const [method, path, allow] of [
+      ['PATCH', '/tenants/routed/kill', 'DELETE, GET, HEAD, POST'],
+      ['PATCH', '/tenants/routed', 'DELETE, GET, HEAD, PUT'],
+      ['DELETE', '/tenants/routed/alerts', 'GET, HEAD'],
+      ['GET', '/tenants/routed/alerts/test', 'POST'],
+      ['POST', '/tenants/routed/usage', 'GET, HEAD'],
+      ['PUT', '/tenants/routed/tools', 'GET, HEAD'],
+      ['GET', '/tenants/routed/tools/daily_quote/approve', 'POST'],
+      ['PATCH', '/tenants/routed/secrets', 'GET, HEAD'],
+      ['POST', '/tenants/routed/policy', 'GET, HEAD, PUT'],
+    ] as const) {
+      const res = await admin(method, path)
+      expect([method, path, res.status, res.headers.get('allow'), res.headers.get('content-type')]).toEqual([method, path, 405, allow, 'application/json'])
+      expect(await res.json()).toEqual({ error: 'method_not_allowed', allow: allow.split(', ') })
+    }
+    for (const path of ['/tenants/routed/nothing-here', '/no-such-collection', '/tenants/routed/tools/daily_quote/approve/extra']) {
+      const res = await admin('GET', path)
+      expect([path, res.status, await res.json()]).toEqual([path, 404, { error: 'not_found' }])
+    }
+    // Authentication comes first: a caller without a token learns nothing of the routes.
+    const anonymous = await workerFetch('https://fw.example/admin/v1/tenants/routed/kill', { method: 'PATCH' })
+    expect(anonymous.status).toBe(401)
+  })
+})

@@ -122,8 +122,10 @@ describe('secrets admin API', () => {
     expect(text).not.toContain(value)
     expect(JSON.parse(text)).toEqual({ secrets: [{ name: 'origin-token', updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }] })
     expect(await env.CONFIG.get('secret:oauth:origin-token')).not.toContain(value)
-    // No route reads a value back.
-    expect((await admin('GET', '/tenants/oauth/secrets/origin-token')).status).toBe(404)
+    // No route reads a value back: a secret's path takes only PUT and DELETE.
+    const readBack = await admin('GET', '/tenants/oauth/secrets/origin-token')
+    expect([readBack.status, readBack.headers.get('allow')]).toEqual([405, 'DELETE, PUT'])
+    expect(await readBack.json()).toEqual({ error: 'method_not_allowed', allow: ['DELETE', 'PUT'] })
     expect((await admin('DELETE', '/tenants/oauth/secrets/origin-token')).status).toBe(204)
     expect((await admin('DELETE', '/tenants/oauth/secrets/origin-token')).status).toBe(404)
     expect(await env.CONFIG.get('secret:oauth:origin-token')).toBeNull()
