@@ -25,7 +25,7 @@ export type MappedText = NormalizedText
  */
 export function normalize(raw: string): MappedText {
   const first = nextSpecial(raw, 0, false)
-  if (first === raw.length) return new IdentityText(raw, raw.length)
+  if (first === raw.length) return new IdentityText(raw, raw.length, true)
   return new Builder(raw, first).run()
 }
 
@@ -61,6 +61,7 @@ class IdentityText implements MappedText {
   constructor(
     readonly text: string,
     private readonly rawLength: number,
+    readonly ascii: boolean,
   ) {}
   toOriginal(offset: number): number {
     return offset >= this.text.length ? this.rawLength : Math.max(0, offset)
@@ -82,6 +83,7 @@ class RunText implements MappedText {
     private readonly rawAt: readonly number[],
     private readonly endAt: readonly number[],
     private readonly rawLength: number,
+    readonly ascii: boolean,
   ) {}
   toOriginal(offset: number): number {
     if (offset >= this.text.length) return this.rawLength
@@ -295,8 +297,9 @@ class Builder {
     // A lone surrogate in changed text becomes U+FFFD, one unit for one: offsets hold.
     if (this.changed) text = (text as unknown as { toWellFormed(): string }).toWellFormed()
     if (this.nonAscii) text = mapConfusableWords(text)
-    if (!this.mapped) return new IdentityText(text, this.raw.length)
-    return new RunText(text, this.outAt, this.rawAt, this.endAt, this.raw.length)
+    // Every path that emits a unit outside ASCII sets `nonAscii` (controls and DEL are dropped).
+    if (!this.mapped) return new IdentityText(text, this.raw.length, !this.nonAscii)
+    return new RunText(text, this.outAt, this.rawAt, this.endAt, this.raw.length, !this.nonAscii)
   }
 }
 

@@ -46,6 +46,8 @@ export interface NormalizedText {
    * last character (a match ending inside an expansion such as `ﬁ` → `fi` still covers the whole `ﬁ`).
    */
   toOriginalEnd(offset: number): number
+  /** True when `text` is printable ASCII only, so views that only touch other characters can skip it. */
+  readonly ascii?: boolean
 }
 
 export interface ScanField {

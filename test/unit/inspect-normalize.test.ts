@@ -49,6 +49,19 @@ describe('normalize: detection text', () => {
     expect(n.text).toBe(raw)
     for (let i = 0; i <= raw.length; i++) expect(n.toOriginal(i)).toBe(i)
   })
+
+  it('says whether the text is ASCII only, whatever it was decoded from', () => {
+    const cases: Array<[string, boolean]> = [
+      ['plain words', true],
+      ['a&nbsp;b &#105;gnore %69 \\u0069 tab\there', true],
+      ['zero\u200Bwidth and\u00A0space', true],
+      ['caf\u00E9', false],
+      ['caf&#233;', false],
+      ['caf%C3%A9', false],
+      ['\u0441ode', false], // mapped to ASCII by the confusables pass, but read from elsewhere: not claimed
+    ]
+    for (const [raw, ascii] of cases) expect([raw, normalize(raw).ascii]).toEqual([raw, ascii])
+  })
 })
 
 describe('normalize: offsets map back to the original', () => {

@@ -4,6 +4,7 @@
  * Shipped regexes are compiled once per isolate and shared by every tenant.
  */
 import type { Direction, FieldRole, RuleAction } from '../../inspect/types'
+import { foldAccents } from './fold'
 import { KeywordIndex } from './keywords'
 import { compileJs, compileRe2, type RegexMatcher } from './matcher'
 import { builtinPacks } from './packs'
@@ -112,7 +113,19 @@ function group(index: KeywordIndex, keywords: readonly string[]): KeywordGroup {
   return { ids, other }
 }
 
-function build(spec: RuleSpec, pack: PackName | 'custom', matcher: RegexMatcher, o: Overlay): CompiledRule {
+/**
+ * A rule as it runs: one that reads the normalised text reads it with accents folded (`fold.ts`), so its
+ * pattern and keywords are folded too (`règles` → `regles`); a raw-only rule is as written.
+ */
+function asRun<T extends RuleSpec>(spec: T): T {
+  if ((spec.on ?? DEFAULT_ON[spec.kind]) === 'raw') return spec
+  const keywords = spec.keywords.map(foldAccents)
+  const andKeywords = spec.andKeywords?.map(foldAccents)
+  return { ...spec, pattern: foldAccents(spec.pattern), keywords, ...(andKeywords ? { andKeywords } : {}) }
+}
+
+function build(written: RuleSpec, pack: PackName | 'custom', matcher: RegexMatcher, o: Overlay): CompiledRule {
+  const spec = asRun(written)
   const t = spec.targets
   const index = builtinKeywords()
   const prefilter = [spec.keywords, spec.andKeywords ?? []].filter((g) => g.length > 0).map((g) => group(index, g))
@@ -142,7 +155,7 @@ let keywordIndex: KeywordIndex | undefined
 
 /** One keyword automaton per isolate over every shipped keyword (tenant keywords fall back to `includes`). */
 function builtinKeywords(): KeywordIndex {
-  keywordIndex ??= new KeywordIndex(builtinPacks().flatMap((p) => p.rules.flatMap((r) => [...r.keywords, ...(r.andKeywords ?? [])])))
+  keywordIndex ??= new KeywordIndex(builtinPacks().flatMap((p) => p.rules.map(asRun).flatMap((r) => [...r.keywords, ...(r.andKeywords ?? [])])))
   return keywordIndex
 }
 
@@ -152,7 +165,7 @@ const builtinMatchers = new Map<string, RegexMatcher>()
 function builtinMatcher(spec: RuleSpec): RegexMatcher {
   let m = builtinMatchers.get(spec.id)
   if (m === undefined) {
-    m = compileJs(spec.pattern, spec.flags, { group: spec.group, startGroup: spec.startGroup })
+    m = compileJs(asRun(spec).pattern, spec.flags, { group: spec.group, startGroup: spec.startGroup })
     builtinMatchers.set(spec.id, m)
   }
   return m
@@ -162,7 +175,7 @@ function customRule(spec: CustomRule, policy: RulesPolicy): CompiledRule | null 
   const o = policy.rules[spec.id]
   if (o?.disabled ?? !spec.enabled) return null
   // Tenant patterns run on re2js only, whatever they look like (linear time).
-  const matcher = compileRe2(spec.pattern, spec.flags, { group: spec.group, startGroup: spec.startGroup })
+  const matcher = compileRe2(asRun(spec).pattern, spec.flags, { group: spec.group, startGroup: spec.startGroup })
   return build(spec, 'custom', matcher, {
     action: o?.action ?? spec.action ?? DEFAULT_ACTION[spec.kind],
     score: o?.score ?? spec.score,

@@ -7,6 +7,7 @@ import type { Direction, Finding, FindingKind, NormalizedText, RuleAction, ScanF
 import type { CompiledRule, CompiledRuleSet, KeywordGroup, RuleBucket } from './compile'
 import type { KeywordHits, KeywordIndex } from './keywords'
 import { decodeToText } from './decode'
+import { foldAccents } from './fold'
 import type { Match } from './matcher'
 import type { PackName } from './schema'
 
@@ -169,7 +170,7 @@ function spend(rc: RunCtx, chars: number, factor: number): void {
 
 /** Injection score of a decoded payload under the bucket's plain injection rules (one hit per rule). */
 function rescanScore(rc: RunCtx, text: string, rules: readonly CompiledRule[]): number {
-  const v: Variant = { text: normalize(text).text, span: identity }
+  const v: Variant = { text: foldAccents(normalize(text).text), span: identity }
   const scores: number[] = []
   for (const r of rules) {
     if (!hasKeyword(v, r, rc.set.keywords)) continue
@@ -305,8 +306,9 @@ export function scanField(set: CompiledRuleSet, field: ScanField, direction: Dir
   let same = true
   if (bucket.needsNormalized) {
     const n = field.normalized
-    same = n.text === field.raw
-    norm = same && bucket.needsRaw ? raw : capped(n.text, same ? identity : normalizedMap(n), max)
+    const text = n.ascii ? n.text : foldAccents(n.text) // one unit for one: the normalised map still holds
+    same = text === field.raw
+    norm = same && bucket.needsRaw ? raw : capped(text, same ? identity : normalizedMap(n), max)
   }
   const rc: RunCtx = { set, budget, direction }
   const out: RuleFinding[] = []

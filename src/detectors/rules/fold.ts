@@ -1,0 +1,47 @@
+/**
+ * The rule engine's view of accented Latin letters: each one read as its base ASCII letter (`Ïgnörë` →
+ * `Ignore`, `ỉgnọrẹ` → `ignore`), one UTF-16 unit for one, so spans need no second map.
+ *
+ * Normalisation keeps a Western European letter as written (`é` spells French, not a disguised `e`),
+ * which let an instruction with an accent on every letter pass every rule while a model reads it
+ * plainly. Rules that read the normalised text read it folded, and their patterns and keywords are
+ * folded the same way when compiled, so `règles` in a rule still matches `règles` (and now `regles`)
+ * in a message. The classifier reads the normalised text unfolded, as it was trained.
+ */
+
+/** Letters folded: Latin-1 Supplement, Latin Extended-A and -B, Latin Extended Additional. */
+const ACCENTED = /[\u00c0-\u024f\u1e00-\u1eff]/
+const ACCENTED_ALL = /[\u00c0-\u024f\u1e00-\u1eff]/g
+
+/** Letters drawn with a stroke or without a dot have no decomposition; they read as these. */
+const STROKED: Readonly<Record<string, string>> = {
+  Ø: 'O', ø: 'o', Đ: 'D', đ: 'd', Ħ: 'H', ħ: 'h', ı: 'i', Ł: 'L', ł: 'l', Ŧ: 'T', ŧ: 't', Ƀ: 'B', ƀ: 'b', Ɨ: 'I', ɨ: 'i',
+}
+
+let table: Map<string, string> | undefined
+
+/** Each letter of the folded blocks whose canonical decomposition is one ASCII letter and marks, or stroked. */
+function foldTable(): Map<string, string> {
+  if (table) return table
+  table = new Map()
+  for (const [from, to] of [[0xc0, 0x24f], [0x1e00, 0x1eff]] as const) {
+    for (let cp = from; cp <= to; cp++) {
+      const ch = String.fromCharCode(cp)
+      const base = ch.normalize('NFD')
+      const stroked = STROKED[ch]
+      if (stroked !== undefined) table.set(ch, stroked)
+      else if (base.length > 1 && /^[A-Za-z]\p{M}+$/u.test(base)) table.set(ch, base.charAt(0))
+    }
+  }
+  return table
+}
+
+/**
+ * `text` with every accented Latin letter replaced by its base letter; the same string when it has none.
+ * @example foldAccents('Ïgnörë àll prévïöüs') // 'Ignore all previous'
+ */
+export function foldAccents(text: string): string {
+  if (!ACCENTED.test(text)) return text
+  const t = foldTable()
+  return text.replace(ACCENTED_ALL, (ch) => t.get(ch) ?? ch)
+}
