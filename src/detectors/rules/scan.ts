@@ -8,6 +8,7 @@ import type { CompiledRule, CompiledRuleSet, KeywordGroup, RuleBucket } from './
 import type { KeywordHits, KeywordIndex } from './keywords'
 import { decodeToText } from './decode'
 import { foldAccents } from './fold'
+import { plainView, type PlainView } from './markup'
 import type { Match } from './matcher'
 import type { PackName } from './schema'
 
@@ -90,6 +91,20 @@ function normalizedMap(n: NormalizedText): SpanMap {
   return (s, e) => originalSpan(n, s, e)
 }
 
+/** Through the view without formatting marks to the normalised text, then to the original. */
+function plainMap(plain: PlainView, n: NormalizedText): SpanMap {
+  return (s, e) => {
+    const [a, b] = plain.span(s, e)
+    return originalSpan(n, a, b)
+  }
+}
+
+/** The text a rule on the normalised view reads: accents folded, formatting marks removed. */
+function ruleText(normalized: string): string {
+  const folded = foldAccents(normalized)
+  return plainView(folded)?.text ?? folded
+}
+
 /** Keyword pre-filter on any of a rule's variants. */
 function passesFilter(variants: readonly Variant[], rule: CompiledRule, index: KeywordIndex): boolean {
   for (const v of variants) if (hasKeyword(v, rule, index)) return true
@@ -170,7 +185,7 @@ function spend(rc: RunCtx, chars: number, factor: number): void {
 
 /** Injection score of a decoded payload under the bucket's plain injection rules (one hit per rule). */
 function rescanScore(rc: RunCtx, text: string, rules: readonly CompiledRule[]): number {
-  const v: Variant = { text: foldAccents(normalize(text).text), span: identity }
+  const v: Variant = { text: ruleText(normalize(text).text), span: identity }
   const scores: number[] = []
   for (const r of rules) {
     if (!hasKeyword(v, r, rc.set.keywords)) continue
@@ -306,9 +321,11 @@ export function scanField(set: CompiledRuleSet, field: ScanField, direction: Dir
   let same = true
   if (bucket.needsNormalized) {
     const n = field.normalized
-    const text = n.ascii ? n.text : foldAccents(n.text) // one unit for one: the normalised map still holds
+    const folded = n.ascii ? n.text : foldAccents(n.text) // one unit for one: the normalised map still holds
+    const plain = plainView(folded)
+    const text = plain ? plain.text : folded
     same = text === field.raw
-    norm = same && bucket.needsRaw ? raw : capped(text, same ? identity : normalizedMap(n), max)
+    norm = same && bucket.needsRaw ? raw : capped(text, same ? identity : plain ? plainMap(plain, n) : normalizedMap(n), max)
   }
   const rc: RunCtx = { set, budget, direction }
   const out: RuleFinding[] = []
