@@ -56,6 +56,21 @@ describe('secrets', () => {
     expect([f?.ruleId, f?.span]).toEqual(['github-token', [4, 4 + written.length]])
   })
 
+  it('redact a key block with a prefix on every line over the whole block, and a plain block once', () => {
+    const armour = Array.from({ length: 12 }, (_, i) => btoa(String.fromCharCode(...Array.from({ length: 48 }, (_, j) => (i * 5 + j * 11) % 256))))
+    const block = (prefix: string): string => ['-----BEGIN RSA PRIVATE KEY-----', ...armour, '-----END RSA PRIVATE KEY-----'].map((l) => `${prefix}${l}`).join('\n')
+    for (const prefix of ['> ', '# ', ' * ', '> > ']) {
+      const quoted = block(prefix)
+      const text = `On Monday you wrote:\n${quoted}\nThanks, that works.`
+      const keys = scan(text).filter((f) => f.kind === 'secret')
+      const at = text.indexOf('-----BEGIN')
+      // From the BEGIN line to the end of the END line: the prefixes between are redacted with the key.
+      expect([prefix, keys.map((f) => [f.ruleId, f.span])]).toEqual([prefix, [['private-key-prefixed', [at, text.indexOf('\nThanks')]]]])
+    }
+    const plain = block('')
+    expect(scan(`key:\n${plain}`).filter((f) => f.kind === 'secret').map((f) => [f.ruleId, f.span])).toEqual([['private-key', [5, 5 + plain.length]]])
+  })
+
   it('redact a key block or token longer than its pattern reaches, to its end, and no further', () => {
     const armour = Array.from({ length: 160 }, (_, i) => btoa(String.fromCharCode(...Array.from({ length: 48 }, (_, j) => (i * 7 + j * 13) % 256)))).join('\n')
     const pem = ['-----BEGIN PGP PRIVATE KEY BLOCK-----', '', armour, '-----END PGP PRIVATE KEY BLOCK-----'].join('\n')

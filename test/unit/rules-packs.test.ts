@@ -36,7 +36,7 @@ describe('rule pack files', () => {
     expect(packs.map((p) => [p.pack, p.version])).toEqual([
       ['unicode', 1],
       ['injection', 2],
-      ['secrets', 2],
+      ['secrets', 3],
       ['pii', 1],
     ])
   })
