@@ -56,6 +56,17 @@ describe('secrets', () => {
     expect([f?.ruleId, f?.span]).toEqual(['github-token', [4, 4 + written.length]])
   })
 
+  it("redact both halves of an AWS key pair in the console's credentials CSV", () => {
+    const id = ['AKIA', 'QYLPMN5HFIQR7XYZ'].join('')
+    const secret = ['wJalrXUtnFEMI/K7MDENG', 'bPxRfiCYFAKEKEY123'].join('/')
+    const csv = `User name,Password,Access key ID,Secret access key,Console login link\nci-deploy,,${id},${secret},https://console.aws.example\n`
+    const at = csv.indexOf(id)
+    expect(scan(csv).map((f) => [f.ruleId, f.span, f.action])).toEqual([
+      ['aws-access-key-id', [at, at + 20], 'redact'],
+      ['aws-secret-after-key-id', [at + 21, at + 61], 'redact'],
+    ])
+  })
+
   it('redact a key block with a prefix on every line over the whole block, and a plain block once', () => {
     const armour = Array.from({ length: 12 }, (_, i) => btoa(String.fromCharCode(...Array.from({ length: 48 }, (_, j) => (i * 5 + j * 11) % 256))))
     const block = (prefix: string): string => ['-----BEGIN RSA PRIVATE KEY-----', ...armour, '-----END RSA PRIVATE KEY-----'].map((l) => `${prefix}${l}`).join('\n')
