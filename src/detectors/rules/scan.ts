@@ -335,8 +335,10 @@ export function scanField(set: CompiledRuleSet, field: ScanField, direction: Dir
     const rules = bucket.rules
     for (const at of candidates(bucket, norm.variants, raw.variants, set.keywords)) {
       const rule = rules[at] as CompiledRule
-      // The pre-filter reads the normalised text for every rule but raw-only ones: normalisation only
-      // decodes and maps towards ASCII, so a keyword in the raw text is also in the normalised one.
+      // The pre-filter reads the normalised text for every rule but raw-only ones: normalisation and
+      // accent folding only decode and map towards ASCII, so a keyword in the raw text is also in the
+      // normalised one; the markup view drops `*_~\`` only at word edges or doubled inside words, and
+      // tags, which no shipped keyword of a normalised-view rule spells at such a place.
       const filterOn = rule.on === 'raw' ? raw.variants : norm.variants
       if (!passesFilter(filterOn, rule, set.keywords)) continue
       const variants =
