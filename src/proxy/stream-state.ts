@@ -19,7 +19,7 @@
  */
 import { base64url } from 'jose'
 import type { JsonRpcId } from '../mcp/jsonrpc'
-import { keyring, deriveBytes } from '../auth/master-key'
+import { keyring, deriveBytes, type MasterKey } from '../auth/master-key'
 
 /** One request a stream answers: its JSON-RPC id, method and (for `tools/call`) tool. */
 export type StreamRequest = [id: JsonRpcId, method: string, tool?: string]
@@ -45,17 +45,10 @@ function hmacKey(env: Env): Promise<CryptoKey | null> {
 }
 
 async function deriveKey(env: Env): Promise<CryptoKey | null> {
-  const ring = await keyring(env)
-  let bytes: Uint8Array
-  if (ring) {
-    bytes = await deriveBytes(ring.current, 'stream-state', 'firewall', 32)
-  } else if (env.ADMIN_TOKEN) {
-    const base = await crypto.subtle.importKey('raw', encoder.encode(env.ADMIN_TOKEN), 'HKDF', false, ['deriveBits'])
-    const info = encoder.encode('stream-state:firewall')
-    bytes = new Uint8Array(await crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: encoder.encode('mcp-edge-firewall/hkdf/v1'), info }, base, 256))
-  } else {
-    return null
-  }
+  // Without a master key ring, the operator token is the HKDF base, under the same salt and info.
+  const base: MasterKey | null = (await keyring(env))?.current ?? (env.ADMIN_TOKEN ? { version: 0, key: await crypto.subtle.importKey('raw', encoder.encode(env.ADMIN_TOKEN), 'HKDF', false, ['deriveBits']) } : null)
+  if (!base) return null
+  const bytes = await deriveBytes(base, 'stream-state', 'firewall', 32)
   return crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
 }
 
@@ -89,7 +82,7 @@ export async function resumedStream(env: Env, tenant: string, session: string | 
   const macBytes = fromBase64url(mac)
   if (!key || !macBytes || macBytes.length !== MAC_BYTES) return 'invalid'
   const full = new Uint8Array(await crypto.subtle.sign('HMAC', key, macInput(tenant, session, payload))).slice(0, MAC_BYTES)
-  if (!equalBytes(full, macBytes)) return 'invalid'
+  if (!crypto.subtle.timingSafeEqual(full, macBytes)) return 'invalid' // both MAC_BYTES long
   const json = fromBase64url(payload)
   const requests = json ? parseRequests(new TextDecoder().decode(json)) : null
   if (!requests) return 'invalid'
@@ -108,13 +101,6 @@ function parseRequests(text: string): StreamRequest[] | null {
     (r) => Array.isArray(r) && (typeof r[0] === 'string' || typeof r[0] === 'number') && typeof r[1] === 'string' && (r[2] === undefined || typeof r[2] === 'string') && r.length <= 3,
   )
   return ok ? (value as StreamRequest[]) : null
-}
-
-/** Constant time for equal lengths (the MAC's length is fixed). */
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length
-  for (let i = 0; i < a.length && i < b.length; i++) diff |= (a[i] as number) ^ (b[i] as number)
-  return diff === 0
 }
 
 function fromBase64url(text: string): Uint8Array | null {
