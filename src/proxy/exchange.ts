@@ -211,7 +211,7 @@ export class Exchange {
    */
   checkParamHeaders(headers: Headers, message: JsonRpcMessage): Extract<Verdict, { action: 'block' }> | null {
     const findings: Finding[] = []
-    const ctx = this.#context('client_to_server', 'method' in message ? message.method : undefined, toolNameOf(message))
+    const ctx = this.#context('client_to_server', methodOf(message), toolNameOf(message))
     headers.forEach((value, name) => {
       if (!name.toLowerCase().startsWith('mcp-param-')) return
       const decoded = decodeHeaderValue(value) ?? value
@@ -301,7 +301,7 @@ export class Exchange {
     return outcome
   }
 
-  #context(direction: Direction, method: string | undefined, toolName: string | undefined): MessageContext {
+  #context(direction: Direction, method: string | undefined, toolName: string | undefined, fitsOutput?: MessageContext['fitsOutput']): MessageContext {
     return {
       tenantId: this.init.tenantId,
       direction,
@@ -311,20 +311,19 @@ export class Exchange {
       ...(toolName ? { toolName } : {}),
       ...(this.init.sessionId ? { sessionId: this.init.sessionId } : {}),
       ...(this.init.identity ? { identity: this.init.identity } : {}),
+      ...(fitsOutput ? { fitsOutput } : {}),
     }
   }
 
   #inspect(message: JsonRpcMessage, direction: Direction, method: string | undefined, toolName: string | undefined, bytes: number, fitsOutput?: MessageContext['fitsOutput']): Verdict {
-    const ctx = this.#context(direction, method, toolName)
-    if (fitsOutput) ctx.fitsOutput = fitsOutput
+    const ctx = this.#context(direction, method, toolName, fitsOutput)
     const started = performance.now()
     return this.#record(inspect(message, ctx, this.init.policy), ctx, bytes, started)
   }
 
   /** `#inspect` with the classifier's uncertain fields put to the tenant's second stage (one call per message). */
   async #inspectRefined(message: JsonRpcMessage, direction: Direction, method: string | undefined, toolName: string | undefined, bytes: number, fitsOutput?: MessageContext['fitsOutput']): Promise<Verdict> {
-    const ctx = this.#context(direction, method, toolName)
-    if (fitsOutput) ctx.fitsOutput = fitsOutput
+    const ctx = this.#context(direction, method, toolName, fitsOutput)
     const started = performance.now()
     const { policy, secondStage, requestId } = this.init
     const verdict = await inspectRefined(message, ctx, policy, async (findings, fieldOf) => {
