@@ -190,10 +190,17 @@ async function sendToOrigin(r: AuthedRequest, originUrl: URL, exchange: Exchange
   const refusal = meter && outgoing.length > 0 ? await meter.admitClient(outgoing) : null
   if (meter && refusal) {
     const only = outgoing.length === 1 && !isBatch ? outgoing[0] : undefined
-
-    if (only && 'method' in only && 'id' in only) throw new FirewallError(refusal, idOf(only)) // one request: `Retry-After` too
+    // A sensitive call refused here keeps the operator's approval it used: it never reached the origin.
+    const giveBack = (ids: JsonRpcId[]) => exchange.init.tools?.refusedAfterDecision(ids)
+    if (only && 'method' in only && 'id' in only) {
+      const id = idOf(only)
+      if (id !== null) await giveBack([id])
+      throw new FirewallError(refusal, id) // one request: `Retry-After` too
+    }
     const split = refuseClient(outgoing, refusal, meter)
-    for (const a of split.answers) if (a.id !== null) exchange.pending.delete(a.id)
+    const refused = split.answers.map((a) => a.id).filter((id): id is JsonRpcId => id !== null)
+    for (const id of refused) exchange.pending.delete(id)
+    await giveBack(refused)
     outgoing.splice(0, outgoing.length, ...split.forward)
     answers.push(...split.answers)
   }

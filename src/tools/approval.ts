@@ -40,12 +40,18 @@ const MAX_STORED_ARGUMENTS = 8 * 1024
 /** What the approval step decided for one call. */
 export type Approval =
   /** Forward `message` (the call without the firewall's own parts). `confirmed`: the user just confirmed it. */
-  | { granted: true; message: JsonRpcRequest; confirmed: boolean; callHash: string }
+  | { granted: true; message: JsonRpcRequest; confirmed: boolean; callHash: string; grant?: OperatorGrant }
   | { refused: Refusal; extra: JsonObject }
   /** 2026-07-28: answer the call with this `input_required` result; the origin is not contacted. */
   | { challenge: JsonRpcResponse }
   /** Legacy: hold the call, send `question` on its stream, then `wait` for the user's answer. */
   | { held: HeldApproval }
+
+/** An operator's grant this call used up: given back (`restoreGrant`) if the firewall refuses the call after all. */
+export interface OperatorGrant {
+  readonly id: string
+  readonly usedAt: number
+}
 
 export interface HeldApproval {
   readonly question: JsonRpcRequest
@@ -74,7 +80,7 @@ export async function decideApproval(init: ToolGateInit, m: JsonRpcRequest, tool
   }
   const decision = await requestCall(init, tool, args, callHash)
   if (decision === 'unavailable') return { refused: 'tool-pins-unavailable', extra: {} }
-  if (decision === 'granted') return { granted: true, message: forOrigin(m), confirmed: false, callHash }
+  if (decision !== 'denied') return { granted: true, message: forOrigin(m), confirmed: false, callHash, grant: { id: approvalId, usedAt: decision.usedAt } }
   const asked = await ask(init, m, tool, args, callHash, opts)
   return asked ?? { refused: 'approval-required', extra: { approvalId } }
 }
@@ -102,6 +108,18 @@ export async function wrapContinuation(init: ToolGateInit, callHash: string, mes
   }
 }
 
+/**
+ * Gives an operator's grant back for a call the firewall refused after the grant was used (its budget
+ * ran out): the call never reached the origin, so the approval still stands. Best effort: a failure is
+ * logged, and the operator grants the call again.
+ */
+export async function restoreGrant(init: ToolGateInit, grant: OperatorGrant): Promise<void> {
+  const restored = await stub(init)
+    .restoreCall({ id: grant.id, usedAt: grant.usedAt })
+    .catch((err: unknown) => (unavailable(init, 'call_approval_restore_failed', err), true))
+  if (!restored) console.log(JSON.stringify({ event: 'call_approval_not_restored', tenant: init.tenantId, requestId: init.requestId, approvalId: grant.id }))
+}
+
 /** Uses up a firewall state presented on a retry; `invalid` when it does not belong to this call and caller. */
 async function redeem(init: ToolGateInit, state: FirewallState, params: JsonObject, callHash: string): Promise<ConfirmationOutcome | 'unavailable'> {
   const identity = init.identity ?? null
@@ -123,7 +141,7 @@ async function redeem(init: ToolGateInit, state: FirewallState, params: JsonObje
 }
 
 /** Consumes an operator's grant for exactly this call, or records the request for one. */
-async function requestCall(init: ToolGateInit, tool: string, args: JsonValue, callHash: string): Promise<'granted' | 'denied' | 'unavailable'> {
+async function requestCall(init: ToolGateInit, tool: string, args: JsonValue, callHash: string): Promise<{ usedAt: number } | 'denied' | 'unavailable'> {
   const argsJson = canonicalJson(args)
   try {
     const d = await stub(init).requestCall({
@@ -135,7 +153,7 @@ async function requestCall(init: ToolGateInit, tool: string, args: JsonValue, ca
       windowSeconds: init.tools.approvalWindowSeconds,
     })
     if (!d) return 'unavailable'
-    return d.granted ? 'granted' : 'denied'
+    return d.granted ? { usedAt: d.usedAt } : 'denied'
   } catch (err) {
     unavailable(init, 'call_approval_unavailable', err)
     return 'unavailable'

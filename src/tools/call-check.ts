@@ -11,7 +11,7 @@ import type { Finding } from '../inspect/types'
 import { FirewallError } from '../errors'
 import { globMatch } from '../inspect/policy'
 import { canonicalJson } from './canonical'
-import { decideApproval, type ApprovalOptions, type HeldApproval } from './approval'
+import { decideApproval, type ApprovalOptions, type HeldApproval, type OperatorGrant } from './approval'
 import { accessOf, enforcing, recordVerdict, refusal, type Refusal, type ToolGateInit } from './context'
 import type { Pins } from './pins'
 import type { IndexedPin } from './pin-cache'
@@ -26,7 +26,7 @@ export interface CallMemo {
 }
 
 /** A forwarded request; `message` is set when the firewall took its own parts out of it (2026 MRTR). */
-export type Forward = { forward: true; memo?: CallMemo; message?: JsonRpcRequest }
+export type Forward = { forward: true; memo?: CallMemo; message?: JsonRpcRequest; grant?: OperatorGrant }
 
 /** A sensitive call held until its user answers `question` (legacy elicitation). */
 export interface HeldVerdict {
@@ -99,7 +99,8 @@ async function checkToolCall(init: ToolGateInit, pins: Pins, m: JsonRpcRequest, 
   if (approval.confirmed) findings.push(confirmedFinding())
   recordVerdict(init, { direction: 'client_to_server', method: m.method, tool: name, verdict: 'allow', findings, started })
   const memo: CallMemo = { tool: name, output, callHash: approval.callHash }
-  return approval.message === m ? { forward: true, memo } : { forward: true, memo, message: approval.message }
+  const grant = approval.grant ? { grant: approval.grant } : {}
+  return approval.message === m ? { forward: true, memo, ...grant } : { forward: true, memo, message: approval.message, ...grant }
 }
 
 /** A legacy call waiting for its user: forwarded once confirmed, refused as before otherwise (`data.confirmation` says why). */

@@ -4,10 +4,12 @@
  * approval id is the first 24 hex digits. The first attempt records a request and is refused; an
  * operator (or tenant admin key) grants it; the same call then runs once within the window.
  */
-import { approvalIdOf, type CallApprovalView, type CallDecision, type CallRequestArgs, type GrantCallArgs } from './pin-types'
+import { approvalIdOf, type CallApprovalView, type CallDecision, type CallRequestArgs, type GrantCallArgs, type RestoreCallArgs } from './pin-types'
 
 /** Requests nobody granted are forgotten after this long. */
 const REQUEST_TTL_MS = 7 * 24 * 3600 * 1000
+/** A used grant is kept this long, so that a call refused after it was granted (budget) can give it back. */
+const RESTORE_GRACE_MS = 60 * 1000
 
 interface CallRow extends Record<string, SqlStorageValue> {
   id: string
@@ -32,20 +34,34 @@ export class CallStore {
   }
 
   request(a: CallRequestArgs, now: number): CallDecision {
-    this.sql.exec(`DELETE FROM call_approvals WHERE (granted_at IS NULL AND requested_at < ?) OR used_at IS NOT NULL OR expires_at < ?`, now - REQUEST_TTL_MS, now)
+    this.sql.exec(
+      `DELETE FROM call_approvals WHERE (granted_at IS NULL AND requested_at < ?) OR used_at < ? OR expires_at < ?`,
+      now - REQUEST_TTL_MS, now - RESTORE_GRACE_MS, now,
+    )
     const id = approvalIdOf(a.callHash)
     const row = this.sql.exec<CallRow>(`SELECT * FROM call_approvals WHERE id = ?`, id).toArray()[0]
     if (row && row.expires_at !== null && row.expires_at >= now && row.used_at === null) {
       this.sql.exec(`UPDATE call_approvals SET used_at = ? WHERE id = ?`, now, id)
-      return { granted: true }
+      return { granted: true, usedAt: now }
     }
-    if (!row) {
+    // A used grant ran its call: this is a new one, asking afresh.
+    if (!row || row.used_at !== null) {
       this.sql.exec(
-        `INSERT INTO call_approvals (id, origin, tool, identity, arguments, requested_at, window_seconds) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO call_approvals (id, origin, tool, identity, arguments, requested_at, window_seconds) VALUES (?, ?, ?, ?, ?, ?, ?)`,
         id, a.origin, a.tool, a.identity, a.arguments, now, a.windowSeconds,
       )
     }
     return { granted: false, id }
+  }
+
+  /**
+   * Gives back a grant `request` consumed at `usedAt` for a call that never left the firewall (its
+   * budget refused it): the operator approved a call, not an attempt. Nothing when the grant expired
+   * meanwhile, or the same call asked again since (that attempt recorded a new request).
+   */
+  restore(a: RestoreCallArgs, now: number): boolean {
+    const cursor = this.sql.exec(`UPDATE call_approvals SET used_at = NULL WHERE id = ? AND used_at = ? AND expires_at >= ?`, a.id, a.usedAt, now)
+    return cursor.rowsWritten > 0
   }
 
   grant(a: GrantCallArgs, now: number): CallApprovalView | null {

@@ -11,7 +11,7 @@
  */
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn } from '../mcp/jsonrpc'
-import { wrapContinuation, type ApprovalOptions } from './approval'
+import { restoreGrant, wrapContinuation, type ApprovalOptions, type OperatorGrant } from './approval'
 import { approvedDefinition, approvedOutput, checkRequest, type CallMemo } from './call-check'
 import { paramBindings, type ParamHeaderBinding } from '../mcp/headers2026'
 import type { StreamRequest } from '../proxy/stream-state'
@@ -51,6 +51,8 @@ export class ToolGate {
   readonly #pins: Pins
   /** Forwarded calls waiting for their result, by JSON-RPC id. */
   readonly #calls = new Map<JsonRpcId, CallMemo>()
+  /** Operator grants the calls of this exchange (one POST) used up, by JSON-RPC id. */
+  readonly #grants = new Map<JsonRpcId, OperatorGrant>()
 
   constructor(readonly init: ToolGateInit) {
     this.#pins = new Pins(init)
@@ -72,7 +74,22 @@ export class ToolGate {
       return { hold: { question: held.question, call: message, settle } }
     }
     this.#remember(message.id, verdict.memo)
+    if (verdict.grant) this.#grants.set(message.id, verdict.grant)
     return { forward: verdict.message ?? message }
+  }
+
+  /**
+   * Calls this exchange decided to forward but then refused itself (over budget): an operator's grant
+   * each used up is given back, since the call never reached the origin.
+   */
+  async refusedAfterDecision(ids: Iterable<JsonRpcId>): Promise<void> {
+    const grants: OperatorGrant[] = []
+    for (const id of ids) {
+      const grant = this.#grants.get(id)
+      this.#grants.delete(id)
+      if (grant) grants.push(grant)
+    }
+    await Promise.all(grants.map((g) => restoreGrant(this.init, g)))
   }
 
   /**

@@ -41,6 +41,7 @@ import {
   OpenContinuationArgs,
   OriginKey,
   RedeemArgs,
+  RestoreCallArgs,
   SessionArgs,
   TaskArgs,
   TaskLookupArgs,
@@ -244,6 +245,12 @@ export class ToolPins extends DurableObject<Env> {
   grantCall(args: unknown): CallApprovalView | null {
     const a = GrantCallArgs.safeParse(args)
     return a.success ? this.#calls.grant(a.data, Date.now()) : null
+  }
+
+  /** Gives back a grant `requestCall` consumed for a call the firewall then refused (see CallStore.restore). */
+  restoreCall(args: unknown): boolean {
+    const a = RestoreCallArgs.safeParse(args)
+    return a.success ? this.#calls.restore(a.data, Date.now()) : false
   }
 
   /** Calls waiting for an approval, or granted and not yet used. */

@@ -81,6 +81,9 @@ export type CallRequestArgs = z.infer<typeof CallRequestArgs>
 export const GrantCallArgs = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/), by: Actor }).strict()
 export type GrantCallArgs = z.infer<typeof GrantCallArgs>
 
+export const RestoreCallArgs = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/), usedAt: z.number().int().nonnegative() }).strict()
+export type RestoreCallArgs = z.infer<typeof RestoreCallArgs>
+
 /** The approval id of a call: the first 24 hex digits of its hash (what operators see and grant). */
 export function approvalIdOf(callHash: string): string {
   return callHash.slice(0, 24)
@@ -190,7 +193,8 @@ export interface PinView {
 
 export type DecideResult = { ok: true; pin: PinView } | { ok: false; error: 'not_found' | 'nothing_pending' | 'hash_mismatch' | 'invalid_request' }
 
-export type CallDecision = { granted: true } | { granted: false; id: string }
+/** `usedAt` identifies the use, to give the grant back (`restoreCall`) when the call is refused after all. */
+export type CallDecision = { granted: true; usedAt: number } | { granted: false; id: string }
 
 /** A call waiting for (or holding) an approval. */
 export interface CallApprovalView {

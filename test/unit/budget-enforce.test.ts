@@ -111,6 +111,34 @@ describe('budget at the endpoint', () => {
     expect(await refused.json()).toMatchObject({ jsonrpc: '2.0', id: 2, error: { code: -31002, message: 'Budget exhausted', data: { scope: 'tenant', metric: 'requests', window: 'minute', limit: 1 } } })
   })
 
+  it('keeps the operator approval a sensitive call used when the budget refuses that call', async () => {
+    const tenant = 'enf-approval'
+    const config = (requestsPerMinute: number) => ({
+      origin: { url: 'http://127.0.0.1:9/mcp' },
+      budget: { requestsPerMinute, leaseFraction: 0 },
+      policy: { tools: { pinning: 'off', requireApproval: ['transfer'] } },
+    })
+    expect((await admin('PUT', `/tenants/${tenant}`, config(1))).status).toBeLessThan(300)
+    const post = (id: number, method: string, params?: object) =>
+      workerFetch(`https://fw.example/t/${tenant}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) }) })
+    const transfer = (id: number) => post(id, 'tools/call', { name: 'transfer', arguments: { amount: 5 } })
+    const asked = (await (await transfer(1)).json()) as { error: { data: { reason: string; approvalId: string } } }
+    expect(asked.error.data.reason).toBe('approval-required')
+    const approvalId = asked.error.data.approvalId
+    expect((await admin('POST', `/tenants/${tenant}/tools/calls/${approvalId}/approve`)).status).toBe(200)
+    const spent = await post(2, 'ping') // the one request the window allows (the origin is a closed port: 502)
+    await spent.body?.cancel()
+    expect(await (await transfer(3)).json()).toMatchObject({ id: 3, error: { code: -31002 } })
+    const calls = (await (await admin('GET', `/tenants/${tenant}/tools/calls`)).json()) as { calls: Array<{ id: string; grantedBy: string | null }> }
+    expect(calls.calls).toMatchObject([{ id: approvalId, grantedBy: expect.any(String) }])
+    // With room in the budget, the approved call goes to the origin (502: the closed port), once.
+    expect((await admin('PUT', `/tenants/${tenant}`, config(100))).status).toBeLessThan(300)
+    const forwarded = await transfer(4)
+    expect(forwarded.status).toBe(502)
+    await forwarded.body?.cancel()
+    expect(await (await transfer(5)).json()).toMatchObject({ id: 5, error: { data: { reason: 'approval-required' } } })
+  })
+
   it('serves usage to the operator and the tenant, and no one else', async () => {
     await admin('PUT', '/tenants/enf-usage', { origin: { url: 'http://127.0.0.1:9/mcp' }, budget: { tokensPerHour: 500 } })
     const res = await admin('GET', '/tenants/enf-usage/usage')

@@ -132,10 +132,41 @@ describe('ToolPins: approvals of single calls', () => {
     expect(await pins(t).listCalls()).toMatchObject([{ id, tool: 'transfer', identity: 'alice', arguments: '{"amount":2}', grantedAt: null }])
     const granted = await pins(t).grantCall({ id, by: 'operator' })
     expect(granted).toMatchObject({ grantedBy: 'operator', expiresAt: expect.any(String) })
-    expect(await request(t, 'aa')).toEqual({ granted: true })
+    expect(await request(t, 'aa')).toEqual({ granted: true, usedAt: expect.any(Number) })
     expect(await request(t, 'aa')).toMatchObject({ granted: false })
     // Another call (other arguments) is not covered by that approval.
     expect(await request(t, 'bb')).toMatchObject({ granted: false, id: 'bb'.padEnd(24, '0') })
+  })
+
+  it('gives a used grant back once, for the use that took it, while the grant is within its window', async () => {
+    const t = tenant('calls-restore')
+    const id = 'cc'.padEnd(24, '0')
+    const use = async (): Promise<number> => {
+      const d = await request(t, 'cc')
+      if (!d?.granted) throw new Error('expected the grant to be used')
+      return d.usedAt
+    }
+    await request(t, 'cc')
+    await pins(t).grantCall({ id, by: 'operator' })
+    const used = await use()
+    expect(await pins(t).listCalls()).toEqual([])
+    expect(await pins(t).restoreCall({ id, usedAt: used + 1 })).toBe(false) // not that use
+    expect(await pins(t).restoreCall({ id, usedAt: used })).toBe(true)
+    expect(await pins(t).restoreCall({ id, usedAt: used })).toBe(false) // once
+    expect(await pins(t).listCalls()).toMatchObject([{ id, grantedBy: 'operator' }])
+    const again = await use()
+    // The same call asked again after its grant was used: a new request, which the old use cannot restore.
+    expect(await request(t, 'cc')).toEqual({ granted: false, id })
+    expect(await pins(t).restoreCall({ id, usedAt: again })).toBe(false)
+    expect(await pins(t).listCalls()).toMatchObject([{ id, grantedAt: null }])
+    // An expired grant is not given back.
+    await pins(t).grantCall({ id, by: 'operator' })
+    const last = await use()
+    await runInDurableObject(pins(t), (_instance: ToolPins, state) => {
+      state.storage.sql.exec(`UPDATE call_approvals SET expires_at = 1 WHERE id = ?`, id)
+    })
+    expect(await pins(t).restoreCall({ id, usedAt: last })).toBe(false)
+    expect(await pins(t).restoreCall({ id: 'not-an-id', usedAt: 1 })).toBe(false)
   })
 
   it('does not grant an unknown request', async () => {
