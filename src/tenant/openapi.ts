@@ -102,12 +102,12 @@ export const operations: readonly Operation[] = [
   { method: 'get', path: '/tenants/{id}/alerts', summary: 'Recent webhook deliveries and their status', replies: [[200, 'Deliveries', 'Object'], [404, 'No such tenant', 'Error']] },
   { method: 'post', path: '/tenants/{id}/alerts/test', summary: 'Send a signed test alert to every webhook', replies: [[202, 'Queued', 'Object'], [404, 'No such tenant', 'Error']] },
   // Tool integrity (src/tools/admin-routes.ts).
-  { method: 'get', path: '/tenants/{id}/tools', summary: 'Pins and pending changes with a readable diff', replies: [[200, 'Pins', 'Object']] },
-  { method: 'post', path: '/tenants/{id}/tools/{name}/approve', summary: 'Approve a pending definition', replies: [[200, 'Approved', 'Object'], [404, 'Nothing pending', 'Error']] },
-  { method: 'post', path: '/tenants/{id}/tools/{name}/reject', summary: 'Reject a pending definition', replies: [[200, 'Rejected', 'Object'], [404, 'Nothing pending', 'Error']] },
-  { method: 'post', path: '/tenants/{id}/tools/approve-all', summary: 'Approve every pending definition (release pipelines)', replies: [[200, 'Approved', 'Object']] },
-  { method: 'get', path: '/tenants/{id}/tools/calls', summary: 'Calls to requireApproval tools waiting for a grant', replies: [[200, 'Calls', 'Object']] },
-  { method: 'post', path: '/tenants/{id}/tools/calls/{approvalId}/approve', summary: 'Grant one waiting call for the approval window', replies: [[200, 'Granted', 'Object'], [404, 'No such call', 'Error']] },
+  { method: 'get', path: '/tenants/{id}/tools', summary: 'Pins and pending changes with a readable diff', replies: [[200, 'Pins', 'Object'], [404, 'No such tenant', 'Error']] },
+  { method: 'post', path: '/tenants/{id}/tools/{name}/approve', summary: 'Approve a pending definition', replies: [[200, 'Approved', 'Object'], [404, 'Nothing pending, or no such tenant', 'Error']] },
+  { method: 'post', path: '/tenants/{id}/tools/{name}/reject', summary: 'Reject a pending definition', replies: [[200, 'Rejected', 'Object'], [404, 'Nothing pending, or no such tenant', 'Error']] },
+  { method: 'post', path: '/tenants/{id}/tools/approve-all', summary: 'Approve every pending definition (release pipelines)', replies: [[200, 'Approved', 'Object'], [404, 'No such tenant', 'Error']] },
+  { method: 'get', path: '/tenants/{id}/tools/calls', summary: 'Calls to requireApproval tools waiting for a grant', replies: [[200, 'Calls', 'Object'], [404, 'No such tenant', 'Error']] },
+  { method: 'post', path: '/tenants/{id}/tools/calls/{approvalId}/approve', summary: 'Grant one waiting call for the approval window', replies: [[200, 'Granted', 'Object'], [404, 'No such call, or no such tenant', 'Error']] },
   // Budgets (src/budget/admin-routes.ts).
   { method: 'get', path: '/tenants/{id}/usage', summary: 'Tokens (o200k) and requests used and remaining per window', replies: [[200, 'Usage', 'Object']] },
 ]

@@ -22,7 +22,7 @@ import { actorLabel } from '../tenant/keys'
 import { loadTenant } from '../tenant/store'
 import { definitionDiff } from './diff'
 import { forgetPins } from './pin-cache'
-import { answerUnrouted, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
+import { answerUnrouted, existingTenant, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
 import { OriginKey, PinKind, PinName, type PinView } from './pin-types'
 
 const TOOLS_PATH = /^\/admin\/v1\/tenants\/[^/]+\/tools(?:\/.*)?$/
@@ -49,6 +49,8 @@ export function toolRoutes(): Hono<ToolsEnv> {
     c.set('tenant', id.data)
     await next()
   })
+  // A tenant its authority does not hold has no pins or calls; its object is not created to say so.
+  app.use('*', existingTenant())
   answerUnrouted(app)
 
   app.get('/', async (c) => {

@@ -183,8 +183,14 @@ describe('secret and client-key bodies', () => {
 })
 
 describe('unknown tenants and unrouted requests', () => {
-  it('refuses the kill switch, alerts and events of an id no tenant holds, and creates nothing for it', async () => {
+  it('refuses the kill switch, alerts, events and tool reviews of an id no tenant holds, and creates nothing for it', async () => {
     for (const [method, path] of [
+      ['GET', '/tenants/never-made/tools'],
+      ['GET', `/tenants/never-made/tools?origin=${encodeURIComponent(origin.url)}`],
+      ['GET', '/tenants/never-made/tools/calls'],
+      ['POST', `/tenants/never-made/tools/calls/${'a'.repeat(24)}/approve`],
+      ['POST', '/tenants/never-made/tools/approve-all'],
+      ['POST', '/tenants/never-made/tools/daily_quote/approve'],
       ['POST', '/tenants/never-made/kill'],
       ['GET', '/tenants/never-made/kill'],
       ['DELETE', '/tenants/never-made/kill'],
@@ -208,6 +214,7 @@ describe('unknown tenants and unrouted requests', () => {
     expect((await admin('GET', '/tenants/gone-later/events?kind=admin')).status).toBe(200)
     expect((await admin('POST', '/tenants/gone-later/kill')).status).toBe(404)
     expect((await admin('GET', '/tenants/gone-later/alerts')).status).toBe(404)
+    expect((await admin('GET', '/tenants/gone-later/tools/calls')).status).toBe(404)
   })
 
   it('answers a wrong method with a JSON 405 naming the allowed ones, and an unknown path with a JSON 404', async () => {
