@@ -34,11 +34,23 @@ describe('RulesPolicy', () => {
     ['a custom pattern with a backreference', custom({ pattern: '(a)\\1' }), [['customRules.0.pattern', 'pattern does not compile on RE2: error parsing regexp: invalid escape sequence: `\\1`']]],
     ['a custom pattern with lookbehind', custom({ pattern: '(?<=a)b' }), [['customRules.0.pattern', 'pattern does not compile on RE2: error parsing regexp: invalid named capture: `(?<=a)b`']]],
     ['a custom rule whose example does not match', custom({ examples: { match: ['y'] } }), [['customRules.0.examples.match.0', 'example does not match']]],
-    ['a custom rule whose counter-example matches', custom({ examples: { noMatch: ['xx'] } }), [['customRules.0.examples.noMatch.0', 'example matches']]],
+    ['a custom rule whose counter-example matches', custom({ examples: { noMatch: ['one x here'] } }), [['customRules.0.examples.noMatch.0', 'example matches']]],
+    // Examples are read as traffic is: accents folded, so a counter-example without them still matches.
+    ['a counter-example the folded pattern matches', custom({ pattern: 'règles internes', examples: { noMatch: ['les regles internes'] } }), [['customRules.0.examples.noMatch.0', 'example matches']]],
+    ['an example too short to be scanned', custom({ examples: { match: ['x'] } }), [['customRules.0.examples.match.0', 'example does not match']]],
     ['a custom rule with upper-case keywords', custom({ keywords: ['ABC'] }), [['customRules.0.keywords.0', 'keywords must be lower case']]],
     ['limits out of range', { limits: { maxFieldChars: 10 } }, [['limits.maxFieldChars', 'Too small: expected number to be >=4096']]],
   ])('rejects %s', (_name, input, expected) => {
     expect(issues(input)).toEqual(expected)
+  })
+
+  it('checks custom examples on the text the engine reads: normalised, folded, without formatting marks', () => {
+    const rule = custom({
+      kind: 'injection',
+      pattern: 'wire the funds',
+      examples: { match: ['please **wire** the fünds', 'please wіre the funds' /* Cyrillic і */, 'wire&#32;the funds now'], noMatch: ['wire, then the funds'] },
+    })
+    expect(issues(rule)).toEqual([])
   })
 
   it('accepts overrides, allow entries, staging and a valid custom rule', () => {

@@ -8,7 +8,7 @@ import { foldAccents } from './fold'
 import { KeywordIndex } from './keywords'
 import { compileJs, compileRe2, type RegexMatcher } from './matcher'
 import { builtinPacks } from './packs'
-import { RulesPolicy, type CustomRule, type RulesLimits } from './policy'
+import type { CustomRule, RulesLimits, RulesPolicy } from './policy'
 import type { ActionSetting, DecodeSpec, PackName, RuleKind, RuleSpec } from './schema'
 import { compileValidator, type ValidatorFn } from './validators'
 
@@ -206,10 +206,23 @@ function compileSet(policy: RulesPolicy): CompiledRuleSet {
     const r = customRule(spec, policy)
     if (r !== null) rules.push(r)
   }
+  return assemble(rules, policy.allow, policy.limits)
+}
 
+/**
+ * A tenant rule alone, as the engine runs it (folded pattern, the normalised or raw view it reads, its
+ * validators and decoding): what its examples are checked against when the config is saved, so that an
+ * example passes the check exactly when it would fire in traffic.
+ */
+export function compileLoneRule(spec: RuleSpec, limits: RulesLimits): CompiledRuleSet {
+  const matcher = compileRe2(asRun(spec).pattern, spec.flags, { group: spec.group, startGroup: spec.startGroup })
+  return assemble([build(spec, 'custom', matcher, { action: spec.action ?? DEFAULT_ACTION[spec.kind], score: spec.score, monitor: false })], [], limits)
+}
+
+function assemble(rules: CompiledRule[], allow: RulesPolicy['allow'], limits: RulesLimits): CompiledRuleSet {
   const allowAny = new Set<string>()
   const allowByRule = new Map<string, Set<string>>()
-  for (const a of policy.allow) {
+  for (const a of allow) {
     if (typeof a === 'string') allowAny.add(a)
     else {
       const s = allowByRule.get(a.rule) ?? new Set<string>()
@@ -225,7 +238,7 @@ function compileSet(policy: RulesPolicy): CompiledRuleSet {
     keywords: builtinKeywords(),
     allowAny,
     allowByRule,
-    limits: policy.limits,
+    limits,
     bucket(direction, role, isKey, joined) {
       let byRole = buckets.get(role)
       if (byRole === undefined) {
@@ -284,12 +297,4 @@ export function compileRules(policy: RulesPolicy): CompiledRuleSet {
     cache.set(policy, set)
   }
   return set
-}
-
-let defaultPolicy: RulesPolicy | undefined
-
-/** The default policy (every shipped pack with its shipped settings). */
-export function defaultRulesPolicy(): RulesPolicy {
-  defaultPolicy ??= RulesPolicy.parse({})
-  return defaultPolicy
 }

@@ -2,8 +2,8 @@
  * The rule-pack `Detector`: what the inspection pipeline calls for every field of every message.
  */
 import type { Detector, MessageContext, ScanField } from '../../inspect/types'
-import { compileRules, defaultRulesPolicy } from './compile'
-import type { RulesPolicy } from './policy'
+import { compileRules } from './compile'
+import { defaultRulesPolicy, type RulesPolicy } from './policy'
 import { newBudget, scanField, type Budget, type RuleFinding } from './scan'
 
 // One budget per message: the pipeline builds one MessageContext per message and passes the same

@@ -1,6 +1,6 @@
 export { createRulesDetector, type RulesDetector } from './detector'
-export { compileRules, defaultRulesPolicy, SCORED_KINDS, type CompiledRule, type CompiledRuleSet } from './compile'
-export { RulesPolicy, PackSettings, RuleOverride, AllowEntry, CustomRule, RulesLimits, type RulesPolicyInput } from './policy'
+export { compileRules, SCORED_KINDS, type CompiledRule, type CompiledRuleSet } from './compile'
+export { RulesPolicy, defaultRulesPolicy, PackSettings, RuleOverride, AllowEntry, CustomRule, RulesLimits, type RulesPolicyInput } from './policy'
 export { RulePack, RuleSpec, RuleId, RuleKind, ActionSetting, PackName, Validator, expandExample } from './schema'
 export { combineScores, newBudget, scanField, type Budget, type RuleFinding } from './scan'
 export { textField, type TextFieldOptions } from './field'

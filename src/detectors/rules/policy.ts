@@ -4,10 +4,12 @@
  * rejected if they do not compile or their own examples fail.
  */
 import { z } from 'zod'
+import { compileLoneRule } from './compile'
+import { textField } from './field'
 import { compileRe2 } from './matcher'
 import { builtinRuleIds } from './packs'
+import { newBudget, scanField } from './scan'
 import { ActionSetting, expandExample, PackName, RuleId, RuleSpec } from './schema'
-import { compileValidator } from './validators'
 
 /** Per-pack switches. */
 export const PackSettings = z
@@ -51,16 +53,19 @@ export const CustomRule = RuleSpec.extend({
     .strict()
     .prefault({}),
 }).superRefine((rule, ctx) => {
-  let matcher
   try {
-    matcher = compileRe2(rule.pattern, rule.flags, { group: rule.group, startGroup: rule.startGroup })
+    compileRe2(rule.pattern, rule.flags, { group: rule.group, startGroup: rule.startGroup })
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err)
     ctx.addIssue({ code: 'custom', path: ['pattern'], message: `pattern does not compile on RE2: ${why}` })
     return
   }
-  const validators = rule.validators.map(compileValidator)
-  const fires = (s: string): boolean => matcher.findAll(s, 16).some((m) => validators.every((v) => v(m.value)))
+  // Examples run through the engine as traffic would (normalised, folded text; validators; decoding),
+  // in the first direction and role the rule targets.
+  const set = compileLoneRule(rule, RulesLimits.parse({}))
+  const direction = rule.targets.directions?.[0] ?? 'server_to_client'
+  const role = rule.targets.roles?.[0] ?? 'tool-result'
+  const fires = (s: string): boolean => scanField(set, textField(s, role), direction, newBudget()).some((f) => f.ruleId === rule.id)
   rule.examples.match.forEach((ex, i) => {
     if (!fires(expandExample(ex))) ctx.addIssue({ code: 'custom', path: ['examples', 'match', i], message: 'example does not match' })
   })
@@ -126,3 +131,11 @@ export const RulesPolicy = z
 export type RulesPolicy = z.infer<typeof RulesPolicy>
 /** The shape a tenant writes (defaults not yet applied). */
 export type RulesPolicyInput = z.input<typeof RulesPolicy>
+
+let defaultPolicy: RulesPolicy | undefined
+
+/** The default policy (every shipped pack with its shipped settings). */
+export function defaultRulesPolicy(): RulesPolicy {
+  defaultPolicy ??= RulesPolicy.parse({})
+  return defaultPolicy
+}
