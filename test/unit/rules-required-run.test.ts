@@ -44,6 +44,32 @@ describe('required-run pre-filter', () => {
     expect(matched).toBeGreaterThan(10) // both sides of the length were exercised
   })
 
+  it('finds a run wherever it lies, whatever runs shorter than it surround it', () => {
+    // The scan reads one unit in `min` between runs: runs of every length near 16 at every offset,
+    // at the ends of the text too, must still be found exactly when the bare regex finds one.
+    let seed = 7
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    const m = compileJs('[ab]{16}', '')
+    let found = 0
+    for (let t = 0; t < 3000; t++) {
+      const gap = 0.02 + next() * 0.2 // how often the run breaks
+      const text = Array.from({ length: 1 + Math.floor(next() * 60) }, () => (next() < gap ? ' ' : next() < 0.5 ? 'a' : 'b')).join('')
+      expect(m.findAll(text, 100).map((x) => `${x.start}:${x.value}`), text).toEqual(bare('[ab]{16}', text))
+      if (bare('[ab]{16}', text).length > 0) found++
+    }
+    expect(found).toBeGreaterThan(300)
+    expect(found).toBeLessThan(2700) // texts without a run were exercised too
+    // Every offset of a run of 15 to 17 units, after a shorter run or after gaps alone.
+    for (let shorter = 0; shorter < 16; shorter++) {
+      for (let gaps = 1; gaps <= 20; gaps++) {
+        for (const length of [15, 16, 17]) {
+          const text = `${'a'.repeat(shorter)}${' '.repeat(gaps)}${'b'.repeat(length)}${' '.repeat(gaps % 3)}`
+          expect(m.findAll(text, 100).map((x) => `${x.start}:${x.value}`), text).toEqual(bare('[ab]{16}', text))
+        }
+      }
+    }
+  })
+
   it('skips texts without the run and still matches case-insensitive sets', () => {
     expect(compileJs(BASE64, '').findAll('short words only, nothing long enough here at all', 10)).toEqual([])
     const m = compileJs('token_[a-f0-9]{16}', 'i')

@@ -85,13 +85,26 @@ export function requiredRun(pattern: string, flags: string): RequiredRun | undef
   return { member, min: best.min }
 }
 
+/**
+ * Whether `text` holds the run. Reads about one unit in `min` of prose: a unit outside the set at `i`
+ * means no run of `min` can end before `i + min`, so the next unit read is that one; a member is
+ * extended back and forth to its run's ends.
+ */
 function hasRun(text: string, run: RequiredRun): boolean {
   const { member, min } = run
-  let n = 0
-  for (let i = 0; i < text.length; i++) {
-    if (member[text.charCodeAt(i)] === 1) {
-      if (++n >= min) return true
-    } else n = 0
+  const n = text.length
+  let i = min - 1
+  while (i < n) {
+    if (member[text.charCodeAt(i)] !== 1) {
+      i += min
+      continue
+    }
+    let start = i
+    while (start > i - min + 1 && member[text.charCodeAt(start - 1)] === 1) start--
+    let end = i + 1
+    while (end < n && member[text.charCodeAt(end)] === 1) end++
+    if (end - start >= min) return true
+    i = end + min
   }
   return false
 }
