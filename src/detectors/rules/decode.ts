@@ -1,12 +1,12 @@
 /**
  * Bounded decoders for encoded-payload rules: base64 / base64url, hex, `\x` / `\u` escapes, Unicode
- * tag characters, variation selectors, letter-spaced words (`i g n o r e   a l l`) and words joined by
- * punctuation or case (`ignore+all`, `IgnoreAll`). Each returns text only when the result is mostly
+ * tag characters, variation selectors, letter-spaced words (`i g n o r e   a l l`), words joined by
+ * punctuation or case (`ignore+all`, `IgnoreAll`) and leetspeak (`1gn0r3 4ll`). Each returns text only when the result is mostly
  * printable, so a binary blob (an image, a hash) never becomes "text" to scan.
  */
 
 /** Encodings an encoded-payload rule can undo. */
-export type Encoding = 'base64' | 'hex' | 'escapes' | 'tags' | 'selectors' | 'spaced' | 'words'
+export type Encoding = 'base64' | 'hex' | 'escapes' | 'tags' | 'selectors' | 'spaced' | 'words' | 'leet'
 
 /** Longest encoded candidate that is decoded (characters); longer ones are decoded up to this. */
 export const MAX_DECODE_INPUT = 16_384
@@ -90,6 +90,17 @@ export function unjoin(s: string): string {
   return s.replace(/[+_~/.]/g, ' ').replace(/([a-z])(?=[A-Z])/g, '$1 ')
 }
 
+/** The letter each leetspeak digit or sign stands for (`1` reads as `i`: `1gn0r3`, `1nstruct10ns`). */
+const LEET: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b', '9': 'g', '@': 'a', $: 's' }
+
+/**
+ * Leetspeak read as letters: in each word that mixes letters with those digits or signs, they become
+ * the letters they stand for (`1gn0r3 4ll pr3v10us` → `ignore all previous`). Numbers stay numbers.
+ */
+export function unleet(s: string): string {
+  return s.replace(/[A-Za-z0-9@$]+/g, (w) => (/[A-Za-z]/.test(w) && /[0-9@$]/.test(w) ? w.replace(/[0-9@$]/g, (c) => LEET[c] ?? c) : w))
+}
+
 /** Share of characters that are letters, digits, punctuation or ordinary white space. */
 export function printableRatio(text: string): number {
   if (text.length === 0) return 0
@@ -147,6 +158,7 @@ export function decodeToText(value: string, encoding: Encoding, minPrintable = 0
   else if (encoding === 'selectors') text = utf8.decode(decodeSelectors(input))
   else if (encoding === 'spaced') text = unspace(input)
   else if (encoding === 'words') text = unjoin(input)
+  else if (encoding === 'leet') text = unleet(input)
   else {
     const bytes = encoding === 'base64' ? bytesFromBase64(input) : bytesFromHex(input)
     if (bytes === null) return null

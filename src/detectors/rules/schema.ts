@@ -98,7 +98,7 @@ export type Validator = z.infer<typeof Validator>
 /** Decode the match and scan the decoded text with the injection rules (encoded-payload rules). */
 export const DecodeSpec = z
   .object({
-    encoding: z.enum(['base64', 'hex', 'escapes', 'tags', 'selectors', 'spaced', 'words']),
+    encoding: z.enum(['base64', 'hex', 'escapes', 'tags', 'selectors', 'spaced', 'words', 'leet']),
     /** Minimum combined injection score of the decoded text for this rule to fire (0: any decoded text). */
     minScore: z.number().min(0).max(1).default(0.4),
   })
