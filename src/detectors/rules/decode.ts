@@ -1,8 +1,8 @@
 /**
  * Bounded decoders for encoded-payload rules: base64 / base64url, hex, `\x` / `\u` escapes, Unicode
  * tag characters, variation selectors, letter-spaced words (`i g n o r e   a l l`), words joined by
- * punctuation or case (`ignore+all`, `IgnoreAll`) and leetspeak (`1gn0r3 4ll`). Each returns text only when the result is mostly
- * printable, so a binary blob (an image, a hash) never becomes "text" to scan.
+ * punctuation or case (`ignore+all`, `IgnoreAll`) and leetspeak (`1gn0r3 4ll`). Each returns text only
+ * when the result is mostly printable, so a binary blob (an image, a hash) never becomes "text" to scan.
  */
 
 /** Encodings an encoded-payload rule can undo. */
