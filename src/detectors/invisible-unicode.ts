@@ -6,7 +6,7 @@
  * scripts, a BOM at offset 0, single LRM/RLM marks in right-to-left text.
  */
 import type { Detector, Finding, ScanField } from '../inspect/types'
-import { isOtherFormat } from '../inspect/normalize'
+import { isAsciiAlnum, isOtherFormat } from '../inspect/normalize'
 
 /** A finding of this detector; `detail` carries the decoded hidden text (at most 256 chars) when there is one. */
 export interface UnicodeFinding extends Finding {
@@ -181,10 +181,6 @@ function cpBefore(raw: string, i: number): number | undefined {
     if (hi >= 0xd800 && hi < 0xdc00) return ((hi - 0xd800) << 10) + (lo - 0xdc00) + 0x10000
   }
   return lo
-}
-
-function isAsciiAlnum(u: number): boolean {
-  return (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a)
 }
 
 /**

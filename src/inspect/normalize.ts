@@ -467,7 +467,8 @@ function decodeEntity(raw: string, i: number): { cp: number; end: number } | nul
   return { cp, end }
 }
 
-function isAsciiAlnum(cp: number): boolean {
+/** An ASCII letter or digit (a code point or a UTF-16 unit). */
+export function isAsciiAlnum(cp: number): boolean {
   return (cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a)
 }
 

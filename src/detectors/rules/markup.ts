@@ -11,6 +11,7 @@
  * formats inline (`<b>`, `</em>`, `<span>`) and reads as a space when it breaks a line or block
  * (`<br>`, `<p>`). Tags with attributes and comments stay: what they carry is text a model may read.
  */
+import { isAsciiAlnum } from '../../inspect/normalize'
 
 /** A view of a text with its formatting marks removed, and the way back to the text's offsets. */
 export interface PlainView {
@@ -101,6 +102,6 @@ function markPositions(text: string): number[] {
 
 /** A letter or digit for flanking: ASCII alphanumerics and letters from Latin-1's up (not spaces or punctuation there). */
 function isWordUnit(u: number): boolean {
-  if (u < 0x80) return (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a)
+  if (u < 0x80) return isAsciiAlnum(u)
   return u >= 0xc0 && u !== 0xd7 && u !== 0xf7 && !(u >= 0x2000 && u <= 0x206f) && u !== 0x3000
 }

@@ -2,7 +2,7 @@
  * Runs a compiled rule set over one field: keyword pre-filter, regex on normalised and/or raw text,
  * validators, allow-list, spans mapped back to the original string, and the per-message budget.
  */
-import { normalize, originalSpan } from '../../inspect/normalize'
+import { isAsciiAlnum, normalize, originalSpan } from '../../inspect/normalize'
 import type { Direction, Finding, FindingKind, NormalizedText, RuleAction, ScanField } from '../../inspect/types'
 import type { CompiledRule, CompiledRuleSet, KeywordGroup, RuleBucket } from './compile'
 import type { KeywordHits, KeywordIndex } from './keywords'
@@ -99,10 +99,14 @@ function plainMap(plain: PlainView, n: NormalizedText): SpanMap {
   }
 }
 
-/** The text a rule on the normalised view reads: accents folded, formatting marks removed. */
-function ruleText(normalized: string): string {
-  const folded = foldAccents(normalized)
-  return plainView(folded)?.text ?? folded
+/**
+ * The text a rule on the normalised view reads: accents folded (one unit for one, so the normalised map
+ * still holds; skipped for ASCII), formatting marks removed (`plain`, with its own map, when there were any).
+ */
+function ruleView(n: NormalizedText): { text: string; plain: PlainView | null } {
+  const folded = n.ascii ? n.text : foldAccents(n.text)
+  const plain = plainView(folded)
+  return { text: plain ? plain.text : folded, plain }
 }
 
 /** Keyword pre-filter on any of a rule's variants. */
@@ -185,7 +189,7 @@ function spend(rc: RunCtx, chars: number, factor: number): void {
 
 /** Injection score of a decoded payload under the bucket's plain injection rules (one hit per rule). */
 function rescanScore(rc: RunCtx, text: string, rules: readonly CompiledRule[]): number {
-  const v: Variant = { text: ruleText(normalize(text).text), span: identity }
+  const v: Variant = { text: ruleView(normalize(text)).text, span: identity }
   const scores: number[] = []
   for (const r of rules) {
     if (!hasKeyword(v, r, rc.set.keywords)) continue
@@ -272,7 +276,7 @@ function extendedEnd(text: string, end: number, how: 'token' | 'pem'): number {
 
 /** Characters of base64, base64url, JWT and header-token values. */
 function isTokenUnit(u: number): boolean {
-  return (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a) || u === 0x2b || u === 0x2f || u === 0x3d || u === 0x5f || u === 0x2d || u === 0x2e || u === 0x7e
+  return isAsciiAlnum(u) || u === 0x2b || u === 0x2f || u === 0x3d || u === 0x5f || u === 0x2d || u === 0x2e || u === 0x7e
 }
 
 // Module level, not a closure per call: tsx (which runs the Node bench and eval tools) keeps function
@@ -321,9 +325,7 @@ export function scanField(set: CompiledRuleSet, field: ScanField, direction: Dir
   let same = true
   if (bucket.needsNormalized) {
     const n = field.normalized
-    const folded = n.ascii ? n.text : foldAccents(n.text) // one unit for one: the normalised map still holds
-    const plain = plainView(folded)
-    const text = plain ? plain.text : folded
+    const { text, plain } = ruleView(n)
     same = text === field.raw
     norm = same && bucket.needsRaw ? raw : capped(text, same ? identity : plain ? plainMap(plain, n) : normalizedMap(n), max)
   }
