@@ -4,7 +4,8 @@
  * message in either direction, and how to answer the origin on the client's behalf when a server
  * request is blocked (mcp-protocol.md §4.5–4.6).
  */
-import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
+import type { JsonObject, JsonRpcId, JsonRpcMessage, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
+import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import type { ProtocolEra } from '../mcp/era'
 import type { CompiledPolicy } from '../inspect/policy'
 import type { Direction, Finding, MessageContext, Verdict } from '../inspect/types'
@@ -364,10 +365,11 @@ const TASK_TTL_DEFAULT_MS = 24 * 3600 * 1000
 const TASK_TTL_MAX_MS = 7 * 24 * 3600 * 1000
 
 /** The task a task-augmented call's answer created (`CreateTaskResult`), with how long to remember it. */
-function createdTask(result: Record<string, unknown>): { taskId: string; ttlMs: number } | undefined {
-  const task = result['task']
-  if (typeof task !== 'object' || task === null || Array.isArray(task)) return undefined
-  const { taskId, ttl } = task as Record<string, unknown>
+function createdTask(result: JsonObject): { taskId: string; ttlMs: number } | undefined {
+  const task = getOwn(result, 'task')
+  if (!isJsonObject(task)) return undefined
+  const taskId = getOwn(task, 'taskId')
+  const ttl = getOwn(task, 'ttl')
   if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 512) return undefined
   const ttlMs = typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0 ? Math.min(Math.ceil(ttl), TASK_TTL_MAX_MS) : TASK_TTL_DEFAULT_MS
   return { taskId, ttlMs }
@@ -387,13 +389,14 @@ const TARGET_PARAM: ReadonlyMap<string, 'name' | 'uri'> = new Map([
 ])
 
 /** The target parameter a request lacks as a string (`name` or `uri`), or undefined when it has it. */
-function missingTarget(method: string, params: Record<string, unknown> | undefined): 'name' | 'uri' | undefined {
+function missingTarget(method: string, params: JsonObject | undefined): 'name' | 'uri' | undefined {
   const key = TARGET_PARAM.get(method)
   if (key === undefined) return undefined
-  return params && Object.hasOwn(params, key) && typeof params[key] === 'string' ? undefined : key
+  return params && typeof getOwn(params, key) === 'string' ? undefined : key
 }
 
-function toolNameOf(message: JsonRpcMessage): string | undefined {
+/** The tool a `tools/call` names, when it names one. */
+export function toolNameOf(message: JsonRpcMessage): string | undefined {
   if (!('method' in message) || message.method !== 'tools/call') return undefined
   const name = message.params?.['name']
   return typeof name === 'string' ? name : undefined

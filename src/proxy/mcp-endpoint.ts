@@ -19,7 +19,7 @@ import { checkTargetUrl } from './origin-url'
 import { urlPolicy } from './url-policy-env'
 import { applySseHeaders, clientResponseHeaders, mediaType } from './headers'
 import { forward } from './forward'
-import { Exchange } from './exchange'
+import { Exchange, toolNameOf } from './exchange'
 import { relaySse } from './relay-sse'
 import { answerUnanswered, readOriginBody, relayJson } from './relay-json'
 import { resumedStream, streamIdPrefix } from './stream-state'
@@ -149,8 +149,8 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
   // 2026-07-28: the called tool's pinned schema (known now: the gate has looked it up, or listed the origin)
   // says which argument each `Mcp-Param-*` header mirrors (`x-mcp-header`), whatever its name; checked
   // again with those bindings before anything is charged or forwarded.
-  const tool = proto.era === 'modern' && single && 'method' in single && single.method === 'tools/call' ? single.params?.['name'] : undefined
-  const bindings = typeof tool === 'string' && exchange.init.tools && outgoing.length > 0 ? await exchange.init.tools.paramBindings(tool) : []
+  const tool = proto.era === 'modern' && single ? toolNameOf(single) : undefined
+  const bindings = tool !== undefined && exchange.init.tools && outgoing.length > 0 ? await exchange.init.tools.paramBindings(tool) : []
   if (single && bindings.length > 0) {
     const check = checkRequestMetadataHeaders(request.headers, single, { bindings })
     if (!check.ok) throw new FirewallError({ kind: 'header_mismatch', reason: check.reason }, idOf(single))

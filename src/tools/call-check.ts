@@ -99,8 +99,7 @@ async function checkToolCall(init: ToolGateInit, pins: Pins, m: JsonRpcRequest, 
   if (approval.confirmed) findings.push(confirmedFinding())
   recordVerdict(init, { direction: 'client_to_server', method: m.method, tool: name, verdict: 'allow', findings, started })
   const memo: CallMemo = { tool: name, output, callHash: approval.callHash }
-  const grant = approval.grant ? { grant: approval.grant } : {}
-  return approval.message === m ? { forward: true, memo, ...grant } : { forward: true, memo, message: approval.message, ...grant }
+  return { forward: true, memo, ...(approval.message !== m ? { message: approval.message } : {}), ...(approval.grant ? { grant: approval.grant } : {}) }
 }
 
 /** A legacy call waiting for its user: forwarded once confirmed, refused as before otherwise (`data.confirmation` says why). */
