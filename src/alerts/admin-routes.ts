@@ -9,7 +9,8 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
-import { answerUnrouted, existingTenant } from '../tenant/admin-http'
+import { answerUnrouted, existingTenant, invalidRequest } from '../tenant/admin-http'
+import { fieldIssues } from '../tenant/issues'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { TenantId } from '../tenant/config'
 import { actorLabel } from '../tenant/keys'
@@ -45,7 +46,7 @@ export function alertRoutes(): Hono<AdminEnv> {
   app.get('/alerts', async (c) => {
     const query = ListQuery.safeParse(c.req.query())
     if (!query.success) {
-      return c.json({ error: 'invalid_request', issues: query.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })) }, 400)
+      return invalidRequest(c, fieldIssues(query.error))
     }
     const id = c.req.param('id')
     const deliveries = await c.env.ALERTS.getByName(id).list({ tenant: id, limit: query.data.limit, ...(query.data.status ? { status: query.data.status } : {}) })

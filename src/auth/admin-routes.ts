@@ -21,6 +21,7 @@ import { TenantId } from '../tenant/config'
 import { putSecret, reencryptSecrets, SecretInput, SecretName } from '../tenant/secrets'
 import { readTenantRecord } from '../tenant/store'
 import { answerUnrouted, readJson } from '../tenant/admin-http'
+import { fieldIssues } from '../tenant/issues'
 import { ClientKeyId, ClientKeyInput, issueClientKey } from './api-keys'
 import { keyring } from './master-key'
 import { clearCredentialCache } from './origin-credential'
@@ -63,7 +64,7 @@ export function authAdminRoutes(): Hono<AdminEnv> {
     const body = await readJson(c, { max: MAX_BODY_BYTES, tooLarge: 'body_too_large' })
     if (!body.ok) return body.response
     const input = SecretInput.safeParse(body.value)
-    if (!input.success) return c.json({ error: 'invalid_secret', issues: input.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })) }, 400)
+    if (!input.success) return c.json({ error: 'invalid_secret', issues: fieldIssues(input.error) }, 400)
     const ring = await keyring(c.env)
     if (!ring) return c.json({ error: 'secrets_disabled' }, 503)
     await putSecret(kvAuthStore(c.env.CONFIG), ring, tenantOf(c), name.data, input.data.value)
@@ -83,7 +84,7 @@ export function authAdminRoutes(): Hono<AdminEnv> {
     const body = await readJson(c, { allowEmpty: true, max: MAX_BODY_BYTES, tooLarge: 'body_too_large' })
     if (!body.ok) return body.response
     const input = ClientKeyInput.safeParse(body.value)
-    if (!input.success) return c.json({ error: 'invalid_client_key', issues: input.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })) }, 400)
+    if (!input.success) return c.json({ error: 'invalid_client_key', issues: fieldIssues(input.error) }, 400)
     if (input.data.expiresAt !== undefined && !(Date.parse(input.data.expiresAt) > Date.now())) {
       return c.json({ error: 'invalid_client_key', issues: [{ path: 'expiresAt', message: 'must be in the future' }] }, 400)
     }

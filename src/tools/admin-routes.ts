@@ -22,7 +22,8 @@ import { actorLabel } from '../tenant/keys'
 import { loadTenant } from '../tenant/store'
 import { definitionDiff } from './diff'
 import { forgetPins } from './pin-cache'
-import { answerUnrouted, existingTenant, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
+import { answerUnrouted, existingTenant, invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
+import { fieldIssues } from '../tenant/issues'
 import { OriginKey, PinKind, PinName, type PinView } from './pin-types'
 
 const TOOLS_PATH = /^\/admin\/v1\/tenants\/[^/]+\/tools(?:\/.*)?$/
@@ -55,7 +56,7 @@ export function toolRoutes(): Hono<ToolsEnv> {
 
   app.get('/', async (c) => {
     const q = ListQuery.safeParse(c.req.query())
-    if (!q.success) return invalid(c, q.error)
+    if (!q.success) return invalidRequest(c, fieldIssues(q.error))
     const tenant = await loadTenant(c.env.CONFIG, c.var.tenant)
     const origin = q.data.origin ?? tenant?.record.config.origin.url
     if (origin === undefined) return c.json({ error: 'tenant_not_found' }, 404)
@@ -81,7 +82,7 @@ export function toolRoutes(): Hono<ToolsEnv> {
     const read = await readJson(c, { allowEmpty: true, max: SMALL_BODY_BYTES, tooLarge: 'body_too_large' })
     if (!read.ok) return read.response
     const body = ApproveAllBody.safeParse(read.value)
-    if (!body.success) return invalid(c, body.error)
+    if (!body.success) return invalidRequest(c, fieldIssues(body.error))
     const origin = body.data.origin ?? (await configuredOrigin(c))
     if (origin === null) return c.json({ error: 'tenant_not_found' }, 404)
     const approved = await c.env.TOOL_PINS.getByName(c.var.tenant).approveAll({ origin, by: actorLabel(c.var.actor), ...(body.data.kind ? { kind: body.data.kind } : {}) })
@@ -98,7 +99,7 @@ export function toolRoutes(): Hono<ToolsEnv> {
       const read = await readJson(c, { allowEmpty: true, max: SMALL_BODY_BYTES, tooLarge: 'body_too_large' })
       if (!read.ok) return read.response
       const body = DecideBody.safeParse(read.value)
-      if (!body.success) return invalid(c, body.error)
+      if (!body.success) return invalidRequest(c, fieldIssues(body.error))
       const origin = body.data.origin ?? (await configuredOrigin(c))
       if (origin === null) return c.json({ error: 'tenant_not_found' }, 404)
       const result = await c.env.TOOL_PINS.getByName(c.var.tenant).decide({
@@ -128,6 +129,3 @@ async function configuredOrigin(c: Context<ToolsEnv>): Promise<string | null> {
   return tenant ? tenant.record.config.origin.url : null
 }
 
-function invalid(c: Context<ToolsEnv>, error: z.ZodError): Response {
-  return c.json({ error: 'invalid_request', issues: error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })) }, 400)
-}
