@@ -46,8 +46,12 @@ export interface KeywordGroup {
 /** The rules that apply to one kind of field, with the union of their keywords. */
 export interface RuleBucket {
   readonly rules: readonly CompiledRule[]
-  /** Injection rules used to rescan decoded payloads found in this kind of field. */
-  readonly rescan: readonly CompiledRule[]
+  /**
+   * For each kind of decoding rule in `rules`, the plain rules of that kind (no decoding of their own)
+   * that apply here: what rescans the payloads those rules decode (injection rules the text a base64 blob
+   * hides, secret rules the file it encodes).
+   */
+  readonly rescan: ReadonlyMap<RuleKind, readonly CompiledRule[]>
   readonly needsNormalized: boolean
   readonly needsRaw: boolean
   /**
@@ -214,12 +218,14 @@ function compileSet(policy: RulesPolicy): CompiledRuleSet {
  * validators and decoding): what its examples are checked against when the config is saved, so that an
  * example passes the check exactly when it would fire in traffic.
  */
-export function compileLoneRule(spec: RuleSpec, limits: RulesLimits): CompiledRuleSet {
+export function compileLoneRule(spec: RuleSpec, limits: RulesLimits, rescanPool: readonly CompiledRule[]): CompiledRuleSet {
   const matcher = compileRe2(asRun(spec).pattern, spec.flags, { group: spec.group, startGroup: spec.startGroup })
-  return assemble([build(spec, 'custom', matcher, { action: spec.action ?? DEFAULT_ACTION[spec.kind], score: spec.score, monitor: false })], [], limits)
+  const rule = build(spec, 'custom', matcher, { action: spec.action ?? DEFAULT_ACTION[spec.kind], score: spec.score, monitor: false })
+  return assemble([rule], [], limits, rescanPool)
 }
 
-function assemble(rules: CompiledRule[], allow: RulesPolicy['allow'], limits: RulesLimits): CompiledRuleSet {
+/** `rescanPool`: the rules decoded payloads are rescanned with (the set's own, unless checking a lone rule). */
+function assemble(rules: CompiledRule[], allow: RulesPolicy['allow'], limits: RulesLimits, rescanPool: readonly CompiledRule[] = rules): CompiledRuleSet {
   const allowAny = new Set<string>()
   const allowByRule = new Map<string, Set<string>>()
   for (const a of allow) {
@@ -248,15 +254,17 @@ function assemble(rules: CompiledRule[], allow: RulesPolicy['allow'], limits: Ru
       const slot = (direction === 'client_to_server' ? 4 : 0) + (isKey ? 2 : 0) + (joined ? 1 : 0)
       let b = byRole[slot]
       if (b === undefined) {
-        const applies = (r: CompiledRule): boolean =>
-          (r.directions === null || r.directions.has(direction)) &&
-          (r.roles === null || r.roles.has(role)) &&
-          (!isKey || r.keys) &&
-          (!joined || r.joined)
-        const selected = rules.filter(applies)
+        const targets = (r: CompiledRule): boolean =>
+          (r.directions === null || r.directions.has(direction)) && (r.roles === null || r.roles.has(role))
+        const selected = rules.filter((r) => targets(r) && (!isKey || r.keys) && (!joined || r.joined))
+        // A decoded payload is text of its own, not a key or a joined view: any rule that targets the field rescans it.
+        const rescan = new Map<RuleKind, CompiledRule[]>()
+        for (const d of selected)
+          if (d.decode !== undefined && !rescan.has(d.kind))
+            rescan.set(d.kind, rescanPool.filter((r) => r.kind === d.kind && r.decode === undefined && targets(r)))
         b = {
           rules: selected,
-          rescan: rules.filter((r) => r.kind === 'injection' && r.decode === undefined && (r.roles === null || r.roles.has(role))),
+          rescan,
           needsNormalized: selected.some((r) => r.on !== 'raw'),
           needsRaw: selected.some((r) => r.on !== 'normalized'),
           ...keywordGate(selected),

@@ -4,7 +4,7 @@
  * rejected if they do not compile or their own examples fail.
  */
 import { z } from 'zod'
-import { compileLoneRule } from './compile'
+import { compileLoneRule, compileRules } from './compile'
 import { textField } from './field'
 import { compileRe2 } from './matcher'
 import { builtinRuleIds } from './packs'
@@ -61,8 +61,9 @@ export const CustomRule = RuleSpec.extend({
     return
   }
   // Examples run through the engine as traffic would (normalised, folded text; validators; decoding),
-  // in the first direction and role the rule targets.
-  const set = compileLoneRule(rule, RulesLimits.parse({}))
+  // in the first direction and role the rule targets. A decoded example is rescanned with the shipped
+  // rules, as under the default policy (in traffic: with the tenant's own).
+  const set = compileLoneRule(rule, RulesLimits.parse({}), compileRules(defaultRulesPolicy()).rules)
   const direction = rule.targets.directions?.[0] ?? 'server_to_client'
   const role = rule.targets.roles?.[0] ?? 'tool-result'
   const fires = (s: string): boolean => scanField(set, textField(s, role), direction, newBudget()).some((f) => f.ruleId === rule.id)

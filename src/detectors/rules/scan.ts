@@ -187,14 +187,17 @@ function spend(rc: RunCtx, chars: number, factor: number): void {
   }
 }
 
-/** Injection score of a decoded payload under the bucket's plain injection rules (one hit per rule). */
+/**
+ * Score of a decoded payload under the plain rules of the decoding rule's kind (one hit per rule): the
+ * noisy-OR of the rules that match it, with their validators and the allow-list applied as in traffic.
+ */
 function rescanScore(rc: RunCtx, text: string, rules: readonly CompiledRule[]): number {
   const v: Variant = { text: ruleView(normalize(text)).text, span: identity }
   const scores: number[] = []
   for (const r of rules) {
     if (!hasKeyword(v, r, rc.set.keywords)) continue
     spend(rc, text.length, r.matcher.costFactor)
-    if (r.matcher.findAll(v.text, 4).some((m) => r.validators.every((f) => f(m.value)))) scores.push(r.score)
+    if (r.matcher.findAll(v.text, 4).some((m) => accepted(rc, r, m, m.value))) scores.push(r.score)
   }
   return combineScores(scores)
 }
@@ -239,7 +242,7 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
       if (rule.decode !== undefined) {
         const decoded = decodeToText(m.value, rule.decode.encoding, 0.9, true)
         if (decoded === null) continue
-        const inner = rescanScore(rc, decoded, bucket.rescan)
+        const inner = rescanScore(rc, decoded, bucket.rescan.get(rule.kind) ?? [])
         if (inner < rule.decode.minScore) continue
         score = combineScores([inner, rule.score])
       }

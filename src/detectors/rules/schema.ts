@@ -95,11 +95,11 @@ export const Validator = z.discriminatedUnion('type', [
 ])
 export type Validator = z.infer<typeof Validator>
 
-/** Decode the match and scan the decoded text with the injection rules (encoded-payload rules). */
+/** Decode the match and rescan the decoded text with the plain rules of the rule's kind (encoded-payload rules). */
 export const DecodeSpec = z
   .object({
     encoding: z.enum(['base64', 'hex', 'escapes', 'tags', 'selectors', 'spaced', 'words', 'leet']),
-    /** Minimum combined injection score of the decoded text for this rule to fire (0: any decoded text). */
+    /** Minimum combined score of those rules on the decoded text for this rule to fire (0: any decoded text). */
     minScore: z.number().min(0).max(1).default(0.4),
   })
   .strict()
