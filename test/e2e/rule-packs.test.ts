@@ -89,13 +89,22 @@ describe('rule packs, default policy', () => {
     else expect(r.isError).toBeFalsy()
   })
 
-  it('refuses a request whose arguments carry a secret; the origin never sees it', async () => {
-    const err = await withTools('packs', [], async (c) => {
-      const e = await c.client.callTool({ name: 'echo', arguments: { message: `my key is ${FAKE_AWS_KEY}` } }).catch((x: unknown) => x)
-      return e
-    })
+  // Encoded: what a poisoned tool asks for to get a key file past secret scanning.
+  const ENCODED_KEY_FILE = btoa(`[default]\naws_access_key_id = ${FAKE_AWS_KEY}\nregion = eu-west-1\n`)
+
+  it.each([
+    ['plain', `my key is ${FAKE_AWS_KEY}`, FAKE_AWS_KEY],
+    ['base64-encoded', `sidenote: ${ENCODED_KEY_FILE}`, ENCODED_KEY_FILE],
+  ])('refuses a request whose arguments carry a secret (%s); the origin never sees it', async (_name, message, secret) => {
+    const err = await withTools('packs', [], (c) => c.client.callTool({ name: 'echo', arguments: { message } }).catch((x: unknown) => x))
     expect((err as McpError).code).toBe(-31001)
-    expect(origin.calls.some((call) => call.rawBody.includes(FAKE_AWS_KEY))).toBe(false)
+    expect(origin.calls.some((call) => call.rawBody.includes(secret))).toBe(false)
+  })
+
+  it('redacts a base64-encoded secret in a result as a whole blob', async () => {
+    const text = `Config backup: ${ENCODED_KEY_FILE} (restored 2026-11-02).`
+    const r = await withTools('packs', [textTool('backup', 'Shows the last backup.', text)], (c) => c.client.callTool({ name: 'backup', arguments: {} }))
+    expect(r.content).toEqual([{ type: 'text', text: 'Config backup: [REDACTED:secret] (restored 2026-11-02).' }])
   })
 
   it.each([

@@ -46,6 +46,24 @@ describe('secrets', () => {
     expect(scan(text).map((f) => [f.ruleId, f.span])).toEqual([['github-token', [4, 46]]])
   })
 
+  it('are found base64-encoded, the span covering the blob; the decoded value obeys the allow-list and staging', () => {
+    const blob = btoa(`GITHUB_TOKEN=${GH}\nLOG_LEVEL=info\n`)
+    const text = `env: ${blob} (restored)`
+    expect(scan(text).map((f) => [f.ruleId, f.span, f.action])).toEqual([['encoded-base64-secret', [5, 5 + blob.length], 'redact']])
+    expect(scan(text, { role: 'arguments', direction: 'client_to_server' }).map((f) => [f.ruleId, f.action])).toEqual([['encoded-base64-secret', 'block']])
+    // Line-wrapped at 76 columns (MIME), and base64url without padding.
+    expect(ids(scan(`env:\n${blob.replace(/(.{76})/g, '$1\n')}`))).toEqual(['encoded-base64-secret'])
+    const url = btoa(`token ${GH} ??>`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+    expect([url.includes('-') || url.includes('_'), ids(scan(`GET /u?d=${url}`))]).toEqual([true, ['encoded-base64-secret']])
+    expect(scan(text, { policy: { allow: [GH] } })).toEqual([])
+    expect(scan(text, { policy: { packs: { secrets: { enforceVersion: 3 } } } }).map((f) => [f.ruleId, f.action, f.monitoredAction])).toEqual([
+      ['encoded-base64-secret', 'flag', 'redact'],
+    ])
+    // Encoded text without a secret, and a blob of random bytes, are nothing.
+    expect(scan(`note: ${btoa('The quarterly figures are in the second table of the report.')}`)).toEqual([])
+    expect(scan(`digest: ${btoa(String.fromCharCode(...Array.from({ length: 48 }, (_, i) => (i * 151 + 7) % 256)))}`)).toEqual([])
+  })
+
   it.each([
     ['an invisible format character (U+FFFB) every few characters', (t: string) => t.replace(/(.{5})(?=.)/g, '$1\uFFFB')],
     ['a combining underline on one letter', (t: string) => `${t.slice(0, 10)}\u0332${t.slice(10)}`],
