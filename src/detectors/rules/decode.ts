@@ -1,8 +1,9 @@
 /**
  * Bounded decoders for encoded-payload rules: base64 / base64url, hex, `\x` / `\u` escapes, Unicode
  * tag characters, variation selectors, letter-spaced words (`i g n o r e   a l l`), words joined by
- * punctuation or case (`ignore+all`, `IgnoreAll`) and leetspeak (`1gn0r3 4ll`). Each returns text only
- * when the result is mostly printable, so a binary blob (an image, a hash) never becomes "text" to scan.
+ * punctuation or case (`ignore+all`, `ignore-all`, `IgnoreAll`) and leetspeak (`1gn0r3 4ll`). Each
+ * returns text only when the result is mostly printable, so a binary blob (an image, a hash) never
+ * becomes "text" to scan.
  */
 
 /** Encodings an encoded-payload rule can undo. */
@@ -83,11 +84,11 @@ export function unspace(s: string): string {
 }
 
 /**
- * Words joined without spaces pulled apart: `+ _ ~ / .` become spaces and a lower-to-upper-case step
- * starts a new word (`Ignore+all`, `ignore_all`, `IgnoreAll` → `Ignore all`).
+ * Words joined without spaces pulled apart: `+ _ ~ / . -` become spaces and a lower-to-upper-case step
+ * starts a new word (`Ignore+all`, `ignore_all`, `ignore-all`, `IgnoreAll` → `Ignore all`).
  */
 export function unjoin(s: string): string {
-  return s.replace(/[+_~/.]/g, ' ').replace(/([a-z])(?=[A-Z])/g, '$1 ')
+  return s.replace(/[+_~/.-]/g, ' ').replace(/([a-z])(?=[A-Z])/g, '$1 ')
 }
 
 /** The letter each leetspeak digit or sign stands for (`1` reads as `i`: `1gn0r3`, `1nstruct10ns`). */
