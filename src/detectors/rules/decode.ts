@@ -1,13 +1,13 @@
 /**
  * Bounded decoders for encoded-payload rules: base64 / base64url, hex, `\x` / `\u` escapes, Unicode
  * tag characters, variation selectors, letter-spaced words (`i g n o r e   a l l`), words joined by
- * punctuation or case (`ignore+all`, `ignore-all`, `IgnoreAll`) and leetspeak (`1gn0r3 4ll`). Each
- * returns text only when the result is mostly printable, so a binary blob (an image, a hash) never
- * becomes "text" to scan.
+ * punctuation or case (`ignore+all`, `ignore-all`, `IgnoreAll`), leetspeak (`1gn0r3 4ll`) and text
+ * written backwards. Each returns text only when the result is mostly printable, so a binary blob (an
+ * image, a hash) never becomes "text" to scan.
  */
 
 /** Encodings an encoded-payload rule can undo. */
-export type Encoding = 'base64' | 'hex' | 'escapes' | 'tags' | 'selectors' | 'spaced' | 'words' | 'leet'
+export type Encoding = 'base64' | 'hex' | 'escapes' | 'tags' | 'selectors' | 'spaced' | 'words' | 'leet' | 'reversed'
 
 /** Longest encoded candidate that is decoded (characters); longer ones are decoded up to this. */
 export const MAX_DECODE_INPUT = 16_384
@@ -102,6 +102,17 @@ export function unleet(s: string): string {
   return s.replace(/[A-Za-z0-9@$]+/g, (w) => (/[A-Za-z]/.test(w) && /[0-9@$]/.test(w) ? w.replace(/[0-9@$]/g, (c) => LEET[c] ?? c) : w))
 }
 
+/**
+ * Text written backwards, read forwards the three ways it is written (FlipAttack's modes), one per line:
+ * the whole text reversed (`snoitcurtsni suoiverp lla erongI` → `Ignore all previous instructions`),
+ * each word reversed in place (`erongI lla` → `Ignore all`), and the words in reverse order
+ * (`instructions previous all Ignore` → `Ignore all previous instructions`).
+ */
+export function unreverse(s: string): string {
+  const flip = (w: string): string => [...w].reverse().join('')
+  return [flip(s), s.split(/(\s+)/).map(flip).join(''), s.split(/\s+/).reverse().join(' ')].join('\n')
+}
+
 /** Share of characters that are letters, digits, punctuation or ordinary white space. */
 export function printableRatio(text: string): number {
   if (text.length === 0) return 0
@@ -160,6 +171,7 @@ export function decodeToText(value: string, encoding: Encoding, minPrintable = 0
   else if (encoding === 'spaced') text = unspace(input)
   else if (encoding === 'words') text = unjoin(input)
   else if (encoding === 'leet') text = unleet(input)
+  else if (encoding === 'reversed') text = unreverse(input)
   else {
     const bytes = encoding === 'base64' ? bytesFromBase64(input) : bytesFromHex(input)
     if (bytes === null) return null

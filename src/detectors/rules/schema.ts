@@ -98,7 +98,7 @@ export type Validator = z.infer<typeof Validator>
 /** Decode the match and rescan the decoded text with the plain rules of the rule's kind (encoded-payload rules). */
 export const DecodeSpec = z
   .object({
-    encoding: z.enum(['base64', 'hex', 'escapes', 'tags', 'selectors', 'spaced', 'words', 'leet']),
+    encoding: z.enum(['base64', 'hex', 'escapes', 'tags', 'selectors', 'spaced', 'words', 'leet', 'reversed']),
     /** Minimum combined score of those rules on the decoded text for this rule to fire (0: any decoded text). */
     minScore: z.number().min(0).max(1).default(0.4),
   })
