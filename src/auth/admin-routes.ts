@@ -19,8 +19,7 @@ import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { TenantId } from '../tenant/config'
 import { putSecret, reencryptSecrets, SecretInput, SecretName } from '../tenant/secrets'
-import { readTenantRecord } from '../tenant/store'
-import { answerUnrouted, readJson } from '../tenant/admin-http'
+import { answerUnrouted, existingTenant, readJson } from '../tenant/admin-http'
 import { fieldIssues } from '../tenant/issues'
 import { ClientKeyId, ClientKeyInput, issueClientKey } from './api-keys'
 import { keyring } from './master-key'
@@ -43,9 +42,9 @@ export function authAdminRoutes(): Hono<AdminEnv> {
     const id = c.req.param('id') ?? ''
     if (!TenantId.safeParse(id).success) return c.json({ error: 'invalid_tenant_id' }, 400)
     if (!mayAccessTenant(c.var.actor, id)) return forbidden(c)
-    if ((await readTenantRecord(c.env.CONFIG, id)) === null) return c.json({ error: 'not_found' }, 404)
     await next()
   })
+  admin.use('*', existingTenant())
   answerUnrouted(admin)
 
   admin.get('/secrets', async (c) => c.json({ secrets: await kvAuthStore(c.env.CONFIG).listSecrets(tenantOf(c)) }))

@@ -183,7 +183,7 @@ describe('secret and client-key bodies', () => {
 })
 
 describe('unknown tenants and unrouted requests', () => {
-  it('refuses the kill switch, alerts, events and tool reviews of an id no tenant holds, and creates nothing for it', async () => {
+  it('refuses the kill switch, alerts, events, tool reviews, secrets and client keys of an id no tenant holds, and creates nothing for it', async () => {
     for (const [method, path] of [
       ['GET', '/tenants/never-made/tools'],
       ['GET', `/tenants/never-made/tools?origin=${encodeURIComponent(origin.url)}`],
@@ -198,6 +198,11 @@ describe('unknown tenants and unrouted requests', () => {
       ['POST', '/tenants/never-made/alerts/test'],
       ['GET', '/tenants/never-made/events'],
       ['GET', '/tenants/never-made/events?kind=admin'],
+      ['GET', '/tenants/never-made/secrets'],
+      ['POST', '/tenants/never-made/secrets/reencrypt'],
+      ['DELETE', '/tenants/never-made/secrets/s'],
+      ['GET', '/tenants/never-made/client-keys'],
+      ['POST', '/tenants/never-made/client-keys'],
     ] as const) {
       const res = await admin(method, path)
       expect([method, path, res.status, await res.json()]).toEqual([method, path, 404, { error: 'not_found' }])
@@ -215,6 +220,18 @@ describe('unknown tenants and unrouted requests', () => {
     expect((await admin('POST', '/tenants/gone-later/kill')).status).toBe(404)
     expect((await admin('GET', '/tenants/gone-later/alerts')).status).toBe(404)
     expect((await admin('GET', '/tenants/gone-later/tools/calls')).status).toBe(404)
+    expect((await admin('GET', '/tenants/gone-later/secrets')).status).toBe(404)
+    expect((await admin('POST', '/tenants/gone-later/client-keys')).status).toBe(404)
+  })
+
+  it("asks the tenant's authority, not KV's copy, whether a tenant exists", async () => {
+    expect((await admin('PUT', '/tenants/kv-lags', { origin })).status).toBe(201)
+    await env.CONFIG.delete('tenant:kv-lags') // as on a colo KV has not reached yet
+    expect((await admin('POST', '/tenants/kv-lags/client-keys', { name: 'ci' })).status).toBe(201)
+    expect((await admin('GET', '/tenants/kv-lags/secrets')).status).toBe(200)
+    // And a record only KV holds (no authority) is not a tenant the admin API serves.
+    await env.CONFIG.put('tenant:kv-only', JSON.stringify({ schema: 1, version: 1, updatedAt: 'x', config: { origin } }))
+    expect((await admin('GET', '/tenants/kv-only/secrets')).status).toBe(404)
   })
 
   it('answers a wrong method with a JSON 405 naming the allowed ones, and an unknown path with a JSON 404', async () => {
