@@ -147,7 +147,6 @@ export function compileJs(pattern: string, flags: string, spec: SpanSpec = {}): 
   }
 }
 
-/** Compiles a pattern on re2js (RE2 syntax). Throws `RE2JSException` subclasses when it does not compile. */
 /** The largest RE2 program a rule may compile to (counted repetition such as `.{1000}` multiplies it). */
 export const MAX_RE2_INSTRUCTIONS = 1_000
 
@@ -157,6 +156,10 @@ function programSize(re: RE2JS): number {
   return prog?.inst?.length ?? 0
 }
 
+/**
+ * Compiles a pattern on re2js (RE2 syntax). Throws `RE2JSException` subclasses when it does not compile,
+ * and an `Error` when its program is larger than {@link MAX_RE2_INSTRUCTIONS} or a group does not exist.
+ */
 export function compileRe2(pattern: string, flags: string, spec: SpanSpec = {}): RegexMatcher {
   const { group, startGroup } = spec
   let f = 0
