@@ -6,8 +6,9 @@
  * image, a hash) never becomes "text" to scan.
  */
 
-/** Encodings an encoded-payload rule can undo. */
-export type Encoding = 'base64' | 'hex' | 'escapes' | 'tags' | 'selectors' | 'spaced' | 'words' | 'leet' | 'reversed'
+/** Encodings an encoded-payload rule can undo (the rule schema's `decode.encoding` takes this list). */
+export const ENCODINGS = ['base64', 'hex', 'escapes', 'tags', 'selectors', 'spaced', 'words', 'leet', 'reversed'] as const
+export type Encoding = (typeof ENCODINGS)[number]
 
 /** Longest encoded candidate that is decoded (characters); longer ones are decoded up to this. */
 export const MAX_DECODE_INPUT = 16_384

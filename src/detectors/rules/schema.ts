@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { FieldRoleSchema } from '../../inspect/roles'
+import { ENCODINGS } from './decode'
 
 /** Stable kebab-case id: lower-case words joined by single dashes, 3–64 characters. */
 export const RuleId = z
@@ -98,7 +99,7 @@ export type Validator = z.infer<typeof Validator>
 /** Decode the match and rescan the decoded text with the plain rules of the rule's kind (encoded-payload rules). */
 export const DecodeSpec = z
   .object({
-    encoding: z.enum(['base64', 'hex', 'escapes', 'tags', 'selectors', 'spaced', 'words', 'leet', 'reversed']),
+    encoding: z.enum(ENCODINGS),
     /** Minimum combined score of those rules on the decoded text for this rule to fire (0: any decoded text). */
     minScore: z.number().min(0).max(1).default(0.4),
   })
