@@ -80,7 +80,7 @@ export function createClassifierDetector(options: ClassifierDetectorOptions = {}
       if (!policy.enabled || !roles.has(field.role)) return []
       const norm = field.normalized
       const text = norm.text
-      if (text.length < MIN_CHARS || wordCountBelow(text, MIN_WORDS)) return []
+      if (!worthScoring(text)) return []
       const s = scoreText(text)
       const floor = (scorer as Scorer).model.floor
       const score = rescale(s.score, policy.threshold, it)
@@ -101,19 +101,49 @@ export function createClassifierDetector(options: ClassifierDetectorOptions = {}
   }
 }
 
+/** Whether the detector scores a field whose detection text is `text` (the training side asks the same). */
+export function worthScoring(text: string): boolean {
+  return text.length >= MIN_CHARS && !wordCountBelow(text, MIN_WORDS)
+}
+
 /** True for findings this detector made. */
 export function isClassifierFinding(f: Finding): f is ClassifierFinding {
   return f.ruleId === CLASSIFIER_RULE_ID && 'modelScore' in f
 }
 
-/** True when `text` has fewer than `n` whitespace-separated words (stops counting at `n`). */
+/**
+ * True when `text` has fewer than `n` words (stops counting at `n`). A word is a run of non-space
+ * characters, except in scripts written without spaces: there each Han or Kana character counts as a
+ * word (most Chinese and Japanese words are one or two characters), and each three Thai, Lao, Khmer or
+ * Myanmar characters count as one. Without that, a whole Chinese sentence was one "word" and never scored.
+ */
 function wordCountBelow(text: string, n: number): boolean {
   let words = 0
   let inWord = false
+  let unspaced = 0
   for (let i = 0; i < text.length && words < n; i++) {
-    const space = text.charCodeAt(i) <= 0x20
+    const u = text.charCodeAt(i)
+    const per = unitsPerWord(u)
+    if (per > 0) {
+      if (++unspaced >= per) {
+        words++
+        unspaced = 0
+      }
+      inWord = false
+      continue
+    }
+    unspaced = 0
+    const space = u <= 0x20
     if (!space && !inWord) words++
     inWord = !space
   }
   return words < n
+}
+
+/** How many units of an unspaced script make a word: 1 for Han and Kana, 3 for South-East Asian scripts, 0 otherwise. */
+function unitsPerWord(u: number): number {
+  if (u < 0x0e00) return 0
+  if ((u >= 0x3040 && u <= 0x30ff) || (u >= 0x3400 && u <= 0x4dbf) || (u >= 0x4e00 && u <= 0x9fff) || (u >= 0xf900 && u <= 0xfaff)) return 1
+  if (u <= 0x0eff || (u >= 0x1000 && u <= 0x109f) || (u >= 0x1780 && u <= 0x17ff)) return 3
+  return 0
 }
