@@ -17,16 +17,17 @@ def _row(cells: list[str]) -> str:
 
 
 def _sets_table(metrics: dict, split: str, label_kind: str) -> list[str]:
-    out = [_row(["set", "n", "flagged", "metric"]), _row(["---", "---:", "---:", "---"])]
+    out = [_row(["set", "n", "flagged", "metric", "rules + classifier"]), _row(["---", "---:", "---:", "---", "---"])]
     for s in metrics["sets"]:
         if s["split"] != split:
             continue
         pos = s["tp"] + s["fn"]
         neg = s["fp"] + s["tn"]
+        st = s["stack"]
         if label_kind == "benign" and neg and not pos:
-            out.append(_row([s["set"], str(s["n"]), str(s["fp"]), f"FPR {_pct(s['fpr'])}"]))
+            out.append(_row([s["set"], str(s["n"]), str(s["fp"]), f"FPR {_pct(s['fpr'])}", f"{st['fp']}, FPR {_pct(st['fpr'])}"]))
         elif label_kind == "attack" and pos and not neg:
-            out.append(_row([s["set"], str(s["n"]), str(s["tp"]), f"recall {_pct(s['recall'])}"]))
+            out.append(_row([s["set"], str(s["n"]), str(s["tp"]), f"recall {_pct(s['recall'])}", f"{st['tp']}, recall {_pct(st['recall'])}"]))
     return out
 
 
@@ -84,15 +85,22 @@ def write(path: str, model: dict, metrics: dict, sha: str, size: int) -> None:
     a("")
     a(_row(["logit", "score", "meaning"]))
     a(_row(["---:", "---:", "---"]))
-    meaning = ["", "benign FPR ≈ 15 % (floor: not reported below)", "benign FPR ≈ 5 %",
+    raised = knots["logit"][2] > metrics["knot_05_at_5pct_fpr"] + 1e-9
+    meaning = ["", "benign FPR ≈ 15 % (floor: not reported below)",
+               f"raised for the default stack (benign FPR ≈ 5 % would put it at {metrics['knot_05_at_5pct_fpr']:.4f})" if raised else "benign FPR ≈ 5 %",
                "benign FPR ≤ 1 % on every held-out benign family: default block point", "", ""]
     for x, y, m in zip(knots["logit"], knots["score"], meaning):
         a(_row([f"{x:.4f}", f"{y:.2f}", m]))
     a("")
     a("So the score is a rank calibration against benign traffic, not a frequency of attacks (the training mix")
     a("is synthetic, so its base rate means nothing). With the pipeline's noisy-OR, a classifier score of 0.5 and")
-    a("a rule score of 0.6 in the same field combine to 0.8 and block. Tenants can move the threshold, change the")
-    a("action or turn the classifier off (`policy.classifier`).")
+    a("a rule score of 0.6 in the same field combine to 0.8 and block. The default stack (the rule packs and the")
+    a("classifier together, as the Worker runs them) is held to the same target as the classifier alone: training")
+    a("asks the Worker's code for each text's rule findings, and where a weak rule hit plus a score under the")
+    a("threshold would block more than 1 % of a held-out benign family, the 0.5 knot moves up (scores under the")
+    a("threshold shrink; the threshold does not move) until none does"
+      + (f": here from logit {metrics['knot_05_at_5pct_fpr']:.4f} to {knots['logit'][2]:.4f}." if raised else "; here it did not need to."))
+    a("Tenants can move the threshold, change the action or turn the classifier off (`policy.classifier`).")
     a("")
     a("## Training data and splits")
     a("")
@@ -145,10 +153,17 @@ def write(path: str, model: dict, metrics: dict, sha: str, size: int) -> None:
     a("FNV-1a 32-bit over code units, a pair combiner for bigrams, a murmur-style finaliser (low bits: bucket, top bit:")
     a("sign); per window the signed count v of each bucket becomes sign(v)·√|v| and each block is L2-normalised.")
     a("")
+    a("The text they are taken from is the Worker's detection text (`field.normalized.text`: character references and")
+    a("percent-encoding decoded, invisible characters dropped, NFKC, look-alike letters mapped), computed for training by")
+    a("the Worker's own code (`scripts/train/detection-text.ts`). The Worker does not score a field under 12 characters")
+    a("or 5 words (in Chinese and Japanese each character counts as a word, in Thai, Lao, Khmer and Myanmar every three);")
+    a("the metrics count such texts as not flagged.")
+    a("")
     a("## Metrics (shipped weights)")
     a("")
     a(f"Threshold chosen for FPR ≤ {_pct(metrics['target_fpr'])} on each held-out benign family. Reproduce with "
-      "`npm run eval -- .eval/classifier/*.jsonl --detector classifier` after training (it writes those files).")
+      "`npm run eval -- .eval/classifier/*.jsonl --detector classifier` after training (it writes those files), and the "
+      "rules + classifier column with `--detector all`.")
     a("")
     a("### Held-out benign (false-positive rate at the default threshold)")
     a("")
@@ -191,7 +206,8 @@ def write(path: str, model: dict, metrics: dict, sha: str, size: int) -> None:
     a("## Targets and where it stands")
     a("")
     a("- FPR ≤ 1 % on held-out benign tool descriptions, documents, prompts and instructions: met by construction of the")
-    a("  threshold (see the split-half check for how well it carries over).")
+    a("  threshold and the 0.5 knot, for the classifier alone and for the default stack (see the split-half check for how")
+    a("  well the threshold carries over).")
     a("- Recall ≥ 0.85 on held-out injection families: **not met** (see the tables). Held-out families here are new attack")
     a("  goals, new disguises and new languages, not new phrasings of trained ones; a hashed n-gram model generalises to")
     a("  them only partly. The optional second stage (a guard model) is meant for the band below the threshold.")

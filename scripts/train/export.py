@@ -12,11 +12,16 @@ import numpy as np
 import fixtures as F
 import hashing as H
 from data import Row
+from normalize import role_of, rule_miss
 
 FORMAT = "mcp-firewall/hashed-linear@1"
 
 # Held-out benign sets the default threshold must keep at or under the target false-positive rate.
 CONSTRAINT_SETS = ("tool descriptions", "benign documents", "benign prompts", "benign instructions")
+# The pipeline's default injection threshold (the calibrated score of the default block point) and the
+# score below which the classifier reports nothing.
+BLOCK_SCORE = 0.8
+SCORE_FLOOR = 0.3
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -112,13 +117,51 @@ def evaluate(rows: list[Row], logits: np.ndarray, target_fpr: float) -> dict:
         return np.array([logits[i] for i, n in enumerate(names) if n == name and split[i] == sp])
 
     per_set = {n: _threshold_for(scores(n), target_fpr) for n in CONSTRAINT_SETS}
-    t1 = max(per_set.values())
-    t5 = max(_threshold_for(scores(n), 0.05) for n in CONSTRAINT_SETS)
-    t15 = max(_threshold_for(scores(n), 0.15) for n in CONSTRAINT_SETS)
-    t5 = min(t5, t1 - 0.25)
-    t15 = min(t15, t5 - 0.25)
-    d = max(1.0, t1 - t5)
-    knots = {"logit": [t15 - 6.0, t15, t5, t1, t1 + d, t1 + 3 * d], "score": [0.0, 0.3, 0.5, 0.8, 0.95, 0.99]}
+    t5_raw = max(_threshold_for(scores(n), 0.05) for n in CONSTRAINT_SETS)
+    t15_raw = max(_threshold_for(scores(n), 0.15) for n in CONSTRAINT_SETS)
+
+    def knots_for(t1: float, t5: float) -> dict:
+        t15 = min(t15_raw, t5 - 0.25)
+        d = max(1.0, t1 - min(t5_raw, t1 - 0.25))  # the knots above the threshold do not move with t5
+        return {"logit": [t15 - 6.0, t15, t5, t1, t1 + d, t1 + 3 * d], "score": [0.0, 0.3, 0.5, 0.8, 0.95, 0.99]}
+
+    # The default stack: the rule packs' injection findings and the classifier's (reported from the floor
+    # up) in one field, combined by noisy-OR and blocked at the pipeline's threshold, as the Worker does.
+    miss = np.array([rule_miss(r.text, role_of(r.kind)) for r in rows])
+
+    def stack_flags(knots: dict) -> np.ndarray:
+        score = np.interp(logits, knots["logit"], knots["score"])
+        score = np.where(score >= SCORE_FLOOR, score, 0.0)
+        return 1 - miss * (1 - score) >= BLOCK_SCORE
+
+    # The classifier's own threshold keeps each held-out benign family at the target. A weak rule hit and a
+    # classifier score under the threshold can still block together, so the stack is held to the same
+    # target: first by raising the 0.5 knot (scores under the threshold shrink, the threshold stays), then,
+    # only if that is not enough, by raising the threshold past one more benign text at a time. Texts the
+    # rules block alone are not the classifier's to fix.
+    constraint = {n: np.array([i for i, m in enumerate(names) if m == n and split[i] == "heldout"]) for n in CONSTRAINT_SETS}
+    rules_alone = {n: float((miss[ix] <= 1 - BLOCK_SCORE).mean()) for n, ix in constraint.items()}
+
+    def stack_ok(knots: dict) -> bool:
+        stack = stack_flags(knots)
+        return all(stack[ix].mean() <= max(target_fpr, rules_alone[n]) for n, ix in constraint.items())
+
+    classifier_t1 = max(per_set.values())
+    above = np.unique(np.concatenate([logits[ix] for ix in constraint.values()]))
+    knots = None
+    for nxt in [None, *above[above >= classifier_t1]]:
+        t1 = classifier_t1 if nxt is None else float(nxt + 1e-6)
+        t5_min = min(t5_raw, t1 - 0.25)
+        for t5 in np.arange(t5_min, t1 - 0.05, 0.01):
+            if stack_ok(knots_for(t1, float(t5))):
+                knots = knots_for(t1, float(t5))
+                break
+        if knots is not None:
+            break
+    if knots is None:
+        raise RuntimeError("no threshold keeps the default stack within the target on every held-out benign family")
+    t1 = knots["logit"][3]
+    stack = stack_flags(knots)
     flag = logits >= t1
 
     # Split-half check of the threshold: chosen on one half of each held-out benign family, measured on the other.
@@ -138,7 +181,7 @@ def evaluate(rows: list[Row], logits: np.ndarray, target_fpr: float) -> dict:
     for (sp, n), ix in sorted(groups.items()):
         ix = np.array(ix)
         y = label[ix]
-        entry = {"split": sp, "set": n, **_binary(y, flag[ix])}
+        entry = {"split": sp, "set": n, **_binary(y, flag[ix]), "stack": _binary(y, stack[ix])}
         if (y == 0).any() and (y == 1).any():
             tb = _threshold_for(logits[ix][y == 0], 0.01)
             entry["recall_at_1pct_fpr"] = float((logits[ix][y == 1] >= tb).mean())
@@ -162,7 +205,8 @@ def evaluate(rows: list[Row], logits: np.ndarray, target_fpr: float) -> dict:
             servers[r.family] |= bool(flag[i])
     server_flags = {"servers": len(servers), "with_a_flagged_string": sorted(k for k, v in servers.items() if v)}
 
-    return {"threshold_logit": t1, "per_set_threshold": per_set, "calibration": knots, "target_fpr": target_fpr,
+    return {"threshold_logit": t1, "classifier_threshold_logit": classifier_t1, "knot_05_at_5pct_fpr": min(t5_raw, t1 - 0.25),
+            "per_set_threshold": per_set, "calibration": knots, "target_fpr": target_fpr,
             "split_half_fpr": split_half, "sets": sets, "families": families, "tool_servers": server_flags}
 
 
@@ -172,13 +216,14 @@ def H_half(text: str) -> int:
 
 
 def print_report(rep: dict) -> None:
-    print(f"threshold logit {rep['threshold_logit']:.4f} per set {json.dumps(rep['per_set_threshold'])}")
+    print(f"threshold logit {rep['threshold_logit']:.4f} (classifier alone {rep['classifier_threshold_logit']:.4f}) "
+          f"per set {json.dumps(rep['per_set_threshold'])}")
     print(f"split-half FPR {json.dumps(rep['split_half_fpr'])}")
     print(f"held-out servers with a flagged string: {json.dumps(rep['tool_servers'])}")
     for s in rep["sets"]:
         extra = f" r@1%={s['recall_at_1pct_fpr']:.3f}" if "recall_at_1pct_fpr" in s else ""
         print(f"  {s['split']:8s} {s['set'][:58]:58s} n={s['n']:6d} recall={s['recall']:.3f} fpr={s['fpr']:.4f} "
-              f"p={s['precision']:.3f}{extra}")
+              f"p={s['precision']:.3f}{extra} | stack recall={s['stack']['recall']:.3f} fpr={s['stack']['fpr']:.4f}")
     for f in rep["families"]:
         if f["split"] != "train" and (f["label"] == 1 or f["flagged"] > 0.01):
             print(f"     {f['split']:8s} {f['set'][:40]:40s} {f['family'][:48]:48s} n={f['n']:5d} flagged={f['flagged']:.3f}")
@@ -241,7 +286,7 @@ def write_all(out: str, eval_dir: str, model: dict, rows: list[Row], logits: np.
 
     write_fixtures(out, model, sha)
 
-    metrics = {k: rep[k] for k in ("threshold_logit", "per_set_threshold", "calibration", "target_fpr", "split_half_fpr",
+    metrics = {k: rep[k] for k in ("threshold_logit", "classifier_threshold_logit", "knot_05_at_5pct_fpr", "per_set_threshold", "calibration", "target_fpr", "split_half_fpr",
                                    "sets", "families", "tool_servers")}
     metrics.update({"modelSha256": sha, "modelBytes": len(raw), "trainedAt": model["trainedAt"], "seed": seed,
                     "args": {k: v for k, v in args.items() if k not in ("out", "eval_dir")}, "synthetic": n_synth})
@@ -256,7 +301,7 @@ def write_all(out: str, eval_dir: str, model: dict, rows: list[Row], logits: np.
         if r.split == "train" or (r.source == "injections_more" and r.meta.get("confidence") == "low"):
             continue
         key = f"{r.split}-{set_name(r)}"
-        role = {"tool": "tool-definition", "document": "tool-result"}.get(r.kind, "prompt")
+        role = role_of(r.kind)
         files[key].append({"text": r.text, "label": r.label, "role": role})
     for key, items in files.items():
         fname = "".join(c if c.isalnum() else "-" for c in key.lower()).strip("-")

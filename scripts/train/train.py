@@ -32,6 +32,8 @@ import synth as S  # noqa: E402
 from windows import Featurized, row_logits  # noqa: E402
 
 SEED = 20260821
+# The logit reported for a text the Worker does not score: below every threshold and calibration knot.
+SKIPPED = -1e3
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 # Total training weight per block; within a block each family gets weight ∝ sqrt(its size).
@@ -179,7 +181,9 @@ def main() -> None:
     model = E.quantise(coef, bias, args.char_bits, args.word_bits)
     wq, bq = E.dequantised(model)
     logits, _ = row_logits(feat, wq, bq)
-    log("scored all rows")
+    # What the Worker reports: a field it does not score (too short) is never flagged.
+    logits = np.where(feat.scored, logits, SKIPPED)
+    log("scored all rows;", int((~feat.scored).sum()), "too short to score")
 
     report = E.evaluate(rows, logits, args.target_fpr)
     E.print_report(report)
@@ -188,7 +192,7 @@ def main() -> None:
     model["trainedAt"] = dt.date.today().isoformat()
     model["calibration"] = report["calibration"]
     model["threshold"] = {"logit": report["threshold_logit"], "score": 0.8}
-    model["floor"] = 0.3
+    model["floor"] = E.SCORE_FLOOR
     E.write_all(args.out, args.eval_dir, model, rows, logits, report, vars(args), n_synth, SEED)
     log("written", args.out)
 

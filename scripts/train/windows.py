@@ -6,7 +6,7 @@ import scipy.sparse as sp
 
 import hashing as H
 from data import Row
-from normalize import detection_text
+from normalize import detection_text, prepare, role_of, scored
 
 
 class Featurized:
@@ -16,6 +16,10 @@ class Featurized:
         self.rows = rows
         self.char_bits = char_bits
         self.word_bits = word_bits
+        prefixes = [r.text[: e] for r in rows if "span" in r.meta for e in r.meta["span"][:2]]
+        prepare([(r.text, role_of(r.kind)) for r in rows] + [(t, "tool-result") for t in prefixes])
+        # Whether the Worker scores each row's text at all (train.py reports the others below every threshold).
+        self.scored = np.array([scored(r.text) for r in rows])
         self.tf = [H.TextFeatures(detection_text(r.text), char_bits, word_bits) for r in rows]
         self.bounds = [t.windows() for t in self.tf]
 
