@@ -90,11 +90,14 @@ describe('rule packs, default policy', () => {
   })
 
   // Encoded: what a poisoned tool asks for to get a key file past secret scanning.
-  const ENCODED_KEY_FILE = btoa(`[default]\naws_access_key_id = ${FAKE_AWS_KEY}\nregion = eu-west-1\n`)
+  const KEY_FILE = `[default]\naws_access_key_id = ${FAKE_AWS_KEY}\nregion = eu-west-1\n`
+  const ENCODED_KEY_FILE = btoa(KEY_FILE)
+  const HEX_KEY_FILE = [...new TextEncoder().encode(KEY_FILE)].map((b) => b.toString(16).padStart(2, '0')).join('')
 
   it.each([
     ['plain', `my key is ${FAKE_AWS_KEY}`, FAKE_AWS_KEY],
     ['base64-encoded', `sidenote: ${ENCODED_KEY_FILE}`, ENCODED_KEY_FILE],
+    ['hex-encoded', `sidenote: ${HEX_KEY_FILE}`, HEX_KEY_FILE],
   ])('refuses a request whose arguments carry a secret (%s); the origin never sees it', async (_name, message, secret) => {
     const err = await withTools('packs', [], (c) => c.client.callTool({ name: 'echo', arguments: { message } }).catch((x: unknown) => x))
     expect((err as McpError).code).toBe(-31001)

@@ -64,6 +64,23 @@ describe('secrets', () => {
     expect(scan(`digest: ${btoa(String.fromCharCode(...Array.from({ length: 48 }, (_, i) => (i * 151 + 7) % 256)))}`)).toEqual([])
   })
 
+  it('are found hex-encoded, plain or as a dump, the span covering the run; the decoded value obeys the allow-list and staging', () => {
+    const hex = (t: string, sep = '') => [...new TextEncoder().encode(t)].map((b) => b.toString(16).padStart(2, '0')).join(sep)
+    const run = hex(`GITHUB_TOKEN=${GH}\nLOG_LEVEL=info\n`)
+    const text = `env: ${run} (restored)`
+    expect(scan(text).map((f) => [f.ruleId, f.span, f.action])).toEqual([['encoded-hex-secret', [5, 5 + run.length], 'redact']])
+    expect(scan(text, { role: 'arguments', direction: 'client_to_server' }).map((f) => [f.ruleId, f.action])).toEqual([['encoded-hex-secret', 'block']])
+    expect(ids(scan(`dump:\n${hex(`token ${GH}`, ' ')}`))).toContain('encoded-hex-secret')
+    expect(ids(scan(`GET /u?d=0x${hex(`token ${GH}`).toUpperCase()}`))).toEqual(['encoded-hex-secret'])
+    expect(scan(text, { policy: { allow: [GH] } })).toEqual([])
+    expect(scan(text, { policy: { packs: { secrets: { enforceVersion: 4 } } } }).map((f) => [f.ruleId, f.action, f.monitoredAction])).toEqual([
+      ['encoded-hex-secret', 'flag', 'redact'],
+    ])
+    // Hex of text without a secret, digests and random bytes are nothing.
+    expect(scan(`note: ${hex('The quarterly figures are in the second table of the report.')}`)).toEqual([])
+    expect(scan(`digest: ${Array.from({ length: 64 }, (_, i) => ((i * 151 + 7) % 256).toString(16).padStart(2, '0')).join('')}`)).toEqual([])
+  })
+
   it.each([
     ['an invisible format character (U+FFFB) every few characters', (t: string) => t.replace(/(.{5})(?=.)/g, '$1\uFFFB')],
     ['a combining underline on one letter', (t: string) => `${t.slice(0, 10)}\u0332${t.slice(10)}`],

@@ -36,7 +36,7 @@ describe('rule pack files', () => {
     expect(packs.map((p) => [p.pack, p.version])).toEqual([
       ['unicode', 1],
       ['injection', 4],
-      ['secrets', 4],
+      ['secrets', 5],
       ['pii', 1],
     ])
   })
