@@ -37,7 +37,7 @@ describe('rule pack files', () => {
       ['unicode', 1],
       ['injection', 4],
       ['secrets', 5],
-      ['pii', 1],
+      ['pii', 2],
     ])
   })
 
