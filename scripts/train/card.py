@@ -85,9 +85,10 @@ def write(path: str, model: dict, metrics: dict, sha: str, size: int) -> None:
     a("")
     a(_row(["logit", "score", "meaning"]))
     a(_row(["---:", "---:", "---"]))
-    raised = knots["logit"][2] > metrics["knot_05_at_5pct_fpr"] + 1e-9
-    meaning = ["", "benign FPR ≈ 15 % (floor: not reported below)",
-               f"raised for the default stack (benign FPR ≈ 5 % would put it at {metrics['knot_05_at_5pct_fpr']:.4f})" if raised else "benign FPR ≈ 5 %",
+    raised = knots["logit"][3] > metrics["knot_06_linear"] + 1e-9
+    meaning = ["", "benign FPR ≈ 15 % (floor: not reported below)", "benign FPR ≈ 5 %",
+               (f"raised for the default stack (on the line from 0.5 to 0.8 it would be {metrics['knot_06_linear']:.4f})"
+                if raised else "on the line from 0.5 to 0.8"),
                "benign FPR ≤ 1 % on every held-out benign family: default block point", "", ""]
     for x, y, m in zip(knots["logit"], knots["score"], meaning):
         a(_row([f"{x:.4f}", f"{y:.2f}", m]))
@@ -97,9 +98,10 @@ def write(path: str, model: dict, metrics: dict, sha: str, size: int) -> None:
     a("a rule score of 0.6 in the same field combine to 0.8 and block. The default stack (the rule packs and the")
     a("classifier together, as the Worker runs them) is held to the same target as the classifier alone: training")
     a("asks the Worker's code for each text's rule findings, and where a weak rule hit plus a score under the")
-    a("threshold would block more than 1 % of a held-out benign family, the 0.5 knot moves up (scores under the")
-    a("threshold shrink; the threshold does not move) until none does"
-      + (f": here from logit {metrics['knot_05_at_5pct_fpr']:.4f} to {knots['logit'][2]:.4f}." if raised else "; here it did not need to."))
+    a("threshold would block more than 1 % of a held-out benign family, the 0.6 knot moves towards the threshold")
+    a("(scores between the 0.5 knot and the threshold shrink; 0.5 and 0.8 keep their meaning, and so does the")
+    a("second stage's default band) until none does"
+      + (f": here from logit {metrics['knot_06_linear']:.4f} to {knots['logit'][3]:.4f}." if raised else "; here it did not need to."))
     a("Tenants can move the threshold, change the action or turn the classifier off (`policy.classifier`).")
     a("")
     a("## Training data and splits")

@@ -120,10 +120,12 @@ def evaluate(rows: list[Row], logits: np.ndarray, target_fpr: float) -> dict:
     t5_raw = max(_threshold_for(scores(n), 0.05) for n in CONSTRAINT_SETS)
     t15_raw = max(_threshold_for(scores(n), 0.15) for n in CONSTRAINT_SETS)
 
-    def knots_for(t1: float, t5: float) -> dict:
+    def knots_for(t1: float, t6: float | None = None) -> dict:
+        t5 = min(t5_raw, t1 - 0.25)
         t15 = min(t15_raw, t5 - 0.25)
-        d = max(1.0, t1 - min(t5_raw, t1 - 0.25))  # the knots above the threshold do not move with t5
-        return {"logit": [t15 - 6.0, t15, t5, t1, t1 + d, t1 + 3 * d], "score": [0.0, 0.3, 0.5, 0.8, 0.95, 0.99]}
+        d = max(1.0, t1 - t5)
+        t6 = t5 + (t1 - t5) / 3 if t6 is None else t6  # by default on the line from 0.5 to 0.8
+        return {"logit": [t15 - 6.0, t15, t5, t6, t1, t1 + d, t1 + 3 * d], "score": [0.0, 0.3, 0.5, 0.6, 0.8, 0.95, 0.99]}
 
     # The default stack: the rule packs' injection findings and the classifier's (reported from the floor
     # up) in one field, combined by noisy-OR and blocked at the pipeline's threshold, as the Worker does.
@@ -136,9 +138,9 @@ def evaluate(rows: list[Row], logits: np.ndarray, target_fpr: float) -> dict:
 
     # The classifier's own threshold keeps each held-out benign family at the target. A weak rule hit and a
     # classifier score under the threshold can still block together, so the stack is held to the same
-    # target: first by raising the 0.5 knot (scores under the threshold shrink, the threshold stays), then,
-    # only if that is not enough, by raising the threshold past one more benign text at a time. Texts the
-    # rules block alone are not the classifier's to fix.
+    # target: first by raising the 0.6 knot towards the threshold (scores between the 0.5 knot and the
+    # threshold shrink; 0.5 and 0.8 stay where they are), then, only if that is not enough, by raising the
+    # threshold past one more benign text at a time. Texts the rules block alone are not the classifier's.
     constraint = {n: np.array([i for i, m in enumerate(names) if m == n and split[i] == "heldout"]) for n in CONSTRAINT_SETS}
     rules_alone = {n: float((miss[ix] <= 1 - BLOCK_SCORE).mean()) for n, ix in constraint.items()}
 
@@ -151,16 +153,16 @@ def evaluate(rows: list[Row], logits: np.ndarray, target_fpr: float) -> dict:
     knots = None
     for nxt in [None, *above[above >= classifier_t1]]:
         t1 = classifier_t1 if nxt is None else float(nxt + 1e-6)
-        t5_min = min(t5_raw, t1 - 0.25)
-        for t5 in np.arange(t5_min, t1 - 0.05, 0.01):
-            if stack_ok(knots_for(t1, float(t5))):
-                knots = knots_for(t1, float(t5))
+        linear = knots_for(t1)["logit"][3]
+        for t6 in np.arange(linear, t1 - 0.005, 0.01):
+            if stack_ok(knots_for(t1, float(t6))):
+                knots = knots_for(t1, float(t6))
                 break
         if knots is not None:
             break
     if knots is None:
         raise RuntimeError("no threshold keeps the default stack within the target on every held-out benign family")
-    t1 = knots["logit"][3]
+    t1 = knots["logit"][4]
     stack = stack_flags(knots)
     flag = logits >= t1
 
@@ -205,7 +207,7 @@ def evaluate(rows: list[Row], logits: np.ndarray, target_fpr: float) -> dict:
             servers[r.family] |= bool(flag[i])
     server_flags = {"servers": len(servers), "with_a_flagged_string": sorted(k for k, v in servers.items() if v)}
 
-    return {"threshold_logit": t1, "classifier_threshold_logit": classifier_t1, "knot_05_at_5pct_fpr": min(t5_raw, t1 - 0.25),
+    return {"threshold_logit": t1, "classifier_threshold_logit": classifier_t1, "knot_06_linear": knots_for(t1)["logit"][3],
             "per_set_threshold": per_set, "calibration": knots, "target_fpr": target_fpr,
             "split_half_fpr": split_half, "sets": sets, "families": families, "tool_servers": server_flags}
 
@@ -286,7 +288,7 @@ def write_all(out: str, eval_dir: str, model: dict, rows: list[Row], logits: np.
 
     write_fixtures(out, model, sha)
 
-    metrics = {k: rep[k] for k in ("threshold_logit", "classifier_threshold_logit", "knot_05_at_5pct_fpr", "per_set_threshold", "calibration", "target_fpr", "split_half_fpr",
+    metrics = {k: rep[k] for k in ("threshold_logit", "classifier_threshold_logit", "knot_06_linear", "per_set_threshold", "calibration", "target_fpr", "split_half_fpr",
                                    "sets", "families", "tool_servers")}
     metrics.update({"modelSha256": sha, "modelBytes": len(raw), "trainedAt": model["trainedAt"], "seed": seed,
                     "args": {k: v for k, v in args.items() if k not in ("out", "eval_dir")}, "synthetic": n_synth})
