@@ -208,7 +208,7 @@ def write(path: str, model: dict, metrics: dict, sha: str, size: int) -> None:
     a("## Targets and where it stands")
     a("")
     a("- FPR ≤ 1 % on held-out benign tool descriptions, documents, prompts and instructions: met by construction of the")
-    a("  threshold and the 0.5 knot, for the classifier alone and for the default stack (see the split-half check for how")
+    a("  threshold and the 0.6 knot, for the classifier alone and for the default stack (see the split-half check for how")
     a("  well the threshold carries over).")
     a("- Recall ≥ 0.85 on held-out injection families: **not met** (see the tables). Held-out families here are new attack")
     a("  goals, new disguises and new languages, not new phrasings of trained ones; a hashed n-gram model generalises to")
