@@ -8,11 +8,10 @@
  */
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
+import { adminAuth, tenantAccess } from '../tenant/admin-auth'
 import { answerUnrouted, existingTenant, invalidRequest } from '../tenant/admin-http'
 import { fieldIssues } from '../tenant/issues'
 import type { AdminEnv } from '../tenant/admin-auth'
-import { TenantId } from '../tenant/config'
 import { actorLabel } from '../tenant/keys'
 import { sendAlert } from './send'
 
@@ -34,12 +33,7 @@ export function isAlertsPath(pathname: string): boolean {
 export function alertRoutes(): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>().basePath('/admin/v1/tenants/:id')
   app.use('*', adminAuth())
-  app.use('*', async function sameTenant(c, next) {
-    const id = c.req.param('id') ?? ''
-    if (!TenantId.safeParse(id).success) return c.json({ error: 'invalid_tenant_id' }, 400)
-    if (!mayAccessTenant(c.var.actor, id)) return forbidden(c)
-    await next()
-  })
+  app.use('*', tenantAccess())
   app.use('*', existingTenant()) // a deleted tenant's outbox was purged with it
   answerUnrouted(app)
 

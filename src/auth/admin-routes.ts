@@ -15,9 +15,8 @@
  */
 import { Hono } from 'hono'
 import type { Context } from 'hono'
-import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
+import { adminAuth, tenantAccess } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
-import { TenantId } from '../tenant/config'
 import { putSecret, reencryptSecrets, SecretInput, SecretName } from '../tenant/secrets'
 import { answerUnrouted, existingTenant, readJson } from '../tenant/admin-http'
 import { fieldIssues } from '../tenant/issues'
@@ -38,12 +37,7 @@ export function isAuthAdminPath(pathname: string): boolean {
 export function authAdminRoutes(): Hono<AdminEnv> {
   const admin = new Hono<AdminEnv>().basePath('/admin/v1/tenants/:id')
   admin.use('*', adminAuth())
-  admin.use('*', async function requireTenant(c, next) {
-    const id = c.req.param('id') ?? ''
-    if (!TenantId.safeParse(id).success) return c.json({ error: 'invalid_tenant_id' }, 400)
-    if (!mayAccessTenant(c.var.actor, id)) return forbidden(c)
-    await next()
-  })
+  admin.use('*', tenantAccess())
   admin.use('*', existingTenant())
   answerUnrouted(admin)
 

@@ -7,8 +7,7 @@
 import { Hono } from 'hono'
 import type { Context } from 'hono'
 import { z } from 'zod'
-import { TenantId } from '../tenant/config'
-import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
+import { adminAuth, tenantAccess } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { forgetKillState } from './kill-state'
 import { answerUnrouted, existingTenant, invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
@@ -32,12 +31,7 @@ export function isKillPath(pathname: string): boolean {
 export function killRoutes(): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>().basePath('/admin/v1')
   app.use('*', adminAuth())
-  app.use('/tenants/:id/kill', async function sameTenant(c, next) {
-    const id = c.req.param('id') ?? ''
-    if (!TenantId.safeParse(id).success) return c.json({ error: 'invalid_tenant_id' }, 400)
-    if (!mayAccessTenant(c.var.actor, id)) return forbidden(c)
-    await next()
-  })
+  app.use('/tenants/:id/kill', tenantAccess())
   // A kill of an id no tenant holds would create switch state for it; it is refused instead.
   app.use('/tenants/:id/kill', existingTenant())
   answerUnrouted(app)

@@ -8,6 +8,7 @@
  * ADMIN_TOKEN disables the whole admin API (503), tenant keys included.
  */
 import type { Context, MiddlewareHandler } from 'hono'
+import { TenantId } from './config'
 import { actorLabel, parseKey } from './keys'
 import type { Actor } from './keys'
 
@@ -92,6 +93,19 @@ export function forbidden(c: Context): Response {
 /** True for the operator, or a key of `tenant`. */
 export function mayAccessTenant(actor: Actor, tenant: string): boolean {
   return actor.kind === 'operator' || actor.tenant === tenant
+}
+
+/**
+ * For routes under `/tenants/:id`: 400 `invalid_tenant_id` for an id no tenant could have, 403 for a key
+ * of another tenant; otherwise on to the route.
+ */
+export function tenantAccess(): MiddlewareHandler<AdminEnv> {
+  return async function tenantAccessMiddleware(c, next) {
+    const id = c.req.param('id') ?? ''
+    if (!TenantId.safeParse(id).success) return c.json({ error: 'invalid_tenant_id' }, 400)
+    if (!mayAccessTenant(c.var.actor, id)) return forbidden(c)
+    await next()
+  }
 }
 
 /** Compares two secrets without leaking their length or content through timing (hashes first). */
