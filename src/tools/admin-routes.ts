@@ -24,7 +24,7 @@ import { definitionDiff } from './diff'
 import { forgetPins } from './pin-cache'
 import { answerUnrouted, existingTenant, invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
 import { fieldIssues } from '../tenant/issues'
-import { OriginKey, PinKind, PinName, type PinView } from './pin-types'
+import { ApprovalId, OriginKey, PinKind, PinName, type PinView } from './pin-types'
 
 const TOOLS_PATH = /^\/admin\/v1\/tenants\/[^/]+\/tools(?:\/.*)?$/
 
@@ -72,7 +72,7 @@ export function toolRoutes(): Hono<ToolsEnv> {
   app.get('/calls', async (c) => c.json({ calls: await c.env.TOOL_PINS.getByName(c.var.tenant).listCalls() }))
 
   app.post('/calls/:approvalId/approve', async (c) => {
-    const id = z.string().regex(/^[0-9a-f]{24}$/).safeParse(c.req.param('approvalId'))
+    const id = ApprovalId.safeParse(c.req.param('approvalId'))
     if (!id.success) return c.json({ error: 'not_found' }, 404)
     const granted = await c.env.TOOL_PINS.getByName(c.var.tenant).grantCall({ id: id.data, by: actorLabel(c.var.actor) })
     return granted ? c.json(granted) : c.json({ error: 'not_found' }, 404)

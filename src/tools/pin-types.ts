@@ -78,10 +78,13 @@ export const CallRequestArgs = z
   .strict()
 export type CallRequestArgs = z.infer<typeof CallRequestArgs>
 
-export const GrantCallArgs = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/), by: Actor }).strict()
+/** An approval id as operators see it: the first 24 hex digits of the call's hash (`approvalIdOf`). */
+export const ApprovalId = z.string().regex(/^[0-9a-f]{24}$/)
+
+export const GrantCallArgs = z.object({ id: ApprovalId, by: Actor }).strict()
 export type GrantCallArgs = z.infer<typeof GrantCallArgs>
 
-export const RestoreCallArgs = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/), usedAt: z.number().int().nonnegative() }).strict()
+export const RestoreCallArgs = z.object({ id: ApprovalId, usedAt: z.number().int().nonnegative() }).strict()
 export type RestoreCallArgs = z.infer<typeof RestoreCallArgs>
 
 /** The approval id of a call: the first 24 hex digits of its hash (what operators see and grant). */
