@@ -45,16 +45,24 @@ const UTF8 = new TextDecoder()
  * A declared Content-Length over the cap is refused before reading anything. When the body is framed
  * by a Content-Length within the cap (and no Transfer-Encoding, which would override it), HTTP framing
  * already bounds it, so the runtime reads it natively in one call: reading a native stream chunk by
- * chunk from JavaScript was the largest single cost of a request in profiles. Any other body is read
- * chunk by chunk, counting bytes as they arrive and stopping at the cap without buffering more.
+ * chunk from JavaScript was the largest single cost of a request in profiles. A Content-Encoding voids
+ * that bound: the runtime decodes a compressed answer as it reads, so the Content-Length counts the
+ * compressed bytes and a small gzip body can inflate to gigabytes in one `arrayBuffer()`. Any such body,
+ * and any other, is read chunk by chunk, counting decoded bytes as they arrive and stopping at the cap
+ * without buffering more.
  */
+/** Whether a Content-Encoding names a coding other than `identity` (the runtime decodes those as it reads). */
+function encoded(coding: string | null): boolean {
+  return coding !== null && coding.trim() !== '' && coding.trim().toLowerCase() !== 'identity'
+}
+
 export async function readCappedText(message: Request | Response, maxBytes: number, tooLarge: () => Error): Promise<string> {
   const body = message.body
   const declared = message.headers.get('content-length')
   const length = declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : undefined
   if (length !== undefined && length > maxBytes) throw tooLarge()
   if (!body) return ''
-  if (length !== undefined && !message.headers.has('transfer-encoding')) {
+  if (length !== undefined && !message.headers.has('transfer-encoding') && !encoded(message.headers.get('content-encoding'))) {
     const bytes = new Uint8Array(await message.arrayBuffer())
     if (bytes.byteLength > maxBytes) throw tooLarge() // framing guarantees this cannot happen; the cap holds regardless
     return UTF8.decode(bytes)

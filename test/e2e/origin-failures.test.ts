@@ -4,6 +4,7 @@
  * nothing about the origin leaks.
  */
 import { createServer } from 'node:http'
+import { gzipSync } from 'node:zlib'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -49,6 +50,22 @@ const behaviours: Record<string, Behaviour> = {
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     res.end('id: s1-0\ndata: \n\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p","progress":1}}\n\n')
   },
+  // A compressed answer whose Content-Length counts 16 KB on the wire for 16 MB decoded, sent in slices:
+  // the firewall must count decoded bytes and stop at its cap, not take the whole body in one read.
+  '/gzip-bomb': (res) => {
+    const packed = gzipSync(Buffer.alloc(16 * 1024 * 1024, ' '))
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(packed.length) })
+    const slice = Math.ceil(packed.length / 50)
+    let at = 0
+    const next = (): void => {
+      if (res.destroyed) return
+      res.write(packed.subarray(at, at + slice))
+      at += slice
+      if (at < packed.length) setTimeout(next, 20)
+      else res.end(() => (bombSent = true))
+    }
+    next()
+  },
   // Origins whose own tool list fails: a call to a tool never seen before cannot be reviewed.
   '/list-500': (res) => res.writeHead(500).end(),
   '/list-401': (res) => res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end(),
@@ -69,6 +86,7 @@ let fw: Firewall
 let server: Server
 let base: string
 let hits = 0
+let bombSent = false
 const calls: string[] = []
 
 beforeAll(async () => {
@@ -96,6 +114,7 @@ beforeAll(async () => {
       limits: { maxSseEventBytes: 4096, maxSseLineBytes: 4096 },
     })
   }
+  await fw.admin.putTenant('gzip-bomb', { origin: { url: `${base}/gzip-bomb`, timeoutMs: 5000 }, limits: { maxResponseBytes: 64 * 1024 } })
   await fw.admin.putTenant('refused', { origin: { url: 'http://127.0.0.1:1/mcp' } })
 })
 afterAll(async () => {
@@ -134,6 +153,14 @@ describe('origin failures', () => {
     expect(JSON.parse(text)).toEqual({ jsonrpc: '2.0', id: 42, error: { code, message, data: { requestId: res.headers.get('x-request-id') } } })
     expect(text).not.toMatch(/origin\.internal|169\.254|127\.0\.0\.1|html/)
     expect(res.headers.get('location')).toBeNull()
+  })
+
+  it('refuses a compressed answer past the cap by its decoded size, without reading the rest of it', async () => {
+    const res = await call('gzip-bomb')
+    expect(res.status).toBe(502)
+    expect(await res.json()).toMatchObject({ id: 42, error: { code: -31007, message: 'Origin response too large to inspect' } })
+    // The origin was still sending (a one-call read would have waited for its last slice, a second later).
+    expect(bombSent).toBe(false)
   })
 
   it('passes an origin refusal status with its challenge, but not its body', async () => {
