@@ -182,6 +182,11 @@ def write(path: str, model: dict, metrics: dict, sha: str, size: int) -> None:
     a("")
     L.extend(_sets_table(metrics, "heldout", "attack"))
     a("")
+    a("In the synthetic rows, two in five payloads end with a secrecy clause ('do not tell the user', in ten")
+    a("languages) drawn from one list that training and held-out rows share; the rule packs' secrecy rules were")
+    a("written with that list in view, so the rules + classifier column of the synthetic rows overstates how those")
+    a("rules do on secrecy phrasings they have not seen. injections_more and the external sets below carry no such bias.")
+    a("")
     for name in ("injections_more", "poisoned tool descriptions (synthetic)", "documents with inserted instruction (synthetic)",
                  "direct payloads (synthetic)"):
         a(f"By family, {name}:")
