@@ -8,11 +8,15 @@
  * - `patternProperties` (which the validator would compile with `new RegExp`) is left out and reported
  *   unchecked, together with `additionalProperties` / `unevaluatedProperties` of the same schema (which
  *   depend on it), so a legitimate argument is never refused for want of it;
- * - `format: "regex"` (which compiles instance text with `new RegExp`) is left out and reported unchecked.
+ * - `format: "regex"` (which compiles instance text with `new RegExp`) is left out and reported unchecked;
+ * - a `pattern` or `format` that is not a string is left out and reported unchecked;
+ * - all of this holds wherever a `$ref` can reach, not only under the keywords that apply a subschema
+ *   in place (`#/x-defs/q`, an embedded `$id`, an `$anchor`). `$dynamicRef`, which the validator does
+ *   not evaluate, is reported unchecked; no `$ref` is ever fetched.
  * Schemas are bounded (size, depth, subschema count); one that breaks a bound or cannot be evaluated
  * (an unresolvable `$ref`, endless `$ref` recursion) is reported unchecked as a whole.
  */
-import { Validator, format, type Schema, type SchemaDraft } from '@cfworker/json-schema'
+import { Validator, format, ignoredKeyword, schemaArrayKeyword, schemaMapKeyword, type Schema, type SchemaDraft } from '@cfworker/json-schema'
 import { RE2JS } from 're2js'
 import type { JsonObject, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
@@ -73,24 +77,27 @@ function resetPatterns(): void {
   compiled.clear() // schemas compiled against the dropped formats must be rebuilt
 }
 
-/** Keywords whose value is one subschema, an array of them, or a map of them. */
-const ONE = ['not', 'if', 'then', 'else', 'additionalItems', 'additionalProperties', 'unevaluatedProperties', 'unevaluatedItems', 'contains', 'propertyNames', 'items']
-const MANY = ['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items']
-const MAP = ['properties', '$defs', 'definitions', 'dependentSchemas', 'dependencies']
-
 interface Prepared {
   schema: JsonValue
   unchecked: string[]
   tooBig: boolean
 }
 
-/** A copy of `schema` the validator can run without ever compiling an origin regex on V8. */
+/**
+ * A copy of `schema` the validator can run without ever compiling an origin regex on V8.
+ *
+ * A `$ref` may point anywhere the validator's `dereference` registered a subschema (a JSON pointer
+ * under any keyword, known or not, an embedded `$id`, an `$anchor`), so the copy is walked exactly as
+ * `dereference` walks it, from the library's own keyword tables: every object it treats as a schema is
+ * prepared here. What it skips (`const`, `enum`, `default` …, arrays outside `allOf`-like keywords) no
+ * `$ref` can resolve into, and is copied as it is: `const` and `enum` values must stay exact.
+ */
 function prepare(schema: JsonValue): Prepared {
   const unchecked: string[] = []
   let count = 0
   let tooBig = false
   const visit = (node: JsonValue, at: string, depth: number): JsonValue => {
-    if (!isJsonObject(node)) return Array.isArray(node) ? node.map((v) => (isJsonObject(v) || Array.isArray(v) ? clone(v) : v)) : node
+    if (!isJsonObject(node)) return clone(node)
     if (++count > MAX_SUBSCHEMAS || depth > MAX_DEPTH) {
       tooBig = true
       return true
@@ -101,14 +108,17 @@ function prepare(schema: JsonValue): Prepared {
     const hasPatternProps = getOwn(node, 'patternProperties') !== undefined
     for (const key of Object.keys(node)) {
       const value = getOwn(node, key) as JsonValue
+      const where = `${at}/${escape(key)}`
       if (key.startsWith('__absolute_')) continue // the validator's own bookkeeping keys
-      if (key === 'pattern' && typeof value === 'string') {
-        const name = formatFor(value)
+      // The validator takes a `pattern` or `format` that is not a string by its string form (`["^(a|a)+$"]`
+      // is that pattern), so those are never handed on either.
+      if (key === 'pattern') {
+        const name = typeof value === 'string' ? formatFor(value) : null
         if (name) extraAllOf.push({ format: name })
         else unchecked.push(`pattern@${at}`)
         continue
       }
-      if (key === 'format' && typeof value === 'string' && (value === 'regex' || value.startsWith(FORMAT_PREFIX))) {
+      if (key === 'format' && (typeof value !== 'string' || value === 'regex' || value.startsWith(FORMAT_PREFIX))) {
         unchecked.push(`format@${at}`)
         continue
       }
@@ -120,22 +130,22 @@ function prepare(schema: JsonValue): Prepared {
         unchecked.push(`${key}@${at}`)
         continue
       }
-      if (MAP.includes(key) && isJsonObject(value)) {
-        const m: JsonObject = {}
-        for (const k of Object.keys(value)) {
-          const sub = getOwn(value, k) as JsonValue
-          Object.defineProperty(m, k, { value: isJsonObject(sub) ? visit(sub, `${at}/${key}/${escape(k)}`, depth + 1) : clone(sub), enumerable: true, writable: true, configurable: true })
-        }
-        set(key, m)
-      } else if (MANY.includes(key) && Array.isArray(value)) {
-        set(key, value.map((v, i) => visit(v, `${at}/${key}/${i}`, depth + 1)))
-      } else if (ONE.includes(key) && isJsonObject(value)) {
-        set(key, visit(value, `${at}/${key}`, depth + 1))
-      } else set(key, clone(value))
+      if (key === '$dynamicRef') unchecked.push(`$dynamicRef@${at}`) // the validator does not evaluate it
+      if (ignoredKeyword[key] === true) set(key, clone(value))
+      else if (Array.isArray(value)) set(key, schemaArrayKeyword[key] === true ? value.map((v, i) => visit(v, `${where}/${i}`, depth + 1)) : clone(value))
+      else if (schemaMapKeyword[key] === true && isJsonObject(value)) set(key, visitMap(value, where, depth))
+      else set(key, visit(value, where, depth + 1))
     }
     if (extraAllOf.length > 0) {
       const own = getOwn(out, 'allOf')
       set('allOf', [...(Array.isArray(own) ? own : []), ...extraAllOf])
+    }
+    return out
+  }
+  const visitMap = (map: JsonObject, at: string, depth: number): JsonObject => {
+    const out: JsonObject = {}
+    for (const k of Object.keys(map)) {
+      Object.defineProperty(out, k, { value: visit(getOwn(map, k) as JsonValue, `${at}/${escape(k)}`, depth + 1), enumerable: true, writable: true, configurable: true })
     }
     return out
   }

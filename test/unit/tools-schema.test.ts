@@ -2,7 +2,25 @@ import { describe, expect, it } from 'vitest'
 import { canonicalJson } from '../../src/tools/canonical'
 import { MAX_SCHEMA_CHARS, compileSchema } from '../../src/tools/schema'
 import { undeclaredProperties } from '../../src/tools/undeclared'
-import type { JsonValue } from '../../src/mcp/jsonrpc'
+import type { JsonObject, JsonValue } from '../../src/mcp/jsonrpc'
+
+/** The patterns handed to V8's RegExp constructor while `run` runs. */
+function regExpsBuilt(run: () => void): string[] {
+  const seen: string[] = []
+  const original = globalThis.RegExp
+  globalThis.RegExp = new Proxy(original, {
+    construct(target, args: unknown[]) {
+      seen.push(String(args[0]))
+      return Reflect.construct(target, args) as RegExp
+    },
+  })
+  try {
+    run()
+  } finally {
+    globalThis.RegExp = original
+  }
+  return seen
+}
 
 const compile = (schema: JsonValue) => compileSchema(canonicalJson(schema), schema)
 
@@ -57,6 +75,51 @@ describe('schema checks without eval or backtracking regexes', () => {
     expect(s.check({ id: '12' }).valid).toBe(true)
     expect(s.check({ id: 'x1' }).errors).toEqual([{ at: '#/id', keyword: 'pattern' }])
     expect(compile({ $ref: 'https://elsewhere.example/schema.json' }).check({})).toMatchObject({ valid: true, unchecked: ['schema'] })
+  })
+
+  describe('a $ref never reaches an origin regex the firewall did not rewrite', () => {
+    const slow = '^(a|a)+$' // exponential on a backtracking engine
+    const lookaround = '^(?=a)a+$' // RE2 cannot compile it, so the firewall reports it unchecked
+
+    it('runs a pathological pattern under an unknown keyword on re2js, with the same answer', () => {
+      const s = compile({ type: 'object', properties: { q: { $ref: '#/x-defs/q' } }, 'x-defs': { q: { type: 'string', pattern: slow } } })
+      const built = regExpsBuilt(() => {
+        expect(s.check({ q: `${'a'.repeat(24)}!` })).toEqual({ valid: false, errors: [{ at: '#/q', keyword: 'pattern' }], unchecked: [], undeclared: [] })
+        expect(s.check({ q: 'aaaa' }).valid).toBe(true)
+      })
+      expect(built).not.toContain(slow)
+    })
+
+    it.each([
+      ['an unknown keyword', { 'x-defs': { q: { pattern: lookaround } } }, '#/x-defs/q', ['pattern@#/x-defs/q']],
+      ['definitions under an unknown keyword', { 'x-lib': { definitions: { q: { pattern: lookaround } } } }, '#/x-lib/definitions/q', ['pattern@#/x-lib/definitions/q']],
+      ['an examples object', { examples: { q: { pattern: lookaround } } }, '#/examples/q', ['pattern@#/examples/q']],
+      ['an embedded $id', { 'x-lib': { $id: 'https://lib.example/q.json', pattern: lookaround } }, 'https://lib.example/q.json', ['pattern@#/x-lib']],
+      ['an $anchor', { 'x-lib': { $anchor: 'q', pattern: lookaround } }, '#q', ['pattern@#/x-lib']],
+      ['patternProperties', { 'x-defs': { q: { patternProperties: { [slow]: { type: 'number' } }, additionalProperties: false } } }, '#/x-defs/q', ['patternProperties@#/x-defs/q', 'additionalProperties@#/x-defs/q']],
+      ['format "regex"', { 'x-defs': { q: { format: 'regex' } } }, '#/x-defs/q', ['format@#/x-defs/q']],
+      ['a pattern that is not a string', { 'x-defs': { q: { pattern: [slow] } } }, '#/x-defs/q', ['pattern@#/x-defs/q']],
+      ['a format that is not a string', { 'x-defs': { q: { format: ['regex'] } } }, '#/x-defs/q', ['format@#/x-defs/q']],
+    ] as Array<[string, JsonObject, string, string[]]>)('through %s', (_name, defs, ref, unchecked) => {
+      const s = compile({ type: 'object', properties: { q: { $ref: ref } }, ...defs })
+      const built = regExpsBuilt(() => expect(s.check({ q: 'b' })).toMatchObject({ valid: true, unchecked }))
+      expect(built.filter((p) => p === slow || p === lookaround)).toEqual([])
+    })
+
+    it.each([
+      ['const', { const: { pattern: slow } }, '#/const'],
+      ['enum', { enum: [{ pattern: slow }] }, '#/enum/0'],
+      ['default', { default: { pattern: slow } }, '#/default'],
+      ['a remote schema', {}, 'https://elsewhere.example/q.json#/x-defs/q'],
+    ] as Array<[string, JsonObject, string]>)('cannot resolve a $ref into %s: the schema is unchecked', (_name, defs, ref) => {
+      const s = compile({ type: 'object', properties: { q: { $ref: ref } }, ...defs })
+      expect(s.check({ q: 'aaaa!' })).toMatchObject({ valid: true, unchecked: ['schema'] })
+    })
+
+    it('reports $dynamicRef, which the validator does not evaluate, as unchecked', () => {
+      const s = compile({ type: 'object', properties: { q: { $dynamicRef: '#q' } }, $defs: { q: { $dynamicAnchor: 'q', type: 'string' } } })
+      expect(s.check({ q: 1 })).toMatchObject({ valid: true, unchecked: ['$dynamicRef@#/properties/q'] })
+    })
   })
 
   it('survives a self-referencing schema', () => {
