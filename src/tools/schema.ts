@@ -3,8 +3,9 @@
  * (and the firewall pinned), with `@cfworker/json-schema` (no `eval`, runs in workerd).
  *
  * Origin-written regular expressions never run on V8's backtracking engine:
- * - `pattern` is compiled with re2js (linear time) and checked through a private `format` the validator
- *   calls; a pattern RE2 cannot compile (lookaround, backreferences) is left out and reported unchecked;
+ * - `pattern` is compiled with re2js (linear time), translated to keep its ECMAScript meaning
+ *   (`./pattern`), and checked through a private `format` the validator calls; a pattern RE2 cannot
+ *   compile (lookaround, backreferences) is left out and reported unchecked;
  * - `patternProperties` (which the validator would compile with `new RegExp`) is left out and reported
  *   unchecked, together with `additionalProperties` / `unevaluatedProperties` of the same schema (which
  *   depend on it), so a legitimate argument is never refused for want of it;
@@ -20,6 +21,7 @@ import { Validator, format, ignoredKeyword, schemaArrayKeyword, schemaMapKeyword
 import { RE2JS } from 're2js'
 import type { JsonObject, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
+import { toRe2 } from './pattern'
 import { undeclaredProperties } from './undeclared'
 
 /** Largest schema (canonical JSON characters) the firewall evaluates. */
@@ -60,7 +62,7 @@ function formatFor(pattern: string): string | null {
   if (known) return known
   let re: RE2JS
   try {
-    re = RE2JS.compile(pattern)
+    re = RE2JS.compile(toRe2(pattern))
   } catch {
     return null
   }

@@ -77,6 +77,32 @@ describe('schema checks without eval or backtracking regexes', () => {
     expect(compile({ $ref: 'https://elsewhere.example/schema.json' }).check({})).toMatchObject({ valid: true, unchecked: ['schema'] })
   })
 
+  // JSON Schema patterns are ECMA-262 regular expressions: re2js must give the answer a JavaScript RegExp
+  // (with the `u` flag, as validators compile them) gives, where RE2's own meaning differs.
+  it.each([
+    ['\\S, NO-BREAK SPACE', '^\\S+$', 'a\u00a0b', false],
+    ['\\S, LINE SEPARATOR', '^\\S+$', 'a\u2028b', false],
+    ['[^\\s], ZERO WIDTH NO-BREAK SPACE', '^[^\\s]+$', 'x\ufeffy', false],
+    ['\\s, LINE TABULATION', '^\\s$', '\u000b', true],
+    ['[\\s], IDEOGRAPHIC SPACE', '^[\\s]$', '\u3000', true],
+    ['[\\S], PARAGRAPH SEPARATOR', '^[\\S]+$', 'a\u2029', false],
+    ['[^\\S], NO-BREAK SPACE', '^[^\\S]$', '\u00a0', true],
+    ['\\S, an astral character', '^\\S+$', 'ab\u{1F600}', true],
+    ['., CARRIAGE RETURN', '^a.b$', 'a\rb', false],
+    ['., LINE SEPARATOR', '^a.b$', 'a\u2028b', false],
+    ['., an astral character', '^a.b$', 'a\u{1F600}b', true],
+    ['[.], a letter', '^[.]$', 'x', false],
+    ['an escaped backslash before s', '^\\\\s$', '\\s', true],
+    ['\\u escape', '^caf\\u00e9$', 'caf\u00e9', true],
+    ['a surrogate pair of \\u escapes', '^\\ud83d\\ude00$', '\u{1F600}', true],
+    ['\\w, a non-ASCII letter', '^\\w+$', 'caf\u00e9', false],
+    ['\\d, a non-ASCII digit', '^\\d$', '\u0663', false],
+    ['\\b, before a non-ASCII letter', '\\b\u00e9', ' \u00e9', false],
+  ])('%s: as in ECMAScript', (_name, pattern, input, expected) => {
+    expect(new RegExp(pattern, 'u').test(input)).toBe(expected) // the table itself is ECMAScript's answer
+    expect(compile({ type: 'string', pattern }).check(input)).toMatchObject({ valid: expected, unchecked: [] })
+  })
+
   describe('a $ref never reaches an origin regex the firewall did not rewrite', () => {
     const slow = '^(a|a)+$' // exponential on a backtracking engine
     const lookaround = '^(?=a)a+$' // RE2 cannot compile it, so the firewall reports it unchecked
