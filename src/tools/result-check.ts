@@ -3,6 +3,11 @@
  * it becomes an `isError` result (the SDK client skips output validation for those, mcp-protocol.md
  * §4.6): its content blocks are kept, a note is added, the structured content is withheld. Members the
  * schema does not declare are findings either way.
+ *
+ * An error result is checked too when it carries structured content. Clients do not validate it, so
+ * content the schema does not allow would reach the model unchecked: a channel for anything the origin
+ * wants to smuggle out. The spec lets an error result omit structured content, so withholding it costs
+ * the client nothing it was promised; its content blocks, which describe the error, stay.
  */
 import type { JsonObject, JsonRpcResultResponse } from '../mcp/jsonrpc'
 import { getOwn } from '../mcp/jsonrpc'
@@ -16,7 +21,7 @@ const NOTE = 'The tool result did not match the output schema the tool declared;
 export function checkResult(init: ToolGateInit, memo: CallMemo, message: JsonRpcResultResponse): JsonRpcResultResponse {
   const mode = init.tools.schema.results
   const structured = getOwn(message.result, 'structuredContent')
-  if (!memo.output || mode === 'off' || structured === undefined || getOwn(message.result, 'isError') === true) return message
+  if (!memo.output || mode === 'off' || structured === undefined) return message
   const started = performance.now()
   const check = memo.output.check(structured)
   const findings = schemaFindings(check, '/result/structuredContent', 'schema-result-invalid')

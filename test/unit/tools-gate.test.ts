@@ -5,6 +5,7 @@ import type { ToolGate } from '../../src/tools/gate'
 import { testGate } from './tools-support'
 import type { OriginLister } from '../../src/tools/origin-list'
 import { FirewallError } from '../../src/errors'
+import { readEvents } from '../../src/audit/sink'
 
 const ORIGIN = 'https://origin.example/mcp'
 
@@ -132,6 +133,34 @@ describe('ToolGate: tools/call', () => {
         resultType: 'complete',
       },
     })
+  })
+
+  it('checks the structuredContent of an error result too: one that breaks the output schema is withheld, its undeclared members recorded', async () => {
+    const outputSchema = { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'], additionalProperties: false }
+    const { gate, tenantId, sink } = gateFor({}, { era: 'modern' })
+    await list(gate, [tool('stats', 'Stats.', { outputSchema })])
+    /** The result the client gets when the origin answers a call with `result`. */
+    const emitted = async (result: JsonObject) => {
+      const request = call('stats')
+      expect(await gate.beforeForward(request)).toBeNull()
+      const message = await gate.beforeEmit({ jsonrpc: '2.0', id: request.id, result }, 'tools/call')
+      return 'result' in message ? message.result : message
+    }
+    const conforming: JsonObject = { content: [{ type: 'text', text: 'partial failure' }], structuredContent: { n: 0 }, isError: true }
+    expect(await emitted(conforming)).toEqual(conforming)
+    expect(await emitted({ content: [{ type: 'text', text: 'failed' }], structuredContent: { n: 'not a number', exfil: 'SECRET' }, isError: true })).toEqual({
+      content: [
+        { type: 'text', text: 'failed' },
+        { type: 'text', text: 'The tool result did not match the output schema the tool declared; the firewall withheld its structured content.' },
+      ],
+      isError: true,
+      resultType: 'complete',
+    })
+    sink.flush()
+    await sink.settled()
+    expect((await readEvents(env, tenantId, 10)).map((e) => [e.method, e.verdict, e.ruleIds])).toEqual([
+      ['tools/call', 'modify', ['schema-result-invalid', 'schema-undeclared-property']],
+    ])
   })
 
   it('refuses calls the identity may not make, on the body name', async () => {

@@ -22,11 +22,12 @@ export interface TestGateOptions {
 
 let seq = 0
 
-/** A gate for `policy.tools` = `tools`, with the tenant's compiled policy and a sink that records nothing. */
-export function testGate(tools: unknown, opts: TestGateOptions): { gate: ToolGate; tenantId: string } {
+/** A gate for `policy.tools` = `tools`, with the tenant's compiled policy and the sink its events go to. */
+export function testGate(tools: unknown, opts: TestGateOptions): { gate: ToolGate; tenantId: string; sink: EventSink } {
   const n = ++seq
   const tenantId = opts.tenantId ?? `${opts.prefix}-${n}`
   const config = TenantConfig.parse({ origin: { url: opts.origin }, policy: { tools, monitor: opts.monitor ?? false } })
+  const sink = new EventSink(env, tenantId, () => undefined)
   const gate = new ToolGate({
     env,
     tenantId,
@@ -36,10 +37,10 @@ export function testGate(tools: unknown, opts: TestGateOptions): { gate: ToolGat
     policy: compilePolicy(tenantId, 1, config),
     era: opts.era,
     requestId: `req-${n}`,
-    sink: new EventSink(env, tenantId, () => undefined),
+    sink,
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.sessionId ? { sessionId: opts.sessionId } : {}),
     ...(opts.lister ? { lister: opts.lister } : {}),
   })
-  return { gate, tenantId }
+  return { gate, tenantId, sink }
 }
