@@ -57,14 +57,15 @@ export interface CollectOptions {
  *   // keys /error/code, /error/message; value /error/message — all role 'error'
  */
 export function collectFields(message: JsonRpcMessage, ctx: CollectContext, options: CollectOptions = {}): InspectField[] {
-  const walker = new Walker(options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, ctx.era === 'modern')
+  const walker = new Walker(options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES)
   const root: Record<string, unknown> = message as unknown as Record<string, unknown>
   const method = typeof root['method'] === 'string' ? root['method'] : undefined
+  const mrtr = mrtrStateSection(root, ctx)
   // Each part is looked at independently: a malformed message carrying both result and error is scanned whole.
-  if (method !== undefined && has(root, 'params')) walker.walk(root['params'], '/params', paramsPlan(method))
+  if (method !== undefined && has(root, 'params')) walker.walk(root['params'], '/params', { ...paramsPlan(method), opaqueState: mrtr === 'params' })
   if (has(root, 'result')) {
     const answered = ctx.method ?? methodByShape(root['result'], ctx.direction)
-    walker.walk(root['result'], '/result', resultPlan(answered))
+    walker.walk(root['result'], '/result', { ...resultPlan(answered), opaqueState: mrtr === 'result' })
   }
   if (has(root, 'error')) walker.walk(root['error'], '/error', { base: 'error' })
   return walker.fields
@@ -85,11 +86,7 @@ interface Frame {
 
 class Walker {
   readonly fields: InspectField[] = []
-  constructor(
-    private readonly maxBytes: number,
-    /** 2026-07-28: a string `requestState` beside `params`/`result` is the protocol's opaque MRTR state. */
-    private readonly mrtrState: boolean,
-  ) {}
+  constructor(private readonly maxBytes: number) {}
 
   walk(value: unknown, path: string, plan: Plan): void {
     const stack: Frame[] = [{ value, path, role: plan.base, plan }]
@@ -118,11 +115,8 @@ class Walker {
     const keys = Object.keys(v)
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i] as string
-      // 2026 MRTR `requestState` is the server's opaque state, echoed back unread by the client; no model
-      // ever sees it, so it is neither an injection nor an exfiltration channel (mcp-protocol.md §3.1), and
-      // servers often sign it as a JWT, which the secret rules would redact and so break the retry. Only
-      // there: in 2025 revisions it is an ordinary extra field, and a non-string is not that state.
-      if (f.plan && key === 'requestState' && this.mrtrState && typeof v[key] === 'string') continue
+      // The opaque MRTR state (see `mrtrStateSection`) is not scanned; a non-string is not that state.
+      if (f.plan?.opaqueState && key === 'requestState' && typeof v[key] === 'string') continue
       const child: Frame = { value: v[key], path: appendPointer(f.path, key), role: f.role, key }
       if (f.plan) {
         child.role = f.plan.keys?.get(key) ?? f.plan.base
@@ -210,6 +204,22 @@ function innerRequestRole(request: unknown): FieldRole {
   return paramsPlan(method).base
 }
 
+/**
+ * The section whose string `requestState` is 2026-07-28 MRTR state (mcp-protocol.md §1.3), if any: the
+ * server's `input_required` result, and the client's request that retries it. There it is the server's
+ * opaque state, echoed back unread by the client, so no model reads or writes it (§3.1 "opaque; don't
+ * parse"), and servers often sign it as a JWT, which the secret rules would redact and so break the
+ * retry. Anywhere else (a notification, an error, a complete result, a 2025 revision) the protocol gives
+ * the name no meaning, so it is an ordinary field: skipping it there would be a channel no detector reads.
+ */
+function mrtrStateSection(root: Record<string, unknown>, ctx: CollectContext): 'params' | 'result' | undefined {
+  if (ctx.era !== 'modern') return undefined
+  if (ctx.direction === 'client_to_server' && typeof root['method'] === 'string' && has(root, 'id')) return 'params'
+  const result = root['result']
+  if (ctx.direction === 'server_to_client' && isRecord(result) && result['resultType'] === 'input_required') return 'result'
+  return undefined
+}
+
 function has(record: Record<string, unknown>, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(record, key)
 }
@@ -222,6 +232,8 @@ interface Plan {
   keys?: ReadonlyMap<string, FieldRole>
   /** The section's `inputRequests` (results) or `inputResponses` (params) map holds 2026 MRTR exchanges. */
   map?: 'requests' | 'responses'
+  /** The section's string `requestState` is the protocol's opaque MRTR state: not scanned. */
+  opaqueState?: boolean
 }
 
 const ARGUMENTS = new Map<string, FieldRole>([['arguments', 'arguments']])

@@ -436,4 +436,16 @@ describe('opaque MRTR state', () => {
     const odd = { ...result, result: { ...result.result, requestState: { note: 'x' } } }
     expect(paths(odd, 'server_to_client', 'modern')).toContain('/result/requestState/note')
   })
+
+  it('scans a 2026-07-28 requestState wherever the protocol does not define it', () => {
+    const paths = (m: JsonRpcMessage, direction: 'server_to_client' | 'client_to_server') => collectFields(m, { direction, era: 'modern' }).map((f) => f.path)
+    const state = 'opaque'
+    expect(paths({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'x', requestState: state } }, 'server_to_client')).toContain('/params/requestState')
+    expect(paths({ jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1, requestState: state } }, 'client_to_server')).toContain('/params/requestState')
+    expect(paths({ jsonrpc: '2.0', id: 1, error: { code: 1, message: 'x', requestState: state } } as JsonRpcMessage, 'server_to_client')).toContain('/error/requestState')
+    expect(paths({ jsonrpc: '2.0', id: 1, result: { resultType: 'complete', content: [], requestState: state } }, 'server_to_client')).toContain('/result/requestState')
+    // A server request's params, and an input_required shape the client sends, are not where the state lives either.
+    expect(paths({ jsonrpc: '2.0', id: 1, method: 'x/y', params: { requestState: state } }, 'server_to_client')).toContain('/params/requestState')
+    expect(paths({ jsonrpc: '2.0', id: 1, result: { resultType: 'input_required', requestState: state } }, 'client_to_server')).toContain('/result/requestState')
+  })
 })
