@@ -4,33 +4,45 @@
  * `Content-Length` and `Content-Encoding` never cross it.
  */
 
-const TO_ORIGIN = new Set([
-  'accept',
-  'content-type',
-  'mcp-session-id',
-  'mcp-protocol-version',
-  'last-event-id',
-  'mcp-method',
-  'mcp-name',
-  'user-agent',
-  'authorization',
-])
+const TO_ORIGIN = new Set(['accept', 'content-type', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'authorization'])
+
+/**
+ * What the origin sees as the client software. The client's own `User-Agent` is free text that no
+ * detector reads and that MCP gives no meaning, so it is replaced rather than passed on unread.
+ */
+export const ORIGIN_USER_AGENT = 'mcp-edge-firewall/1'
 
 const TO_CLIENT = new Set(['content-type', 'mcp-session-id', 'mcp-protocol-version', 'www-authenticate', 'cache-control', 'retry-after', 'allow'])
 
 /**
- * Headers for the origin request. `Mcp-Param-*` headers are forwarded (unknown ones too, as 2026-07-28
- * requires); `Authorization` passes through unchanged unless `forwardAuthorization` is false.
+ * Headers for the origin request. `Authorization` passes through unchanged unless `forwardAuthorization`
+ * is false. The 2026-07-28 request metadata headers are not among them: see {@link withRequestMetadata}.
  */
 export function originRequestHeaders(incoming: Headers, opts: { forwardAuthorization: boolean }): Headers {
   const out = new Headers()
   incoming.forEach((value, name) => {
     const lower = name.toLowerCase()
     if (lower === 'authorization' && !opts.forwardAuthorization) return
-    if (TO_ORIGIN.has(lower) || lower.startsWith('mcp-param-')) out.set(lower, value)
+    if (TO_ORIGIN.has(lower)) out.set(lower, value)
   })
+  out.set('user-agent', ORIGIN_USER_AGENT)
   // Workers' fetch decompresses anyway; identity keeps the origin from buffering to compress.
   out.set('accept-encoding', 'identity')
+  return out
+}
+
+/**
+ * Adds the client's 2026-07-28 request metadata headers (`Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`,
+ * streamable-http §"Request Metadata") to `out`. They carry client text beside the body, so only a
+ * 2026-07-28 POST whose headers were checked against its body and whose other `Mcp-Param-*` values were
+ * scanned may forward them (unknown ones too, as that revision requires); earlier revisions and GET or
+ * DELETE define none, and there they are dropped.
+ */
+export function withRequestMetadata(out: Headers, incoming: Headers): Headers {
+  incoming.forEach((value, name) => {
+    const lower = name.toLowerCase()
+    if (lower === 'mcp-method' || lower === 'mcp-name' || lower.startsWith('mcp-param-')) out.set(lower, value)
+  })
   return out
 }
 

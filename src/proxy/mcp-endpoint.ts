@@ -17,7 +17,7 @@ import { checkAccept, checkContentType, checkMethod, readCappedText } from './in
 import { checkBrowserOrigin, corsHeaders, preflight } from './cors'
 import { checkTargetUrl } from './origin-url'
 import { urlPolicy } from './url-policy-env'
-import { applySseHeaders, clientResponseHeaders, mediaType } from './headers'
+import { applySseHeaders, clientResponseHeaders, mediaType, withRequestMetadata } from './headers'
 import { forward } from './forward'
 import { Exchange, toolNameOf } from './exchange'
 import { relaySse } from './relay-sse'
@@ -213,6 +213,8 @@ async function sendToOrigin(r: AuthedRequest, originUrl: URL, exchange: Exchange
   }
 
   let headers = await r.auth.originHeaders(request.headers)
+  // 2026-07-28 metadata headers were checked against the body and scanned in handlePost: only they go on.
+  if (exchange.init.era === 'modern' && single) headers = withRequestMetadata(headers, request.headers)
   if (exchange.init.era === 'modern' && outgoing[0] && single && (outgoing[0] !== single || c.bindings.length > 0)) {
     headers = rewriteParamHeaders(headers, outgoing[0], { bindings: c.bindings })
   }
