@@ -1,21 +1,28 @@
 /**
  * OAuth discovery for hostname-mapped tenants in `passthrough` auth mode (mcp-protocol.md §2.3,
  * "Mode A"): the firewall serves the vendor's own hostname, so the origin's protected-resource and
- * authorization-server metadata (and the 2025-03-26 fallback endpoints) are forwarded untouched.
- * These are not MCP messages; they are passed through with a size cap, no cookies, and redirects handed
- * to the client rather than followed.
+ * authorization-server metadata (and the 2025-03-26 fallback endpoints) are fetched from the origin's host.
+ * These are not MCP messages, but the origin's answer reaches the client all the same, so only what
+ * discovery needs goes back: a 2xx JSON object, re-serialised. A refusal (4xx) keeps its status (a 404 is
+ * how a client learns to fall back) with the firewall's own body; a redirect, a 5xx, an answer that is not
+ * a JSON object or a connection lost mid-body are the firewall's documented origin errors, so neither an
+ * internal `Location` nor an error page's stack trace ever passes.
  */
 import { FirewallError } from '../errors'
 import type { LoadedTenant } from '../tenant/store'
 import { checkTargetUrl } from './origin-url'
 import { urlPolicy } from './url-policy-env'
 import { readCappedText } from './ingress'
+import { forward } from './forward'
+import { mediaType } from './headers'
+import { readOriginBody } from './relay-json'
 
 const DISCOVERY_PREFIXES = ['/.well-known/oauth-protected-resource', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']
 /** 2025-03-26 clients fall back to these when no authorization-server metadata exists. */
 const LEGACY_AUTH_PATHS = new Set(['/authorize', '/token', '/register'])
 const MAX_DISCOVERY_BYTES = 256 * 1024
-const PASS_HEADERS = ['content-type', 'cache-control', 'location', 'www-authenticate']
+/** `application/json` and the `+json` types (RFC 6839) metadata and token answers use. */
+const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json$/
 
 export function isDiscoveryPath(path: string): boolean {
   return LEGACY_AUTH_PATHS.has(path) || DISCOVERY_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))
@@ -24,32 +31,36 @@ export function isDiscoveryPath(path: string): boolean {
 /** Forwards a discovery or legacy OAuth request to the tenant origin's host, same path and query. */
 export async function handleDiscovery(request: Request, tenant: LoadedTenant, env: Env): Promise<Response> {
   const incoming = new URL(request.url)
-  const origin = checkTargetUrl(tenant.record.config.origin.url, urlPolicy(env, incoming.hostname, tenant.record.config.hosts))
+  const config = tenant.record.config
+  const origin = checkTargetUrl(config.origin.url, urlPolicy(env, incoming.hostname, config.hosts))
   if (!origin.ok) throw new FirewallError({ kind: 'origin_not_allowed' })
-  const target = new URL(incoming.pathname + incoming.search, origin.url)
   const headers = new Headers()
   for (const name of ['accept', 'content-type', 'authorization', 'mcp-protocol-version']) {
     const v = request.headers.get(name)
     if (v !== null) headers.set(name, v)
   }
-  const hasBody = request.method === 'POST'
-  let upstream: Response
+  const body = request.method === 'POST' ? await readCappedText(request, MAX_DISCOVERY_BYTES, () => new FirewallError({ kind: 'payload_too_large' })) : undefined
+  // forward() refuses redirects (-31007) and 5xx (-31006) and maps a refused connection or timeout.
+  const { response: upstream, abort } = await forward(
+    { url: new URL(incoming.pathname + incoming.search, origin.url), method: body === undefined ? 'GET' : 'POST', headers, ...(body !== undefined ? { body } : {}) },
+    { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal },
+  )
+  if (!upstream.ok) {
+    await upstream.body?.cancel().catch(() => undefined)
+    throw new FirewallError({ kind: 'origin_refused', status: upstream.status })
+  }
+  const text = await readOriginBody(upstream, MAX_DISCOVERY_BYTES, { ms: config.origin.timeoutMs, abort })
+  const metadata = JSON_TYPE.test(mediaType(upstream.headers.get('content-type'))) ? jsonObject(text) : undefined
+  if (metadata === undefined) throw new FirewallError({ kind: 'origin_invalid_response', reason: 'discovery answer is not a JSON object' })
+  // Token answers must not be cached (RFC 6749 §5.1); metadata can be fetched again.
+  return new Response(JSON.stringify(metadata), { status: upstream.status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } })
+}
+
+function jsonObject(text: string): Record<string, unknown> | undefined {
   try {
-    upstream = await fetch(target, {
-      method: request.method === 'POST' ? 'POST' : 'GET',
-      headers,
-      ...(hasBody ? { body: await readCappedText(request, MAX_DISCOVERY_BYTES, () => new FirewallError({ kind: 'payload_too_large' })) } : {}),
-      redirect: 'manual',
-      signal: AbortSignal.timeout(tenant.record.config.origin.timeoutMs),
-    })
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
   } catch {
-    throw new FirewallError({ kind: 'origin_unreachable' })
+    return undefined
   }
-  const body = await readCappedText(upstream, MAX_DISCOVERY_BYTES, () => new FirewallError({ kind: 'origin_response_too_large' }))
-  const out = new Headers()
-  for (const name of PASS_HEADERS) {
-    const v = upstream.headers.get(name)
-    if (v !== null) out.set(name, v)
-  }
-  return new Response(body, { status: upstream.status, headers: out })
 }

@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFirewall } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
-import { ACCEPT_BOTH, readSse } from '../support/raw.js'
+import { ACCEPT_BOTH, readSse, startRawOrigin } from '../support/raw.js'
+import type { RawOrigin } from '../support/raw.js'
 
 type Behaviour = (res: import('node:http').ServerResponse) => void
 
@@ -258,5 +259,56 @@ describe('origin failures', () => {
 
   it('reached the origin for every case but the refused connection', () => {
     expect(hits).toBeGreaterThanOrEqual(Object.keys(behaviours).length)
+  })
+})
+
+// A hostname-mapped passthrough tenant forwards OAuth discovery to its origin's host (same path and query):
+// only a JSON object goes back; every other answer is the firewall's own.
+describe('OAuth discovery pass-through', () => {
+  const PRM = { resource: 'http://localhost/mcp', authorization_servers: ['https://as.example'] }
+  const answers: Record<string, Behaviour> = {
+    ok: (res) => res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60, note="origin.internal"' }).end(JSON.stringify(PRM)),
+    '500': (res) => res.writeHead(500, { 'content-type': 'text/plain' }).end('Error at /srv/app.js:12 connecting to postgres://admin:pw@origin.internal:5432/db'),
+    redirect: (res) => res.writeHead(302, { location: 'http://10.0.0.5:8080/internal-login' }).end(),
+    'drop-mid-body': (res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '200' }).write('{"resource":')
+      setTimeout(() => res.socket?.destroy(), 20)
+    },
+    html: (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login at origin.internal</html>'),
+    array: (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('["origin.internal"]'),
+    '404': (res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<b>nginx at origin.internal</b>'),
+    '400-token': (res) => res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_grant","error_description":"db at origin.internal:5432 failed"}'),
+  }
+  let vendor: RawOrigin
+  beforeAll(async () => {
+    vendor = await startRawOrigin((req, res) => answers[new URL(req.url ?? '/', 'http://x').searchParams.get('case') ?? '']?.(res))
+    await fw.admin.putTenant('vendor', { origin: { url: vendor.url, timeoutMs: 1000 }, hosts: ['localhost'] })
+  })
+  afterAll(() => vendor?.close())
+  const discover = (answer: string, path = '/.well-known/oauth-protected-resource') => fetch(`http://localhost:${fw.port}${path}?case=${answer}`)
+
+  it('relays metadata as a JSON object the firewall serialised, without the origin\'s other headers', async () => {
+    const res = await discover('ok')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('application/json')
+    expect(res.headers.get('cache-control')).toBe('no-store')
+    expect(await res.json()).toEqual(PRM)
+  })
+
+  it.each([
+    ['500', 502, -31006, 'Origin error'],
+    ['redirect', 502, -31007, 'Origin answered with a redirect'],
+    ['drop-mid-body', 502, -31006, 'Origin unavailable'],
+    ['html', 502, -31007, 'Origin sent a response the firewall cannot inspect'],
+    ['array', 502, -31007, 'Origin sent a response the firewall cannot inspect'],
+    ['404', 404, -32000, 'Origin refused the request (HTTP 404)'],
+    ['400-token', 400, -32000, 'Origin refused the request (HTTP 400)'],
+  ] as const)('answers %s with HTTP %i and the firewall\'s own error, nothing of the origin\'s', async (answer, status, code, message) => {
+    const res = await discover(answer, answer === '400-token' ? '/token' : undefined)
+    expect(res.status).toBe(status)
+    const text = await res.text()
+    expect(JSON.parse(text)).toEqual({ jsonrpc: '2.0', id: null, error: { code, message, data: { requestId: res.headers.get('x-request-id') } } })
+    expect(text).not.toMatch(/origin\.internal|10\.0\.0\.5|postgres|srv/)
+    expect(res.headers.get('location')).toBeNull()
   })
 })
