@@ -3,6 +3,7 @@
  * the firewall does not know is not forwarded, so hop-by-hop headers, `Host`, `Cookie`, `cf-*`,
  * `Content-Length` and `Content-Encoding` never cross it.
  */
+import { isSupportedVersion } from '../mcp/era'
 
 const TO_ORIGIN = new Set(['accept', 'content-type', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'authorization'])
 
@@ -12,7 +13,6 @@ const TO_ORIGIN = new Set(['accept', 'content-type', 'mcp-session-id', 'mcp-prot
  */
 export const ORIGIN_USER_AGENT = 'mcp-edge-firewall/1'
 
-const TO_CLIENT = new Set(['content-type', 'mcp-session-id', 'mcp-protocol-version', 'www-authenticate', 'cache-control', 'retry-after', 'allow'])
 
 /**
  * Headers for the origin request. `Authorization` passes through unchanged unless `forwardAuthorization`
@@ -46,11 +46,38 @@ export function withRequestMetadata(out: Headers, incoming: Headers): Headers {
   return out
 }
 
-/** Headers for the client response; the body is always re-encoded by the firewall. */
-export function clientResponseHeaders(upstream: Headers, requestId: string): Headers {
+/**
+ * The origin response headers a client may see, each with the form its value must have. They reach the
+ * client beside the inspected body, so free text in one would be a channel no detector reads: a value
+ * that is not what the header defines is dropped. `Content-Type` is not among them: the firewall labels
+ * every body it sends itself.
+ */
+const TO_CLIENT: ReadonlyMap<string, (value: string, status: number) => boolean> = new Map([
+  // Visible ASCII (transports §"Session Management"); the spec sets no length, UUIDs and signed tokens fit.
+  ['mcp-session-id', (v) => /^[\x21-\x7e]{1,256}$/.test(v)],
+  ['mcp-protocol-version', (v) => isSupportedVersion(v)],
+  // Delay-seconds or an IMF-fixdate (RFC 9110 §10.2.3).
+  ['retry-after', (v) => /^\d{1,10}$/.test(v) || /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(v)],
+  ['allow', (v) => /^[A-Z]{1,16}(?: *, *[A-Z]{1,16}){0,15}$/.test(v)],
+  ['cache-control', (v) => v.split(',').every((d) => CACHE_DIRECTIVE.test(d.trim()))],
+  // A challenge belongs to a refusal of credentials (RFC 9110 §11.6.1); an OAuth challenge is short.
+  ['www-authenticate', (v, status) => (status === 401 || status === 403) && /^[\x20-\x7e]{1,1024}$/.test(v)],
+])
+
+/** A standard response directive (RFC 9111 §5.2.2, RFC 8246, RFC 5861), with a number where it takes one. */
+const CACHE_DIRECTIVE = /^(?:no-cache|no-store|no-transform|public|private|must-revalidate|proxy-revalidate|must-understand|immutable|(?:max-age|s-maxage|stale-while-revalidate|stale-if-error)=\d{1,10})$/i
+
+/**
+ * Headers for the client response; the body is always re-encoded by the firewall. An origin header whose
+ * value does not have its header's form is dropped and logged by name (never by value).
+ */
+export function clientResponseHeaders(upstream: Response, requestId: string): Headers {
   const out = new Headers()
-  upstream.forEach((value, name) => {
-    if (TO_CLIENT.has(name.toLowerCase())) out.set(name, value)
+  upstream.headers.forEach((value, name) => {
+    const wellFormed = TO_CLIENT.get(name.toLowerCase())
+    if (wellFormed === undefined) return
+    if (wellFormed(value, upstream.status)) out.set(name, value)
+    else console.warn(JSON.stringify({ event: 'origin_header_dropped', requestId, header: name.toLowerCase() }))
   })
   out.set('x-request-id', requestId)
   return out

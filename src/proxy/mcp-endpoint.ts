@@ -285,7 +285,7 @@ async function relay(
 ): Promise<Response> {
   const { firstId } = sent
   const config = r.tenant.record.config
-  const headers = clientResponseHeaders(upstream.headers, r.requestId)
+  const headers = clientResponseHeaders(upstream, r.requestId)
   const type = mediaType(upstream.headers.get('content-type'))
   const answerOrigin = (messages: JsonRpcMessage[]) => r.waitUntil(answerOnBehalf(r, originUrl, messages))
 
