@@ -151,7 +151,7 @@ function messageProblem(value: unknown): string | undefined {
     if (typeof value.method !== 'string') return 'method must be a string'
     if (!METHOD_NAME.test(value.method)) return 'method must be 1 to 128 printable ASCII characters without spaces'
     if (hasResult || hasError) return 'a request must not carry result or error'
-    if (Object.hasOwn(value, 'id') && !isValidId(value.id)) return 'id must be a string or a safe integer'
+    if (Object.hasOwn(value, 'id') && !isValidId(value.id)) return `id must be ${ID_RULE}`
     // JSON-RPC allows array params; MCP always sends an object (schema.ts `params?: {...}`).
     if (Object.hasOwn(value, 'params') && !isJsonObject(value.params)) return 'params must be an object'
     return undefined
@@ -160,12 +160,12 @@ function messageProblem(value: unknown): string | undefined {
   if (hasResult && hasError) return 'response has both result and error'
   if (!Object.hasOwn(value, 'id')) return 'response has no id'
   if (hasResult) {
-    if (!isValidId(value.id)) return 'id must be a string or a safe integer'
+    if (!isValidId(value.id)) return `id must be ${ID_RULE}`
     if (!isJsonObject(value.result)) return 'result must be an object'
     return undefined
   }
   // JSON-RPC 2.0 §5: the id is null when the request's id could not be determined.
-  if (value.id !== null && !isValidId(value.id)) return 'id must be a string, a safe integer or null'
+  if (value.id !== null && !isValidId(value.id)) return `id must be ${ID_RULE}, or null`
   const error = value.error
   if (!isJsonObject(error)) return 'error must be an object'
   if (!Number.isSafeInteger(getOwn(error, 'code'))) return 'error.code must be an integer'
@@ -178,8 +178,16 @@ function messageProblem(value: unknown): string | undefined {
  * `JSON.parse`, so forwarding it would answer a different id than the client sent: refuse it.
  */
 function isValidId(id: JsonValue | undefined): boolean {
-  return typeof id === 'string' || Number.isSafeInteger(id)
+  return typeof id === 'string' ? STRING_ID.test(id) : Number.isSafeInteger(id)
 }
+
+/**
+ * String ids are correlation handles the sender's software picks (UUIDs, `req-1`, nanoids, base64), never
+ * prose. Like method names, an id is echoed between client and origin in a place no detector reads, so an
+ * id that could hold words, markup or a long secret is refused in both directions.
+ */
+const STRING_ID = /^[A-Za-z0-9._~:/+=@#-]{1,128}$/
+const ID_RULE = 'a safe integer or 1 to 128 letters, digits and ._~:/+=@#-'
 
 /** The four JSON-RPC message shapes. */
 export type MessageKind = 'request' | 'notification' | 'result' | 'error'
