@@ -6,7 +6,9 @@
  * discovery needs goes back: a 2xx JSON object, re-serialised. A refusal (4xx) keeps its status (a 404 is
  * how a client learns to fall back) with the firewall's own body; a redirect, a 5xx, an answer that is not
  * a JSON object or a connection lost mid-body are the firewall's documented origin errors, so neither an
- * internal `Location` nor an error page's stack trace ever passes.
+ * internal `Location` nor an error page's stack trace ever passes. The one redirect that passes is the
+ * 2025-03-26 `/authorize` answer, which is a redirect by design (RFC 6749 §4.1): to a public https page
+ * (the sign-in) or back to the client's own `redirect_uri`, with nothing but its `Location`.
  */
 import { FirewallError } from '../errors'
 import type { LoadedTenant } from '../tenant/store'
@@ -41,10 +43,13 @@ export async function handleDiscovery(request: Request, tenant: LoadedTenant, en
   }
   const body = request.method === 'POST' ? await readCappedText(request, MAX_DISCOVERY_BYTES, () => new FirewallError({ kind: 'payload_too_large' })) : undefined
   // forward() refuses redirects (-31007) and 5xx (-31006) and maps a refused connection or timeout.
+  const target = new URL(incoming.pathname + incoming.search, origin.url)
+  const authorize = incoming.pathname === '/authorize' && body === undefined
   const { response: upstream, abort } = await forward(
-    { url: new URL(incoming.pathname + incoming.search, origin.url), method: body === undefined ? 'GET' : 'POST', headers, ...(body !== undefined ? { body } : {}) },
-    { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal },
+    { url: target, method: body === undefined ? 'GET' : 'POST', headers, ...(body !== undefined ? { body } : {}) },
+    { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal, returnRedirects: authorize },
   )
+  if (upstream.status >= 300 && upstream.status < 400) return authorizeRedirect(upstream, target, incoming)
   if (!upstream.ok) {
     await upstream.body?.cancel().catch(() => undefined)
     throw new FirewallError({ kind: 'origin_refused', status: upstream.status })
@@ -54,6 +59,29 @@ export async function handleDiscovery(request: Request, tenant: LoadedTenant, en
   if (metadata === undefined) throw new FirewallError({ kind: 'origin_invalid_response', reason: 'discovery answer is not a JSON object' })
   // Token answers must not be cached (RFC 6749 §5.1); metadata can be fetched again.
   return new Response(JSON.stringify(metadata), { status: upstream.status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } })
+}
+
+/** The sign-in: a public https page, whatever the tenant's origin policy allows its own origin. */
+const PUBLIC_ONLY = { allowPrivate: false, ownHostnames: new Set<string>() }
+
+/**
+ * An `/authorize` redirect, passed with its `Location` only when that is a public https page or the
+ * client's own `redirect_uri` (a native client's is often `http://localhost:…`, RFC 8252 §7.3).
+ */
+function authorizeRedirect(upstream: Response, target: URL, incoming: URL): Response {
+  const raw = upstream.headers.get('location')
+  const location = raw === null ? null : URL.parse(raw, target.href)
+  if (location === null || !(checkTargetUrl(location.href, PUBLIC_ONLY).ok || toClient(location, incoming))) {
+    throw new FirewallError({ kind: 'origin_redirect' })
+  }
+  return new Response(null, { status: upstream.status, headers: { location: location.href, 'cache-control': 'no-store' } })
+}
+
+/** Whether `location` goes back to the `redirect_uri` the client sent (same origin and path). */
+function toClient(location: URL, incoming: URL): boolean {
+  const declared = incoming.searchParams.get('redirect_uri')
+  const uri = declared === null ? null : URL.parse(declared)
+  return uri !== null && !location.username && !location.password && location.origin === uri.origin && location.pathname === uri.pathname
 }
 
 function jsonObject(text: string): Record<string, unknown> | undefined {

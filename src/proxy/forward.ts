@@ -17,6 +17,8 @@ export interface ForwardOptions {
   timeoutMs: number
   /** Fires when the client goes away; the origin fetch (and its body stream) is aborted. */
   clientSignal?: AbortSignal
+  /** Return a redirect (its body discarded) for the caller to judge, instead of refusing it. */
+  returnRedirects?: boolean
 }
 
 export interface OriginResponse {
@@ -25,7 +27,10 @@ export interface OriginResponse {
   abort: () => void
 }
 
-/** Fetches the origin. Throws `origin_unreachable`, `origin_timeout`, `origin_redirect` or `origin_error`. */
+/**
+ * Fetches the origin. Throws `origin_unreachable`, `origin_timeout`, `origin_redirect` (unless
+ * `returnRedirects`) or `origin_error`.
+ */
 export async function forward(req: OriginRequest, opts: ForwardOptions): Promise<OriginResponse> {
   const controller = new AbortController()
   const onClientAbort = () => controller.abort(new Error('client disconnected'))
@@ -55,6 +60,7 @@ export async function forward(req: OriginRequest, opts: ForwardOptions): Promise
   const abort = () => controller.abort(new Error('stream closed by firewall'))
   if (response.status >= 300 && response.status < 400) {
     await response.body?.cancel().catch(() => undefined)
+    if (opts.returnRedirects === true) return { response: new Response(null, { status: response.status, headers: response.headers }), abort }
     throw new FirewallError({ kind: 'origin_redirect' })
   }
   if (response.status >= 500) {

@@ -278,6 +278,9 @@ describe('OAuth discovery pass-through', () => {
     array: (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('["origin.internal"]'),
     '404': (res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<b>nginx at origin.internal</b>'),
     '400-token': (res) => res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_grant","error_description":"db at origin.internal:5432 failed"}'),
+    'sign-in': (res) => res.writeHead(302, { location: 'https://login.vendor.example/authorize?state=s1', 'set-cookie': 'sid=origin.internal' }).end('<a>origin.internal</a>'),
+    'back-to-client': (res) => res.writeHead(302, { location: 'http://localhost:33418/callback?code=c1&state=s1' }).end(),
+    'internal-sign-in': (res) => res.writeHead(302, { location: 'https://10.0.0.5/internal-login' }).end(),
   }
   let vendor: RawOrigin
   beforeAll(async () => {
@@ -310,5 +313,24 @@ describe('OAuth discovery pass-through', () => {
     expect(JSON.parse(text)).toEqual({ jsonrpc: '2.0', id: null, error: { code, message, data: { requestId: res.headers.get('x-request-id') } } })
     expect(text).not.toMatch(/origin\.internal|10\.0\.0\.5|postgres|srv/)
     expect(res.headers.get('location')).toBeNull()
+  })
+
+  it("passes a 2025-03-26 /authorize redirect to a public sign-in page or back to the client's redirect_uri, with its Location only", async () => {
+    const authorize = (answer: string) =>
+      fetch(`http://localhost:${fw.port}/authorize?case=${answer}&redirect_uri=${encodeURIComponent('http://localhost:33418/callback')}`, { redirect: 'manual' })
+    const signIn = await authorize('sign-in')
+    expect(signIn.status).toBe(302)
+    expect(signIn.headers.get('location')).toBe('https://login.vendor.example/authorize?state=s1')
+    expect(signIn.headers.get('set-cookie')).toBeNull()
+    expect(await signIn.text()).toBe('')
+    const back = await authorize('back-to-client')
+    expect(back.status).toBe(302)
+    expect(back.headers.get('location')).toBe('http://localhost:33418/callback?code=c1&state=s1')
+    for (const answer of ['internal-sign-in', 'redirect']) {
+      const res = await authorize(answer)
+      expect(res.status, answer).toBe(502)
+      expect(await res.json()).toMatchObject({ error: { code: -31007, message: 'Origin answered with a redirect' } })
+      expect(res.headers.get('location')).toBeNull()
+    }
   })
 })
