@@ -17,6 +17,19 @@ export interface Access {
   readonly active: boolean
 }
 
+/**
+ * The spellings of a resource URI the lists judge: as sent, and as an SDK origin resolves it
+ * (`new URL(uri).toString()`: scheme and special hosts lower-cased, `.`, `..` and `%2e%2e` segments
+ * removed). Every spelling must pass, so a deny glob that matches either refuses the URI and an allow list
+ * must match both: neither `FIXTURE://readme` nor `…/public/../private/key` steps around a glob. A URI
+ * that does not parse is judged as sent.
+ * @example resourceSpellings('FIXTURE://docs/public/../key') // ['FIXTURE://docs/public/../key', 'fixture://docs/key']
+ */
+function resourceSpellings(uri: string): string[] {
+  const resolved = URL.canParse(uri) ? new URL(uri).toString() : uri
+  return resolved === uri ? [uri] : [uri, resolved]
+}
+
 function passes(lists: NameLists | undefined, name: string): boolean {
   if (!lists) return true
   if (lists.allow && !lists.allow.some((g) => globMatch(g, name))) return false
@@ -51,9 +64,10 @@ export function compileAccess(policy: ToolsPolicy): Access {
   return {
     active,
     permits(kind, name, identity) {
-      if (!passes(tenant[kind], name)) return false
+      const spellings = kind === 'resources' ? resourceSpellings(name) : [name]
+      if (!spellings.every((n) => passes(tenant[kind], n))) return false
       if (identity === undefined || identities.length === 0) return true
-      return entriesFor(identity).every((lists) => passes(lists[kind], name))
+      return entriesFor(identity).every((lists) => spellings.every((n) => passes(lists[kind], n)))
     },
   }
 }

@@ -241,6 +241,24 @@ describe('identity', () => {
   })
 })
 
+describe('resources', () => {
+  it('refuses a spelling of a denied URI that the SDK origin resolves to it; the origin never sees the read', async () => {
+    await fw.admin.putTenant('resources-denied', { origin: { url: origin.url }, policy: { tools: { resources: { deny: ['fixture://readme'] } } } })
+    const c = await mcpClient(fw.tenantUrl('resources-denied'))
+    try {
+      const mark = origin.calls.length
+      for (const uri of ['fixture://readme', 'FIXTURE://readme', 'Fixture://readme']) {
+        const err = await c.client.readResource({ uri }).catch((e: unknown) => e)
+        expect(err).toBeInstanceOf(McpError)
+        expect((err as McpError).code).toBe(-31001)
+      }
+      expect(origin.calls.slice(mark).some((call) => call.rawBody.includes('resources/read'))).toBe(false)
+    } finally {
+      await c.close()
+    }
+  })
+})
+
 describe('sensitive tools', () => {
   it('refuses a call until that exact call is approved through the admin API, then runs it once', async () => {
     await fw.admin.putTenant('sensitive', { origin: { url: origin.url }, policy: { tools: { requireApproval: ['add'] } } })

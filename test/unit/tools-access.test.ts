@@ -43,6 +43,27 @@ describe('access lists by identity', () => {
   })
 })
 
+describe('resource URIs: as sent and as an origin resolves them', () => {
+  const a = access({ resources: { allow: ['fixture://docs/public/*', 'https://docs.vendor.example/*'], deny: ['fixture://docs/public/secret*'] } })
+
+  it.each([
+    ['fixture://docs/public/readme', true],
+    ['fixture://docs/public/../private/key', false], // an origin reads fixture://docs/private/key
+    ['fixture://docs/public/%2e%2e/private/key', false], // %2e%2e is a dot segment too (WHATWG URL)
+    ['fixture://docs/public/./secret.txt', false], // denied once resolved
+    ['FIXTURE://docs/public/secret.txt', false], // the scheme is case-insensitive
+    ['HTTPS://DOCS.VENDOR.EXAMPLE/guide', false], // the host too, for special schemes: not on the allow list as sent
+    ['https://docs.vendor.example/guide', true],
+    ['not a url', false],
+  ])('%s → %s', (uri, expected) => {
+    expect(a.permits('resources', uri, undefined)).toBe(expected)
+  })
+
+  it('refuses a spelling that resolves to a denied URI', () => {
+    expect(access({ resources: { deny: ['fixture://readme'] } }).permits('resources', 'FIXTURE://readme', undefined)).toBe(false)
+  })
+})
+
 describe('ToolsPolicy config', () => {
   it('defaults to enforce pinning with schema checks on', () => {
     expect(ToolsPolicy.parse({})).toEqual({
