@@ -5,7 +5,7 @@
  * and reported in alert mode) until someone approves it. Definitions the edge cache already vouches for
  * cost no object call; the rest are scanned and recorded in one `observe` per page.
  */
-import type { JsonObject, JsonRpcResultResponse } from '../mcp/jsonrpc'
+import type { JsonObject, JsonRpcResultResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import type { Finding } from '../inspect/types'
 import { comparisonJson, pinName, type PinKind } from './canonical'
@@ -15,10 +15,10 @@ import type { IndexedPin, PinIndex } from './pin-cache'
 import type { Named, Pins } from './pins'
 
 /** Where each list method keeps its entries, what they are pinned as, and which access list applies. */
-export const LISTS: Readonly<Record<string, { key: string; pin: PinKind | null; access: AccessKind | null; field: 'name' | 'uri' }>> = {
+export const LISTS: Readonly<Record<string, { key: string; pin: PinKind | null; access: AccessKind; field: 'name' | 'uri' }>> = {
   'tools/list': { key: 'tools', pin: 'tool', access: 'tools', field: 'name' },
   'prompts/list': { key: 'prompts', pin: 'prompt', access: 'prompts', field: 'name' },
-  'resources/templates/list': { key: 'resourceTemplates', pin: 'resourceTemplate', access: null, field: 'name' },
+  'resources/templates/list': { key: 'resourceTemplates', pin: 'resourceTemplate', access: 'resources', field: 'name' },
   'resources/list': { key: 'resources', pin: null, access: 'resources', field: 'uri' },
 }
 
@@ -40,7 +40,7 @@ export async function checkList(init: ToolGateInit, pins: Pins, method: string, 
   entries.forEach((entry, at) => {
     const name = isJsonObject(entry) ? getOwn(entry, list.field) : undefined
     if (typeof name !== 'string') return
-    if (list.access && !access.permits(list.access, name, init.identity)) {
+    if (!accessNames(list.key, entry, name).every((n) => access.permits(list.access, n, init.identity))) {
       outcomes[at] = 'denied'
       return
     }
@@ -78,6 +78,19 @@ export async function checkList(init: ToolGateInit, pins: Pins, method: string, 
   const result: JsonObject = { ...message.result }
   Object.defineProperty(result, list.key, { value: kept, enumerable: true, writable: true, configurable: true })
   return { ...message, result }
+}
+
+/**
+ * What the access lists judge an entry by: its name or URI; for a resource template, its URI template and
+ * the literal prefix before its first expression, so `secret://*` hides `secret://{id}` and an allow list
+ * hides a template that could expand outside it (`{+uri}`). Reads of what it expands to are checked anyway.
+ */
+function accessNames(key: string, entry: JsonValue, name: string): string[] {
+  if (key !== 'resourceTemplates') return [name]
+  const template = isJsonObject(entry) ? getOwn(entry, 'uriTemplate') : undefined
+  if (typeof template !== 'string') return ['']
+  const expression = template.indexOf('{')
+  return expression === -1 ? [template] : [template, template.slice(0, expression)]
 }
 
 const RULE: Record<Exclude<Outcome, 'keep'>, string> = {

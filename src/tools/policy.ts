@@ -33,7 +33,7 @@ export const IdentityLists = z
   .object({
     tools: NameLists.optional(),
     prompts: NameLists.optional(),
-    /** Globs over resource URIs (`resources/list`, `resources/read`, `resources/subscribe`). */
+    /** Globs over resource URIs (`resources/list`, `resources/read`, `resources/subscribe`) and URI templates (`resources/templates/list`). */
     resources: NameLists.optional(),
   })
   .strict()

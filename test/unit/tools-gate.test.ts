@@ -53,6 +53,30 @@ describe('ToolGate: tools/list pages', () => {
     expect(names(await list(gateFor(tools, { identity: 'alice' }).gate, page))).toEqual(['read_file', 'write_file'])
   })
 
+  it('applies the resource lists to resource templates, by their URI template and its literal prefix', async () => {
+    const templates = (gate: ToolGate) =>
+      gate
+        .beforeEmit(
+          {
+            jsonrpc: '2.0',
+            id: ++id,
+            result: {
+              resourceTemplates: [
+                { name: 'secret', uriTemplate: 'secret://{id}' },
+                { name: 'doc', uriTemplate: 'fixture://docs/{id}' },
+                { name: 'file', uriTemplate: 'file:///{path}' },
+                { name: 'anything', uriTemplate: '{+uri}' },
+              ],
+            },
+          },
+          'resources/templates/list',
+        )
+        .then((m) => ('result' in m ? (m.result['resourceTemplates'] as JsonObject[]).map((t) => t['name']) : []))
+    expect(await templates(gateFor({ resources: { deny: ['secret://*'] } }).gate)).toEqual(['doc', 'file', 'anything'])
+    expect(await templates(gateFor({ resources: { allow: ['fixture://*'] } }).gate)).toEqual(['doc'])
+    expect(await templates(gateFor({ byIdentity: { guest: { resources: { deny: ['file://*'] } } } }, { identity: 'guest' }).gate)).toEqual(['secret', 'doc', 'anything'])
+  })
+
   it('pins prompts and resource templates too', async () => {
     const { gate } = gateFor()
     const prompt = (description: string): JsonRpcMessage => ({ jsonrpc: '2.0', id: ++id, result: { prompts: [{ name: 'greet', description }] } })
