@@ -8,7 +8,7 @@
 import type { JsonObject, JsonRpcResultResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import type { Finding } from '../inspect/types'
-import { comparisonJson, pinName, type PinKind } from './canonical'
+import { comparisonJson, definitionJson, pinName, type PinKind } from './canonical'
 import { accessOf, enforcing, recordVerdict, type ToolGateInit } from './context'
 import type { AccessKind } from './access'
 import type { IndexedPin, PinIndex } from './pin-cache'
@@ -35,7 +35,7 @@ export async function checkList(init: ToolGateInit, pins: Pins, method: string, 
   if (!access.active && pinKind === null) return message
 
   const outcomes: Outcome[] = entries.map(() => 'keep')
-  const unknown: Array<Named & { at: number; cmp: string }> = []
+  const unknown: Array<Named & { at: number; served: Served }> = []
   const index = pinKind ? await pins.index() : null
   entries.forEach((entry, at) => {
     const name = isJsonObject(entry) ? getOwn(entry, list.field) : undefined
@@ -49,11 +49,11 @@ export async function checkList(init: ToolGateInit, pins: Pins, method: string, 
       outcomes[at] = 'unverified' // a name too long to pin is never approved
       return
     }
-    const cmp = comparisonJson(pinKind, entry, init.tools.volatile)
+    const served = servedForms(pinKind, entry, init.tools.volatile)
     const pin = index?.get(pinKind, name)
-    const known = pin ? judge(pin, cmp) : undefined
+    const known = pin ? judge(pin, served) : undefined
     if (known) outcomes[at] = known
-    else unknown.push({ name, entry, at, cmp })
+    else unknown.push({ name, entry, at, served })
   })
 
   if (pinKind && unknown.length > 0) {
@@ -61,7 +61,7 @@ export async function checkList(init: ToolGateInit, pins: Pins, method: string, 
     const after: PinIndex | null = await pins.observe(pinKind, unknown, index, pageNames)
     for (const u of unknown) {
       const pin = after?.get(pinKind, u.name)
-      outcomes[u.at] = (pin && judge(pin, u.cmp)) ?? 'unverified'
+      outcomes[u.at] = (pin && judge(pin, u.served)) ?? 'unverified'
     }
   }
 
@@ -100,11 +100,25 @@ const RULE: Record<Exclude<Outcome, 'keep'>, string> = {
   unverified: 'tool-pins-unavailable',
 }
 
-/** What a pin says about a served definition, or undefined when only the object can tell. */
-function judge(pin: IndexedPin, cmp: string): Outcome | undefined {
-  if (pin.state === 'approved' && pin.approvedCmp === cmp) return 'keep'
-  if (pin.state !== 'approved' && pin.candidateCmp === cmp) return pin.state === 'pending' ? 'pending' : 'rejected'
+/** A served definition as compared (`cmp`, volatile fields left out) and as stored and scanned (`full`). */
+interface Served {
+  cmp: string
+  full: string
+}
+
+function servedForms(kind: PinKind, entry: JsonObject, volatile: readonly string[]): Served {
+  const cmp = comparisonJson(kind, entry, volatile)
+  return { cmp, full: volatile.length === 0 ? cmp : definitionJson(kind, entry) }
+}
+
+/** What a pin says about a served definition, or undefined when only the object can tell (its `observe` mirrors this). */
+function judge(pin: IndexedPin, { cmp, full }: Served): Outcome | undefined {
   // Pending keeps priority over anything else the origin serves (decided before newer changes).
   if (pin.state === 'pending') return 'pending'
-  return undefined
+  if (pin.approvedCmp === cmp) {
+    // New text in a volatile field is no change, but the object scans it before it is shown.
+    if (pin.state === 'approved') return pin.approved === full ? 'keep' : undefined
+    return pin.candidate === full ? 'rejected' : undefined
+  }
+  return pin.state === 'rejected' && pin.candidateCmp === cmp ? 'rejected' : undefined
 }

@@ -112,7 +112,8 @@ export class ToolPins extends DurableObject<Env> {
    * Records definitions seen in a list: first-seen and scan-clean ones are approved, first-seen held
    * ones and changed ones become pending (one `tools.pending` alert per call that made any), a served
    * refused definition marks its pin rejected, and the approved definition served again clears that.
-   * Null for invalid arguments (nothing is written).
+   * The approved definition with new text in volatile fields is pending when its scan holds it, and
+   * otherwise stored as the approved text. Null for invalid arguments (nothing is written).
    */
   async observe(args: unknown): Promise<ObserveResult | null> {
     const parsed = ObserveArgs.safeParse(args)
@@ -144,24 +145,28 @@ export class ToolPins extends DurableObject<Env> {
         changed = true
         return
       }
+      // A pending review keeps priority: it is decided before anything newer is looked at.
+      if (row.state === 'pending') return
       const cmp = comparisonOf(item.kind, item.definition, a.volatile)
-      const same = (def: string | null) => def !== null && comparisonOf(item.kind, def, a.volatile) === cmp
-      const state = row.state as PinState
-      if (same(row.approved)) {
-        // The origin serves the approved definition again: a refused one no longer applies.
-        if (state === 'rejected') {
+      const approvedForm = row.approved !== null && comparisonOf(item.kind, row.approved, a.volatile) === cmp
+      // Volatile fields are left out of the comparison, never out of the scan: text that differs only there
+      // is no change, but it reaches the model, so it is held when its scan holds it.
+      if (approvedForm && (item.definition === row.approved || !item.scan.held)) {
+        if (row.state === 'rejected' || item.definition !== row.approved) {
+          // The origin serves the approved definition again (a refused one no longer applies), perhaps with
+          // new volatile text that scanned clean: stored as served, so the same text is not scanned again.
           this.#sql.exec(
-            `UPDATE pins SET state = 'approved', candidate = NULL, candidate_hash = NULL, candidate_since = NULL, candidate_reason = NULL, candidate_findings = NULL WHERE origin = ? AND kind = ? AND name = ?`,
-            a.origin, item.kind, item.name,
+            `UPDATE pins SET state = 'approved', approved = ?, approved_hash = ?, candidate = NULL, candidate_hash = NULL, candidate_since = NULL, candidate_reason = NULL, candidate_findings = NULL WHERE origin = ? AND kind = ? AND name = ?`,
+            item.definition, hash, a.origin, item.kind, item.name,
           )
           changed = true
         }
         return
       }
-      if (same(row.candidate)) return
-      // A pending review keeps priority: it is decided before anything newer is looked at.
-      if (state === 'pending') return
-      const refused = this.#rejected(a.origin, item.kind, item.name).find((r) => comparisonOf(item.kind, r.definition, a.volatile) === cmp)
+      // A refused definition is recognised by its comparison form, or, when that is the approved one's, by its text.
+      const matches = (def: string | null) => def !== null && (approvedForm ? def === item.definition : comparisonOf(item.kind, def, a.volatile) === cmp)
+      if (matches(row.candidate)) return
+      const refused = this.#rejected(a.origin, item.kind, item.name).find((r) => matches(r.definition))
       if (refused) {
         this.#sql.exec(
           `UPDATE pins SET state = 'rejected', candidate = ?, candidate_hash = ?, candidate_since = ?, candidate_reason = 'changed', candidate_findings = ? WHERE origin = ? AND kind = ? AND name = ?`,
