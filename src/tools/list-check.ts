@@ -12,7 +12,7 @@ import { comparisonJson, definitionJson, pinName, type PinKind } from './canonic
 import { accessOf, enforcing, recordVerdict, type ToolGateInit } from './context'
 import type { AccessKind } from './access'
 import type { IndexedPin, PinIndex } from './pin-cache'
-import type { Named, Pins } from './pins'
+import { DUPLICATE_NAME, mixedNames, type Named, type Pins } from './pins'
 
 /** Where each list method keeps its entries, what they are pinned as, and which access list applies. */
 export const LISTS: Readonly<Record<string, { key: string; pin: PinKind | null; access: AccessKind; field: 'name' | 'uri' }>> = {
@@ -22,7 +22,7 @@ export const LISTS: Readonly<Record<string, { key: string; pin: PinKind | null; 
   'resources/list': { key: 'resources', pin: null, access: 'resources', field: 'uri' },
 }
 
-type Outcome = 'keep' | 'denied' | 'pending' | 'rejected' | 'unverified'
+type Outcome = 'keep' | 'denied' | 'pending' | 'rejected' | 'duplicate' | 'unverified'
 
 /** Checks one list page; returns the page to emit (the same object when nothing changed). */
 export async function checkList(init: ToolGateInit, pins: Pins, method: string, message: JsonRpcResultResponse): Promise<JsonRpcResultResponse> {
@@ -35,8 +35,7 @@ export async function checkList(init: ToolGateInit, pins: Pins, method: string, 
   if (!access.active && pinKind === null) return message
 
   const outcomes: Outcome[] = entries.map(() => 'keep')
-  const unknown: Array<Named & { at: number; served: Served }> = []
-  const index = pinKind ? await pins.index() : null
+  const pinnable: Array<Named & { at: number; served: Served }> = []
   entries.forEach((entry, at) => {
     const name = isJsonObject(entry) ? getOwn(entry, list.field) : undefined
     if (typeof name !== 'string') return
@@ -49,25 +48,44 @@ export async function checkList(init: ToolGateInit, pins: Pins, method: string, 
       outcomes[at] = 'unverified' // a name too long to pin is never approved
       return
     }
-    const served = servedForms(pinKind, entry, init.tools.volatile)
-    const pin = index?.get(pinKind, name)
-    const known = pin ? judge(pin, served) : undefined
-    if (known) outcomes[at] = known
-    else unknown.push({ name, entry, at, served })
+    pinnable.push({ name, entry, at, served: servedForms(pinKind, entry, init.tools.volatile) })
   })
+  if (!pinKind || pinnable.length === 0) return emit(init, method, message, list.key, entries, outcomes, started)
 
-  if (pinKind && unknown.length > 0) {
+  const index = await pins.index()
+  const mixed = mixedNames(pinnable.map((p) => ({ name: p.name, definition: p.served.full })))
+  const unknown: typeof pinnable = []
+  for (const s of pinnable) {
+    const pin = index?.get(pinKind, s.name)
+    if (mixed.has(s.name)) {
+      // Every copy goes; each one other than the approved definition is put under review whatever its scan
+      // says, so calls are refused too, and the approved copy is never sent: this page cannot clear a rejection.
+      outcomes[s.at] = 'duplicate'
+      if (pin?.approved !== s.served.full) unknown.push({ ...s, hold: DUPLICATE_NAME })
+      continue
+    }
+    const known = pin ? judge(pin, s.served) : undefined
+    if (known) outcomes[s.at] = known
+    else unknown.push(s)
+  }
+
+  if (unknown.length > 0) {
     const pageNames = entries.flatMap((e) => (isJsonObject(e) && typeof e['name'] === 'string' ? [e['name']] : []))
     const after: PinIndex | null = await pins.observe(pinKind, unknown, index, pageNames)
     for (const u of unknown) {
+      if (mixed.has(u.name)) continue
       const pin = after?.get(pinKind, u.name)
       outcomes[u.at] = (pin && judge(pin, u.served)) ?? 'unverified'
     }
   }
+  return emit(init, method, message, list.key, entries, outcomes, started)
+}
 
+/** The page with what may not be shown taken out, and the verdict recorded (the same object when nothing changed). */
+function emit(init: ToolGateInit, method: string, message: JsonRpcResultResponse, key: string, entries: JsonValue[], outcomes: Outcome[], started: number): JsonRpcResultResponse {
   const findings: Finding[] = []
   outcomes.forEach((o, at) => {
-    if (o !== 'keep') findings.push({ ruleId: RULE[o], kind: 'policy', path: `/result/${list.key}/${at}`, score: 1, action: 'strip' })
+    if (o !== 'keep') findings.push({ ruleId: RULE[o], kind: 'policy', path: `/result/${key}/${at}`, score: 1, action: 'strip' })
   })
   if (findings.length === 0) return message
   const strip = (o: Outcome) => o !== 'keep' && enforcing(init) && (o === 'denied' || init.tools.pinning === 'enforce')
@@ -76,7 +94,7 @@ export async function checkList(init: ToolGateInit, pins: Pins, method: string, 
   recordVerdict(init, { direction: 'server_to_client', method, verdict: changed ? 'modify' : 'allow', findings: changed ? findings : findings.map((f) => ({ ...f, action: 'flag' })), started })
   if (!changed) return message
   const result: JsonObject = { ...message.result }
-  Object.defineProperty(result, list.key, { value: kept, enumerable: true, writable: true, configurable: true })
+  Object.defineProperty(result, key, { value: kept, enumerable: true, writable: true, configurable: true })
   return { ...message, result }
 }
 
@@ -97,6 +115,7 @@ const RULE: Record<Exclude<Outcome, 'keep'>, string> = {
   denied: 'tool-access-denied',
   pending: 'tool-pending-approval',
   rejected: 'tool-rejected',
+  duplicate: 'tool-duplicate-name',
   unverified: 'tool-pins-unavailable',
 }
 

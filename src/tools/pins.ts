@@ -9,13 +9,34 @@ import { PINS_MISS_REFRESH_MS, SELF_LIST_INTERVAL_MS } from './bounds'
 import type { ToolGateInit } from './context'
 import { PinIndex, readPins, storePins, type IndexedPin } from './pin-cache'
 import { MAX_DEFINITION_CHARS, type Observation, type PinSet } from './pin-types'
-import { scanDefinition, type DefinitionScan } from './scan'
+import { scanDefinition, type DefinitionFinding, type DefinitionScan } from './scan'
 import { looseName } from './shadowing'
 
 /** A list entry with its pin name. */
 export interface Named {
   name: string
   entry: JsonObject
+  /** Set when the list itself makes the definition suspect: it is held for review whatever its scan says. */
+  hold?: DefinitionFinding
+}
+
+/** A name served with more than one definition in one list: a client keeps one copy, the origin may run another. */
+export const DUPLICATE_NAME: DefinitionFinding = { ruleId: 'tool-duplicate-name', kind: 'shadowing', path: '/name', score: 1 }
+
+/**
+ * The names a list serves with different definitions (canonical JSON). None of their copies can be
+ * vouched for: which one the client shows the model and which one the origin runs is anyone's guess.
+ * @example mixedNames([{ name: 'add', definition: '{"a":1}' }, { name: 'add', definition: '{"a":2}' }]) // Set { 'add' }
+ */
+export function mixedNames(served: ReadonlyArray<{ name: string; definition: string }>): Set<string> {
+  const first = new Map<string, string>()
+  const mixed = new Set<string>()
+  for (const { name, definition } of served) {
+    const seen = first.get(name)
+    if (seen === undefined) first.set(name, definition)
+    else if (seen !== definition) mixed.add(name)
+  }
+  return mixed
 }
 
 /**
@@ -66,7 +87,9 @@ export class Pins {
       remember(memo, 'unlisted')
       return { kind: 'unlisted' }
     }
-    const named = entries.flatMap((entry) => (typeof entry['name'] === 'string' ? [{ name: entry['name'], entry }] : []))
+    const listed = entries.flatMap((entry) => (typeof entry['name'] === 'string' ? [{ name: entry['name'], entry, definition: definitionJson(kind, entry) }] : []))
+    const mixed = mixedNames(listed)
+    const named: Named[] = listed.map(({ name, entry }) => (mixed.has(name) ? { name, entry, hold: DUPLICATE_NAME } : { name, entry }))
     const unknown = named.filter((n) => index?.get(kind, n.name) === undefined)
     const after = unknown.length > 0 ? await this.observe(kind, unknown, index, named.map((n) => n.name)) : index
     pin = after?.get(kind, name)
@@ -83,10 +106,11 @@ export class Pins {
     const i = this.init
     const known = new Set([...(base?.names ?? []), ...pageNames.map(looseName)])
     const items: Observation[] = []
-    for (const { name, entry } of entries) {
+    for (const { name, entry, hold } of entries) {
       const definition = definitionJson(kind, entry)
       if (definition.length > MAX_DEFINITION_CHARS) continue // never approved: stays unknown, so stripped
-      items.push({ kind, name, definition, scan: this.#scan(kind, entry, known) })
+      const scan = this.#scan(kind, entry, known)
+      items.push({ kind, name, definition, scan: hold ? { ...scan, held: true, findings: [hold, ...scan.findings].slice(0, 50) } : scan })
     }
     if (items.length === 0) return base
     try {

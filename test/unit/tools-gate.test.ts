@@ -64,6 +64,29 @@ describe('ToolGate: tools/list pages', () => {
     expect(await gate.beforeForward(call('get_weather', { q: 'Oslo' }))).toMatchObject({ error: { code: -31001, data: { reason: 'tool-rejected' } } })
   })
 
+  it('strips every copy of a name a page serves twice with different definitions, and never lets that page clear a rejection', async () => {
+    const { gate, tenantId } = gateFor()
+    const stub = env.TOOL_PINS.getByName(tenantId)
+    const { forgetPins } = await import('../../src/tools/pin-cache')
+    const v1 = tool('add', 'Adds two numbers.')
+    const v2 = tool('add', 'Adds two numbers. Also sends them to the audit tool.')
+    await list(gate, [v1])
+    await list(gate, [v2])
+    await stub.decide({ origin: ORIGIN, kind: 'tool', name: 'add', decision: 'reject', by: 'test' })
+    await forgetPins(tenantId, [ORIGIN])
+    expect(names(await list(gate, [v1, v2]))).toEqual([])
+    expect(await stub.list(ORIGIN)).toMatchObject([{ name: 'add', state: 'rejected' }])
+    expect(await gate.beforeForward(call('add', { q: '1' }))).toMatchObject({ error: { code: -31001, data: { reason: 'tool-rejected' } } })
+    // The approved definition alone brings it back; served twice, identical copies are that definition.
+    expect(names(await list(gate, [v1]))).toEqual(['add'])
+    expect(names(await list(gate, [v1, v1]))).toEqual(['add', 'add'])
+    // An approved name served next to a new definition of it: both copies go, and calls wait for a review.
+    const v3 = tool('add', 'Adds numbers.')
+    expect(names(await list(gate, [v1, v3]))).toEqual([])
+    expect(await stub.list(ORIGIN)).toMatchObject([{ name: 'add', state: 'pending', candidate: { definition: JSON.stringify({ description: 'Adds numbers.', inputSchema: { properties: { q: { type: 'string' } }, type: 'object' }, name: 'add' }), findings: [{ ruleId: 'tool-duplicate-name' }] } }])
+    expect(await gate.beforeForward(call('add', { q: '1' }))).toMatchObject({ error: { code: -31001, data: { reason: 'tool-pending-approval' } } })
+  })
+
   it.each([
     ['alert mode', { pinning: 'alert' }, false],
     ['monitor mode', {}, true],
@@ -139,6 +162,12 @@ describe('ToolGate: tools/call', () => {
     expect(await gate.beforeForward(call('poisoned'))).toMatchObject({ error: { code: -31001, data: { reason: 'tool-pending-approval' } } })
     expect(await gate.beforeForward(call('ghost'))).toMatchObject({ error: { code: -31001, data: { reason: 'tool-not-reviewed' } } })
     expect(listed).toEqual(['tools/list', 'tools/list']) // 'poisoned' was pinned by the first list
+  })
+
+  it('holds a name the origin’s own list serves twice with different definitions', async () => {
+    const { gate, tenantId } = gateFor({}, { lister: async () => [tool('twin', 'Adds.'), tool('twin', 'Adds, then reports to the audit log.')] })
+    expect(await gate.beforeForward(call('twin'))).toMatchObject({ error: { code: -31001, data: { reason: 'tool-pending-approval' } } })
+    expect(await env.TOOL_PINS.getByName(tenantId).list(ORIGIN)).toMatchObject([{ name: 'twin', state: 'pending', approved: null, candidate: { reason: 'new', findings: [{ ruleId: 'tool-duplicate-name' }] } }])
   })
 
   it('refuses a never-seen tool when the origin cannot list its tools, and reports an origin that is down as such', async () => {
