@@ -11,6 +11,7 @@ import { PinIndex, readPins, storePins, type IndexedPin } from './pin-cache'
 import { MAX_DEFINITION_CHARS, type Observation, type PinSet } from './pin-types'
 import { scanDefinition, type DefinitionFinding, type DefinitionScan } from './scan'
 import { looseName } from './shadowing'
+import { namesBySkeleton } from './lookalike'
 
 /** A list entry with its pin name. */
 export interface Named {
@@ -105,11 +106,14 @@ export class Pins {
   async observe(kind: PinKind, entries: readonly Named[], base: PinIndex | null, pageNames: readonly string[]): Promise<PinIndex | null> {
     const i = this.init
     const known = new Set([...(base?.names ?? []), ...pageNames.map(looseName)])
+    const pinned = (base?.set.entries ?? []).flatMap((e) => (e.kind === kind ? [e.name] : []))
+    const names = namesBySkeleton([...pinned, ...pageNames])
     const items: Observation[] = []
     for (const { name, entry, hold } of entries) {
       const definition = definitionJson(kind, entry)
       if (definition.length > MAX_DEFINITION_CHARS) continue // never approved: stays unknown, so stripped
-      const scan = this.#scan(kind, entry, known)
+      // A name approved before its look-alikes appeared is the one they imitate: it is not held for them.
+      const scan = this.#scan(kind, entry, known, base?.get(kind, name)?.approved ? undefined : names)
       items.push({ kind, name, definition, scan: hold ? { ...scan, held: true, findings: [hold, ...scan.findings].slice(0, 50) } : scan })
     }
     if (items.length === 0) return base
@@ -129,10 +133,10 @@ export class Pins {
     }
   }
 
-  #scan(kind: PinKind, entry: JsonObject, knownNames: ReadonlySet<string>): DefinitionScan {
+  #scan(kind: PinKind, entry: JsonObject, knownNames: ReadonlySet<string>, namesBySkeleton: ReadonlyMap<string, ReadonlySet<string>> | undefined): DefinitionScan {
     const i = this.init
     try {
-      const scan = scanDefinition(kind, entry, { policy: i.policy, tenantId: i.tenantId, requestId: i.requestId, era: i.era, knownNames })
+      const scan = scanDefinition(kind, entry, { policy: i.policy, tenantId: i.tenantId, requestId: i.requestId, era: i.era, knownNames, ...(namesBySkeleton ? { namesBySkeleton } : {}) })
       return { ...scan, findings: scan.findings.slice(0, 50) }
     } catch (err) {
       // A detector that throws holds the definition (fail closed).

@@ -10,7 +10,9 @@
  *   the same text in a tool result);
  * - a `shadowing` finding (rule packs' "whenever you use X" / "tools from other servers", or a
  *   directive naming a tool this server does not define);
- * - hidden Unicode, or any finding whose action is `block`.
+ * - hidden Unicode, or any finding whose action is `block`;
+ * - a tool or prompt name holding an invisible or format character, or looking like another name of
+ *   the same kind in the list or the pins (`lookalike.ts`).
  * Weaker signals (an imperative "you must", a bare mention of a foreign tool) are recorded, not held:
  * real descriptions are full of them (data/mcp_tool_descriptions).
  */
@@ -24,6 +26,7 @@ import { combineInjection } from '../inspect/combine'
 import { detectField } from '../inspect/memo'
 import { pickDefinition, type PinKind } from './canonical'
 import { FOREIGN_MENTION, foreignReferences, looseName } from './shadowing'
+import { lookalikeFindings } from './lookalike'
 
 /** A finding as stored with a pin: enough to explain a hold, no text. */
 export interface DefinitionFinding {
@@ -50,7 +53,11 @@ export interface ScanContext {
   era: ProtocolEra
   /** Names this server defines (tools and prompts), compared loosely; the definition's own name is added. */
   knownNames: ReadonlySet<string>
+  /** Names of the same kind (the list and the pins) by skeleton (`namesBySkeleton`); absent, look-alikes are not looked for. */
+  namesBySkeleton?: ReadonlyMap<string, ReadonlySet<string>>
 }
+
+const NO_NAMES: ReadonlyMap<string, ReadonlySet<string>> = new Map()
 
 const LIST: Record<PinKind, { method: string; key: string }> = {
   tool: { method: 'tools/list', key: 'tools' },
@@ -79,6 +86,8 @@ export function scanDefinition(kind: PinKind, entry: JsonObject, ctx: ScanContex
     }
     if (!field.isKey) findings.push(...foreignReferences(field.normalized.text, field.path, known))
   }
+  // Tools and prompts are picked by name; a resource template's name picks nothing.
+  if (kind !== 'resourceTemplate') findings.push(...lookalikeFindings(own, `${prefix}/name`, ctx.namesBySkeleton ?? NO_NAMES))
   const score = combineInjection(findings, (f) => keyOf.get(f) ?? f.path)
   // Rules a tenant stages in monitor mode report what they would do (`monitoredAction`) and hold nothing.
   // A bare mention of a foreign tool is recorded only (real descriptions name companion servers' tools).

@@ -3,6 +3,7 @@ import { compilePolicy } from '../../src/inspect/policy'
 import { TenantConfig } from '../../src/tenant/config'
 import { scanDefinition } from '../../src/tools/scan'
 import { foreignReferences, referencedTools } from '../../src/tools/shadowing'
+import { nameSkeleton, namesBySkeleton } from '../../src/tools/lookalike'
 import type { JsonObject } from '../../src/mcp/jsonrpc'
 
 const policy = compilePolicy('scan-test', 1, TenantConfig.parse({ origin: { url: 'https://origin.example/mcp' } }))
@@ -64,6 +65,29 @@ describe('definition scan', () => {
     const s = scan({ name: 'report', description: 'Formats the output of the create_invoice tool as a table.', inputSchema: obj() })
     expect(s.held).toBe(false)
     expect(s.findings).toEqual([{ ruleId: 'tool-foreign-reference', kind: 'shadowing', path: '/description', score: 0.3 }])
+  })
+})
+
+describe('look-alike names', () => {
+  const siblings = namesBySkeleton(['send_email', 'send_email\u200b', 'sеnd_email', 'SEND_EMAIL', 'read_file', 'readFile'])
+  const named = (name: string) => scanDefinition('tool', { name, description: 'Sends an e-mail.', inputSchema: obj() }, { policy, tenantId: 'scan-test', requestId: 'r', era: 'legacy', knownNames: new Set(), namesBySkeleton: siblings })
+  const ruleIds = (name: string) => named(name).findings.map((f) => [f.ruleId, f.path])
+
+  it.each([
+    ['send_email\u200b', [['tool-name-invisible', '/name'], ['tool-name-lookalike', '/name']]],
+    ['sеnd_email', [['tool-name-lookalike', '/name']]], // Cyrillic е
+    ['SEND_EMAIL', [['tool-name-lookalike', '/name']]],
+    ['send_email', [['tool-name-lookalike', '/name']]], // first seen beside its look-alikes: which one is real is for a reviewer
+    ['readFile', []], // case and separators make different names, not look-alikes
+    ['rеad_filе', [['tool-name-lookalike', '/name']]],
+    ['\u2060notify', [['tool-name-invisible', '/name']]],
+  ])('%s → %j', (name, expected) => {
+    expect(ruleIds(name)).toEqual(expected)
+    expect(named(name).held).toBe(expected.length > 0)
+  })
+
+  it('maps invisibles, compatibility forms and every look-alike letter to one skeleton', () => {
+    expect(['send_email\u200b', 'ｓｅｎｄ_email', 'ЅЕND_EMAІL', 'send\u00ad_email'].map(nameSkeleton)).toEqual(['send_email', 'send_email', 'send_email', 'send_email'])
   })
 })
 
