@@ -9,9 +9,19 @@
  * in a message. The classifier reads the normalised text unfolded, as it was trained.
  */
 
-/** Letters folded: Latin-1 Supplement, Latin Extended-A and -B, Latin Extended Additional. */
-const ACCENTED = /[\u00c0-\u024f\u1e00-\u1eff]/
-const ACCENTED_ALL = /[\u00c0-\u024f\u1e00-\u1eff]/g
+/**
+ * Letters folded: Latin-1 Supplement, Latin Extended-A and -B, Latin Extended Additional; and the angle
+ * brackets NFKC keeps that render like `<` `>` (modifier letters, single guillemets, Canadian
+ * syllabics, ornaments, mathematical and CJK angle brackets), so `˂IMPORTANT˃` reads as a tag.
+ */
+const ACCENTED = /[\u00c0-\u024f\u1e00-\u1eff\u02c2\u02c3\u2039\u203a\u1433\u1438\u276e\u276f\u27e8\u27e9\u3008\u3009]/
+const ACCENTED_ALL = new RegExp(ACCENTED.source, 'g')
+
+/** Brackets that render like `<` and `>`, each one UTF-16 unit. */
+const ANGLE_BRACKETS: Readonly<Record<string, string>> = {
+  '\u02c2': '<', '\u02c3': '>', '\u2039': '<', '\u203a': '>', '\u1438': '<', '\u1433': '>',
+  '\u276e': '<', '\u276f': '>', '\u27e8': '<', '\u27e9': '>', '\u3008': '<', '\u3009': '>',
+}
 
 /** Letters drawn with a stroke or without a dot have no decomposition; they read as these. */
 const STROKED: Readonly<Record<string, string>> = {
@@ -23,7 +33,7 @@ let table: Map<string, string> | undefined
 /** Each letter of the folded blocks whose canonical decomposition is one ASCII letter and marks, or stroked. */
 function foldTable(): Map<string, string> {
   if (table) return table
-  table = new Map()
+  table = new Map(Object.entries(ANGLE_BRACKETS))
   for (const [from, to] of [[0xc0, 0x24f], [0x1e00, 0x1eff]] as const) {
     for (let cp = from; cp <= to; cp++) {
       const ch = String.fromCharCode(cp)
@@ -37,7 +47,8 @@ function foldTable(): Map<string, string> {
 }
 
 /**
- * `text` with every accented Latin letter replaced by its base letter; the same string when it has none.
+ * `text` with every accented Latin letter replaced by its base letter and every look-alike angle bracket by
+ * its ASCII form; the same string when it has none.
  * @example foldAccents('Ïgnörë àll prévïöüs') // 'Ignore all previous'
  */
 export function foldAccents(text: string): string {
