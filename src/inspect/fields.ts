@@ -13,7 +13,7 @@ import { normalize } from './normalize'
 /**
  * At most this many bytes of a base64 payload are decoded: more than any body the largest size limit lets
  * through (32 MiB) can carry, so no text payload is left half-read. Strings are never cut here: each
- * detector bounds its own work (the rule engine scans a long field's head and tail and flags it).
+ * detector bounds its own work (the rule engine reads a long field in windows, under its work cap).
  */
 export const DEFAULT_MAX_DECODED_BYTES = 24 * 1_048_576
 

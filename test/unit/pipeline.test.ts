@@ -202,12 +202,11 @@ describe('fields longer than the rule engine scans whole', () => {
   const token = ['ghp', '_', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('')
   const prose = 'The quarterly report lists revenue by region and the notes explain each change. '.repeat(15_000) // about 1.2 M units
 
-  it('redacts a secret at the end of a 1.2 M-unit tool result (its tail is scanned) and flags the field', () => {
+  it('redacts a secret at the end of a 1.2 M-unit tool result', () => {
     const v = inspect(result(`${prose} token ${token}`), ctx({ method: 'tools/call' }), policyOf())
     expect(v.action).toBe('modify')
     const text = v.action === 'modify' ? ((v.message as unknown as { result: { content: Array<{ text: string }> } }).result.content[0]?.text ?? '') : ''
     expect(text.endsWith('token [REDACTED:secret]')).toBe(true)
-    expect(v.findings.map((f) => f.ruleId)).toContain('rules-field-truncated')
   })
 
   it('blocks an injection at the end of it (the classifier scores the whole text)', () => {
@@ -215,11 +214,22 @@ describe('fields longer than the rule engine scans whole', () => {
     expect(v.action).toBe('block')
   })
 
-  it("scans the whole field when the tenant raises the rule engine's limit", () => {
-    const middle = `${prose.slice(0, 1_050_000)} token ${token} ${prose.slice(1_050_000)}` // past the head, before the tail
-    expect(inspect(result(middle), ctx({ method: 'tools/call' }), policyOf()).action).toBe('allow') // the default scans head and tail only (flagged)
-    const v = inspect(result(middle), ctx({ method: 'tools/call' }), policyOf({ rules: { limits: { maxFieldChars: 8_388_608 } } }))
-    expect(v.action).toBe('modify')
+  it('reads every part of it: a secret past the first window, and one across two windows, are redacted', () => {
+    for (const at of [1_050_000, 1_048_576 - 16_384 - 10]) {
+      const middle = `${prose.slice(0, at)}token ${token} ${prose.slice(at)}`
+      const v = inspect(result(middle), ctx({ method: 'tools/call' }), policyOf())
+      expect(v.action, String(at)).toBe('modify')
+      const text = v.action === 'modify' ? ((v.message as unknown as { result: { content: Array<{ text: string }> } }).result.content[0]?.text ?? '') : ''
+      expect(text.includes('token [REDACTED:secret] '), String(at)).toBe(true)
+      expect(text.includes(token.slice(4)), String(at)).toBe(false)
+    }
+  })
+
+  it('blocks a secret in the middle of 1.2 M-unit arguments: a request is never forwarded half read', () => {
+    const middle = `${prose.slice(0, 1_050_000)} token ${token} ${prose.slice(1_050_000)}`
+    const request = { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'note', arguments: { body: middle } } }
+    const v = inspect(request as never, ctx({ method: 'tools/call', direction: 'client_to_server' }), policyOf())
+    expect(v.action).toBe('block')
   })
 })
 

@@ -79,7 +79,7 @@ export type CustomRule = z.infer<typeof CustomRule>
 /** Caps that keep one message from stalling the isolate. */
 export const RulesLimits = z
   .object({
-    /** Characters scanned per field; a longer field is scanned head and tail and flagged `rules-field-truncated`. */
+    /** Characters a rule reads at once; a longer field is read whole in overlapping windows of this size. */
     maxFieldChars: z.number().int().min(4096).max(8_388_608).default(1_048_576),
     /**
      * Regex work per message, in characters scanned × engine cost (1 for shipped rules, 8 for re2js); past

@@ -67,23 +67,26 @@ type SpanMap = (start: number, end: number) => [number, number]
 
 const identity: SpanMap = (s, e) => [s, e]
 
-const TAIL_CHARS = 65_536
 /** Fields shorter than this are not scanned by the rule packs (see `scanField`). */
 export const MIN_SCAN_CHARS = 5
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
+/** Overlap of consecutive windows of a long field: a match shorter than this lies whole in one of them. */
+const WINDOW_OVERLAP = 16_384
 
-/** A field longer than `max` is scanned as its head and its last quarter (at most 64 Ki units). */
-function capped(text: string, map: SpanMap, max: number): { variants: Variant[]; truncated: boolean } {
-  if (text.length <= max) return { variants: [{ text, span: map }], truncated: false }
-  const tail = Math.min(TAIL_CHARS, Math.floor(max / 4))
-  const headLen = max - tail
-  const tailStart = text.length - tail
-  return {
-    variants: [
-      { text: text.slice(0, headLen), span: map },
-      { text: text.slice(tailStart), span: (s, e) => map(s + tailStart, e + tailStart) },
-    ],
-    truncated: true,
+/**
+ * The text as the variants a rule reads: itself, or, past `max` units, windows of `max` units that
+ * overlap by `WINDOW_OVERLAP` (a quarter of `max` at most). Every unit of a long field is read, so a
+ * secret a megabyte in is found as one at the start is; no regex runs over more than `max` units at
+ * once, and the message's work cap bounds the total (past it the message is blocked).
+ */
+function windows(text: string, map: SpanMap, max: number): Variant[] {
+  if (text.length <= max) return [{ text, span: map }]
+  const step = max - Math.min(WINDOW_OVERLAP, Math.floor(max / 4))
+  const out: Variant[] = []
+  for (let start = 0; ; start += step) {
+    const end = Math.min(text.length, start + max)
+    out.push({ text: text.slice(start, end), span: start === 0 ? map : (s, e) => map(s + start, e + start) })
+    if (end === text.length) return out
   }
 }
 
@@ -237,7 +240,14 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
       let span = v.span(m.start, m.end)
       if (!accepted(rc, rule, m, field.raw.slice(span[0], span[1]))) continue
       if (rule.extend !== undefined) span = v.span(m.start, extendedEnd(v.text, m.end, rule.extend))
-      if (mine.some((f) => f.span !== undefined && overlaps(f.span, span))) continue
+      // Windows overlap, so one match can be seen twice, cut short at the end of the first window: keep
+      // the union (a key block straddling two windows is redacted whole).
+      const seen = mine.findIndex((f) => f.span !== undefined && overlaps(f.span, span))
+      if (seen >= 0) {
+        const f = mine[seen] as RuleFinding & { span: [number, number] }
+        if (span[0] < f.span[0] || span[1] > f.span[1]) mine[seen] = { ...f, span: [Math.min(f.span[0], span[0]), Math.max(f.span[1], span[1])] }
+        continue
+      }
       let score = rule.score
       if (rule.decode !== undefined) {
         const decoded = decodeToText(m.value, rule.decode.encoding, 0.9, true)
@@ -323,31 +333,29 @@ export function scanField(set: CompiledRuleSet, field: ScanField, direction: Dir
   if (bucket.rules.length === 0) return []
   if (budget.exhausted) return [exceeded(field.path)]
   const max = set.limits.maxFieldChars
-  const raw = bucket.needsRaw ? capped(field.raw, identity, max) : { variants: [], truncated: false }
-  let norm: { variants: Variant[]; truncated: boolean } = { variants: [], truncated: false }
+  const raw = bucket.needsRaw ? windows(field.raw, identity, max) : []
+  let norm: Variant[] = []
   let same = true
   if (bucket.needsNormalized) {
     const n = field.normalized
     const { text, plain } = ruleView(n)
     same = text === field.raw
-    norm = same && bucket.needsRaw ? raw : capped(text, same ? identity : plain ? plainMap(plain, n) : normalizedMap(n), max)
+    norm = same && bucket.needsRaw ? raw : windows(text, same ? identity : plain ? plainMap(plain, n) : normalizedMap(n), max)
   }
   const rc: RunCtx = { set, budget, direction }
   const out: RuleFinding[] = []
-  if (raw.truncated || norm.truncated)
-    out.push({ ruleId: 'rules-field-truncated', kind: 'policy', path: field.path, score: 0, action: 'flag', pack: 'engine' })
   try {
     const rules = bucket.rules
-    for (const at of candidates(bucket, norm.variants, raw.variants, set.keywords)) {
+    for (const at of candidates(bucket, norm, raw, set.keywords)) {
       const rule = rules[at] as CompiledRule
       // The pre-filter reads the normalised text for every rule but raw-only ones: normalisation and
       // accent folding only decode and map towards ASCII, so a keyword in the raw text is also in the
       // normalised one; the markup view drops `*_~\`` only at word edges or doubled inside words, and
       // tags, which no shipped keyword of a normalised-view rule spells at such a place.
-      const filterOn = rule.on === 'raw' ? raw.variants : norm.variants
+      const filterOn = rule.on === 'raw' ? raw : norm
       if (!passesFilter(filterOn, rule, set.keywords)) continue
       const variants =
-        rule.on === 'raw' ? raw.variants : rule.on === 'normalized' || same ? norm.variants : [...norm.variants, ...raw.variants]
+        rule.on === 'raw' ? raw : rule.on === 'normalized' || same ? norm : [...norm, ...raw]
       runRule(rc, rule, variants, field, bucket, out)
     }
   } catch (err) {
