@@ -76,6 +76,7 @@ def set_name(r: Row) -> str:
         "benign_instructions": "benign instructions",
         "bipia_context": "BIPIA contexts",
         "synthetic_benign_note_tool": "tool descriptions + benign note (synthetic)",
+        "synthetic_benign_document": "benign look-alike documents (synthetic)",
         "synthetic_poisoned_tool": "poisoned tool descriptions (synthetic)",
         "synthetic_injected_document": "documents with inserted instruction (synthetic)",
         "synthetic_direct": "direct payloads (synthetic)",

@@ -123,6 +123,18 @@ def benign_noted_tools(hosts: list[Row], split: str, n: int, rng: random.Random)
     return out
 
 
+def benign_look_alike_documents(hosts: list[Row], split: str, n: int, rng: random.Random) -> list[Row]:
+    """Ordinary tool output in an injection's words (hard negatives), alone or inside a real document."""
+    out = []
+    for _ in range(n):
+        doc, family = P.benign_doc(rng, split)
+        text = doc
+        if hosts and rng.random() < 0.5:
+            text, _ = insert(rng.choice(hosts).text, doc, _where(rng, 0.34), rng)
+        out.append(Row(text=text, label=0, source="synthetic_benign_document", family=f"lookalike:{family}", split=split, kind="document"))
+    return out
+
+
 def direct_payloads(prompts: list[Row], split: str, n: int, rng: random.Random) -> list[Row]:
     """Payloads on their own, as a direct prompt would carry them, half of them after an ordinary
     request (the shape of deepset's injections: a benign question, then the instruction)."""

@@ -40,6 +40,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BLOCK_TARGET = {
     ("neg", "tool"): 1.5,
     ("neg", "tool_note"): 0.6,
+    ("neg", "doc_lookalike"): 0.2,
     ("neg", "document"): 1.5,
     ("neg", "prompt"): 1.5,
     ("pos", "real"): 2.0,
@@ -57,6 +58,8 @@ def block_of(r: D.Row) -> tuple[str, str]:
     if r.label == 0:
         if r.source == "synthetic_benign_note_tool":
             return ("neg", "tool_note")
+        if r.source == "synthetic_benign_document":
+            return ("neg", "doc_lookalike")
         if r.source == "mcp_tool_descriptions":
             return ("neg", "tool")
         if r.source in ("benign_documents", "bipia_context"):
@@ -83,6 +86,7 @@ def build(rng: random.Random, n_synth: dict) -> list[D.Row]:
         rows += S.poisoned_tools(tools, split, n_synth[split]["tool"], rng, extra)
         rows += S.injected_documents(docs, split, n_synth[split]["doc"], rng, attacks, extra)
         rows += S.benign_noted_tools(tools, split, n_synth[split]["note"], rng)
+        rows += S.benign_look_alike_documents(docs, split, n_synth[split]["lookalike"], rng)
         short_prompts = [r for r in rows if r.source == "benign_prompts" and r.split == split and len(r.text) < 200]
         rows += S.direct_payloads(short_prompts, split, n_synth[split]["direct"], rng)
     return rows
@@ -153,8 +157,8 @@ def main() -> None:
 
     rng = random.Random(SEED)
     np.random.seed(SEED)
-    n_synth = {"train": {"tool": 4000, "doc": 4000, "note": 2000, "direct": 1500},
-               "heldout": {"tool": 1500, "doc": 1500, "note": 800, "direct": 600}}
+    n_synth = {"train": {"tool": 4000, "doc": 4000, "note": 2000, "direct": 1500, "lookalike": 1200},
+               "heldout": {"tool": 1500, "doc": 1500, "note": 800, "direct": 600, "lookalike": 500}}
     rows = build(rng, n_synth)
     log("rows", len(rows), collections.Counter((r.split, r.label) for r in rows))
 
