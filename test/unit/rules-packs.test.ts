@@ -35,7 +35,7 @@ describe('rule pack files', () => {
     for (const file of PACK_FILES) expect(() => RulePack.parse(file)).not.toThrow()
     expect(packs.map((p) => [p.pack, p.version])).toEqual([
       ['unicode', 1],
-      ['injection', 6],
+      ['injection', 7],
       ['secrets', 5],
       ['pii', 2],
     ])
