@@ -35,8 +35,8 @@ describe('rule pack files', () => {
     for (const file of PACK_FILES) expect(() => RulePack.parse(file)).not.toThrow()
     expect(packs.map((p) => [p.pack, p.version])).toEqual([
       ['unicode', 1],
-      ['injection', 7],
-      ['secrets', 5],
+      ['injection', 8],
+      ['secrets', 6],
       ['pii', 2],
     ])
   })
