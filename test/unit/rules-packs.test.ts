@@ -36,7 +36,7 @@ describe('rule pack files', () => {
     expect(packs.map((p) => [p.pack, p.version])).toEqual([
       ['unicode', 1],
       ['injection', 8],
-      ['secrets', 6],
+      ['secrets', 7],
       ['pii', 2],
     ])
   })
