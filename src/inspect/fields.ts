@@ -149,7 +149,13 @@ class Walker {
         else blockText(content, pieces)
       }
     }
-    if (pieces.length >= 2) this.emit(path, role, false, true, pieces.join('\n'), false)
+    if (pieces.length < 2) return
+    // Blocks may also split a word ("Do not te" + "ll the user"), which a line break between them would
+    // keep apart; such a join is read a second time with those words whole, in the same field, so one
+    // piece of evidence is never counted twice.
+    const text = pieces.join('\n')
+    const tight = joinSplitWords(pieces)
+    this.emit(path, role, false, true, tight === text ? text : `${text}\n\n${tight}`, false)
   }
 
   private emit(path: string, role: FieldRole, isKey: boolean, joined: boolean, raw: string, decoded: boolean, truncated = false, numeric = false): void {
@@ -384,4 +390,17 @@ function looksLikeText(text: string): boolean {
     if ((u < 0x20 && u !== 0x09 && u !== 0x0a && u !== 0x0c && u !== 0x0d) || (u >= 0x7f && u < 0xa0) || u === 0xfffd) bad++
   }
   return bad * 50 <= text.length
+}
+
+const ENDS_IN_LETTER = /\p{L}$/u
+const STARTS_IN_LOWER_CASE = /^\p{Ll}/u
+
+/** The pieces joined by a line break, except with nothing where a letter meets a lower-case one (a split word). */
+function joinSplitWords(pieces: readonly string[]): string {
+  let out = pieces[0] ?? ''
+  for (let i = 1; i < pieces.length; i++) {
+    const next = pieces[i] as string
+    out += ENDS_IN_LETTER.test(out) && STARTS_IN_LOWER_CASE.test(next) ? next : `\n${next}`
+  }
+  return out
 }
