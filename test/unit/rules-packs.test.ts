@@ -35,7 +35,7 @@ describe('rule pack files', () => {
     for (const file of PACK_FILES) expect(() => RulePack.parse(file)).not.toThrow()
     expect(packs.map((p) => [p.pack, p.version])).toEqual([
       ['unicode', 1],
-      ['injection', 8],
+      ['injection', 9],
       ['secrets', 7],
       ['pii', 2],
     ])
