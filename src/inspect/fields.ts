@@ -19,7 +19,7 @@ export const DEFAULT_MAX_DECODED_BYTES = 24 * 1_048_576
 
 /** A `ScanField` plus what the pipeline needs to know before editing it. */
 export interface InspectField extends ScanField {
-  /** `raw` was decoded from a base64 `data`/`blob`: findings cannot be redacted in place (block instead). */
+  /** `raw` was decoded from a base64 `data`/`blob`: edited only when it re-encodes to that payload exactly (`base64.ts`). */
   readonly decoded: boolean
   /** `raw` holds only the first `maxDecodedBytes` decoded bytes of a longer base64 payload. */
   readonly truncated: boolean
@@ -185,7 +185,7 @@ class Field implements InspectField {
 
 /**
  * The key of a record holding base64 rather than text: `data` of an image/audio content block,
- * `blob` of resource contents (§3 "CB"). Shared with redaction, which refuses to edit either.
+ * `blob` of resource contents (§3 "CB"). Shared with redaction, which edits either only through its decoded text.
  */
 export function base64Key(record: Record<string, unknown>): 'data' | 'blob' | undefined {
   const type = record['type']

@@ -15,7 +15,9 @@ import type { BlockReason, Finding, FindingKind, MessageContext, RuleAction, Ver
 import { collectFields } from './fields'
 import type { InspectField } from './fields'
 import { applyEdits } from './redact'
-import { setAt } from './pointer'
+import type { DecodedPayload, TextEdit } from './redact'
+import { base64SpellingOf } from './base64'
+import { getAt, setAt } from './pointer'
 import { combineInjection } from './combine'
 import { detectField } from './memo'
 
@@ -99,17 +101,20 @@ function decide(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPo
   const blocking = active.find((f) => f.action === 'block')
   if (blocking) return { action: 'block', reason: reasonFor(blocking.kind), findings }
 
-  const edits: Array<{ path: string; span: [number, number]; replacement: string }> = []
+  const edits: TextEdit[] = []
   const numbers = new Map<string, string>()
+  const payloads = new Map<InspectField, DecodedPayload | null>()
   for (const f of active) {
     if ((f.action !== 'redact' && f.action !== 'strip') || !f.span) continue
     const field = source.get(f)
-    // Keys, joined views and decoded base64 cannot be edited in place: refuse the message instead.
-    if (!field || field.isKey || field.joined || field.decoded) return { action: 'block', reason: reasonFor(f.kind), findings }
+    // Keys, joined views and base64 that cannot be written back exactly have no place to edit: refuse the message instead.
+    if (!field || field.isKey || field.joined) return { action: 'block', reason: reasonFor(f.kind), findings }
+    const payload = field.decoded ? rewritablePayload(field, subject, ctx, payloads) : undefined
+    if (payload === null) return { action: 'block', reason: reasonFor(f.kind), findings }
     const replacement = f.action === 'redact' ? `[REDACTED:${f.kind}]` : ''
     // A number has no part to cut: the whole value becomes the marker (a string, so the schema check below applies).
     if (field.numeric) numbers.set(f.path, replacement || `[REDACTED:${f.kind}]`)
-    else edits.push({ path: f.path, span: f.span, replacement })
+    else edits.push({ path: f.path, span: f.span, replacement, ...(payload ? { decoded: payload } : {}) })
   }
   let result = edits.length > 0 ? applyEdits(subject, edits) : subject
   for (const [path, marker] of numbers) result = setAt(result, path, marker)
@@ -121,6 +126,22 @@ function decide(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPo
   }
   if (result !== message) return { action: 'modify', message: result, findings }
   return { action: 'allow', findings }
+}
+
+/**
+ * The text a decoded base64 field gives back to its payload, once per field (`memo`), or null when it
+ * cannot: in a server's result only (a request's secrets block it, and a client's call is not rewritten),
+ * and only when the whole payload was decoded and re-encoding its text gives the payload back exactly.
+ */
+function rewritablePayload(field: InspectField, message: JsonRpcMessage, ctx: MessageContext, memo: Map<InspectField, DecodedPayload | null>): DecodedPayload | null {
+  let payload = memo.get(field)
+  if (payload !== undefined) return payload
+  const value = getAt(message, field.path)
+  const inResult = ctx.direction === 'server_to_client' && field.path.startsWith('/result/')
+  const spelling = inResult && !field.truncated && typeof value === 'string' ? base64SpellingOf(value, field.raw) : null
+  payload = spelling && { text: field.raw, spelling }
+  memo.set(field, payload)
+  return payload
 }
 
 /** Whether a redacted `structuredContent` still fits the tool's pinned `outputSchema` (unknown: no). */

@@ -1,9 +1,11 @@
 /**
  * Redaction and stripping: span replacements applied to string values of a message, immutably.
- * Only text that exists verbatim in the message can be edited; keys, joined views and decoded base64
- * are refused so the pipeline blocks instead of forwarding something it could not clean.
+ * Only text that exists verbatim in the message, or that a base64 payload spells exactly, can be edited;
+ * keys and joined views are refused so the pipeline blocks instead of forwarding something it could not clean.
  */
 import type { JsonRpcMessage } from '../mcp/jsonrpc'
+import { encodeBase64Text } from './base64'
+import type { Base64Spelling } from './base64'
 import { base64Key } from './fields'
 import { getAt, parsePointer, setAt } from './pointer'
 
@@ -12,10 +14,17 @@ export interface TextEdit {
   path: string
   span: [number, number]
   replacement: string
-  /** Copied from the field: edits on keys, joined or decoded fields are refused. */
+  /** Copied from the field: edits on keys or joined fields are refused. */
   isKey?: boolean
   joined?: boolean
-  decoded?: boolean
+  /** The span is in this text, decoded from the base64 payload at `path`, which gets the edited text back. */
+  decoded?: DecodedPayload
+}
+
+/** The text of a base64 payload and the spelling it is written back in (`base64SpellingOf` vouches for both). */
+export interface DecodedPayload {
+  text: string
+  spelling: Base64Spelling
 }
 
 /** Why an edit was refused: not editable in place, no string there, span out of range, or not in params/result/error. */
@@ -47,8 +56,9 @@ export function applyEdits(message: JsonRpcMessage, edits: readonly TextEdit[]):
   }
   let out = message
   for (const [path, list] of byPath) {
-    const value = target(message, path, list)
-    out = setAt(out, path, replaceSpans(value, mergeSpans(list)))
+    const edited = replaceSpans(target(message, path, list), mergeSpans(list))
+    const payload = list[0]?.decoded
+    out = setAt(out, path, payload ? encodeBase64Text(edited, payload.spelling) : edited)
   }
   return out
 }
@@ -63,9 +73,10 @@ export function stripSpans(raw: string, spans: ReadonlyArray<readonly [number, n
   return replaceSpans(raw, mergeSpans(edits))
 }
 
-/** The string an edit group targets, after refusing what cannot be edited in place. */
+/** The text an edit group targets (a string, or a base64 payload's text), after refusing what cannot be edited in place. */
 function target(message: JsonRpcMessage, path: string, list: readonly TextEdit[]): string {
-  if (list.some((e) => e.isKey || e.joined || e.decoded)) throw new EditRefusedError('not-in-place', path)
+  const payload = list[0]?.decoded
+  if (list.some((e) => e.isKey || e.joined || e.decoded?.text !== payload?.text)) throw new EditRefusedError('not-in-place', path)
   const segments = parsePointer(path)
   const section = segments[0]
   if (segments.length < 2 || (section !== 'params' && section !== 'result' && section !== 'error')) {
@@ -73,11 +84,14 @@ function target(message: JsonRpcMessage, path: string, list: readonly TextEdit[]
   }
   const value = getAt(message, path)
   if (typeof value !== 'string') throw new EditRefusedError('not-a-string', path)
-  // A base64 payload is never edited, even when it was scanned as text: its findings came from a decoded view.
+  // A base64 payload is edited only through its decoded text (spans in the payload itself, e.g. of words
+  // scanned as they are, would cut the encoding), and decoded text only goes back into a base64 payload.
   const parent = getAt(message, path.slice(0, path.lastIndexOf('/')))
-  if (isRecord(parent) && base64Key(parent) === segments[segments.length - 1]) throw new EditRefusedError('not-in-place', path)
-  for (const e of list) checkSpan(e.span, value.length, path)
-  return value
+  const isPayload = isRecord(parent) && base64Key(parent) === segments[segments.length - 1]
+  if (isPayload !== (payload !== undefined)) throw new EditRefusedError('not-in-place', path)
+  const text = payload?.text ?? value
+  for (const e of list) checkSpan(e.span, text.length, path)
+  return text
 }
 
 function checkSpan(span: readonly [number, number], length: number, path: string): void {

@@ -5,6 +5,7 @@ import { collectFields } from '../../src/inspect/fields'
 import { normalize, originalSpan } from '../../src/inspect/normalize'
 
 const TEXT = '/result/content/0/text'
+const PADDED = { urlSafe: false, padded: true }
 function result(text: string, extra: Record<string, unknown> = {}): JsonRpcMessage {
   return { jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text }], ...extra } } as JsonRpcMessage
 }
@@ -56,16 +57,30 @@ describe('applyEdits', () => {
     expect(textOf(applyEdits(m, [{ path: TEXT, span, replacement: '[R]' }]))).toBe('please [R] instructions')
   })
 
+  it('writes edited decoded text back into its base64 payload, in the same spelling', () => {
+    const blob = (b64: string): JsonRpcMessage => ({ jsonrpc: '2.0', id: 1, result: { contents: [{ uri: 'u', mimeType: 'text/plain', blob: b64 }] } })
+    const path = '/result/contents/0/blob'
+    const decoded = { text: 'key=abc ok', spelling: { urlSafe: true, padded: false } }
+    const out = applyEdits(blob('a2V5PWFiYyBvaw'), [{ path, span: [4, 7], replacement: '[R]', decoded }])
+    expect(out).toEqual(blob(btoa('key=[R] ok').replace(/=+$/, '')))
+  })
+
   it.each<[string, JsonRpcMessage, TextEdit, EditRefusedError]>([
     ['a key', result('x'), { path: TEXT, span: [0, 1], replacement: '', isKey: true }, new EditRefusedError('not-in-place', TEXT)],
     ['a joined field', result('x'), { path: '/result/content', span: [0, 1], replacement: '', joined: true }, new EditRefusedError('not-in-place', '/result/content')],
-    ['a decoded field', result('x'), { path: TEXT, span: [0, 1], replacement: '', decoded: true }, new EditRefusedError('not-in-place', TEXT)],
+    ['decoded text outside a base64 payload', result('x'), { path: TEXT, span: [0, 1], replacement: '', decoded: { text: 'x', spelling: PADDED } }, new EditRefusedError('not-in-place', TEXT)],
     ['a non-string (joined path without the flag)', result('x'), { path: '/result/content', span: [0, 1], replacement: '' }, new EditRefusedError('not-a-string', '/result/content')],
     [
       'a base64 payload even without the flag',
       { jsonrpc: '2.0', id: 1, result: { contents: [{ uri: 'u', blob: 'aGVsbG8=' }] } },
       { path: '/result/contents/0/blob', span: [0, 1], replacement: '' },
       new EditRefusedError('not-in-place', '/result/contents/0/blob'),
+    ],
+    [
+      'a span past the end of the decoded text',
+      { jsonrpc: '2.0', id: 1, result: { contents: [{ uri: 'u', blob: 'aGk=' }] } },
+      { path: '/result/contents/0/blob', span: [0, 3], replacement: '', decoded: { text: 'hi', spelling: PADDED } },
+      new EditRefusedError('bad-span', '/result/contents/0/blob'),
     ],
     ['a missing path', result('x'), { path: '/result/nope', span: [0, 0], replacement: '' }, new EditRefusedError('not-a-string', '/result/nope')],
     ['a span past the end', result('abc'), { path: TEXT, span: [1, 4], replacement: '' }, new EditRefusedError('bad-span', TEXT)],

@@ -275,3 +275,56 @@ describe('invisible word separators', () => {
     expect(v.action).toBe('modify')
   })
 })
+
+describe('secrets in base64 payloads of text', () => {
+  const token = ['ghp', '_', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('')
+  const env = (secret: string) => `PORT=8080\nGITHUB_TOKEN=${secret}\nLOG=info\n`
+  const utf8Base64 = (text: string) => btoa(Array.from(new TextEncoder().encode(text), (b) => String.fromCharCode(b)).join(''))
+  const urlSafe = (b64: string) => b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+  const read = (blob: string, mimeType = 'text/plain') => ({ jsonrpc: '2.0' as const, id: 1, result: { contents: [{ uri: 'file:///app/.env', mimeType, blob }] } })
+  const decodedBlob = (m: JsonRpcMessage): string => {
+    const blob = 'result' in m ? (m.result['contents'] as Array<Record<string, string>>)[0]?.['blob'] : undefined
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob((blob ?? '').replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)))
+  }
+
+  it('redacts the decoded text of a resource blob and re-encodes it, as for the same text', () => {
+    const v = inspect(read(btoa(env(token))), ctx({ method: 'resources/read' }), policyOf())
+    expect(v).toMatchObject({ action: 'modify', findings: [{ kind: 'secret', path: '/result/contents/0/blob', action: 'redact' }] })
+    if (v.action !== 'modify') return
+    expect(v.message).toEqual(read(btoa(env('[REDACTED:secret]'))))
+    expect(decodedBlob(v.message)).toBe(env('[REDACTED:secret]'))
+  })
+
+  it('keeps a URL-safe unpadded payload URL-safe and unpadded', () => {
+    const text = `${env(token)}# ??>> ünïcode ok\n`
+    const blob = urlSafe(utf8Base64(text))
+    expect(blob).toMatch(/[-_]/)
+    const v = inspect(read(blob, 'application/octet-stream'), ctx({ method: 'resources/read' }), policyOf())
+    expect(v.action).toBe('modify')
+    if (v.action !== 'modify') return
+    expect(v.message).toEqual(read(urlSafe(utf8Base64(`${env('[REDACTED:secret]')}# ??>> ünïcode ok\n`)), 'application/octet-stream'))
+  })
+
+  it('strips hidden Unicode from the decoded text the same way', () => {
+    const v = inspect(read(utf8Base64('sun\u200B\u200Bny')), ctx({ method: 'resources/read' }), policyOf())
+    expect(v.action).toBe('modify')
+    if (v.action === 'modify') expect(v.message).toEqual(read(btoa('sunny')))
+  })
+
+  it.each([
+    ['line-wrapped', btoa(env(token)).replace(/(.{16})/g, '$1\n')],
+    ['mixing both alphabets', btoa(`${env(token)}#???>>>`).replace('+', '-')],
+    ['invalid UTF-8 replaced on decode', btoa(`${env(token)}\xff\xfe`)],
+    ['led by a byte-order mark the decoder drops', utf8Base64(`\uFEFF${env(token)}`)],
+  ])('still blocks a payload that would not re-encode exactly: %s', (_name, blob) => {
+    const v = inspect(read(blob), ctx({ method: 'resources/read' }), policyOf())
+    expect(v).toMatchObject({ action: 'block', reason: 'secret' })
+  })
+
+  it('still blocks a request whose base64 argument holds text a tenant redacts', () => {
+    const email = ['jane.doe', '@', 'acme-corp.io'].join('')
+    const call = { jsonrpc: '2.0' as const, id: 2, method: 'tools/call', params: { name: 'upload', arguments: { file: { mimeType: 'text/plain', blob: btoa(`contact: ${email}\n`) } } } }
+    const v = inspect(call, ctx({ method: 'tools/call', direction: 'client_to_server' }), policyOf({ rules: { packs: { pii: { action: 'redact' } } } }))
+    expect(v).toMatchObject({ action: 'block', reason: 'pii' })
+  })
+})
