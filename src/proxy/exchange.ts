@@ -140,6 +140,7 @@ export class Exchange {
     // The firewall's own request ids are its own: an origin request using one is declined, never shown.
     if ('method' in message && 'id' in message && isFirewallRequestId(message.id)) return { drop: true, answerOrigin: onBehalfAnswer(message.method, message.id) }
     const tools = this.init.tools
+    if (tools && 'method' in message && !('id' in message)) await tools.beforeNotify(message.method)
     if (!tools || 'method' in message || message.id === null) return this.#metered(message, bytes)
     const asked = this.pending.get(message.id)
     const task = asked?.method === 'tools/call' && asked.toolName !== undefined && 'result' in message ? createdTask(message.result) : undefined

@@ -14,6 +14,7 @@ import { canonicalJson } from './canonical'
 import { decideApproval, type ApprovalOptions, type HeldApproval, type OperatorGrant } from './approval'
 import { accessOf, enforcing, recordVerdict, refusal, type Refusal, type ToolGateInit } from './context'
 import type { Pins } from './pins'
+import { relistIfChanged } from './list-changed'
 import type { IndexedPin } from './pin-cache'
 import { compileSchema, type CompiledSchema, type SchemaCheck } from './schema'
 
@@ -131,14 +132,19 @@ type Pinned = { definition: JsonObject | null; findings: Finding[] } | { refuse:
 async function pinnedOrRefused(init: ToolGateInit, pins: Pins, m: JsonRpcRequest, kind: 'tool' | 'prompt', name: string): Promise<Pinned> {
   // The origin was down or refused the caller while the firewall listed it: the client learns that, for
   // this call's id, as if the call had been forwarded; nothing is.
-  const lookup = await pins.lookup(kind, name, m).catch((err: unknown) => {
+  const asCall = (err: unknown): never => {
     throw err instanceof FirewallError ? new FirewallError(err.problem, m.id) : err
-  })
+  }
   const strict = init.tools.pinning === 'enforce'
   const refuseOr = (reason: Refusal, rule: string, definition: string | null): Pinned => {
     const findings = [policyFinding(rule, '/params/name')]
     return strict ? { refuse: reason, findings } : { definition: parse(definition), findings: findings.map((f) => ({ ...f, action: 'flag' })) }
   }
+  // The origin announced a changed list nobody listed since: the pins may still vouch for the old definition.
+  const relist = await relistIfChanged(init, pins, kind, m).catch(asCall)
+  if (!relist.ok) return refuseOr('tool-list-unavailable', 'tool-not-reviewed', null)
+  if (relist.unverified.has(name)) return refuseOr('tool-pins-unavailable', 'tool-pins-unavailable', null)
+  const lookup = await pins.lookup(kind, name, m).catch(asCall)
   if (lookup.kind === 'unavailable') return refuseOr('tool-pins-unavailable', 'tool-pins-unavailable', null)
   if (lookup.kind === 'unknown') return refuseOr('tool-not-reviewed', 'tool-not-reviewed', null)
   // The firewall could not list the origin to review a never-seen tool: nothing vouches for it, so the

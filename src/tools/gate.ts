@@ -8,6 +8,7 @@
  * const gate = new ToolGate({ env, tenantId, configVersion, origin: config.origin.url, tools: config.policy.tools, policy, era, requestId, sink })
  * const d = await gate.decide(message, { streamable: true }) // { forward } | { answer } | { hold } (a call its user must confirm)
  * const emitted = await gate.beforeEmit(serverMessage, 'tools/list')
+ * await gate.beforeNotify('notifications/tools/list_changed') // the next call lists the origin first
  */
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn } from '../mcp/jsonrpc'
@@ -17,6 +18,7 @@ import { paramBindings, type ParamHeaderBinding } from '../mcp/headers2026'
 import type { StreamRequest } from '../proxy/stream-state'
 import { rememberSession } from './confirm-session'
 import { LISTS, checkList } from './list-check'
+import { LIST_CHANGED, markListChanged } from './list-changed'
 import { checkResult } from './result-check'
 import type { ToolGateInit } from './context'
 import { Pins } from './pins'
@@ -123,6 +125,16 @@ export class ToolGate {
     }
     if (LISTS[method] === undefined) return message
     return checkList(this.init, this.#pins, method, message)
+  }
+
+  /**
+   * A server notification about to be relayed: an announced list change makes the next call or prompt get
+   * list the origin first (list-changed.ts). Awaited before the client sees it, so a client that calls
+   * right after the notification cannot overtake the mark.
+   */
+  async beforeNotify(method: string): Promise<void> {
+    const kind = LIST_CHANGED.get(method)
+    if (kind !== undefined) await markListChanged(this.init, kind)
   }
 
   /**

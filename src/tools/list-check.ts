@@ -22,7 +22,7 @@ export const LISTS: Readonly<Record<string, { key: string; pin: PinKind | null; 
   'resources/list': { key: 'resources', pin: null, access: 'resources', field: 'uri' },
 }
 
-type Outcome = 'keep' | 'denied' | 'pending' | 'rejected' | 'duplicate' | 'unverified'
+export type Outcome = 'keep' | 'denied' | 'pending' | 'rejected' | 'duplicate' | 'unverified'
 
 /** Checks one list page; returns the page to emit (the same object when nothing changed). */
 export async function checkList(init: ToolGateInit, pins: Pins, method: string, message: JsonRpcResultResponse): Promise<JsonRpcResultResponse> {
@@ -35,7 +35,7 @@ export async function checkList(init: ToolGateInit, pins: Pins, method: string, 
   if (!access.active && pinKind === null) return message
 
   const outcomes: Outcome[] = entries.map(() => 'keep')
-  const pinnable: Array<Named & { at: number; served: Served }> = []
+  const pinnable: Array<Pinnable & { at: number }> = []
   entries.forEach((entry, at) => {
     const name = isJsonObject(entry) ? getOwn(entry, list.field) : undefined
     if (typeof name !== 'string') return
@@ -44,41 +44,62 @@ export async function checkList(init: ToolGateInit, pins: Pins, method: string, 
       return
     }
     if (!pinKind || !isJsonObject(entry)) return
-    if (pinName(entry) === null) {
-      outcomes[at] = 'unverified' // a name too long to pin is never approved
-      return
-    }
-    pinnable.push({ name, entry, at, served: servedForms(pinKind, entry, init.tools.volatile) })
+    const p = pinnableEntry(pinKind, entry, init.tools.volatile)
+    if (p) pinnable.push({ ...p, at })
+    else outcomes[at] = 'unverified' // a name too long to pin is never approved
   })
   if (!pinKind || pinnable.length === 0) return emit(init, method, message, list.key, entries, outcomes, started)
 
+  const judged = await judgePinnable(pins, pinKind, pinnable, pageNames(entries))
+  pinnable.forEach((p, i) => (outcomes[p.at] = judged[i] ?? 'unverified'))
+  return emit(init, method, message, list.key, entries, outcomes, started)
+}
+
+/** A list entry to judge against its pin: its name, and the definition as compared and as stored. */
+export type Pinnable = Named & { served: Served }
+
+/** A pinnable entry of a list, or null when it has no name or one too long to pin (never approved). */
+export function pinnableEntry(kind: PinKind, entry: JsonObject, volatile: readonly string[]): Pinnable | null {
+  const name = getOwn(entry, 'name')
+  if (typeof name !== 'string' || pinName(entry) === null) return null
+  return { name, entry, served: servedForms(kind, entry, volatile) }
+}
+
+/** The names a list page serves (for the shadowing check, which looks at the whole page). */
+export function pageNames(entries: readonly JsonValue[]): string[] {
+  return entries.flatMap((e) => (isJsonObject(e) && typeof e['name'] === 'string' ? [e['name']] : []))
+}
+
+/**
+ * The outcome of each entry of one list page (in order): definitions the pins vouch for cost no object
+ * call; the rest are scanned and recorded in one `observe`. `unverified`: the object could not record it.
+ */
+export async function judgePinnable(pins: Pins, kind: PinKind, pinnable: readonly Pinnable[], names: readonly string[]): Promise<Outcome[]> {
   const index = await pins.index()
   const mixed = mixedNames(pinnable.map((p) => ({ name: p.name, definition: p.served.full })))
-  const unknown: typeof pinnable = []
-  for (const s of pinnable) {
-    const pin = index?.get(pinKind, s.name)
+  const outcomes: Outcome[] = pinnable.map(() => 'unverified')
+  const unknown: Array<Pinnable & { at: number }> = []
+  pinnable.forEach((s, at) => {
+    const pin = index?.get(kind, s.name)
     if (mixed.has(s.name)) {
       // Every copy goes; each one other than the approved definition is put under review whatever its scan
       // says, so calls are refused too, and the approved copy is never sent: this page cannot clear a rejection.
-      outcomes[s.at] = 'duplicate'
-      if (pin?.approved !== s.served.full) unknown.push({ ...s, hold: DUPLICATE_NAME })
-      continue
+      outcomes[at] = 'duplicate'
+      if (pin?.approved !== s.served.full) unknown.push({ ...s, at, hold: DUPLICATE_NAME })
+      return
     }
     const known = pin ? judge(pin, s.served) : undefined
-    if (known) outcomes[s.at] = known
-    else unknown.push(s)
+    if (known) outcomes[at] = known
+    else unknown.push({ ...s, at })
+  })
+  if (unknown.length === 0) return outcomes
+  const after: PinIndex | null = await pins.observe(kind, unknown, index, names)
+  for (const u of unknown) {
+    if (mixed.has(u.name)) continue
+    const pin = after?.get(kind, u.name)
+    outcomes[u.at] = (pin && judge(pin, u.served)) ?? 'unverified'
   }
-
-  if (unknown.length > 0) {
-    const pageNames = entries.flatMap((e) => (isJsonObject(e) && typeof e['name'] === 'string' ? [e['name']] : []))
-    const after: PinIndex | null = await pins.observe(pinKind, unknown, index, pageNames)
-    for (const u of unknown) {
-      if (mixed.has(u.name)) continue
-      const pin = after?.get(pinKind, u.name)
-      outcomes[u.at] = (pin && judge(pin, u.served)) ?? 'unverified'
-    }
-  }
-  return emit(init, method, message, list.key, entries, outcomes, started)
+  return outcomes
 }
 
 /** The page with what may not be shown taken out, and the verdict recorded (the same object when nothing changed). */

@@ -10,6 +10,7 @@
  *   rejected(origin, kind, name, hash, definition, at, by)
  *   call_approvals(id, origin, tool, identity, arguments, requested_at, window_seconds, granted_*, expires_at, used_at)
  *   confirm_sessions, confirmations        the user's own confirmations by elicitation (confirm-store.ts)
+ *   list_changes(origin, kind, marker)     lists the origin announced changed, not listed since (list-change-store.ts)
  *
  * Arguments are validated here (zod) and refused with a null / error result, never half-applied.
  *
@@ -26,6 +27,7 @@ import type { PinKind } from './canonical'
 import { CallStore } from './call-store'
 import { ConfirmStore } from './confirm-store'
 import { TaskStore } from './task-store'
+import { ListChangeStore } from './list-change-store'
 import {
   AnswerConfirmationArgs,
   ApproveAllArgs,
@@ -34,6 +36,8 @@ import {
   DecideArgs,
   DefinitionFinding,
   GrantCallArgs,
+  ListChangedArgs,
+  ListCheckedArgs,
   MAX_PINS_PER_ORIGIN,
   MAX_REJECTED_PER_PIN,
   ObserveArgs,
@@ -82,6 +86,7 @@ export class ToolPins extends DurableObject<Env> {
   readonly #calls: CallStore
   readonly #confirmations: ConfirmStore
   readonly #tasks: TaskStore
+  readonly #listChanges: ListChangeStore
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -100,6 +105,7 @@ export class ToolPins extends DurableObject<Env> {
     this.#calls = new CallStore(this.#sql)
     this.#confirmations = new ConfirmStore(this.#sql, this.#calls)
     this.#tasks = new TaskStore(this.#sql)
+    this.#listChanges = new ListChangeStore(this.#sql)
   }
 
   /** Every pin of an origin, for the edge cache. Null for an invalid origin key. */
@@ -300,6 +306,26 @@ export class ToolPins extends DurableObject<Env> {
     return a.success ? this.#confirmations.await(a.data) : 'invalid'
   }
 
+  /**
+   * The origin announced a changed list: until an edge has listed it again, every edge lists it before the
+   * next call (the version bump makes cached copies give way). The origin's pins, or null for invalid arguments.
+   */
+  listChanged(args: unknown): PinSet | null {
+    const a = ListChangedArgs.safeParse(args)
+    if (!a.success) return null
+    this.#bump()
+    this.#listChanges.mark(a.data, this.#version())
+    return this.#set(a.data.origin)
+  }
+
+  /** An edge judged a complete list read after `marker`: the list is no longer stale. The origin's pins, or null for invalid arguments. */
+  listChecked(args: unknown): PinSet | null {
+    const a = ListCheckedArgs.safeParse(args)
+    if (!a.success) return null
+    if (this.#listChanges.checked(a.data)) this.#bump()
+    return this.#set(a.data.origin)
+  }
+
   /** Remembers the tool a task runs. False for invalid arguments. */
   rememberTask(args: unknown): boolean {
     const a = TaskArgs.safeParse(args)
@@ -320,6 +346,7 @@ export class ToolPins extends DurableObject<Env> {
     this.#calls.purge()
     this.#confirmations.purge()
     this.#tasks.purge()
+    this.#listChanges.purge()
     this.#bump()
   }
 
@@ -355,7 +382,8 @@ export class ToolPins extends DurableObject<Env> {
       .exec<PinRow>(`SELECT kind, name, state, approved, candidate FROM pins WHERE origin = ?`, origin)
       .toArray()
       .map((r) => ({ kind: r.kind as PinKind, name: r.name, state: r.state as PinState, approved: r.approved, candidate: r.candidate, rejected: rejected.get(`${r.kind}\n${r.name}`) ?? [] }))
-    return { origin, version: this.#version(), entries }
+    const stale = this.#listChanges.of(origin)
+    return { origin, version: this.#version(), entries, ...(Object.keys(stale).length > 0 ? { stale } : {}) }
   }
 
   #version(): number {

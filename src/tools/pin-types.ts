@@ -132,6 +132,15 @@ export type AnswerConfirmationArgs = z.infer<typeof AnswerConfirmationArgs>
 
 /** The isolate holding a legacy call waits for its answer, at most `timeoutMs`. */
 /** A task a call created (2025-11-25 tasks), by the origin's task id, and the tool it runs. */
+/** The kinds an origin announces list changes for (`notifications/tools/list_changed`, `…/prompts/list_changed`). */
+export const ListedKind = z.enum(['tool', 'prompt'])
+export type ListedKind = z.infer<typeof ListedKind>
+export const ListChangedArgs = z.object({ origin: OriginKey, kind: ListedKind }).strict()
+export type ListChangedArgs = z.infer<typeof ListChangedArgs>
+/** `marker`: the `stale` value the edge read before it listed; a later announcement keeps the list stale. */
+export const ListCheckedArgs = z.object({ origin: OriginKey, kind: ListedKind, marker: z.number().int().min(0) }).strict()
+export type ListCheckedArgs = z.infer<typeof ListCheckedArgs>
+
 export const TaskArgs = z.object({ origin: OriginKey, taskId: z.string().min(1).max(512), tool: PinName, ttlMs: z.number().int().min(1).max(7 * 24 * 3600 * 1000) }).strict()
 export type TaskArgs = z.infer<typeof TaskArgs>
 export const TaskLookupArgs = z.object({ origin: OriginKey, taskId: z.string().min(1).max(512) }).strict()
@@ -167,6 +176,12 @@ export interface PinSet {
   origin: string
   version: number
   entries: PinEntry[]
+  /**
+   * Per kind, the version at which the origin announced a changed list that no edge has listed since:
+   * every edge lists the origin before it decides the next call (src/tools/list-changed.ts). Absent from
+   * copies cached before it existed.
+   */
+  stale?: Partial<Record<ListedKind, number>>
 }
 
 export interface ObserveResult {

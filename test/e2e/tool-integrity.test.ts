@@ -2,7 +2,7 @@
  * Tool integrity end to end, through the firewall under wrangler (workerd, local Durable Objects) to a
  * real SDK origin whose tool definitions change between sessions, driven by the official SDK client:
  * a rug pull disappears from tools/list and its calls are refused without reaching the origin until an
- * approval brings it back; a shadowing description is held on first sight; schema-breaking arguments
+ * approval brings it back, also for a client that only heard `list_changed` and never lists again; a shadowing description is held on first sight; schema-breaking arguments
  * are refused; deny globs apply per verified identity; sensitive calls need an approval or their user's
  * confirmation (elicitation, both protocol eras, with a 2026-07-28 SDK origin too); and the pins survive
  * a restart of the whole runtime (Durable Objects included).
@@ -153,6 +153,46 @@ describe('rug pull: a definition changed between two sessions', () => {
       expect(await fw.admin.request('POST', 'admin/v1/tenants/pinned/tools/daily_quote/reject', { body: {} })).toMatchObject({ status: 200, body: { state: 'rejected' } })
       expect(names((await c.client.listTools()).tools)).not.toContain('daily_quote')
       expect(((await c.client.callTool({ name: 'daily_quote', arguments: {} }).catch((e: unknown) => e)) as McpError).code).toBe(-31001)
+    } finally {
+      await c.close()
+      origin.behaviour.extraTools = []
+    }
+  })
+})
+
+describe('rug pull announced by list_changed, to a client that never lists again', () => {
+  it('is refused without reaching the origin, because the firewall lists the origin before the next call', async () => {
+    await fw.admin.putTenant('relisted', { origin: { url: origin.url } })
+    origin.behaviour.extraTools = [QUOTE_V1]
+    const c = await mcpClient(fw.tenantUrl('relisted'))
+    try {
+      expect(names((await c.client.listTools()).tools)).toContain('daily_quote')
+      expect((await c.client.callTool({ name: 'daily_quote', arguments: {} })).content).toEqual([{ type: 'text', text: 'Carpe diem.' }])
+
+      // The origin swaps the definition and says so on the session's GET stream; the client calls from the list it has.
+      const mark = origin.calls.length
+      const invocations = origin.invocations.length
+      await origin.setTools([QUOTE_V2])
+      await c.waitForNotification('notifications/tools/list_changed')
+      const err = await c.client.callTool({ name: 'daily_quote', arguments: { topic: 'last 20 messages' } }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(McpError)
+      expect((err as McpError).code).toBe(-31001)
+      expect((err as McpError).message).toContain('tool definition changed; waiting for approval')
+      expect(callsAfter(mark, 'daily_quote')).toBe(false)
+      expect(invokedAfter(invocations, 'daily_quote')).toBe(false)
+      const selfLists = origin.calls.slice(mark).filter((call) => call.rawBody.includes('"tools/list"') && call.rawBody.includes('"fw-'))
+      expect(selfLists).toHaveLength(1)
+      expect((await pinsOf('relisted')).pins.find((p) => p.name === 'daily_quote')).toMatchObject({ state: 'pending', candidate: { reason: 'changed' } })
+
+      // One list settles it: the next calls cost no list, and an unchanged tool runs as before.
+      expect((await c.client.callTool({ name: 'echo', arguments: { message: 'still here' } })).content).toEqual([{ type: 'text', text: 'still here' }])
+      expect(((await c.client.callTool({ name: 'daily_quote', arguments: {} }).catch((e: unknown) => e)) as McpError).code).toBe(-31001)
+      expect(origin.calls.slice(mark).filter((call) => call.rawBody.includes('"tools/list"'))).toHaveLength(1)
+
+      // Approval brings it back without the client listing.
+      expect(await fw.admin.request('POST', 'admin/v1/tenants/relisted/tools/daily_quote/approve', { body: {} })).toMatchObject({ status: 200, body: { state: 'approved' } })
+      expect((await c.client.callTool({ name: 'daily_quote', arguments: { topic: 'stoics' } })).content).toEqual([{ type: 'text', text: 'Carpe diem.' }])
+      expect(invokedAfter(invocations, 'daily_quote')).toBe(true)
     } finally {
       await c.close()
       origin.behaviour.extraTools = []

@@ -6,6 +6,7 @@ import { testGate } from './tools-support'
 import type { OriginLister } from '../../src/tools/origin-list'
 import { FirewallError } from '../../src/errors'
 import { readEvents } from '../../src/audit/sink'
+import { forgetPins } from '../../src/tools/pin-cache'
 
 const ORIGIN = 'https://origin.example/mcp'
 
@@ -193,6 +194,70 @@ describe('ToolGate: tools/call', () => {
     const down = gateFor({}, { lister: async () => Promise.reject(new FirewallError({ kind: 'origin_timeout' })) }).gate
     const m = call('other')
     await expect(down.beforeForward(m)).rejects.toMatchObject({ problem: { kind: 'origin_timeout' }, id: m.id })
+  })
+
+  it('after a list_changed, lists the origin once before the next call and judges what it serves', async () => {
+    let served = [tool('quote', 'v1'), tool('echo', 'Echoes.')]
+    const listed: string[] = []
+    const { gate, tenantId } = gateFor({}, { lister: async (method) => (listed.push(method), served) })
+    await list(gate, served)
+    expect(await gate.beforeForward(call('quote'))).toBeNull()
+    expect(listed).toEqual([])
+
+    served = [tool('quote', 'v2, with a new parameter.'), tool('echo', 'Echoes.')]
+    const version = (await env.TOOL_PINS.getByName(tenantId).pinSet(ORIGIN))?.version ?? 0
+    await gate.beforeNotify('notifications/tools/list_changed')
+    await gate.beforeNotify('notifications/tools/list_changed') // repeated: no second write
+    expect((await env.TOOL_PINS.getByName(tenantId).pinSet(ORIGIN))?.version).toBe(version + 1)
+    expect(await gate.beforeForward(call('quote'))).toMatchObject({ error: { code: -31001, data: { reason: 'tool-pending-approval' } } })
+    expect(await gate.beforeForward(call('echo'))).toBeNull()
+    expect(listed).toEqual(['tools/list'])
+    expect((await env.TOOL_PINS.getByName(tenantId).pinSet(ORIGIN))?.stale).toBeUndefined()
+  })
+
+  it('lists the origin before a call when another isolate relayed the list_changed (the mark is in the object)', async () => {
+    let served = [tool('quote', 'v1')]
+    const listed: string[] = []
+    const { gate, tenantId } = gateFor({}, { lister: async (method) => (listed.push(method), served) })
+    await list(gate, served)
+    served = [tool('quote', 'v2')]
+    await env.TOOL_PINS.getByName(tenantId).listChanged({ origin: ORIGIN, kind: 'tool' })
+    await forgetPins(tenantId, [ORIGIN]) // as an isolate whose copy of the pins has aged out
+    expect(await gate.beforeForward(call('quote'))).toMatchObject({ error: { code: -31001, data: { reason: 'tool-pending-approval' } } })
+    expect(listed).toEqual(['tools/list'])
+  })
+
+  it('refuses calls while the origin cannot be listed after a list_changed, and stays stale until it can', async () => {
+    let served: JsonObject[] | null = [tool('quote', 'v1')]
+    const { gate } = gateFor({}, { lister: async () => served })
+    await list(gate, [tool('quote', 'v1')])
+    await gate.beforeNotify('notifications/tools/list_changed')
+    served = null
+    expect(await gate.beforeForward(call('quote'))).toMatchObject({ error: { code: -31001, data: { reason: 'tool-list-unavailable' } } })
+    served = [tool('quote', 'v1')]
+    expect(await gate.beforeForward(call('quote'))).toBeNull()
+  })
+
+  it('does the same for prompts: a prompts/list_changed makes the next prompts/get list the prompts first', async () => {
+    const prompt = (description: string): JsonObject => ({ name: 'summarise', description, arguments: [{ name: 'text' }] })
+    let served = [prompt('Summarises a text.')]
+    const listed: string[] = []
+    const { gate } = gateFor({}, { lister: async (method) => (listed.push(method), served) })
+    await gate.beforeEmit({ jsonrpc: '2.0', id: ++id, result: { prompts: served } }, 'prompts/list')
+    served = [prompt('Summarises a text, then mails it to the author.')]
+    await gate.beforeNotify('notifications/prompts/list_changed')
+    const get: JsonRpcRequest = { jsonrpc: '2.0', id: ++id, method: 'prompts/get', params: { name: 'summarise', arguments: { text: 'x' } } }
+    expect(await gate.beforeForward(get)).toMatchObject({ error: { code: -31001, data: { reason: 'tool-pending-approval' } } })
+    expect(listed).toEqual(['prompts/list'])
+  })
+
+  it('leaves calls alone after a list_changed outside enforce mode (nothing would be refused)', async () => {
+    const listed: string[] = []
+    const { gate } = gateFor({ pinning: 'alert' }, { lister: async (method) => (listed.push(method), [tool('quote', 'v2')]) })
+    await list(gate, [tool('quote', 'v1')])
+    await gate.beforeNotify('notifications/tools/list_changed')
+    expect(await gate.beforeForward(call('quote'))).toBeNull()
+    expect(listed).toEqual([])
   })
 
   it('refuses arguments that break the pinned input schema with -32602 (or only flags them)', async () => {

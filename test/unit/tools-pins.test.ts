@@ -127,6 +127,24 @@ describe('ToolPins: pinned definitions per tenant and origin', () => {
     expect(await pins(t).list(ORIGIN)).toEqual([])
   })
 
+  it('carries a list the origin announced changed in every pin set, until an edge lists it after the announcement', async () => {
+    const t = tenant('stale')
+    await observe(t, [tool('a', '1')])
+    const before = await pins(t).pinSet(ORIGIN)
+    const marked = await pins(t).listChanged({ origin: ORIGIN, kind: 'tool' })
+    expect(marked?.version).toBe((before?.version ?? 0) + 1)
+    expect(marked?.stale).toEqual({ tool: marked?.version })
+    expect((await pins(t).pinSet(ORIGIN))?.stale).toEqual({ tool: marked?.version })
+    // Announced again while an edge was listing: the edge's older read does not clear the newer mark.
+    const again = await pins(t).listChanged({ origin: ORIGIN, kind: 'tool' })
+    expect((await pins(t).listChecked({ origin: ORIGIN, kind: 'tool', marker: marked?.version ?? 0 }))?.stale).toEqual({ tool: again?.version })
+    const checked = await pins(t).listChecked({ origin: ORIGIN, kind: 'tool', marker: again?.version ?? 0 })
+    expect(checked?.stale).toBeUndefined()
+    expect(checked?.version).toBe((again?.version ?? 0) + 1) // cached copies give way
+    expect(await pins(t).listChanged({ origin: ORIGIN, kind: 'resourceTemplate' })).toBeNull()
+    expect(await pins(t).listChecked({ origin: ORIGIN, kind: 'tool', marker: -1 })).toBeNull()
+  })
+
   it('keeps pins across a restart of the object', async () => {
     const t = tenant('restart')
     await observe(t, [tool('a', '1')])
