@@ -3,6 +3,7 @@
  * payloads that hold text), so a redaction inside a text file sent as a blob can leave the rest of the
  * file, and the message, as they were.
  */
+import { base64 } from '../base64'
 
 /** How a payload writes base64: the standard (`+/`) or URL-safe (`-_`) alphabet, with `=` padding or without. */
 export interface Base64Spelling {
@@ -26,18 +27,12 @@ export function base64SpellingOf(payload: string, text: string): Base64Spelling 
   return encodeBase64Text(text, spelling) === payload ? spelling : null
 }
 
-/** Bytes per `String.fromCharCode` call: well under the engine's limit on arguments. */
-const CHUNK = 0x8000
-
 /**
  * `text` as UTF-8 bytes in base64 of the given spelling.
  * @example encodeBase64Text('??>', { urlSafe: true, padded: false }) // 'Pz8-'
  */
 export function encodeBase64Text(text: string, spelling: Base64Spelling): string {
-  const bytes = new TextEncoder().encode(text)
-  let binary = ''
-  for (let i = 0; i < bytes.length; i += CHUNK) binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK))
-  let out = btoa(binary)
+  let out = base64(new TextEncoder().encode(text))
   if (spelling.urlSafe) out = out.replace(/\+/g, '-').replace(/\//g, '_')
   return spelling.padded ? out : out.replace(/=+$/, '')
 }

@@ -7,6 +7,7 @@
  * Policy is always decided on the body; these functions only check, and after redaction restore,
  * consistency (mcp-protocol.md §4.7).
  */
+import { base64 } from '../base64'
 import { getOwn, isJsonObject, isResponse, type JsonObject, type JsonRpcMessage, type JsonValue } from './jsonrpc'
 
 export const METHOD_HEADER = 'Mcp-Method'
@@ -78,7 +79,7 @@ export function decodeHeaderValue(raw: string): string | null {
     if (!BASE64.test(b64)) return null
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))
     // Non-canonical padding bits decode "successfully" in some decoders and fail in others: refuse.
-    if (toBase64(bytes) !== b64) return null
+    if (base64(bytes) !== b64) return null
     try {
       return utf8.decode(bytes)
     } catch {
@@ -98,13 +99,7 @@ export function decodeHeaderValue(raw: string): string | null {
 export function encodeHeaderValue(value: string): string {
   const looksEncoded = value.startsWith(SENTINEL_PREFIX) && value.endsWith(SENTINEL_SUFFIX)
   if (SAFE_PLAIN.test(value) && !looksEncoded) return value
-  return SENTINEL_PREFIX + toBase64(new TextEncoder().encode(value)) + SENTINEL_SUFFIX
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = ''
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
-  return btoa(binary)
+  return SENTINEL_PREFIX + base64(new TextEncoder().encode(value)) + SENTINEL_SUFFIX
 }
 
 /**
