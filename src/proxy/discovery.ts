@@ -11,6 +11,7 @@
  * (the sign-in) or back to the client's own `redirect_uri`, with nothing but its `Location`.
  */
 import { FirewallError } from '../errors'
+import { isJsonObject, type JsonObject } from '../mcp/jsonrpc'
 import type { LoadedTenant } from '../tenant/store'
 import { checkTargetUrl } from './origin-url'
 import { urlPolicy } from './url-policy-env'
@@ -42,9 +43,9 @@ export async function handleDiscovery(request: Request, tenant: LoadedTenant, en
     if (v !== null) headers.set(name, v)
   }
   const body = request.method === 'POST' ? await readCappedText(request, MAX_DISCOVERY_BYTES, () => new FirewallError({ kind: 'payload_too_large' })) : undefined
-  // forward() refuses redirects (-31007) and 5xx (-31006) and maps a refused connection or timeout.
   const target = new URL(incoming.pathname + incoming.search, origin.url)
   const authorize = incoming.pathname === '/authorize' && body === undefined
+  // forward() refuses 5xx (-31006) and, but for /authorize, redirects (-31007), and maps a refused connection or timeout.
   const { response: upstream, abort } = await forward(
     { url: target, method: body === undefined ? 'GET' : 'POST', headers, ...(body !== undefined ? { body } : {}) },
     { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal, returnRedirects: authorize },
@@ -84,10 +85,10 @@ function toClient(location: URL, incoming: URL): boolean {
   return uri !== null && !location.username && !location.password && location.origin === uri.origin && location.pathname === uri.pathname
 }
 
-function jsonObject(text: string): Record<string, unknown> | undefined {
+function jsonObject(text: string): JsonObject | undefined {
   try {
     const value: unknown = JSON.parse(text)
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+    return isJsonObject(value) ? value : undefined
   } catch {
     return undefined
   }

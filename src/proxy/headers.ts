@@ -13,7 +13,6 @@ const TO_ORIGIN = new Set(['accept', 'content-type', 'mcp-session-id', 'mcp-prot
  */
 export const ORIGIN_USER_AGENT = 'mcp-edge-firewall/1'
 
-
 /**
  * Headers for the origin request. `Authorization` passes through unchanged unless `forwardAuthorization`
  * is false. The 2026-07-28 request metadata headers are not among them: see {@link withRequestMetadata}.

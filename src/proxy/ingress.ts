@@ -39,6 +39,11 @@ export function checkContentType(method: string, contentType: string | null): vo
 /** Non-streaming, so one instance serves every request (each `decode` call is self-contained). */
 const UTF8 = new TextDecoder()
 
+/** Whether a Content-Encoding names a coding other than `identity` (the runtime decodes those as it reads). */
+function encoded(coding: string | null): boolean {
+  return coding !== null && coding.trim() !== '' && coding.trim().toLowerCase() !== 'identity'
+}
+
 /**
  * Reads a request's or response's body as UTF-8 text, refusing it (`tooLarge`) past `maxBytes`.
  *
@@ -51,11 +56,6 @@ const UTF8 = new TextDecoder()
  * and any other, is read chunk by chunk, counting decoded bytes as they arrive and stopping at the cap
  * without buffering more.
  */
-/** Whether a Content-Encoding names a coding other than `identity` (the runtime decodes those as it reads). */
-function encoded(coding: string | null): boolean {
-  return coding !== null && coding.trim() !== '' && coding.trim().toLowerCase() !== 'identity'
-}
-
 export async function readCappedText(message: Request | Response, maxBytes: number, tooLarge: () => Error): Promise<string> {
   const body = message.body
   const declared = message.headers.get('content-length')

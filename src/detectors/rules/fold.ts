@@ -10,12 +10,12 @@
  */
 
 /**
- * Letters folded: Latin-1 Supplement, Latin Extended-A and -B, Latin Extended Additional; and the angle
+ * Units folded: the letters of Latin-1 Supplement, Latin Extended-A and -B, Latin Extended Additional; and the angle
  * brackets NFKC keeps that render like `<` `>` (modifier letters, single guillemets, Canadian
  * syllabics, ornaments, mathematical and CJK angle brackets), so `˂IMPORTANT˃` reads as a tag.
  */
-const ACCENTED = /[\u00c0-\u024f\u1e00-\u1eff\u02c2\u02c3\u2039\u203a\u1433\u1438\u276e\u276f\u27e8\u27e9\u3008\u3009]/
-const ACCENTED_ALL = new RegExp(ACCENTED.source, 'g')
+const FOLDED = /[\u00c0-\u024f\u1e00-\u1eff\u02c2\u02c3\u2039\u203a\u1433\u1438\u276e\u276f\u27e8\u27e9\u3008\u3009]/
+const FOLDED_ALL = new RegExp(FOLDED.source, 'g')
 
 /** Brackets that render like `<` and `>`, each one UTF-16 unit. */
 const ANGLE_BRACKETS: Readonly<Record<string, string>> = {
@@ -52,7 +52,7 @@ function foldTable(): Map<string, string> {
  * @example foldAccents('Ïgnörë àll prévïöüs') // 'Ignore all previous'
  */
 export function foldAccents(text: string): string {
-  if (!ACCENTED.test(text)) return text
+  if (!FOLDED.test(text)) return text
   const t = foldTable()
-  return text.replace(ACCENTED_ALL, (ch) => t.get(ch) ?? ch)
+  return text.replace(FOLDED_ALL, (ch) => t.get(ch) ?? ch)
 }
