@@ -82,6 +82,16 @@ const names = (tools: Array<{ name: string }>) => tools.map((t) => t.name)
 const invokedAfter = (from: number, name: string) => origin.invocations.slice(from).some((i) => i.name === name)
 const callsAfter = (from: number, name: string) => origin.calls.slice(from).some((c) => c.rawBody.includes('"tools/call"') && c.rawBody.includes(`"${name}"`))
 
+/** A call to the changed `daily_quote` was refused as awaiting approval and reached neither the origin nor the tool. */
+async function expectQuoteHeld(call: Promise<unknown>, mark: number, invocations: number): Promise<void> {
+  const err = await call.catch((e: unknown) => e)
+  expect(err).toBeInstanceOf(McpError)
+  expect((err as McpError).code).toBe(-31001)
+  expect((err as McpError).message).toContain('tool definition changed; waiting for approval')
+  expect(callsAfter(mark, 'daily_quote')).toBe(false)
+  expect(invokedAfter(invocations, 'daily_quote')).toBe(false)
+}
+
 interface PinsAnswer {
   pending: number
   pins: Array<{ name: string; state: string; diff?: string[]; candidate: { reason: string; findings: Array<{ ruleId: string }> } | null }>
@@ -105,12 +115,7 @@ describe('rug pull: a definition changed between two sessions', () => {
     const listed = names((await day1.client.listTools()).tools)
     expect(listed).not.toContain('daily_quote')
     expect(listed).toContain('echo')
-    const err = await day1.client.callTool({ name: 'daily_quote', arguments: { topic: 'last 20 messages' } }).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(McpError)
-    expect((err as McpError).code).toBe(-31001)
-    expect((err as McpError).message).toContain('tool definition changed; waiting for approval')
-    expect(callsAfter(mark, 'daily_quote')).toBe(false)
-    expect(invokedAfter(invocations, 'daily_quote')).toBe(false)
+    await expectQuoteHeld(day1.client.callTool({ name: 'daily_quote', arguments: { topic: 'last 20 messages' } }), mark, invocations)
 
     // The reviewer sees the change as a diff, and an alert went out.
     const review = await pinsOf('pinned')
@@ -174,12 +179,7 @@ describe('rug pull announced by list_changed, to a client that never lists again
       const invocations = origin.invocations.length
       await origin.setTools([QUOTE_V2])
       await c.waitForNotification('notifications/tools/list_changed')
-      const err = await c.client.callTool({ name: 'daily_quote', arguments: { topic: 'last 20 messages' } }).catch((e: unknown) => e)
-      expect(err).toBeInstanceOf(McpError)
-      expect((err as McpError).code).toBe(-31001)
-      expect((err as McpError).message).toContain('tool definition changed; waiting for approval')
-      expect(callsAfter(mark, 'daily_quote')).toBe(false)
-      expect(invokedAfter(invocations, 'daily_quote')).toBe(false)
+      await expectQuoteHeld(c.client.callTool({ name: 'daily_quote', arguments: { topic: 'last 20 messages' } }), mark, invocations)
       const selfLists = origin.calls.slice(mark).filter((call) => call.rawBody.includes('"tools/list"') && call.rawBody.includes('"fw-'))
       expect(selfLists).toHaveLength(1)
       expect((await pinsOf('relisted')).pins.find((p) => p.name === 'daily_quote')).toMatchObject({ state: 'pending', candidate: { reason: 'changed' } })
