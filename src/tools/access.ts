@@ -18,16 +18,45 @@ export interface Access {
 }
 
 /**
- * The spellings of a resource URI the lists judge: as sent, and as an SDK origin resolves it
- * (`new URL(uri).toString()`: scheme and special hosts lower-cased, `.`, `..` and `%2e%2e` segments
- * removed). Every spelling must pass, so a deny glob that matches either refuses the URI and an allow list
- * must match both: neither `FIXTURE://readme` nor `…/public/../private/key` steps around a glob. A URI
- * that does not parse is judged as sent.
+ * The spellings of a resource URI the lists judge: as sent, percent-decoded (an origin that decodes its
+ * path reads `%65tc/passwd` as `etc/passwd`; decoded until stable, so `%252e` counts too), and each of
+ * those as an SDK origin resolves it (`new URL(uri).toString()`: scheme and special hosts lower-cased,
+ * `.`, `..` and `%2e%2e` segments removed). Every spelling must pass, so a deny glob that matches any of
+ * them refuses the URI and an allow list must match them all: neither `FIXTURE://readme`, nor
+ * `…/public/../private/key`, nor `…/%70rivate/key` steps around a glob. A URI that does not parse is
+ * judged as sent and decoded.
  * @example resourceSpellings('FIXTURE://docs/public/../key') // ['FIXTURE://docs/public/../key', 'fixture://docs/key']
  */
 function resourceSpellings(uri: string): string[] {
-  const resolved = URL.canParse(uri) ? new URL(uri).toString() : uri
-  return resolved === uri ? [uri] : [uri, resolved]
+  const spellings = new Set<string>()
+  for (const form of decodings(uri)) {
+    spellings.add(form)
+    if (URL.canParse(form)) spellings.add(new URL(form).toString())
+  }
+  return [...spellings]
+}
+
+/** `uri` and its percent-decodings, each decoding applied to the last until nothing changes (at most 4). */
+function decodings(uri: string): string[] {
+  const forms = [uri]
+  for (let i = 0; i < 4; i++) {
+    const last = forms[forms.length - 1]!
+    const next = percentDecoded(last)
+    if (next === last) break
+    forms.push(next)
+  }
+  return forms
+}
+
+/** Every well-formed `%XX` run decoded as UTF-8; a run that is not valid UTF-8 is decoded byte by byte as Latin-1. */
+function percentDecoded(text: string): string {
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run)
+    } catch {
+      return run.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    }
+  })
 }
 
 function passes(lists: NameLists | undefined, name: string): boolean {

@@ -282,12 +282,12 @@ describe('identity', () => {
 })
 
 describe('resources', () => {
-  it('refuses a spelling of a denied URI that the SDK origin resolves to it; the origin never sees the read', async () => {
+  it('refuses a spelling of a denied URI that an origin resolves or decodes to it; the origin never sees the read', async () => {
     await fw.admin.putTenant('resources-denied', { origin: { url: origin.url }, policy: { tools: { resources: { deny: ['fixture://readme'] } } } })
     const c = await mcpClient(fw.tenantUrl('resources-denied'))
     try {
       const mark = origin.calls.length
-      for (const uri of ['fixture://readme', 'FIXTURE://readme', 'Fixture://readme']) {
+      for (const uri of ['fixture://readme', 'FIXTURE://readme', 'Fixture://readme', 'fixture://%72eadme']) {
         const err = await c.client.readResource({ uri }).catch((e: unknown) => e)
         expect(err).toBeInstanceOf(McpError)
         expect((err as McpError).code).toBe(-31001)

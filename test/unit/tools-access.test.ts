@@ -52,6 +52,12 @@ describe('resource URIs: as sent and as an origin resolves them', () => {
     ['fixture://docs/public/%2e%2e/private/key', false], // %2e%2e is a dot segment too (WHATWG URL)
     ['fixture://docs/public/./secret.txt', false], // denied once resolved
     ['FIXTURE://docs/public/secret.txt', false], // the scheme is case-insensitive
+    ['fixture://docs/public/%73ecret.txt', false], // an origin that decodes its path reads secret.txt
+    ['fixture://docs/public/%2573ecret.txt', false], // decoded twice
+    ['fixture://docs/public/..%2Fprivate/key', false], // an encoded slash makes a dot segment once decoded
+    ['fixture://docs/public/%E2%80%AEkey', true], // a decoded spelling on the allow list is fine
+    ['fixture://docs/public/a%20b%ZZ', true], // a malformed escape stays as sent
+    ['fixture://docs/%70ublic/readme', false], // an allow list must match every spelling, the one sent too
     ['HTTPS://DOCS.VENDOR.EXAMPLE/guide', false], // the host too, for special schemes: not on the allow list as sent
     ['https://docs.vendor.example/guide', true],
     ['not a url', false],
@@ -61,6 +67,12 @@ describe('resource URIs: as sent and as an origin resolves them', () => {
 
   it('refuses a spelling that resolves to a denied URI', () => {
     expect(access({ resources: { deny: ['fixture://readme'] } }).permits('resources', 'FIXTURE://readme', undefined)).toBe(false)
+  })
+
+  it('refuses a percent-encoded spelling of a denied path', () => {
+    const deny = access({ resources: { deny: ['file:///etc/*'] } })
+    expect(deny.permits('resources', 'file:///%65tc/passwd', undefined)).toBe(false)
+    expect(deny.permits('resources', 'file:///%C0%AEtc/passwd', undefined)).toBe(true) // not UTF-8: decoded as Latin-1, not as a dot
   })
 })
 
