@@ -14,9 +14,12 @@
  * | server → client | `resources/read` result | `contents[].text` |
  * | server → client | `prompts/get` result | `description` and the messages' content |
  * | server → client | `sampling/createMessage` request | `systemPrompt` and the messages' content |
+ * | server → client | error response to any request | `error.message` and `error.data` (JSON unless a string) |
  *
- * Not counted: tool and prompt listings, instructions, notifications, errors, and binary payloads
- * (images, audio, blobs), which are not text tokens.
+ * Errors are counted because clients commonly hand a failed call's message to the model: an origin
+ * answering with a 1 MB error would otherwise fill a context for free. Not counted: tool and prompt
+ * listings, instructions, notifications, and binary payloads (images, audio, blobs), which are not text
+ * tokens.
  *
  * The tokenizer (about 2.4 MB of JavaScript) is imported on first use, not at Worker startup.
  */
@@ -82,7 +85,11 @@ export function contextTexts(message: JsonRpcMessage, direction: 'client_to_serv
     }
     return out
   }
-  if (!('result' in message) || !isRecord(message.result)) return out
+  if ('error' in message) {
+    if (direction === 'server_to_client') errorText(message.error, out)
+    return out
+  }
+  if (!isRecord(message.result)) return out
   const result = message.result
   const method = answers ?? methodByShape(result, direction)
   if (direction === 'client_to_server') {
@@ -133,6 +140,15 @@ function moreTokens(structured: string, texts: readonly string[]): boolean {
   if (texts.length === 0) return true
   if (texts.length === 1 && texts[0] === structured) return false
   return countTokens(structured) > texts.reduce((n, t) => n + countTokens(t), 0)
+}
+
+/** An error's message and data: what a client shows its model when a call fails. */
+function errorText(error: unknown, out: string[]): void {
+  if (!isRecord(error)) return
+  if (typeof error['message'] === 'string') out.push(error['message'])
+  const data = error['data']
+  if (typeof data === 'string') out.push(data)
+  else if (data !== undefined) out.push(JSON.stringify(data))
 }
 
 /** A sampling request's system prompt and messages. */

@@ -84,6 +84,15 @@ describe('budget on the JSON relay', () => {
     expect(await usage('enf-json', budget)).toMatchObject([{ used: 0, reserved: 0 }])
   })
 
+  it('charges an origin error its text: a huge error message is refused like a huge result', async () => {
+    const { exchange, budget } = exchangeFor('enf-json-error', { tokensPerMinute: 50, leaseFraction: 0 })
+    exchange.fromClient({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'read', arguments: {} } })
+    const upstream = new Response(JSON.stringify({ jsonrpc: '2.0', id: 9, error: { code: -32000, message: 'failed', data: words(100) } }), { headers: { 'content-type': 'application/json' } })
+    const body = JSON.parse(await relayJson(upstream, exchange, { maxBytes: 1 << 20, maxDepth: 64, prelude: [], answerOrigin: () => undefined })) as { id: number; error: { code: number } }
+    expect(body).toMatchObject({ id: 9, error: { code: -31002 } })
+    expect(await usage('enf-json-error', budget)).toMatchObject([{ used: 0, reserved: 0 }])
+  })
+
   it('fails closed when the object cannot be reached, or lets the message through when the tenant fails open', async () => {
     const unreachable = () => new LeaseLedger(async () => Promise.reject(new Error('down')), 'unreachable')
     for (const [failureMode, code] of [['closed', -31003], ['open', undefined]] as const) {

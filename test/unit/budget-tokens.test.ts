@@ -62,7 +62,10 @@ describe('context text per message', () => {
     ['a result recognised by shape when its request is unknown', result({ content: [text('late')] }), 'server_to_client', undefined, ['late']],
     ['not tools/list results', result({ tools: [{ name: 't', description: 'long description', inputSchema: { type: 'object' } }] }), 'server_to_client', 'tools/list', []],
     ['not notifications', { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'log line' } }, 'server_to_client', undefined, []],
-    ['not errors', { jsonrpc: '2.0', id: 1, error: { code: -1, message: 'failed badly' } }, 'server_to_client', 'tools/call', []],
+    ['an error message a client may hand its model', { jsonrpc: '2.0', id: 1, error: { code: -1, message: 'failed badly' } }, 'server_to_client', 'tools/call', ['failed badly']],
+    ['an error data string, and data as JSON', { jsonrpc: '2.0', id: 1, error: { code: -1, message: 'm', data: 'trace' } }, 'server_to_client', undefined, ['m', 'trace']],
+    ['error data as compact JSON', { jsonrpc: '2.0', id: null, error: { code: -1, message: 'm', data: { rows: [1, 2] } } }, 'server_to_client', undefined, ['m', '{"rows":[1,2]}']],
+    ['not a client error reply to the origin', { jsonrpc: '2.0', id: 's1', error: { code: -1, message: 'declined' } }, 'client_to_server', undefined, []],
   ]
   it.each(cases)('%s', (_name, message, direction, answers, expected) => {
     expect(contextTexts(message, direction, answers)).toEqual(expected)
