@@ -104,6 +104,14 @@ describe('classifier detector', () => {
     expect(looser?.score).toBeGreaterThan(0.8)
   })
 
+  it("applies a role's own threshold there only, over the tenant's threshold", () => {
+    const model = detect(injection)[0]?.modelScore ?? 0
+    const roleThresholds = { prompt: Math.min(0.999, model + 0.01) }
+    expect(detect(injection, 'prompt', { roleThresholds, threshold: 0.5 })[0]?.score).toBeLessThan(0.8)
+    expect(detect(injection, 'tool-result', { roleThresholds, threshold: 0.5 })[0]?.score).toBeGreaterThan(0.8)
+    expect(detect(injection, 'tool-result', { roleThresholds })[0]?.score).toBeCloseTo(model, 12)
+  })
+
   it('lands the rescaled threshold on the tenant injection threshold when that is not 0.8', () => {
     const model = detect(injection)[0]?.modelScore ?? 0
     const [f] = detect(injection, 'tool-result', { threshold: model }, 0.6)
@@ -128,6 +136,8 @@ describe('ClassifierPolicy', () => {
     expect(issues({ secondStage: { timeoutMs: 500 } })).toEqual(['secondStage: set exactly one of url and workersAi'])
     expect(issues({ secondStage: { workersAi: {}, secret: 'k' } })).toEqual(['secondStage: secret applies to url only'])
     expect(issues({ threshold: 1 })).toEqual(['threshold: Too big: expected number to be <1'])
+    expect(issues({ roleThresholds: { prompts: 0.9 } })).toEqual(['roleThresholds: Unrecognized key: "prompts"'])
+    expect(issues({ roleThresholds: { prompt: 0 } })).toEqual(['roleThresholds.prompt: Too small: expected number to be >0'])
   })
 })
 

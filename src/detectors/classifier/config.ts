@@ -63,6 +63,12 @@ export const ClassifierPolicy = z
      * this value; rule findings in the same field still add to it.
      */
     threshold: z.number().gt(0).lt(1).optional(),
+    /**
+     * `threshold` for one field role, overriding it there, e.g. `{ "prompt": 0.97 }` for a server whose
+     * prompt templates read like system prompts ("You are DevBot… always call get_context first") while
+     * tool results keep the default. Same scale and rescaling as `threshold`.
+     */
+    roleThresholds: z.partialRecord(ClassifierRole, z.number().gt(0).lt(1)).optional(),
     /** `block`: scores count toward the injection threshold. `flag`: findings are logged with score 0 and never block. */
     action: z.enum(['block', 'flag']).default('block'),
     /** Field roles to score. */

@@ -83,7 +83,7 @@ export function createClassifierDetector(options: ClassifierDetectorOptions = {}
       if (!worthScoring(text)) return []
       const s = scoreText(text)
       const floor = (scorer as Scorer).model.floor
-      const score = rescale(s.score, policy.threshold, it)
+      const score = rescale(s.score, policy.roleThresholds?.[field.role] ?? policy.threshold, it)
       if (score < floor) return []
       const finding: ClassifierFinding = {
         ruleId: CLASSIFIER_RULE_ID,
