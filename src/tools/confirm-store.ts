@@ -29,6 +29,12 @@ import {
 const SESSION_TTL_MS = 24 * 3600 * 1000
 /** Open confirmations and continuations per tenant; past it, new ones are refused (the call is refused as before). */
 const MAX_OPEN = 10_000
+/**
+ * The same per caller (its verified identity, else its legacy session): one client asking for
+ * confirmations it never answers fills its own share, not the tenant's, so other users can still confirm.
+ * A caller with neither (no client auth, 2026-07-28) can only be counted against the tenant's cap.
+ */
+const MAX_OPEN_PER_CALLER = 100
 /** A legacy answer is accepted a little past the waiter's own deadline, so a just-in-time answer is not lost to clock skew. */
 const ANSWER_GRACE_MS = 2_000
 
@@ -148,6 +154,8 @@ export class ConfirmStore {
 
   #insert(kind: string, callHash: string, identity: string | null, session: string | null, stateHash: string | null, expiresAt: number): { id: string } | null {
     if (this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM confirmations`).one().n >= MAX_OPEN) return null
+    const caller = identity !== null ? ['identity', identity] : session !== null ? ['session', session] : undefined
+    if (caller && this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM confirmations WHERE ${caller[0]} = ?`, caller[1]).one().n >= MAX_OPEN_PER_CALLER) return null
     const id = randomId()
     this.sql.exec(
       `INSERT INTO confirmations (id, kind, call_hash, identity, session, state_hash, answer, expires_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)`,

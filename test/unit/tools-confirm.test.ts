@@ -127,6 +127,16 @@ describe('2026-07-28: confirmation through an input_required result', () => {
     isChallenge(await gate.decide(retry(challenge, { amount: 1 }, accept(true)))) // expired
   })
 
+  it('caps the questions one caller leaves open, so it cannot use up the tenant’s and lock other users out', async () => {
+    const { gate, tenantId } = gateFor(SENSITIVE, { identity: 'greedy' })
+    for (let i = 0; i < 100; i++) expect(answerOf(await gate.decide(modernCall({ amount: i })))).toMatchObject({ result: { resultType: 'input_required' } })
+    expect(answerOf(await gate.decide(modernCall({ amount: 100 })))).toMatchObject({ error: { code: -31001, data: { reason: 'approval-required' } } })
+    const alice = gateFor(SENSITIVE, { identity: 'alice', tenantId }).gate
+    expect(answerOf(await alice.decide(modernCall({ amount: 1 })))).toMatchObject({ result: { resultType: 'input_required' } })
+    await runInDurableObject(env.TOOL_PINS.getByName(tenantId), (_, state) => void state.storage.sql.exec(`UPDATE confirmations SET expires_at = 0 WHERE identity = 'greedy'`))
+    expect(answerOf(await gate.decide(modernCall({ amount: 101 })))).toMatchObject({ result: { resultType: 'input_required' } }) // expired ones no longer count
+  })
+
   it('asks again when the retry carries the state but no answer to the question', async () => {
     const { gate } = gateFor(SENSITIVE)
     const challenge = answerOf(await gate.decide(modernCall({ amount: 2 })))
