@@ -57,7 +57,7 @@ export interface ExchangeInit {
 
 /** What to do with one server → client message. */
 export type ServerOutcome =
-  | { emit: JsonRpcMessage } //                          pass (possibly modified or replaced by an error)
+  | { emit: JsonRpcMessage; own?: true } //              pass (possibly modified or replaced by an error; `own`: the firewall's error for a blocked response)
   | { drop: true; answerOrigin?: JsonRpcMessage } //     hidden from the client; maybe answered on its behalf
 
 /** What to do with one client → server message. */
@@ -158,7 +158,8 @@ export class Exchange {
     if (!meter) return this.#fromServerRefined(message, bytes, fitsOutput)
     const pending = this.#pendingOf(message)
     const outcome = await this.#fromServerRefined(message, bytes, fitsOutput)
-    if (!('emit' in outcome)) return outcome
+    // A blocked response is not counted: the firewall's error in its place carries none of the origin's text.
+    if (!('emit' in outcome) || outcome.own) return outcome
     const check = meter.server(outcome.emit, pending?.method, pending?.toolName)
     if (!check) return outcome
     return gateServer(outcome.emit, check, meter).then((gated) => {
@@ -193,7 +194,7 @@ export class Exchange {
     const effective = this.init.policy.monitor ? null : verdict
     if (!effective || effective.action === 'allow') return { emit: this.#scrubbed(message) }
     if (effective.action === 'modify') return { emit: this.#scrubbed(effective.message) }
-    if (isResponse) return { emit: this.blockedError(message.id, effective) }
+    if (isResponse) return { emit: this.blockedError(message.id, effective), own: true }
     if ('id' in message) return { drop: true, answerOrigin: onBehalfAnswer(message.method, message.id) }
     return { drop: true }
   }

@@ -26,8 +26,8 @@ const enc = new TextEncoder()
 const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i % 10}`).join(' ')
 const result = (id: number, text: string) => ({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } })
 
-function exchangeFor(tenant: string, budget: object, ledger?: LeaseLedger) {
-  const config = TenantConfig.parse({ origin: { url: 'https://o.example/mcp' }, budget })
+function exchangeFor(tenant: string, budget: object, ledger?: LeaseLedger, policy: object = {}) {
+  const config = TenantConfig.parse({ origin: { url: 'https://o.example/mcp' }, budget, policy })
   const parsed = config.budget
   if (!parsed) throw new Error('no budget')
   const exchange = new Exchange({
@@ -91,6 +91,15 @@ describe('budget on the JSON relay', () => {
     const body = JSON.parse(await relayJson(upstream, exchange, { maxBytes: 1 << 20, maxDepth: 64, prelude: [], answerOrigin: () => undefined })) as { id: number; error: { code: number } }
     expect(body).toMatchObject({ id: 9, error: { code: -31002 } })
     expect(await usage('enf-json-error', budget)).toMatchObject([{ used: 0, reserved: 0 }])
+  })
+
+  it('charges nothing for a response the policy blocked: the firewall error in its place is not origin text', async () => {
+    const { exchange, budget } = exchangeFor('enf-json-blocked', { tokensPerMinute: 1000, leaseFraction: 0 }, undefined, { unicode: 'block' })
+    exchange.fromClient({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'read', arguments: {} } })
+    const upstream = new Response(JSON.stringify(result(4, 'sun\u200b\u200bny')), { headers: { 'content-type': 'application/json' } })
+    const body = JSON.parse(await relayJson(upstream, exchange, { maxBytes: 1 << 20, maxDepth: 64, prelude: [], answerOrigin: () => undefined })) as { id: number; error: { code: number } }
+    expect(body).toMatchObject({ id: 4, error: { code: -31001 } })
+    expect(await usage('enf-json-blocked', budget)).toMatchObject([{ used: 0, reserved: 0 }])
   })
 
   it('fails closed when the object cannot be reached, or lets the message through when the tenant fails open', async () => {
