@@ -16,6 +16,7 @@ import { Exchange } from '../../src/proxy/exchange'
 import { relayJson } from '../../src/proxy/relay-json'
 import { relaySse } from '../../src/proxy/relay-sse'
 import { TenantConfig } from '../../src/tenant/config'
+import { toolGateFor } from '../../src/tools/endpoint'
 import { admin, MCP_HEADERS, workerFetch } from '../support/worker/fetch'
 
 beforeAll(async () => {
@@ -164,6 +165,34 @@ describe('budget at the endpoint', () => {
     expect(await res.json()).toMatchObject({ tenant: 'enf-usage', unit: 'o200k tokens', usage: [{ scope: 'tenant', metric: 'tokens', window: 'hour', limit: 500, used: 0, remaining: 500 }] })
     expect((await admin('GET', '/tenants/enf-usage/usage', undefined, 'wrong-token')).status).toBe(401)
     expect((await admin('GET', '/tenants/nobody-here/usage')).status).toBe(404)
+  })
+})
+
+describe('tasks', () => {
+  it("charges a task's result to its tool when tool integrity is off too: the task's tool is still recorded", async () => {
+    const tenant = 'enf-task-idle'
+    const config = TenantConfig.parse({ origin: { url: 'https://o.example/mcp' }, budget: { tokensPerMinute: 1_000_000, perTool: { report: { tokensPerMinute: 50 } }, leaseFraction: 0 }, policy: { tools: { pinning: 'off' } } })
+    const budget = config.budget
+    if (!budget) throw new Error('no budget')
+    // One exchange per POST, wired as the endpoint wires it: the tool gate when the config needs one, the meter.
+    const post = () => {
+      const policy = compilePolicy(tenant, 1, config)
+      const sink = new EventSink(env, tenant, () => undefined)
+      const exchange = new Exchange({ tenantId: tenant, configVersion: 1, requestId: 'req-task', era: 'legacy', policy, sink })
+      const gate = toolGateFor({ env, tenant: { id: tenant, record: { schema: 1, version: 1, updatedAt: '', config } }, requestId: 'req-task', era: 'legacy', policy, sink, originUrl: new URL('https://o.example/mcp'), originHeaders: async () => new Headers(), maxDepth: 64 })
+      if (gate) exchange.init.tools = gate
+      exchange.init.meter = new BudgetMeter({ env, tenantId: tenant, configVersion: 1, budget, requestId: 'req-task' })
+      return exchange
+    }
+    const relay = async (exchange: Exchange, answer: object) => JSON.parse(await relayJson(new Response(JSON.stringify(answer), { headers: { 'content-type': 'application/json' } }), exchange, { maxBytes: 1 << 20, maxDepth: 64, prelude: [], answerOrigin: () => undefined })) as { result?: unknown; error?: { code: number; data: unknown } }
+    const call = post()
+    await call.fromClientChecked({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'report', arguments: {}, task: { ttl: 60_000 } } })
+    await relay(call, { jsonrpc: '2.0', id: 1, result: { task: { taskId: 'task-idle-1', status: 'working', createdAt: '2026-01-01T00:00:00Z', lastUpdatedAt: '2026-01-01T00:00:00Z', ttl: 60_000 } } })
+    const fetch = post()
+    await fetch.fromClientChecked({ jsonrpc: '2.0', id: 2, method: 'tasks/result', params: { taskId: 'task-idle-1' } })
+    const got = await relay(fetch, result(2, words(100)))
+    expect(got.error).toMatchObject({ code: -31002, data: { scope: 'tool', tool: 'report' } })
+    expect((await usage(tenant, budget)).find((r) => r.scope === 'tool:report')).toMatchObject({ used: 0 })
   })
 })
 
