@@ -11,7 +11,8 @@
  * - A lease is used only until `expiresAt - SKEW_MS` by this isolate's clock: the object counts a lease
  *   it has not heard back about as spent in full once it expires, so a late spend would land in a
  *   window that is already closed.
- * - One object call at a time per holder; concurrent spends wait for it and retry locally first.
+ * - One object call at a time per holder; concurrent spends wait for it and retry locally first, and
+ *   fail with it when it fails.
  * - Lease size follows demand: doubled when a live lease runs short, set to twice its spending rate
  *   when it expires, never below 16 times the current spend; the object caps it (`leaseFraction`).
  */
@@ -89,10 +90,15 @@ export class LeaseLedger {
   /** Spends, asking the object for whatever local leases cannot cover. */
   async spend(ctx: LedgerContext, spends: readonly Spend[]): Promise<SpendOutcome> {
     // One object call at a time per holder: a call in flight may bring leases that cover this spend too.
+    // When that call fails (the object threw or did not answer in time), a spend it does not cover fails
+    // with it instead of making a call of its own: spends queued behind a dead object would otherwise
+    // each wait out one more timeout in turn, and the failure mode would apply only after all of them.
+    let failed: string | undefined
     for (;;) {
       if (this.trySpend(ctx, spends)) return { ok: true }
+      if (failed !== undefined) return { ok: false, unavailable: failed }
       if (!this.#inflight) break
-      await this.#inflight.catch(() => undefined)
+      failed = await this.#inflight.then(() => undefined, (err: unknown) => String(err))
     }
     const now = budgetClock.now()
     const local: Spend[] = []

@@ -59,4 +59,16 @@ describe('LeaseLedger', () => {
     expect(results.every((r) => r.ok)).toBe(true)
     expect(ledger.calls).toBe(1)
   })
+
+  it('fails every spend that waited on a call the object did not answer, instead of queueing one timeout after another', async () => {
+    const config = BudgetConfig.parse({ tokensPerMinute: 1_000_000 })
+    const ctx = { tenant: 'lease-down', configVersion: 1, config }
+    // The object answers nothing: every call fails after its timeout (here 100 ms).
+    const ledger = new LeaseLedger(() => new Promise((_, reject) => setTimeout(() => reject(new Error('budget object timed out')), 100)))
+    const results = await Promise.all(Array.from({ length: 5 }, () => ledger.spend(ctx, [{ scope: 'tenant', tokens: 10, requests: 0 }])))
+    expect(results).toEqual(Array.from({ length: 5 }, () => ({ ok: false, unavailable: 'Error: budget object timed out' })))
+    expect(ledger.calls).toBe(1) // one timeout for all of them, not one each in turn
+    expect(await ledger.spend(ctx, [{ scope: 'tenant', tokens: 10, requests: 0 }])).toMatchObject({ ok: false }) // a later spend asks again
+    expect(ledger.calls).toBe(2)
+  })
 })
