@@ -9,11 +9,11 @@
  * | direction | message | text |
  * |---|---|---|
  * | client → server | `tools/call`, `prompts/get` request | `params.arguments`, as compact JSON |
- * | client → server | reply to `sampling/createMessage` (2026 MRTR: in `params.inputResponses`) | the sampled `content` |
+ * | client → server | reply to `sampling/createMessage` (2026 MRTR: in `params.inputResponses`) | the sampled `content` (a `tool_use` block's input as JSON) |
  * | server → client | `tools/call`, `tasks/result` result | `content` text or `structuredContent` JSON, whichever has more tokens; 2026 MRTR sampling requests in `inputRequests` |
  * | server → client | `resources/read` result | `contents[].text` |
  * | server → client | `prompts/get` result | `description` and the messages' content |
- * | server → client | `sampling/createMessage` request | `systemPrompt` and the messages' content |
+ * | server → client | `sampling/createMessage` request | `systemPrompt` and the messages' content, `tool_use` inputs and `tool_result` results included |
  * | server → client | error response to any request | `error.message` and `error.data` (JSON unless a string) |
  *
  * Errors are counted because clients commonly hand a failed call's message to the model: an origin
@@ -99,13 +99,7 @@ export function contextTexts(message: JsonRpcMessage, direction: 'client_to_serv
   switch (method) {
     case 'tools/call':
     case 'tasks/result': {
-      // A client shows its model the text blocks or the structured result, usually one mirroring the
-      // other: the larger of the two is counted, so neither a small text beside a huge structured
-      // result nor the reverse passes uncounted, and a mirrored pair is counted once.
-      const texts: string[] = []
-      blocksText(result['content'], texts)
-      const structured = result['structuredContent'] === undefined ? undefined : JSON.stringify(result['structuredContent'])
-      out.push(...(structured !== undefined && moreTokens(structured, texts) ? [structured] : texts))
+      toolResultText(result, out)
       // 2026-07-28 MRTR: sampling requests the result carries put their prompts into a model's context too.
       if (isRecord(result['inputRequests'])) {
         for (const asked of Object.values(result['inputRequests'])) {
@@ -162,13 +156,32 @@ function messagesText(messages: unknown, out: string[]): void {
   for (const m of messages) if (isRecord(m)) blocksText(m['content'], out)
 }
 
-/** Text of a content block or an array of them: `text` blocks and embedded text resources. */
+/**
+ * A tool's result (a `tools/call` result, a sampling message's `tool_result` block): a client shows its
+ * model the text blocks or the structured result, usually one mirroring the other. The larger of the two
+ * is counted, so neither a small text beside a huge structured result nor the reverse passes uncounted,
+ * and a mirrored pair is counted once.
+ */
+function toolResultText(result: Record<string, unknown>, out: string[]): void {
+  const texts: string[] = []
+  blocksText(result['content'], texts)
+  const structured = result['structuredContent'] === undefined ? undefined : JSON.stringify(result['structuredContent'])
+  out.push(...(structured !== undefined && moreTokens(structured, texts) ? [structured] : texts))
+}
+
+/**
+ * Text of a content block or an array of them: `text` blocks and embedded text resources, and in
+ * sampling messages (2025-11-25) a `tool_use` block's input as compact JSON (what a model wrote, like
+ * call arguments) and a `tool_result` block's result, which a sampling request hands the model as it is.
+ */
 function blocksText(content: unknown, out: string[]): void {
   const blocks = Array.isArray(content) ? content : [content]
   for (const b of blocks) {
     if (!isRecord(b)) continue
     if (b['type'] === 'text' && typeof b['text'] === 'string') out.push(b['text'])
     else if (b['type'] === 'resource' && isRecord(b['resource']) && typeof b['resource']['text'] === 'string') out.push(b['resource']['text'])
+    else if (b['type'] === 'tool_use' && b['input'] !== undefined) out.push(JSON.stringify(b['input']))
+    else if (b['type'] === 'tool_result') toolResultText(b, out)
   }
 }
 
