@@ -10,7 +10,8 @@
  * |---|---|---|
  * | client → server | `tools/call`, `prompts/get` request | `params.arguments`, as compact JSON |
  * | client → server | reply to `sampling/createMessage` (2026 MRTR: in `params.inputResponses`) | the sampled `content` (a `tool_use` block's input as JSON) |
- * | server → client | `tools/call`, `tasks/result` result | `content` text or `structuredContent` JSON, whichever has more tokens; 2026 MRTR sampling requests in `inputRequests` |
+ * | server → client | `tools/call`, `tasks/result` result | `content` text or `structuredContent` JSON, whichever has more tokens |
+ * | server → client | 2026 MRTR `input_required` result to any request | the sampling requests in `inputRequests` |
  * | server → client | `resources/read` result | `contents[].text` |
  * | server → client | `prompts/get` result | `description` and the messages' content |
  * | server → client | `sampling/createMessage` request | `systemPrompt` and the messages' content, `tool_use` inputs and `tool_result` results included |
@@ -98,16 +99,9 @@ export function contextTexts(message: JsonRpcMessage, direction: 'client_to_serv
   }
   switch (method) {
     case 'tools/call':
-    case 'tasks/result': {
+    case 'tasks/result':
       toolResultText(result, out)
-      // 2026-07-28 MRTR: sampling requests the result carries put their prompts into a model's context too.
-      if (isRecord(result['inputRequests'])) {
-        for (const asked of Object.values(result['inputRequests'])) {
-          if (isRecord(asked) && asked['method'] === 'sampling/createMessage' && isRecord(asked['params'])) samplingText(asked['params'], out)
-        }
-      }
       break
-    }
     case 'resources/read':
       if (Array.isArray(result['contents'])) for (const c of result['contents']) if (isRecord(c) && typeof c['text'] === 'string') out.push(c['text'])
       break
@@ -115,6 +109,13 @@ export function contextTexts(message: JsonRpcMessage, direction: 'client_to_serv
       if (typeof result['description'] === 'string') out.push(result['description'])
       messagesText(result['messages'], out)
       break
+  }
+  // 2026-07-28 MRTR: sampling requests a result carries put their prompts into a model's context too,
+  // whatever request it answers (MRTR lets any request ask for input, not only a tool call).
+  if (isRecord(result['inputRequests'])) {
+    for (const asked of Object.values(result['inputRequests'])) {
+      if (isRecord(asked) && asked['method'] === 'sampling/createMessage' && isRecord(asked['params'])) samplingText(asked['params'], out)
+    }
   }
   return out
 }
