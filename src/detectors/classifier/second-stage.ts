@@ -13,6 +13,7 @@ import { checkTargetUrl, type UrlPolicy } from '../../proxy/origin-url'
 import { readCappedText } from '../../proxy/ingress'
 import type { ClassifierPolicy, SecondStageConfig } from './config'
 import { isClassifierFinding, type ClassifierFinding } from './detector'
+import { normalize } from '../../inspect/normalize'
 
 export const SECOND_STAGE_CONTRACT_VERSION = 1
 
@@ -220,6 +221,8 @@ export async function refineWithSecondStage(
     picked.push({ index, finding: f, item: { id: String(picked.length), text: excerpt(field.normalized.text, f.textSpan, cfg.maxChars), role: field.role, score: f.score } })
   })
   if (picked.length === 0) return { findings: [...findings], outcome: 'skipped', sent: 0 }
+  const mask = dlpMask(findings, fieldOf)
+  for (const p of picked) p.item.text = mask(p.item.text)
 
   const out = [...findings]
   const block = (f: ClassifierFinding, note: SecondStageNote): Finding => ({ ...f, score: Math.max(f.score, options.injectionThreshold), secondStage: note }) as Finding
@@ -255,6 +258,27 @@ export function excerpt(text: string, span: [number, number], max: number): stri
   const end = Math.min(text.length, start + max)
   start = Math.max(0, end - max)
   return text.slice(start, end)
+}
+
+/**
+ * What the DLP rules found in a message, as a function that masks it in a text sent out: every secret or
+ * PII value a finding covers (as written and as normalised, since items carry normalised text) becomes
+ * `[REDACTED:<kind>]`, whatever the finding's action. The second stage judges instructions, not
+ * credentials, and a secret the client would get redacted must not leave for another service in clear.
+ * @example dlpMask(findings, fieldOf)('key AKIA… here') // 'key [REDACTED:secret] here'
+ */
+export function dlpMask(findings: readonly Finding[], fieldOf: (f: Finding) => ScanField | undefined): (text: string) => string {
+  const values = new Map<string, Finding['kind']>()
+  for (const f of findings) {
+    if ((f.kind !== 'secret' && f.kind !== 'pii') || !f.span) continue
+    const raw = fieldOf(f)?.raw.slice(f.span[0], f.span[1])
+    if (!raw) continue
+    for (const v of [raw, normalize(raw).text]) if (v.length > 0) values.set(v, f.kind)
+  }
+  if (values.size === 0) return (text) => text
+  // Longest first, so a value that contains another is masked whole.
+  const ordered = [...values].sort(([a], [b]) => b.length - a.length)
+  return (text) => ordered.reduce((t, [value, kind]) => t.split(value).join(`[REDACTED:${kind}]`), text)
 }
 
 /**
