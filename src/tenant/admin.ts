@@ -6,8 +6,8 @@
  * mismatch) and answer with `ETag: "<version>"`.
  *
  * The operator token may do everything. A tenant key may read and write its own tenant only, never
- * create or delete a tenant, and never change `origin`, `hosts` or a secret reference (403, nothing
- * changes).
+ * create or delete a tenant, and never change `origin`, `hosts`, the alert webhooks, the classifier's
+ * second-stage URL or a secret reference (403, nothing changes; `operatorOnlyView` in keys.ts).
  */
 import { Hono } from 'hono'
 import type { Context } from 'hono'

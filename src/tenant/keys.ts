@@ -6,8 +6,9 @@
  * whole key is stored, in the tenant's `TenantConfigAuthority`, and the key itself is returned once, when
  * it is created or rotated. The `mcpfw_` prefix lets secret scanners recognise a leaked key.
  *
- * Tenant keys may change their own tenant's config except the operator-only fields: `origin`, `hosts`
- * and every secret reference (any property whose name contains "secret", at any depth).
+ * Tenant keys may change their own tenant's config except the operator-only fields: `origin`, `hosts`,
+ * `alerts.webhooks`, `policy.classifier.secondStage.url` and every secret reference (any property whose
+ * name contains "secret", at any depth).
  */
 import { z } from 'zod'
 import { TenantId } from './config'
@@ -103,13 +104,23 @@ export async function keyMatches(presented: string, storedHash: string): Promise
 /**
  * The parts of a config only the operator may change: the origin, the hostnames, the alert webhooks
  * (where alerts signed with the operator's secret go, and which ones: a key could otherwise send them
- * elsewhere or silence them) and every secret reference. Returned as one canonical JSON string so
- * "changed" is a string comparison.
+ * elsewhere or silence them), the classifier's second-stage URL (it receives message text and the
+ * operator's bearer secret: a key that could move it would have the firewall hand both to any host)
+ * and every secret reference. Returned as one canonical JSON string so "changed" is a string comparison.
  */
 export function operatorOnlyView(config: unknown): string {
   const root = isRecord(config) ? config : {}
   const alerts = isRecord(root['alerts']) ? root['alerts'] : {}
-  return canonical({ origin: root['origin'] ?? null, hosts: root['hosts'] ?? [], webhooks: alerts['webhooks'] ?? [], secrets: secretReferences(config) })
+  const policy = isRecord(root['policy']) ? root['policy'] : {}
+  const classifier = isRecord(policy['classifier']) ? policy['classifier'] : {}
+  const stage = isRecord(classifier['secondStage']) ? classifier['secondStage'] : {}
+  return canonical({
+    origin: root['origin'] ?? null,
+    hosts: root['hosts'] ?? [],
+    webhooks: alerts['webhooks'] ?? [],
+    secondStageUrl: stage['url'] ?? null,
+    secrets: secretReferences(config),
+  })
 }
 
 /** True when `next` differs from `current` in a field only the operator may change. */

@@ -106,6 +106,21 @@ describe('tenant admin keys', () => {
     expect(await hostOwner(`${id}.example`)).toBe(id)
   })
 
+  it("cannot point the classifier's second stage elsewhere: the firewall sends it the operator's bearer secret and message text", async () => {
+    const id = uniqueId('stage')
+    const stage = { url: 'https://guard.example/v1/classify', secret: 'guard-token' }
+    await createTenant(id, { origin, policy: { classifier: { secondStage: stage } } })
+    const key = await issueKey(id)
+    const before = await snapshot(id)
+    const moved = { classifier: { secondStage: { ...stage, url: 'https://elsewhere.example/collect' } } }
+    expect(await call('PUT', `/tenants/${id}/policy`, { token: key.key, body: moved })).toMatchObject({ status: 403, body: { error: 'forbidden' } })
+    expect(await call('PUT', `/tenants/${id}`, { token: key.key, body: { origin, policy: moved } })).toMatchObject({ status: 403, body: { error: 'forbidden' } })
+    expect(await snapshot(id)).toEqual(before)
+    // The rest of the second stage is the tenant's to tune.
+    const tuned = { classifier: { secondStage: { ...stage, timeoutMs: 500, failMode: 'open' } } }
+    expect((await call('PUT', `/tenants/${id}/policy`, { token: key.key, body: tuned })).status).toBe(200)
+  })
+
   it('cannot roll back to a version with another origin, or do operator-only things', async () => {
     const id = uniqueId('opsonly')
     await createTenant(id, { origin })
