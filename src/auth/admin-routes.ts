@@ -11,11 +11,13 @@
  * - `DELETE /admin/v1/tenants/:id/client-keys/:keyId` → 204 | 404
  *
  * Callers: the operator, or an admin key of the same tenant. The tenant must exist. Only secret writes
- * need `SECRETS_MASTER_KEY`.
+ * need `SECRETS_MASTER_KEY`. A webhook's signing secret is the operator's, as the webhook is: a tenant key
+ * that replaces or deletes one is refused (403), or a leaked key could forge the operator's alerts or
+ * silence them.
  */
 import { Hono } from 'hono'
 import type { Context } from 'hono'
-import { adminAuth, tenantAccess } from '../tenant/admin-auth'
+import { adminAuth, forbidden, tenantAccess } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { putSecret, reencryptSecrets, SecretInput, SecretName } from '../tenant/secrets'
 import { answerUnrouted, existingTenant, readJson } from '../tenant/admin-http'
@@ -54,6 +56,7 @@ export function authAdminRoutes(): Hono<AdminEnv> {
   admin.put('/secrets/:name', async (c) => {
     const name = SecretName.safeParse(c.req.param('name'))
     if (!name.success) return c.json({ error: 'invalid_secret_name', message: name.error.issues[0]?.message }, 400)
+    if (await signsOperatorAlerts(c, name.data)) return forbidden(c)
     const body = await readJson(c, { max: MAX_BODY_BYTES, tooLarge: 'body_too_large' })
     if (!body.ok) return body.response
     const input = SecretInput.safeParse(body.value)
@@ -68,6 +71,7 @@ export function authAdminRoutes(): Hono<AdminEnv> {
   admin.delete('/secrets/:name', async (c) => {
     const name = SecretName.safeParse(c.req.param('name'))
     if (!name.success) return c.json({ error: 'not_found' }, 404)
+    if (await signsOperatorAlerts(c, name.data)) return forbidden(c)
     const deleted = await kvAuthStore(c.env.CONFIG).deleteSecret(tenantOf(c), name.data)
     clearCredentialCache(tenantOf(c))
     return deleted ? c.body(null, 204) : c.json({ error: 'not_found' }, 404)
@@ -99,5 +103,18 @@ export function authAdminRoutes(): Hono<AdminEnv> {
 
 function tenantOf(c: Context<AdminEnv>): string {
   return c.req.param('id') ?? ''
+}
+
+/**
+ * True when a tenant key asks to change a secret that one of the tenant's webhooks signs with. Read from
+ * the tenant's authority (the strongly consistent config), not KV's copy.
+ */
+async function signsOperatorAlerts(c: Context<AdminEnv>, name: string): Promise<boolean> {
+  if (c.var.actor.kind === 'operator') return false
+  const id = tenantOf(c)
+  const read = await c.env.TENANT_CONFIG.getByName(id).read({ tenant: id })
+  // A config that cannot be read says nothing about its webhooks: refuse rather than guess.
+  if (read.status !== 'active') return true
+  return read.record.config.alerts.webhooks.some((hook) => hook.secret === name)
 }
 

@@ -121,6 +121,21 @@ describe('tenant admin keys', () => {
     expect((await call('PUT', `/tenants/${id}/policy`, { token: key.key, body: tuned })).status).toBe(200)
   })
 
+  it("cannot replace or delete a webhook's signing secret, which would forge or silence the operator's alerts", async () => {
+    const id = uniqueId('hooksecret')
+    const hook = { id: 'ops', url: 'https://hooks.example/in', secret: 'ops-hook', events: ['*'] }
+    await createTenant(id, { origin, alerts: { webhooks: [hook] } })
+    expect((await call('PUT', `/tenants/${id}/secrets/ops-hook`, { body: { value: 'o'.repeat(40) } })).status).toBe(204)
+    const stored = await env.CONFIG.get(`secret:${id}:ops-hook`)
+    const key = await issueKey(id)
+    expect(await call('PUT', `/tenants/${id}/secrets/ops-hook`, { token: key.key, body: { value: 'k'.repeat(40) } })).toMatchObject({ status: 403, body: { error: 'forbidden' } })
+    expect(await call('DELETE', `/tenants/${id}/secrets/ops-hook`, { token: key.key })).toMatchObject({ status: 403, body: { error: 'forbidden' } })
+    expect(await env.CONFIG.get(`secret:${id}:ops-hook`)).toBe(stored)
+    // Other secrets (an origin credential the tenant rotates) stay the key's to write; the operator writes any.
+    expect((await call('PUT', `/tenants/${id}/secrets/origin-token`, { token: key.key, body: { value: 't'.repeat(40) } })).status).toBe(204)
+    expect((await call('DELETE', `/tenants/${id}/secrets/ops-hook`)).status).toBe(204)
+  })
+
   it('cannot roll back to a version with another origin, or do operator-only things', async () => {
     const id = uniqueId('opsonly')
     await createTenant(id, { origin })
