@@ -8,7 +8,7 @@ import type { Expect, Refusal } from './authority-types'
 import type { FieldIssue } from './issues'
 import { checkTargetUrl } from '../proxy/origin-url'
 import { firewallHostnames, urlPolicy } from '../proxy/url-policy-env'
-import type { TenantConfig } from './config'
+import type { PolicyConfig, TenantConfig } from './config'
 
 /** Largest admin request body (a config with many custom rules fits comfortably). */
 export const MAX_BODY_BYTES = 256 * 1024
@@ -92,8 +92,9 @@ export function refusal(c: Context, r: Refusal): Response {
 }
 
 /**
- * Checks the addresses a config names: the origin URL and the JWT mode's JWKS URL against the origin
- * rules (https, no credentials, not private, not the firewall's own hostnames or the tenant's), and the tenant's hostnames against
+ * Checks the addresses a config names: the origin URL, the JWT mode's JWKS URL and the classifier's
+ * second-stage URL against the origin rules (https, no credentials, not private, not the firewall's own
+ * hostnames or the tenant's), and the tenant's hostnames against
  * the firewall's own (claiming one would take the admin API and every path-mapped tenant off it).
  * Whether either is another tenant's hostname is decided race-free by the host registry.
  */
@@ -107,7 +108,21 @@ export function addressIssue(env: Env, requestUrl: string, config: TenantConfig)
   if (!target.ok) return { path: 'origin.url', message: target.reason }
   // The JWKS URL is fetched by the firewall like an origin, under the same rules (checked again per fetch).
   const jwks = config.auth.mode === 'jwt' ? checkTargetUrl(config.auth.jwksUrl, policy) : null
-  return jwks && !jwks.ok ? { path: 'auth.jwksUrl', message: jwks.reason } : null
+  if (jwks && !jwks.ok) return { path: 'auth.jwksUrl', message: jwks.reason }
+  return secondStageIssue(env, requestUrl, config.hosts, config.policy, 'policy.')
+}
+
+/**
+ * Checks the classifier's second-stage URL against the origin rules. It is checked again before every
+ * call, but a URL refused there fails each call in the band, which `failMode: closed` (the default)
+ * turns into blocked messages with no word of why: so it is refused when written. `prefix` is where the
+ * policy sits in the body (`policy.` in a whole config, nothing in `PUT …/policy`).
+ */
+export function secondStageIssue(env: Env, requestUrl: string, hosts: readonly string[], policy: PolicyConfig, prefix = ''): FieldIssue | null {
+  const url = policy.classifier.secondStage?.url
+  if (url === undefined) return null
+  const stage = checkTargetUrl(url, urlPolicy(env, new URL(requestUrl).hostname, hosts))
+  return stage.ok ? null : { path: `${prefix}classifier.secondStage.url`, message: stage.reason }
 }
 
 /**

@@ -15,7 +15,7 @@ import { PolicyConfig, TenantConfig, TenantId } from './config'
 import { clearTenantCache } from './store'
 import { adminAuth, forbidden, mayAccessTenant } from './admin-auth'
 import type { AdminEnv } from './admin-auth'
-import { answerUnrouted, etag, existingTenant, invalidConfig, invalidRequest, addressIssue, preconditionOf, readJson, refusal } from './admin-http'
+import { answerUnrouted, etag, existingTenant, invalidConfig, invalidRequest, addressIssue, preconditionOf, readJson, refusal, secondStageIssue } from './admin-http'
 import { RollbackRequest } from './admin-schemas'
 import type { TenantRecord, WriteResult } from './authority-types'
 import { DryRunRequest, dryRun } from './dry-run'
@@ -114,6 +114,12 @@ export function adminRoutes(): Hono<AdminEnv> {
     if (expect instanceof Response) return expect
     const parsed = PolicyConfig.safeParse(body.value)
     if (!parsed.success) return invalidConfig(c, fieldIssues(parsed.error))
+    if (parsed.data.classifier.secondStage?.url !== undefined) {
+      // The tenant's own hostnames are refused as targets too: read them from the current config.
+      const read = await authority(c, id).read({ tenant: id })
+      const issue = secondStageIssue(c.env, c.req.url, read.status === 'active' ? read.record.config.hosts : [], parsed.data)
+      if (issue) return invalidConfig(c, [issue])
+    }
     const result = await authority(c, id).write({ tenant: id, actor: c.var.actor, expect, change: { kind: 'policy', policy: body.value } })
     return written(c, id, result, policyBody)
   })

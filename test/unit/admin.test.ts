@@ -77,6 +77,25 @@ describe('admin API', () => {
     expect(await env.CONFIG.get('tenant:jwks-rules')).toBeNull()
   })
 
+  it.each([
+    ['credentials', 'https://user:pw@guard.example/classify', 'credentials in the URL are not allowed'],
+    ['own hostname', 'https://fw.example/classify', "must not point at the firewall's own hostnames"],
+    ['not https', 'ftp://guard.example/classify', 'must use https'],
+  ])('refuses a second-stage URL that breaks the origin rules (%s) when written, not on every message', async (_name, url, message) => {
+    const policy = { classifier: { secondStage: { url } } }
+    const res = await admin('PUT', '/tenants/stage-rules', { origin, policy })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual({ error: 'invalid_config', issues: [{ path: 'policy.classifier.secondStage.url', message }] })
+    expect(await env.CONFIG.get('tenant:stage-rules')).toBeNull()
+
+    expect((await admin('PUT', '/tenants/stage-policy', { origin })).status).toBeLessThan(300)
+    const before = await env.CONFIG.get('tenant:stage-policy')
+    const viaPolicy = await admin('PUT', '/tenants/stage-policy/policy', policy)
+    expect(viaPolicy.status).toBe(400)
+    expect(await viaPolicy.json()).toEqual({ error: 'invalid_config', issues: [{ path: 'classifier.secondStage.url', message }] })
+    expect(await env.CONFIG.get('tenant:stage-policy')).toBe(before)
+  })
+
   it("refuses a tenant hostname that is the firewall's own (it would take the admin API off that hostname)", async () => {
     const res = await admin('PUT', '/tenants/greedy', { origin, hosts: ['mcp.greedy.example', 'fw.example'] })
     expect(res.status).toBe(400)
