@@ -78,17 +78,19 @@ function isPrivateIPv4([a = 0, b = 0]: number[]): boolean {
 }
 
 /**
- * Loopback, unspecified, unique-local, link-local, site-local and multicast addresses, and every form
- * that carries an IPv4 address or tunnels to one (mapped, compatible, NAT64, 6to4, Teredo): the IPv4
- * address inside decides where the packet goes, and none of these has a use as a public origin.
+ * Loopback, unspecified, unique-local, link-local, site-local and multicast addresses, the reserved ::/8,
+ * and every form that carries an IPv4 address or tunnels to one (mapped, compatible, translated, NAT64,
+ * 6to4, Teredo): the IPv4 address inside decides where the packet goes, and none of these has a use as
+ * a public origin.
  */
 function isPrivateIPv6(host: string): boolean {
   const g = expandIPv6(host)
   if (!g) return true // not an address URL parsing would emit: refuse rather than guess
   const [a = 0, b = 0] = g
-  const v4Tail = g.slice(0, 5).every((x) => x === 0) && (g[5] === 0 || g[5] === 0xffff) // ::a.b.c.d, ::ffff:a.b.c.d
   return (
-    v4Tail || // also :: and ::1
+    // ::/8 is reserved as a whole: ::, ::1, IPv4-compatible ::a.b.c.d, mapped ::ffff:a.b.c.d, translated
+    // ::ffff:0:a.b.c.d (SIIT) and whatever else lies there; none is a public origin.
+    a < 0x0100 ||
     (a === 0x64 && b === 0xff9b) || // NAT64 64:ff9b::/96 and 64:ff9b:1::/48
     a === 0x2002 || // 6to4
     (a === 0x2001 && b === 0) || // Teredo

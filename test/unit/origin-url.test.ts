@@ -35,6 +35,9 @@ describe('origin URL rules', () => {
     ['https://[100::1]/', 'private, loopback and link-local targets are not allowed'], // discard-only
     ['https://[ff02::1]/', 'private, loopback and link-local targets are not allowed'],
     ['https://[::]/', 'private, loopback and link-local targets are not allowed'],
+    ['https://[::ffff:0:7f00:1]/', 'private, loopback and link-local targets are not allowed'], // IPv4-translated (SIIT) of 127.0.0.1
+    ['https://[::1:a9fe:a9fe]/', 'private, loopback and link-local targets are not allowed'], // elsewhere in the reserved ::/8
+    ['https://[ff::1]/', 'private, loopback and link-local targets are not allowed'],
     // The trailing dot of a fully qualified name is the same host.
     ['https://localhost./', 'private, loopback and link-local targets are not allowed'],
     ['https://metadata.google.internal./', 'private, loopback and link-local targets are not allowed'],
