@@ -9,7 +9,7 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { adminAuth, tenantAccess } from '../tenant/admin-auth'
-import { answerUnrouted, existingTenant, invalidRequest } from '../tenant/admin-http'
+import { answerFailures, answerUnrouted, existingTenant, invalidRequest } from '../tenant/admin-http'
 import { fieldIssues } from '../tenant/issues'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { actorLabel } from '../tenant/keys'
@@ -36,6 +36,7 @@ export function alertRoutes(): Hono<AdminEnv> {
   app.use('*', tenantAccess())
   app.use('*', existingTenant()) // a deleted tenant's outbox was purged with it
   answerUnrouted(app)
+  answerFailures(app)
 
   app.get('/alerts', async (c) => {
     const query = ListQuery.safeParse(c.req.query())

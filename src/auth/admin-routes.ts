@@ -20,7 +20,7 @@ import type { Context } from 'hono'
 import { adminAuth, forbidden, tenantAccess } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { putSecret, reencryptSecrets, SecretInput, SecretName } from '../tenant/secrets'
-import { answerUnrouted, existingTenant, readJson } from '../tenant/admin-http'
+import { answerFailures, answerUnrouted, existingTenant, readJson } from '../tenant/admin-http'
 import { fieldIssues } from '../tenant/issues'
 import { ClientKeyId, ClientKeyInput, issueClientKey } from './api-keys'
 import { keyring } from './master-key'
@@ -42,6 +42,7 @@ export function authAdminRoutes(): Hono<AdminEnv> {
   admin.use('*', tenantAccess())
   admin.use('*', existingTenant())
   answerUnrouted(admin)
+  answerFailures(admin)
 
   admin.get('/secrets', async (c) => c.json({ secrets: await kvAuthStore(c.env.CONFIG).listSecrets(tenantOf(c)) }))
 

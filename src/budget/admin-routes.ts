@@ -11,7 +11,7 @@ import { TenantId } from '../tenant/config'
 import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { loadTenant } from '../tenant/store'
-import { answerUnrouted } from '../tenant/admin-http'
+import { answerFailures, answerUnrouted } from '../tenant/admin-http'
 
 const USAGE_PATH = /^\/admin\/v1\/tenants\/[^/]+\/usage$/
 
@@ -25,6 +25,7 @@ export function usageRoutes(): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>().basePath('/admin/v1')
   app.use('*', adminAuth())
   answerUnrouted(app)
+  answerFailures(app)
   app.get('/tenants/:id/usage', async (c) => {
     if (!mayAccessTenant(c.var.actor, c.req.param('id'))) return forbidden(c)
     const id = TenantId.safeParse(c.req.param('id'))

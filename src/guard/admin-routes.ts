@@ -10,7 +10,7 @@ import { z } from 'zod'
 import { adminAuth, tenantAccess } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { forgetKillState } from './kill-state'
-import { answerUnrouted, existingTenant, invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
+import { answerFailures, answerUnrouted, existingTenant, invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
 import { fieldIssues } from '../tenant/issues'
 import { actorLabel } from '../tenant/keys'
 import { killAlert, sendAlert } from '../alerts/send'
@@ -35,6 +35,7 @@ export function killRoutes(): Hono<AdminEnv> {
   // A kill of an id no tenant holds would create switch state for it; it is refused instead.
   app.use('/tenants/:id/kill', existingTenant())
   answerUnrouted(app)
+  answerFailures(app)
 
   app.get('/tenants/:id/kill', async (c) => {
     const id = c.req.param('id')

@@ -153,6 +153,18 @@ export function answerUnrouted<E extends HonoEnv>(app: Hono<E>): void {
   })
 }
 
+/**
+ * Makes `app` answer a failure of its own (a Durable Object or KV call that throws) like every other
+ * admin answer: a JSON 500 `{ error: 'internal' }` with no detail, the error logged as `admin_error`.
+ * Without it Hono answers a plain-text page and logs the bare error.
+ */
+export function answerFailures<E extends HonoEnv>(app: Hono<E>): void {
+  app.onError((err, c) => {
+    console.error(JSON.stringify({ event: 'admin_error', method: c.req.method, path: new URL(c.req.url).pathname, error: String(err), stack: err.stack }))
+    return c.json({ error: 'internal' }, 500)
+  })
+}
+
 /** The methods `app`'s routes (not its middleware) serve at `path`; HEAD wherever GET is. */
 function allowedMethods<E extends HonoEnv>(app: Hono<E>, path: string): string[] {
   const methods = new Set<string>()

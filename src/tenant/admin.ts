@@ -15,7 +15,7 @@ import { PolicyConfig, TenantConfig, TenantId } from './config'
 import { clearTenantCache } from './store'
 import { adminAuth, forbidden, mayAccessTenant } from './admin-auth'
 import type { AdminEnv } from './admin-auth'
-import { answerUnrouted, etag, existingTenant, invalidConfig, invalidRequest, addressIssue, preconditionOf, readJson, refusal, secondStageIssue } from './admin-http'
+import { answerFailures, answerUnrouted, etag, existingTenant, invalidConfig, invalidRequest, addressIssue, preconditionOf, readJson, refusal, secondStageIssue } from './admin-http'
 import { RollbackRequest } from './admin-schemas'
 import type { TenantRecord, WriteResult } from './authority-types'
 import { DryRunRequest, dryRun } from './dry-run'
@@ -190,10 +190,7 @@ export function adminRoutes(): Hono<AdminEnv> {
 
   mountKeyRoutes(admin)
 
-  admin.onError((err, c) => {
-    console.error(JSON.stringify({ event: 'admin_error', method: c.req.method, path: new URL(c.req.url).pathname, error: String(err), stack: err.stack }))
-    return c.json({ error: 'internal' }, 500)
-  })
+  answerFailures(admin)
   return admin
 }
 

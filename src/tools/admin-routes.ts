@@ -22,7 +22,7 @@ import { actorLabel } from '../tenant/keys'
 import { loadTenant } from '../tenant/store'
 import { definitionDiff } from './diff'
 import { forgetPins } from './pin-cache'
-import { answerUnrouted, existingTenant, invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
+import { answerFailures, answerUnrouted, existingTenant, invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
 import { fieldIssues } from '../tenant/issues'
 import { ApprovalId, OriginKey, PinKind, PinName, type PinView } from './pin-types'
 
@@ -53,6 +53,7 @@ export function toolRoutes(): Hono<ToolsEnv> {
   // A tenant its authority does not hold has no pins or calls; its object is not created to say so.
   app.use('*', existingTenant())
   answerUnrouted(app)
+  answerFailures(app)
 
   app.get('/', async (c) => {
     const q = ListQuery.safeParse(c.req.query())

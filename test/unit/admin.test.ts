@@ -1,4 +1,5 @@
 import { env } from 'cloudflare:workers'
+import { runInDurableObject } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { admin, ADMIN_TOKEN, workerFetch } from '../support/worker/fetch'
 import { warmUp } from './control-support'
@@ -277,5 +278,24 @@ describe('unknown tenants and unrouted requests', () => {
     // Authentication comes first: a caller without a token learns nothing of the routes.
     const anonymous = await workerFetch('https://fw.example/admin/v1/tenants/routed/kill', { method: 'PATCH' })
     expect(anonymous.status).toBe(401)
+  })
+
+  it('answers an internal failure with a JSON 500 and no detail on every admin route, not a plain-text page', async () => {
+    expect((await admin('PUT', '/tenants/torn', { origin })).status).toBe(201)
+    // A stored version that no longer reads (a torn or foreign write) makes the authority throw.
+    await runInDurableObject(env.TENANT_CONFIG.getByName('torn'), (_, state) => {
+      state.storage.sql.exec(`UPDATE versions SET config = '{not json'`)
+    })
+    for (const [method, path] of [
+      ['GET', '/tenants/torn'],
+      ['GET', '/tenants/torn/kill'],
+      ['GET', '/tenants/torn/alerts'],
+      ['GET', '/tenants/torn/secrets'],
+      ['GET', '/tenants/torn/client-keys'],
+      ['GET', '/tenants/torn/tools/calls'],
+    ] as const) {
+      const res = await admin(method, path)
+      expect([method, path, res.status, res.headers.get('content-type'), await res.text()]).toEqual([method, path, 500, 'application/json', '{"error":"internal"}'])
+    }
   })
 })
