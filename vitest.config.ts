@@ -22,6 +22,9 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/unit/**/*.test.ts'],
+          // A file's first call into a Durable Object loads the whole Worker (classifier weights, tokenizer
+          // tables): seconds on a cold 2-core machine, past vitest's 5 s default. No test here asserts time.
+          testTimeout: 30_000,
           globalSetup: ['./test/support/global-origin.ts'],
         },
       },
