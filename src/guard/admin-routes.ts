@@ -1,6 +1,7 @@
 /**
  * Kill switch routes: `POST /admin/v1/tenants/:id/kill` ({} or {"tool":"name"}) stops the tenant or one
- * tool; `DELETE …/kill[?tool=name]` restores it; `GET …/kill` reads the state. The state lives in the
+ * tool; `DELETE …/kill[?tool=name]` restores it (a kill the operator pulled only by the operator: 403
+ * `operator_kill` for a tenant key); `GET …/kill` reads the state. The state lives in the
  * tenant's TenantGuard object; this location's cached copies are dropped at once, others expire within
  * MAX_AGE_MS.
  */
@@ -63,8 +64,9 @@ export function killRoutes(): Hono<AdminEnv> {
     // `?tool=` with no name (an unset variable in a script) is refused, not taken as "restore everything".
     const tool = c.req.query('tool')
     if (tool !== undefined && !KillBody.shape.tool.safeParse(tool).success) return invalidTool(c)
-    const state = await c.env.GUARD.getByName(id).restore(tool !== undefined ? `tool:${tool}` : '*')
+    const state = await c.env.GUARD.getByName(id).restore(tool !== undefined ? `tool:${tool}` : '*', actorLabel(c.var.actor))
     if (!state) return invalidTool(c)
+    if (state === 'operator-kill') return c.json({ error: 'operator_kill', message: 'the operator pulled this kill switch; only the operator can lift it' }, 403)
     await forgetKillState(id)
     c.executionCtx.waitUntil(sendAlert(c.env, id, killAlert('restored', tool, c.var.actor)))
     return c.json(state)

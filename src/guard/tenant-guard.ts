@@ -20,6 +20,8 @@ export interface KillState {
 }
 
 const SCHEMA_VERSION = 1
+/** The `by` of a kill the operator pulled (`actorLabel` in src/tenant/keys.ts). */
+const OPERATOR = 'operator'
 
 export class TenantGuard extends DurableObject<Env> {
   readonly #sql: SqlStorage
@@ -32,19 +34,32 @@ export class TenantGuard extends DurableObject<Env> {
     this.#sql.exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?), ('state_version', '0')`, String(SCHEMA_VERSION))
   }
 
-  /** Stops the tenant (`*`) or one tool. Idempotent. `null` for an invalid scope (nothing changes). */
+  /**
+   * Stops the tenant (`*`) or one tool. Idempotent. `null` for an invalid scope (nothing changes). A kill
+   * the operator pulled stays the operator's when a key pulls it again.
+   */
   kill(scope: string, by: string): KillState | null {
     const s = KillScope.safeParse(scope)
     const actor = z.string().max(200).safeParse(by)
     if (!s.success || !actor.success) return null
-    this.#sql.exec(`INSERT OR REPLACE INTO kills (scope, since, by) VALUES (?, ?, ?)`, s.data, new Date().toISOString(), actor.data)
+    if (actor.data === OPERATOR) this.#sql.exec(`INSERT OR REPLACE INTO kills (scope, since, by) VALUES (?, ?, ?)`, s.data, new Date().toISOString(), actor.data)
+    else this.#sql.exec(`INSERT OR IGNORE INTO kills (scope, since, by) VALUES (?, ?, ?)`, s.data, new Date().toISOString(), actor.data)
     return this.#bump()
   }
 
-  /** Lifts a kill. Idempotent. `null` for an invalid scope. */
-  restore(scope: string): KillState | null {
+  /**
+   * Lifts a kill. Idempotent. `null` for an invalid scope; `'operator-kill'` (nothing changes) when
+   * `by` is not the operator and the operator pulled this kill: an emergency stop the operator made
+   * holds until the operator lifts it, so a tenant key (perhaps the leaked one it was pulled for) cannot
+   * undo it.
+   */
+  restore(scope: string, by: string): KillState | null | 'operator-kill' {
     const s = KillScope.safeParse(scope)
     if (!s.success) return null
+    if (by !== OPERATOR) {
+      const holder = this.#sql.exec<{ by: string }>(`SELECT by FROM kills WHERE scope = ?`, s.data).toArray()[0]
+      if (holder?.by === OPERATOR) return 'operator-kill'
+    }
     this.#sql.exec(`DELETE FROM kills WHERE scope = ?`, s.data)
     return this.#bump()
   }

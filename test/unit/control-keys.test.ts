@@ -136,6 +136,19 @@ describe('tenant admin keys', () => {
     expect((await call('DELETE', `/tenants/${id}/secrets/ops-hook`)).status).toBe(204)
   })
 
+  it("cannot lift a kill switch the operator pulled, though it may pull and lift its own", async () => {
+    const id = uniqueId('killed')
+    await createTenant(id, { origin })
+    const key = await issueKey(id)
+    expect((await call('POST', `/tenants/${id}/kill`, { body: {} })).status).toBe(200)
+    const lift = await call('DELETE', `/tenants/${id}/kill`, { token: key.key })
+    expect(lift).toMatchObject({ status: 403, body: { error: 'operator_kill' } })
+    expect((await call('GET', `/tenants/${id}/kill`, { token: key.key })).body).toMatchObject({ killed: true })
+    expect((await call('POST', `/tenants/${id}/kill`, { token: key.key, body: { tool: 'wipe' } })).status).toBe(200)
+    expect((await call('DELETE', `/tenants/${id}/kill?tool=wipe`, { token: key.key })).status).toBe(200)
+    expect((await call('DELETE', `/tenants/${id}/kill`)).body).toMatchObject({ killed: false })
+  })
+
   it('cannot roll back to a version with another origin, or do operator-only things', async () => {
     const id = uniqueId('opsonly')
     await createTenant(id, { origin })

@@ -78,8 +78,22 @@ describe('kill state with bounded staleness (injected clock)', () => {
   it('kills single tools and restores them', async () => {
     const guard = env.GUARD.getByName('kill-tools')
     expect(await guard.kill('tool:delete_repo', 'op')).toMatchObject({ killed: false, tools: ['delete_repo'] })
-    expect(await guard.restore('tool:delete_repo')).toMatchObject({ killed: false, tools: [] })
+    expect(await guard.restore('tool:delete_repo', 'op')).toMatchObject({ killed: false, tools: [] })
     expect(await guard.kill('everything', 'op')).toBeNull()
     expect(await guard.state()).toMatchObject({ killed: false, tools: [] })
+  })
+
+  it("keeps the operator's kills the operator's: a key can neither lift one nor take one over by pulling it again", async () => {
+    const guard = env.GUARD.getByName('kill-owners')
+    await guard.kill('*', 'operator')
+    await guard.kill('*', 'key:0123456789abcdef') // pulled again by a key: still the operator's
+    expect(await guard.restore('*', 'key:0123456789abcdef')).toBe('operator-kill')
+    expect(await guard.state()).toMatchObject({ killed: true })
+    expect(await guard.restore('*', 'operator')).toMatchObject({ killed: false })
+    await guard.kill('tool:x', 'key:0123456789abcdef')
+    expect(await guard.restore('tool:x', 'key:fedcba9876543210')).toMatchObject({ tools: [] }) // a key's kill: any key of the tenant
+    await guard.kill('tool:y', 'key:0123456789abcdef')
+    await guard.kill('tool:y', 'operator') // the operator takes it over
+    expect(await guard.restore('tool:y', 'key:0123456789abcdef')).toBe('operator-kill')
   })
 })
