@@ -21,7 +21,8 @@ export function adminAuth(): MiddlewareHandler<AdminEnv> {
     const expected = c.env.ADMIN_TOKEN
     if (!expected) return c.json({ error: 'admin_api_disabled' }, 503)
     const header = c.req.header('Authorization') ?? ''
-    const presented = header.startsWith('Bearer ') ? header.slice(7) : ''
+    // The scheme is case-insensitive (RFC 9110 §11.1): `bearer <token>` is the same credential.
+    const presented = /^bearer +/i.test(header) ? header.replace(/^bearer +/i, '') : ''
     const actor = await authenticate(c.env, presented, expected)
     if (!actor) return unauthorized(c)
     c.set('actor', actor)

@@ -18,6 +18,12 @@ describe('admin API', () => {
     expect(await env.CONFIG.get('tenant:acme')).toBeNull()
   })
 
+  it('reads the Bearer scheme case-insensitively, and nothing but Bearer', async () => {
+    const get = (authorization: string) => workerFetch('https://fw.example/admin/v1/tenants', { headers: { authorization } })
+    for (const scheme of ['Bearer', 'bearer', 'BEARER']) expect((await get(`${scheme} ${ADMIN_TOKEN}`)).status).toBe(200)
+    for (const wrong of [`Basic ${ADMIN_TOKEN}`, `Bearer${ADMIN_TOKEN}`, ADMIN_TOKEN]) expect((await get(wrong)).status).toBe(401)
+  })
+
   it('creates, reads, updates and deletes a tenant, bumping the version', async () => {
     const created = await admin('PUT', '/tenants/acme', { origin })
     expect(created.status).toBe(201)
