@@ -7,6 +7,7 @@ import type { AdminEnv } from './admin-auth'
 import type { Expect, Refusal } from './authority-types'
 import type { FieldIssue } from './issues'
 import { checkTargetUrl } from '../proxy/origin-url'
+import { readCappedText } from '../proxy/ingress'
 import { firewallHostnames, urlPolicy } from '../proxy/url-policy-env'
 import type { PolicyConfig, TenantConfig } from './config'
 
@@ -25,10 +26,15 @@ export type JsonBody = { ok: true; value: unknown } | { ok: false; response: Res
 export async function readJson(c: Context, opts: { allowEmpty?: boolean; max?: number; tooLarge?: 'config_too_large' | 'body_too_large' } = {}): Promise<JsonBody> {
   const max = opts.max ?? MAX_BODY_BYTES
   const tooLarge = (): JsonBody => ({ ok: false, response: c.json({ error: opts.tooLarge ?? 'config_too_large' }, 413) })
-  const declared = Number(c.req.header('content-length') ?? '0')
-  if (declared > max) return tooLarge()
-  const text = await c.req.text()
-  if (new TextEncoder().encode(text).byteLength > max) return tooLarge()
+  // Read with the cap: a chunked body (no Content-Length) is refused at the cap, not buffered whole first.
+  const over = new Error('body too large')
+  let text: string
+  try {
+    text = await readCappedText(c.req.raw, max, () => over)
+  } catch (err) {
+    if (err === over) return tooLarge()
+    throw err
+  }
   if (text.trim() === '' && opts.allowEmpty) return { ok: true, value: {} }
   try {
     return { ok: true, value: JSON.parse(text) as unknown }

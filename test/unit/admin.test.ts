@@ -206,6 +206,21 @@ describe('secret and client-key bodies', () => {
     expect([broken.status, await broken.json()]).toEqual([400, { error: 'invalid_json' }])
     expect((await admin('POST', '/tenants/bodies/client-keys')).status).toBe(201) // empty: defaults
   })
+
+  it('refuses a streamed body with no Content-Length at the cap, without reading the rest', async () => {
+    let pulled = 0
+    const chunk = new TextEncoder().encode(`"${'x'.repeat(16 * 1024 - 2)}"`)
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += chunk.byteLength
+        if (pulled > 64 * 1024 * 1024) controller.close()
+        else controller.enqueue(chunk)
+      },
+    })
+    const res = await workerFetch('https://fw.example/admin/v1/tenants/bodies', { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body })
+    expect([res.status, await res.json()]).toEqual([413, { error: 'config_too_large' }])
+    expect(pulled).toBeLessThan(2 * 1024 * 1024)
+  })
 })
 
 describe('unknown tenants and unrouted requests', () => {
