@@ -6,7 +6,7 @@
  * The JWKS is fetched with the origin URL rules (checked by the caller), redirects refused, a 5 s timeout
  * and a 64 KiB cap, and cached per isolate by `jose` (10 min; refetched at most every 30 s when a token
  * names an unknown `kid`). A JWKS that cannot be fetched is the firewall's problem, not the client's:
- * it is reported as `jwks_unavailable` (502), never as an invalid token.
+ * it is reported as `jwks_unavailable` (502), never as an invalid token, and not tried again for 10 s.
  */
 import { createRemoteJWKSet, customFetch, errors, jwtVerify } from 'jose'
 import type { JWTPayload, JWTVerifyGetKey } from 'jose'
@@ -16,6 +16,12 @@ import type { JwtAuth } from './config'
 
 const MAX_JWKS_BYTES = 64 * 1024
 const MAX_SETS = 1_000
+/**
+ * After a failed JWKS fetch, requests are answered 502 without fetching for this long. `jose` remembers
+ * only successes, so without it every request with a well-formed token would start a fetch (and wait
+ * up to 5 s) while the issuer is down: a flood of junk tokens would become a flood at the issuer.
+ */
+const RETRY_AFTER_FAILURE_MS = 10_000
 
 /** A JWKS fetch that failed: network, status, size, or not JSON. */
 class JwksUnavailable extends Error {
@@ -47,12 +53,28 @@ async function fetchJwks(url: string, init: { headers: Headers; signal: AbortSig
   return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } })
 }
 
+/** Whether `err` means the key set could not be obtained (as opposed to a token it has no key for). */
+function isUnavailable(err: unknown): boolean {
+  return err instanceof JwksUnavailable || err instanceof errors.JWKSInvalid || err instanceof errors.JWKSTimeout
+}
+
 function remoteSet(tenantId: string, jwksUrl: URL): JWTVerifyGetKey {
   const id = `${tenantId} ${jwksUrl.href}`
   let set = sets.get(id)
   if (!set) {
     if (sets.size >= MAX_SETS) sets.clear()
-    set = createRemoteJWKSet(jwksUrl, { timeoutDuration: 5_000, [customFetch]: fetchJwks })
+    const remote = createRemoteJWKSet(jwksUrl, { timeoutDuration: 5_000, [customFetch]: fetchJwks })
+    let failedAt = Number.NEGATIVE_INFINITY
+    // Called only once the token's header passed jose's checks, so a malformed token is still a 401.
+    set = async (header, token) => {
+      if (Date.now() - failedAt < RETRY_AFTER_FAILURE_MS) throw new JwksUnavailable('last fetch failed; not retried yet')
+      try {
+        return await remote(header, token)
+      } catch (err) {
+        if (isUnavailable(err)) failedAt = Date.now()
+        throw err
+      }
+    }
     sets.set(id, set)
   }
   return set
@@ -84,7 +106,7 @@ export async function verifyAccessToken(token: string, auth: JwtAuth, resource: 
       ...(now ? { currentDate: now } : {}),
     }))
   } catch (err) {
-    if (err instanceof JwksUnavailable || err instanceof errors.JWKSInvalid || err instanceof errors.JWKSTimeout) {
+    if (isUnavailable(err)) {
       console.error(JSON.stringify({ event: 'jwks_unavailable', tenant: tenantId, error: String(err) }))
       throw new FirewallError({ kind: 'origin_unreachable' })
     }
