@@ -30,6 +30,9 @@ beforeAll(async () => {
       if (issuer === 'down') throw new Error('connection refused')
       return Response.json(jwks)
     }
+    if (url.hostname === 'origin.example' && url.pathname === '/refuses') {
+      return Response.json({ error: 'invalid_token' }, { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } })
+    }
     if (url.hostname === 'origin.example') return Response.json({ jsonrpc: '2.0', id: 1, result: {} })
     return real(input, init)
   })
@@ -38,6 +41,11 @@ beforeAll(async () => {
     auth: { mode: 'jwt', issuer: ISSUER, jwksUrl: `${ISSUER}/jwks.json`, algorithms: ['ES256'] },
   })
   expect([200, 201], await res.clone().text()).toContain(res.status)
+  const refusing = await admin('PUT', '/tenants/jwt-refused', {
+    origin: { url: 'https://origin.example/refuses' },
+    auth: { mode: 'jwt', issuer: ISSUER, jwksUrl: `${ISSUER}/jwks.json`, algorithms: ['ES256'] },
+  })
+  expect([200, 201], await refusing.clone().text()).toContain(refusing.status)
 })
 
 afterAll(() => spy.mockRestore())
@@ -48,9 +56,9 @@ beforeEach(() => {
   jwksFetches = 0
 })
 
-function token(): Promise<string> {
+function token(audience = ENDPOINT): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
-  return new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'unit-key' }).setIssuer(ISSUER).setAudience(ENDPOINT).setSubject('alice').setIssuedAt(now).setExpirationTime(now + 60).sign(keys.privateKey)
+  return new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'unit-key' }).setIssuer(ISSUER).setAudience(audience).setSubject('alice').setIssuedAt(now).setExpirationTime(now + 60).sign(keys.privateKey)
 }
 
 const call = (bearer: string) => workerFetch(ENDPOINT, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${bearer}` }, body: ping })
@@ -86,5 +94,15 @@ describe('the issuer JWKS', () => {
       vi.useRealTimers()
     }
     expect(jwksFetches).toBe(2)
+  })
+})
+
+describe('an origin that refuses the firewall', () => {
+  it('is a 502 for the client, not a 401 without a challenge that would send its OAuth client to sign in again', async () => {
+    const endpoint = 'https://fw.example/t/jwt-refused/mcp'
+    const res = await workerFetch(endpoint, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${await token(endpoint)}` }, body: ping })
+    expect(res.status).toBe(502)
+    expect(res.headers.get('www-authenticate')).toBeNull()
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-31006)
   })
 })
