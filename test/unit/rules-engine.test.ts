@@ -414,6 +414,34 @@ describe('caps', () => {
     expect(scan(across, { policy }).filter((f) => f.ruleId === 'pii-email').map((f) => f.span)).toEqual([[at, at + email.length]])
   })
 
+  it('fails closed when a redacting or blocking rule finds more than maxMatchesPerRule values, instead of forwarding the rest', () => {
+    // Fake AWS key ids (20 letters, no digits or walks) built at run time.
+    const aws = (i: number): string => ['AKIA', 'QZWX', 'RMTV', 'PLNB', 'HKJG', 'DFSC'][0] + 'QZWXRMTVPLNBHKJGDFSC'.slice(i % 4, (i % 4) + 14) + 'QZ'
+    const policy: RulesPolicyInput = { limits: { maxMatchesPerRule: 3 } }
+    const three = [0, 1, 2].map((i) => `k${i}=${aws(i)}`).join('\n')
+    expect(scan(three, { policy }).map((f) => [f.ruleId, f.action])).toEqual([0, 1, 2].map(() => ['aws-access-key-id', 'redact']))
+    const four = `${three}\nk3=${aws(3)}`
+    const limit = { ruleId: 'rules-match-limit', kind: 'error', path: '/result/content/0/text', score: 1, action: 'block', pack: 'engine' }
+    expect(scan(four, { policy }).at(-1)).toEqual(limit)
+    expect(scan(four, { policy, role: 'arguments', direction: 'client_to_server' }).at(-1)).toEqual(limit)
+    // A rule that only logs stops at the cap, as before.
+    expect(scan(four, { policy: { ...policy, packs: { secrets: { action: 'flag' } } } }).map((f) => f.ruleId)).toEqual([0, 1, 2].map(() => 'aws-access-key-id'))
+  })
+
+  it('does not count values the validators or the allow-list drop towards maxMatchesPerRule', () => {
+    const real = ['AKIA', 'QZWXRMTVPLNBHKJG'].join('')
+    const decoy = (i: number): string => ['AKIA', 'DOCS', 'ABCD'.slice(0, i % 4 || 1), 'EXAMPLE'].join('').padEnd(20, 'Q').slice(0, 20)
+    const decoys = Array.from({ length: 5 }, (_, i) => `id${i}=${decoy(i)}`).join('\n')
+    const text = `${decoys}\nid=${real}`
+    expect(scan(text, { policy: { limits: { maxMatchesPerRule: 3 } } }).map((f) => f.ruleId)).toEqual(['aws-access-key-id'])
+    const allowed = Array.from({ length: 5 }, (_, i) => `known${i}=${GH}`).join('\n')
+    const other = ['ghp', 'Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2'].join('_')
+    expect(scan(`${allowed}\n${other}`, { policy: { allow: [GH], limits: { maxMatchesPerRule: 3 } } }).map((f) => f.ruleId)).toEqual(['github-token'])
+    // A decoded payload is rescanned past values its rules drop, too.
+    const blob = btoa(`${decoys}\nAWS_ACCESS_KEY_ID=${real}\n`)
+    expect(scan(`env: ${blob}`, { role: 'arguments', direction: 'client_to_server' }).map((f) => [f.ruleId, f.action])).toEqual([['encoded-base64-secret', 'block']])
+  })
+
   it('blocks (fails closed) when the per-message work budget runs out, for this and later fields', () => {
     const detector = createRulesDetector(RulesPolicy.parse({ limits: { maxWorkPerMessage: 100_000 } }))
     const c = ctx()

@@ -19,6 +19,18 @@ export interface RegexMatcher {
   readonly costFactor: number
   /** Up to `limit` non-overlapping matches (of `group` when the rule names one). */
   findAll(text: string, limit: number): Match[]
+  /**
+   * The same matches in order, each handed to `visit` until it returns false: lets the caller count only
+   * the matches it keeps (validators and the allow-list drop some), so dropped ones use up no cap.
+   */
+  each(text: string, visit: (m: Match) => boolean): void
+}
+
+/** `findAll` over `each`. */
+function firstMatches(each: RegexMatcher['each'], text: string, limit: number): Match[] {
+  const out: Match[] = []
+  if (limit > 0) each(text, (m) => out.push(m) < limit)
+  return out
 }
 
 /** Which part of a match is reported: the whole match, one group, or from a group's start to the match end. */
@@ -118,32 +130,31 @@ export function compileJs(pattern: string, flags: string, spec: SpanSpec = {}): 
   const indexed = group !== undefined || startGroup !== undefined
   const re = new RegExp(pattern, `${flags}g${needsUnicode(pattern) ? 'u' : ''}${indexed ? 'd' : ''}`)
   const run = requiredRun(pattern, flags)
+  const each = (text: string, visit: (m: Match) => boolean): void => {
+    if (run !== undefined && !hasRun(text, run)) return
+    re.lastIndex = 0
+    let m: RegExpExecArray | null
+    while ((m = re.exec(text)) !== null) {
+      if (m[0].length === 0) re.lastIndex++
+      const end = m.index + m[0].length
+      let found: Match
+      if (startGroup !== undefined) {
+        const s = m.indices?.[startGroup]?.[0] ?? m.index
+        found = { start: s, end, value: text.slice(s, end) }
+      } else if (group === undefined) found = { start: m.index, end, value: m[0] }
+      else {
+        const span = typeof group === 'number' ? m.indices?.[group] : m.indices?.groups?.[group]
+        if (span === undefined) continue
+        found = { start: span[0], end: span[1], value: text.slice(span[0], span[1]) }
+      }
+      if (!visit(found)) return
+    }
+  }
   return {
     engine: 'js',
     costFactor: 1,
-    findAll(text, limit) {
-      const out: Match[] = []
-      if (run !== undefined && !hasRun(text, run)) return out
-      re.lastIndex = 0
-      let m: RegExpExecArray | null
-      while (out.length < limit && (m = re.exec(text)) !== null) {
-        if (m[0].length === 0) re.lastIndex++
-        const end = m.index + m[0].length
-        if (startGroup !== undefined) {
-          const s = m.indices?.[startGroup]?.[0] ?? m.index
-          out.push({ start: s, end, value: text.slice(s, end) })
-          continue
-        }
-        if (group === undefined) {
-          out.push({ start: m.index, end, value: m[0] })
-          continue
-        }
-        const span = typeof group === 'number' ? m.indices?.[group] : m.indices?.groups?.[group]
-        if (span === undefined) continue
-        out.push({ start: span[0], end: span[1], value: text.slice(span[0], span[1]) })
-      }
-      return out
-    },
+    findAll: (text, limit) => firstMatches(each, text, limit),
+    each,
   }
 }
 
@@ -172,26 +183,26 @@ export function compileRe2(pattern: string, flags: string, spec: SpanSpec = {}):
   if (typeof group === 'number' && group > re.groupCount()) throw new Error(`group ${group} does not exist`)
   if (typeof group === 'string' && !(group in re.namedGroups())) throw new Error(`group ${group} does not exist`)
   if (startGroup !== undefined && startGroup > re.groupCount()) throw new Error(`group ${startGroup} does not exist`)
+  const each = (text: string, visit: (m: Match) => boolean): void => {
+    const m = re.matcher(text)
+    let from = 0
+    while (from <= text.length && m.find(from)) {
+      const end = m.end()
+      from = end === m.start() ? end + 1 : end
+      const g = group ?? 0
+      const s = startGroup === undefined ? m.start(g) : m.start(startGroup)
+      const e = startGroup === undefined ? m.end(g) : m.end()
+      if (s < 0 || e < 0) continue
+      if (!visit({ start: s, end: e, value: text.slice(s, e) })) return
+    }
+  }
   return {
     engine: 're2',
     // Linear in the text, but each character can cost time in proportion to the program (up to about
     // 13 ns per character per instruction when the engine falls back to its NFA): the work budget is
     // charged for that, so a large program exhausts it (fail closed) instead of stalling the isolate.
     costFactor: Math.max(8, size * 5),
-    findAll(text, limit) {
-      const out: Match[] = []
-      const m = re.matcher(text)
-      let from = 0
-      while (out.length < limit && from <= text.length && m.find(from)) {
-        const end = m.end()
-        from = end === m.start() ? end + 1 : end
-        const g = group ?? 0
-        const s = startGroup === undefined ? m.start(g) : m.start(startGroup)
-        const e = startGroup === undefined ? m.end(g) : m.end()
-        if (s < 0 || e < 0) continue
-        out.push({ start: s, end: e, value: text.slice(s, e) })
-      }
-      return out
-    },
+    findAll: (text, limit) => firstMatches(each, text, limit),
+    each,
   }
 }

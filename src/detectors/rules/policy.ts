@@ -92,7 +92,10 @@ export const RulesLimits = z
      * guard that holds; this one bounds Node (tests, the eval) and anything that yields.
      */
     maxMillisPerMessage: z.number().int().min(1).max(30_000).default(1000),
-    /** Matches reported per rule per field. */
+    /**
+     * Matches reported per rule per field (values dropped by validators or the allow-list not counted).
+     * One more from a rule that redacts, strips or blocks blocks the message (`rules-match-limit`).
+     */
     maxMatchesPerRule: z.number().int().min(1).max(10_000).default(256),
   })
   .strict()

@@ -200,7 +200,10 @@ function rescanScore(rc: RunCtx, text: string, rules: readonly CompiledRule[]): 
   for (const r of rules) {
     if (!hasKeyword(v, r, rc.set.keywords)) continue
     spend(rc, text.length, r.matcher.costFactor)
-    if (r.matcher.findAll(v.text, 4).some((m) => accepted(rc, r, m, m.value))) scores.push(r.score)
+    // Past every match the validators or the allow-list drop, however many come first.
+    let hit = false
+    r.matcher.each(v.text, (m) => !(hit = accepted(rc, r, m, m.value)))
+    if (hit) scores.push(r.score)
   }
   return combineScores(scores)
 }
@@ -231,37 +234,51 @@ function overlaps(a: [number, number], b: [number, number]): boolean {
   return a[0] < b[1] && b[0] < a[1]
 }
 
+/**
+ * Runs one rule over the field's variants. Only matches it keeps count towards `maxMatchesPerRule` (a
+ * field of placeholders or allow-listed values cannot use up the cap before a real value). One kept match
+ * past the cap means values would go out unedited: a rule that redacts, strips or blocks then fails
+ * closed (`rules-match-limit`); a rule that only logs stops there.
+ */
 function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: ScanField, bucket: RuleBucket, out: RuleFinding[]): void {
   const single = rule.kind === 'injection'
+  const cap = rc.set.limits.maxMatchesPerRule
   const mine: RuleFinding[] = []
+  let over = false
+  const visit = (v: Variant, m: Match): boolean => {
+    let span = v.span(m.start, m.end)
+    if (!accepted(rc, rule, m, field.raw.slice(span[0], span[1]))) return true
+    if (rule.extend !== undefined) span = v.span(m.start, extendedEnd(v.text, m.end, rule.extend))
+    // Windows overlap, so one match can be seen twice, cut short at the end of the first window: keep
+    // the union (a key block straddling two windows is redacted whole).
+    const seen = mine.findIndex((f) => f.span !== undefined && overlaps(f.span, span))
+    if (seen >= 0) {
+      const f = mine[seen] as RuleFinding & { span: [number, number] }
+      if (span[0] < f.span[0] || span[1] > f.span[1]) mine[seen] = { ...f, span: [Math.min(f.span[0], span[0]), Math.max(f.span[1], span[1])] }
+      return true
+    }
+    let score = rule.score
+    if (rule.decode !== undefined) {
+      const decoded = decodeToText(m.value, rule.decode.encoding, 0.9, true)
+      if (decoded === null) return true
+      const inner = rescanScore(rc, decoded, bucket.rescan.get(rule.kind) ?? [])
+      if (inner < rule.decode.minScore) return true
+      score = combineScores([inner, rule.score])
+    }
+    if (mine.length >= cap) {
+      over = true
+      return false
+    }
+    mine.push(makeFinding(rc, rule, field.path, span, score))
+    return !single
+  }
   for (const v of variants) {
     spend(rc, v.text.length, rule.matcher.costFactor)
-    for (const m of rule.matcher.findAll(v.text, rc.set.limits.maxMatchesPerRule)) {
-      let span = v.span(m.start, m.end)
-      if (!accepted(rc, rule, m, field.raw.slice(span[0], span[1]))) continue
-      if (rule.extend !== undefined) span = v.span(m.start, extendedEnd(v.text, m.end, rule.extend))
-      // Windows overlap, so one match can be seen twice, cut short at the end of the first window: keep
-      // the union (a key block straddling two windows is redacted whole).
-      const seen = mine.findIndex((f) => f.span !== undefined && overlaps(f.span, span))
-      if (seen >= 0) {
-        const f = mine[seen] as RuleFinding & { span: [number, number] }
-        if (span[0] < f.span[0] || span[1] > f.span[1]) mine[seen] = { ...f, span: [Math.min(f.span[0], span[0]), Math.max(f.span[1], span[1])] }
-        continue
-      }
-      let score = rule.score
-      if (rule.decode !== undefined) {
-        const decoded = decodeToText(m.value, rule.decode.encoding, 0.9, true)
-        if (decoded === null) continue
-        const inner = rescanScore(rc, decoded, bucket.rescan.get(rule.kind) ?? [])
-        if (inner < rule.decode.minScore) continue
-        score = combineScores([inner, rule.score])
-      }
-      mine.push(makeFinding(rc, rule, field.path, span, score))
-      if (single) break
-    }
-    if (single && mine.length > 0) break
+    rule.matcher.each(v.text, (m) => visit(v, m))
+    if (over || (single && mine.length > 0)) break
   }
   out.push(...mine)
+  if (over && !rule.monitor && rule.action[rc.direction] !== 'flag') out.push(matchLimit(field.path))
 }
 
 /** How far past a match `extend` may reach (a key block or token longer than this is cut here too). */
@@ -296,6 +313,10 @@ function isTokenUnit(u: number): boolean {
 // names by wrapping every named closure in a helper call, which cost more than a short field's scan.
 function exceeded(path: string): RuleFinding {
   return { ruleId: 'rules-budget-exceeded', kind: 'error', path, score: 1, action: 'block', pack: 'engine' }
+}
+
+function matchLimit(path: string): RuleFinding {
+  return { ruleId: 'rules-match-limit', kind: 'error', path, score: 1, action: 'block', pack: 'engine' }
 }
 
 /** How much a finding's action does: a weaker finding around a stronger one must not hide it. */
