@@ -196,9 +196,14 @@ function withoutTools(message: JsonRpcMessage, indices: ReadonlySet<number>): Js
   return { ...message, result }
 }
 
-/** Unicode findings follow the tenant's `policy.unicode` action; everything else keeps its rule's action. */
+/**
+ * The invisible-Unicode detector's findings follow the tenant's `policy.unicode` action; everything else
+ * keeps its rule's action. The unicode rule pack's findings (they carry `pack`) already hold the action
+ * its pack and rule settings resolved, monitor mode included: that pack is how a tenant tunes hidden
+ * Unicode per rule, with `policy.unicode` set to `off`, which must not turn its strips and blocks into flags.
+ */
 function resolveAction(f: Finding, policy: CompiledPolicy): Finding {
-  if (f.kind !== 'unicode') return f
+  if (f.kind !== 'unicode' || 'pack' in f) return f
   const action: RuleAction = policy.unicode === 'off' ? 'flag' : policy.unicode
   return { ...f, action }
 }

@@ -57,6 +57,25 @@ describe('inspection pipeline', () => {
     expect(inspect(result(text), ctx({ method: 'tools/call' }), policyOf({ unicode: 'off' })).action).toBe('allow')
   })
 
+  it('runs the unicode pack under its own per-pack and per-rule actions, not policy.unicode', () => {
+    const text = 'abc \u202Edef\u202C ghi'
+    const call = ctx({ method: 'tools/call' })
+    // The documented way to tune hidden Unicode per rule: the pack on, the detector off.
+    const pack = (rules: object, unicode = 'off') => policyOf({ unicode, rules: { packs: { unicode: { enabled: true, ...rules } } } })
+    const strip = inspect(result(text), call, pack({}))
+    expect(strip.action).toBe('modify')
+    if (strip.action === 'modify') expect(strip.message).toEqual(result('abc def ghi'))
+    expect(inspect(result(text), call, pack({ action: 'block' })).action).toBe('block')
+    // Monitor mode on the pack logs only, whatever the detector's setting.
+    const monitored = inspect(result(text), call, pack({ mode: 'monitor' }, 'strip'))
+    expect(monitored.findings.filter((f) => f.ruleId === 'unicode-bidi-control').map((f) => [f.action, 'pack' in f])).toEqual([
+      ['strip', false],
+      ['strip', false],
+      ['flag', true],
+      ['flag', true],
+    ])
+  })
+
   it('refuses a denied tool call and filters it from tools/list', () => {
     const policy = policyOf({ tools: { deny: ['admin-*', 'drop_?'] } })
     const call = { jsonrpc: '2.0' as const, id: 3, method: 'tools/call', params: { name: 'admin-reset', arguments: {} } }
