@@ -33,6 +33,12 @@ describe('RulesPolicy', () => {
     ['a custom rule reusing a shipped id', custom({ id: 'github-token' }), [['customRules.0.id', 'rule id github-token is already taken']]],
     ['a custom pattern with a backreference', custom({ pattern: '(a)\\1' }), [['customRules.0.pattern', 'pattern does not compile on RE2: error parsing regexp: invalid escape sequence: `\\1`']]],
     ['a custom pattern with lookbehind', custom({ pattern: '(?<=a)b' }), [['customRules.0.pattern', 'pattern does not compile on RE2: error parsing regexp: invalid named capture: `(?<=a)b`']]],
+    // Valid RE2 as written, but the engine runs it folded (`[ÿ-ā]` as `[y-a]`): an issue, not an exception.
+    [
+      'a custom pattern whose accents fold into a reversed range',
+      custom({ pattern: 'x[ÿ-ā]{3}' }),
+      [['customRules.0.pattern', 'pattern does not compile on RE2 once its accents are folded (spell accented letters out instead of ranging over them): error parsing regexp: invalid character class range: `y-a`']],
+    ],
     ['a custom rule whose example does not match', custom({ examples: { match: ['y'] } }), [['customRules.0.examples.match.0', 'example does not match']]],
     ['a custom rule whose counter-example matches', custom({ examples: { noMatch: ['one x here'] } }), [['customRules.0.examples.noMatch.0', 'example matches']]],
     // Examples are read as traffic is: accents folded, so a counter-example without them still matches.

@@ -4,7 +4,7 @@
  * rejected if they do not compile or their own examples fail.
  */
 import { z } from 'zod'
-import { compileLoneRule, compileRules } from './compile'
+import { compileLoneRule, compileRules, type CompiledRuleSet } from './compile'
 import { textField } from './field'
 import { compileRe2 } from './matcher'
 import { builtinRuleIds } from './packs'
@@ -63,7 +63,17 @@ export const CustomRule = RuleSpec.extend({
   // Examples run through the engine as traffic would (normalised, folded text; validators; decoding),
   // in the first direction and role the rule targets. A decoded example is rescanned with the shipped
   // rules, as under the default policy (in traffic: with the tenant's own).
-  const set = compileLoneRule(rule, RulesLimits.parse({}), compileRules(defaultRulesPolicy()).rules)
+  let set: CompiledRuleSet
+  try {
+    set = compileLoneRule(rule, RulesLimits.parse({}), compileRules(defaultRulesPolicy()).rules)
+  } catch (err) {
+    // The pattern as it runs has its accents folded, which can undo a range valid as written (`[ÿ-ā]` is
+    // `[y-a]`): an issue when saved, not an exception out of validation.
+    const why = err instanceof Error ? err.message : String(err)
+    const message = `pattern does not compile on RE2 once its accents are folded (spell accented letters out instead of ranging over them): ${why}`
+    ctx.addIssue({ code: 'custom', path: ['pattern'], message })
+    return
+  }
   const direction = rule.targets.directions?.[0] ?? 'server_to_client'
   const role = rule.targets.roles?.[0] ?? 'tool-result'
   const fires = (s: string): boolean => scanField(set, textField(s, role), direction, newBudget()).some((f) => f.ruleId === rule.id)
