@@ -90,6 +90,19 @@ export type TokenVerdict =
   | { ok: false; error: 'invalid_token' }
   | { ok: false; error: 'insufficient_scope' }
 
+/** Longest `sub` taken as an identity (issuers' subjects are ids or URIs, far shorter). */
+const MAX_SUBJECT_CHARS = 1024
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+/**
+ * Whether a token's `sub` can be the verified identity: it names the caller in tool and budget policy,
+ * logs and the signed assertion the origin gets, so it must be printable, well-formed text of at most
+ * {@link MAX_SUBJECT_CHARS} units that is not blank. A signed token whose subject is not is refused, not cleaned.
+ */
+function usableSubject(sub: string): boolean {
+  return sub.length <= MAX_SUBJECT_CHARS && sub.trim() !== '' && !UNPRINTABLE.test(sub)
+}
+
 /**
  * Verifies a bearer token for the endpoint whose canonical URI is `resource`. Throws `FirewallError`
  * `origin_unreachable` when the JWKS cannot be fetched.
@@ -113,7 +126,7 @@ export async function verifyAccessToken(token: string, auth: JwtAuth, resource: 
     if (err instanceof errors.JOSEError) return { ok: false, error: 'invalid_token' }
     throw err
   }
-  const subject = typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : null
+  const subject = typeof payload.sub === 'string' && usableSubject(payload.sub) ? payload.sub : null
   if (subject === null) return { ok: false, error: 'invalid_token' }
   // jose checks `iat` is a number, not when it was: a token issued in the future (beyond the clock
   // tolerance) comes from a broken or forged issuer clock, and would outlive any age an issuer intends.

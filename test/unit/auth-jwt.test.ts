@@ -56,9 +56,9 @@ beforeEach(() => {
   jwksFetches = 0
 })
 
-function token(audience = ENDPOINT): Promise<string> {
+function token(audience = ENDPOINT, subject = 'alice'): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
-  return new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'unit-key' }).setIssuer(ISSUER).setAudience(audience).setSubject('alice').setIssuedAt(now).setExpirationTime(now + 60).sign(keys.privateKey)
+  return new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'unit-key' }).setIssuer(ISSUER).setAudience(audience).setSubject(subject).setIssuedAt(now).setExpirationTime(now + 60).sign(keys.privateKey)
 }
 
 const call = (bearer: string) => workerFetch(ENDPOINT, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${bearer}` }, body: ping })
@@ -104,5 +104,15 @@ describe('an origin that refuses the firewall', () => {
     expect(res.status).toBe(502)
     expect(res.headers.get('www-authenticate')).toBeNull()
     expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-31006)
+  })
+})
+
+describe('the token subject', () => {
+  it('becomes the identity only when it is printable text: control characters and broken UTF-16 are a 401', async () => {
+    expect((await call(await token(ENDPOINT, 'user:42@example.com'))).status).toBe(200)
+    expect((await call(await token(ENDPOINT, 'Zoë Müller'))).status).toBe(200)
+    for (const subject of [' ', 'alice\nadmin', 'alice\u0000', 'a\u0085b', 'x\ud800y', 'a'.repeat(1025)]) {
+      expect((await call(await token(ENDPOINT, subject))).status, JSON.stringify(subject)).toBe(401)
+    }
   })
 })
