@@ -22,6 +22,21 @@ export interface VerdictEvent {
   inspectMicros: number
 }
 
+/**
+ * Longest tool name an event keeps, as pins and alerts do. The name is the client's own text (any length
+ * its body cap allows): unclipped, one request could write megabytes into the event log and the Workers
+ * log, or carry prose there that no detector's verdict is about.
+ */
+export const EVENT_TOOL_MAX = 200
+
+/** `e` with its tool name clipped to {@link EVENT_TOOL_MAX} (a clipped name ends in `…`). */
+export function boundedEvent(e: VerdictEvent): VerdictEvent {
+  if (e.tool === undefined || e.tool.length <= EVENT_TOOL_MAX) return e
+  let cut = EVENT_TOOL_MAX - 1
+  if (/[\uD800-\uDBFF]/.test(e.tool[cut - 1] ?? '')) cut -= 1 // never half a surrogate pair
+  return { ...e, tool: `${e.tool.slice(0, cut)}…` }
+}
+
 /** A security event is anything but a clean allow: blocks, modifications, flags, monitor-mode hits. */
 export function isSecurityEvent(e: VerdictEvent): boolean {
   return e.verdict !== 'allow' || e.monitor || e.ruleIds.length > 0

@@ -3,7 +3,7 @@
  * `SecurityEventLog` (never sampled); clean allows are sampled into the Workers log.
  */
 import type { VerdictEvent } from './events'
-import { isSecurityEvent } from './events'
+import { boundedEvent, isSecurityEvent } from './events'
 import { blockedSummary } from '../alerts/blocked'
 import { sendAlert } from '../alerts/send'
 
@@ -22,7 +22,8 @@ export class EventSink {
     private readonly sample: () => number = Math.random,
   ) {}
 
-  record(event: VerdictEvent): void {
+  record(verdict: VerdictEvent): void {
+    const event = boundedEvent(verdict)
     if (isSecurityEvent(event)) {
       console.log(JSON.stringify({ event: 'verdict', ...event }))
       this.#pending.push(event)

@@ -1,0 +1,49 @@
+import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
+import { MCP_HEADERS, workerFetch } from '../support/worker/fetch'
+import { call, createTenant, uniqueId, warmUp } from './control-support'
+
+beforeAll(warmUp, 30_000)
+afterEach(() => void vi.restoreAllMocks())
+
+type Events = { events: Array<Record<string, unknown>> }
+
+/** Every line the Worker writes to its log while `run` runs. */
+async function logged(run: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = []
+  for (const level of ['log', 'warn', 'error'] as const) vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')))
+  await run()
+  vi.restoreAllMocks()
+  return lines
+}
+
+/** The tenant's security events, once `count` of them are written. */
+async function eventsOf(tenant: string, count: number): Promise<Events['events']> {
+  let events: Events['events'] = []
+  for (let i = 0; i < 50 && events.length < count; i++) {
+    events = (await call<Events>('GET', `/tenants/${tenant}/events`)).body.events
+    if (events.length < count) await new Promise((r) => setTimeout(r, 50))
+  }
+  return events
+}
+
+const post = (tenant: string, message: unknown) =>
+  workerFetch(`https://fw.example/t/${tenant}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, 'mcp-protocol-version': '2025-06-18' }, body: JSON.stringify(message) })
+
+describe('security events', { timeout: 30_000 }, () => {
+  it('keep a bounded tool name, however long the name a client sends', async () => {
+    const tenant = uniqueId('ev-tool')
+    await createTenant(tenant, { origin: { url: inject('jsonOriginUrl') }, policy: { tools: { deny: ['wipe*'] } } })
+    const name = `wipe_${'x'.repeat(100_000)}`
+    const lines = await logged(async () => {
+      const res = await post(tenant, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } })
+      expect(await res.json()).toMatchObject({ error: { code: -31001 } })
+    })
+    const [event] = await eventsOf(tenant, 1)
+    expect(event).toMatchObject({ verdict: 'block', ruleIds: ['tool-deny-list'] })
+    expect(String(event?.['tool']).length).toBeLessThanOrEqual(200)
+    expect(String(event?.['tool'])).toMatch(/^wipe_x+…$/)
+    const verdict = lines.find((l) => l.includes('"event":"verdict"'))
+    expect(verdict).toBeDefined()
+    expect(verdict?.length).toBeLessThan(1000)
+  })
+})
