@@ -19,6 +19,7 @@ import {
   type ClassifierFinding,
 } from '../../src/detectors/classifier'
 import { worthScoring } from '../../src/detectors/classifier/detector'
+import { httpsSecondStage, SecondStageError, workersAiSecondStage } from '../../src/detectors/classifier/second-stage'
 
 const ctx: MessageContext = { tenantId: 'unit', direction: 'server_to_client', requestId: 'r-1', era: 'legacy' }
 const fixture = (name: string) => {
@@ -204,5 +205,27 @@ describe('short texts', () => {
     expect(worthScoring('ฉันชอบกินข้าว')).toBe(false)
     expect(worthScoring('one two three four five')).toBe(true)
     expect(worthScoring('one two three four')).toBe(false)
+  })
+})
+
+describe('second-stage failures in logs', () => {
+  it('do not quote what the second stage answered, and stay short', async () => {
+    const hostile = `0${'x'.repeat(50_000)}`
+    const answer = JSON.stringify({ results: [{ id: hostile, injection: 0.9 }, { id: hostile, injection: 0.1 }] })
+    const stage = httpsSecondStage({
+      url: 'https://guard.vendor.example/classify',
+      timeoutMs: 1000,
+      urlPolicy: { allowPrivate: false, ownHostnames: new Set() },
+      fetch: async () => new Response(answer, { headers: { 'content-type': 'application/json' } }),
+    })
+    const err = await stage.classify([{ id: '0', text: 'a', role: 'tool-result', score: 0.6 }], 'r-1').then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(SecondStageError)
+    expect(String((err as Error).message)).toBe('second stage bad-response: an id answered twice')
+  })
+
+  it('clip an error message they carry', async () => {
+    const stage = workersAiSecondStage({ ai: { run: async () => Promise.reject(new Error(`model refused: ${'y'.repeat(50_000)}`)) }, model: 'guard', timeoutMs: 1000 })
+    const err = await stage.classify([{ id: '0', text: 'a', role: 'tool-result', score: 0.6 }], 'r-1').then(() => undefined, (e: unknown) => e)
+    expect(String((err as Error).message).length).toBeLessThanOrEqual(250)
   })
 })

@@ -33,11 +33,15 @@ export interface SecondStage {
 }
 
 export class SecondStageError extends Error {
+  /**
+   * `detail` is clipped to {@link DETAIL_MAX} characters: it can be a message the back end or the runtime
+   * wrote, and the error goes into the `second_stage` log line.
+   */
   constructor(
     readonly reason: 'timeout' | 'http-status' | 'bad-response' | 'network',
     detail: string,
   ) {
-    super(`second stage ${reason}: ${detail}`)
+    super(`second stage ${reason}: ${detail.length > DETAIL_MAX ? `${detail.slice(0, DETAIL_MAX - 1)}…` : detail}`)
     this.name = 'SecondStageError'
   }
 }
@@ -49,6 +53,7 @@ const Answer = z
   .passthrough()
 
 const MAX_RESPONSE_BYTES = 256 * 1024
+const DETAIL_MAX = 200
 
 export interface HttpsSecondStageOptions {
   url: string
@@ -107,7 +112,7 @@ export function httpsSecondStage(options: HttpsSecondStageOptions): SecondStage 
       }
       const byId = new Map<string, number>()
       for (const r of parsed.results) {
-        if (byId.has(r.id)) throw new SecondStageError('bad-response', `duplicate id ${r.id}`)
+        if (byId.has(r.id)) throw new SecondStageError('bad-response', 'an id answered twice') // the id is the back end's text
         byId.set(r.id, r.injection)
       }
       return items.map((i) => {
