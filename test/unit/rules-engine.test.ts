@@ -414,6 +414,30 @@ describe('caps', () => {
     expect(scan(across, { policy }).filter((f) => f.ruleId === 'pii-email').map((f) => f.span)).toEqual([[at, at + email.length]])
   })
 
+  it('redacts a key block or token longer than the windows overlap whole when it crosses a window boundary', () => {
+    // The smallest window (4 Ki) overlaps the next by 1 Ki: a 6 KB key block or an 11 KB token is
+    // seen whole in no window, and must still be redacted to its end. Bodies are random, made at run time.
+    const b64 = (n: number): string => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(n)))).slice(0, n)
+    const pem = (label: string, nl: string): string => `-----BEGIN ${label}-----${nl}${b64(6000).replace(/(.{64})/g, `$1${nl}`)}${nl}-----END ${label}-----`
+    const url = (n: number): string => b64(n).replace(/\+/g, '-').replace(/\//g, '_')
+    const jwt = `eyJ${url(200)}.eyJ${url(7000)}.${url(4000)}`
+    const secrets: Array<[string, string]> = [
+      ['private-key', pem('RSA PRIVATE KEY', '\n')],
+      ['private-key', pem('OPENSSH PRIVATE KEY', '\n')],
+      ['private-key', pem('PRIVATE KEY', '\\n')],
+      ['jwt', jwt],
+    ]
+    for (const maxFieldChars of [4096, 8192]) {
+      for (const [rule, secret] of secrets) {
+        for (const at of [100, maxFieldChars - 200]) {
+          const text = `${'lorem ipsum '.repeat(Math.ceil(at / 12)).slice(0, at - 1)} ${secret} and then some prose. ${'dolor sit '.repeat(1200)}`
+          const found = scan(text, { policy: { limits: { maxFieldChars } } }).filter((f) => f.kind === 'secret').map((f) => [f.ruleId, f.span])
+          expect([maxFieldChars, at, found]).toEqual([maxFieldChars, at, [[rule, [at, at + secret.length]]]])
+        }
+      }
+    }
+  })
+
   it('fails closed when a redacting or blocking rule finds more than maxMatchesPerRule values, instead of forwarding the rest', () => {
     // Fake AWS key ids (20 letters, no digits or walks) built at run time.
     const aws = (i: number): string => ['AKIA', 'QZWX', 'RMTV', 'PLNB', 'HKJG', 'DFSC'][0] + 'QZWXRMTVPLNBHKJGDFSC'.slice(i % 4, (i % 4) + 14) + 'QZ'

@@ -57,6 +57,9 @@ function now(): number {
 interface Variant {
   readonly text: string
   readonly span: (start: number, end: number) => [number, number]
+  /** The whole text this one is a window of, and where the window starts in it (`extend` reads past the window). */
+  readonly whole: string
+  readonly offset: number
   /** Keyword presence, computed on first use. */
   hits?: KeywordHits
   /** Lower-cased text, only for keywords outside the index (tenant rules). */
@@ -80,12 +83,12 @@ const WINDOW_OVERLAP = 16_384
  * once, and the message's work cap bounds the total (past it the message is blocked).
  */
 function windows(text: string, map: SpanMap, max: number): Variant[] {
-  if (text.length <= max) return [{ text, span: map }]
+  if (text.length <= max) return [{ text, span: map, whole: text, offset: 0 }]
   const step = max - Math.min(WINDOW_OVERLAP, Math.floor(max / 4))
   const out: Variant[] = []
   for (let start = 0; ; start += step) {
     const end = Math.min(text.length, start + max)
-    out.push({ text: text.slice(start, end), span: start === 0 ? map : (s, e) => map(s + start, e + start) })
+    out.push({ text: text.slice(start, end), span: start === 0 ? map : (s, e) => map(s + start, e + start), whole: text, offset: start })
     if (end === text.length) return out
   }
 }
@@ -195,7 +198,8 @@ function spend(rc: RunCtx, chars: number, factor: number): void {
  * noisy-OR of the rules that match it, with their validators and the allow-list applied as in traffic.
  */
 function rescanScore(rc: RunCtx, text: string, rules: readonly CompiledRule[]): number {
-  const v: Variant = { text: ruleView(normalize(text)).text, span: identity }
+  const view = ruleView(normalize(text)).text
+  const v: Variant = { text: view, span: identity, whole: view, offset: 0 }
   const scores: number[] = []
   for (const r of rules) {
     if (!hasKeyword(v, r, rc.set.keywords)) continue
@@ -248,9 +252,11 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
   const visit = (v: Variant, m: Match): boolean => {
     let span = v.span(m.start, m.end)
     if (!accepted(rc, rule, m, field.raw.slice(span[0], span[1]))) return true
-    if (rule.extend !== undefined) span = v.span(m.start, extendedEnd(v.text, m.end, rule.extend))
+    // Extended over the whole field, not the window: a key block or token longer than the windows'
+    // overlap is cut short by the window's end and seen whole in no window.
+    if (rule.extend !== undefined) span = v.span(m.start, extendedEnd(v.whole, v.offset + m.end, rule.extend) - v.offset)
     // Windows overlap, so one match can be seen twice, cut short at the end of the first window: keep
-    // the union (a key block straddling two windows is redacted whole).
+    // the union.
     const seen = mine.findIndex((f) => f.span !== undefined && overlaps(f.span, span))
     if (seen >= 0) {
       const f = mine[seen] as RuleFinding & { span: [number, number] }
