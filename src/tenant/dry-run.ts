@@ -3,16 +3,27 @@
  * one. It runs the live code path (the JSON-RPC body parser, `compilePolicy`, `inspect`) and forwards
  * nothing. In monitor mode the live path would forward the original anyway; the verdict here is what
  * the pipeline decided, with `monitor: true` to say it would not be enforced.
+ *
+ * Some live checks read state a dry run does not have: tool pins, call approvals, the kill switch, budgets,
+ * the verified client identity, the classifier's second stage (an outside service). Those it cannot apply
+ * to the message are named in `unchecked`, so an `allow` is never read as more than it is. A tool's output
+ * schema, which live comes from its pin, can be passed in (`outputSchema`) to check a result as live does.
  */
 import { z } from 'zod'
 import { parseJsonBody } from '../mcp/jsonrpc'
-import type { JsonRpcMessage } from '../mcp/jsonrpc'
+import type { JsonObject, JsonRpcMessage } from '../mcp/jsonrpc'
 import { compilePolicy } from '../inspect/policy'
 import { inspect } from '../inspect/pipeline'
 import type { BlockReason, Finding, MessageContext } from '../inspect/types'
 import { MAX_JSON_DEPTH } from '../proxy/mcp-endpoint'
 import type { TenantConfig } from './config'
 import { sha256Hex } from '../hex'
+import { getOwn } from '../mcp/jsonrpc'
+import { globMatch } from '../inspect/policy'
+import { canonicalJson } from '../tools/canonical'
+import { compileSchema } from '../tools/schema'
+import { schemaFindings } from '../tools/call-check'
+import { withheldResult } from '../tools/result-check'
 
 /** Body of `POST /admin/v1/tenants/:id/test`. */
 export const DryRunRequest = z
@@ -24,6 +35,11 @@ export const DryRunRequest = z
     method: z.string().min(1).max(256).optional(),
     /** For a `tools/call` response: the tool that was called. */
     tool: z.string().min(1).max(256).optional(),
+    /**
+     * For a `tools/call` response: the `outputSchema` of the tool's approved definition, which the live
+     * path reads from the tool's pin (ignored when pinning is off, as live).
+     */
+    outputSchema: z.record(z.string(), z.unknown()).optional(),
     /** Protocol era of the exchange (`modern` is 2026-07-28). */
     era: z.enum(['legacy', 'modern']).default('legacy'),
     /** A proposed config to test instead of the current one (validated like a write; nothing is saved). */
@@ -31,6 +47,14 @@ export const DryRunRequest = z
   })
   .strict()
 export type DryRunRequest = z.infer<typeof DryRunRequest>
+
+/**
+ * Live checks a dry run cannot apply: `pins` (tool and prompt pins: unreviewed or changed definitions, and
+ * a call result's output schema when none was passed), `approval` (`requireApproval`), `kill-switch`,
+ * `identity` (`byIdentity` lists), `budget`, `second-stage` (the classifier's outside second opinion).
+ */
+const UNCHECKED = ['pins', 'approval', 'kill-switch', 'identity', 'budget', 'second-stage'] as const
+export type Unchecked = (typeof UNCHECKED)[number]
 
 const FindingSchema = z
   .object({
@@ -51,6 +75,7 @@ export const DryRunResponse = z
     findings: z.array(FindingSchema),
     message: z.unknown().optional().describe('The message as it would be forwarded (modify only)'),
     monitor: z.boolean().describe('True when the config is in monitor mode: the live path would forward the original'),
+    unchecked: z.array(z.enum(UNCHECKED)).describe('Live checks that need state a dry run does not have, not applied to this message'),
     configVersion: z.number().int().nullable().describe('Version tested; null for a proposed config'),
   })
   .strict()
@@ -60,6 +85,7 @@ export interface DryRunResult {
   findings: Finding[]
   message?: JsonRpcMessage
   monitor: boolean
+  unchecked: Unchecked[]
   configVersion: number | null
 }
 
@@ -98,11 +124,55 @@ export async function dryRun(subject: DryRunSubject, req: DryRunRequest): Promis
     ...(method ? { method } : {}),
     ...(tool ? { toolName: tool } : {}),
   }
-  const verdict = inspect(message, ctx, policy)
-  const result: DryRunResult = { verdict: verdict.action, findings: verdict.findings, monitor: policy.monitor, configVersion: subject.version }
+  const tools = subject.config.policy.tools
+  // A call's result is checked against the tool's output schema before inspection, as the tool gate does
+  // (src/tools/result-check.ts), and a redacted structured content is kept only when it still fits it.
+  const output = req.outputSchema !== undefined && tools.pinning !== 'off' && isCallResult(message, method) ? compileSchema(canonicalJson(req.outputSchema as JsonObject), req.outputSchema as JsonObject) : null
+  let subjectMessage = message
+  const before: Finding[] = []
+  if (output) {
+    ctx.fitsOutput = (structured) => output.check(structured).valid
+    const structured = 'result' in message ? getOwn(message.result, 'structuredContent') : undefined
+    if (structured !== undefined && tools.schema.results !== 'off' && 'result' in message) {
+      const check = output.check(structured)
+      before.push(...schemaFindings(check, '/result/structuredContent', 'schema-result-invalid'))
+      if (!check.valid && tools.schema.results === 'isError') subjectMessage = withheldResult(message, req.era)
+    }
+  }
+  const verdict = inspect(subjectMessage, ctx, policy)
+  const findings = [...before, ...verdict.findings]
+  const unchecked = uncheckedFor(subject.config, message, req, method, tool, output !== null)
+  const result: DryRunResult = { verdict: verdict.action, findings, monitor: policy.monitor, unchecked, configVersion: subject.version }
   if (verdict.action === 'block') result.reason = verdict.reason
   if (verdict.action === 'modify') result.message = verdict.message
+  else if (verdict.action === 'allow' && subjectMessage !== message) Object.assign(result, { verdict: 'modify', message: subjectMessage })
   return { ok: true, result }
+}
+
+function isCallResult(message: JsonRpcMessage, method: string | undefined): boolean {
+  return !('method' in message) && 'result' in message && (method === 'tools/call' || method === 'tasks/result')
+}
+
+const LIST_RESULTS: ReadonlySet<string> = new Set(['tools/list', 'prompts/list', 'resources/templates/list', 'resources/list'])
+
+/** The live checks this message would meet that need state the dry run does not have. */
+function uncheckedFor(config: TenantConfig, message: JsonRpcMessage, req: DryRunRequest, method: string | undefined, tool: string | undefined, outputKnown: boolean): Unchecked[] {
+  const tools = config.policy.tools
+  const out: Unchecked[] = []
+  const request = 'method' in message && 'id' in message && req.direction === 'client_to_server' ? message.method : undefined
+  const listResult = req.direction === 'server_to_client' && 'result' in message && method !== undefined && LIST_RESULTS.has(method) ? method : undefined
+  const structured = 'result' in message && getOwn(message.result, 'structuredContent') !== undefined
+  if (tools.pinning !== 'off') {
+    const pinned = request === 'tools/call' || request === 'prompts/get' || (listResult !== undefined && listResult !== 'resources/list')
+    if (pinned || (isCallResult(message, method) && structured && !outputKnown)) out.push('pins')
+  }
+  if (request === 'tools/call' && tool !== undefined && tools.requireApproval.some((g) => globMatch(g, tool))) out.push('approval')
+  if (request === 'tools/call' || request === 'tasks/result') out.push('kill-switch')
+  const named = request === 'tools/call' || request === 'prompts/get' || request === 'resources/read' || request === 'resources/subscribe'
+  if (Object.keys(tools.byIdentity).length > 0 && (named || listResult !== undefined)) out.push('identity')
+  if (config.budget !== undefined) out.push('budget')
+  if (config.policy.classifier.secondStage !== undefined) out.push('second-stage')
+  return out
 }
 
 /** Same rule as the live exchange: a `tools/call` request names its tool in `params.name`. */

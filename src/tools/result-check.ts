@@ -11,6 +11,7 @@
  */
 import type { JsonObject, JsonRpcResultResponse } from '../mcp/jsonrpc'
 import { getOwn } from '../mcp/jsonrpc'
+import type { ProtocolEra } from '../mcp/era'
 import type { CallMemo } from './call-check'
 import { schemaFindings } from './call-check'
 import { enforcing, recordVerdict, type ToolGateInit } from './context'
@@ -27,9 +28,13 @@ export function checkResult(init: ToolGateInit, memo: CallMemo, message: JsonRpc
   const findings = schemaFindings(check, '/result/structuredContent', 'schema-result-invalid')
   const replace = !check.valid && mode === 'isError' && enforcing(init)
   recordVerdict(init, { direction: 'server_to_client', method: 'tools/call', tool: memo.tool, verdict: replace ? 'modify' : 'allow', findings, started })
-  if (!replace) return message
+  return replace ? withheldResult(message, init.era) : message
+}
+
+/** `message` as an `isError` result: its content blocks and a note, its structured content withheld. */
+export function withheldResult(message: JsonRpcResultResponse, era: ProtocolEra): JsonRpcResultResponse {
   const content = getOwn(message.result, 'content')
   const result: JsonObject = { content: [...(Array.isArray(content) ? content : []), { type: 'text', text: NOTE }], isError: true }
-  if (init.era === 'modern') result['resultType'] = 'complete'
+  if (era === 'modern') result['resultType'] = 'complete'
   return { ...message, result }
 }

@@ -79,7 +79,7 @@ describe('dry run', { timeout: 20_000 }, () => {
     const list = { jsonrpc: '2.0', id: 3, result: { tools: [{ name: 'safe', inputSchema: { type: 'object' } }, { name: 'drop-me', inputSchema: { type: 'object' } }] } }
     const body = { message: list, direction: 'server_to_client', method: 'tools/list' }
 
-    expect((await call<DryRun>('POST', `/tenants/${id}/test`, { body })).body).toEqual({ verdict: 'allow', findings: [], monitor: false, configVersion: 1 })
+    expect((await call<DryRun>('POST', `/tenants/${id}/test`, { body })).body).toEqual({ verdict: 'allow', findings: [], monitor: false, unchecked: ['pins'], configVersion: 1 })
     const proposed = await call<DryRun & { message: unknown }>('POST', `/tenants/${id}/test`, { body: { ...body, config: { origin, policy: { monitor: true, tools: { deny: ['drop-*'] } } } } })
     expect(proposed.body).toMatchObject({
       verdict: 'modify',
@@ -89,6 +89,32 @@ describe('dry run', { timeout: 20_000 }, () => {
       message: { jsonrpc: '2.0', id: 3, result: { tools: [{ name: 'safe', inputSchema: { type: 'object' } }] } },
     })
     expect(await published(id)).toMatchObject({ version: 1, config: { policy: { monitor: false, tools: { deny: [] } } } })
+  })
+
+  it("checks a call result against the tool's output schema as the live path does, and says when it could not", async () => {
+    const id = uniqueId('dry-output')
+    await createTenant(id, { origin: { url: 'https://origin.example/mcp' } })
+    const schema = { type: 'object', properties: { n: { type: 'integer' }, note: { type: 'string' } } }
+    const result = (structuredContent: unknown) => ({ jsonrpc: '2.0', id: 4, result: { content: [{ type: 'text', text: 'done' }], structuredContent } })
+    const test = async (structuredContent: unknown, outputSchema?: unknown) =>
+      (await call<DryRun & { message?: { result: Record<string, unknown> }; unchecked: string[] }>('POST', `/tenants/${id}/test`, {
+        body: { message: result(structuredContent), direction: 'server_to_client', method: 'tools/call', tool: 'calc', ...(outputSchema ? { outputSchema } : {}) },
+      })).body
+
+    // Content that breaks the schema: live withholds it and answers an error result (schema.results: isError).
+    const broken = await test({ n: 'seven' }, schema)
+    expect(broken).toMatchObject({ verdict: 'modify', unchecked: [] })
+    expect(broken.findings.map((f) => f.ruleId)).toContain('schema-result-invalid')
+    expect(broken.message?.result).toEqual({ content: [{ type: 'text', text: 'done' }, { type: 'text', text: expect.stringContaining('output schema') }], isError: true })
+
+    // A redaction that still fits the schema: live keeps the redacted structured content.
+    const token = ['ghp', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('_')
+    const fits = await test({ n: 7, note: `token ${token}` }, schema)
+    expect(fits).toMatchObject({ verdict: 'modify', unchecked: [] })
+    expect(fits.message?.result).toEqual({ content: [{ type: 'text', text: 'done' }], structuredContent: { n: 7, note: 'token [REDACTED:secret]' } })
+
+    // Without the schema the answer names what it could not check.
+    expect(await test({ n: 'seven' })).toMatchObject({ verdict: 'allow', unchecked: ['pins'] })
   })
 
   it('refuses a bad body, a bad proposed config and a non-message, naming the field', async () => {
