@@ -4,7 +4,8 @@
  * nothing. In monitor mode the live path would forward the original anyway; the verdict here is what
  * the pipeline decided, with `monitor: true` to say it would not be enforced.
  *
- * Some live checks read state a dry run does not have: tool pins, call approvals, the kill switch, budgets,
+ * The tenant-wide tool, prompt and resource allow/deny lists need no state and are applied as the tool gate
+ * applies them. Some live checks read state a dry run does not have: tool pins, call approvals, the kill switch, budgets,
  * the verified client identity, the classifier's second stage (an outside service). Those it cannot apply
  * to the message are named in `unchecked`, so an `allow` is never read as more than it is. A tool's output
  * schema, which live comes from its pin, can be passed in (`outputSchema`) to check a result as live does.
@@ -24,6 +25,10 @@ import { canonicalJson } from '../tools/canonical'
 import { compileSchema } from '../tools/schema'
 import { schemaFindings } from '../tools/call-check'
 import { withheldResult } from '../tools/result-check'
+import { accessOf, type Refusal } from '../tools/context'
+import { accessNames, LISTS } from '../tools/list-check'
+import type { AccessKind } from '../tools/access'
+import { isJsonObject } from '../mcp/jsonrpc'
 
 /** Body of `POST /admin/v1/tenants/:id/test`. */
 export const DryRunRequest = z
@@ -81,7 +86,8 @@ export const DryRunResponse = z
   .strict()
 export interface DryRunResult {
   verdict: 'allow' | 'modify' | 'block'
-  reason?: BlockReason
+  /** The pipeline's reason, or the tool gate's for a request its access lists refuse (`tool-not-allowed` …). */
+  reason?: BlockReason | Refusal
   findings: Finding[]
   message?: JsonRpcMessage
   monitor: boolean
@@ -139,14 +145,59 @@ export async function dryRun(subject: DryRunSubject, req: DryRunRequest): Promis
       if (!check.valid && tools.schema.results === 'isError') subjectMessage = withheldResult(message, req.era)
     }
   }
+  // The tenant-wide allow and deny lists need no state: a list result loses the entries they hide, and a
+  // request inspection lets through is refused when they do not permit it, as the tool gate does after
+  // inspection. Per-identity lists are `unchecked`.
+  const hidden = listAccess(subject.config, subjectMessage, req.direction, method)
+  if (hidden) {
+    subjectMessage = hidden.message
+    before.push(...hidden.findings)
+  }
   const verdict = inspect(subjectMessage, ctx, policy)
   const findings = [...before, ...verdict.findings]
-  const unchecked = uncheckedFor(subject.config, message, req, method, tool, output !== null)
-  const result: DryRunResult = { verdict: verdict.action, findings, monitor: policy.monitor, unchecked, configVersion: subject.version }
+  const checked = uncheckedFor(subject.config, message, req, method, tool, output !== null)
+  const result: DryRunResult = { verdict: verdict.action, findings, monitor: policy.monitor, unchecked: checked, configVersion: subject.version }
+  const refused = verdict.action === 'block' ? null : accessRefusal(subject.config, verdict.action === 'modify' ? verdict.message : subjectMessage, req.direction)
+  if (refused) return { ok: true, result: { ...result, verdict: 'block', reason: refused.reason, findings: [...findings, refused.finding] } }
   if (verdict.action === 'block') result.reason = verdict.reason
   if (verdict.action === 'modify') result.message = verdict.message
   else if (verdict.action === 'allow' && subjectMessage !== message) Object.assign(result, { verdict: 'modify', message: subjectMessage })
   return { ok: true, result }
+}
+
+/** What the request names for the access lists, as the tool gate reads it (src/tools/call-check.ts). */
+const NAMED: Readonly<Record<string, { kind: AccessKind; field: 'name' | 'uri'; reason: Refusal; rule: string }>> = {
+  'tools/call': { kind: 'tools', field: 'name', reason: 'tool-not-allowed', rule: 'tool-access-denied' },
+  'prompts/get': { kind: 'prompts', field: 'name', reason: 'prompt-not-allowed', rule: 'prompt-access-denied' },
+  'resources/read': { kind: 'resources', field: 'uri', reason: 'resource-not-allowed', rule: 'resource-access-denied' },
+  'resources/subscribe': { kind: 'resources', field: 'uri', reason: 'resource-not-allowed', rule: 'resource-access-denied' },
+}
+
+/** The tool gate's refusal of a request the tenant-wide access lists do not permit (no identity: a dry run has none). */
+function accessRefusal(config: TenantConfig, message: JsonRpcMessage, direction: DryRunRequest['direction']): { reason: Refusal; finding: Finding } | null {
+  if (direction !== 'client_to_server' || !('method' in message) || !('id' in message)) return null
+  const named = NAMED[message.method]
+  const name = named ? getOwn(message.params ?? {}, named.field) : undefined
+  if (!named || typeof name !== 'string' || accessOf(config.policy.tools).permits(named.kind, name, undefined)) return null
+  return { reason: named.reason, finding: { ruleId: named.rule, kind: 'policy', path: `/params/${named.field}`, score: 1, action: 'block' } }
+}
+
+/** A list result without the entries the tenant-wide access lists hide, as the tool gate strips them (list-check.ts). */
+function listAccess(config: TenantConfig, message: JsonRpcMessage, direction: DryRunRequest['direction'], method: string | undefined): { message: JsonRpcMessage; findings: Finding[] } | null {
+  const list = method !== undefined ? LISTS[method] : undefined
+  if (direction !== 'server_to_client' || !list || !('result' in message)) return null
+  const entries = getOwn(message.result, list.key)
+  const access = accessOf(config.policy.tools)
+  if (!Array.isArray(entries) || !access.active) return null
+  const findings: Finding[] = []
+  const kept = entries.filter((entry, at) => {
+    const name = isJsonObject(entry) ? getOwn(entry, list.field) : undefined
+    if (typeof name !== 'string' || accessNames(list.key, entry, name).every((n) => access.permits(list.access, n, undefined))) return true
+    findings.push({ ruleId: 'tool-access-denied', kind: 'policy', path: `/result/${list.key}/${at}`, score: 1, action: 'strip' })
+    return false
+  })
+  if (findings.length === 0) return null
+  return { message: { ...message, result: { ...message.result, [list.key]: kept } }, findings }
 }
 
 function isCallResult(message: JsonRpcMessage, method: string | undefined): boolean {

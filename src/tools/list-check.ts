@@ -124,7 +124,7 @@ function emit(init: ToolGateInit, method: string, message: JsonRpcResultResponse
  * the literal prefix before its first expression, so `secret://*` hides `secret://{id}` and an allow list
  * hides a template that could expand outside it (`{+uri}`). Reads of what it expands to are checked anyway.
  */
-function accessNames(key: string, entry: JsonValue, name: string): string[] {
+export function accessNames(key: string, entry: JsonValue, name: string): string[] {
   if (key !== 'resourceTemplates') return [name]
   const template = isJsonObject(entry) ? getOwn(entry, 'uriTemplate') : undefined
   if (typeof template !== 'string') return ['']

@@ -85,7 +85,8 @@ describe('dry run', { timeout: 20_000 }, () => {
       verdict: 'modify',
       monitor: true,
       configVersion: null,
-      findings: [{ ruleId: 'tool-deny-list', kind: 'policy', path: '/result/tools/1', action: 'strip' }],
+      // The tool gate strips it before inspection, as live (the pipeline's own deny-list check then finds nothing).
+      findings: [{ ruleId: 'tool-access-denied', kind: 'policy', path: '/result/tools/1', action: 'strip' }],
       message: { jsonrpc: '2.0', id: 3, result: { tools: [{ name: 'safe', inputSchema: { type: 'object' } }] } },
     })
     expect(await published(id)).toMatchObject({ version: 1, config: { policy: { monitor: false, tools: { deny: [] } } } })
@@ -115,6 +116,27 @@ describe('dry run', { timeout: 20_000 }, () => {
 
     // Without the schema the answer names what it could not check.
     expect(await test({ n: 'seven' })).toMatchObject({ verdict: 'allow', unchecked: ['pins'] })
+  })
+
+  it("applies the tenant's allow and deny lists as the tool gate does: a request they refuse, a list entry they hide", async () => {
+    const id = uniqueId('dry-access')
+    await createTenant(id, { origin: { url: inject('jsonOriginUrl') }, policy: { tools: { allow: ['echo'], resources: { deny: ['file:///etc/*'] } } } })
+    const test = async (body: Record<string, unknown>) => (await call<DryRun & { message?: { result: Record<string, unknown> } }>('POST', `/tenants/${id}/test`, { body })).body
+
+    const add = { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 2 } } }
+    const dry = await test({ message: add, direction: 'client_to_server' })
+    expect(dry).toMatchObject({ verdict: 'block', reason: 'tool-not-allowed' })
+    expect(dry.findings.map((f) => [f.ruleId, f.path])).toEqual([['tool-access-denied', '/params/name']])
+    const live = await (await liveSession(id))(add)
+    expect(live.error).toMatchObject({ code: -31001, data: { reason: dry.reason } })
+
+    const read = { jsonrpc: '2.0', id: 10, method: 'resources/read', params: { uri: 'file:///%65tc/passwd' } }
+    expect(await test({ message: read, direction: 'client_to_server' })).toMatchObject({ verdict: 'block', reason: 'resource-not-allowed' })
+
+    const listed = { jsonrpc: '2.0', id: 11, result: { resources: [{ uri: 'file:///etc/passwd', name: 'passwd' }, { uri: 'file:///srv/readme', name: 'readme' }] } }
+    const list = await test({ message: listed, direction: 'server_to_client', method: 'resources/list' })
+    expect(list).toMatchObject({ verdict: 'modify', message: { result: { resources: [{ uri: 'file:///srv/readme', name: 'readme' }] } } })
+    expect(list.findings.map((f) => [f.ruleId, f.path, f.action])).toEqual([['tool-access-denied', '/result/resources/0', 'strip']])
   })
 
   it('refuses a bad body, a bad proposed config and a non-message, naming the field', async () => {
