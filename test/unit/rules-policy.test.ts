@@ -39,6 +39,7 @@ describe('RulesPolicy', () => {
       custom({ pattern: 'x[ÿ-ā]{3}' }),
       [['customRules.0.pattern', 'pattern does not compile on RE2 once its accents are folded (spell accented letters out instead of ranging over them): error parsing regexp: invalid character class range: `y-a`']],
     ],
+    ['a custom rule naming both group and startGroup', custom({ pattern: '(k)=(v)', group: 2, startGroup: 1 }), [['customRules.0.startGroup', 'group and startGroup are exclusive']]],
     ['a custom rule whose example does not match', custom({ examples: { match: ['y'] } }), [['customRules.0.examples.match.0', 'example does not match']]],
     ['a custom rule whose counter-example matches', custom({ examples: { noMatch: ['one x here'] } }), [['customRules.0.examples.noMatch.0', 'example matches']]],
     // Examples are read as traffic is: accents folded, so a counter-example without them still matches.

@@ -53,6 +53,11 @@ export const CustomRule = RuleSpec.extend({
     .strict()
     .prefault({}),
 }).superRefine((rule, ctx) => {
+  // As in the shipped packs: one says which group is reported, the other where the report starts.
+  if (rule.group !== undefined && rule.startGroup !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['startGroup'], message: 'group and startGroup are exclusive' })
+    return
+  }
   try {
     compileRe2(rule.pattern, rule.flags, { group: rule.group, startGroup: rule.startGroup })
   } catch (err) {
