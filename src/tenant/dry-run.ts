@@ -11,24 +11,20 @@
  * schema, which live comes from its pin, can be passed in (`outputSchema`) to check a result as live does.
  */
 import { z } from 'zod'
-import { parseJsonBody } from '../mcp/jsonrpc'
+import { getOwn, parseJsonBody } from '../mcp/jsonrpc'
 import type { JsonObject, JsonRpcMessage } from '../mcp/jsonrpc'
-import { compilePolicy } from '../inspect/policy'
+import { compilePolicy, globMatch } from '../inspect/policy'
 import { inspect } from '../inspect/pipeline'
 import type { BlockReason, Finding, MessageContext } from '../inspect/types'
 import { MAX_JSON_DEPTH } from '../proxy/mcp-endpoint'
 import type { TenantConfig } from './config'
 import { sha256Hex } from '../hex'
-import { getOwn } from '../mcp/jsonrpc'
-import { globMatch } from '../inspect/policy'
 import { canonicalJson } from '../tools/canonical'
 import { compileSchema } from '../tools/schema'
-import { schemaFindings } from '../tools/call-check'
+import { accessRefusal, schemaFindings } from '../tools/call-check'
 import { withheldResult } from '../tools/result-check'
 import { accessOf, type Refusal } from '../tools/context'
-import { accessNames, LISTS } from '../tools/list-check'
-import type { AccessKind } from '../tools/access'
-import { isJsonObject } from '../mcp/jsonrpc'
+import { hidesEntry, LISTS } from '../tools/list-check'
 
 /** Body of `POST /admin/v1/tenants/:id/test`. */
 export const DryRunRequest = z
@@ -157,7 +153,7 @@ export async function dryRun(subject: DryRunSubject, req: DryRunRequest): Promis
   const findings = [...before, ...verdict.findings]
   const checked = uncheckedFor(subject.config, message, req, method, tool, output !== null)
   const result: DryRunResult = { verdict: verdict.action, findings, monitor: policy.monitor, unchecked: checked, configVersion: subject.version }
-  const refused = verdict.action === 'block' ? null : accessRefusal(subject.config, verdict.action === 'modify' ? verdict.message : subjectMessage, req.direction)
+  const refused = verdict.action === 'block' ? null : refusalOf(subject.config, verdict.action === 'modify' ? verdict.message : subjectMessage, req.direction)
   if (refused) return { ok: true, result: { ...result, verdict: 'block', reason: refused.reason, findings: [...findings, refused.finding] } }
   if (verdict.action === 'block') result.reason = verdict.reason
   if (verdict.action === 'modify') result.message = verdict.message
@@ -165,21 +161,10 @@ export async function dryRun(subject: DryRunSubject, req: DryRunRequest): Promis
   return { ok: true, result }
 }
 
-/** What the request names for the access lists, as the tool gate reads it (src/tools/call-check.ts). */
-const NAMED: Readonly<Record<string, { kind: AccessKind; field: 'name' | 'uri'; reason: Refusal; rule: string }>> = {
-  'tools/call': { kind: 'tools', field: 'name', reason: 'tool-not-allowed', rule: 'tool-access-denied' },
-  'prompts/get': { kind: 'prompts', field: 'name', reason: 'prompt-not-allowed', rule: 'prompt-access-denied' },
-  'resources/read': { kind: 'resources', field: 'uri', reason: 'resource-not-allowed', rule: 'resource-access-denied' },
-  'resources/subscribe': { kind: 'resources', field: 'uri', reason: 'resource-not-allowed', rule: 'resource-access-denied' },
-}
-
 /** The tool gate's refusal of a request the tenant-wide access lists do not permit (no identity: a dry run has none). */
-function accessRefusal(config: TenantConfig, message: JsonRpcMessage, direction: DryRunRequest['direction']): { reason: Refusal; finding: Finding } | null {
+function refusalOf(config: TenantConfig, message: JsonRpcMessage, direction: DryRunRequest['direction']): { reason: Refusal; finding: Finding } | null {
   if (direction !== 'client_to_server' || !('method' in message) || !('id' in message)) return null
-  const named = NAMED[message.method]
-  const name = named ? getOwn(message.params ?? {}, named.field) : undefined
-  if (!named || typeof name !== 'string' || accessOf(config.policy.tools).permits(named.kind, name, undefined)) return null
-  return { reason: named.reason, finding: { ruleId: named.rule, kind: 'policy', path: `/params/${named.field}`, score: 1, action: 'block' } }
+  return accessRefusal(config.policy.tools, message, undefined)
 }
 
 /** A list result without the entries the tenant-wide access lists hide, as the tool gate strips them (list-check.ts). */
@@ -191,8 +176,7 @@ function listAccess(config: TenantConfig, message: JsonRpcMessage, direction: Dr
   if (!Array.isArray(entries) || !access.active) return null
   const findings: Finding[] = []
   const kept = entries.filter((entry, at) => {
-    const name = isJsonObject(entry) ? getOwn(entry, list.field) : undefined
-    if (typeof name !== 'string' || accessNames(list.key, entry, name).every((n) => access.permits(list.access, n, undefined))) return true
+    if (!hidesEntry(list, entry, access, undefined)) return true
     findings.push({ ruleId: 'tool-access-denied', kind: 'policy', path: `/result/${list.key}/${at}`, score: 1, action: 'strip' })
     return false
   })
@@ -204,14 +188,12 @@ function isCallResult(message: JsonRpcMessage, method: string | undefined): bool
   return !('method' in message) && 'result' in message && (method === 'tools/call' || method === 'tasks/result')
 }
 
-const LIST_RESULTS: ReadonlySet<string> = new Set(['tools/list', 'prompts/list', 'resources/templates/list', 'resources/list'])
-
 /** The live checks this message would meet that need state the dry run does not have. */
 function uncheckedFor(config: TenantConfig, message: JsonRpcMessage, req: DryRunRequest, method: string | undefined, tool: string | undefined, outputKnown: boolean): Unchecked[] {
   const tools = config.policy.tools
   const out: Unchecked[] = []
   const request = 'method' in message && 'id' in message && req.direction === 'client_to_server' ? message.method : undefined
-  const listResult = req.direction === 'server_to_client' && 'result' in message && method !== undefined && LIST_RESULTS.has(method) ? method : undefined
+  const listResult = req.direction === 'server_to_client' && 'result' in message && method !== undefined && LISTS[method] !== undefined ? method : undefined
   const structured = 'result' in message && getOwn(message.result, 'structuredContent') !== undefined
   if (tools.pinning !== 'off') {
     const pinned = request === 'tools/call' || request === 'prompts/get' || (listResult !== undefined && listResult !== 'resources/list')

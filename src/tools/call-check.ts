@@ -14,6 +14,8 @@ import { canonicalJson } from './canonical'
 import { decideApproval, type ApprovalOptions, type HeldApproval, type OperatorGrant } from './approval'
 import { accessOf, enforcing, recordVerdict, refusal, type Refusal, type ToolGateInit } from './context'
 import type { Pins } from './pins'
+import type { AccessKind } from './access'
+import type { ToolsPolicy } from './policy'
 import { relistIfChanged } from './list-changed'
 import type { IndexedPin } from './pin-cache'
 import { compileSchema, type CompiledSchema, type SchemaCheck } from './schema'
@@ -41,28 +43,42 @@ const FORWARD: RequestVerdict = { forward: true }
 
 /** Checks one client request; an `answer` refuses it (or, for a 2026 sensitive call, asks its user first). */
 export async function checkRequest(init: ToolGateInit, pins: Pins, m: JsonRpcRequest, opts: ApprovalOptions = {}): Promise<RequestVerdict> {
+  const denied = accessRefusal(init.tools, m, init.identity)
+  if (denied) return refuse(init, m, denied.reason, [denied.finding], denied.tool)
   const params = m.params ?? {}
   if (m.method === 'tools/call') return checkToolCall(init, pins, m, params, opts)
   if (m.method === 'prompts/get') {
     const name = getOwn(params, 'name')
     if (typeof name !== 'string') return FORWARD
-    if (!accessOf(init.tools).permits('prompts', name, init.identity)) return refuse(init, m, 'prompt-not-allowed', [policyFinding('prompt-access-denied', '/params/name')], name)
     return pinnedOrRefused(init, pins, m, 'prompt', name).then((r) => ('refuse' in r ? refuse(init, m, r.refuse, r.findings, name) : FORWARD))
   }
-  if (m.method === 'resources/read' || m.method === 'resources/subscribe') {
-    const uri = getOwn(params, 'uri')
-    if (typeof uri === 'string' && !accessOf(init.tools).permits('resources', uri, init.identity)) {
-      return refuse(init, m, 'resource-not-allowed', [policyFinding('resource-access-denied', '/params/uri')])
-    }
-  }
   return FORWARD
+}
+
+/** Where each request names what the access lists judge, and how their refusal of it reads. */
+const NAMED: Readonly<Record<string, { kind: AccessKind; field: 'name' | 'uri'; reason: Refusal; rule: string }>> = {
+  'tools/call': { kind: 'tools', field: 'name', reason: 'tool-not-allowed', rule: 'tool-access-denied' },
+  'prompts/get': { kind: 'prompts', field: 'name', reason: 'prompt-not-allowed', rule: 'prompt-access-denied' },
+  'resources/read': { kind: 'resources', field: 'uri', reason: 'resource-not-allowed', rule: 'resource-access-denied' },
+  'resources/subscribe': { kind: 'resources', field: 'uri', reason: 'resource-not-allowed', rule: 'resource-access-denied' },
+}
+
+/**
+ * The access lists' refusal of a request for a tool, prompt or resource they do not permit `identity`
+ * (judged on the body's name or URI only); null when they permit it or it names nothing. `tool`: the
+ * tool or prompt name, for the event. The tool gate and the dry run (src/tenant/dry-run.ts) share it.
+ */
+export function accessRefusal(tools: ToolsPolicy, m: JsonRpcRequest, identity: string | undefined): { reason: Refusal; finding: Finding; tool?: string } | null {
+  const named = NAMED[m.method]
+  const name = named ? getOwn(m.params ?? {}, named.field) : undefined
+  if (!named || typeof name !== 'string' || accessOf(tools).permits(named.kind, name, identity)) return null
+  return { reason: named.reason, finding: policyFinding(named.rule, `/params/${named.field}`), ...(named.field === 'name' ? { tool: name } : {}) }
 }
 
 async function checkToolCall(init: ToolGateInit, pins: Pins, m: JsonRpcRequest, params: JsonObject, opts: ApprovalOptions): Promise<RequestVerdict> {
   const name = getOwn(params, 'name')
   if (typeof name !== 'string') return FORWARD
   const started = performance.now()
-  if (!accessOf(init.tools).permits('tools', name, init.identity)) return refuse(init, m, 'tool-not-allowed', [policyFinding('tool-access-denied', '/params/name')], name)
 
   const findings: Finding[] = []
   let definition: JsonObject | null = null

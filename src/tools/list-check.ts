@@ -10,12 +10,20 @@ import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import type { Finding } from '../inspect/types'
 import { comparisonJson, definitionJson, pinName, type PinKind } from './canonical'
 import { accessOf, enforcing, recordVerdict, type ToolGateInit } from './context'
-import type { AccessKind } from './access'
+import type { Access, AccessKind } from './access'
 import type { IndexedPin, PinIndex } from './pin-cache'
 import { DUPLICATE_NAME, mixedNames, type Named, type Pins } from './pins'
 
-/** Where each list method keeps its entries, what they are pinned as, and which access list applies. */
-export const LISTS: Readonly<Record<string, { key: string; pin: PinKind | null; access: AccessKind; field: 'name' | 'uri' }>> = {
+/** Where a list method keeps its entries, what they are pinned as, and which access list applies. */
+export interface ListSpec {
+  key: string
+  pin: PinKind | null
+  access: AccessKind
+  field: 'name' | 'uri'
+}
+
+/** The list methods and their {@link ListSpec}. */
+export const LISTS: Readonly<Record<string, ListSpec>> = {
   'tools/list': { key: 'tools', pin: 'tool', access: 'tools', field: 'name' },
   'prompts/list': { key: 'prompts', pin: 'prompt', access: 'prompts', field: 'name' },
   'resources/templates/list': { key: 'resourceTemplates', pin: 'resourceTemplate', access: 'resources', field: 'name' },
@@ -39,7 +47,7 @@ export async function checkList(init: ToolGateInit, pins: Pins, method: string, 
   entries.forEach((entry, at) => {
     const name = isJsonObject(entry) ? getOwn(entry, list.field) : undefined
     if (typeof name !== 'string') return
-    if (!accessNames(list.key, entry, name).every((n) => access.permits(list.access, n, init.identity))) {
+    if (hidesEntry(list, entry, access, init.identity)) {
       outcomes[at] = 'denied'
       return
     }
@@ -120,11 +128,20 @@ function emit(init: ToolGateInit, method: string, message: JsonRpcResultResponse
 }
 
 /**
+ * True when the access lists hide a list entry from `identity` (one without a name or URI is left alone).
+ * The tool gate and the dry run (src/tenant/dry-run.ts) share it.
+ */
+export function hidesEntry(list: ListSpec, entry: JsonValue, access: Access, identity: string | undefined): boolean {
+  const name = isJsonObject(entry) ? getOwn(entry, list.field) : undefined
+  return typeof name === 'string' && !accessNames(list.key, entry, name).every((n) => access.permits(list.access, n, identity))
+}
+
+/**
  * What the access lists judge an entry by: its name or URI; for a resource template, its URI template and
  * the literal prefix before its first expression, so `secret://*` hides `secret://{id}` and an allow list
  * hides a template that could expand outside it (`{+uri}`). Reads of what it expands to are checked anyway.
  */
-export function accessNames(key: string, entry: JsonValue, name: string): string[] {
+function accessNames(key: string, entry: JsonValue, name: string): string[] {
   if (key !== 'resourceTemplates') return [name]
   const template = isJsonObject(entry) ? getOwn(entry, 'uriTemplate') : undefined
   if (typeof template !== 'string') return ['']
