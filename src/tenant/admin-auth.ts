@@ -22,7 +22,7 @@ export function adminAuth(): MiddlewareHandler<AdminEnv> {
     if (!expected) return c.json({ error: 'admin_api_disabled' }, 503)
     const header = c.req.header('Authorization') ?? ''
     // The scheme is case-insensitive (RFC 9110 §11.1): `bearer <token>` is the same credential.
-    const presented = /^bearer +/i.test(header) ? header.replace(/^bearer +/i, '') : ''
+    const presented = /^bearer +(.*)$/is.exec(header)?.[1] ?? ''
     const actor = await authenticate(c.env, presented, expected)
     if (!actor) return unauthorized(c)
     c.set('actor', actor)
