@@ -2,6 +2,7 @@
  * Structured verdict events. Every inspected message yields one; no bodies, no secrets, no header values.
  */
 import type { Direction, Finding } from '../inspect/types'
+import { clipped } from '../clip'
 
 export type EventVerdict = 'allow' | 'modify' | 'block'
 
@@ -32,9 +33,7 @@ export const EVENT_TOOL_MAX = 200
 /** `e` with its tool name clipped to {@link EVENT_TOOL_MAX} (a clipped name ends in `…`). */
 export function boundedEvent(e: VerdictEvent): VerdictEvent {
   if (e.tool === undefined || e.tool.length <= EVENT_TOOL_MAX) return e
-  let cut = EVENT_TOOL_MAX - 1
-  if (/[\uD800-\uDBFF]/.test(e.tool[cut - 1] ?? '')) cut -= 1 // never half a surrogate pair
-  return { ...e, tool: `${e.tool.slice(0, cut)}…` }
+  return { ...e, tool: clipped(e.tool, EVENT_TOOL_MAX) }
 }
 
 /** A security event is anything but a clean allow: blocks, modifications, flags, monitor-mode hits. */

@@ -18,6 +18,7 @@ import type { JsonObject, JsonRpcRequest, JsonRpcResponse, JsonRpcResultResponse
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import { canonicalJson } from './canonical'
 import { sha256Hex } from '../hex'
+import { clipped } from '../clip'
 import {
   CONFIRM_KEY,
   allowsFormElicitation,
@@ -149,7 +150,7 @@ async function requestCall(init: ToolGateInit, tool: string, args: JsonValue, ca
       tool,
       identity: init.identity ?? null,
       callHash,
-      arguments: argsJson.length > MAX_STORED_ARGUMENTS ? `${argsJson.slice(0, MAX_STORED_ARGUMENTS - 1)}…` : argsJson,
+      arguments: clipped(argsJson, MAX_STORED_ARGUMENTS),
       windowSeconds: init.tools.approvalWindowSeconds,
     })
     if (!d) return 'unavailable'

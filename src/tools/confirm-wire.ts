@@ -11,6 +11,7 @@
  */
 import type { JsonObject, JsonRpcId, JsonRpcRequest, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
+import { clipped } from '../clip'
 
 /**
  * The firewall's key in a 2026-07-28 `inputRequests` / `inputResponses` map. The origin never sees
@@ -51,7 +52,7 @@ const CONFIRM_SCHEMA: JsonObject = {
  * (2025-11-25 and later; 2025-06-18 predates the field, and an absent mode means form everywhere).
  */
 export function confirmationParams(tool: string, argumentsJson: string, originHost: string, withMode: boolean): JsonObject {
-  const shown = argumentsJson.length > MAX_SHOWN_ARGUMENTS ? `${argumentsJson.slice(0, MAX_SHOWN_ARGUMENTS - 1)}…` : argumentsJson
+  const shown = clipped(argumentsJson, MAX_SHOWN_ARGUMENTS)
   const message =
     `The MCP firewall needs your confirmation before the tool "${tool}" on ${originHost} runs with these arguments:\n` +
     `${shown}\n` +

@@ -14,6 +14,7 @@ import { readCappedText } from '../../proxy/ingress'
 import type { ClassifierPolicy, SecondStageConfig } from './config'
 import { isClassifierFinding, type ClassifierFinding } from './detector'
 import { normalize } from '../../inspect/normalize'
+import { clipped } from '../../clip'
 
 export const SECOND_STAGE_CONTRACT_VERSION = 1
 
@@ -41,7 +42,7 @@ export class SecondStageError extends Error {
     readonly reason: 'timeout' | 'http-status' | 'bad-response' | 'network',
     detail: string,
   ) {
-    super(`second stage ${reason}: ${detail.length > DETAIL_MAX ? `${detail.slice(0, DETAIL_MAX - 1)}…` : detail}`)
+    super(`second stage ${reason}: ${clipped(detail, DETAIL_MAX)}`)
     this.name = 'SecondStageError'
   }
 }
