@@ -1,6 +1,6 @@
 /**
  * Kill switch routes: `POST /admin/v1/tenants/:id/kill` ({} or {"tool":"name"}) stops the tenant or one
- * tool; `DELETE …/kill[?tool=name]` restores it (a kill the operator pulled only by the operator: 403
+ * tool; `DELETE …/kill` ({}, {"tool":"name"} or `?tool=name`) restores it (a kill the operator pulled only by the operator: 403
  * `operator_kill` for a tenant key); `GET …/kill` reads the state. The state lives in the
  * tenant's TenantGuard object; this location's cached copies are dropped at once, others expire within
  * MAX_AGE_MS.
@@ -62,8 +62,15 @@ export function killRoutes(): Hono<AdminEnv> {
   app.delete('/tenants/:id/kill', async (c) => {
     const id = c.req.param('id')
     // `?tool=` with no name (an unset variable in a script) is refused, not taken as "restore everything".
-    const tool = c.req.query('tool')
-    if (tool !== undefined && !KillBody.shape.tool.safeParse(tool).success) return invalidTool(c)
+    const query = c.req.query('tool')
+    if (query !== undefined && !KillBody.shape.tool.safeParse(query).success) return invalidTool(c)
+    // The tool may be named in a body, as for a kill: read it, never ignored into "restore everything".
+    const read = await readJson(c, { allowEmpty: true, max: SMALL_BODY_BYTES, tooLarge: 'body_too_large' })
+    if (!read.ok) return read.response
+    const body = KillBody.safeParse(read.value)
+    if (!body.success) return invalidRequest(c, fieldIssues(body.error))
+    if (query !== undefined && body.data.tool !== undefined && query !== body.data.tool) return invalidTool(c)
+    const tool = query ?? body.data.tool
     const state = await c.env.GUARD.getByName(id).restore(tool !== undefined ? `tool:${tool}` : '*', actorLabel(c.var.actor))
     if (!state) return invalidTool(c)
     if (state === 'operator-kill') return c.json({ error: 'operator_kill', message: 'the operator pulled this kill switch; only the operator can lift it' }, 403)

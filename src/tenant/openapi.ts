@@ -97,7 +97,7 @@ export const operations: readonly Operation[] = [
   // Kill switch (src/guard/admin-routes.ts).
   { method: 'get', path: '/tenants/{id}/kill', summary: 'Kill switch state', replies: [[200, 'State', 'KillState'], [404, 'No such tenant', 'Error']] },
   { method: 'post', path: '/tenants/{id}/kill', summary: 'Stop the tenant, or one tool (`{"tool":"name"}`)', body: 'KillRequest', replies: [[200, 'State', 'KillState'], [400, 'Invalid body', 'Error'], [404, 'No such tenant', 'Error']] },
-  { method: 'delete', path: '/tenants/{id}/kill', summary: 'Restore the tenant, or one tool (`?tool=name`)', replies: [[200, 'State', 'KillState'], [404, 'No such tenant', 'Error']] },
+  { method: 'delete', path: '/tenants/{id}/kill', summary: 'Restore the tenant, or one tool (`{"tool":"name"}` or `?tool=name`)', replies: [[200, 'State', 'KillState'], [400, 'Invalid body', 'Error'], [404, 'No such tenant', 'Error']] },
   // Alerts (src/alerts/admin-routes.ts).
   { method: 'get', path: '/tenants/{id}/alerts', summary: 'Recent webhook deliveries and their status', replies: [[200, 'Deliveries', 'Object'], [404, 'No such tenant', 'Error']] },
   { method: 'post', path: '/tenants/{id}/alerts/test', summary: 'Send a signed test alert to every webhook', replies: [[202, 'Queued', 'Object'], [404, 'No such tenant', 'Error']] },

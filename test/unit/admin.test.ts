@@ -189,6 +189,23 @@ describe('small admin bodies: only an empty body means the default', () => {
     expect((await admin('DELETE', '/tenants/cut-short/kill')).status).toBe(200)
   })
 
+  it('lifts only the named tool when a restore names it in the body, as a kill does, and never the whole tenant', async () => {
+    expect([200, 201]).toContain((await admin('PUT', '/tenants/lift-one', { origin })).status)
+    expect((await admin('POST', '/tenants/lift-one/kill')).status).toBe(200)
+    expect((await admin('POST', '/tenants/lift-one/kill', { tool: 'wipe' })).status).toBe(200)
+    const lifted = await admin('DELETE', '/tenants/lift-one/kill', { tool: 'wipe' })
+    expect(lifted.status).toBe(200)
+    expect(await lifted.json()).toMatchObject({ killed: true, tools: [] })
+    for (const body of ['{"tool": "wipe"', '{"tool": ""}', '{"tools": "wipe"}']) {
+      const res = await admin('DELETE', '/tenants/lift-one/kill', body)
+      expect([body, res.status]).toEqual([body, 400])
+    }
+    expect((await admin('DELETE', '/tenants/lift-one/kill?tool=a', { tool: 'b' })).status).toBe(400)
+    expect(await (await admin('GET', '/tenants/lift-one/kill')).json()).toMatchObject({ killed: true })
+    expect((await admin('DELETE', '/tenants/lift-one/kill')).status).toBe(200)
+    expect(await (await admin('GET', '/tenants/lift-one/kill')).json()).toMatchObject({ killed: false })
+  })
+
   it('refuses a malformed tool decision instead of deciding without its hash, kind and origin', async () => {
     for (const path of ['/tenants/cut-short/tools/daily_quote/approve', '/tenants/cut-short/tools/daily_quote/reject', '/tenants/cut-short/tools/approve-all']) {
       const res = await admin('POST', path, `{"hash":"${'ab'.repeat(32)}",}`)
