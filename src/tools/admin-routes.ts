@@ -9,7 +9,7 @@
  * - `GET  /admin/v1/tenants/:id/tools/calls` → sensitive calls waiting for an approval
  * - `POST /admin/v1/tenants/:id/tools/calls/:approvalId/approve` → the call may run once within the window
  *
- * `origin` defaults to the tenant's configured origin URL. Decisions drop this location's cached pins at
+ * `origin` defaults to the tenant's configured origin URL (as its authority holds it). Decisions drop this location's cached pins at
  * once; elsewhere they apply within PINS_MAX_AGE_MS.
  */
 import { Hono } from 'hono'
@@ -18,8 +18,8 @@ import { z } from 'zod'
 import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { TenantId } from '../tenant/config'
+import type { TenantConfig } from '../tenant/config'
 import { actorLabel } from '../tenant/keys'
-import { loadTenant } from '../tenant/store'
 import { definitionDiff } from './diff'
 import { forgetPins } from './pin-cache'
 import { answerFailures, answerUnrouted, existingTenant, invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
@@ -58,13 +58,13 @@ export function toolRoutes(): Hono<ToolsEnv> {
   app.get('/', async (c) => {
     const q = ListQuery.safeParse(c.req.query())
     if (!q.success) return invalidRequest(c, fieldIssues(q.error))
-    const tenant = await loadTenant(c.env.CONFIG, c.var.tenant)
-    const origin = q.data.origin ?? tenant?.record.config.origin.url
+    const config = await currentConfig(c)
+    const origin = q.data.origin ?? config?.origin.url
     if (origin === undefined) return c.json({ error: 'tenant_not_found' }, 404)
     const pins = (await c.env.TOOL_PINS.getByName(c.var.tenant).list(origin)).filter((p) => !q.data.state || p.state === q.data.state)
     return c.json({
       origin,
-      pinning: tenant?.record.config.policy.tools.pinning ?? null,
+      pinning: config?.policy.tools.pinning ?? null,
       pending: pins.filter((p) => p.state === 'pending').length,
       pins: pins.map(withDiff),
     })
@@ -126,7 +126,15 @@ function withDiff(p: PinView): PinView & { diff?: string[] } {
 }
 
 async function configuredOrigin(c: Context<ToolsEnv>): Promise<string | null> {
-  const tenant = await loadTenant(c.env.CONFIG, c.var.tenant)
-  return tenant ? tenant.record.config.origin.url : null
+  return (await currentConfig(c))?.origin.url ?? null
+}
+
+/**
+ * The tenant's config as its authority holds it: KV's copy (and this isolate's cache of it) may still
+ * name the origin a write at another location just replaced, and a decision would go to that one's pins.
+ */
+async function currentConfig(c: Context<ToolsEnv>): Promise<TenantConfig | null> {
+  const read = await c.env.TENANT_CONFIG.getByName(c.var.tenant).read({ tenant: c.var.tenant })
+  return read.status === 'active' ? read.record.config : null
 }
 

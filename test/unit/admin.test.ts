@@ -206,6 +206,17 @@ describe('small admin bodies: only an empty body means the default', () => {
     expect(await (await admin('GET', '/tenants/lift-one/kill')).json()).toMatchObject({ killed: false })
   })
 
+  it("reviews the tools of the tenant's current origin, as its authority holds it, not an isolate's older copy", async () => {
+    expect([200, 201]).toContain((await admin('PUT', '/tenants/moved-origin', { origin })).status)
+    expect(await (await admin('GET', '/tenants/moved-origin/tools')).json()).toMatchObject({ origin: origin.url })
+    // Another location moves the origin: this isolate's cached copy of the config is not told.
+    const moved = 'https://moved.example/mcp'
+    const write = await env.TENANT_CONFIG.getByName('moved-origin').write({ tenant: 'moved-origin', actor: { kind: 'operator' }, expect: { kind: 'any' }, change: { kind: 'config', config: { origin: { url: moved } } } })
+    expect(write.ok).toBe(true)
+    expect(await (await admin('GET', '/tenants/moved-origin/tools')).json()).toMatchObject({ origin: moved })
+    expect(await (await admin('POST', '/tenants/moved-origin/tools/approve-all')).json()).toMatchObject({ origin: moved })
+  })
+
   it('refuses a malformed tool decision instead of deciding without its hash, kind and origin', async () => {
     for (const path of ['/tenants/cut-short/tools/daily_quote/approve', '/tenants/cut-short/tools/daily_quote/reject', '/tenants/cut-short/tools/approve-all']) {
       const res = await admin('POST', path, `{"hash":"${'ab'.repeat(32)}",}`)
