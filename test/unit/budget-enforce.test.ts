@@ -166,6 +166,15 @@ describe('budget at the endpoint', () => {
     expect((await admin('GET', '/tenants/enf-usage/usage', undefined, 'wrong-token')).status).toBe(401)
     expect((await admin('GET', '/tenants/nobody-here/usage')).status).toBe(404)
   })
+
+  it("reports against the budget the tenant's authority holds, not an isolate's older copy of the config", async () => {
+    await admin('PUT', '/tenants/enf-usage-moved', { origin: { url: 'http://127.0.0.1:9/mcp' }, budget: { tokensPerHour: 500 } })
+    expect(await (await admin('GET', '/tenants/enf-usage-moved/usage')).json()).toMatchObject({ usage: [{ window: 'hour', limit: 500 }] })
+    // Another location raises the limit: this isolate's cached copy of the config is not told.
+    const write = await env.TENANT_CONFIG.getByName('enf-usage-moved').write({ tenant: 'enf-usage-moved', actor: { kind: 'operator' }, expect: { kind: 'any' }, change: { kind: 'config', config: { origin: { url: 'http://127.0.0.1:9/mcp' }, budget: { tokensPerHour: 900 } } } })
+    expect(write.ok).toBe(true)
+    expect(await (await admin('GET', '/tenants/enf-usage-moved/usage')).json()).toMatchObject({ usage: [{ window: 'hour', limit: 900 }] })
+  })
 })
 
 describe('tasks', () => {
