@@ -10,7 +10,8 @@
  * sending every request in between to the cache). The object sees at most one read per location per
  * MAX_AGE_MS plus one per isolate per FRESH_MS, and the location that took the admin call drops its
  * copies at once. If the object cannot be reached, the last known
- * state holds until it is STALE_LIMIT_MS old; after that the tenant's failure mode decides.
+ * state holds until it is STALE_LIMIT_MS old; after that the tenant's requests are refused
+ * (503, -31003 "Endpoint unavailable"): a kill state that cannot be read never counts as "not killed".
  */
 import { FirewallError } from '../errors'
 import type { KillState } from './tenant-guard'
