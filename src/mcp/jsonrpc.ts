@@ -115,18 +115,20 @@ export function parseJsonBody(text: string, opts: ParseBodyOptions): ParseBodyRe
   return { ok: true, value: { kind: 'batch', messages: (value as JsonObject[]).map(ownMembers) } }
 }
 
-const MEMBERS = new Set(['jsonrpc', 'id', 'method', 'params', 'result', 'error'])
+const REQUEST_MEMBERS = new Set(['jsonrpc', 'id', 'method', 'params'])
+const RESPONSE_MEMBERS = new Set(['jsonrpc', 'id', 'result', 'error'])
 
 /**
- * A message with only the members JSON-RPC 2.0 defines. Anything else beside them is neither inspected
- * (the pipeline walks params, result and error) nor meaningful to a peer, so it is not passed on: the
- * firewall forwards only what it inspected.
+ * A message with only the members JSON-RPC 2.0 defines for its kind. Anything else beside them is neither
+ * inspected (the pipeline walks a request's params, a response's result or error) nor meaningful to a
+ * peer, so it is not passed on: the firewall forwards only what it inspected. A response has no params.
  */
 function ownMembers(m: JsonObject): JsonRpcMessage {
+  const members = Object.hasOwn(m, 'method') ? REQUEST_MEMBERS : RESPONSE_MEMBERS
   const keys = Object.keys(m)
-  if (keys.every((k) => MEMBERS.has(k))) return m as unknown as JsonRpcMessage
+  if (keys.every((k) => members.has(k))) return m as unknown as JsonRpcMessage
   const out: JsonObject = {}
-  for (const k of keys) if (MEMBERS.has(k)) out[k] = m[k] as JsonValue
+  for (const k of keys) if (members.has(k)) out[k] = m[k] as JsonValue
   return out as unknown as JsonRpcMessage
 }
 

@@ -76,6 +76,9 @@ describe('parseJsonBody refuses', () => {
     expect(single).toEqual({ ok: true, value: { kind: 'single', message: { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 't' } } } })
     const batch = parseJsonBody('[{"jsonrpc":"2.0","id":1,"result":{},"x":"y"}]', opts)
     expect(batch).toEqual({ ok: true, value: { kind: 'batch', messages: [{ jsonrpc: '2.0', id: 1, result: {} }] } })
+    // A response has no params: the pipeline would not walk them, so they are not passed on either.
+    const response = parseJsonBody('{"jsonrpc":"2.0","id":1,"result":{},"params":{"note":"ghp_x"}}', opts)
+    expect(response).toEqual({ ok: true, value: { kind: 'single', message: { jsonrpc: '2.0', id: 1, result: {} } } })
   })
 
   it('refuses batches over maxBatchSize', () => {
