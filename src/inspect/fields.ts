@@ -82,6 +82,8 @@ interface Frame {
   map?: 'requests' | 'responses'
   /** Set when the value is a base64 payload; the sibling `mimeType` (or null). */
   base64Mime?: string | null
+  /** Set on a base64 payload outside a content block (see `inContentBlock`): its text is read as it is too. */
+  loose?: boolean
 }
 
 class Walker {
@@ -101,7 +103,7 @@ class Walker {
       return
     }
     if (typeof v === 'string') {
-      if (f.base64Mime !== undefined) this.base64(v, f.path, f.role, f.base64Mime)
+      if (f.base64Mime !== undefined) this.base64(v, f.path, f.role, f.base64Mime, f.loose === true)
       else this.emit(f.path, f.role, false, false, v, false)
       return
     }
@@ -124,18 +126,23 @@ class Walker {
       } else if (f.map) {
         child.role = f.map === 'requests' ? innerRequestRole(child.value) : resultPlan(methodByShape(child.value, 'client_to_server')).base
       }
-      if (key === b64) child.base64Mime = typeof v['mimeType'] === 'string' ? v['mimeType'] : null
+      if (key === b64) {
+        child.base64Mime = typeof v['mimeType'] === 'string' ? v['mimeType'] : null
+        if (!inContentBlock(f.path, f.role)) child.loose = true
+      }
       stack.push(child)
     }
   }
 
-  private base64(value: string, path: string, role: FieldRole, mime: string | null): void {
+  private base64(value: string, path: string, role: FieldRole, mime: string | null, loose: boolean): void {
     const decoded = decodeBase64Text(value, mime, this.maxBytes)
     if (decoded.kind === 'not-base64') return this.emit(path, role, false, false, value, false)
     if (decoded.kind === 'text') this.emit(path, role, false, false, decoded.text, true, decoded.truncated)
     // 'binary': an image, audio or file payload is not text any model reads; it is not scanned. But base64
-    // with spaces in it (which decoders skip) may as well be plain words: those are scanned as they are too.
-    if (/[ \t\f]/.test(value)) this.emit(path, role, false, false, value, false)
+    // with spaces in it (which decoders skip) may as well be plain words: those are scanned as they are too,
+    // and so is a payload outside a content block, where nothing decodes it: a token made of base64
+    // characters (`AKIA…`, `ghp_…`) under a `blob` argument is read there as the text it is.
+    if (loose || /[ \t\f]/.test(value)) this.emit(path, role, false, false, value, false)
   }
 
   /** One field joining the text blocks of a `content`/`contents` array or of a `messages` array's contents. */
@@ -192,6 +199,25 @@ export function base64Key(record: Record<string, unknown>): 'data' | 'blob' | un
   if ((type === 'image' || type === 'audio') && typeof record['data'] === 'string') return 'data'
   if (typeof record['blob'] === 'string') return 'blob'
   return undefined
+}
+
+/** Roles whose messages carry content blocks or resource contents (§3 "CB"). */
+const CONTENT_ROLES: ReadonlySet<FieldRole> = new Set(['tool-result', 'resource', 'prompt', 'sampling'])
+
+/**
+ * Where a content block or resource contents sits (§3 "CB"): a result's `content` (one block or an array),
+ * `contents[*]`, a prompt's or sampling request's `messages[*].content`, a `tool_result` block's own
+ * `content`, an embedded block's `resource`, inside a 2026-07-28 MRTR input request or response too.
+ */
+const CONTENT_BLOCK = /^\/(?:result(?:\/inputRequests\/[^/]+\/params)?|params(?:\/inputResponses\/[^/]+)?)(?:\/messages\/\d+)?\/contents?(?:\/\d+)?(?:\/content(?:\/\d+)?)?(?:\/resource)?$/
+
+/**
+ * Whether the record at `path` is a content block or resource contents, the only places where the
+ * protocol makes `data`/`blob` base64. Elsewhere (arguments, structuredContent, `_meta`, error data, an
+ * elicitation's answers) the same keys are free JSON whose strings reach a model or an origin as written.
+ */
+function inContentBlock(path: string, role: FieldRole): boolean {
+  return CONTENT_ROLES.has(role) && CONTENT_BLOCK.test(path)
 }
 
 /** Text of a `text` block, of an embedded text resource, or of resource contents `{uri, text}`. */
