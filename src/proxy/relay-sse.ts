@@ -142,7 +142,8 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
       return failClosed(describe(err))
     }
     let out = ''
-    for (const item of items) {
+    for (const framed of items) {
+      const item = withWellFormedId(framed, exchange)
       const text = await handleItem(item, exchange, opts, clientId) // async: pin checks may read a Durable Object
       if (text === 'unparseable_event' || text === 'unasked_response') return failClosed(text, out)
       if (text !== null) {
@@ -221,6 +222,21 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
     },
   ).catch(() => undefined)
   return readable
+}
+
+/**
+ * An event id is a resume point the client echoes back, never read by a model, and the spec gives it no
+ * form; like a session id (`headers.ts`) it must be visible ASCII, up to 256 characters. An id carrying
+ * anything else (words and spaces, markup, non-ASCII text) would reach the client unread, so the event
+ * goes on without it, as if the origin had sent none.
+ */
+const EVENT_ID = /^[\x21-\x7e]{0,256}$/
+
+function withWellFormedId(item: SseItem, exchange: Exchange): SseItem {
+  if (item.type !== 'event' || item.id === undefined || EVENT_ID.test(item.id)) return item
+  console.warn(JSON.stringify({ event: 'origin_event_id_dropped', requestId: exchange.init.requestId, tenant: exchange.init.tenantId }))
+  const { id: _dropped, ...rest } = item
+  return rest
 }
 
 /** The text to send for one framed item, `null` to send nothing, or why the stream must be cut. */

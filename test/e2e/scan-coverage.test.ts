@@ -18,7 +18,7 @@ let origin: RawOrigin
 /** Bodies the origin got. */
 let received: string[] = []
 /** The origin's answer to a request, as JSON-RPC, and how it sends it. */
-let answer: { mode: 'json' | 'sse'; message: (id: unknown) => unknown } = { mode: 'json', message: (id) => ({ jsonrpc: '2.0', id, result: {} }) }
+let answer: { mode: 'json' | 'sse'; message: (id: unknown) => unknown; eventId?: string } = { mode: 'json', message: (id) => ({ jsonrpc: '2.0', id, result: {} }) }
 
 beforeAll(async () => {
   origin = await startRawOrigin((_req, res, body) => {
@@ -27,7 +27,7 @@ beforeAll(async () => {
     if (!message || message.id === undefined || message.method === undefined) return void res.writeHead(202).end()
     const data = JSON.stringify(answer.message(message.id))
     if (answer.mode === 'json') return void res.writeHead(200, { 'content-type': 'application/json' }).end(data)
-    res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`id: e-1\ndata: ${data}\n\n`)
+    res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`id: ${answer.eventId ?? 'e-1'}\ndata: ${data}\n\n`)
   })
   fw = await startFirewall()
   await fw.admin.putTenant('coverage', { origin: { url: origin.url } })
@@ -70,5 +70,25 @@ describe('members beside a response', () => {
     expect(res.status).toBe(202)
     expect(received).toHaveLength(1)
     expect(received[0]).not.toContain(SECRET)
+  })
+})
+
+describe('SSE event ids', () => {
+  it.each([
+    ['2025-11-25', false],
+    ['2026-07-28', true],
+  ] as const)('never relay an event id that carries words (%s)', async (_name, modern) => {
+    answer = { mode: 'sse', message: (id) => ({ jsonrpc: '2.0', id, result: {} }), eventId: INJECTION }
+    const body = { jsonrpc: '2.0', id: 7, method: 'ping', ...(modern ? { params: { _meta: META } } : {}) }
+    const res = await postRaw(fw.tenantUrl('coverage'), body, modern ? MODERN : LEGACY)
+    const read = await readSse(res)
+    expect(read.messages).toEqual([{ jsonrpc: '2.0', id: 7, result: {} }])
+    expect(read.events.map((e) => e.id ?? '').join('')).not.toContain('Ignore all previous')
+  })
+
+  it('keeps an event id of visible characters', async () => {
+    answer = { mode: 'sse', message: (id) => ({ jsonrpc: '2.0', id, result: {} }), eventId: 'stream-1_1767225600000_a1b2' }
+    const res = await postRaw(fw.tenantUrl('coverage'), { jsonrpc: '2.0', id: 7, method: 'ping', params: { _meta: META } }, MODERN)
+    expect((await readSse(res)).events.map((e) => e.id)).toEqual(['stream-1_1767225600000_a1b2'])
   })
 })
