@@ -24,6 +24,40 @@ const USAGE = `usage: mcp-firewall tenant <push|get|diff|versions|rollback|test|
        mcp-firewall tools <list|approve|reject|approve-all|calls|approve-call> <id> [args]
   env: MCP_FIREWALL_URL, MCP_FIREWALL_TOKEN`
 
+/** What each command takes: its positional arguments after the group and command, and its flags. */
+const SHAPES = {
+  tenant: {
+    push: { args: ['id', 'config.json'], flags: ['if-match'] },
+    get: { args: ['id'], flags: [] },
+    diff: { args: ['id', 'config.json'], flags: [] },
+    versions: { args: ['id'], flags: [] },
+    rollback: { args: ['id', 'version'], flags: [] },
+    test: { args: ['id', 'message.json'], flags: ['direction', 'method', 'config'] },
+    kill: { args: ['id'], flags: ['tool'] },
+    unkill: { args: ['id'], flags: ['tool'] },
+  },
+  tools: {
+    list: { args: ['id'], flags: ['state', 'origin'] },
+    approve: { args: ['id', 'name'], flags: ['kind', 'hash', 'origin'] },
+    reject: { args: ['id', 'name'], flags: ['kind', 'hash', 'origin'] },
+    'approve-all': { args: ['id'], flags: ['kind', 'origin'] },
+    calls: { args: ['id'], flags: [] },
+    'approve-call': { args: ['id', 'approvalId'], flags: [] },
+  },
+}
+
+/**
+ * Refuses a stray argument or an unknown flag rather than ignoring it: `tenant kill acme echo` would
+ * otherwise stop the whole tenant, and a misspelt `--if-match` would turn a guarded push into a blind one.
+ */
+function checkShape(group, command, positional, flags) {
+  const shape = SHAPES[group][command]
+  const usage = `usage: mcp-firewall ${group} ${command} ${shape.args.map((a) => `<${a}>`).join(' ')}${shape.flags.map((f) => ` [--${f} <value>]`).join('')}`
+  if (positional.length > shape.args.length) throw new UsageError(`unexpected argument '${positional[shape.args.length]}'\n${usage}`)
+  const unknown = Object.keys(flags).find((f) => !shape.flags.includes(f))
+  if (unknown !== undefined) throw new UsageError(`unknown option --${unknown} for ${group} ${command}\n${usage}`)
+}
+
 /** Splits argv into positionals and --flags with values. */
 export function parseArgs(argv) {
   const positional = []
@@ -130,6 +164,7 @@ export async function main(argv, out = console.log, err = console.error) {
     const [group, command, ...rest] = positional
     const table = group === 'tenant' ? commands : group === 'tools' ? toolCommands : null // [tools]
     if (!table || !Object.hasOwn(table, command ?? '')) throw new UsageError(USAGE)
+    checkShape(group, command, rest, flags)
     const result = await table[command](rest, flags)
     if (result !== null && result !== undefined && result !== '') out(JSON.stringify(result, null, 2))
     return 0

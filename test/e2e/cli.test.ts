@@ -79,6 +79,24 @@ describe('mcp-firewall CLI', () => {
     expect(refused.code).toBe(2)
     expect(JSON.parse(refused.stdout)).toEqual({ error: 'unauthorized' })
   })
+
+  it('refuses a stray argument or an unknown option instead of acting without it', async () => {
+    // `kill <id> <tool>` reads as stopping one tool; ignoring the tool name would stop the whole tenant.
+    const stray = await cli(['tenant', 'kill', 'cli-co', 'echo'])
+    expect(stray.code).toBe(1)
+    expect(stray.stderr).toContain("unexpected argument 'echo'")
+    expect(stray.stderr).toContain('usage: mcp-firewall tenant kill <id> [--tool <value>]')
+    expect((await fw.admin.request('GET', 'admin/v1/tenants/cli-co/kill')).body).toMatchObject({ killed: false })
+
+    // A misspelt --if-match must not become an unguarded write.
+    const file = join(dir, 'typo.json')
+    await writeFile(file, JSON.stringify({ origin: { url: 'https://origin.example/mcp' }, policy: { injectionThreshold: 0.6 } }))
+    const before = (await fw.admin.getTenant('cli-co')).body as { version: number }
+    const typo = await cli(['tenant', 'push', 'cli-co', file, '--if-macth', '1'])
+    expect(typo.code).toBe(1)
+    expect(typo.stderr).toContain('unknown option --if-macth for tenant push')
+    expect((await fw.admin.getTenant('cli-co')).body).toMatchObject({ version: before.version })
+  })
 })
 
 // The tool review commands, as a deploy pipeline runs them after shipping new tool definitions.
