@@ -20,9 +20,20 @@
 import { readFile } from 'node:fs/promises'
 import { diffConfigs } from './diff.mjs'
 
-const USAGE = `usage: mcp-firewall tenant <push|get|diff|versions|rollback|test|kill|unkill> <id> [args]
-       mcp-firewall tools <list|approve|reject|approve-all|calls|approve-call> <id> [args]
-  env: MCP_FIREWALL_URL, MCP_FIREWALL_TOKEN`
+const USAGE = `usage: mcp-firewall tenant push <id> <config.json> [--if-match <version>]
+       mcp-firewall tenant get|versions <id>
+       mcp-firewall tenant diff <id> <config.json>
+       mcp-firewall tenant rollback <id> <version>
+       mcp-firewall tenant test <id> <message.json> [--direction client_to_server|server_to_client] [--method <m>] [--config <c.json>]
+       mcp-firewall tenant kill|unkill <id> [--tool <name>]
+       mcp-firewall tools list <id> [--state pending|approved|rejected] [--origin <url>]
+       mcp-firewall tools approve|reject <id> <name> [--kind tool|prompt|resourceTemplate] [--hash <sha256>] [--origin <url>]
+       mcp-firewall tools approve-all <id> [--kind tool|prompt|resourceTemplate] [--origin <url>]
+       mcp-firewall tools calls <id>
+       mcp-firewall tools approve-call <id> <approvalId>
+  env: MCP_FIREWALL_URL    the firewall, e.g. http://127.0.0.1:8787 for \`npm start\`
+       MCP_FIREWALL_TOKEN  the operator token (ADMIN_TOKEN; \`npm start\` writes it to .dev.vars) or a tenant admin key
+  exit: 0 ok, 1 usage, 2 the API refused (its JSON answer is printed), 3 network`
 
 /** What each command takes: its positional arguments after the group and command, and its flags. */
 const SHAPES = {
@@ -98,7 +109,10 @@ async function readJson(path) {
 export async function api(method, path, { body, headers = {} } = {}, env = process.env) {
   const base = env.MCP_FIREWALL_URL
   const token = env.MCP_FIREWALL_TOKEN
-  if (!base || !token) throw new UsageError('set MCP_FIREWALL_URL and MCP_FIREWALL_TOKEN')
+  if (!base || !token) throw new UsageError(`set ${!base ? 'MCP_FIREWALL_URL' : 'MCP_FIREWALL_TOKEN'} (see mcp-firewall --help)`)
+  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) {
+    throw new UsageError(`MCP_FIREWALL_URL must be an http or https URL such as http://127.0.0.1:8787, not '${base}'`)
+  }
   const res = await fetch(new URL(`/admin/v1${path}`, base), {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
@@ -126,7 +140,10 @@ const commands = {
     return { version: remote.version, changes: diffConfigs(remote.config, local) }
   },
   versions: ([id]) => api('GET', `/tenants/${need(id, 'tenant id')}/versions`),
-  rollback: ([id, version]) => api('POST', `/tenants/${need(id, 'tenant id')}/rollback`, { body: { version: Number(need(version, 'version')) } }),
+  rollback: ([id, version]) => {
+    if (!/^[1-9]\d*$/.test(need(version, 'version'))) throw new UsageError(`version must be a version number (see tenant versions), not '${version}'`)
+    return api('POST', `/tenants/${need(id, 'tenant id')}/rollback`, { body: { version: Number(version) } })
+  },
   async test([id, file], flags) {
     const message = await readJson(need(file, 'message file'))
     const body = { message, direction: flags.direction ?? 'server_to_client', ...(flags.method ? { method: flags.method } : {}) }
@@ -159,6 +176,10 @@ function need(value, what) {
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv, out = console.log, err = console.error) {
+  if (argv.length === 1 && ['--help', '-h', 'help'].includes(argv[0])) {
+    out(USAGE)
+    return 0
+  }
   try {
     const { positional, flags } = parseArgs(argv)
     const [group, command, ...rest] = positional
@@ -178,7 +199,9 @@ export async function main(argv, out = console.log, err = console.error) {
       out(JSON.stringify(e.body, null, 2))
       return 2
     }
-    err(`cannot reach the firewall: ${e.message}`)
+    // fetch says only "fetch failed"; the reason (refused, unknown host, TLS) is in its cause.
+    const reason = e.cause?.code ?? e.cause?.message ?? e.message
+    err(`cannot reach the firewall at ${process.env.MCP_FIREWALL_URL}: ${reason}`)
     return 3
   }
 }

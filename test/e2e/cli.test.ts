@@ -4,6 +4,8 @@
  */
 import { execFile } from 'node:child_process'
 import { mkdtemp, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,9 +17,9 @@ const CLI = fileURLToPath(new URL('../../bin/mcp-firewall.mjs', import.meta.url)
 let fw: Firewall
 let dir: string
 
-function cli(args: string[], token = TEST_ADMIN_TOKEN): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], token = TEST_ADMIN_TOKEN, url = fw.url): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('node', [CLI, ...args], { env: { ...process.env, MCP_FIREWALL_URL: fw.url, MCP_FIREWALL_TOKEN: token } }, (err, stdout, stderr) => {
+    execFile('node', [CLI, ...args], { env: { ...process.env, MCP_FIREWALL_URL: url, MCP_FIREWALL_TOKEN: token } }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr })
     })
   })
@@ -78,6 +80,31 @@ describe('mcp-firewall CLI', () => {
     const refused = await cli(['tenant', 'get', 'cli-co'], 'wrong-token')
     expect(refused.code).toBe(2)
     expect(JSON.parse(refused.stdout)).toEqual({ error: 'unauthorized' })
+  })
+
+  it('prints its full usage on --help, and says what is wrong with the environment or the network', async () => {
+    const help = await cli(['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('mcp-firewall tenant push <id> <config.json> [--if-match <version>]')
+    expect(help.stdout).toContain('mcp-firewall tools approve-call <id> <approvalId>')
+
+    const noToken = await cli(['tenant', 'get', 'cli-co'], '')
+    expect(noToken.code).toBe(1)
+    expect(noToken.stderr).toContain('set MCP_FIREWALL_TOKEN')
+    const noScheme = await cli(['tenant', 'get', 'cli-co'], TEST_ADMIN_TOKEN, `127.0.0.1:${fw.port}`)
+    expect(noScheme.code).toBe(1)
+    expect(noScheme.stderr).toContain(`MCP_FIREWALL_URL must be an http or https URL such as http://127.0.0.1:8787, not '127.0.0.1:${fw.port}'`)
+    expect((await cli(['tenant', 'rollback', 'cli-co', 'latest'])).stderr).toContain("version must be a version number (see tenant versions), not 'latest'")
+
+    const closed = await new Promise<number>((ok) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo
+        server.close(() => ok(port))
+      })
+    })
+    const down = await cli(['tenant', 'get', 'cli-co'], TEST_ADMIN_TOKEN, `http://127.0.0.1:${closed}`)
+    expect(down.code).toBe(3)
+    expect(down.stderr.trim()).toBe(`cannot reach the firewall at http://127.0.0.1:${closed}: ECONNREFUSED`)
   })
 
   it('refuses a stray argument or an unknown option instead of acting without it', async () => {
