@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // `npm start`: the whole thing on your machine, no Cloudflare account and no network.
-//   1. writes .dev.vars (a random ADMIN_TOKEN, ALLOW_PRIVATE_ORIGINS=true) unless it exists;
+//   1. writes .dev.vars (a random ADMIN_TOKEN and SECRETS_MASTER_KEY, ALLOW_PRIVATE_ORIGINS=true) unless it
+//      exists, and adds a SECRETS_MASTER_KEY to one that has none;
 //   2. starts the demo MCP server (scripts/demo-origin.mjs) on 127.0.0.1:8788;
 //   3. starts the firewall with `wrangler dev` on 127.0.0.1:8787 (local KV and Durable Objects);
 //   4. points tenant `demo` at the demo server through the admin API, and prints where to connect.
 // Ctrl-C stops both. Ports: FIREWALL_PORT, DEMO_ORIGIN_PORT.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -31,11 +32,19 @@ function readDevVars() {
   return vars
 }
 
+/** A fresh key ring for tenant secrets and identity assertions: version 1, 32 random bytes. */
+const newMasterKey = () => `1:${randomBytes(32).toString('base64')}`
+
 function ensureDevVars() {
   if (!existsSync(DEV_VARS)) {
     const token = randomBytes(32).toString('hex')
-    writeFileSync(DEV_VARS, `# Local secrets for wrangler dev (gitignored).\nADMIN_TOKEN=${token}\nALLOW_PRIVATE_ORIGINS=true\n`, { mode: 0o600 })
-    say(`wrote ${DEV_VARS} with a new random ADMIN_TOKEN`)
+    writeFileSync(DEV_VARS, `# Local secrets for wrangler dev (gitignored).\nADMIN_TOKEN=${token}\nSECRETS_MASTER_KEY=${newMasterKey()}\nALLOW_PRIVATE_ORIGINS=true\n`, { mode: 0o600 })
+    say(`wrote ${DEV_VARS} with a new random ADMIN_TOKEN and SECRETS_MASTER_KEY`)
+  } else if (!readDevVars().SECRETS_MASTER_KEY) {
+    // Without it tenant secrets, API-key and JWT clients and alert webhooks cannot work locally.
+    const newline = readFileSync(DEV_VARS, 'utf8').endsWith('\n') ? '' : '\n'
+    appendFileSync(DEV_VARS, `${newline}SECRETS_MASTER_KEY=${newMasterKey()}\n`)
+    say(`added a new random SECRETS_MASTER_KEY to ${DEV_VARS}`)
   }
   const vars = readDevVars()
   if (!vars.ADMIN_TOKEN) throw new Error(`${DEV_VARS} has no ADMIN_TOKEN: add one or delete the file to have it generated`)

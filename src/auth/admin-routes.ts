@@ -48,7 +48,7 @@ export function authAdminRoutes(): Hono<AdminEnv> {
 
   admin.post('/secrets/reencrypt', async (c) => {
     const ring = await keyring(c.env)
-    if (!ring) return c.json({ error: 'secrets_disabled' }, 503)
+    if (!ring) return secretsDisabled(c)
     const result = await reencryptSecrets(kvAuthStore(c.env.CONFIG), ring, tenantOf(c))
     clearCredentialCache(tenantOf(c))
     return c.json(result)
@@ -63,7 +63,7 @@ export function authAdminRoutes(): Hono<AdminEnv> {
     const input = SecretInput.safeParse(body.value)
     if (!input.success) return c.json({ error: 'invalid_secret', issues: fieldIssues(input.error) }, 400)
     const ring = await keyring(c.env)
-    if (!ring) return c.json({ error: 'secrets_disabled' }, 503)
+    if (!ring) return secretsDisabled(c)
     await putSecret(kvAuthStore(c.env.CONFIG), ring, tenantOf(c), name.data, input.data.value)
     clearCredentialCache(tenantOf(c))
     return c.body(null, 204)
@@ -101,6 +101,14 @@ export function authAdminRoutes(): Hono<AdminEnv> {
 
   return admin
 }
+
+/** Secrets need the master key ring; without it the answer says what the operator has to set. */
+function secretsDisabled(c: Context<AdminEnv>): Response {
+  return c.json({ error: 'secrets_disabled', message: SECRETS_DISABLED }, 503)
+}
+
+const SECRETS_DISABLED =
+  'tenant secrets are off: the operator must set the SECRETS_MASTER_KEY Worker secret (openssl rand -base64 32; wrangler secret put, or .dev.vars locally)'
 
 function tenantOf(c: Context<AdminEnv>): string {
   return c.req.param('id') ?? ''

@@ -63,6 +63,7 @@ export const ErrorResponse = z
   .object({
     error: z.string(),
     issues: z.array(z.object({ path: z.string(), message: z.string() }).strict()).optional(),
+    message: z.string().optional().describe('What to change, where the error code alone does not say'),
     currentVersion: z.number().int().optional().describe('412 only: the version a retry should name in If-Match'),
   })
   .strict()

@@ -88,9 +88,9 @@ export const operations: readonly Operation[] = [
   { method: 'delete', path: '/tenants/{id}/keys/{keyId}', summary: 'Revoke a key at once', replies: [[204, 'Revoked'], [404, 'No such key', 'Error']] },
   // Tenant secrets and client API keys (src/auth/admin-routes.ts).
   { method: 'get', path: '/tenants/{id}/secrets', summary: 'List secret names (never values)', replies: [[200, 'Names and update times', 'Object'], [404, 'No such tenant', 'Error']] },
-  { method: 'put', path: '/tenants/{id}/secrets/{name}', summary: 'Store a secret, encrypted (AES-GCM under a per-tenant key)', body: 'SecretInput', replies: [[204, 'Stored'], [400, 'Invalid body', 'Error'], [404, 'No such tenant', 'Error']] },
+  { method: 'put', path: '/tenants/{id}/secrets/{name}', summary: 'Store a secret, encrypted (AES-GCM under a per-tenant key)', body: 'SecretInput', replies: [[204, 'Stored'], [400, 'Invalid body', 'Error'], [404, 'No such tenant', 'Error'], [503, 'SECRETS_MASTER_KEY is not set', 'Error']] },
   { method: 'delete', path: '/tenants/{id}/secrets/{name}', summary: 'Delete a secret', replies: [[204, 'Deleted'], [404, 'No such secret, or no such tenant', 'Error']] },
-  { method: 'post', path: '/tenants/{id}/secrets/reencrypt', summary: 'Re-encrypt every secret under the current master key', replies: [[200, 'Counts', 'Object'], [404, 'No such tenant', 'Error']] },
+  { method: 'post', path: '/tenants/{id}/secrets/reencrypt', summary: 'Re-encrypt every secret under the current master key', replies: [[200, 'Counts', 'Object'], [404, 'No such tenant', 'Error'], [503, 'SECRETS_MASTER_KEY is not set', 'Error']] },
   { method: 'get', path: '/tenants/{id}/client-keys', summary: 'List client API keys (never the keys)', replies: [[200, 'Keys', 'Object'], [404, 'No such tenant', 'Error']] },
   { method: 'post', path: '/tenants/{id}/client-keys', summary: 'Issue a client API key: returned once', body: 'ClientKeyInput', replies: [[201, 'The key, shown once', 'Object'], [400, 'Invalid body', 'Error'], [404, 'No such tenant', 'Error']] },
   { method: 'delete', path: '/tenants/{id}/client-keys/{keyId}', summary: 'Revoke a client API key', replies: [[204, 'Revoked'], [404, 'No such key, or no such tenant', 'Error']] },

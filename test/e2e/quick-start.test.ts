@@ -97,10 +97,11 @@ describe('npm start (quick start)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  it('writes a private .dev.vars with a random admin token and prints the tenant URL', () => {
+  it('writes a private .dev.vars with a random admin token and master key and prints the tenant URL', () => {
     const devVars = join(dir, '.dev.vars')
     expect(statSync(devVars).mode & 0o777).toBe(0o600)
     expect(readFileSync(devVars, 'utf8')).toMatch(/^ADMIN_TOKEN=[0-9a-f]{64}$/m)
+    expect(readFileSync(devVars, 'utf8')).toMatch(/^SECRETS_MASTER_KEY=1:[A-Za-z0-9+/]{43}=$/m)
     expect(banner).toContain(`http://127.0.0.1:${firewallPort}/t/demo/mcp`)
   })
 
@@ -129,6 +130,13 @@ describe('npm start (quick start)', () => {
     const refused = await fetch(url)
     expect(refused.status).toBe(401)
     await refused.body?.cancel()
+    // Tenant secrets (webhook signing, origin credentials) work locally as documented.
+    const secret = await fetch(`${url}/secrets/ops-webhook`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}` },
+      body: JSON.stringify({ value: ['fake', 'webhook', 'secret', 'for', 'tests'].join('-') }),
+    })
+    expect(secret.status).toBe(204)
   })
 
   it('stops the firewall and the demo origin on Ctrl-C', async () => {

@@ -5,7 +5,8 @@
  */
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { admin, MCP_HEADERS, workerFetch } from '../support/worker/fetch'
+import { admin, ADMIN_TOKEN, MCP_HEADERS, workerFetch } from '../support/worker/fetch'
+import { authAdminRoutes } from '../../src/auth/admin-routes'
 import { clearTenantCache } from '../../src/tenant/store'
 
 const origin = { url: 'https://origin.invalid/mcp' }
@@ -141,6 +142,22 @@ describe('secrets admin API', () => {
     expect(res.status).toBe(status)
     expect(await res.json()).toEqual(expected)
     expect((await env.CONFIG.list({ prefix: 'secret:nobody:' })).keys).toEqual([])
+  })
+
+  it('says what to set when the firewall has no SECRETS_MASTER_KEY', async () => {
+    const noKey = { ...env, SECRETS_MASTER_KEY: '' }
+    const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} }
+    for (const [method, path, body] of [['PUT', 'secrets/s', { value: 'x' }], ['POST', 'secrets/reencrypt', undefined]] as const) {
+      const req = new Request(`https://fw.example/admin/v1/tenants/oauth/${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      })
+      const res = await authAdminRoutes().fetch(req, noKey, ctx as unknown as ExecutionContext)
+      expect(res.status).toBe(503)
+      expect(await res.json()).toEqual({ error: 'secrets_disabled', message: expect.stringContaining('set the SECRETS_MASTER_KEY Worker secret') })
+    }
+    expect(await env.CONFIG.get('secret:oauth:s')).toBeNull()
   })
 
   it('requires the operator token', async () => {
