@@ -143,6 +143,7 @@ async function main() {
     Origin:     ${ORIGIN_URL}  (demo server, tenant "${TENANT}")
     Admin API:  ${FIREWALL}/admin/v1/tenants/${TENANT}
                 Bearer token = ADMIN_TOKEN in ${DEV_VARS}
+    See it work: npm run tour   (in another terminal)
 
     Ctrl-C stops everything.
   └──────────────────────────────────────────────────────────────────────────┘

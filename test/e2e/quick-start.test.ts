@@ -1,7 +1,7 @@
 // `npm start` as a new user runs it: the script itself, in a scratch copy of the checkout (so the test
 // neither reads nor writes the developer's `.dev.vars` and local state), on free ports. The official
 // SDK client then goes through the printed URL to the demo origin, and Ctrl-C stops everything.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -11,7 +11,7 @@ import { mcpClient } from '../support/clients.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 /** Copied, not linked: `start.mjs` finds the checkout from its own (real) path. */
-const COPIED = ['scripts/start.mjs', 'scripts/demo-origin.mjs']
+const COPIED = ['scripts/start.mjs', 'scripts/demo-origin.mjs', 'scripts/demo-tour.mjs']
 /** Never carried into the copy: what `npm start` creates, and what it must not see. */
 const LEFT_OUT = new Set(['.git', '.dev.vars', '.wrangler', 'scripts'])
 
@@ -119,6 +119,21 @@ describe('npm start (quick start)', () => {
     } finally {
       await client.close()
     }
+  })
+
+  it('holds the poisoned demo tool back for review, and the tour shows each thing the firewall did', async () => {
+    const tour = await new Promise<{ code: number | null; stdout: string; stderr: string }>((ok) => {
+      execFile(process.execPath, [join(dir, 'scripts/demo-tour.mjs')], { env: { ...process.env, FIREWALL_PORT: String(firewallPort) } }, (err, stdout, stderr) =>
+        ok({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      )
+    })
+    expect(tour.stderr).toBe('')
+    expect(tour.code).toBe(0)
+    expect(tour.stdout).toContain('1. tools/list through the firewall: echo, add, get-weather, get-deploy-config, long-task\n')
+    expect(tour.stdout).toMatch(/aws_access_key_id = \[REDACTED:[a-z-]+\]/)
+    expect(tour.stdout).toContain('MCP error -31001: Blocked by MCP firewall: injection')
+    expect(tour.stdout).toContain('(GET /admin/v1/tenants/demo/tools?state=pending): daily-fact\n')
+    expect(tour.stdout).not.toMatch(/AKIA|ghp_|id_rsa and pass/)
   })
 
   it('answers the admin API with the token it wrote, and refuses without it', async () => {
