@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -108,6 +109,18 @@ async function waitForHttp(url, timeoutMs) {
   }
 }
 
+/**
+ * Fails unless `port` is free. Otherwise the wait below would find whatever already listens there (often
+ * another `npm start`) and configuring the tenant would fail with that firewall's 401.
+ */
+function ensurePortFree(port, variable) {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', () => reject(new Error(`port ${port} on 127.0.0.1 is in use (another \`npm start\`?): stop it, or set ${variable} to a free port`)))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve()))
+  })
+}
+
 async function configureTenant(token) {
   const res = await fetch(`${FIREWALL}/admin/v1/tenants/${TENANT}`, {
     method: 'PUT',
@@ -121,6 +134,8 @@ async function main() {
   process.on('SIGINT', () => stop(0))
   process.on('SIGTERM', () => stop(0))
   const token = ensureDevVars()
+  await ensurePortFree(FIREWALL_PORT, 'FIREWALL_PORT')
+  await ensurePortFree(ORIGIN_PORT, 'DEMO_ORIGIN_PORT')
   run('demo origin', [join(ROOT, 'scripts/demo-origin.mjs')], { PORT: String(ORIGIN_PORT) })
   run('wrangler dev', [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'dev', '--ip', '127.0.0.1', '--port', String(FIREWALL_PORT)], {
     WRANGLER_SEND_METRICS: 'false',

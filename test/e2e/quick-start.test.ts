@@ -162,3 +162,26 @@ describe('npm start (quick start)', () => {
     }
   })
 })
+
+describe('npm start on a port already in use', () => {
+  it('says which port is taken and how to pick another, instead of configuring whatever listens there', async () => {
+    const dir = scratchCheckout()
+    const taken = createServer()
+    await new Promise<void>((ok) => taken.listen(0, '127.0.0.1', () => ok()))
+    const port = (taken.address() as { port: number }).port
+    try {
+      const child = spawn(process.execPath, [join(dir, 'scripts/start.mjs')], {
+        cwd: dir,
+        env: { ...process.env, FIREWALL_PORT: String(port), DEMO_ORIGIN_PORT: String(await freePort()), WRANGLER_SEND_METRICS: 'false' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+      expect(await exited(child)).toBe(1)
+      expect(stderr).toContain(`[start] port ${port} on 127.0.0.1 is in use (another \`npm start\`?): stop it, or set FIREWALL_PORT to a free port`)
+    } finally {
+      taken.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
