@@ -421,12 +421,16 @@ function looksLikeText(text: string): boolean {
 const ENDS_IN_LETTER = /\p{L}$/u
 const STARTS_IN_LOWER_CASE = /^\p{Ll}/u
 
-/** The pieces joined by a line break, except with nothing where a letter meets a lower-case one (a split word). */
+/**
+ * The pieces joined by a line break, except with nothing where a letter meets a lower-case one (a split word).
+ * The join so far ends as the previous piece does (an empty piece was joined by a line break), so that piece
+ * is asked, not the growing join: asking the join made each piece cost the length of all before it.
+ */
 function joinSplitWords(pieces: readonly string[]): string {
   let out = pieces[0] ?? ''
   for (let i = 1; i < pieces.length; i++) {
     const next = pieces[i] as string
-    out += ENDS_IN_LETTER.test(out) && STARTS_IN_LOWER_CASE.test(next) ? next : `\n${next}`
+    out += ENDS_IN_LETTER.test(pieces[i - 1] as string) && STARTS_IN_LOWER_CASE.test(next) ? next : `\n${next}`
   }
   return out
 }

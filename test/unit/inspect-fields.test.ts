@@ -407,6 +407,20 @@ describe('collectFields: keys, limits and laziness', () => {
     expect([value?.raw.length, value?.truncated]).toEqual([long.length, false])
   })
 
+  it('joins many text blocks in time linear in their length', () => {
+    // Whether a block ends in a letter was asked of the whole join so far, so each block cost the length
+    // of everything before it: 10,000 blocks of 100 characters took seconds.
+    const content = Array.from({ length: 10_000 }, (_, i) => ({ type: 'text', text: `${i % 2 ? 'more' : 'Block'} ${'word '.repeat(19)}end` }))
+    const m = { jsonrpc: '2.0' as const, id: 1, result: { content } }
+    const started = Date.now()
+    const joined = collectFields(m, { ...S2C, method: 'tools/call' }).find((f) => f.joined)
+    expect(Date.now() - started).toBeLessThan(1000)
+    // Each lower-case block continues the word before it; each upper-case one starts a line.
+    const pieces = content.map((b) => b.text)
+    const pairs = Array.from({ length: 5_000 }, (_, i) => `${pieces[2 * i]}${pieces[2 * i + 1]}`)
+    expect(joined?.raw).toBe(`${pieces.join('\n')}\n\n${pairs.join('\n')}`)
+  })
+
   it('normalises lazily, once', () => {
     const m = msg('{"jsonrpc":"2.0","method":"notifications/message","params":{"data":"ig\\u200bnore"}}')
     const field = collectFields(m, S2C)[1] as InspectField
