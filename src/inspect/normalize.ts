@@ -73,14 +73,17 @@ class IdentityText implements MappedText {
 
 /**
  * Output units in runs: output unit j of run r (from `outAt[r]` up to the next run) came from original
- * unit `rawAt[r] + (j - outAt[r])` alone, except that the run's last unit ends at `endAt[r]` (a folded
- * whitespace run, a decoded reference or a normalised character covers more than one unit).
+ * unit `rawAt[r] + (j - outAt[r])` alone, up to the unit from `lastAt[r]`, which ends at `endAt[r]` (a
+ * folded whitespace run, a decoded reference or a normalised character covers more than one unit); the
+ * units after it in the run came from the same source (a character NFKC expands: U+FDFA is 18 units),
+ * so an expansion costs the map one run, not one per unit.
  */
 class RunText implements MappedText {
   constructor(
     readonly text: string,
     private readonly outAt: readonly number[],
     private readonly rawAt: readonly number[],
+    private readonly lastAt: readonly number[],
     private readonly endAt: readonly number[],
     private readonly rawLength: number,
     readonly ascii: boolean,
@@ -89,14 +92,14 @@ class RunText implements MappedText {
     if (offset >= this.text.length) return this.rawLength
     const o = Math.max(0, offset)
     const r = this.runOf(o)
-    return (this.rawAt[r] as number) + o - (this.outAt[r] as number)
+    return Math.min((this.rawAt[r] as number) + o - (this.outAt[r] as number), this.lastAt[r] as number)
   }
   toOriginalEnd(offset: number): number {
     if (offset <= 0) return this.toOriginal(0)
     const u = Math.min(offset, this.text.length) - 1
     const r = this.runOf(u)
-    const last = (r + 1 < this.outAt.length ? (this.outAt[r + 1] as number) : this.text.length) - 1
-    return u === last ? (this.endAt[r] as number) : (this.rawAt[r] as number) + u - (this.outAt[r] as number) + 1
+    const start = (this.rawAt[r] as number) + u - (this.outAt[r] as number)
+    return start >= (this.lastAt[r] as number) ? (this.endAt[r] as number) : start + 1
   }
   /** The run holding output unit `u` (the last run starting at or before it). */
   private runOf(u: number): number {
@@ -123,6 +126,7 @@ class Builder {
   private pending: number[] = []
   private readonly outAt: number[] = []
   private readonly rawAt: number[] = []
+  private readonly lastAt: number[] = []
   private readonly endAt: number[] = []
   private len: number
   private mapped = false
@@ -216,12 +220,17 @@ class Builder {
   /** Records `count` output units from original units starting at `s`, the last one ending at `e`. */
   private addRun(s: number, count: number, e: number): void {
     const r = this.outAt.length - 1
-    // Continues the last run when its last unit is plain and the new units follow it in the original.
-    if (r >= 0 && (this.rawAt[r] as number) + this.len - (this.outAt[r] as number) === s && this.endAt[r] === s) {
+    const next = r >= 0 ? (this.rawAt[r] as number) + this.len - (this.outAt[r] as number) : -1
+    if (r >= 0 && next === s && this.endAt[r] === s && this.lastAt[r] === s - 1) {
+      // Continues the last run when its last unit is plain and the new units follow it in the original.
+      this.lastAt[r] = s + count - 1
       this.endAt[r] = e
+    } else if (r >= 0 && count === 1 && this.lastAt[r] === s && this.endAt[r] === e) {
+      // One more unit from the source of the run's last unit (an expansion).
     } else {
       this.outAt.push(this.len)
       this.rawAt.push(s)
+      this.lastAt.push(s + count - 1)
       this.endAt.push(e)
     }
     this.len += count
@@ -288,6 +297,7 @@ class Builder {
     if (s !== this.len || e !== s + 1) this.changed = this.mapped = true
     else if (unit !== this.raw.charCodeAt(s)) this.changed = true
     this.pending.push(unit)
+    if (this.pending.length >= 4096) this.flush()
     this.addRun(s, 1, e)
   }
 
@@ -299,7 +309,7 @@ class Builder {
     if (this.nonAscii) text = mapConfusableWords(text)
     // Every path that emits a unit outside ASCII sets `nonAscii` (controls and DEL are dropped).
     if (!this.mapped) return new IdentityText(text, this.raw.length, !this.nonAscii)
-    return new RunText(text, this.outAt, this.rawAt, this.endAt, this.raw.length, !this.nonAscii)
+    return new RunText(text, this.outAt, this.rawAt, this.lastAt, this.endAt, this.raw.length, !this.nonAscii)
   }
 }
 

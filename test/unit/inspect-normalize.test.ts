@@ -141,6 +141,24 @@ describe('normalize: offsets map back to the original', () => {
   })
 })
 
+describe('normalize: memory', () => {
+  // The map's runs, read from the private arrays: what the isolate holds besides the text.
+  const runs = (raw: string): number => (normalize(raw) as unknown as { outAt?: number[] }).outAt?.length ?? 0
+
+  it('keeps one run per expanding character, not one per unit it expands to', () => {
+    // U+FDFA is 18 units under NFKC, U+00BC three: a run per unit made a 2 MB text of ¼ take the
+    // isolate's whole 128 MB.
+    expect(runs('\uFDFA'.repeat(1000))).toBeLessThanOrEqual(1000)
+    expect(runs('\u00BC'.repeat(1000))).toBeLessThanOrEqual(1000)
+    expect(runs('&#xFDFA;'.repeat(1000))).toBeLessThanOrEqual(1000)
+    const n = normalize('a\uFDFAb')
+    expect(n.text.length).toBe(20)
+    for (let i = 1; i <= 18; i++) expect(originalSpan(n, i, i + 1), `unit ${i}`).toEqual([1, 2])
+    expect(originalSpan(n, 0, 1)).toEqual([0, 1])
+    expect(originalSpan(n, 19, 20)).toEqual([2, 3])
+  })
+})
+
 describe('isIgnorable', () => {
   it('agrees with Unicode Default_Ignorable_Code_Point plus the other format characters and C1 controls', () => {
     const di = /\p{Default_Ignorable_Code_Point}|\p{Cf}/u
