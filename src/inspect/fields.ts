@@ -171,6 +171,9 @@ class Walker {
   }
 }
 
+/** How many times longer than its string a field's normalised text may be (plus 1,024 units). */
+const MAX_EXPANSION = 4
+
 /** A field whose normalised text is computed on first read and then shared by every detector. */
 class Field implements InspectField {
   private norm: NormalizedText | undefined
@@ -185,7 +188,10 @@ class Field implements InspectField {
     readonly numeric: boolean,
   ) {}
   get normalized(): NormalizedText {
-    if (this.norm === undefined) this.norm = normalize(this.raw)
+    // Past this, the detectors would read many times the bytes the message had: a string made of
+    // characters NFKC expands (U+FDFA is 18 units) fails closed instead. Text that merely uses them is
+    // far below it.
+    if (this.norm === undefined) this.norm = normalize(this.raw, MAX_EXPANSION * this.raw.length + 1024)
     return this.norm
   }
 }

@@ -21,12 +21,14 @@ export type MappedText = NormalizedText
 
 /**
  * Normalises `raw` for detection. ASCII text with nothing to undo takes a fast path (no map).
+ * With `maxUnits`, throws a `RangeError` as soon as the text would grow longer than that (NFKC expands
+ * one character up to 18 units), so a caller can fail closed before the text is built.
  * @example normalize('ig\u200Bnore').text // 'ignore'
  */
-export function normalize(raw: string): MappedText {
+export function normalize(raw: string, maxUnits = Infinity): MappedText {
   const first = nextSpecial(raw, 0, false)
   if (first === raw.length) return new IdentityText(raw, raw.length, true)
-  return new Builder(raw, first).run()
+  return new Builder(raw, first, maxUnits).run()
 }
 
 // Anything but printable ASCII (less `%`, `&` and `\`) and single spaces needs a look.
@@ -137,6 +139,7 @@ class Builder {
   constructor(
     private readonly raw: string,
     verbatim: number,
+    private readonly maxUnits: number,
   ) {
     this.len = 0
     if (verbatim > 0) this.verbatim(0, verbatim)
@@ -234,6 +237,7 @@ class Builder {
       this.endAt.push(e)
     }
     this.len += count
+    if (this.len > this.maxUnits) throw new RangeError(`normalised text longer than ${this.maxUnits} units`)
   }
 
   /** Moves emitted units into `pieces`. */

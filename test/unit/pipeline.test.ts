@@ -30,6 +30,18 @@ describe('inspection pipeline', () => {
     expect(verdict).toEqual({ action: 'block', reason: 'inspection-error', findings: [{ ruleId: 'inspection-error', kind: 'error', path: '', score: 1, action: 'block' }] })
   })
 
+  it('fails closed on a field that NFKC would expand past four times its length, before expanding it', () => {
+    // U+FDFA is one character and 18 units under NFKC: 600 KB of it made 3.6 M units of text for every
+    // detector to read (seconds of CPU, and tens of megabytes, per message).
+    const started = Date.now()
+    const verdict = inspect(result('\uFDFA'.repeat(200_000)), ctx({ method: 'tools/call' }), policyOf())
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect(verdict).toMatchObject({ action: 'block', reason: 'inspection-error' })
+    // Text that uses such characters as text does is read as before.
+    const prose = 'قال رسول الله \uFDFA إن الدين يسر ولن يشاد الدين أحد إلا غلبه. '.repeat(2000)
+    expect(inspect(result(prose), ctx({ method: 'tools/call' }), policyOf()).action).toBe('allow')
+  })
+
   it('combines injection scores within a field (noisy-OR) and takes the max across fields', () => {
     const f = (path: string, score: number): Finding => ({ ruleId: 'x', kind: 'injection', path, score })
     expect(combineInjection([f('/a', 0.5), f('/a', 0.6)])).toBeCloseTo(0.8)
