@@ -47,9 +47,13 @@ export function createApp(): Hono<AppEnv> {
 
   app.all('*', async (c) => {
     const url = new URL(c.req.url)
-    const hostTenant = await tenantForHost(c.env.CONFIG, canonicalHost(url.hostname))
+    const host = canonicalHost(url.hostname)
+    const hostTenant = await tenantForHost(c.env.CONFIG, host)
     if (hostTenant) {
       const tenant = await requireTenant(c, hostTenant)
+      // The host record and the tenant's config are separate copies: a hostname its tenant no longer lists
+      // (moved to another tenant, one copy not caught up yet) is served by nobody, never by its former tenant.
+      if (!tenant.record.config.hosts.includes(host)) throw new FirewallError({ kind: 'route_not_found' })
       if (url.pathname === endpointPath(tenant)) return mcp(c, tenant)
       // apiKey/jwt tenants answer discovery themselves (their PRM); passthrough forwards it, so a disabled
       // or killed tenant is refused here as on its endpoint.

@@ -64,6 +64,29 @@ describe('routing', () => {
     expect(other.status).toBe(404)
   })
 
+  it('never serves a hostname with the config of a tenant that no longer lists it', async () => {
+    // acme gives up mcp.acme.example and another tenant takes it; this isolate still routes the name to acme.
+    expect((await admin('PUT', '/tenants/acme', { origin, hosts: ['mcp.acme.example'], enabled: false })).status).toBe(200)
+    clearTenantCache()
+    expect((await workerFetch('https://mcp.acme.example/mcp', { method: 'POST', headers: MCP_HEADERS, body: ping })).status).toBe(503)
+    expect((await admin('PUT', '/tenants/acme', { origin, enabled: false })).status).toBe(200)
+    expect([200, 201]).toContain((await admin('PUT', '/tenants/acme-next', { origin, hosts: ['mcp.acme.example'] })).status)
+    try {
+      const moved = await workerFetch('https://mcp.acme.example/mcp', { method: 'POST', headers: MCP_HEADERS, body: ping })
+      expect(moved.status).toBe(404)
+      expect((await errorOf(moved)).code).toBe(-32601)
+      // The same when KV's copy of the host record is the stale one: acme's own config decides.
+      await env.CONFIG.put('host:stale.acme.example', JSON.stringify({ tenant: 'acme' }))
+      const stale = await workerFetch('https://stale.acme.example/mcp', { method: 'POST', headers: MCP_HEADERS, body: ping })
+      expect(stale.status).toBe(404)
+      const adminThere = await workerFetch('https://stale.acme.example/admin/v1/tenants', { headers: { authorization: 'Bearer test-admin-token' } })
+      expect(adminThere.status).toBe(404)
+    } finally {
+      await env.CONFIG.delete('host:stale.acme.example')
+      expect((await admin('PUT', '/tenants/acme-next', { origin })).status).toBe(200)
+    }
+  })
+
   // Discovery on a tenant hostname is forwarded to the origin (passthrough): a stopped tenant forwards nothing.
   const discovery = [
     ['POST', '/token'],
