@@ -7,7 +7,8 @@
  *
  * The operator token may do everything. A tenant key may read and write its own tenant only, never
  * create or delete a tenant, and never change `origin`, `hosts`, the alert webhooks, the classifier's
- * second-stage URL or a secret reference (403, nothing changes; `operatorOnlyView` in keys.ts).
+ * second-stage URL or Workers AI model or a secret reference (403, nothing changes; `operatorOnlyView`
+ * in keys.ts).
  */
 import { Hono } from 'hono'
 import type { Context } from 'hono'

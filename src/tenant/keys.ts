@@ -7,8 +7,8 @@
  * it is created or rotated. The `mcpfw_` prefix lets secret scanners recognise a leaked key.
  *
  * Tenant keys may change their own tenant's config except the operator-only fields: `origin`, `hosts`,
- * `alerts.webhooks`, `policy.classifier.secondStage.url` and every secret reference (any property whose
- * name contains "secret", at any depth).
+ * `alerts.webhooks`, `policy.classifier.secondStage.url` and `.workersAi`, and every secret reference
+ * (any property whose name contains "secret", at any depth).
  */
 import { z } from 'zod'
 import { TenantId } from './config'
@@ -105,7 +105,9 @@ export async function keyMatches(presented: string, storedHash: string): Promise
  * The parts of a config only the operator may change: the origin, the hostnames, the alert webhooks
  * (where alerts signed with the operator's secret go, and which ones: a key could otherwise send them
  * elsewhere or silence them), the classifier's second-stage URL (it receives message text and the
- * operator's bearer secret: a key that could move it would have the firewall hand both to any host)
+ * operator's bearer secret: a key that could move it would have the firewall hand both to any host),
+ * its Workers AI model (run and billed on the operator's account, whose limits every tenant shares: a
+ * key that could turn it on would spend them, and fail other tenants' guard calls closed)
  * and every secret reference. Returned as one canonical JSON string so "changed" is a string comparison.
  */
 export function operatorOnlyView(config: unknown): string {
@@ -119,6 +121,7 @@ export function operatorOnlyView(config: unknown): string {
     hosts: root['hosts'] ?? [],
     webhooks: alerts['webhooks'] ?? [],
     secondStageUrl: stage['url'] ?? null,
+    secondStageWorkersAi: stage['workersAi'] ?? null,
     secrets: secretReferences(config),
   })
 }

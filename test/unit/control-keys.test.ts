@@ -121,6 +121,23 @@ describe('tenant admin keys', () => {
     expect((await call('PUT', `/tenants/${id}/policy`, { token: key.key, body: tuned })).status).toBe(200)
   })
 
+  it("cannot turn on or change a Workers AI second stage: it runs on the operator's account, which every tenant shares", async () => {
+    const id = uniqueId('stageai')
+    await createTenant(id, { origin })
+    const key = await issueKey(id)
+    const before = await snapshot(id)
+    const added = { classifier: { secondStage: { workersAi: { model: '@cf/meta/llama-guard-3-8b' }, band: [0, 1] } } }
+    expect(await call('PUT', `/tenants/${id}/policy`, { token: key.key, body: added })).toMatchObject({ status: 403, body: { error: 'forbidden' } })
+    expect(await call('PUT', `/tenants/${id}`, { token: key.key, body: { origin, policy: added } })).toMatchObject({ status: 403, body: { error: 'forbidden' } })
+    expect(await snapshot(id)).toEqual(before)
+    // Set by the operator, its model is the operator's to change too; the rest stays the tenant's to tune.
+    expect((await call('PUT', `/tenants/${id}/policy`, { body: { classifier: { secondStage: { workersAi: {} } } } })).status).toBe(200)
+    const other = { classifier: { secondStage: { workersAi: { model: '@cf/meta/llama-3.1-70b-instruct' } } } }
+    expect(await call('PUT', `/tenants/${id}/policy`, { token: key.key, body: other })).toMatchObject({ status: 403, body: { error: 'forbidden' } })
+    const tuned = { classifier: { secondStage: { workersAi: {}, timeoutMs: 500, failMode: 'open' } } }
+    expect((await call('PUT', `/tenants/${id}/policy`, { token: key.key, body: tuned })).status).toBe(200)
+  })
+
   it("cannot replace or delete a webhook's signing secret, which would forge or silence the operator's alerts", async () => {
     const id = uniqueId('hooksecret')
     const hook = { id: 'ops', url: 'https://hooks.example/in', secret: 'ops-hook', events: ['*'] }
