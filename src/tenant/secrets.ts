@@ -21,21 +21,26 @@ import type { AuthStore } from '../auth/storage'
 import { SecretName } from './secret-name'
 export { SecretName }
 
+/** Longest value, in UTF-16 units (as JavaScript counts a string's length). */
+const MAX_VALUE_CHARS = 16 * 1024
+
 /** The body of `PUT /admin/v1/tenants/:id/secrets/:name`. */
-export const SecretInput = z.object({ value: z.string().min(1).max(16 * 1024) }).strict()
+export const SecretInput = z.object({ value: z.string().min(1).max(MAX_VALUE_CHARS) }).strict()
 export type SecretInput = z.infer<typeof SecretInput>
 
 const FORMAT = 0x01
 const IV_BYTES = 12
 const TAG_BYTES = 16
 const HEADER_BYTES = 2
+/** A UTF-16 unit is at most 3 bytes of UTF-8 (a surrogate pair, two units, is 4). */
+const MAX_VALUE_BYTES = MAX_VALUE_CHARS * 3
 
-/** A sealed value as stored: base64url, at least header + IV + tag. */
+/** A sealed value as stored: base64url, at least header + IV + tag, at most that around the longest value. */
 export const Envelope = z
   .string()
   .regex(/^[A-Za-z0-9_-]+$/, 'must be base64url')
   .min(Math.ceil(((HEADER_BYTES + IV_BYTES + TAG_BYTES) * 4) / 3))
-  .max(32 * 1024)
+  .max(Math.ceil(((HEADER_BYTES + IV_BYTES + MAX_VALUE_BYTES + TAG_BYTES) * 4) / 3))
 export type Envelope = z.infer<typeof Envelope>
 
 const aesKeys = new DerivedKeys<CryptoKey>()

@@ -9,7 +9,7 @@ import { MasterKeySetting, keyring } from '../../src/auth/master-key'
 import type { Keyring } from '../../src/auth/master-key'
 import { kvAuthStore } from '../../src/auth/storage'
 import type { AuthStore } from '../../src/auth/storage'
-import { decryptSecret, encryptSecret, envelopeKeyVersion, putSecret, readSecret, reencryptSecrets } from '../../src/tenant/secrets'
+import { SecretInput, decryptSecret, encryptSecret, envelopeKeyVersion, putSecret, readSecret, reencryptSecrets } from '../../src/tenant/secrets'
 
 const randomKey = (): string => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
 
@@ -130,6 +130,17 @@ describe('secret envelopes', () => {
     expect(await readSecret(kv, both, 'race', 'deleted')).toBe('missing')
     expect(await readSecret(kv, both, 'race', 'quiet')).toBe('old value')
     expect(envelopeKeyVersion((await kv.getSecret('race', 'quiet'))?.envelope ?? '')).toBe(2)
+  })
+
+  it('opens every value the API accepts, up to its 16 K characters of any script', async () => {
+    const store = kvAuthStore(env.CONFIG)
+    const r = await ring(randomKey())
+    // 16,384 UTF-16 units are up to 49,152 UTF-8 bytes: the envelope grows with the bytes, not the characters.
+    for (const [name, value] of [['ascii', 'a'.repeat(16 * 1024)], ['latin', 'é'.repeat(16 * 1024)], ['cjk', '鍵'.repeat(16 * 1024)], ['emoji', '🔑'.repeat(8 * 1024)]] as const) {
+      expect(SecretInput.safeParse({ value }).success).toBe(true)
+      await putSecret(store, r, 'big', name, value)
+      expect((await readSecret(store, r, 'big', name)) === value, name).toBe(true)
+    }
   })
 
   it('stores only the envelope under secret:<tenant>:<name>, and a malformed stored value reads as missing', async () => {
