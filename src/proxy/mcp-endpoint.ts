@@ -80,13 +80,27 @@ export async function handleMcp(r: EndpointRequest): Promise<Response> {
   const outcome = await limitUnauthenticated(r, () => authenticate(r, target.url))
   const response = !outcome.ok
     ? outcome.response
-    : request.method === 'POST'
-      ? await handlePost({ ...r, auth: outcome.auth }, target.url)
-      : await handleStreamOrDelete({ ...r, auth: outcome.auth }, target.url)
+    : await (request.method === 'POST' ? handlePost({ ...r, auth: outcome.auth }, target.url) : handleStreamOrDelete({ ...r, auth: outcome.auth }, target.url)).catch((err: unknown) => {
+        throw outcome.auth.mode === 'passthrough' ? err : modeBRefusal(r, err)
+      })
   // Mode B: the origin's own challenges describe another resource; never pass them on (§2.3).
   if (outcome.ok && outcome.auth.mode !== 'passthrough') response.headers.delete('www-authenticate')
   if (browserOrigin) for (const [k, v] of Object.entries(corsHeaders(browserOrigin))) response.headers.set(k, v)
   return response
+}
+
+/**
+ * Mode B: an origin refusal met on the way (the firewall listing the origin's tools itself, before a call)
+ * refuses the firewall's credential, not the client's, as in `relay`: a 401 is the firewall's 502, and no
+ * origin challenge, which describes another resource, reaches the client.
+ */
+function modeBRefusal(r: EndpointRequest, err: unknown): unknown {
+  if (!(err instanceof FirewallError) || err.problem.kind !== 'origin_refused') return err
+  if (err.problem.status === 401) {
+    console.error(JSON.stringify({ event: 'origin_refused_firewall_credential', requestId: r.requestId, tenant: r.tenant.id }))
+    return new FirewallError({ kind: 'origin_unreachable' }, err.id)
+  }
+  return new FirewallError({ kind: 'origin_refused', status: err.problem.status }, err.id)
 }
 
 async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {

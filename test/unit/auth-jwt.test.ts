@@ -48,6 +48,9 @@ beforeAll(async () => {
   expect([200, 201], await refusing.clone().text()).toContain(refusing.status)
 })
 
+/** A call to a tool the firewall has not seen listed: it lists the origin's tools itself first. */
+const toolCall = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'never-listed', arguments: {} } })
+
 afterAll(() => spy.mockRestore())
 
 beforeEach(() => {
@@ -101,6 +104,14 @@ describe('an origin that refuses the firewall', () => {
   it('is a 502 for the client, not a 401 without a challenge that would send its OAuth client to sign in again', async () => {
     const endpoint = 'https://fw.example/t/jwt-refused/mcp'
     const res = await workerFetch(endpoint, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${await token(endpoint)}` }, body: ping })
+    expect(res.status).toBe(502)
+    expect(res.headers.get('www-authenticate')).toBeNull()
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-31006)
+  })
+
+  it('is the same 502 when the refusal answers the firewall listing the tools itself, never the origin’s challenge', async () => {
+    const endpoint = 'https://fw.example/t/jwt-refused/mcp'
+    const res = await workerFetch(endpoint, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${await token(endpoint)}` }, body: toolCall })
     expect(res.status).toBe(502)
     expect(res.headers.get('www-authenticate')).toBeNull()
     expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-31006)
