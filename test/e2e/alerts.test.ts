@@ -11,6 +11,8 @@ import type { AdminResult, Firewall } from '../support/firewall.js'
 import { startWebhookReceiver } from '../support/webhook-receiver.js'
 import type { Delivery, WebhookReceiver } from '../support/webhook-receiver.js'
 import { verifyWebhookSignature } from '../../src/alerts/signature.js'
+import { readFileSync } from 'node:fs'
+import { createHmac, timingSafeEqual } from 'node:crypto'
 
 const SECRET = 'whsec_e2e_5b0e1c8f2d'
 const TENANT = 'alerting'
@@ -33,6 +35,17 @@ afterAll(async () => {
 /** Checks a delivery's signature as a receiver would, with the exported helper. */
 function verifies(d: Delivery): Promise<boolean> {
   return verifyWebhookSignature(SECRET, d.headers['mcp-firewall-timestamp'], d.body, d.headers['mcp-firewall-signature'], 300)
+}
+
+type DocsVerify = (secret: string, timestamp: string | undefined, rawBody: string, header: string | undefined, toleranceSec?: number) => boolean
+
+/** The verification recipe docs/webhooks.md gives for receivers without the helper, run as written. */
+function docsRecipe(): DocsVerify {
+  const doc = readFileSync(new URL('../../docs/webhooks.md', import.meta.url), 'utf8')
+  const block = /Without the helper \(Node\):\n\n```js\n([\s\S]*?)```/.exec(doc)?.[1]
+  if (!block) throw new Error('docs/webhooks.md has no Node recipe')
+  const body = block.replace(/^import .*$/m, '')
+  return new Function('createHmac', 'timingSafeEqual', `${body}\nreturn verify`)(createHmac, timingSafeEqual) as DocsVerify
 }
 
 interface Listed {
@@ -66,6 +79,12 @@ describe('alert webhooks', () => {
     expect(d.headers['mcp-firewall-signature']).toMatch(/^v1=[0-9a-f]{64}$/)
     expect(await verifies(d)).toBe(true)
     expect(await verifyWebhookSignature('another-secret', d.headers['mcp-firewall-timestamp'], d.body, d.headers['mcp-firewall-signature'], 300)).toBe(false)
+    // The documented recipe without the helper verifies it too, and refuses what the helper refuses.
+    const verify = docsRecipe()
+    expect(verify(SECRET, d.headers['mcp-firewall-timestamp'], d.body, d.headers['mcp-firewall-signature'])).toBe(true)
+    expect(verify('another-secret', d.headers['mcp-firewall-timestamp'], d.body, d.headers['mcp-firewall-signature'])).toBe(false)
+    expect(verify(SECRET, d.headers['mcp-firewall-timestamp'], d.body.replace('killed', 'restored'), d.headers['mcp-firewall-signature'])).toBe(false)
+    expect(verify(SECRET, String(Number(d.headers['mcp-firewall-timestamp']) - 301), d.body, d.headers['mcp-firewall-signature'])).toBe(false)
     expect(await listed(String(payload['id']), 'delivered')).toMatchObject({ type: 'tenant.killed', attempts: 1, lastStatus: 204 })
   })
 
