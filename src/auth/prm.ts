@@ -31,7 +31,6 @@ export function protectedResourceMetadata(auth: JwtAuth, resource: string): Reco
     resource,
     authorization_servers: [auth.issuer],
     bearer_methods_supported: ['header'],
-    resource_signing_alg_values_supported: auth.algorithms,
     ...(auth.requiredScopes.length > 0 ? { scopes_supported: auth.requiredScopes } : {}),
   }
 }

@@ -34,7 +34,8 @@ describe('protected-resource metadata (RFC 9728)', () => {
     resource,
     authorization_servers: ['https://issuer.example'],
     bearer_methods_supported: ['header'],
-    resource_signing_alg_values_supported: ['RS256', 'ES256'],
+    // No resource_signing_alg_values_supported: it names algorithms the resource signs its responses with
+    // (RFC 9728 §2), and the firewall signs none; the token algorithms are the authorization server's to list.
     scopes_supported: ['mcp'],
   })
 
