@@ -66,5 +66,7 @@ export async function originCredentialHeader(
     console.error(JSON.stringify({ event: 'origin_credential_unavailable', tenant: tenantId, secret: credential.secret, reason: 'not a valid header value' }))
     throw new FirewallError({ kind: 'tenant_config_invalid' })
   }
-  return { header: credential.header, value, secret }
+  // A header value loses its leading and trailing spaces on the way (RFC 9110 §5.5): what is lent, and
+  // scrubbed from what the client sees, is the secret as the origin receives it.
+  return { header: credential.header, value, secret: secret.replace(/^ +| +$/g, '') }
 }

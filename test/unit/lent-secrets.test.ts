@@ -1,7 +1,13 @@
 /** What the firewall lends the origin is scrubbed from server messages: every string, keys included. */
+import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { scrubLent } from '../../src/proxy/lent-secrets'
 import type { JsonRpcMessage } from '../../src/mcp/jsonrpc'
+import { OriginCredential } from '../../src/auth/config'
+import { keyring } from '../../src/auth/master-key'
+import { originCredentialHeader } from '../../src/auth/origin-credential'
+import { kvAuthStore } from '../../src/auth/storage'
+import { putSecret } from '../../src/tenant/secrets'
 
 const SECRET = 'fake-origin-secret-0123'
 
@@ -32,5 +38,27 @@ describe('scrubLent', () => {
     expect(scrubLent(message, [SECRET])).toBeNull()
     expect(scrubLent(message, [])).toBeNull()
     expect(scrubLent(message, ['abc1234'])).toBeNull()
+  })
+})
+
+describe('the origin credential as lent', () => {
+  it('is the secret as the origin receives it: spaces around a stored value, which headers drop, do not hide an echo', async () => {
+    const ring = await keyring({ SECRETS_MASTER_KEY: `1:${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}` })
+    if (!ring) throw new Error('no key ring')
+    const store = kvAuthStore(env.CONFIG)
+    const core = `fake-origin-${crypto.randomUUID()}`
+    const credentials = [
+      { secret: 'padded', header: 'authorization' },
+      { secret: 'padded', header: 'x-origin-key', scheme: '' },
+    ]
+    await putSecret(store, ring, 'lender-pad', 'padded', `  ${core} `)
+    for (const credential of credentials) {
+      const lent = await originCredentialHeader(store, ring, 'lender-pad', OriginCredential.parse(credential))
+      const received = new Headers({ [lent.header]: lent.value }).get(lent.header) ?? ''
+      expect(received).toContain(core)
+      // The origin echoes the header it received into a result.
+      const echoed = { jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: `got ${received}` }] } } as unknown as JsonRpcMessage
+      expect(JSON.stringify(scrubLent(echoed, [lent.secret]) ?? echoed), credential.header).not.toContain(core)
+    }
   })
 })
