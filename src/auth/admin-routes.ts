@@ -57,7 +57,7 @@ export function authAdminRoutes(): Hono<AdminEnv> {
   admin.put('/secrets/:name', async (c) => {
     const name = SecretName.safeParse(c.req.param('name'))
     if (!name.success) return c.json({ error: 'invalid_secret_name', message: name.error.issues[0]?.message }, 400)
-    if (await signsOperatorAlerts(c, name.data)) return forbidden(c)
+    if (await operatorSecret(c, name.data)) return forbidden(c)
     const body = await readJson(c, { max: MAX_BODY_BYTES, tooLarge: 'body_too_large' })
     if (!body.ok) return body.response
     const input = SecretInput.safeParse(body.value)
@@ -72,7 +72,7 @@ export function authAdminRoutes(): Hono<AdminEnv> {
   admin.delete('/secrets/:name', async (c) => {
     const name = SecretName.safeParse(c.req.param('name'))
     if (!name.success) return c.json({ error: 'not_found' }, 404)
-    if (await signsOperatorAlerts(c, name.data)) return forbidden(c)
+    if (await operatorSecret(c, name.data)) return forbidden(c)
     const deleted = await kvAuthStore(c.env.CONFIG).deleteSecret(tenantOf(c), name.data)
     clearCredentialCache(tenantOf(c))
     return deleted ? c.body(null, 204) : c.json({ error: 'not_found' }, 404)
@@ -115,15 +115,17 @@ function tenantOf(c: Context<AdminEnv>): string {
 }
 
 /**
- * True when a tenant key asks to change a secret that one of the tenant's webhooks signs with. Read from
- * the tenant's authority (the strongly consistent config), not KV's copy.
+ * True when a tenant key asks to change a secret the operator's services are called with: one a webhook
+ * signs with, or the second stage's bearer token (its URL is the operator's too). Read from the tenant's
+ * authority (the strongly consistent config), not KV's copy.
  */
-async function signsOperatorAlerts(c: Context<AdminEnv>, name: string): Promise<boolean> {
+async function operatorSecret(c: Context<AdminEnv>, name: string): Promise<boolean> {
   if (c.var.actor.kind === 'operator') return false
   const id = tenantOf(c)
   const read = await c.env.TENANT_CONFIG.getByName(id).read({ tenant: id })
   // A config that cannot be read says nothing about its webhooks: refuse rather than guess.
   if (read.status !== 'active') return true
-  return read.record.config.alerts.webhooks.some((hook) => hook.secret === name)
+  const config = read.record.config
+  return config.alerts.webhooks.some((hook) => hook.secret === name) || config.policy.classifier.secondStage?.secret === name
 }
 

@@ -153,6 +153,19 @@ describe('tenant admin keys', () => {
     expect((await call('DELETE', `/tenants/${id}/secrets/ops-hook`)).status).toBe(204)
   })
 
+  it("cannot replace or delete the second stage's bearer secret, which the operator's guard endpoint is called with", async () => {
+    const id = uniqueId('stagesecret')
+    const policy = { classifier: { secondStage: { url: 'https://guard.example/v1/classify', secret: 'guard-token' } } }
+    await createTenant(id, { origin, policy })
+    expect((await call('PUT', `/tenants/${id}/secrets/guard-token`, { body: { value: 'g'.repeat(40) } })).status).toBe(204)
+    const stored = await env.CONFIG.get(`secret:${id}:guard-token`)
+    const key = await issueKey(id)
+    expect(await call('PUT', `/tenants/${id}/secrets/guard-token`, { token: key.key, body: { value: 'k'.repeat(40) } })).toMatchObject({ status: 403, body: { error: 'forbidden' } })
+    expect(await call('DELETE', `/tenants/${id}/secrets/guard-token`, { token: key.key })).toMatchObject({ status: 403, body: { error: 'forbidden' } })
+    expect(await env.CONFIG.get(`secret:${id}:guard-token`)).toBe(stored)
+    expect((await call('DELETE', `/tenants/${id}/secrets/guard-token`)).status).toBe(204)
+  })
+
   it("cannot lift a kill switch the operator pulled, though it may pull and lift its own", async () => {
     const id = uniqueId('killed')
     await createTenant(id, { origin })
