@@ -5,12 +5,16 @@
  *
  * Refusals carry no detail: 401 `{ error: 'unauthorized' }` when the credential is missing, wrong,
  * expired or revoked; 403 `{ error: 'forbidden' }` when a valid credential may not do this. An unset
- * ADMIN_TOKEN disables the whole admin API (503), tenant keys included.
+ * ADMIN_TOKEN, or one shorter than 16 characters, disables the whole admin API (503), tenant keys included.
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { TenantId } from './config'
 import { actorLabel, parseKey } from './keys'
 import type { Actor } from './keys'
+
+/** The shortest operator token the admin API accepts being configured with. */
+export const MIN_ADMIN_TOKEN_CHARS = 16
+const ADMIN_DISABLED = `the admin API is off: set the ADMIN_TOKEN Worker secret to a random value of at least ${MIN_ADMIN_TOKEN_CHARS} characters (openssl rand -hex 32)`
 
 /** The authenticated caller, set by {@link adminAuth} as `c.var.actor`. */
 export type AdminEnv = { Bindings: Env; Variables: { actor: Actor } }
@@ -19,7 +23,8 @@ export type AdminEnv = { Bindings: Env; Variables: { actor: Actor } }
 export function adminAuth(): MiddlewareHandler<AdminEnv> {
   return async function adminAuthMiddleware(c, next) {
     const expected = c.env.ADMIN_TOKEN
-    if (!expected) return c.json({ error: 'admin_api_disabled' }, 503)
+    // A guessable operator token would open every tenant: one too short to be random keeps the API off.
+    if (!expected || expected.length < MIN_ADMIN_TOKEN_CHARS) return c.json({ error: 'admin_api_disabled', message: ADMIN_DISABLED }, 503)
     const header = c.req.header('Authorization') ?? ''
     // The scheme is case-insensitive (RFC 9110 §11.1): `bearer <token>` is the same credential.
     const presented = /^bearer +(.*)$/is.exec(header)?.[1] ?? ''

@@ -1,6 +1,8 @@
 import { env } from 'cloudflare:workers'
 import { runInDurableObject } from 'cloudflare:test'
+import { Hono } from 'hono'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { adminAuth, type AdminEnv } from '../../src/tenant/admin-auth'
 import { admin, ADMIN_TOKEN, workerFetch } from '../support/worker/fetch'
 import { warmUp } from './control-support'
 
@@ -16,6 +18,17 @@ describe('admin API', () => {
       expect(await res.json()).toEqual({ error: 'unauthorized' })
     }
     expect(await env.CONFIG.get('tenant:acme')).toBeNull()
+  })
+
+  it('stays off while ADMIN_TOKEN is unset or shorter than 16 characters, even for the token itself', async () => {
+    const app = new Hono<AdminEnv>().use(adminAuth()).get('/', (c) => c.text('in'))
+    for (const token of ['', 'admin', 'changeme', 'x'.repeat(15)]) {
+      const res = await app.request('/', { headers: { authorization: `Bearer ${token}` } }, { ...env, ADMIN_TOKEN: token })
+      expect(res.status).toBe(503)
+      expect(await res.json()).toMatchObject({ error: 'admin_api_disabled', message: expect.stringContaining('ADMIN_TOKEN') })
+    }
+    const strong = 'x'.repeat(16)
+    expect((await app.request('/', { headers: { authorization: `Bearer ${strong}` } }, { ...env, ADMIN_TOKEN: strong })).status).toBe(200)
   })
 
   it('reads the Bearer scheme case-insensitively, and nothing but Bearer', async () => {
