@@ -25,6 +25,8 @@ export interface InspectField extends ScanField {
   readonly truncated: boolean
   /** `raw` is the decimal form of a JSON integer: a redaction replaces the whole number with its marker. */
   readonly numeric?: boolean
+  /** `raw` is a `data`/`blob` string outside a content block, read as written: plain text, edited in place like any other. */
+  readonly loose?: boolean
 }
 
 /**
@@ -136,13 +138,13 @@ class Walker {
 
   private base64(value: string, path: string, role: FieldRole, mime: string | null, loose: boolean): void {
     const decoded = decodeBase64Text(value, mime, this.maxBytes)
-    if (decoded.kind === 'not-base64') return this.emit(path, role, false, false, value, false)
+    if (decoded.kind === 'not-base64') return this.emit(path, role, false, false, value, false, false, false, loose)
     if (decoded.kind === 'text') this.emit(path, role, false, false, decoded.text, true, decoded.truncated)
     // 'binary': an image, audio or file payload is not text any model reads; it is not scanned. But base64
     // with spaces in it (which decoders skip) may as well be plain words: those are scanned as they are too,
     // and so is a payload outside a content block, where nothing decodes it: a token made of base64
     // characters (`AKIA…`, `ghp_…`) under a `blob` argument is read there as the text it is.
-    if (loose || /[ \t\f]/.test(value)) this.emit(path, role, false, false, value, false)
+    if (loose || /[ \t\f]/.test(value)) this.emit(path, role, false, false, value, false, false, false, loose)
   }
 
   /** One field joining the text blocks of a `content`/`contents` array or of a `messages` array's contents. */
@@ -165,9 +167,9 @@ class Walker {
     this.emit(path, role, false, true, tight === text ? text : `${text}\n\n${tight}`, false)
   }
 
-  private emit(path: string, role: FieldRole, isKey: boolean, joined: boolean, raw: string, decoded: boolean, truncated = false, numeric = false): void {
+  private emit(path: string, role: FieldRole, isKey: boolean, joined: boolean, raw: string, decoded: boolean, truncated = false, numeric = false, loose = false): void {
     if (raw.length === 0) return
-    this.fields.push(new Field(path, role, isKey, joined, raw, decoded, truncated, numeric))
+    this.fields.push(new Field(path, role, isKey, joined, raw, decoded, truncated, numeric, loose))
   }
 }
 
@@ -186,6 +188,7 @@ class Field implements InspectField {
     readonly decoded: boolean,
     readonly truncated: boolean,
     readonly numeric: boolean,
+    readonly loose: boolean,
   ) {}
   get normalized(): NormalizedText {
     // Past this, the detectors would read many times the bytes the message had: a string made of
@@ -198,7 +201,8 @@ class Field implements InspectField {
 
 /**
  * The key of a record holding base64 rather than text: `data` of an image/audio content block,
- * `blob` of resource contents (§3 "CB"). Shared with redaction, which edits either only through its decoded text.
+ * `blob` of resource contents (§3 "CB"). Shared with redaction, which edits either only through its decoded text
+ * unless the field is `loose` (outside a content block, where the string is plain text).
  */
 export function base64Key(record: Record<string, unknown>): 'data' | 'blob' | undefined {
   const type = record['type']

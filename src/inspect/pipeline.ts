@@ -114,7 +114,7 @@ function decide(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPo
     const replacement = f.action === 'redact' ? `[REDACTED:${f.kind}]` : ''
     // A number has no part to cut: the whole value becomes the marker (a string, so the schema check below applies).
     if (field.numeric) numbers.set(f.path, replacement || `[REDACTED:${f.kind}]`)
-    else edits.push({ path: f.path, span: f.span, replacement, ...(payload ? { decoded: payload } : {}) })
+    else edits.push({ path: f.path, span: f.span, replacement, ...(payload ? { decoded: payload } : {}), ...(field.loose ? { loose: true } : {}) })
   }
   let result = edits.length > 0 ? applyEdits(subject, edits) : subject
   for (const [path, marker] of numbers) result = setAt(result, path, marker)

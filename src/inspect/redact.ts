@@ -19,6 +19,8 @@ export interface TextEdit {
   joined?: boolean
   /** The span is in this text, decoded from the base64 payload at `path`, which gets the edited text back. */
   decoded?: DecodedPayload
+  /** Copied from the field: a `data`/`blob` string outside a content block, plain text rather than a payload. */
+  loose?: boolean
 }
 
 /** The text of a base64 payload and the spelling it is written back in (`base64SpellingOf` vouches for both). */
@@ -76,7 +78,8 @@ export function stripSpans(raw: string, spans: ReadonlyArray<readonly [number, n
 /** The text an edit group targets (a string, or a base64 payload's text), after refusing what cannot be edited in place. */
 function target(message: JsonRpcMessage, path: string, list: readonly TextEdit[]): string {
   const payload = list[0]?.decoded
-  if (list.some((e) => e.isKey || e.joined || e.decoded?.text !== payload?.text)) throw new EditRefusedError('not-in-place', path)
+  const loose = list[0]?.loose === true
+  if (list.some((e) => e.isKey || e.joined || e.decoded?.text !== payload?.text || (e.loose === true) !== loose)) throw new EditRefusedError('not-in-place', path)
   const segments = parsePointer(path)
   const section = segments[0]
   if (segments.length < 2 || (section !== 'params' && section !== 'result' && section !== 'error')) {
@@ -86,8 +89,9 @@ function target(message: JsonRpcMessage, path: string, list: readonly TextEdit[]
   if (typeof value !== 'string') throw new EditRefusedError('not-a-string', path)
   // A base64 payload is edited only through its decoded text (spans in the payload itself, e.g. of words
   // scanned as they are, would cut the encoding), and decoded text only goes back into a base64 payload.
+  // A loose string is no payload: outside a content block nothing decodes it, so it is edited as written.
   const parent = getAt(message, path.slice(0, path.lastIndexOf('/')))
-  const isPayload = isRecord(parent) && base64Key(parent) === segments[segments.length - 1]
+  const isPayload = !loose && isRecord(parent) && base64Key(parent) === segments[segments.length - 1]
   if (isPayload !== (payload !== undefined)) throw new EditRefusedError('not-in-place', path)
   const text = payload?.text ?? value
   for (const e of list) checkSpan(e.span, text.length, path)

@@ -89,6 +89,23 @@ describe('rule packs, default policy', () => {
     else expect(r.isError).toBeFalsy()
   })
 
+  it('redacts a secret in structuredContent under blob or an image-shaped data, and logs it', async () => {
+    // Outside a content block these keys hold whatever the tool put there: text, redacted as under any other key.
+    const name = 'attachments'
+    const shaped = (key: string, token: string) => ({ file: { uri: 'file:///k', blob: key }, image: { type: 'image', mimeType: 'image/png', data: token } })
+    const tool: ExtraTool = {
+      definition: { name, description: 'Lists the attachments.', inputSchema: { type: 'object' }, outputSchema: { type: 'object' } },
+      result: () => ({ content: [{ type: 'text', text: '2 attachments' }], structuredContent: shaped(FAKE_AWS_KEY, FAKE_GITHUB_TOKEN) }),
+    }
+    const r = await withTools('packs', [tool], async (c) => (await c.client.listTools(), c.client.callTool({ name, arguments: {} })))
+    expect(r).toEqual({ content: [{ type: 'text', text: '2 attachments' }], structuredContent: shaped('[REDACTED:secret]', '[REDACTED:secret]') })
+    let events: Array<Record<string, unknown>> = []
+    for (let i = 0; i < 50 && !events.some((e) => e['tool'] === name); i++) {
+      events = ((await fw.admin.request('GET', 'admin/v1/tenants/packs/events')).body as { events: Array<Record<string, unknown>> }).events
+    }
+    expect(events.find((e) => e['tool'] === name)).toMatchObject({ verdict: 'modify', kinds: ['secret'], direction: 'server_to_client', monitor: false })
+  })
+
   // Encoded: what a poisoned tool asks for to get a key file past secret scanning.
   const KEY_FILE = `[default]\naws_access_key_id = ${FAKE_AWS_KEY}\nregion = eu-west-1\n`
   const ENCODED_KEY_FILE = btoa(KEY_FILE)

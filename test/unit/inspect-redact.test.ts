@@ -65,6 +65,22 @@ describe('applyEdits', () => {
     expect(out).toEqual(blob(btoa('key=[R] ok').replace(/=+$/, '')))
   })
 
+  it('edits a loose string under a payload key as written', () => {
+    const blob = (v: string): JsonRpcMessage => ({ jsonrpc: '2.0', id: 1, result: { structuredContent: { file: { uri: 'u', blob: v } } } })
+    const out = applyEdits(blob('key=abc ok'), [{ path: '/result/structuredContent/file/blob', span: [4, 7], replacement: '[R]', loose: true }])
+    expect(out).toEqual(blob('key=[R] ok'))
+  })
+
+  it('refuses loose and decoded edits of one string together', () => {
+    const path = '/result/structuredContent/file/blob'
+    const m: JsonRpcMessage = { jsonrpc: '2.0', id: 1, result: { structuredContent: { file: { uri: 'u', blob: 'aGk=' } } } }
+    const edits: TextEdit[] = [
+      { path, span: [0, 1], replacement: '', decoded: { text: 'hi', spelling: PADDED } },
+      { path, span: [0, 1], replacement: '', loose: true },
+    ]
+    expect(() => applyEdits(m, edits)).toThrow(EditRefusedError)
+  })
+
   it.each<[string, JsonRpcMessage, TextEdit, EditRefusedError]>([
     ['a key', result('x'), { path: TEXT, span: [0, 1], replacement: '', isKey: true }, new EditRefusedError('not-in-place', TEXT)],
     ['a joined field', result('x'), { path: '/result/content', span: [0, 1], replacement: '', joined: true }, new EditRefusedError('not-in-place', '/result/content')],

@@ -312,6 +312,27 @@ describe('data and blob keys outside content blocks', () => {
     if (v.action === 'modify') expect(JSON.stringify(v.message)).not.toContain(token)
   })
 
+  it.each([
+    ['blob', 'blob', (v: string) => ({ uri: 'file:///k', blob: v })],
+    ['data beside an image type', 'data', (v: string) => ({ type: 'image', mimeType: 'image/png', data: v })],
+  ])('redacts a secret in structuredContent under %s as under any other key', (_name, key, shape) => {
+    const message = (v: string) => ({ jsonrpc: '2.0' as const, id: 1, result: { content: [], structuredContent: { file: shape(v), other: v } } })
+    const v = inspect(message(`key ${token} end`), ctx({ method: 'tools/call', fitsOutput: () => true }), policyOf())
+    expect(v.action === 'modify' && v.message).toEqual(message('key [REDACTED:secret] end'))
+    expect(v.findings.filter((f) => f.kind === 'secret').map((f) => f.path)).toEqual([`/result/structuredContent/file/${key}`, '/result/structuredContent/other'])
+  })
+
+  it('redacts a secret in a result\'s _meta under data beside an audio type', () => {
+    const message = (v: string) => ({ jsonrpc: '2.0' as const, id: 1, result: { content: [], _meta: { type: 'audio', mimeType: 'audio/wav', data: v } } })
+    const v = inspect(message(token), ctx({ method: 'tools/call' }), policyOf())
+    expect(v.action === 'modify' && v.message).toEqual(message('[REDACTED:secret]'))
+  })
+
+  it('still refuses to edit words found in a content block\'s payload: the message is blocked', () => {
+    const image = { jsonrpc: '2.0' as const, id: 1, result: { content: [{ type: 'image', mimeType: 'image/png', data: `key ${token} end` }] } }
+    expect(inspect(image, ctx({ method: 'tools/call' }), policyOf()).action).toBe('block')
+  })
+
   it('blocks a secret an elicitation answer carries under blob', () => {
     const reply = { jsonrpc: '2.0' as const, id: 'e-1', result: { action: 'accept', content: { uri: 'x', blob: token } } }
     expect(inspect(reply, ctx({ direction: 'client_to_server' }), policyOf()).action).toBe('block')
