@@ -20,7 +20,7 @@ import type { Context } from 'hono'
 import { adminAuth, forbidden, tenantAccess } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { putSecret, reencryptSecrets, SecretInput, SecretName } from '../tenant/secrets'
-import { answerFailures, answerUnrouted, existingTenant, readJson } from '../tenant/admin-http'
+import { answerFailures, answerUnrouted, existingTenant, readJson, secretsDisabled } from '../tenant/admin-http'
 import { fieldIssues } from '../tenant/issues'
 import { ClientKeyId, ClientKeyInput, issueClientKey } from './api-keys'
 import { keyring } from './master-key'
@@ -101,14 +101,6 @@ export function authAdminRoutes(): Hono<AdminEnv> {
 
   return admin
 }
-
-/** Secrets need the master key ring; without it the answer says what the operator has to set. */
-function secretsDisabled(c: Context<AdminEnv>): Response {
-  return c.json({ error: 'secrets_disabled', message: SECRETS_DISABLED }, 503)
-}
-
-const SECRETS_DISABLED =
-  'tenant secrets are off: the operator must set the SECRETS_MASTER_KEY Worker secret (openssl rand -base64 32; wrangler secret put, or .dev.vars locally)'
 
 function tenantOf(c: Context<AdminEnv>): string {
   return c.req.param('id') ?? ''

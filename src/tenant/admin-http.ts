@@ -132,6 +132,36 @@ export function secondStageIssue(env: Env, requestUrl: string, hosts: readonly s
 }
 
 /**
+ * The fields of a config that need tenant secrets, and so the `SECRETS_MASTER_KEY` ring: client
+ * authentication (apiKey or jwt: identity assertions are signed with a key derived from it), the origin
+ * credential, webhook signing secrets and a second stage's bearer secret.
+ */
+export function secretsNeeded(config: TenantConfig): string[] {
+  const fields = config.auth.mode === 'passthrough' ? [] : ['auth.mode']
+  if (config.origin.credential) fields.push('origin.credential.secret')
+  config.alerts.webhooks.forEach((_, i) => fields.push(`alerts.webhooks.${i}.secret`))
+  return [...fields, ...policySecretsNeeded(config.policy, 'policy.')]
+}
+
+/** The fields of a policy that need tenant secrets (see `secretsNeeded`); `prefix` as in `secondStageIssue`. */
+export function policySecretsNeeded(policy: PolicyConfig, prefix = ''): string[] {
+  return policy.classifier.secondStage?.secret === undefined ? [] : [`${prefix}classifier.secondStage.secret`]
+}
+
+const SET_MASTER_KEY = 'the operator must set the SECRETS_MASTER_KEY Worker secret (openssl rand -base64 32; wrangler secret put, or .dev.vars locally)'
+
+/**
+ * 503 `secrets_disabled`: the Worker has no `SECRETS_MASTER_KEY` ring, and the request needs one (a secret
+ * write, or a config whose `fields` need secrets). Refused when written: stored, such a config would fail
+ * its traffic (503 "configuration error"), its alerts or its second-stage calls with a cause only the
+ * server log shows. The message says what to set.
+ */
+export function secretsDisabled(c: Context, fields: readonly string[] = []): Response {
+  const what = fields.length > 0 ? `the config needs tenant secrets (${fields.join(', ')}), which are off` : 'tenant secrets are off'
+  return c.json({ error: 'secrets_disabled', message: `${what}: ${SET_MASTER_KEY}` }, 503)
+}
+
+/**
  * Answers 404 `not_found` for a tenant its authority does not hold (the strongly consistent record,
  * not KV's copy, so a tenant created a moment ago elsewhere is found). For routes whose state is
  * created on first use (kill switch, alert outbox), so an unknown id is refused and leaves nothing

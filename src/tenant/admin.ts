@@ -1,8 +1,8 @@
 /**
  * The admin API under `/admin/v1` (OpenAPI at `/admin/v1/openapi.json`). Config lives in each tenant's
  * `TenantConfigAuthority` Durable Object, which versions every write and publishes to KV; these routes
- * authenticate, validate strictly (one `{ path, message }` per bad field), check the origin rules and
- * map the object's answers to HTTP. Writes take `If-Match: <version>` for compare-and-swap (412 on a
+ * authenticate, validate strictly (one `{ path, message }` per bad field), check the origin rules, refuse
+ * a config that needs tenant secrets when the Worker has no master key, and map the object's answers to HTTP. Writes take `If-Match: <version>` for compare-and-swap (412 on a
  * mismatch) and answer with `ETag: "<version>"`.
  *
  * The operator token may do everything. A tenant key may read and write its own tenant only, never
@@ -16,7 +16,7 @@ import { PolicyConfig, TenantConfig, TenantId } from './config'
 import { clearTenantCache } from './store'
 import { adminAuth, forbidden, mayAccessTenant } from './admin-auth'
 import type { AdminEnv } from './admin-auth'
-import { answerFailures, answerUnrouted, etag, existingTenant, invalidConfig, invalidRequest, addressIssue, preconditionOf, readJson, refusal, secondStageIssue } from './admin-http'
+import { answerFailures, answerUnrouted, etag, existingTenant, invalidConfig, invalidRequest, addressIssue, policySecretsNeeded, preconditionOf, readJson, refusal, secondStageIssue, secretsDisabled, secretsNeeded } from './admin-http'
 import { RollbackRequest } from './admin-schemas'
 import type { TenantRecord, WriteResult } from './authority-types'
 import { DryRunRequest, dryRun } from './dry-run'
@@ -27,6 +27,7 @@ import { openApiDocument } from './openapi'
 import { readEvents } from '../audit/sink'
 import { configChangedAlert, sendAlert } from '../alerts/send'
 import { webhookUrlIssues } from '../alerts/url'
+import { keyring } from '../auth/master-key'
 
 export { fieldIssues } from './issues'
 export type { FieldIssue } from './issues'
@@ -86,6 +87,8 @@ export function adminRoutes(): Hono<AdminEnv> {
     if (issue) return invalidConfig(c, [issue])
     const hookIssues = webhookUrlIssues(c.env, c.req.url, parsed.data) // same rules as origin.url
     if (hookIssues.length > 0) return invalidConfig(c, hookIssues)
+    const needs = await secretsMissing(c, secretsNeeded(parsed.data))
+    if (needs) return needs
     const result = await authority(c, id).write({ tenant: id, actor, expect, change: { kind: 'config', config: body.value } })
     return written(c, id, result, tenantBody)
   })
@@ -121,6 +124,8 @@ export function adminRoutes(): Hono<AdminEnv> {
       const issue = secondStageIssue(c.env, c.req.url, read.status === 'active' ? read.record.config.hosts : [], parsed.data)
       if (issue) return invalidConfig(c, [issue])
     }
+    const needs = await secretsMissing(c, policySecretsNeeded(parsed.data))
+    if (needs) return needs
     const result = await authority(c, id).write({ tenant: id, actor: c.var.actor, expect, change: { kind: 'policy', policy: body.value } })
     return written(c, id, result, policyBody)
   })
@@ -155,6 +160,8 @@ export function adminRoutes(): Hono<AdminEnv> {
     if (issue) return invalidConfig(c, [issue])
     const hookIssues = webhookUrlIssues(c.env, c.req.url, target.config)
     if (hookIssues.length > 0) return invalidConfig(c, hookIssues)
+    const needs = await secretsMissing(c, secretsNeeded(target.config))
+    if (needs) return needs
     const result = await authority(c, id).rollback({ tenant: id, actor: c.var.actor, expect, version: parsed.data.version })
     return written(c, id, result, tenantBody)
   })
@@ -206,6 +213,11 @@ function tenantScope() {
     if (!mayAccessTenant(c.var.actor, id)) return forbidden(c)
     await next()
   }
+}
+
+/** 503 `secrets_disabled` when the config's `fields` need tenant secrets and the Worker has no master key; null otherwise. */
+async function secretsMissing(c: Ctx, fields: string[]): Promise<Response | null> {
+  return fields.length > 0 && !(await keyring(c.env)) ? secretsDisabled(c, fields) : null
 }
 
 /** A tenant that cannot be read: absent or deleted (404), or stored under an older schema (500). */

@@ -67,6 +67,7 @@ const write: Reply[] = [
   [409, 'A hostname belongs to another tenant', 'Error'],
   [410, 'The tenant was deleted; its id is never reused', 'Error'],
   [412, 'If-Match does not name the current version', 'Error'],
+  [503, 'The config needs tenant secrets and SECRETS_MASTER_KEY is not set', 'Error'],
 ]
 
 /** Every admin route. A test checks this list against the routes the app serves. */
