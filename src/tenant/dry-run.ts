@@ -26,26 +26,45 @@ import { withheldResult } from '../tools/result-check'
 import { accessOf, type Refusal } from '../tools/context'
 import { hidesEntry, LISTS } from '../tools/list-check'
 
+// What each field of a dry run must be, in the words a refusal uses: zod's own ("expected nonoptional,
+// received undefined") name its internals, not what the caller left out.
+const DIRECTIONS = 'client_to_server (the client sends the message) or server_to_client (the origin sends it)'
+const FIELDS = 'message, direction, method, tool, outputSchema, era and config'
+
+/** A string of 1 to 256 characters that is `what`, refused in those words. */
+function name(what: string) {
+  const error = `must be ${what}, 1 to 256 characters`
+  return z.string({ error }).min(1, { error }).max(256, { error })
+}
+
 /** Body of `POST /admin/v1/tenants/:id/test`. */
 export const DryRunRequest = z
-  .object({
-    /** One JSON-RPC message, as it would travel on the wire. */
-    message: z.unknown(),
-    direction: z.enum(['client_to_server', 'server_to_client']),
-    /** For a response: the method of the request it answers (the live path remembers it per id). */
-    method: z.string().min(1).max(256).optional(),
-    /** For a `tools/call` response: the tool that was called. */
-    tool: z.string().min(1).max(256).optional(),
-    /**
-     * For a `tools/call` response: the `outputSchema` of the tool's approved definition, which the live
-     * path reads from the tool's pin (ignored when pinning is off, as live).
-     */
-    outputSchema: z.record(z.string(), z.unknown()).optional(),
-    /** Protocol era of the exchange (`modern` is 2026-07-28). */
-    era: z.enum(['legacy', 'modern']).default('legacy'),
-    /** A proposed config to test instead of the current one (validated like a write; nothing is saved). */
-    config: z.unknown().optional(),
-  })
+  .object(
+    {
+      /** One JSON-RPC message, as it would travel on the wire. */
+      message: z.unknown().nonoptional({ error: 'required, a JSON-RPC message object' }),
+      direction: z.enum(['client_to_server', 'server_to_client'], { error: (i) => `${i.input === undefined ? 'required,' : 'must be'} ${DIRECTIONS}` }),
+      /** For a response: the method of the request it answers (the live path remembers it per id). */
+      method: name('the method of the request the message answers').optional(),
+      /** For a `tools/call` response: the tool that was called. */
+      tool: name('the name of the tool called').optional(),
+      /**
+       * For a `tools/call` response: the `outputSchema` of the tool's approved definition, which the live
+       * path reads from the tool's pin (ignored when pinning is off, as live).
+       */
+      outputSchema: z.record(z.string(), z.unknown(), { error: "must be a JSON Schema object, the tool's outputSchema" }).optional(),
+      /** Protocol era of the exchange (`modern` is 2026-07-28). */
+      era: z.enum(['legacy', 'modern'], { error: 'must be legacy (the default) or modern (2026-07-28)' }).default('legacy'),
+      /** A proposed config to test instead of the current one (validated like a write; nothing is saved). */
+      config: z.unknown().optional(),
+    },
+    {
+      error: (i) =>
+        i.code === 'unrecognized_keys'
+          ? `unknown field ${i.keys.map((k) => JSON.stringify(k)).join(', ')}: a dry run takes ${FIELDS}`
+          : 'must be a JSON object: {"message": {…}, "direction": "client_to_server" | "server_to_client"}',
+    },
+  )
   .strict()
 export type DryRunRequest = z.infer<typeof DryRunRequest>
 
@@ -106,8 +125,11 @@ export type DryRunOutcome = { ok: true; result: DryRunResult } | { ok: false; re
  * from its content, so it never shadows the tenant's live compiled policy.
  */
 export async function dryRun(subject: DryRunSubject, req: DryRunRequest): Promise<DryRunOutcome> {
-  if (req.message === undefined) return { ok: false, reason: 'required' }
-  const parsed = parseJsonBody(JSON.stringify(req.message), { maxDepth: MAX_JSON_DEPTH })
+  const sent = req.message
+  if (sent === undefined) return { ok: false, reason: 'required, a JSON-RPC message object' }
+  if (Array.isArray(sent)) return { ok: false, reason: 'one message, not a batch' }
+  if (typeof sent !== 'object' || sent === null) return { ok: false, reason: `must be a JSON-RPC message object, not ${sent === null ? 'null' : `a ${typeof sent}`}` }
+  const parsed = parseJsonBody(JSON.stringify(sent), { maxDepth: MAX_JSON_DEPTH })
   if (!parsed.ok) return { ok: false, reason: parsed.reason }
   if (parsed.value.kind !== 'single') return { ok: false, reason: 'one message, not a batch' }
   const message = parsed.value.message

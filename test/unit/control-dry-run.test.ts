@@ -156,4 +156,30 @@ describe('dry run', { timeout: 20_000 }, () => {
     }
     expect((await call('POST', `/tenants/${uniqueId('nobody')}/test`, { body: { message: ping, direction: 'client_to_server' } })).status).toBe(404)
   })
+
+  it.each<[string, unknown, Array<{ path: string; message: string }>]>([
+    ['an empty body object', {}, [
+      { path: 'message', message: 'required, a JSON-RPC message object' },
+      { path: 'direction', message: 'required, client_to_server (the client sends the message) or server_to_client (the origin sends it)' },
+    ]],
+    ['a wrong direction and era', { message: { jsonrpc: '2.0', id: 1, method: 'ping' }, direction: 'up', era: '2026' }, [
+      { path: 'direction', message: 'must be client_to_server (the client sends the message) or server_to_client (the origin sends it)' },
+      { path: 'era', message: 'must be legacy (the default) or modern (2026-07-28)' },
+    ]],
+    ['wrong-typed method, tool and outputSchema', { message: { jsonrpc: '2.0', id: 1, result: {} }, direction: 'server_to_client', method: 7, tool: '', outputSchema: [] }, [
+      { path: 'method', message: 'must be the method of the request the message answers, 1 to 256 characters' },
+      { path: 'tool', message: 'must be the name of the tool called, 1 to 256 characters' },
+      { path: 'outputSchema', message: "must be a JSON Schema object, the tool's outputSchema" },
+    ]],
+    ['a misspelt field', { message: { jsonrpc: '2.0', id: 1, method: 'ping' }, direction: 'client_to_server', methd: 'ping' }, [
+      { path: '(root)', message: 'unknown field "methd": a dry run takes message, direction, method, tool, outputSchema, era and config' },
+    ]],
+    ['a body that is not an object', [1], [{ path: '(root)', message: 'must be a JSON object: {"message": {…}, "direction": "client_to_server" | "server_to_client"}' }]],
+    ['a message that is not an object', { message: 'ping', direction: 'client_to_server' }, [{ path: 'message', message: 'must be a JSON-RPC message object, not a string' }]],
+    ['a null message', { message: null, direction: 'client_to_server' }, [{ path: 'message', message: 'must be a JSON-RPC message object, not null' }]],
+  ])('says in plain words what is missing or wrong (%s)', async (_name, body, issues) => {
+    const id = uniqueId('dry-words')
+    await createTenant(id, { origin: { url: 'https://origin.example/mcp' } })
+    expect(await call('POST', `/tenants/${id}/test`, { body })).toMatchObject({ status: 400, body: { error: 'invalid_request', issues } })
+  })
 })
