@@ -21,7 +21,8 @@ export type JsonBody = { ok: true; value: unknown } | { ok: false; response: Res
 
 /**
  * Reads a JSON body of at most `max` bytes (default: a config's limit); a larger one is 413 with
- * `tooLarge` (default `config_too_large`). An empty body is `{}` when `allowEmpty`, otherwise 400.
+ * `tooLarge` (default `config_too_large`). An empty body is `{}` when `allowEmpty`, otherwise 400
+ * `invalid_json`, as is a body that does not parse, each with a `message` saying which.
  */
 export async function readJson(c: Context, opts: { allowEmpty?: boolean; max?: number; tooLarge?: 'config_too_large' | 'body_too_large' } = {}): Promise<JsonBody> {
   const max = opts.max ?? MAX_BODY_BYTES
@@ -35,11 +36,14 @@ export async function readJson(c: Context, opts: { allowEmpty?: boolean; max?: n
     if (err === over) return tooLarge()
     throw err
   }
-  if (text.trim() === '' && opts.allowEmpty) return { ok: true, value: {} }
+  const empty = text.trim() === ''
+  if (empty && opts.allowEmpty) return { ok: true, value: {} }
   try {
     return { ok: true, value: JSON.parse(text) as unknown }
   } catch {
-    return { ok: false, response: c.json({ error: 'invalid_json' }, 400) }
+    // Clients match on the code; the message is for the person reading the answer.
+    const message = empty ? 'the body is empty: this request takes a JSON object' : 'the body is not valid JSON'
+    return { ok: false, response: c.json({ error: 'invalid_json', message }, 400) }
   }
 }
 

@@ -191,7 +191,7 @@ describe('small admin bodies: only an empty body means the default', () => {
     for (const body of ['{"tool": "delete_db"', '{', '[1,']) {
       const res = await admin('POST', '/tenants/cut-short/kill', body)
       expect(res.status).toBe(400)
-      expect(await res.json()).toEqual({ error: 'invalid_json' })
+      expect(await res.json()).toEqual({ error: 'invalid_json', message: 'the body is not valid JSON' })
     }
     expect(await (await admin('GET', '/tenants/cut-short/kill')).json()).toMatchObject({ killed: false, tools: [] })
 
@@ -230,10 +230,19 @@ describe('small admin bodies: only an empty body means the default', () => {
     expect(await (await admin('POST', '/tenants/moved-origin/tools/approve-all')).json()).toMatchObject({ origin: moved })
   })
 
+  it('says why a body that is not JSON was refused, keeping the invalid_json code', async () => {
+    for (const [path, method] of [['/tenants/cut-short', 'PUT'], ['/tenants/cut-short/policy', 'PUT'], ['/tenants/cut-short/rollback', 'POST'], ['/tenants/cut-short/test', 'POST']] as const) {
+      const broken = await admin(method, path, '{"origin":')
+      expect([path, broken.status, await broken.json()]).toEqual([path, 400, { error: 'invalid_json', message: 'the body is not valid JSON' }])
+      const empty = await admin(method, path)
+      expect([path, empty.status, await empty.json()]).toEqual([path, 400, { error: 'invalid_json', message: 'the body is empty: this request takes a JSON object' }])
+    }
+  })
+
   it('refuses a malformed tool decision instead of deciding without its hash, kind and origin', async () => {
     for (const path of ['/tenants/cut-short/tools/daily_quote/approve', '/tenants/cut-short/tools/daily_quote/reject', '/tenants/cut-short/tools/approve-all']) {
       const res = await admin('POST', path, `{"hash":"${'ab'.repeat(32)}",}`)
-      expect([path, res.status, await res.json()]).toEqual([path, 400, { error: 'invalid_json' }])
+      expect([path, res.status, await res.json()]).toEqual([path, 400, { error: 'invalid_json', message: 'the body is not valid JSON' }])
     }
   })
 })
@@ -244,7 +253,7 @@ describe('secret and client-key bodies', () => {
     const huge = await admin('PUT', '/tenants/bodies/secrets/big', { value: 'x'.repeat(40 * 1024) })
     expect([huge.status, await huge.json()]).toEqual([413, { error: 'body_too_large' }])
     const broken = await admin('POST', '/tenants/bodies/client-keys', '{"name": "ci"')
-    expect([broken.status, await broken.json()]).toEqual([400, { error: 'invalid_json' }])
+    expect([broken.status, await broken.json()]).toEqual([400, { error: 'invalid_json', message: 'the body is not valid JSON' }])
     expect((await admin('POST', '/tenants/bodies/client-keys')).status).toBe(201) // empty: defaults
   })
 
