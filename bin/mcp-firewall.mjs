@@ -7,7 +7,8 @@
  *   mcp-firewall tenant diff <id> <config.json>
  *   mcp-firewall tenant versions <id>
  *   mcp-firewall tenant rollback <id> <version>
- *   mcp-firewall tenant test <id> <message.json> [--direction client_to_server|server_to_client] [--method m] [--config c.json]
+ *   mcp-firewall tenant test <id> <message.json> [--direction client_to_server|server_to_client] [--method m] [--tool name]
+ *                                [--output-schema schema.json] [--era legacy|modern] [--config c.json]
  *   mcp-firewall tenant kill <id> [--tool <name>]      mcp-firewall tenant unkill <id> [--tool <name>]
  *   mcp-firewall tools list <id> [--state pending|approved|rejected] [--origin <url>]
  *   mcp-firewall tools approve|reject <id> <name> [--kind tool|prompt|resourceTemplate] [--hash <sha256>]
@@ -24,7 +25,7 @@ const USAGE = `usage: mcp-firewall tenant push <id> <config.json> [--if-match <v
        mcp-firewall tenant get|versions <id>
        mcp-firewall tenant diff <id> <config.json>
        mcp-firewall tenant rollback <id> <version>
-       mcp-firewall tenant test <id> <message.json> [--direction client_to_server|server_to_client] [--method <m>] [--config <c.json>]
+       mcp-firewall tenant test <id> <message.json> [--direction client_to_server|server_to_client] [--method <m>] [--tool <name>] [--output-schema <schema.json>] [--era legacy|modern] [--config <c.json>]
        mcp-firewall tenant kill|unkill <id> [--tool <name>]
        mcp-firewall tools list <id> [--state pending|approved|rejected] [--origin <url>]
        mcp-firewall tools approve|reject <id> <name> [--kind tool|prompt|resourceTemplate] [--hash <sha256>] [--origin <url>]
@@ -43,7 +44,7 @@ const SHAPES = {
     diff: { args: ['id', 'config.json'], flags: [] },
     versions: { args: ['id'], flags: [] },
     rollback: { args: ['id', 'version'], flags: [] },
-    test: { args: ['id', 'message.json'], flags: ['direction', 'method', 'config'] },
+    test: { args: ['id', 'message.json'], flags: ['direction', 'method', 'tool', 'output-schema', 'era', 'config'] },
     kill: { args: ['id'], flags: ['tool'] },
     unkill: { args: ['id'], flags: ['tool'] },
   },
@@ -94,11 +95,12 @@ class ApiError extends Error {
   }
 }
 
-async function readJson(path) {
+async function readJson(path, { editorSchema = true } = {}) {
   try {
     const value = JSON.parse(await readFile(path, 'utf8'))
-    // Config files may name their JSON Schema for editors; the API itself is strict.
-    if (value && typeof value === 'object' && !Array.isArray(value)) delete value.$schema
+    // Config files may name their JSON Schema for editors; the API itself is strict. A JSON Schema's own
+    // `$schema` names its draft, so it is kept there (`editorSchema: false`).
+    if (editorSchema && value && typeof value === 'object' && !Array.isArray(value)) delete value.$schema
     return value
   } catch (err) {
     throw new UsageError(`cannot read JSON from ${path}: ${err.message}`)
@@ -146,7 +148,9 @@ const commands = {
   },
   async test([id, file], flags) {
     const message = await readJson(need(file, 'message file'))
-    const body = { message, direction: flags.direction ?? 'server_to_client', ...(flags.method ? { method: flags.method } : {}) }
+    const body = { message, direction: flags.direction ?? 'server_to_client', ...(flags.method ? { method: flags.method } : {}), ...(flags.tool ? { tool: flags.tool } : {}) }
+    if (flags['output-schema']) body.outputSchema = await readJson(flags['output-schema'], { editorSchema: false })
+    if (flags.era) body.era = flags.era
     if (flags.config) body.config = await readJson(flags.config)
     return api('POST', `/tenants/${need(id, 'tenant id')}/test`, { body })
   },

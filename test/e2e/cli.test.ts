@@ -3,7 +3,8 @@
  * run as a child process exactly as a deploy pipeline would.
  */
 import { execFile } from 'node:child_process'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -70,6 +71,33 @@ describe('mcp-firewall CLI', () => {
     expect(JSON.parse(res.stdout)).toMatchObject({ verdict: 'block', reason: 'injection' })
   })
 
+  it("passes a dry run's tool, output schema and era", async () => {
+    // 2026-07-28 only: the server's opaque state on an input_required result is not scanned.
+    const token = ['ghp', '_', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('')
+    const message = join(dir, 'input.json')
+    await writeFile(message, JSON.stringify({ jsonrpc: '2.0', id: 1, result: { resultType: 'input_required', inputRequests: {}, requestState: token } }))
+    const test = async (...flags: string[]) => JSON.parse((await cli(['tenant', 'test', 'cli-co', message, '--direction', 'server_to_client', '--method', 'tools/call', ...flags])).stdout) as { verdict: string }
+    expect(await test('--era', 'modern')).toMatchObject({ verdict: 'allow' })
+    expect(await test('--era', 'legacy')).toMatchObject({ verdict: 'modify' })
+
+    // What the CLI sends, field by field: the output schema as written, its $schema kept (it names the draft).
+    const seen: Array<{ url: string; body: unknown }> = []
+    const recorder = await recordingServer(seen)
+    try {
+      const schema = join(dir, 'schema.json')
+      const outputSchema = { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', properties: { n: { type: 'integer' } } }
+      await writeFile(schema, JSON.stringify(outputSchema))
+      const args = ['tenant', 'test', 'acme', message, '--direction', 'server_to_client', '--method', 'tools/call', '--tool', 'count', '--output-schema', schema, '--era', 'modern']
+      expect((await cli(args, TEST_ADMIN_TOKEN, recorder.url)).code).toBe(0)
+      expect(seen).toEqual([{
+        url: '/admin/v1/tenants/acme/test',
+        body: { message: JSON.parse(await readFile(message, 'utf8')), direction: 'server_to_client', method: 'tools/call', tool: 'count', outputSchema, era: 'modern' },
+      }])
+    } finally {
+      await recorder.close()
+    }
+  })
+
   it('kills and restores a tenant', async () => {
     expect(JSON.parse((await cli(['tenant', 'kill', 'cli-co'])).stdout)).toMatchObject({ killed: true })
     expect(JSON.parse((await cli(['tenant', 'unkill', 'cli-co'])).stdout)).toMatchObject({ killed: false })
@@ -125,6 +153,21 @@ describe('mcp-firewall CLI', () => {
     expect((await fw.admin.getTenant('cli-co')).body).toMatchObject({ version: before.version })
   })
 })
+
+/** A stand-in for the admin API that records each request's path and JSON body and answers `{}`. */
+async function recordingServer(seen: Array<{ url: string; body: unknown }>): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createHttpServer((req, res) => {
+    let text = ''
+    req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')))
+    req.on('end', () => {
+      seen.push({ url: req.url ?? '', body: text === '' ? undefined : (JSON.parse(text) as unknown) })
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+    })
+  })
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok))
+  const { port } = server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((ok) => server.close(() => ok())) }
+}
 
 // The tool review commands, as a deploy pipeline runs them after shipping new tool definitions.
 describe('mcp-firewall tools', () => {
