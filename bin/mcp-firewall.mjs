@@ -7,7 +7,7 @@
  *   mcp-firewall tenant diff <id> <config.json>
  *   mcp-firewall tenant versions <id>
  *   mcp-firewall tenant rollback <id> <version>
- *   mcp-firewall tenant test <id> <message.json> [--direction client_to_server|server_to_client] [--method m] [--tool name]
+ *   mcp-firewall tenant test <id> <message.json> --direction client_to_server|server_to_client [--method m] [--tool name]
  *                                [--output-schema schema.json] [--era legacy|modern] [--config c.json]
  *   mcp-firewall tenant kill <id> [--tool <name>]      mcp-firewall tenant unkill <id> [--tool <name>]
  *   mcp-firewall tools list <id> [--state pending|approved|rejected] [--origin <url>]
@@ -25,7 +25,7 @@ const USAGE = `usage: mcp-firewall tenant push <id> <config.json> [--if-match <v
        mcp-firewall tenant get|versions <id>
        mcp-firewall tenant diff <id> <config.json>
        mcp-firewall tenant rollback <id> <version>
-       mcp-firewall tenant test <id> <message.json> [--direction client_to_server|server_to_client] [--method <m>] [--tool <name>] [--output-schema <schema.json>] [--era legacy|modern] [--config <c.json>]
+       mcp-firewall tenant test <id> <message.json> --direction client_to_server|server_to_client [--method <m>] [--tool <name>] [--output-schema <schema.json>] [--era legacy|modern] [--config <c.json>]
        mcp-firewall tenant kill|unkill <id> [--tool <name>]
        mcp-firewall tools list <id> [--state pending|approved|rejected] [--origin <url>]
        mcp-firewall tools approve|reject <id> <name> [--kind tool|prompt|resourceTemplate] [--hash <sha256>] [--origin <url>]
@@ -44,7 +44,7 @@ const SHAPES = {
     diff: { args: ['id', 'config.json'], flags: [] },
     versions: { args: ['id'], flags: [] },
     rollback: { args: ['id', 'version'], flags: [] },
-    test: { args: ['id', 'message.json'], flags: ['direction', 'method', 'tool', 'output-schema', 'era', 'config'] },
+    test: { args: ['id', 'message.json'], flags: ['direction', 'method', 'tool', 'output-schema', 'era', 'config'], required: ['direction'] },
     kill: { args: ['id'], flags: ['tool'] },
     unkill: { args: ['id'], flags: ['tool'] },
   },
@@ -64,7 +64,8 @@ const SHAPES = {
  */
 function checkShape(group, command, positional, flags) {
   const shape = SHAPES[group][command]
-  const usage = `usage: mcp-firewall ${group} ${command} ${shape.args.map((a) => `<${a}>`).join(' ')}${shape.flags.map((f) => ` [--${f} <value>]`).join('')}`
+  const flag = (f) => (shape.required?.includes(f) ? ` --${f} <value>` : ` [--${f} <value>]`)
+  const usage = `usage: mcp-firewall ${group} ${command} ${shape.args.map((a) => `<${a}>`).join(' ')}${shape.flags.map(flag).join('')}`
   if (positional.length > shape.args.length) throw new UsageError(`unexpected argument '${positional[shape.args.length]}'\n${usage}`)
   const unknown = Object.keys(flags).find((f) => !shape.flags.includes(f))
   if (unknown !== undefined) throw new UsageError(`unknown option --${unknown} for ${group} ${command}\n${usage}`)
@@ -147,8 +148,11 @@ const commands = {
     return api('POST', `/tenants/${need(id, 'tenant id')}/rollback`, { body: { version: Number(version) } })
   },
   async test([id, file], flags) {
+    // Required, as by the API: a message means different things from each side (a tools/call request read
+    // as the origin's is inspected under the wrong roles), so a default would give a verdict for the other side.
+    if (flags.direction === undefined) throw new UsageError('tenant test needs --direction: client_to_server (the client sends the message) or server_to_client (the origin sends it)')
     const message = await readJson(need(file, 'message file'))
-    const body = { message, direction: flags.direction ?? 'server_to_client', ...(flags.method ? { method: flags.method } : {}), ...(flags.tool ? { tool: flags.tool } : {}) }
+    const body = { message, direction: flags.direction, ...(flags.method ? { method: flags.method } : {}), ...(flags.tool ? { tool: flags.tool } : {}) }
     if (flags['output-schema']) body.outputSchema = await readJson(flags['output-schema'], { editorSchema: false })
     if (flags.era) body.era = flags.era
     if (flags.config) body.config = await readJson(flags.config)
