@@ -15,8 +15,9 @@
  *   mcp-firewall tools approve-all <id> [--kind tool|prompt|resourceTemplate]   (e.g. after a deploy)
  *   mcp-firewall tools calls <id>                      mcp-firewall tools approve-call <id> <approvalId>
  *
- * Environment: MCP_FIREWALL_URL (e.g. https://fw.example.com) and MCP_FIREWALL_TOKEN (the operator token
- * or a tenant admin key). Exit codes: 0 ok, 1 usage, 2 the API refused (its JSON answer is printed), 3 network.
+ * Environment: MCP_FIREWALL_URL (e.g. https://fw.example.com, or https://gw.example/fw behind a reverse proxy
+ * that serves the firewall under a path) and MCP_FIREWALL_TOKEN (the operator token or a tenant admin key).
+ * Exit codes: 0 ok, 1 usage, 2 the API refused (its JSON answer is printed), 3 network.
  */
 import { readFile } from 'node:fs/promises'
 import { diffConfigs } from './diff.mjs'
@@ -32,7 +33,7 @@ const USAGE = `usage: mcp-firewall tenant push <id> <config.json> [--if-match <v
        mcp-firewall tools approve-all <id> [--kind tool|prompt|resourceTemplate] [--origin <url>]
        mcp-firewall tools calls <id>
        mcp-firewall tools approve-call <id> <approvalId>
-  env: MCP_FIREWALL_URL    the firewall, e.g. http://127.0.0.1:8787 for \`npm start\`
+  env: MCP_FIREWALL_URL    the firewall, e.g. http://127.0.0.1:8787 for \`npm start\` (a path, as behind a reverse proxy, is kept)
        MCP_FIREWALL_TOKEN  the operator token (ADMIN_TOKEN; \`npm start\` writes it to .dev.vars) or a tenant admin key
   exit: 0 ok, 1 usage, 2 the API refused (its JSON answer is printed), 3 network`
 
@@ -116,7 +117,11 @@ export async function api(method, path, { body, headers = {} } = {}, env = proce
   if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) {
     throw new UsageError(`MCP_FIREWALL_URL must be an http or https URL such as http://127.0.0.1:8787, not '${base}'`)
   }
-  const res = await fetch(new URL(`/admin/v1${path}`, base), {
+  // Its path is kept: behind a reverse proxy that serves the firewall under /fw, the API is at /fw/admin/v1.
+  // A query or fragment has no place to go, and dropping it silently would call another URL than the one given.
+  const root = new URL(base)
+  if (/[?#]/.test(base)) throw new UsageError(`MCP_FIREWALL_URL must not carry a query or fragment, not '${base}'`)
+  const res = await fetch(new URL(`${root.pathname.replace(/\/+$/, '')}/admin/v1${path}`, root), {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),

@@ -109,6 +109,22 @@ describe('mcp-firewall CLI', () => {
     }
   })
 
+  it('keeps a path prefix of MCP_FIREWALL_URL (a reverse proxy serving the firewall under it)', async () => {
+    const seen: Array<{ url: string; body: unknown }> = []
+    const recorder = await recordingServer(seen)
+    try {
+      for (const base of [`${recorder.url}/fw`, `${recorder.url}/fw/`]) expect((await cli(['tenant', 'get', 'acme'], TEST_ADMIN_TOKEN, base)).code).toBe(0)
+      expect((await cli(['tenant', 'get', 'acme'], TEST_ADMIN_TOKEN, `${recorder.url}/`)).code).toBe(0)
+      expect(seen.map((r) => r.url)).toEqual(['/fw/admin/v1/tenants/acme', '/fw/admin/v1/tenants/acme', '/admin/v1/tenants/acme'])
+      const query = await cli(['tenant', 'get', 'acme'], TEST_ADMIN_TOKEN, `${recorder.url}/fw?x=1`)
+      expect(query.code).toBe(1)
+      expect(query.stderr).toContain(`MCP_FIREWALL_URL must not carry a query or fragment, not '${recorder.url}/fw?x=1'`)
+      expect(seen).toHaveLength(3)
+    } finally {
+      await recorder.close()
+    }
+  })
+
   it('kills and restores a tenant', async () => {
     expect(JSON.parse((await cli(['tenant', 'kill', 'cli-co'])).stdout)).toMatchObject({ killed: true })
     expect(JSON.parse((await cli(['tenant', 'unkill', 'cli-co'])).stdout)).toMatchObject({ killed: false })
