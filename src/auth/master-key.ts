@@ -13,7 +13,7 @@ import { z } from 'zod'
 import { base64url } from 'jose'
 
 /** Why a derived key exists; part of the HKDF `info`, so keys for different purposes never coincide. */
-export type KeyPurpose = 'tenant-secrets' | 'identity-assertion' | 'stream-state'
+export type KeyPurpose = 'tenant-secrets' | 'identity-assertion' | 'stream-state' | 'session-binding'
 
 export interface MasterKey {
   /** 1..255, written into every envelope (and assertion `kid`) made with this key. */

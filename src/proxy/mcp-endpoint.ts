@@ -26,6 +26,7 @@ import { resumedStream, streamIdPrefix } from './stream-state'
 import { SecondStageError, tenantSecondStage } from '../detectors/classifier/second-stage'
 import type { AiRunner } from '../detectors/classifier/second-stage'
 import { keyring } from '../auth/master-key'
+import { bindSessionId, boundSessionId } from '../auth/session-binding'
 import { kvAuthStore } from '../auth/storage'
 import { cachedSecret } from '../auth/origin-credential'
 import type { ResumedStream } from './stream-state'
@@ -52,8 +53,12 @@ export interface EndpointRequest {
   killedTools?: readonly string[]
 }
 
-/** An endpoint request whose client passed `authenticate`; `auth.identity` is the verified client. */
-type AuthedRequest = EndpointRequest & { auth: ClientAuth }
+/**
+ * An endpoint request whose client passed `authenticate`; `auth.identity` is the verified client, and
+ * `sessionId` the session as the origin knows it (the client's `Mcp-Session-Id`, unwrapped in apiKey and
+ * jwt mode), which every per-session record of the firewall is keyed by.
+ */
+type AuthedRequest = EndpointRequest & { auth: ClientAuth; sessionId: string | null }
 
 /** Handles one request to a tenant's MCP endpoint. Throws `FirewallError` for every refusal. */
 export async function handleMcp(r: EndpointRequest): Promise<Response> {
@@ -80,7 +85,7 @@ export async function handleMcp(r: EndpointRequest): Promise<Response> {
   const outcome = await limitUnauthenticated(r, () => authenticate(r, target.url))
   const response = !outcome.ok
     ? outcome.response
-    : await (request.method === 'POST' ? handlePost({ ...r, auth: outcome.auth }, target.url) : handleStreamOrDelete({ ...r, auth: outcome.auth }, target.url)).catch((err: unknown) => {
+    : await handleAuthed(r, outcome.auth, target.url).catch((err: unknown) => {
         throw outcome.auth.mode === 'passthrough' ? err : modeBRefusal(r, err)
       })
   // Mode B: the origin's own challenges describe another resource; never pass them on (§2.3).
@@ -101,6 +106,44 @@ function modeBRefusal(r: EndpointRequest, err: unknown): unknown {
     return new FirewallError({ kind: 'origin_unreachable' }, err.id)
   }
   return new FirewallError({ kind: 'origin_refused', status: err.problem.status }, err.id)
+}
+
+/**
+ * A verified client's request. In apiKey and jwt mode the origin sees the firewall's credential for every
+ * client, so the client's session id is the origin's bound to it (src/auth/session-binding.ts): checked
+ * against the identity this request verified as before anything is read or forwarded, and the origin's
+ * id in the response bound in turn. Passthrough mode has no verified client to bind a session to: the
+ * origin's id passes both ways unchanged, and the origin alone decides who may use it.
+ */
+async function handleAuthed(r: EndpointRequest, auth: ClientAuth, originUrl: URL): Promise<Response> {
+  const { request, tenant } = r
+  const clientId = request.headers.get('mcp-session-id')
+  const owner = auth.mode !== 'passthrough' && auth.identity !== undefined ? { tenantId: tenant.id, mode: auth.mode, identity: auth.identity } : null
+  if (!owner) {
+    const authed = { ...r, auth, sessionId: clientId }
+    return request.method === 'POST' ? handlePost(authed, originUrl) : handleStreamOrDelete(authed, originUrl)
+  }
+  const ring = await keyring(r.env)
+  if (!ring) throw new FirewallError({ kind: 'tenant_config_invalid' }) // authenticate refuses these modes without one
+  // 2026-07-28 has no sessions (§1.3): an id sent with it is neither checked nor forwarded.
+  const modern = request.headers.get('mcp-protocol-version') === '2026-07-28'
+  const sessionId = clientId === null || modern ? null : await boundSessionId(ring, owner, clientId)
+  if (clientId !== null && !modern && sessionId === null) {
+    // Another client's session, an edited id or one of another form: to this client, no such session.
+    console.warn(JSON.stringify({ event: 'session_not_bound_to_client', requestId: r.requestId, tenant: tenant.id, method: request.method }))
+    throw new FirewallError({ kind: 'unknown_session' })
+  }
+  const originHeaders = async (incoming: Headers): Promise<Headers> => {
+    const headers = await auth.originHeaders(incoming)
+    if (sessionId === null) headers.delete('mcp-session-id')
+    else headers.set('mcp-session-id', sessionId)
+    return headers
+  }
+  const authed = { ...r, auth: { ...auth, originHeaders }, sessionId }
+  const response = request.method === 'POST' ? await handlePost(authed, originUrl) : await handleStreamOrDelete(authed, originUrl)
+  const minted = response.headers.get('mcp-session-id')
+  if (minted !== null) response.headers.set('mcp-session-id', await bindSessionId(ring, owner, minted))
+  return response
 }
 
 async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
@@ -259,7 +302,7 @@ async function stillAllowedAfterWait(r: AuthedRequest, call: JsonRpcRequest): Pr
 
 /** Who answers a firewall question: the tenant, the session the POST carries and the verified identity. */
 function answerContext(r: AuthedRequest): AnswerContext {
-  return { env: r.env, tenantId: r.tenant.id, requestId: r.requestId, sessionId: r.request.headers.get('mcp-session-id'), identity: r.auth.identity ?? null }
+  return { env: r.env, tenantId: r.tenant.id, requestId: r.requestId, sessionId: r.sessionId, identity: r.auth.identity ?? null }
 }
 
 async function handleStreamOrDelete(r: AuthedRequest, originUrl: URL): Promise<Response> {
@@ -393,7 +436,7 @@ async function answerOnBehalf(r: AuthedRequest, originUrl: URL, messages: JsonRp
 
 function newExchange(r: AuthedRequest, era: 'legacy' | 'modern', originUrl?: URL): Exchange {
   const { tenant } = r
-  const sessionId = r.request.headers.get('mcp-session-id')
+  const sessionId = r.sessionId
   const exchange = new Exchange({
     tenantId: tenant.id,
     configVersion: tenant.record.version,
