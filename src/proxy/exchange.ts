@@ -121,9 +121,12 @@ export class Exchange {
    */
   async fromClientChecked(message: JsonRpcMessage, bytes = 0, opts: ApprovalOptions = {}): Promise<ClientOutcome> {
     // A task's requests name only the task: the tool it runs (recorded when the call created it) stops it
-    // with its kill switch, and its result gets that tool's schema check and budget.
+    // with its kill switch and access lists, and its result gets that tool's schema check and budget.
     const taskTool = await this.#taskTool(message)
     if (taskTool !== undefined && 'id' in message && this.init.killedTools?.includes(taskTool)) return { answer: this.#toolDisabled(message.id) }
+    // So do the access lists: a tool denied since the task was created, or to this caller, gives it nothing.
+    const denied = taskTool !== undefined && 'method' in message && 'id' in message ? this.init.tools?.taskRefusal(message, taskTool) : undefined
+    if (denied) return { answer: denied }
     const outcome = await this.#fromClientRefined(message, bytes)
     if (taskTool !== undefined && 'forward' in outcome && 'id' in outcome.forward && 'method' in outcome.forward && outcome.forward.method === 'tasks/result') {
       this.pending.set(outcome.forward.id, { method: 'tasks/result', toolName: taskTool })

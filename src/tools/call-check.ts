@@ -55,6 +55,16 @@ export async function checkRequest(init: ToolGateInit, pins: Pins, m: JsonRpcReq
   return FORWARD
 }
 
+/**
+ * A request about a task (`tasks/result`, `tasks/get`, `tasks/cancel`) whose task runs `tool`: refused
+ * when the access lists do not let this caller use the tool, as a call to it would be. The task may have
+ * been created before the tool was denied, or by another identity; its result is the tool's output either way.
+ */
+export function checkTaskRequest(init: ToolGateInit, m: JsonRpcRequest, tool: string): RequestVerdict {
+  if (accessOf(init.tools).permits('tools', tool, init.identity)) return FORWARD
+  return refuse(init, m, 'tool-not-allowed', [policyFinding('tool-access-denied', '/params/taskId')], tool)
+}
+
 /** Where each request names what the access lists judge, and how their refusal of it reads. */
 const NAMED: Readonly<Record<string, { kind: AccessKind; field: 'name' | 'uri'; reason: Refusal; rule: string }>> = {
   'tools/call': { kind: 'tools', field: 'name', reason: 'tool-not-allowed', rule: 'tool-access-denied' },

@@ -13,7 +13,7 @@
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn } from '../mcp/jsonrpc'
 import { restoreGrant, wrapContinuation, type ApprovalOptions, type OperatorGrant } from './approval'
-import { approvedDefinition, approvedOutput, checkRequest, type CallMemo } from './call-check'
+import { approvedDefinition, approvedOutput, checkRequest, checkTaskRequest, type CallMemo } from './call-check'
 import { paramBindings, type ParamHeaderBinding } from '../mcp/headers2026'
 import type { StreamRequest } from '../proxy/stream-state'
 import { rememberSession } from './confirm-session'
@@ -78,6 +78,12 @@ export class ToolGate {
     this.#remember(message.id, verdict.memo)
     if (verdict.grant) this.#grants.set(message.id, verdict.grant)
     return { forward: verdict.message ?? message }
+  }
+
+  /** The refusal of a request about a task that runs `tool` (task-store.ts) this caller may not use; null when it may go on. */
+  taskRefusal(message: JsonRpcRequest, tool: string): JsonRpcResponse | null {
+    const verdict = checkTaskRequest(this.init, message, tool)
+    return 'answer' in verdict ? verdict.answer : null
   }
 
   /**

@@ -39,15 +39,15 @@ afterAll(async () => {
   await Promise.all([fw?.stop(), origin?.close()])
 })
 
-const send = async (tenant: string, message: Json): Promise<{ status: number; body: { result?: Json; error?: { code: number; data?: Json } } }> => {
-  const res = await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', ...message }, { protocolVersion: '2025-11-25' })
+const send = async (tenant: string, message: Json, headers: Record<string, string> = {}): Promise<{ status: number; body: { result?: Json; error?: { code: number; data?: Json } } }> => {
+  const res = await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', ...message }, { protocolVersion: '2025-11-25', headers })
   return { status: res.status, body: (await res.json()) as { result?: Json; error?: { code: number; data?: Json } } }
 }
 
 /** Pins the tool, creates a task for it and returns the task id. */
-async function taskOf(tenant: string): Promise<string> {
-  await send(tenant, { id: 1, method: 'tools/list' })
-  const created = await send(tenant, { id: 2, method: 'tools/call', params: { name: 'report', arguments: {}, task: { ttl: 60_000 } } })
+async function taskOf(tenant: string, headers: Record<string, string> = {}): Promise<string> {
+  await send(tenant, { id: 1, method: 'tools/list' }, headers)
+  const created = await send(tenant, { id: 2, method: 'tools/call', params: { name: 'report', arguments: {}, task: { ttl: 60_000 } } }, headers)
   const task = created.body.result?.['task'] as { taskId?: string } | undefined
   expect(task?.taskId).toMatch(/^task-\d+$/)
   return task?.taskId ?? ''
@@ -89,5 +89,35 @@ describe('a task created by a call through the firewall', () => {
     const got = await send('task-kill', { id: 3, method: 'tasks/result', params: { taskId } })
     expect(got.body.error?.code).toBe(-31003)
     expect(hits.slice(before)).not.toContain('tasks/result')
+  })
+  it('is refused once the tenant denies its tool, like a call to the tool', async () => {
+    await fw.admin.putTenant('task-deny', { origin: { url: origin.url }, policy: { tools: { deny: ['debug_*'] } } })
+    const taskId = await taskOf('task-deny')
+    await fw.admin.putTenant('task-deny', { origin: { url: origin.url }, policy: { tools: { deny: ['debug_*', 'report'] } } })
+    const before = hits.length
+    for (const method of ['tasks/result', 'tasks/get', 'tasks/cancel']) {
+      const got = await send('task-deny', { id: 3, method, params: { taskId } })
+      expect(got.body.error?.code, method).toBe(-31001)
+      expect(got.body.result, method).toBeUndefined()
+    }
+    expect(hits.slice(before)).toEqual([])
+  })
+
+  it('is refused to an identity the access lists do not allow its tool, whoever created it', async () => {
+    await fw.admin.putTenant('task-identity', { origin: { url: origin.url }, auth: { mode: 'apiKey' } })
+    const issue = async (name: string) => (await fw.admin.request('POST', '/admin/v1/tenants/task-identity/client-keys', { body: { name } })).body as { id: string; key: string }
+    const [allowed, narrowed] = [await issue('allowed'), await issue('narrowed')]
+    await fw.admin.putTenant('task-identity', { origin: { url: origin.url }, auth: { mode: 'apiKey' }, policy: { tools: { byIdentity: { [narrowed.id]: { tools: { deny: ['report'] } } } } } })
+    const taskId = await taskOf('task-identity', { authorization: `Bearer ${allowed.key}` })
+    const refusedCall = await send('task-identity', { id: 4, method: 'tools/call', params: { name: 'report', arguments: {} } }, { authorization: `Bearer ${narrowed.key}` })
+    expect(refusedCall.body.error?.code).toBe(-31001)
+    const before = hits.length
+    const got = await send('task-identity', { id: 3, method: 'tasks/result', params: { taskId } }, { authorization: `Bearer ${narrowed.key}` })
+    expect(got.body.error?.code).toBe(-31001)
+    expect(got.body.error?.data).toMatchObject({ reason: 'tool-not-allowed' })
+    expect(hits.slice(before)).not.toContain('tasks/result')
+    // The identity the lists allow still gets it.
+    const own = await send('task-identity', { id: 5, method: 'tasks/result', params: { taskId } }, { authorization: `Bearer ${allowed.key}` })
+    expect(own.body.result?.['structuredContent']).toEqual({ n: 1 })
   })
 })
