@@ -20,6 +20,7 @@ import type { EventSink } from '../audit/sink'
 import { FirewallCode, toWire } from '../errors'
 import type { ApprovalOptions, HeldCall, ToolGate } from '../tools/gate'
 import { isFirewallRequestId } from '../tools/confirm-wire'
+import { refusal } from '../tools/context'
 import type { Problem } from '../errors'
 import { gateServer } from '../budget/enforce'
 import type { StreamRequest } from './stream-state'
@@ -122,7 +123,10 @@ export class Exchange {
   async fromClientChecked(message: JsonRpcMessage, bytes = 0, opts: ApprovalOptions = {}): Promise<ClientOutcome> {
     // A task's requests name only the task: the tool it runs (recorded when the call created it) stops it
     // with its kill switch and access lists, and its result gets that tool's schema check and budget.
-    const taskTool = await this.#taskTool(message)
+    const lookup = await this.#taskTool(message)
+    // The record of the task's tool cannot be read: none of that tool's checks could be applied.
+    if (lookup === null && 'method' in message && 'id' in message && !this.init.policy.monitor) return { answer: refusal(message.id, this.init.requestId, 'tool-pins-unavailable') }
+    const taskTool = lookup ?? undefined
     if (taskTool !== undefined && 'id' in message && this.init.killedTools?.includes(taskTool)) return { answer: this.#toolDisabled(message.id) }
     // So do the access lists: a tool denied since the task was created, or to this caller, gives it nothing.
     const denied = taskTool !== undefined && 'method' in message && 'id' in message ? this.init.tools?.taskRefusal(message, taskTool) : undefined
@@ -273,8 +277,8 @@ export class Exchange {
     return { jsonrpc: '2.0', id, error: { code: FirewallCode.tenantDisabled, message: 'Tool disabled', data: { requestId: this.init.requestId } } }
   }
 
-  /** For a request about a task (`tasks/result`, `tasks/get`, `tasks/cancel`), the tool the task runs, when known. */
-  async #taskTool(message: JsonRpcMessage): Promise<string | undefined> {
+  /** For a request about a task (`tasks/result`, `tasks/get`, `tasks/cancel`), the tool the task runs, when known (null: unreadable). */
+  async #taskTool(message: JsonRpcMessage): Promise<string | undefined | null> {
     if (!this.init.tools || !('method' in message) || !('id' in message) || !TASK_METHODS.has(message.method)) return undefined
     const taskId = message.params?.['taskId']
     return typeof taskId === 'string' ? this.init.tools.taskTool(taskId) : undefined

@@ -167,13 +167,22 @@ export class ToolGate {
     if (!ok) console.error(JSON.stringify({ event: 'task_record_refused', tenant: i.tenantId, requestId: i.requestId }))
   }
 
-  /** The tool a task runs, when a call through the firewall created it (task-store.ts); undefined otherwise. */
-  async taskTool(taskId: string): Promise<string | undefined> {
+  /**
+   * The tool a task runs, when a call through the firewall created it (task-store.ts); undefined otherwise,
+   * null when the record cannot be read (the task's kill switch, access lists and schema are then unknown).
+   */
+  async taskTool(taskId: string): Promise<string | undefined | null> {
     const i = this.init
     const key = this.#taskKey(taskId)
     const known = taskTools.get(key)
     if (known !== undefined) return known
-    const tool = await i.env.TOOL_PINS.getByName(i.tenantId).taskTool({ origin: i.origin, taskId }).catch(() => null)
+    let tool: string | null
+    try {
+      tool = await i.env.TOOL_PINS.getByName(i.tenantId).taskTool({ origin: i.origin, taskId })
+    } catch (err) {
+      console.error(JSON.stringify({ event: 'task_lookup_failed', tenant: i.tenantId, requestId: i.requestId, error: String(err) }))
+      return null
+    }
     if (tool !== null) remembered(key, tool)
     return tool ?? undefined
   }

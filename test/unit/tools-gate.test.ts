@@ -1,7 +1,11 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import type { JsonObject, JsonRpcMessage, JsonRpcRequest } from '../../src/mcp/jsonrpc'
-import type { ToolGate } from '../../src/tools/gate'
+import { ToolGate } from '../../src/tools/gate'
+import { Exchange } from '../../src/proxy/exchange'
+import { EventSink } from '../../src/audit/sink'
+import { compilePolicy } from '../../src/inspect/policy'
+import { TenantConfig } from '../../src/tenant/config'
 import { testGate } from './tools-support'
 import type { OriginLister } from '../../src/tools/origin-list'
 import { FirewallError } from '../../src/errors'
@@ -348,5 +352,20 @@ describe('ToolGate: tools/call', () => {
     expect(await gate.beforeForward({ jsonrpc: '2.0', id: 1, method: 'prompts/get', params: { name: 'admin-reset' } })).toMatchObject({ error: { data: { reason: 'prompt-not-allowed' } } })
     expect(await gate.beforeForward({ jsonrpc: '2.0', id: 2, method: 'resources/read', params: { uri: 'file:///etc/passwd' } })).toMatchObject({ error: { data: { reason: 'resource-not-allowed' } } })
     expect(await gate.beforeForward({ jsonrpc: '2.0', id: 3, method: 'resources/read', params: { uri: 'fixture://readme' } })).toBeNull()
+  })
+})
+
+describe('ToolGate: tasks', () => {
+  it("refuses a task's request when the record of its tool cannot be read, rather than forwarding it unchecked", async () => {
+    // The task's tool is killed: a lookup that fails must not let its result pass as a task of no known tool.
+    const tenantId = `gate-task-unreadable-${++id}`
+    const config = TenantConfig.parse({ origin: { url: ORIGIN } })
+    const unreachable = { getByName: () => ({ taskTool: () => Promise.reject(new Error('object unreachable')) }) }
+    const policy = compilePolicy(tenantId, 1, config)
+    const sink = new EventSink(env, tenantId, () => undefined)
+    const gate = new ToolGate({ env: { ...env, TOOL_PINS: unreachable } as unknown as Env, tenantId, configVersion: 1, origin: ORIGIN, tools: config.policy.tools, policy, era: 'legacy', requestId: 'req-task', sink })
+    const exchange = new Exchange({ tenantId, configVersion: 1, requestId: 'req-task', era: 'legacy', policy, sink, killedTools: ['report'], tools: gate })
+    const outcome = await exchange.fromClientChecked({ jsonrpc: '2.0', id: 7, method: 'tasks/result', params: { taskId: 'task-never-read' } })
+    expect(outcome).toEqual({ answer: { jsonrpc: '2.0', id: 7, error: { code: -31001, message: 'Blocked by MCP firewall: tool approvals unavailable', data: { requestId: 'req-task', reason: 'tool-pins-unavailable' } } } })
   })
 })
