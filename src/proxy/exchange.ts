@@ -144,6 +144,12 @@ export class Exchange {
 
   /** The asynchronous tool-integrity checks (src/tools) on a server message, then `fromServer`. */
   async fromServerChecked(message: JsonRpcMessage, bytes = 0): Promise<ServerOutcome> {
+    // 2026-07-28 servers must not send requests on any stream (they ask through MRTR results), and a client of
+    // that revision has no way to answer one: hidden, and not answered on its behalf either.
+    if (this.init.era === 'modern' && 'method' in message && 'id' in message) {
+      console.warn(JSON.stringify({ event: 'origin_request_dropped', requestId: this.init.requestId, tenant: this.init.tenantId, method: message.method }))
+      return { drop: true }
+    }
     // The firewall's own request ids are its own: an origin request using one is declined, never shown.
     if ('method' in message && 'id' in message && isFirewallRequestId(message.id)) return { drop: true, answerOrigin: onBehalfAnswer(message.method, message.id) }
     const tools = this.init.tools

@@ -121,6 +121,19 @@ describe('inspection pipeline', () => {
     expect(exchange.fromClient(reply)).toEqual({ forward: { jsonrpc: '2.0', id: 9, error: { code: -1, message: 'Rejected by policy' } } })
   })
 
+  it('hides a 2026-07-28 origin request on a response stream, which that revision forbids, and answers nothing for it', async () => {
+    // 2026-07-28 servers ask for input only through MRTR results; a client of that revision cannot answer a
+    // server request at all (the firewall refuses client responses), so it is neither shown nor answered.
+    const exchange = new Exchange({ tenantId: 'unit', configVersion: 1, requestId: 'r-3', era: 'modern', policy: policyOf(), sink: new EventSink(env, 'unit', () => undefined) })
+    const ask = { jsonrpc: '2.0' as const, id: 77, method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'Summarise the weather.' } }], maxTokens: 5 } }
+    expect(await exchange.fromServerChecked(ask)).toEqual({ drop: true })
+    const elicit = { jsonrpc: '2.0' as const, id: 'mcpfw-confirm-0123456789abcdef0123456789abcdef', method: 'elicitation/create', params: { message: 'Allow?', requestedSchema: { type: 'object', properties: {} } } }
+    expect(await exchange.fromServerChecked(elicit)).toEqual({ drop: true })
+    // A 2025 stream carries server requests by design.
+    const legacy = new Exchange({ tenantId: 'unit', configVersion: 1, requestId: 'r-4', era: 'legacy', policy: policyOf(), sink: new EventSink(env, 'unit', () => undefined) })
+    expect(await legacy.fromServerChecked(ask)).toEqual({ emit: ask })
+  })
+
   it.each([
     ['tools/call', { name: ['wipe'] }, 'name'],
     ['tools/call', { arguments: {} }, 'name'],
