@@ -29,6 +29,9 @@ const REQUESTS: Json[] = [
   { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 3, reason: 'user' } },
 ]
 
+/** A client leaking a credential in a call's arguments: the request must be refused, never forwarded with it. */
+const LEAKING_CALL: Json = { jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'lookup', arguments: { query: `aws_access_key_id = ${SECRET}` } } }
+
 const CONTENT_TYPES = ['application/json', 'application/json', 'application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'text/plain', '', 'multipart/form-data; boundary=x', 'application/json-seq', null]
 const VERSIONS = ['2025-11-25', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '1999-01-01', '']
 
@@ -36,18 +39,23 @@ describe('fuzzed client requests', () => {
   it(`holds the firewall's promises over ${CASES} mangled requests (seed ${SEED})`, async () => {
     rig.answer = answerValidly
     const rng = mulberry32(SEED)
-    const tally = { forwarded: 0, refused: 0, statuses: new Map<number, number>() }
+    // One case in ten is the leaking call, well labelled so that it reaches inspection unless mangled. Its
+    // own stream decides which, so every other case is the same as without it.
+    const leakRng = mulberry32(SEED ^ 0x1eaf)
+    const tally = { forwarded: 0, refused: 0, secretsRefused: 0, statuses: new Map<number, number>() }
     for (let n = 0; n < CASES; n++) {
-      const base = pick(rng, REQUESTS)
+      const leaks = leakRng() < 0.1
+      const picked = pick(rng, REQUESTS)
+      const base = leaks ? LEAKING_CALL : picked
       const { text, how } = mutate(rng, base)
-      const contentType = pick(rng, CONTENT_TYPES)
-      const version = pick(rng, VERSIONS)
+      const contentType = leaks ? 'application/json' : pick(rng, CONTENT_TYPES)
+      const version = leaks ? '2025-11-25' : pick(rng, VERSIONS)
       const before = rig.hits.length
       const where = `case ${n} (seed ${SEED}, ${how}, content-type ${String(contentType)}, version ${version}): ${text.slice(0, 200)}`
       const seen = await rig.post(text, contentType, version ? { 'mcp-protocol-version': version } : {})
       tally.statuses.set(seen.status, (tally.statuses.get(seen.status) ?? 0) + 1)
       try {
-        checkAnswer(seen)
+        const messages = checkAnswer(seen)
         const forwarded = rig.hits.slice(before)
         for (const hit of forwarded) {
           // Fail closed: only the firewall's own serialisation of a parsed message goes out, labelled as such.
@@ -58,13 +66,16 @@ describe('fuzzed client requests', () => {
         }
         if (forwarded.length > 0) tally.forwarded++
         else tally.refused++
+        if (BOUNDED_SECRET.test(text) && messages.some((m) => (m as { error?: { code?: unknown } }).error?.code === -31001)) tally.secretsRefused++
       } catch (err) {
         throw new Error(`${where}\n→ ${seen.status} ${seen.text.slice(0, 300)}\n${String(err)}`)
       }
     }
     // The run must exercise both outcomes, or it proves nothing.
-    expect(tally.forwarded, JSON.stringify([...tally.statuses])).toBeGreaterThan(CASES * 0.15)
+    expect(tally.forwarded, JSON.stringify([...tally.statuses])).toBeGreaterThan(CASES * 0.1)
     expect(tally.refused, JSON.stringify([...tally.statuses])).toBeGreaterThan(CASES * 0.15)
+    // Nor without credentials in well-formed requests: the check that none reaches the origin must have had some to stop.
+    expect(tally.secretsRefused, JSON.stringify(tally)).toBeGreaterThan(CASES * 0.01)
   })
 })
 
