@@ -152,15 +152,22 @@ describe('TenantBudget windows', () => {
     ])
   })
 
-  it('keeps its accounting when the object restarts', async () => {
+  it('keeps its accounting and its newest config when the object restarts', async () => {
     const config = cfg({ tokensPerDay: 1_000, leaseFraction: 0.1 })
-    await call('b-restart', config, { need: [{ scope: 'tenant', tokens: 600, requests: 0 }], want: [{ scope: 'tenant', tokens: 10, requests: 0 }] })
-    await runInDurableObject(stub('b-restart'), (_instance, state) => {
-      state.abort('restart for the test')
-    }).catch(() => undefined)
+    await call('b-restart', config, { need: [{ scope: 'tenant', tokens: 600, requests: 0 }], want: [{ scope: 'tenant', tokens: 10, requests: 0 }] }, 5)
+    const before = await runInDurableObject(stub('b-restart'), (instance) => instance)
+    await expect(
+      runInDurableObject(stub('b-restart'), (_instance, state) => {
+        state.abort('restart for the test')
+      }),
+    ).rejects.toThrow('restart for the test')
+    // A new instance, so nothing below can come from the old one's memory.
+    expect(await runInDurableObject(stub('b-restart'), (instance) => instance)).not.toBe(before)
     expect(await row('b-restart', config, 'tenant', 'tokens', 'day')).toMatchObject({ used: 600, reserved: 10 })
-    expect(await call('b-restart', config, { need: [{ scope: 'tenant', tokens: 391, requests: 0 }] })).toMatchObject({ ok: false })
-    expect(await call('b-restart', config, { need: [{ scope: 'tenant', tokens: 390, requests: 0 }] })).toMatchObject({ ok: true })
+    // An isolate still on an older, looser config cannot loosen the limits after a restart either.
+    expect(await call('b-restart', cfg({ tokensPerDay: 1_000_000 }), { need: [{ scope: 'tenant', tokens: 391, requests: 0 }] }, 4)).toMatchObject({ ok: false, refusal: { limit: 1_000 } })
+    expect(await call('b-restart', config, { need: [{ scope: 'tenant', tokens: 391, requests: 0 }] }, 5)).toMatchObject({ ok: false })
+    expect(await call('b-restart', config, { need: [{ scope: 'tenant', tokens: 390, requests: 0 }] }, 5)).toMatchObject({ ok: true })
   })
 
   it('keeps the newest config it has seen: an isolate on an older version cannot loosen the limits', async () => {

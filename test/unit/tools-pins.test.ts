@@ -150,9 +150,14 @@ describe('ToolPins: pinned definitions per tenant and origin', () => {
     await observe(t, [tool('a', '1')])
     await observe(t, [tool('a', '2')])
     const stub = pins(t)
-    await runInDurableObject(stub, (_instance: ToolPins, state) => {
-      state.abort('restart')
-    }).catch(() => undefined)
+    const before = await runInDurableObject(stub, (instance: ToolPins) => instance)
+    await expect(
+      runInDurableObject(stub, (_instance: ToolPins, state) => {
+        state.abort('restart')
+      }),
+    ).rejects.toThrow('restart')
+    // A new instance, so nothing below can come from the old one's memory.
+    expect(await runInDurableObject(pins(t), (instance: ToolPins) => instance)).not.toBe(before)
     expect(await pins(t).list(ORIGIN)).toMatchObject([{ name: 'a', state: 'pending', approved: { definition: tool('a', '1').definition }, candidate: { definition: tool('a', '2').definition } }])
   })
 })
