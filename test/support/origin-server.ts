@@ -4,6 +4,7 @@
  * handlers so their definitions go out byte for byte as the test wrote them; the resource and the
  * prompt use the high-level API.
  */
+import type { TaskStore } from '@modelcontextprotocol/sdk/experimental/tasks'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import {
   CallToolRequestSchema,
@@ -55,15 +56,23 @@ export interface OriginServerDeps {
   readonly behaviour: OriginBehaviour
   readonly recorder: CallRecorder
   readonly shutdown: AbortSignal
+  /**
+   * 2025-11-25 tasks: a `tools/call` with `task` creates a task in this store, runs the tool at once and
+   * stores its result; the SDK serves `tasks/get`, `tasks/result`, `tasks/list` and `tasks/cancel` from it.
+   * Shared by every server of the origin, so a stateless origin keeps tasks across requests.
+   */
+  readonly taskStore?: TaskStore
 }
 
 /** Creates a server; `connect` it to exactly one transport. */
 export function createOriginServer(deps: OriginServerDeps): McpServer {
-  const { behaviour, recorder, shutdown } = deps
+  const { behaviour, recorder, shutdown, taskStore } = deps
+  const tasks = taskStore ? { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } } : {}
   const mcp = new McpServer(
     { name: 'fw-test-origin', version: '1.0.0' },
     {
-      capabilities: { logging: {}, resources: { subscribe: true, listChanged: true }, prompts: {} },
+      capabilities: { logging: {}, resources: { subscribe: true, listChanged: true }, prompts: {}, ...tasks },
+      ...(taskStore ? { taskStore } : {}),
       ...(behaviour.instructions !== undefined ? { instructions: behaviour.instructions } : {}),
     },
   )
@@ -81,6 +90,12 @@ export function createOriginServer(deps: OriginServerDeps): McpServer {
     try {
       const result = await runTool(tool, args, { extra, notifyUnrelated, shutdown })
       end(extra.signal.aborted ? 'cancelled' : 'completed')
+      if (taskStore && extra.taskStore && request.params.task) {
+        // Stored straight in the shared store: a stateless origin's server is closed once this call answers.
+        const task = await extra.taskStore.createTask({ ttl: extra.taskRequestedTtl ?? 60_000 })
+        await taskStore.storeTaskResult(task.taskId, 'completed', result, extra.sessionId)
+        return { task } as unknown as CallToolResult
+      }
       return result
     } catch (err) {
       end(extra.signal.aborted ? 'cancelled' : 'failed')

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto'
 import type { EventEmitter } from 'node:events'
 import { createServer } from 'node:http'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { InMemoryTaskStore } from '@modelcontextprotocol/sdk/experimental/tasks'
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
 import type { ServerNotification } from '@modelcontextprotocol/sdk/types.js'
 import { InMemoryEventStore } from './event-store.js'
@@ -46,6 +47,8 @@ export interface OriginOptions {
   port?: number
   /** Initial behaviour overrides. */
   behaviour?: Partial<OriginBehaviour>
+  /** Serve 2025-11-25 tasks from one in-memory store shared by every session (the SDK binds a task to its session, if any). */
+  tasks?: boolean
 }
 
 /** A running test origin. */
@@ -103,6 +106,7 @@ export async function startOrigin(opts: OriginOptions = {}): Promise<Origin> {
   const recorder = new CallRecorder()
   const shutdown = new AbortController()
   const sessions = new Map<string, Session>()
+  const taskStore = opts.tasks ? new InMemoryTaskStore() : undefined
 
   const newSession = (): Session => {
     const store = opts.eventStore === false ? undefined : new InMemoryEventStore()
@@ -113,7 +117,7 @@ export async function startOrigin(opts: OriginOptions = {}): Promise<Origin> {
       ...(opts.retryInterval !== undefined ? { retryInterval: opts.retryInterval } : {}),
       ...(opts.keepAliveMs !== undefined ? { keepAliveMs: opts.keepAliveMs } : {}),
     })
-    const server = createOriginServer({ behaviour, recorder, shutdown: shutdown.signal })
+    const server = createOriginServer({ behaviour, recorder, shutdown: shutdown.signal, ...(taskStore ? { taskStore } : {}) })
     const session: Session = { transport, server, store }
     if (stateful) {
       transport.onclose = () => {
@@ -188,6 +192,7 @@ export async function startOrigin(opts: OriginOptions = {}): Promise<Origin> {
       shutdown.abort()
       await Promise.all([...sessions.values()].map((s) => s.server.close()))
       sessions.clear()
+      taskStore?.cleanup() // its ttl timers would keep the process alive
       await closeServer(http)
     },
   }
