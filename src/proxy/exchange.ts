@@ -124,9 +124,13 @@ export class Exchange {
     // A task's requests name only the task: the tool it runs (recorded when the call created it) stops it
     // with its kill switch and access lists, and its result gets that tool's schema check and budget.
     const lookup = await this.#taskTool(message)
+    // A verified caller's request about a task not recorded as its own, checked first so that nothing
+    // after it (kill switch, access lists) tells whether the task exists: answered as a task that does
+    // not, in monitor mode too (an access boundary, like the session's).
+    if (lookup === false && this.init.tools && 'method' in message && 'id' in message) return { answer: this.init.tools.taskNotFound(message.id) }
     // The record of the task's tool cannot be read: none of that tool's checks could be applied.
     if (lookup === null && 'method' in message && 'id' in message && !this.init.policy.monitor) return { answer: refusal(message.id, this.init.requestId, 'tool-pins-unavailable') }
-    const taskTool = lookup ?? undefined
+    const taskTool = lookup || undefined
     if (taskTool !== undefined && 'id' in message && this.init.killedTools?.includes(taskTool)) return { answer: this.#toolDisabled(message.id) }
     // So do the access lists: a tool denied since the task was created, or to this caller, gives it nothing.
     const denied = taskTool !== undefined && 'method' in message && 'id' in message ? this.init.tools?.taskRefusal(message, taskTool) : undefined
@@ -283,11 +287,15 @@ export class Exchange {
     return { jsonrpc: '2.0', id, error: { code: FirewallCode.tenantDisabled, message: 'Tool disabled', data: { requestId: this.init.requestId } } }
   }
 
-  /** For a request about a task (`tasks/result`, `tasks/get`, `tasks/cancel`), the tool the task runs, when known (null: unreadable). */
-  async #taskTool(message: JsonRpcMessage): Promise<string | undefined | null> {
+  /**
+   * For a request about a task (`tasks/result`, `tasks/get`, `tasks/cancel`), the tool the task runs, when
+   * known (null: unreadable; false: not this verified caller's task, ToolGate.taskTool).
+   */
+  async #taskTool(message: JsonRpcMessage): Promise<string | undefined | null | false> {
     if (!this.init.tools || !('method' in message) || !('id' in message) || !TASK_METHODS.has(message.method)) return undefined
     const taskId = message.params?.['taskId']
-    return typeof taskId === 'string' ? this.init.tools.taskTool(taskId) : undefined
+    if (typeof taskId === 'string') return this.init.tools.taskTool(taskId)
+    return this.init.tools.init.identity !== undefined ? false : undefined // names no task the caller owns
   }
 
   /** Errors for every request still waiting (a stream that had to be cut), then forgets them. */

@@ -29,12 +29,14 @@ export interface GateRequest {
 /**
  * The gate for one request; null when the tenant's config leaves nothing for it to do. Per-tool budgets
  * give it something: the gate records which tool each task runs, and without that record a task's
- * `tasks/result` would be charged to tenant and client only, past the tool's own limits.
+ * `tasks/result` would be charged to tenant and client only, past the tool's own limits. So does a
+ * verified caller: the gate binds each task to the identity that created it, and refuses it to others.
  */
 export function toolGateFor(r: GateRequest): ToolGate | null {
   const config = r.tenant.record.config
   const tools = config.policy.tools
   const idle =
+    r.identity === undefined &&
     Object.keys(config.budget?.perTool ?? {}).length === 0 &&
     tools.pinning === 'off' &&
     tools.requireApproval.length === 0 &&

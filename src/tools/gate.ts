@@ -10,8 +10,8 @@
  * const emitted = await gate.beforeEmit(serverMessage, 'tools/list')
  * await gate.beforeNotify('notifications/tools/list_changed') // the next call lists the origin first
  */
-import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
-import { getOwn } from '../mcp/jsonrpc'
+import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, JsonRpcResultResponse, JsonValue } from '../mcp/jsonrpc'
+import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import { restoreGrant, wrapContinuation, type ApprovalOptions, type OperatorGrant } from './approval'
 import { approvedDefinition, approvedOutput, checkRequest, checkTaskRequest, type CallMemo } from './call-check'
 import { paramBindings, type ParamHeaderBinding } from '../mcp/headers2026'
@@ -22,6 +22,7 @@ import { LIST_CHANGED, markListChanged } from './list-changed'
 import { checkResult } from './result-check'
 import type { ToolGateInit } from './context'
 import { Pins } from './pins'
+import type { TaskRecord } from './task-store'
 
 export type { ToolGateInit } from './context'
 export type { ApprovalOptions } from './approval'
@@ -42,7 +43,10 @@ export interface HeldCall {
 /** What becomes of a client message: forwarded (maybe without the firewall's own parts), answered here, or held. */
 export type GateDecision = { forward: JsonRpcMessage } | { answer: JsonRpcResponse } | { hold: HeldCall }
 
-/** Task → tool records this isolate made or read (a task's tool never changes). */
+/**
+ * Task → tool records this isolate made or read (a task's tool never changes), keyed by the caller too:
+ * a verified caller only ever finds its own tasks here, so another's task is looked up like an unknown one.
+ */
 const taskTools = new Map<string, string>()
 function remembered(key: string, tool: string): void {
   if (taskTools.size >= 10_000) taskTools.clear()
@@ -129,6 +133,7 @@ export class ToolGate {
       if (memo.callHash !== undefined && getOwn(message.result, 'resultType') === 'input_required') return wrapContinuation(this.init, memo.callHash, message)
       return checkResult(this.init, memo, message)
     }
+    if (method === 'tasks/list') return this.#ownTasks(message)
     if (LISTS[method] === undefined) return message
     return checkList(this.init, this.#pins, method, message)
   }
@@ -162,7 +167,7 @@ export class ToolGate {
     const i = this.init
     remembered(this.#taskKey(taskId), tool)
     const ok = await i.env.TOOL_PINS.getByName(i.tenantId)
-      .rememberTask({ origin: i.origin, taskId, tool, ttlMs })
+      .rememberTask({ origin: i.origin, taskId, tool, ttlMs, identity: i.identity ?? null })
       .catch((err: unknown) => (console.error(JSON.stringify({ event: 'task_record_failed', tenant: i.tenantId, requestId: i.requestId, error: String(err) })), false))
     if (!ok) console.error(JSON.stringify({ event: 'task_record_refused', tenant: i.tenantId, requestId: i.requestId }))
   }
@@ -170,25 +175,60 @@ export class ToolGate {
   /**
    * The tool a task runs, when a call through the firewall created it (task-store.ts); undefined otherwise,
    * null when the record cannot be read (the task's kill switch, access lists and schema are then unknown).
+   * False for a verified caller (apiKey, jwt) when the task is not recorded as its own: another identity's,
+   * or one the firewall cannot vouch for (not recorded, expired, or recorded before tasks had owners). Such
+   * a request is answered as a task that does not exist (`taskNotFound`), whichever it is.
    */
-  async taskTool(taskId: string): Promise<string | undefined | null> {
+  async taskTool(taskId: string): Promise<string | undefined | null | false> {
     const i = this.init
     const key = this.#taskKey(taskId)
     const known = taskTools.get(key)
     if (known !== undefined) return known
-    let tool: string | null
+    let task: TaskRecord | null
     try {
-      tool = await i.env.TOOL_PINS.getByName(i.tenantId).taskTool({ origin: i.origin, taskId })
+      task = await i.env.TOOL_PINS.getByName(i.tenantId).task({ origin: i.origin, taskId })
     } catch (err) {
       console.error(JSON.stringify({ event: 'task_lookup_failed', tenant: i.tenantId, requestId: i.requestId, error: String(err) }))
       return null
     }
-    if (tool !== null) remembered(key, tool)
-    return tool ?? undefined
+    if (i.identity !== undefined && task?.identity !== i.identity) return false
+    if (task === null) return undefined
+    remembered(key, task.tool)
+    return task.tool
+  }
+
+  /** The answer to a verified caller's request about a task that is not its own: the one a task that never existed gets. */
+  taskNotFound(id: JsonRpcId): JsonRpcResponse {
+    const i = this.init
+    console.warn(JSON.stringify({ event: 'task_not_bound_to_client', tenant: i.tenantId, requestId: i.requestId }))
+    return { jsonrpc: '2.0', id, error: { code: -32602, message: 'Invalid params: task not found', data: { requestId: i.requestId } } }
   }
 
   #taskKey(taskId: string): string {
-    return `${this.init.tenantId}\n${this.init.origin}\n${taskId}`
+    return `${this.init.tenantId}\n${this.init.origin}\n${this.init.identity ?? ''}\n${taskId}`
+  }
+
+  /**
+   * A `tasks/list` page as a verified caller may see it: only the tasks recorded as its own. The origin
+   * sees one credential for every client and lists them all; an entry the store does not vouch for, or a
+   * page it cannot check, is left out (the list is a view, so nothing is refused). Unchanged without
+   * client authentication.
+   */
+  async #ownTasks(message: JsonRpcResultResponse): Promise<JsonRpcMessage> {
+    const i = this.init
+    const tasks = getOwn(message.result, 'tasks')
+    if (i.identity === undefined || !Array.isArray(tasks)) return message
+    const ids = tasks.map((t) => (isJsonObject(t) ? getOwn(t, 'taskId') : undefined)).filter((t): t is string => typeof t === 'string' && t.length > 0 && t.length <= 512)
+    let owned: ReadonlySet<string> = new Set()
+    if (ids.length > 0 && ids.length <= 1_000) {
+      owned = new Set(
+        (await i.env.TOOL_PINS.getByName(i.tenantId)
+          .ownedTasks({ origin: i.origin, identity: i.identity, taskIds: ids })
+          .catch((err: unknown) => (console.error(JSON.stringify({ event: 'task_lookup_failed', tenant: i.tenantId, requestId: i.requestId, error: String(err) })), null))) ?? [],
+      )
+    }
+    const own = tasks.filter((t) => isJsonObject(t) && owned.has(getOwn(t, 'taskId') as string))
+    return own.length === tasks.length ? message : { ...message, result: { ...message.result, tasks: own } }
   }
 
   /**

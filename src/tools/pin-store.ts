@@ -26,7 +26,7 @@ import { sha256Hex } from '../hex'
 import type { PinKind } from './canonical'
 import { CallStore } from './call-store'
 import { ConfirmStore } from './confirm-store'
-import { TaskStore } from './task-store'
+import { TaskStore, type TaskRecord } from './task-store'
 import { ListChangeStore } from './list-change-store'
 import {
   AnswerConfirmationArgs,
@@ -48,6 +48,7 @@ import {
   RestoreCallArgs,
   SessionArgs,
   TaskArgs,
+  TaskListArgs,
   TaskLookupArgs,
   type CallApprovalView,
   type CallDecision,
@@ -60,7 +61,8 @@ import {
   type PinView,
 } from './pin-types'
 
-const SCHEMA_VERSION = 1
+/** 2: tasks record the identity that created them (task-store.ts). */
+const SCHEMA_VERSION = 2
 
 interface PinRow extends Record<string, SqlStorageValue> {
   origin: string
@@ -101,6 +103,13 @@ export class ToolPins extends DurableObject<Env> {
     this.#sql.exec(`CREATE TABLE IF NOT EXISTS rejected (
       origin TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL, definition TEXT NOT NULL,
       at TEXT NOT NULL, by TEXT NOT NULL, PRIMARY KEY (origin, kind, name, hash))`)
+    const stored = this.#sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`).toArray()[0]?.value
+    if (stored === '1') {
+      ctx.storage.transactionSync(() => {
+        TaskStore.migrateFrom1(this.#sql)
+        this.#sql.exec(`UPDATE meta SET value = ? WHERE key = 'schema_version'`, String(SCHEMA_VERSION))
+      })
+    }
     this.#sql.exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?), ('version', '0')`, String(SCHEMA_VERSION))
     this.#calls = new CallStore(this.#sql)
     this.#confirmations = new ConfirmStore(this.#sql, this.#calls)
@@ -333,10 +342,16 @@ export class ToolPins extends DurableObject<Env> {
     return a.success
   }
 
-  /** The tool a task runs, or null when it is not known (or expired, or the arguments are invalid). */
-  taskTool(args: unknown): string | null {
+  /** The tool a task runs and the identity that created it, or null when it is not known (or expired, or the arguments are invalid). */
+  task(args: unknown): TaskRecord | null {
     const a = TaskLookupArgs.safeParse(args)
-    return a.success ? this.#tasks.tool(a.data, Date.now()) : null
+    return a.success ? this.#tasks.task(a.data, Date.now()) : null
+  }
+
+  /** Which of a `tasks/list` page's task ids the identity created; null for invalid arguments. */
+  ownedTasks(args: unknown): string[] | null {
+    const a = TaskListArgs.safeParse(args)
+    return a.success ? this.#tasks.owned(a.data, Date.now()) : null
   }
 
   /** Removes everything (tenant deletion). */

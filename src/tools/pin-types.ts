@@ -141,10 +141,14 @@ export type ListChangedArgs = z.infer<typeof ListChangedArgs>
 export const ListCheckedArgs = z.object({ origin: OriginKey, kind: ListedKind, marker: z.number().int().min(0) }).strict()
 export type ListCheckedArgs = z.infer<typeof ListCheckedArgs>
 
-export const TaskArgs = z.object({ origin: OriginKey, taskId: z.string().min(1).max(512), tool: PinName, ttlMs: z.number().int().min(1).max(7 * 24 * 3600 * 1000) }).strict()
+/** `identity`: the verified identity whose call created the task; null without client authentication. */
+export const TaskArgs = z.object({ origin: OriginKey, taskId: z.string().min(1).max(512), tool: PinName, ttlMs: z.number().int().min(1).max(7 * 24 * 3600 * 1000), identity: CallIdentity }).strict()
 export type TaskArgs = z.infer<typeof TaskArgs>
 export const TaskLookupArgs = z.object({ origin: OriginKey, taskId: z.string().min(1).max(512) }).strict()
 export type TaskLookupArgs = z.infer<typeof TaskLookupArgs>
+/** The task ids of one `tasks/list` page, for the identity that asked. */
+export const TaskListArgs = z.object({ origin: OriginKey, identity: z.string().min(1).max(500), taskIds: z.array(z.string().min(1).max(512)).max(1_000) }).strict()
+export type TaskListArgs = z.infer<typeof TaskListArgs>
 
 export const AwaitConfirmationArgs = z.object({ id: ConfirmationId, callHash: Sha256, identity: CallIdentity, timeoutMs: z.number().int().min(10).max(600_000) }).strict()
 export type AwaitConfirmationArgs = z.infer<typeof AwaitConfirmationArgs>

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFirewall, TEST_ADMIN_TOKEN } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
 import { postRaw, startRawOrigin } from '../support/raw.js'
+import { startOrigin } from '../support/origin.js'
+import type { Origin } from '../support/origin.js'
 import type { RawOrigin } from '../support/raw.js'
 
 type Json = Record<string, unknown>
@@ -103,21 +105,101 @@ describe('a task created by a call through the firewall', () => {
     expect(hits.slice(before)).toEqual([])
   })
 
-  it('is refused to an identity the access lists do not allow its tool, whoever created it', async () => {
+  it('is refused to its creator once the access lists deny it the tool, like a call to the tool', async () => {
     await fw.admin.putTenant('task-identity', { origin: { url: origin.url }, auth: { mode: 'apiKey' } })
     const issue = async (name: string) => (await fw.admin.request('POST', '/admin/v1/tenants/task-identity/client-keys', { body: { name } })).body as { id: string; key: string }
-    const [allowed, narrowed] = [await issue('allowed'), await issue('narrowed')]
-    await fw.admin.putTenant('task-identity', { origin: { url: origin.url }, auth: { mode: 'apiKey' }, policy: { tools: { byIdentity: { [narrowed.id]: { tools: { deny: ['report'] } } } } } })
-    const taskId = await taskOf('task-identity', { authorization: `Bearer ${allowed.key}` })
-    const refusedCall = await send('task-identity', { id: 4, method: 'tools/call', params: { name: 'report', arguments: {} } }, { authorization: `Bearer ${narrowed.key}` })
-    expect(refusedCall.body.error?.code).toBe(-31001)
+    const owner = await issue('owner')
+    const taskId = await taskOf('task-identity', { authorization: `Bearer ${owner.key}` })
+    await fw.admin.putTenant('task-identity', { origin: { url: origin.url }, auth: { mode: 'apiKey' }, policy: { tools: { byIdentity: { [owner.id]: { tools: { deny: ['report'] } } } } } })
     const before = hits.length
-    const got = await send('task-identity', { id: 3, method: 'tasks/result', params: { taskId } }, { authorization: `Bearer ${narrowed.key}` })
+    const got = await send('task-identity', { id: 3, method: 'tasks/result', params: { taskId } }, { authorization: `Bearer ${owner.key}` })
     expect(got.body.error?.code).toBe(-31001)
     expect(got.body.error?.data).toMatchObject({ reason: 'tool-not-allowed' })
     expect(hits.slice(before)).not.toContain('tasks/result')
-    // The identity the lists allow still gets it.
-    const own = await send('task-identity', { id: 5, method: 'tasks/result', params: { taskId } }, { authorization: `Bearer ${allowed.key}` })
-    expect(own.body.result?.['structuredContent']).toEqual({ n: 1 })
+  })
+})
+
+/**
+ * In apiKey and jwt mode the origin gets the firewall's credential for every client, so an origin that does
+ * not bind tasks to sessions (a stateless SDK origin) hands any client's task to any other. The firewall
+ * binds each task to the identity whose call created it.
+ */
+describe('a task of one verified client', () => {
+  let sdk: Origin
+  let owner: { id: string; key: string }
+  let intruder: { id: string; key: string }
+  const tenant = 'task-owner'
+
+  beforeAll(async () => {
+    sdk = await startOrigin({ mode: 'json', stateful: false, tasks: true })
+    await fw.admin.putTenant(tenant, { origin: { url: sdk.url }, auth: { mode: 'apiKey' } })
+    const issue = async (name: string) => (await fw.admin.request('POST', `/admin/v1/tenants/${tenant}/client-keys`, { body: { name } })).body as { id: string; key: string }
+    owner = await issue('owner')
+    intruder = await issue('intruder')
+  })
+  afterAll(async () => {
+    await sdk?.close()
+  })
+
+  const as = (who: { key: string }) => ({ authorization: `Bearer ${who.key}` })
+  const sent = (method: string) => sdk.calls.filter((c) => (c.body as { method?: string } | undefined)?.method === method).length
+
+  /** A task of `echo` the owner created; its result is ready at once. */
+  async function ownersTask(): Promise<string> {
+    await send(tenant, { id: 1, method: 'tools/list' }, as(owner))
+    const created = await send(tenant, { id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: 'owner only' }, task: { ttl: 60_000 } } }, as(owner))
+    const taskId = (created.body.result?.['task'] as { taskId?: string } | undefined)?.taskId
+    expect(typeof taskId).toBe('string')
+    return taskId ?? ''
+  }
+
+  it('is its own to read, fetch and list', async () => {
+    const taskId = await ownersTask()
+    const got = await send(tenant, { id: 3, method: 'tasks/get', params: { taskId } }, as(owner))
+    expect(got.body.result).toMatchObject({ taskId, status: 'completed' })
+    const result = await send(tenant, { id: 4, method: 'tasks/result', params: { taskId } }, as(owner))
+    expect(JSON.stringify(result.body.result?.['content'])).toContain('owner only')
+    const list = await send(tenant, { id: 5, method: 'tasks/list' }, as(owner))
+    expect((list.body.result?.['tasks'] as Array<{ taskId: string }>).map((t) => t.taskId)).toContain(taskId)
+  })
+
+  it('is not found for another client of the tenant, exactly as a task that never existed, and never reaches the origin', async () => {
+    const taskId = await ownersTask()
+    const made = `${taskId.slice(0, -4)}0000` // same form, never issued
+    const before = { get: sent('tasks/get'), result: sent('tasks/result'), cancel: sent('tasks/cancel') }
+    for (const method of ['tasks/get', 'tasks/result', 'tasks/cancel']) {
+      const theirs = await send(tenant, { id: 6, method, params: { taskId } }, as(intruder))
+      const none = await send(tenant, { id: 6, method, params: { taskId: made } }, as(intruder))
+      expect(theirs.body.result, method).toBeUndefined()
+      expect(theirs.body.error?.code, method).toBe(-32602)
+      const strip = (b: typeof theirs.body) => ({ ...b, error: { ...b.error, data: { ...b.error?.data, requestId: '' } } })
+      expect(strip(theirs.body), method).toEqual(strip(none.body))
+      expect(theirs.status, method).toBe(none.status)
+    }
+    expect({ get: sent('tasks/get'), result: sent('tasks/result'), cancel: sent('tasks/cancel') }).toEqual(before)
+    // The owner's task was not cancelled, and is still the owner's.
+    const own = await send(tenant, { id: 7, method: 'tasks/get', params: { taskId } }, as(owner))
+    expect(own.body.result).toMatchObject({ taskId, status: 'completed' })
+  })
+
+  it('is bound with tool integrity off too: a verified caller always gets its tasks recorded', async () => {
+    await fw.admin.putTenant(tenant, { origin: { url: sdk.url }, auth: { mode: 'apiKey' }, policy: { tools: { pinning: 'off' } } })
+    try {
+      const taskId = await ownersTask()
+      const theirs = await send(tenant, { id: 6, method: 'tasks/result', params: { taskId } }, as(intruder))
+      expect(theirs.body.error?.code).toBe(-32602)
+      const own = await send(tenant, { id: 7, method: 'tasks/result', params: { taskId } }, as(owner))
+      expect(JSON.stringify(own.body.result?.['content'])).toContain('owner only')
+    } finally {
+      await fw.admin.putTenant(tenant, { origin: { url: sdk.url }, auth: { mode: 'apiKey' } })
+    }
+  })
+
+  it("is left out of another client's tasks/list", async () => {
+    const taskId = await ownersTask()
+    const list = await send(tenant, { id: 8, method: 'tasks/list' }, as(intruder))
+    expect(list.body.error).toBeUndefined()
+    expect((list.body.result?.['tasks'] as Array<{ taskId: string }>).map((t) => t.taskId)).not.toContain(taskId)
+    expect(list.body.result?.['tasks']).toEqual([])
   })
 })

@@ -360,12 +360,81 @@ describe('ToolGate: tasks', () => {
     // The task's tool is killed: a lookup that fails must not let its result pass as a task of no known tool.
     const tenantId = `gate-task-unreadable-${++id}`
     const config = TenantConfig.parse({ origin: { url: ORIGIN } })
-    const unreachable = { getByName: () => ({ taskTool: () => Promise.reject(new Error('object unreachable')) }) }
+    const unreachable = { getByName: () => ({ task: () => Promise.reject(new Error('object unreachable')) }) }
     const policy = compilePolicy(tenantId, 1, config)
     const sink = new EventSink(env, tenantId, () => undefined)
     const gate = new ToolGate({ env: { ...env, TOOL_PINS: unreachable } as unknown as Env, tenantId, configVersion: 1, origin: ORIGIN, tools: config.policy.tools, policy, era: 'legacy', requestId: 'req-task', sink })
     const exchange = new Exchange({ tenantId, configVersion: 1, requestId: 'req-task', era: 'legacy', policy, sink, killedTools: ['report'], tools: gate })
     const outcome = await exchange.fromClientChecked({ jsonrpc: '2.0', id: 7, method: 'tasks/result', params: { taskId: 'task-never-read' } })
     expect(outcome).toEqual({ answer: { jsonrpc: '2.0', id: 7, error: { code: -31001, message: 'Blocked by MCP firewall: tool approvals unavailable', data: { requestId: 'req-task', reason: 'tool-pins-unavailable' } } } })
+  })
+})
+
+describe('ToolGate: tasks belong to the verified identity that created them', () => {
+  const NOT_FOUND = { code: -32602, message: 'Invalid params: task not found' }
+  /** The gates of two clients of one tenant (apiKey or jwt: each has a verified identity), or of unverified clients. */
+  function clients(opts: { monitor?: boolean; verified?: boolean } = {}) {
+    const tenantId = `gate-task-owner-${++id}`
+    const as = (identity: string) => testGate({ pinning: 'off' }, { origin: ORIGIN, prefix: 'gate', era: 'legacy', tenantId, ...(opts.monitor ? { monitor: true } : {}), ...(opts.verified === false ? {} : { identity }) }).gate
+    return { owner: as('key-owner'), intruder: as('key-intruder'), tenantId }
+  }
+  const exchangeOf = (gate: ToolGate) => new Exchange({ tenantId: gate.init.tenantId, configVersion: 1, requestId: gate.init.requestId, era: 'legacy', policy: gate.init.policy, sink: gate.init.sink, tools: gate, ...(gate.init.identity ? { identity: gate.init.identity } : {}) })
+  const ask = (gate: ToolGate, method: string, taskId: unknown) => exchangeOf(gate).fromClientChecked({ jsonrpc: '2.0', id: 9, method, params: { taskId } as JsonObject })
+  const taskList = (ids: string[]): JsonRpcMessage => ({ jsonrpc: '2.0', id: 10, result: { tasks: ids.map((taskId) => ({ taskId, status: 'working', createdAt: '2026-01-01T00:00:00Z', lastUpdatedAt: '2026-01-01T00:00:00Z', ttl: 60_000 })) } })
+  const listed = (m: JsonRpcMessage) => ('result' in m ? (m.result['tasks'] as JsonObject[]).map((t) => t['taskId']) : [])
+
+  it("answers another identity's task exactly as a task that never existed, for every task request", async () => {
+    const { owner, intruder } = clients()
+    await owner.rememberTask('task-a', 'report', 60_000)
+    for (const method of ['tasks/get', 'tasks/result', 'tasks/cancel']) {
+      const theirs = await ask(intruder, method, 'task-a')
+      const none = await ask(intruder, method, 'task-none')
+      expect(theirs, method).toEqual({ answer: { jsonrpc: '2.0', id: 9, error: { ...NOT_FOUND, data: { requestId: intruder.init.requestId } } } })
+      expect(none, method).toEqual(theirs)
+      expect(await ask(owner, method, 'task-a'), method).toHaveProperty('forward')
+    }
+  })
+
+  it("checks ownership before the task's kill switch and access lists, so neither tells whether it exists", async () => {
+    const { owner, intruder } = clients()
+    await owner.rememberTask('task-killed', 'report', 60_000)
+    const killed = (gate: ToolGate) => new Exchange({ ...exchangeOf(gate).init, killedTools: ['report'] })
+    const theirs = await killed(intruder).fromClientChecked({ jsonrpc: '2.0', id: 9, method: 'tasks/result', params: { taskId: 'task-killed' } })
+    expect(theirs).toMatchObject({ answer: { error: NOT_FOUND } })
+    const own = await killed(owner).fromClientChecked({ jsonrpc: '2.0', id: 9, method: 'tasks/result', params: { taskId: 'task-killed' } })
+    expect(own).toMatchObject({ answer: { error: { code: -31003 } } })
+  })
+
+  it('refuses a task the firewall has no owner for, and a request naming no task, to a verified caller', async () => {
+    const { intruder, tenantId } = clients()
+    // Recorded without an identity: a task of an unverified client, or one recorded before tasks had owners.
+    await env.TOOL_PINS.getByName(tenantId).rememberTask({ origin: ORIGIN, taskId: 'task-unowned', tool: 'report', ttlMs: 60_000, identity: null })
+    expect(await ask(intruder, 'tasks/result', 'task-unowned')).toMatchObject({ answer: { error: NOT_FOUND } })
+    expect(await ask(intruder, 'tasks/get', 42)).toMatchObject({ answer: { error: NOT_FOUND } })
+    expect(await ask(intruder, 'tasks/get', 'x'.repeat(600))).toMatchObject({ answer: { error: NOT_FOUND } })
+  })
+
+  it('holds in monitor mode too, like the binding of sessions', async () => {
+    const { owner, intruder } = clients({ monitor: true })
+    await owner.rememberTask('task-m', 'report', 60_000)
+    expect(await ask(intruder, 'tasks/result', 'task-m')).toMatchObject({ answer: { error: NOT_FOUND } })
+    expect(listed(await intruder.beforeEmit(taskList(['task-m']), 'tasks/list'))).toEqual([])
+  })
+
+  it("lists a verified caller's own tasks only, leaving out others' and those the firewall never recorded", async () => {
+    const { owner, intruder } = clients()
+    await owner.rememberTask('task-o1', 'report', 60_000)
+    await intruder.rememberTask('task-i1', 'report', 60_000)
+    const page = taskList(['task-o1', 'task-i1', 'task-unknown'])
+    expect(listed(await owner.beforeEmit(page, 'tasks/list'))).toEqual(['task-o1'])
+    expect(listed(await intruder.beforeEmit(page, 'tasks/list'))).toEqual(['task-i1'])
+  })
+
+  it('leaves unverified callers as before: the origin, which sees their own credentials, decides', async () => {
+    const { owner, intruder } = clients({ verified: false })
+    await owner.rememberTask('task-p', 'report', 60_000)
+    expect(await ask(intruder, 'tasks/result', 'task-p')).toHaveProperty('forward')
+    expect(await ask(intruder, 'tasks/get', 'task-unknown')).toHaveProperty('forward')
+    expect(listed(await intruder.beforeEmit(taskList(['task-p', 'task-unknown']), 'tasks/list'))).toEqual(['task-p', 'task-unknown'])
   })
 })

@@ -3,7 +3,7 @@ import { runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { definitionJson } from '../../src/tools/canonical'
 import { sha256Hex } from '../../src/hex'
-import type { ToolPins } from '../../src/tools/pin-store'
+import { ToolPins } from '../../src/tools/pin-store'
 import type { Observation } from '../../src/tools/pin-types'
 
 const ORIGIN = 'https://origin.example/mcp'
@@ -213,5 +213,45 @@ describe('ToolPins: approvals of single calls', () => {
 
   it('does not grant an unknown request', async () => {
     expect(await pins(tenant('calls-unknown')).grantCall({ id: 'c'.repeat(24), by: 'operator' })).toBeNull()
+  })
+})
+
+describe('ToolPins: schema version 2 (tasks record the identity that created them)', () => {
+  const meta = (sql: SqlStorage) => sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`).one().value
+
+  it('starts new objects at version 2', async () => {
+    await runInDurableObject(pins(tenant('schema-new')), (_i, state) => {
+      expect(meta(state.storage.sql)).toBe('2')
+    })
+  })
+
+  it('adds the identity to a version-1 tasks table once, keeping its rows without one', async () => {
+    const stub = pins(tenant('schema-v1'))
+    await runInDurableObject(stub, (_i, state) => {
+      const sql = state.storage.sql
+      // A version-1 object as the previous release left it.
+      sql.exec(`DROP TABLE tasks`)
+      sql.exec(`CREATE TABLE tasks (origin TEXT NOT NULL, task_id TEXT NOT NULL, tool TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (origin, task_id))`)
+      sql.exec(`INSERT INTO tasks (origin, task_id, tool, expires_at) VALUES (?, 'task-old', 'report', ?)`, ORIGIN, Date.now() + 60_000)
+      sql.exec(`UPDATE meta SET value = '1' WHERE key = 'schema_version'`)
+      for (let i = 0; i < 2; i++) {
+        const restarted = new ToolPins(state, env)
+        expect(meta(sql)).toBe('2')
+        expect(restarted.task({ origin: ORIGIN, taskId: 'task-old' })).toEqual({ tool: 'report', identity: null })
+        expect(restarted.ownedTasks({ origin: ORIGIN, identity: 'key-owner', taskIds: ['task-old'] })).toEqual([])
+        expect(restarted.rememberTask({ origin: ORIGIN, taskId: 'task-new', tool: 'report', ttlMs: 60_000, identity: 'key-owner' })).toBe(true)
+        expect(restarted.ownedTasks({ origin: ORIGIN, identity: 'key-owner', taskIds: ['task-old', 'task-new'] })).toEqual(['task-new'])
+      }
+    })
+  })
+
+  it('migrates a version-1 object that never recorded a task', async () => {
+    await runInDurableObject(pins(tenant('schema-v1-empty')), (_i, state) => {
+      state.storage.sql.exec(`DROP TABLE tasks`)
+      state.storage.sql.exec(`UPDATE meta SET value = '1' WHERE key = 'schema_version'`)
+      const restarted = new ToolPins(state, env)
+      expect(restarted.rememberTask({ origin: ORIGIN, taskId: 'task-1', tool: 'report', ttlMs: 60_000, identity: 'key-owner' })).toBe(true)
+      expect(restarted.task({ origin: ORIGIN, taskId: 'task-1' })).toEqual({ tool: 'report', identity: 'key-owner' })
+    })
   })
 })
