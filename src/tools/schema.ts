@@ -56,6 +56,11 @@ export interface CompiledSchema {
 const patternFormats = new Map<string, string>()
 const MAX_PATTERNS = 5_000
 let formatSeq = 0
+/**
+ * Bumped whenever the table is emptied. The validator passes a value whose format it does not know, so
+ * a schema built before a reset would stop checking its patterns: it is rebuilt instead (see `build`).
+ */
+let patternGeneration = 0
 
 function formatFor(pattern: string): string | null {
   const known = patternFormats.get(pattern)
@@ -76,6 +81,7 @@ function formatFor(pattern: string): string | null {
 function resetPatterns(): void {
   for (const name of patternFormats.values()) delete format[name]
   patternFormats.clear()
+  patternGeneration++
   compiled.clear() // schemas compiled against the dropped formats must be rebuilt
 }
 
@@ -192,7 +198,11 @@ function build(canonical: string, schema: JsonValue): CompiledSchema {
   const unusable = (why: string): CompiledSchema => ({ check: () => ({ valid: true, errors: [], unchecked: [why], undeclared: [] }) })
   if (canonical.length > MAX_SCHEMA_CHARS) return unusable('schema')
   if (typeof schema !== 'boolean' && !isJsonObject(schema)) return unusable('schema')
-  const prepared = prepare(schema)
+  const generation = patternGeneration
+  let prepared = prepare(schema)
+  // The table was emptied while this schema's own patterns went in: prepared again, they all fit.
+  if (generation !== patternGeneration) prepared = prepare(schema)
+  const built = patternGeneration
   if (prepared.tooBig) return unusable('schema')
   let validator: Validator
   try {
@@ -202,6 +212,8 @@ function build(canonical: string, schema: JsonValue): CompiledSchema {
   }
   return {
     check(value) {
+      // Held past a reset (a pinned definition's schema): its formats are gone, so it is rebuilt.
+      if (built !== patternGeneration) return compileSchema(canonical, schema).check(value)
       let result: ReturnType<Validator['validate']>
       try {
         result = validator.validate(value)

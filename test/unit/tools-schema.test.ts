@@ -157,6 +157,30 @@ describe('schema checks without eval or backtracking regexes', () => {
     expect(compile(big).check(42)).toEqual({ valid: true, errors: [], unchecked: ['schema'], undeclared: [] })
   })
 
+  it('keeps checking a pattern after other schemas fill the isolate pattern table', () => {
+    // A schema compiled earlier and still held (a pinned definition's) must not lose its patterns when
+    // later schemas (another tenant's origin, a dry run's outputSchema) push the table past its bound.
+    const held = compile({ type: 'object', properties: { path: { type: 'string', pattern: '^/safe/' } } })
+    expect(held.check({ path: '/etc/passwd' }).valid).toBe(false)
+    const many = { type: 'object', properties: Object.fromEntries(Array.from({ length: 4_000 }, (_, i) => [`p${i}`, { type: 'string', pattern: `^flood-${i}$` }])) }
+    const flood = (n: number) => compile({ ...many, description: `${n}`, properties: { ...many.properties, [`q${n}`]: { pattern: `^other-${n}$` } } })
+    flood(1)
+    flood(2)
+    const more = { type: 'object', properties: Object.fromEntries(Array.from({ length: 4_000 }, (_, i) => [`p${i}`, { type: 'string', pattern: `^more-${i}$` }])) }
+    compile(more)
+    expect(held.check({ path: '/etc/passwd' }).valid).toBe(false)
+    expect(held.check({ path: '/safe/a' }).valid).toBe(true)
+  })
+
+  it('checks every pattern of a schema whose own patterns push the table past its bound', () => {
+    compile({ type: 'object', properties: Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`p${i}`, { pattern: `^fill-${i}$` }])) })
+    const own = { type: 'object', properties: Object.fromEntries(Array.from({ length: 4_000 }, (_, i) => [`p${i}`, { type: 'string', pattern: `^own-${i}$` }])) }
+    const s = compile(own)
+    expect(s.check({ p0: 'nope' }).valid).toBe(false)
+    expect(s.check({ p3999: 'nope' }).valid).toBe(false)
+    expect(s.check({ p0: 'own-0', p3999: 'own-3999' }).valid).toBe(true)
+  })
+
   it('reads draft-07 schemas as draft-07 (tuple items)', () => {
     const s = compile({ $schema: 'http://json-schema.org/draft-07/schema#', type: 'array', items: [{ type: 'string' }, { type: 'number' }] })
     expect(s.check(['a', 1]).valid).toBe(true)
