@@ -82,7 +82,7 @@ function resetPatterns(): void {
   for (const name of patternFormats.values()) delete format[name]
   patternFormats.clear()
   patternGeneration++
-  compiled.clear() // schemas compiled against the dropped formats must be rebuilt
+  clearCompiled() // schemas compiled against the dropped formats must be rebuilt
 }
 
 interface Prepared {
@@ -180,18 +180,38 @@ function draftOf(schema: JsonValue): SchemaDraft {
 
 const compiled = new Map<string, CompiledSchema>()
 const MAX_COMPILED = 2_000
+/**
+ * Schema text kept by the cache, all entries together (a compiled schema holds its text and a validator
+ * a few times its size). Without it 2,000 entries of schema text up to a dry run's 1 MiB body would
+ * outgrow the isolate's memory.
+ */
+export const MAX_COMPILED_CHARS = 4_000_000
+let compiledChars = 0
 
 /**
  * The compiled form of a schema, from the isolate cache when the same schema text was seen before.
+ * A schema over {@link MAX_SCHEMA_CHARS} is never evaluated, and not kept either.
  * @example compileSchema('{"type":"object","properties":{"n":{"type":"integer"}}}', schema).check({ n: 'x' }).valid // false
  */
 export function compileSchema(canonical: string, schema: JsonValue): CompiledSchema {
   const hit = compiled.get(canonical)
   if (hit) return hit
   const built = build(canonical, schema)
-  if (compiled.size >= MAX_COMPILED) compiled.clear()
+  if (canonical.length > MAX_SCHEMA_CHARS) return built
+  if (compiled.size >= MAX_COMPILED || compiledChars + canonical.length > MAX_COMPILED_CHARS) clearCompiled()
   compiled.set(canonical, built)
+  compiledChars += canonical.length
   return built
+}
+
+/** Characters of schema text the cache holds (tests). */
+export function compiledSchemaChars(): number {
+  return compiledChars
+}
+
+function clearCompiled(): void {
+  compiled.clear()
+  compiledChars = 0
 }
 
 function build(canonical: string, schema: JsonValue): CompiledSchema {

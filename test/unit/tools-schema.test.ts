@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { canonicalJson } from '../../src/tools/canonical'
-import { MAX_SCHEMA_CHARS, compileSchema } from '../../src/tools/schema'
+import { MAX_COMPILED_CHARS, MAX_SCHEMA_CHARS, compileSchema, compiledSchemaChars } from '../../src/tools/schema'
 import { undeclaredProperties } from '../../src/tools/undeclared'
 import type { JsonObject, JsonValue } from '../../src/mcp/jsonrpc'
 
@@ -179,6 +179,13 @@ describe('schema checks without eval or backtracking regexes', () => {
     expect(s.check({ p0: 'nope' }).valid).toBe(false)
     expect(s.check({ p3999: 'nope' }).valid).toBe(false)
     expect(s.check({ p0: 'own-0', p3999: 'own-3999' }).valid).toBe(true)
+  })
+
+  it('holds a bounded amount of schema text', () => {
+    const before = compiledSchemaChars()
+    for (let i = 0; i < 50; i++) compile({ type: 'object', description: `${i}:${'x'.repeat(MAX_SCHEMA_CHARS)}` })
+    for (let i = 0; i < 50; i++) compile({ type: 'object', description: `${i}:${'y'.repeat(MAX_SCHEMA_CHARS / 2)}` })
+    expect(compiledSchemaChars()).toBeLessThanOrEqual(Math.max(before, MAX_COMPILED_CHARS))
   })
 
   it('reads draft-07 schemas as draft-07 (tuple items)', () => {
