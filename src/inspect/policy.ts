@@ -1,6 +1,8 @@
 /**
  * A tenant's policy compiled for the hot path: detectors built, globs turned into matchers. Compiled
- * once per (tenant, config version) per isolate.
+ * once per (tenant, config version) per isolate, and only a tenant's newest version is kept: a config
+ * holds up to 256 KiB of rules and allow-lists, so one tenant writing many versions must not fill the
+ * isolate with the old ones.
  */
 import type { TenantConfig } from '../tenant/config'
 import type { Detector } from './types'
@@ -22,21 +24,28 @@ export interface CompiledPolicy {
   readonly classifier: TenantConfig['policy']['classifier']
 }
 
+/** Per tenant: the compiled policy of the newest config version this isolate compiled. */
 const compiled = new Map<string, CompiledPolicy>()
 const MAX_COMPILED = 1_000
 
 /** The compiled policy of a tenant's config version, from the isolate cache when present. */
 export function compilePolicy(tenantId: string, version: number, config: TenantConfig): CompiledPolicy {
-  const key = `${tenantId}@${version}`
-  const hit = compiled.get(key)
-  if (hit) return hit
+  const hit = compiled.get(tenantId)
+  if (hit?.version === version) return hit
   const policy = buildPolicy(tenantId, version, config)
-  if (compiled.size >= MAX_COMPILED) compiled.clear()
-  compiled.set(key, policy)
+  if (hit && hit.version > version) return policy // an older version still being served: not kept
+  if (!hit && compiled.size >= MAX_COMPILED) compiled.clear()
+  compiled.set(tenantId, policy)
   return policy
 }
 
-function buildPolicy(tenantId: string, version: number, config: TenantConfig): CompiledPolicy {
+/** How many compiled policies the isolate keeps (tests). */
+export function compiledPolicyCount(): number {
+  return compiled.size
+}
+
+/** A policy compiled and not kept (a dry run's proposed config: every one differs). */
+export function buildPolicy(tenantId: string, version: number, config: TenantConfig): CompiledPolicy {
   const p = config.policy
   const detectors: Detector[] = []
   if (p.unicode !== 'off') detectors.push(invisibleUnicodeDetector)

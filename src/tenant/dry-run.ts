@@ -13,12 +13,11 @@
 import { z } from 'zod'
 import { getOwn, parseJsonBody } from '../mcp/jsonrpc'
 import type { JsonObject, JsonRpcMessage } from '../mcp/jsonrpc'
-import { compilePolicy, globMatch } from '../inspect/policy'
+import { buildPolicy, compilePolicy, globMatch } from '../inspect/policy'
 import { inspect } from '../inspect/pipeline'
 import type { BlockReason, Finding, MessageContext } from '../inspect/types'
 import { MAX_JSON_DEPTH } from '../proxy/mcp-endpoint'
 import type { TenantConfig } from './config'
-import { sha256Hex } from '../hex'
 import { canonicalJson } from '../tools/canonical'
 import { compileSchema } from '../tools/schema'
 import { accessRefusal, schemaFindings } from '../tools/call-check'
@@ -121,8 +120,8 @@ export interface DryRunSubject {
 export type DryRunOutcome = { ok: true; result: DryRunResult } | { ok: false; reason: string }
 
 /**
- * Inspects `req.message` exactly as the edge would. A proposed config is compiled under a key derived
- * from its content, so it never shadows the tenant's live compiled policy.
+ * Inspects `req.message` exactly as the edge would. A proposed config is compiled for this run alone,
+ * so it never shadows the tenant's live compiled policy, and a stream of proposals holds no memory.
  */
 export async function dryRun(subject: DryRunSubject, req: DryRunRequest): Promise<DryRunOutcome> {
   const sent = req.message
@@ -136,7 +135,7 @@ export async function dryRun(subject: DryRunSubject, req: DryRunRequest): Promis
 
   const policy =
     subject.version === null
-      ? compilePolicy(`dry-run:${await sha256Hex(JSON.stringify(subject.config))}`, 0, subject.config)
+      ? buildPolicy(subject.tenantId, 0, subject.config)
       : compilePolicy(subject.tenantId, subject.version, subject.config)
   const method = 'method' in message ? message.method : req.method
   const tool = toolNameOf(message) ?? (req.direction === 'server_to_client' ? req.tool : undefined)
