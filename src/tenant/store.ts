@@ -43,11 +43,14 @@ class TtlCache<T> {
   readonly #entries = new Map<string, Cached<T>>()
   get(key: string, now: number): Cached<T> | undefined {
     const hit = this.#entries.get(key)
-    if (hit && hit.expires > now) return hit
-    if (hit) this.#entries.delete(key)
-    return undefined
+    return hit && hit.expires > now ? hit : undefined
+  }
+  /** The value held for `key`, expired or not. */
+  last(key: string): T | null | undefined {
+    return this.#entries.get(key)?.value
   }
   set(key: string, value: T | null, ttl: number, now: number): void {
+    this.#entries.delete(key)
     if (this.#entries.size >= MAX_CACHED) {
       const oldest = this.#entries.keys().next()
       if (!oldest.done) this.#entries.delete(oldest.value)
@@ -85,11 +88,15 @@ export async function loadTenant(kv: KVNamespace, id: string, now = Date.now()):
     tenants.set(id, null, NEGATIVE_TTL_MS, now)
     return null
   }
-  const record = parseRecord(raw)
-  if (!record) {
+  const read = parseRecord(raw)
+  if (!read) {
     console.error(JSON.stringify({ event: 'tenant_config_invalid', tenant: id }))
     throw new FirewallError({ kind: 'tenant_config_invalid' })
   }
+  // KV is eventually consistent: a read may return an older version than this isolate already served.
+  // Versions only grow (an id is never reused), so the newer copy is kept and the old one never served again.
+  const last = tenants.last(id)
+  const record = last && last.version > read.version ? last : read
   tenants.set(id, record, CONFIG_TTL_MS, now)
   return { id, record }
 }
