@@ -99,11 +99,15 @@ export class DeliveryTable {
     )
   }
 
-  /** A pending, not yet attempted delivery of `type` to `webhookId` (what a new summary merges into). */
-  unsent(webhookId: string, type: string): DeliveryRow | null {
+  /**
+   * A pending delivery of `type` to `webhookId` not yet attempted nor due at `now` (what a new summary
+   * merges into). A due row may be on its way to the receiver already: merged into, its new counts would
+   * never be sent, or be sent later under an event id the receiver has already seen.
+   */
+  unsent(webhookId: string, type: string, now: number): DeliveryRow | null {
     return (
       this.#sql
-        .exec<DeliveryRow>(`SELECT * FROM deliveries WHERE status = 'pending' AND attempts = 0 AND webhook_id = ? AND type = ? ORDER BY seq DESC LIMIT 1`, webhookId, type)
+        .exec<DeliveryRow>(`SELECT * FROM deliveries WHERE status = 'pending' AND attempts = 0 AND next_at > ? AND webhook_id = ? AND type = ? ORDER BY seq DESC LIMIT 1`, now, webhookId, type)
         .toArray()[0] ?? null
     )
   }

@@ -68,7 +68,7 @@ export class AlertOutbox extends DurableObject<Env> {
     let deliveries = 0
     let merged: string | null = null
     for (const hook of hooks) {
-      const into = alert.type === 'security.blocked' ? this.#mergeSummary(hook.id, alert.data) : null
+      const into = alert.type === 'security.blocked' ? this.#mergeSummary(hook.id, alert.data, now) : null
       if (into) {
         merged = into
         deliveries += 1
@@ -156,9 +156,9 @@ export class AlertOutbox extends DurableObject<Env> {
     }
   }
 
-  /** Merges a block summary into an unsent one for the same webhook; its event id, or null. */
-  #mergeSummary(webhookId: string, data: SecurityBlockedData): string | null {
-    const row = this.#table.unsent(webhookId, 'security.blocked')
+  /** Merges a block summary into one for the same webhook still waiting out its window; its event id, or null. */
+  #mergeSummary(webhookId: string, data: SecurityBlockedData, now: number): string | null {
+    const row = this.#table.unsent(webhookId, 'security.blocked', now)
     const existing = row ? AlertPayload.safeParse(parseJson(row.body)) : null
     const before = existing?.success ? SecurityBlockedData.safeParse(existing.data.data) : null
     if (!row || !existing?.success || !before?.success) return null

@@ -13,7 +13,7 @@ import { sendAlert } from '../../src/alerts/send'
 import { verifyWebhookSignature } from '../../src/alerts/signature'
 import { call, createTenant, issueKey, uniqueId, warmUp } from './control-support'
 import { MAX_PENDING } from '../../src/alerts/outbox'
-import { runInDurableObject } from 'cloudflare:test'
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { attempted, deliveries, HOOK_SECRET, retryNow, stubReceiver, tenantWithWebhook, webhook } from './alerts-support'
 import type { Receiver } from './alerts-support'
 
@@ -197,6 +197,26 @@ describe('security.blocked summaries', () => {
     expect(await retryNow(id)).toBe(true)
     const { body } = await receiver.delivery(0)
     expect(JSON.parse(body)).toMatchObject({ id: pending?.eventId, type: 'security.blocked', data: { count: 2, monitor: 0, byRule: { 'inj-a': 1, 'inj-b': 1 } } })
+  })
+
+  it('never merges into a summary whose attempt is under way: the later blocks go in an alert of their own', async () => {
+    const id = uniqueId('al-inflight')
+    await tenantWithWebhook(id, ['security.blocked'])
+    let answer: (r: Response) => void = () => undefined
+    receiver = stubReceiver([() => new Promise<Response>((resolve) => (answer = resolve)), 204])
+    const blocked = (rule: string) => ({ type: 'security.blocked', data: blockedSummary([event({ tenant: id, ruleIds: [rule] })]) }) as Parameters<typeof sendAlert>[2]
+    await sendAlert(env, id, blocked('inj-a'))
+    const stub = env.ALERTS.getByName(id)
+    await runInDurableObject(stub, (_i, state) => state.storage.sql.exec(`UPDATE deliveries SET next_at = ?`, Date.now()))
+    const run = runDurableObjectAlarm(stub)
+    await receiver.delivery(0) // the summary is on its way to the receiver
+    await sendAlert(env, id, blocked('inj-b'))
+    answer(new Response(null, { status: 204 }))
+    expect(await run).toBe(true)
+
+    await retryNow(id)
+    const counts = receiver.received.map((r) => (JSON.parse(r.body) as { data: { byRule: Record<string, number> } }).data.byRule)
+    expect(counts).toEqual([{ 'inj-a': 1 }, { 'inj-b': 1 }])
   })
 })
 

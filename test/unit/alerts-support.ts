@@ -18,7 +18,7 @@ export interface Received {
   body: string
 }
 
-/** A stubbed receiver answering with `answers` in turn (the last one repeats). */
+/** A stubbed receiver answering with `answers` in turn (the last one repeats); a function may answer later. */
 export interface Receiver {
   readonly received: Received[]
   /** Resolves with the n-th delivery (0-based) once it arrives; rejects after 10 s. */
@@ -27,7 +27,7 @@ export interface Receiver {
 }
 
 /** Stubs `fetch` for `https://hooks.example/*` only. */
-export function stubReceiver(answers: Array<number | (() => Response)>): Receiver {
+export function stubReceiver(answers: Array<number | (() => Response | Promise<Response>)>): Receiver {
   const real = globalThis.fetch.bind(globalThis)
   const received: Received[] = []
   const waiters = new Map<number, (r: Received) => void>()
