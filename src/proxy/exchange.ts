@@ -230,6 +230,7 @@ export class Exchange {
    * the blocking verdict when a header must not reach the origin.
    */
   checkParamHeaders(headers: Headers, message: JsonRpcMessage): Extract<Verdict, { action: 'block' }> | null {
+    const started = performance.now()
     const findings: Finding[] = []
     const ctx = this.#context('client_to_server', methodOf(message), toolNameOf(message))
     headers.forEach((value, name) => {
@@ -238,10 +239,18 @@ export class Exchange {
       const field = textField(decoded, 'arguments', { path: `/headers/${name.toLowerCase()}` })
       for (const detector of this.init.policy.detectors) findings.push(...detector.detect(field, ctx))
     })
-    if (this.init.policy.monitor || findings.length === 0) return null
+    if (findings.length === 0) return null
     const blocking = findings.find((f) => f.action === 'block' || f.action === 'redact' || f.action === 'strip')
-    if (combineInjection(findings) >= this.init.policy.injectionThreshold) return { action: 'block', reason: 'injection', findings }
-    return blocking ? { action: 'block', reason: blocking.kind === 'error' ? 'inspection-error' : 'policy', findings } : null
+    const verdict: Verdict =
+      combineInjection(findings) >= this.init.policy.injectionThreshold
+        ? { action: 'block', reason: 'injection', findings }
+        : blocking
+          ? { action: 'block', reason: blocking.kind === 'error' ? 'inspection-error' : 'policy', findings }
+          : { action: 'allow', findings }
+    // The body's inspection never sees these headers: their findings are a security event of their own
+    // (a block, a monitor-mode hit or a flag), or the log and the block alerts would never hear of them.
+    this.#record(verdict, ctx, 0, started)
+    return verdict.action === 'block' && !this.init.policy.monitor ? verdict : null
   }
 
   /** The JSON-RPC error a client sees for a blocked message: a request id always, rule ids on opt-in. */

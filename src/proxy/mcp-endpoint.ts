@@ -174,6 +174,7 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
     // Mcp-Param-* values travel beside the body; unknown ones are forwarded unchecked by the spec, so scan them.
     const blocked = exchange.checkParamHeaders(request.headers, single)
     if (blocked) {
+      exchange.init.sink.flush()
       const id = idOf(single)
       if (id === null) return new Response(null, { status: 202, headers: { 'x-request-id': r.requestId } })
       return jsonResponse(exchange.blockedError(id, blocked), 200, r.requestId)

@@ -47,3 +47,20 @@ describe('security events', { timeout: 30_000 }, () => {
     expect(verdict?.length).toBeLessThan(1000)
   })
 })
+
+describe('security events of metadata headers', { timeout: 30_000 }, () => {
+  it('record a request refused for what its Mcp-Param header carries', async () => {
+    const tenant = uniqueId('ev-param')
+    await createTenant(tenant, { origin: { url: inject('jsonOriginUrl') } })
+    const secret = ['ghp', '_', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('')
+    const body = { jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' }, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } } }
+    const res = await workerFetch(`https://fw.example/t/${tenant}/mcp`, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo', 'mcp-param-x-extra': secret },
+      body: JSON.stringify(body),
+    })
+    expect(await res.json()).toMatchObject({ id: 11, error: { code: -31001 } })
+    const [event] = await eventsOf(tenant, 1)
+    expect(event).toMatchObject({ verdict: 'block', direction: 'client_to_server', method: 'tools/call', tool: 'echo', kinds: ['secret'] })
+  })
+})
