@@ -190,7 +190,7 @@ export function adminRoutes(): Hono<AdminEnv> {
 
   admin.get('/tenants/:id/events', async (c) => {
     const id = c.req.param('id')
-    const limit = Math.min(Math.max(Number(c.req.query('limit') ?? 100) || 100, 1), 1000)
+    const limit = Math.trunc(Math.min(Math.max(Number(c.req.query('limit') ?? 100) || 100, 1), 1000)) // SQLite refuses a fractional LIMIT
     // `?kind=admin`: the admin writes made to this tenant and who made them; otherwise security events.
     if (c.req.query('kind') === 'admin') return c.json({ events: await c.env.EVENTS.getByName(id).listAdminWrites(limit) })
     return c.json({ events: await readEvents(c.env, id, limit) })
