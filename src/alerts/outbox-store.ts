@@ -121,9 +121,18 @@ export class DeliveryTable {
     return this.#sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending' AND webhook_id = ?`, webhookId).one().n
   }
 
-  /** Pending deliveries due at `now`, oldest first. */
+  /**
+   * Pending deliveries due at `now`, in turns across webhooks (each one's oldest first, then each one's
+   * second…): a receiver whose retries pile up faster than they are tried cannot fill every batch and
+   * hold back the other webhooks' alerts behind its backlog.
+   */
   due(now: number, limit: number): DeliveryRow[] {
-    return this.#sql.exec<DeliveryRow>(`SELECT * FROM deliveries WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, seq LIMIT ?`, now, limit).toArray()
+    return this.#sql
+      .exec<DeliveryRow>(
+        `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY webhook_id ORDER BY next_at, seq) AS turn FROM deliveries WHERE status = 'pending' AND next_at <= ?) ORDER BY turn, next_at, seq LIMIT ?`,
+        now, limit,
+      )
+      .toArray()
   }
 
   /** When the earliest pending delivery is due, or null when none is pending. */

@@ -143,6 +143,28 @@ describe('alert delivery', () => {
     expect(JSON.parse(body)).toMatchObject({ type: 'tenant.killed', tenant: id })
   })
 
+  it("takes due deliveries in turns across webhooks: one receiver's backlog does not hold back another's kill alert", async () => {
+    const id = uniqueId('al-turns')
+    const siem = { id: 'siem', url: `https://hooks.example/${id}/siem`, secret: 'hook-key', events: ['alert.test'] }
+    await createTenant(id, { origin: { url: 'https://origin.example/mcp' }, alerts: { webhooks: [siem, webhook(id, ['tenant.killed'])] } })
+    expect((await call('PUT', `/tenants/${id}/secrets/hook-key`, { body: { value: HOOK_SECRET } })).status).toBe(204)
+    const stub = env.ALERTS.getByName(id)
+    await runInDurableObject(stub, async (_i, state) => {
+      const now = Date.now()
+      state.storage.sql.exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('tenant', ?)`, id)
+      // The siem receiver has fallen behind: many retries are overdue (its receiver hangs until each times out).
+      for (let i = 0; i < 60; i++) {
+        state.storage.sql.exec(`INSERT INTO deliveries (event_id, webhook_id, type, url, body, created_at, status, attempts, next_at) VALUES (?, 'siem', 'alert.test', ?, '{}', ?, 'pending', 3, ?)`, `old-${i}`, siem.url, now - 60_000, now - 60_000 + i)
+      }
+      state.storage.sql.exec(`INSERT INTO deliveries (event_id, webhook_id, type, url, body, created_at, status, attempts, next_at) VALUES ('kill', 'ops', 'tenant.killed', ?, '{}', ?, 'pending', 0, ?)`, `https://hooks.example/${id}`, now, now)
+      await state.storage.setAlarm(now + 60_000)
+    })
+    receiver = stubReceiver([503])
+    expect(await runDurableObjectAlarm(stub)).toBe(true) // one run
+    expect(receiver.received.map((r) => r.request.url)).toContain(`https://hooks.example/${id}`)
+    await stub.purge({ tenant: id }) // the siem backlog would go on retrying into the next tests' receivers
+  })
+
   it('never throws into the caller: a bad tenant id or alert resolves to null', async () => {
     expect(await sendAlert(env, 'Not A Tenant', killed)).toBeNull()
     const bogus = JSON.parse('{"type":"tenant.exploded","data":{}}') as typeof killed
