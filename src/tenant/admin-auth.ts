@@ -8,6 +8,7 @@
  * ADMIN_TOKEN, or one shorter than 16 characters, disables the whole admin API (503), tenant keys included.
  */
 import type { Context, MiddlewareHandler } from 'hono'
+import { clipped } from '../clip'
 import { TenantId } from './config'
 import { actorLabel, parseKey } from './keys'
 import type { Actor } from './keys'
@@ -52,6 +53,9 @@ function tenantOfPath(pathname: string): string | null {
   return TENANT_ID.test(id) ? id : null
 }
 
+/** Longest path an admin write record keeps (`AdminWrite.path` in src/audit/event-log.ts). */
+const ADMIN_WRITE_PATH_MAX = 500
+
 /**
  * Every successful admin write is recorded with who made it, in the tenant's SecurityEventLog
  * (`GET /admin/v1/tenants/:id/events?kind=admin`), whichever sub-app served it.
@@ -65,7 +69,8 @@ function recordWrite(c: Context<AdminEnv>, actor: Actor): void {
     ts: new Date().toISOString(),
     actor: actorLabel(actor),
     method,
-    path: new URL(c.req.url).pathname,
+    // Clipped as the log's schema bounds it: a 200-character tool name, percent-encoded, is far longer.
+    path: clipped(new URL(c.req.url).pathname, ADMIN_WRITE_PATH_MAX),
     status: c.res.status,
     requestId: c.req.header('x-request-id') ?? '', // the firewall's own id for this request (app.ts)
   }

@@ -1,3 +1,4 @@
+import { env } from 'cloudflare:workers'
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { MCP_HEADERS, workerFetch } from '../support/worker/fetch'
 import { call, createTenant, uniqueId, warmUp } from './control-support'
@@ -73,5 +74,28 @@ describe('GET /admin/v1/tenants/:id/events', { timeout: 30_000 }, () => {
       const res = await call<Events>('GET', `/tenants/${tenant}/events?limit=1.5${kind}`)
       expect(res.status).toBe(200)
     }
+  })
+})
+
+describe('admin write audit', { timeout: 30_000 }, () => {
+  it('records a write however long its path, with the path clipped', async () => {
+    const tenant = uniqueId('ev-admin')
+    const origin = 'https://origin.example/mcp'
+    await createTenant(tenant, { origin: { url: origin } })
+    // A tool name of 200 characters is a valid pin name; percent-encoded in the path it is far longer.
+    const name = `send_${'ё'.repeat(195)}`
+    const observed = await env.TOOL_PINS.getByName(tenant).observe({
+      tenant, origin, volatile: [], items: [{ kind: 'tool', name, definition: '{"name":"x"}', scan: { held: true, score: 1, findings: [] } }],
+    })
+    expect(observed?.pending).toHaveLength(1)
+    expect((await call('POST', `/tenants/${tenant}/tools/${encodeURIComponent(name)}/approve`, { body: { origin } })).status).toBe(200)
+    let events: Array<{ method: string; path: string }> = []
+    for (let i = 0; i < 50 && events.length === 0; i++) {
+      events = (await call<{ events: typeof events }>('GET', `/tenants/${tenant}/events?kind=admin`)).body.events.filter((e) => e.path.includes('/tools/'))
+      if (events.length === 0) await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(events).toHaveLength(1)
+    expect(events[0]?.path.length).toBeLessThanOrEqual(500)
+    expect(events[0]?.path).toMatch(new RegExp(`^/admin/v1/tenants/${tenant}/tools/send_(%D1%91)+.*…$`))
   })
 })
