@@ -199,6 +199,8 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
       else if ('hold' in outcome) held = outcome.hold
     }
   } catch (err) {
+    // What the messages before it recorded (a block among them) is kept.
+    exchange.init.sink.flush()
     // A failure that ends the whole POST (the origin down or refusing while the firewall lists it): a batch gets
     // it once, with id null, as when forwarding the batch fails.
     throw isBatch && err instanceof FirewallError ? new FirewallError(err.problem) : err

@@ -49,6 +49,23 @@ describe('security events', { timeout: 30_000 }, () => {
   })
 })
 
+describe('security events of a batch that fails part-way', { timeout: 30_000 }, () => {
+  it('keep what was recorded before the failure', async () => {
+    const tenant = uniqueId('ev-batch')
+    // A closed port: the firewall's own listing of the origin's tools, before a call to an unseen tool, fails.
+    await createTenant(tenant, { origin: { url: 'http://127.0.0.1:9/mcp' }, policy: { tools: { deny: ['wipe*'] } } })
+    const batch = [
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'wipe_all', arguments: {} } },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'never_listed', arguments: {} } },
+    ]
+    const res = await workerFetch(`https://fw.example/t/${tenant}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, 'mcp-protocol-version': '2025-03-26' }, body: JSON.stringify(batch) })
+    expect(res.status).toBe(502)
+    await res.body?.cancel()
+    const events = await eventsOf(tenant, 1)
+    expect(events).toMatchObject([{ verdict: 'block', ruleIds: ['tool-deny-list'] }])
+  })
+})
+
 describe('security events of metadata headers', { timeout: 30_000 }, () => {
   it('record a request refused for what its Mcp-Param header carries', async () => {
     const tenant = uniqueId('ev-param')
