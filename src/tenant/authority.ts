@@ -233,14 +233,20 @@ export class TenantConfigAuthority extends DurableObject<Env> {
   async #reconcile(): Promise<boolean> {
     const s = this.#config.state()
     if (!s) return true
+    const current = s.status === 'active' && s.published_version < s.version ? this.#config.get(s.version) : null
+    const cleanup = s.status === 'deleted' && !s.cleanup_done
+    // Armed in the same turn as the commit or tombstone that made this work, before any await: if the
+    // object is restarted (a deploy, an eviction) while KV or the registry is being called, the alarm
+    // finishes the work instead of nothing ever doing it.
+    if (current?.config || cleanup) await this.ctx.storage.setAlarm(retryAt(s.attempts))
     try {
-      const current = s.status === 'active' && s.published_version < s.version ? this.#config.get(s.version) : null
       if (current?.config) {
         const record: PublishedTenant = { schema: 1, version: current.version, updatedAt: current.updatedAt, config: current.config }
         await this.env.CONFIG.put(tenantKey(s.tenant), JSON.stringify(record))
         this.#config.setPublished(current.version)
+        await this.ctx.storage.deleteAlarm()
       }
-      if (s.status === 'deleted' && !s.cleanup_done) {
+      if (cleanup) {
         await this.env.HOST_REGISTRY.getByName('global').release({ tenant: s.tenant })
         await this.env.CONFIG.delete(tenantKey(s.tenant))
         for (const purge of tenantPurgers) await purge(this.env, s.tenant)
@@ -254,7 +260,7 @@ export class TenantConfigAuthority extends DurableObject<Env> {
       const attempts = s.attempts + 1
       console.error(JSON.stringify({ event: 'tenant_publish_failed', tenant: s.tenant, attempts, error: String(err) }))
       this.#config.setAttempts(attempts)
-      await this.ctx.storage.setAlarm(Date.now() + Math.min(5_000 * 2 ** attempts, MAX_RETRY_MS))
+      await this.ctx.storage.setAlarm(retryAt(attempts))
       return false
     }
   }
@@ -284,6 +290,11 @@ export class TenantConfigAuthority extends DurableObject<Env> {
     this.#queue = run.catch(() => undefined)
     return run
   }
+}
+
+/** When to retry after `attempts` failed publishes: 5 s, doubling, capped at MAX_RETRY_MS. */
+function retryAt(attempts: number): number {
+  return Date.now() + Math.min(5_000 * 2 ** attempts, MAX_RETRY_MS)
 }
 
 function precondition(expect: Expect, current: number): Refusal | null {

@@ -1,0 +1,65 @@
+import { env } from 'cloudflare:workers'
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { TenantConfigAuthority } from '../../src/tenant/authority'
+import { call, createTenant, hostOwner, published, uniqueId, warmUp } from './control-support'
+
+beforeAll(warmUp, 30_000)
+
+const origin = { url: 'https://origin.example/mcp' }
+
+/** `env` with one KV method or registry call that never answers, as if the object died while awaiting it. */
+function stalled(real: Env, what: 'put' | 'release'): Env {
+  const never = (): Promise<never> => new Promise(() => undefined)
+  const config = new Proxy(real.CONFIG, { get: (t, k) => (k === 'put' && what === 'put' ? never : (Reflect.get(t, k) as unknown as (...a: unknown[]) => unknown).bind(t)) })
+  const registry = { getByName: (name: string) => (what === 'release' ? { release: never } : real.HOST_REGISTRY.getByName(name)) }
+  return new Proxy(real, { get: (t, k) => (k === 'CONFIG' ? config : k === 'HOST_REGISTRY' ? registry : Reflect.get(t, k)) })
+}
+
+/** Starts `step` on the live instance with a stalled `env`, waits until `done` holds in its storage, then restarts the object. */
+async function dieDuring(id: string, what: 'put' | 'release', step: (o: TenantConfigAuthority) => Promise<unknown>, done: (sql: SqlStorage) => boolean): Promise<void> {
+  await expect(
+    runInDurableObject(env.TENANT_CONFIG.getByName(id), async (instance: TenantConfigAuthority, state) => {
+      Object.defineProperty(instance, 'env', { value: stalled(env, what) })
+      void step(instance).catch(() => undefined)
+      for (let i = 0; i < 100 && !done(state.storage.sql); i++) await new Promise((r) => setTimeout(r, 10))
+      expect(done(state.storage.sql)).toBe(true)
+      state.abort('restart')
+    }),
+  ).rejects.toThrow('restart')
+}
+
+describe('a write interrupted by a restart of the authority', () => {
+  it('still publishes the committed version', async () => {
+    const id = uniqueId('die-publish')
+    await createTenant(id, { origin })
+    await dieDuring(
+      id,
+      'put',
+      (o) => o.write({ tenant: id, actor: { kind: 'operator' }, expect: { kind: 'any' }, change: { kind: 'policy', policy: { monitor: true } } }),
+      (sql) => sql.exec<{ version: number }>('SELECT version FROM state').one().version === 2,
+    )
+    expect(await published(id)).toMatchObject({ version: 1 })
+    expect(await runDurableObjectAlarm(env.TENANT_CONFIG.getByName(id))).toBe(true)
+    expect(await published(id)).toMatchObject({ version: 2, config: { policy: { monitor: true } } })
+    expect((await call('GET', `/tenants/${id}`)).body).toMatchObject({ version: 2 })
+  })
+
+  it("still finishes a deletion's cleanup: hostnames, KV and secrets", async () => {
+    const id = uniqueId('die-delete')
+    const host = `${id}.example`
+    await createTenant(id, { origin, hosts: [host] })
+    await env.CONFIG.put(`secret:${id}:origin-token`, '{}', { metadata: { updatedAt: 'x' } })
+    await dieDuring(
+      id,
+      'release',
+      (o) => o.remove({ tenant: id, actor: { kind: 'operator' }, expect: { kind: 'any' } }),
+      (sql) => sql.exec<{ status: string }>('SELECT status FROM state').one().status === 'deleted',
+    )
+    expect((await call('GET', `/tenants/${id}`)).status).toBe(404)
+    expect(await runDurableObjectAlarm(env.TENANT_CONFIG.getByName(id))).toBe(true)
+    expect(await published(id)).toBeNull()
+    expect(await hostOwner(host)).toBeNull()
+    expect(await env.CONFIG.get(`secret:${id}:origin-token`)).toBeNull()
+  })
+})
