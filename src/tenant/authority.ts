@@ -200,7 +200,26 @@ export class TenantConfigAuthority extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     await this.#serial(async () => {
       if (await this.#reconcile()) await this.#lateSweep()
+      await this.#reclaim()
     })
+  }
+
+  /**
+   * Claims the current config's hostnames again. A write claims its hostnames before it commits: when
+   * the object restarts in between, the registry holds the uncommitted set (the committed hostnames
+   * released, and free for another tenant to take) until this puts it back.
+   */
+  async #reclaim(): Promise<void> {
+    const s = this.#config.state()
+    const config = s?.status === 'active' ? this.#config.get(s.version)?.config : null
+    if (!s || !config) return
+    try {
+      const claim = await this.env.HOST_REGISTRY.getByName('global').assign({ tenant: s.tenant, hosts: config.hosts, originHost: canonicalHost(new URL(config.origin.url).hostname) })
+      if (!claim.ok) console.error(JSON.stringify({ event: 'tenant_reclaim_failed', tenant: s.tenant, error: claim.error }))
+    } catch (err) {
+      console.error(JSON.stringify({ event: 'tenant_reclaim_failed', tenant: s.tenant, error: String(err) }))
+      await this.ctx.storage.setAlarm(retryAt(s.attempts + 1))
+    }
   }
 
   /** Runs the purgers again for a deleted tenant while late sweeps remain (see LATE_SWEEP_MS). */
@@ -215,6 +234,8 @@ export class TenantConfigAuthority extends DurableObject<Env> {
   }
 
   async #commit(tenant: string, config: TenantConfig, actor: Actor, action: VersionInfo['action'], rollbackOf: number | null, current: StoredVersion | null): Promise<WriteResult> {
+    // Armed before the claim: a restart while the registry is called leaves it to the alarm (#reclaim).
+    await this.ctx.storage.setAlarm(retryAt(this.#config.state()?.attempts ?? 0))
     const claim = await this.env.HOST_REGISTRY.getByName('global').assign({ tenant, hosts: config.hosts, originHost: canonicalHost(new URL(config.origin.url).hostname) })
     if (!claim.ok) {
       if (claim.error !== 'host_conflict') return refuse(claim.error)

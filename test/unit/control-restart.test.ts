@@ -9,21 +9,29 @@ beforeAll(warmUp, 30_000)
 const origin = { url: 'https://origin.example/mcp' }
 
 /** `env` with one KV method or registry call that never answers, as if the object died while awaiting it. */
-function stalled(real: Env, what: 'put' | 'release'): Env {
+function stalled(real: Env, what: 'put' | 'release' | 'assign'): Env {
   const never = (): Promise<never> => new Promise(() => undefined)
   const config = new Proxy(real.CONFIG, { get: (t, k) => (k === 'put' && what === 'put' ? never : (Reflect.get(t, k) as unknown as (...a: unknown[]) => unknown).bind(t)) })
-  const registry = { getByName: (name: string) => (what === 'release' ? { release: never } : real.HOST_REGISTRY.getByName(name)) }
+  const registry = {
+    getByName: (name: string) => {
+      const real_ = real.HOST_REGISTRY.getByName(name)
+      if (what === 'release') return { release: never }
+      // The registry does the claim; its answer never comes back.
+      if (what === 'assign') return { assign: (input: Parameters<typeof real_.assign>[0]) => real_.assign(input).then(never) }
+      return real_
+    },
+  }
   return new Proxy(real, { get: (t, k) => (k === 'CONFIG' ? config : k === 'HOST_REGISTRY' ? registry : Reflect.get(t, k)) })
 }
 
 /** Starts `step` on the live instance with a stalled `env`, waits until `done` holds in its storage, then restarts the object. */
-async function dieDuring(id: string, what: 'put' | 'release', step: (o: TenantConfigAuthority) => Promise<unknown>, done: (sql: SqlStorage) => boolean): Promise<void> {
+async function dieDuring(id: string, what: 'put' | 'release' | 'assign', step: (o: TenantConfigAuthority) => Promise<unknown>, done: (sql: SqlStorage) => boolean | Promise<boolean>): Promise<void> {
   await expect(
     runInDurableObject(env.TENANT_CONFIG.getByName(id), async (instance: TenantConfigAuthority, state) => {
       Object.defineProperty(instance, 'env', { value: stalled(env, what) })
       void step(instance).catch(() => undefined)
-      for (let i = 0; i < 100 && !done(state.storage.sql); i++) await new Promise((r) => setTimeout(r, 10))
-      expect(done(state.storage.sql)).toBe(true)
+      for (let i = 0; i < 100 && !(await done(state.storage.sql)); i++) await new Promise((r) => setTimeout(r, 10))
+      expect(await done(state.storage.sql)).toBe(true)
       state.abort('restart')
     }),
   ).rejects.toThrow('restart')
@@ -61,5 +69,25 @@ describe('a write interrupted by a restart of the authority', () => {
     expect(await published(id)).toBeNull()
     expect(await hostOwner(host)).toBeNull()
     expect(await env.CONFIG.get(`secret:${id}:origin-token`)).toBeNull()
+  })
+
+  it('gives back the hostnames the registry claimed for a version that was never committed', async () => {
+    const id = uniqueId('die-claim')
+    const [kept, added] = [`${id}.example`, `new-${id}.example`]
+    await createTenant(id, { origin, hosts: [kept] })
+    await dieDuring(
+      id,
+      'assign',
+      (o) => o.write({ tenant: id, actor: { kind: 'operator' }, expect: { kind: 'any' }, change: { kind: 'config', config: { origin, hosts: [added] } } }),
+      async () => (await hostOwner(added)) === id,
+    )
+    // The object still holds version 1 (hosts: [kept]); the registry had moved the tenant to [added].
+    expect((await call('GET', `/tenants/${id}`)).body).toMatchObject({ version: 1, config: { hosts: [kept] } })
+    expect(await runDurableObjectAlarm(env.TENANT_CONFIG.getByName(id))).toBe(true)
+    expect(await hostOwner(kept)).toBe(id)
+    expect(await hostOwner(added)).toBeNull()
+    // So no other tenant can take the hostname the committed config still routes.
+    const other = uniqueId('thief')
+    expect((await call('PUT', `/tenants/${other}`, { body: { origin, hosts: [kept] } })).status).toBe(409)
   })
 })
