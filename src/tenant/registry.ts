@@ -100,6 +100,7 @@ export class HostRegistry extends DurableObject<Env> {
       return { ok: true, published: true }
     })
     if (!result.ok) return result
+    await this.#arm()
     return { ok: true, published: await this.#flush() }
   }
 
@@ -115,6 +116,7 @@ export class HostRegistry extends DurableObject<Env> {
         this.#dirty(h)
       }
     })
+    await this.#arm()
     return { published: await this.#flush() }
   }
 
@@ -165,6 +167,14 @@ export class HostRegistry extends DurableObject<Env> {
     )
   }
 
+  /**
+   * Arms the retry alarm while hostnames wait for KV, in the same turn as the change that marked them: if
+   * the object restarts before the flush is done, the alarm finishes it instead of the next admin write.
+   */
+  async #arm(): Promise<void> {
+    if (this.pending() > 0) await this.ctx.storage.setAlarm(Date.now() + RETRY_MS)
+  }
+
   /** Writes every dirty hostname to KV, one flush at a time; false (and an alarm set) when KV failed. */
   #flush(): Promise<boolean> {
     this.#flushing = this.#flushing.then(() => this.#flushOnce())
@@ -180,7 +190,9 @@ export class HostRegistry extends DurableObject<Env> {
         else await this.env.CONFIG.put(hostKey(hostname), JSON.stringify({ tenant: owner }))
         this.#sql.exec(`DELETE FROM outbox WHERE hostname = ? AND seq = ?`, hostname, seq)
       }
-      return this.pending() === 0 || this.#flushOnce()
+      if (this.pending() > 0) return this.#flushOnce()
+      await this.ctx.storage.deleteAlarm()
+      return true
     } catch (err) {
       console.error(JSON.stringify({ event: 'host_publish_failed', error: String(err) }))
       await this.ctx.storage.setAlarm(Date.now() + RETRY_MS)

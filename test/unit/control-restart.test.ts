@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers'
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { TenantConfigAuthority } from '../../src/tenant/authority'
+import type { HostRegistry } from '../../src/tenant/registry'
 import { call, createTenant, hostOwner, published, uniqueId, warmUp } from './control-support'
 
 beforeAll(warmUp, 30_000)
@@ -89,5 +90,27 @@ describe('a write interrupted by a restart of the authority', () => {
     // So no other tenant can take the hostname the committed config still routes.
     const other = uniqueId('thief')
     expect((await call('PUT', `/tenants/${other}`, { body: { origin, hosts: [kept] } })).status).toBe(409)
+  })
+})
+
+describe('a claim interrupted by a restart of the host registry', () => {
+  it('still writes the hostname to KV', async () => {
+    const id = uniqueId('die-host')
+    const host = `${id}.example`
+    await expect(
+      runInDurableObject(env.HOST_REGISTRY.getByName('global'), async (instance: HostRegistry, state) => {
+        Object.defineProperty(instance, 'env', { value: stalled(env, 'put') })
+        void instance.assign({ tenant: id, hosts: [host], originHost: 'origin.example' }).catch(() => undefined)
+        const claimed = (): boolean => state.storage.sql.exec('SELECT 1 FROM hosts WHERE hostname = ?', host).toArray().length > 0
+        for (let i = 0; i < 100 && !claimed(); i++) await new Promise((r) => setTimeout(r, 10))
+        expect(claimed()).toBe(true)
+        // Let the claim reach storage (it is durable once the registry awaits KV), then restart.
+        await new Promise((r) => setTimeout(r, 20))
+        state.abort('restart')
+      }),
+    ).rejects.toThrow('restart')
+    expect(await hostOwner(host)).toBeNull()
+    expect(await runDurableObjectAlarm(env.HOST_REGISTRY.getByName('global'))).toBe(true)
+    expect(await hostOwner(host)).toBe(id)
   })
 })
