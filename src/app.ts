@@ -22,8 +22,10 @@ import { isToolsPath, toolRoutes } from './tools/admin-routes'
 import { isUsagePath, usageRoutes } from './budget/admin-routes'
 import { serveAuthRoute, sharedHostAuthRoute, tenantHostDiscovery } from './auth/routes'
 import { limitAdmin } from './abuse/admin-guard'
+import { allowedBrowserOrigin, corsHeaders } from './proxy/cors'
 
-type AppEnv = { Bindings: Env; Variables: { requestId: string } }
+/** `browserOrigin`: the request's allowed `Origin` on a tenant's routes, so refusals carry CORS headers too. */
+type AppEnv = { Bindings: Env; Variables: { requestId: string; browserOrigin?: string } }
 /** What `limitAdmin` wraps: any admin sub-app. */
 type AdminApp = { fetch(request: Request, env: Env, ctx: Context<AppEnv>['executionCtx']): Response | Promise<Response> }
 
@@ -89,9 +91,11 @@ export function createApp(): Hono<AppEnv> {
     }
     const wire = toWire(problem)
     const id = err instanceof FirewallError ? err.id : null
+    // A browser client reads a refusal (its status, a challenge) only with CORS headers.
+    const browserOrigin = c.get('browserOrigin')
     return new Response(errorBody(wire, id, requestId), {
       status: wire.status,
-      headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...(wire.headers ?? {}) },
+      headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...(wire.headers ?? {}), ...(browserOrigin ? corsHeaders(browserOrigin) : {}) },
     })
   })
 
@@ -118,7 +122,14 @@ async function requireTenant(c: Context<AppEnv>, id: string): Promise<LoadedTena
   return tenant
 }
 
+/** Remembers the request's `Origin` when the tenant allows it, for the CORS headers of an error answer. */
+function allowBrowser(c: Context<AppEnv>, tenant: LoadedTenant): void {
+  const origin = allowedBrowserOrigin(c.req.header('origin') ?? null, tenant.record.config.allowedOrigins)
+  if (origin !== null) c.set('browserOrigin', origin)
+}
+
 function mcp(c: Context<AppEnv>, tenant: LoadedTenant): Promise<Response> {
+  allowBrowser(c, tenant)
   return handleMcp({
     request: c.req.raw,
     env: c.env,

@@ -13,8 +13,13 @@ const PARAM_HEADER = /^mcp-param-[a-z0-9-]{1,64}$/
 /** Throws 403 when a browser Origin is present and not allowed. Returns the allowed origin, if any. */
 export function checkBrowserOrigin(origin: string | null, allowed: readonly string[]): string | null {
   if (origin === null) return null
-  if (!allowed.includes(origin.toLowerCase())) throw new FirewallError({ kind: 'origin_forbidden' })
+  if (allowedBrowserOrigin(origin, allowed) === null) throw new FirewallError({ kind: 'origin_forbidden' })
   return origin
+}
+
+/** The browser Origin when it is in the allow-list, else null (no refusal: for error answers). */
+export function allowedBrowserOrigin(origin: string | null, allowed: readonly string[]): string | null {
+  return origin !== null && allowed.includes(origin.toLowerCase()) ? origin : null
 }
 
 /** CORS headers for an allowed origin on an actual response. */

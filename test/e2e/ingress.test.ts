@@ -141,6 +141,23 @@ describe('ingress refusals (nothing forwarded)', () => {
     expect(origin.calls).toEqual([])
   })
 
+  it('gives an allowed browser origin its CORS headers on refusals too, so a browser client can read them', async () => {
+    const browser = { origin: 'https://app.acme.example', 'content-type': 'application/json' }
+    const refusals = [
+      await fetch(new URL('/t/acme/mcp', fw.url), { method: 'POST', headers: { ...browser, accept: 'text/html' }, body: JSON.stringify(ping) }),
+      await fetch(new URL('/t/acme/mcp', fw.url), { method: 'POST', headers: { ...browser, accept: ACCEPT_BOTH }, body: 'x'.repeat(8192) }),
+    ]
+    expect(refusals.map((r) => r.status)).toEqual([406, 413])
+    for (const res of refusals) {
+      expect(res.headers.get('access-control-allow-origin')).toBe('https://app.acme.example')
+      expect(res.headers.get('access-control-expose-headers')).toBe('Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate, Retry-After')
+    }
+    const other = await fetch(new URL('/t/acme/mcp', fw.url), { method: 'POST', headers: { ...browser, origin: 'https://evil.example', accept: 'text/html' }, body: '{}' })
+    expect(other.status).toBe(403)
+    expect(other.headers.get('access-control-allow-origin')).toBeNull()
+    expect(origin.calls).toEqual([])
+  })
+
   it('monitor mode forwards the original unchanged and records what would have happened', async () => {
     const message = { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'a\u202Eb' } }
     const res = await fetch(new URL('/t/watch/mcp', fw.url), post(JSON.stringify(message)))
