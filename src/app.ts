@@ -60,6 +60,7 @@ export function createApp(): Hono<AppEnv> {
       // apiKey/jwt tenants answer discovery themselves (their PRM); passthrough forwards it, so a disabled
       // or killed tenant is refused here as on its endpoint.
       if (isDiscoveryPath(url.pathname)) {
+        allowBrowser(c, tenant)
         await servingState(tenant, c.env)
         return tenantHostDiscovery(c.req.raw, tenant, endpointPath(tenant)) ?? handleDiscovery(c.req.raw, tenant, c.env)
       }

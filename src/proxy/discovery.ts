@@ -19,6 +19,7 @@ import { readCappedText } from './ingress'
 import { forward } from './forward'
 import { mediaType } from './headers'
 import { readOriginBody } from './relay-json'
+import { checkBrowserOrigin, corsHeaders, preflight } from './cors'
 
 const DISCOVERY_PREFIXES = ['/.well-known/oauth-protected-resource', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']
 /** 2025-03-26 clients fall back to these when no authorization-server metadata exists. */
@@ -35,6 +36,11 @@ export function isDiscoveryPath(path: string): boolean {
 export async function handleDiscovery(request: Request, tenant: LoadedTenant, env: Env): Promise<Response> {
   const incoming = new URL(request.url)
   const config = tenant.record.config
+  // Browser clients (the tenant's allowedOrigins, as at its endpoint): the SDK's metadata fetch sends
+  // MCP-Protocol-Version, so it is preflighted, and every answer needs CORS headers to be read.
+  const browserOrigin = checkBrowserOrigin(request.headers.get('origin'), config.allowedOrigins)
+  if (request.method === 'OPTIONS') return browserOrigin ? preflight(browserOrigin, null) : new Response(null, { status: 204 })
+  const cors = browserOrigin ? corsHeaders(browserOrigin) : {}
   const origin = checkTargetUrl(config.origin.url, urlPolicy(env, incoming.hostname, config.hosts))
   if (!origin.ok) throw new FirewallError({ kind: 'origin_not_allowed' })
   const headers = new Headers()
@@ -50,7 +56,7 @@ export async function handleDiscovery(request: Request, tenant: LoadedTenant, en
     { url: target, method: body === undefined ? 'GET' : 'POST', headers, ...(body !== undefined ? { body } : {}) },
     { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal, returnRedirects: authorize },
   )
-  if (upstream.status >= 300 && upstream.status < 400) return authorizeRedirect(upstream, target, incoming)
+  if (upstream.status >= 300 && upstream.status < 400) return authorizeRedirect(upstream, target, incoming, cors)
   if (!upstream.ok) {
     await upstream.body?.cancel().catch(() => undefined)
     throw new FirewallError({ kind: 'origin_refused', status: upstream.status })
@@ -59,7 +65,7 @@ export async function handleDiscovery(request: Request, tenant: LoadedTenant, en
   const metadata = JSON_TYPE.test(mediaType(upstream.headers.get('content-type'))) ? jsonObject(text) : undefined
   if (metadata === undefined) throw new FirewallError({ kind: 'origin_invalid_response', reason: 'discovery answer is not a JSON object' })
   // Token answers must not be cached (RFC 6749 §5.1); metadata can be fetched again.
-  return new Response(JSON.stringify(metadata), { status: upstream.status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } })
+  return new Response(JSON.stringify(metadata), { status: upstream.status, headers: { ...cors, 'content-type': 'application/json', 'cache-control': 'no-store' } })
 }
 
 /** The sign-in: a public https page, whatever the tenant's origin policy allows its own origin. */
@@ -69,13 +75,13 @@ const PUBLIC_ONLY = { allowPrivate: false, ownHostnames: new Set<string>() }
  * An `/authorize` redirect, passed with its `Location` only when that is a public https page or the
  * client's own `redirect_uri` (a native client's is often `http://localhost:…`, RFC 8252 §7.3).
  */
-function authorizeRedirect(upstream: Response, target: URL, incoming: URL): Response {
+function authorizeRedirect(upstream: Response, target: URL, incoming: URL, cors: Record<string, string>): Response {
   const raw = upstream.headers.get('location')
   const location = raw === null ? null : URL.parse(raw, target.href)
   if (location === null || !(checkTargetUrl(location.href, PUBLIC_ONLY).ok || toClient(location, incoming))) {
     throw new FirewallError({ kind: 'origin_redirect' })
   }
-  return new Response(null, { status: upstream.status, headers: { location: location.href, 'cache-control': 'no-store' } })
+  return new Response(null, { status: upstream.status, headers: { ...cors, location: location.href, 'cache-control': 'no-store' } })
 }
 
 /** Whether `location` goes back to the `redirect_uri` the client sent (same origin and path). */

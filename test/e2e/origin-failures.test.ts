@@ -266,6 +266,7 @@ describe('origin failures', () => {
 // only a JSON object goes back; every other answer is the firewall's own.
 describe('OAuth discovery pass-through', () => {
   const PRM = { resource: 'http://localhost/mcp', authorization_servers: ['https://as.example'] }
+  const INSPECTOR = 'http://localhost:6274'
   const answers: Record<string, Behaviour> = {
     ok: (res) => res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60, note="origin.internal"' }).end(JSON.stringify(PRM)),
     '500': (res) => res.writeHead(500, { 'content-type': 'text/plain' }).end('Error at /srv/app.js:12 connecting to postgres://admin:pw@origin.internal:5432/db'),
@@ -285,7 +286,7 @@ describe('OAuth discovery pass-through', () => {
   let vendor: RawOrigin
   beforeAll(async () => {
     vendor = await startRawOrigin((req, res) => answers[new URL(req.url ?? '/', 'http://x').searchParams.get('case') ?? '']?.(res))
-    await fw.admin.putTenant('vendor', { origin: { url: vendor.url, timeoutMs: 1000 }, hosts: ['localhost'] })
+    await fw.admin.putTenant('vendor', { origin: { url: vendor.url, timeoutMs: 1000 }, hosts: ['localhost'], allowedOrigins: [INSPECTOR] })
   })
   afterAll(() => vendor?.close())
   const discover = (answer: string, path = '/.well-known/oauth-protected-resource') => fetch(`http://localhost:${fw.port}${path}?case=${answer}`)
@@ -313,6 +314,27 @@ describe('OAuth discovery pass-through', () => {
     expect(JSON.parse(text)).toEqual({ jsonrpc: '2.0', id: null, error: { code, message, data: { requestId: res.headers.get('x-request-id') } } })
     expect(text).not.toMatch(/origin\.internal|10\.0\.0\.5|postgres|srv/)
     expect(res.headers.get('location')).toBeNull()
+  })
+
+  it("answers browser clients as the endpoint does: preflight here, CORS headers on every answer, only for allowed origins", async () => {
+    const path = `http://localhost:${fw.port}/.well-known/oauth-protected-resource/mcp?case=ok`
+    const pre = await fetch(path, { method: 'OPTIONS', headers: { origin: INSPECTOR, 'access-control-request-method': 'GET', 'access-control-request-headers': 'mcp-protocol-version' } })
+    expect(pre.status).toBe(204)
+    expect(await pre.text()).toBe('')
+    expect(pre.headers.get('access-control-allow-origin')).toBe(INSPECTOR)
+    expect(pre.headers.get('access-control-allow-headers')).toContain('MCP-Protocol-Version')
+    const ok = await fetch(path, { headers: { origin: INSPECTOR, 'mcp-protocol-version': '2025-06-18' } })
+    expect(ok.status).toBe(200)
+    expect(ok.headers.get('access-control-allow-origin')).toBe(INSPECTOR)
+    expect(await ok.json()).toEqual(PRM)
+    const missing = await fetch(`http://localhost:${fw.port}/.well-known/oauth-authorization-server?case=404`, { headers: { origin: INSPECTOR } })
+    expect(missing.status).toBe(404)
+    expect(missing.headers.get('access-control-allow-origin')).toBe(INSPECTOR)
+    for (const method of ['GET', 'OPTIONS']) {
+      const other = await fetch(path, { method, headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } })
+      expect(other.status, method).toBe(403)
+      expect(other.headers.get('access-control-allow-origin')).toBeNull()
+    }
   })
 
   it("passes a 2025-03-26 /authorize redirect to a public sign-in page or back to the client's redirect_uri, with its Location only", async () => {
