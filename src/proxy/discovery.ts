@@ -21,12 +21,20 @@ import { mediaType } from './headers'
 import { readOriginBody } from './relay-json'
 import { checkBrowserOrigin, corsHeaders, preflight } from './cors'
 
-const DISCOVERY_PREFIXES = ['/.well-known/oauth-protected-resource', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']
+const PRM_PREFIX = '/.well-known/oauth-protected-resource'
+const DISCOVERY_PREFIXES = [PRM_PREFIX, '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']
 /** 2025-03-26 clients fall back to these when no authorization-server metadata exists. */
 const LEGACY_AUTH_PATHS = new Set(['/authorize', '/token', '/register'])
 const MAX_DISCOVERY_BYTES = 256 * 1024
 /** `application/json` and the `+json` types (RFC 6839) metadata and token answers use. */
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json$/
+
+const isPrmPath = (path: string): boolean => path === PRM_PREFIX || path.startsWith(`${PRM_PREFIX}/`)
+
+/** Whether `resource` is a URL with the scheme, host and port the client addressed. */
+function onHost(resource: unknown, incoming: URL): boolean {
+  return typeof resource === 'string' && URL.parse(resource)?.origin === incoming.origin
+}
 
 export function isDiscoveryPath(path: string): boolean {
   return LEGACY_AUTH_PATHS.has(path) || DISCOVERY_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))
@@ -64,6 +72,12 @@ export async function handleDiscovery(request: Request, tenant: LoadedTenant, en
   const text = await readOriginBody(upstream, MAX_DISCOVERY_BYTES, { ms: config.origin.timeoutMs, abort })
   const metadata = JSON_TYPE.test(mediaType(upstream.headers.get('content-type'))) ? jsonObject(text) : undefined
   if (metadata === undefined) throw new FirewallError({ kind: 'origin_invalid_response', reason: 'discovery answer is not a JSON object' })
+  // RFC 9728 §3.3: a client uses protected-resource metadata only when its `resource` is the resource it
+  // asked about, here one on this hostname. Any other (the origin's own, often private, address) is of
+  // no use to a client and would only tell it where the origin is.
+  if (isPrmPath(incoming.pathname) && !onHost(metadata['resource'], incoming)) {
+    throw new FirewallError({ kind: 'origin_invalid_response', reason: 'protected resource metadata names another host' })
+  }
   // Token answers must not be cached (RFC 6749 §5.1); metadata can be fetched again.
   return new Response(JSON.stringify(metadata), { status: upstream.status, headers: { ...cors, 'content-type': 'application/json', 'cache-control': 'no-store' } })
 }

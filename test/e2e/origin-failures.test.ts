@@ -265,10 +265,13 @@ describe('origin failures', () => {
 // A hostname-mapped passthrough tenant forwards OAuth discovery to its origin's host (same path and query):
 // only a JSON object goes back; every other answer is the firewall's own.
 describe('OAuth discovery pass-through', () => {
-  const PRM = { resource: 'http://localhost/mcp', authorization_servers: ['https://as.example'] }
+  // The metadata of the endpoint on the firewall's hostname, as a client there must get it.
+  const prm = () => ({ resource: `http://localhost:${fw.port}/mcp`, authorization_servers: ['https://as.example'] })
   const INSPECTOR = 'http://localhost:6274'
   const answers: Record<string, Behaviour> = {
-    ok: (res) => res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60, note="origin.internal"' }).end(JSON.stringify(PRM)),
+    ok: (res) => res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60, note="origin.internal"' }).end(JSON.stringify(prm())),
+    'origin-own': (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ resource: 'http://10.0.0.5:8080/mcp', authorization_servers: ['https://as.example'] })),
+    'no-resource': (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"authorization_servers":["https://as.example"]}'),
     '500': (res) => res.writeHead(500, { 'content-type': 'text/plain' }).end('Error at /srv/app.js:12 connecting to postgres://admin:pw@origin.internal:5432/db'),
     redirect: (res) => res.writeHead(302, { location: 'http://10.0.0.5:8080/internal-login' }).end(),
     'drop-mid-body': (res) => {
@@ -296,7 +299,7 @@ describe('OAuth discovery pass-through', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('application/json')
     expect(res.headers.get('cache-control')).toBe('no-store')
-    expect(await res.json()).toEqual(PRM)
+    expect(await res.json()).toEqual(prm())
   })
 
   it.each([
@@ -305,6 +308,8 @@ describe('OAuth discovery pass-through', () => {
     ['drop-mid-body', 502, -31006, 'Origin unavailable'],
     ['html', 502, -31007, 'Origin sent a response the firewall cannot inspect'],
     ['array', 502, -31007, 'Origin sent a response the firewall cannot inspect'],
+    ['origin-own', 502, -31007, 'Origin sent a response the firewall cannot inspect'],
+    ['no-resource', 502, -31007, 'Origin sent a response the firewall cannot inspect'],
     ['404', 404, -32000, 'Origin refused the request (HTTP 404)'],
     ['400-token', 400, -32000, 'Origin refused the request (HTTP 400)'],
   ] as const)('answers %s with HTTP %i and the firewall\'s own error, nothing of the origin\'s', async (answer, status, code, message) => {
@@ -326,7 +331,7 @@ describe('OAuth discovery pass-through', () => {
     const ok = await fetch(path, { headers: { origin: INSPECTOR, 'mcp-protocol-version': '2025-06-18' } })
     expect(ok.status).toBe(200)
     expect(ok.headers.get('access-control-allow-origin')).toBe(INSPECTOR)
-    expect(await ok.json()).toEqual(PRM)
+    expect(await ok.json()).toEqual(prm())
     const missing = await fetch(`http://localhost:${fw.port}/.well-known/oauth-authorization-server?case=404`, { headers: { origin: INSPECTOR } })
     expect(missing.status).toBe(404)
     expect(missing.headers.get('access-control-allow-origin')).toBe(INSPECTOR)
