@@ -45,8 +45,10 @@ export type ObserveArgs = z.infer<typeof ObserveArgs>
 
 /** A lower-case hex SHA-256 (definition hashes, call hashes, hashed session ids). */
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/)
+/** The longest verified identity: a JWT subject may be 1,024 units (`MAX_SUBJECT_CHARS`, src/auth/jwt.ts). */
+const MAX_IDENTITY_CHARS = 1024
 /** The verified caller a call is bound to, or null for none. */
-const CallIdentity = z.string().max(500).nullable()
+const CallIdentity = z.string().max(MAX_IDENTITY_CHARS).nullable()
 
 export const DecideArgs = z
   .object({
@@ -147,7 +149,7 @@ export type TaskArgs = z.infer<typeof TaskArgs>
 export const TaskLookupArgs = z.object({ origin: OriginKey, taskId: z.string().min(1).max(512) }).strict()
 export type TaskLookupArgs = z.infer<typeof TaskLookupArgs>
 /** The task ids of one `tasks/list` page, for the identity that asked. */
-export const TaskListArgs = z.object({ origin: OriginKey, identity: z.string().min(1).max(500), taskIds: z.array(z.string().min(1).max(512)).max(1_000) }).strict()
+export const TaskListArgs = z.object({ origin: OriginKey, identity: z.string().min(1).max(MAX_IDENTITY_CHARS), taskIds: z.array(z.string().min(1).max(512)).max(1_000) }).strict()
 export type TaskListArgs = z.infer<typeof TaskListArgs>
 
 export const AwaitConfirmationArgs = z.object({ id: ConfirmationId, callHash: Sha256, identity: CallIdentity, timeoutMs: z.number().int().min(10).max(600_000) }).strict()

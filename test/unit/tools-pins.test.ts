@@ -245,6 +245,14 @@ describe('ToolPins: schema version 2 (tasks record the identity that created the
     })
   })
 
+  it('records and finds the tasks of a client whose verified identity is as long as a token subject may be', async () => {
+    const stub = pins(tenant('long-identity'))
+    const identity = `sub-${'x'.repeat(1020)}` // 1,024 units: the longest JWT subject taken as an identity (src/auth/jwt.ts)
+    expect(await stub.rememberTask({ origin: ORIGIN, taskId: 'task-long', tool: 'report', ttlMs: 60_000, identity })).toBe(true)
+    expect(await stub.task({ origin: ORIGIN, taskId: 'task-long' })).toEqual({ tool: 'report', identity })
+    expect(await stub.ownedTasks({ origin: ORIGIN, identity, taskIds: ['task-long'] })).toEqual(['task-long'])
+  })
+
   it('migrates a version-1 object that never recorded a task', async () => {
     await runInDurableObject(pins(tenant('schema-v1-empty')), (_i, state) => {
       state.storage.sql.exec(`DROP TABLE tasks`)
