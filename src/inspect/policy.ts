@@ -39,6 +39,16 @@ export function compilePolicy(tenantId: string, version: number, config: TenantC
   return policy
 }
 
+/**
+ * The kept policy when it is of `version`, else one built and not kept. For a dry run of the stored config:
+ * the authority may hold a newer version than this isolate's traffic still reads from KV, and caching it
+ * would leave that traffic compiling its own version on every request until KV caught up.
+ */
+export function keptOrBuiltPolicy(tenantId: string, version: number, config: TenantConfig): CompiledPolicy {
+  const hit = compiled.get(tenantId)
+  return hit?.version === version ? hit : buildPolicy(tenantId, version, config)
+}
+
 /** How many compiled policies the isolate keeps (tests). */
 export function compiledPolicyCount(): number {
   return compiled.size

@@ -1,6 +1,6 @@
 /**
  * Dry run: what the firewall would do with one message under a tenant's current config or a proposed
- * one. It runs the live code path (the JSON-RPC body parser, `compilePolicy`, `inspect`) and forwards
+ * one. It runs the live code path (the JSON-RPC body parser, the policy compiler, `inspect`) and forwards
  * nothing. In monitor mode the live path would forward the original anyway; the verdict here is what
  * the pipeline decided, with `monitor: true` to say it would not be enforced.
  *
@@ -13,7 +13,7 @@
 import { z } from 'zod'
 import { getOwn, parseJsonBody } from '../mcp/jsonrpc'
 import type { JsonObject, JsonRpcMessage } from '../mcp/jsonrpc'
-import { buildPolicy, compilePolicy, globMatch } from '../inspect/policy'
+import { buildPolicy, globMatch, keptOrBuiltPolicy } from '../inspect/policy'
 import { inspect } from '../inspect/pipeline'
 import type { BlockReason, Finding, MessageContext } from '../inspect/types'
 import { MAX_JSON_DEPTH } from '../proxy/mcp-endpoint'
@@ -136,7 +136,7 @@ export async function dryRun(subject: DryRunSubject, req: DryRunRequest): Promis
   const policy =
     subject.version === null
       ? buildPolicy(subject.tenantId, 0, subject.config)
-      : compilePolicy(subject.tenantId, subject.version, subject.config)
+      : keptOrBuiltPolicy(subject.tenantId, subject.version, subject.config)
   const method = 'method' in message ? message.method : req.method
   const tool = toolNameOf(message) ?? (req.direction === 'server_to_client' ? req.tool : undefined)
   const ctx: MessageContext = {

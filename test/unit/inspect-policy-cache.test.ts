@@ -28,4 +28,14 @@ describe('compiled policies kept by the isolate', () => {
     }
     expect(compiledPolicyCount()).toBe(before)
   })
+
+  it("lets a dry run of a newer stored version leave the live version's policy in place", async () => {
+    const tenant = `policy-cache-live-${crypto.randomUUID()}`
+    const live = compilePolicy(tenant, 7, config('value-7'))
+    // The authority already holds version 8; this isolate's traffic still reads 7 from KV.
+    const message = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' } } }
+    const outcome = await dryRun({ tenantId: tenant, config: config('value-8'), version: 8 }, { message, direction: 'client_to_server', era: 'legacy' })
+    expect(outcome.ok).toBe(true)
+    expect(compilePolicy(tenant, 7, config('value-7'))).toBe(live)
+  })
 })
