@@ -49,6 +49,9 @@ function ensureDevVars() {
   }
   const vars = readDevVars()
   if (!vars.ADMIN_TOKEN) throw new Error(`${DEV_VARS} has no ADMIN_TOKEN: add one or delete the file to have it generated`)
+  if (vars.ADMIN_TOKEN.length < 16) {
+    throw new Error(`${DEV_VARS}: ADMIN_TOKEN is shorter than 16 characters, so the admin API stays off: set a longer random one (openssl rand -hex 32) or delete the file to have it generated`)
+  }
   if (vars.ALLOW_PRIVATE_ORIGINS !== 'true') {
     throw new Error(`${DEV_VARS} must set ALLOW_PRIVATE_ORIGINS=true: the demo origin is on 127.0.0.1`)
   }

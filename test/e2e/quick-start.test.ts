@@ -2,7 +2,7 @@
 // neither reads nor writes the developer's `.dev.vars` and local state), on free ports. The official
 // SDK client then goes through the printed URL to the demo origin, and Ctrl-C stops everything.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -181,6 +181,26 @@ describe('npm start on a port already in use', () => {
       expect(stderr).toContain(`[start] port ${port} on 127.0.0.1 is in use (another \`npm start\`?): stop it, or set FIREWALL_PORT to a free port`)
     } finally {
       taken.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('npm start with a short ADMIN_TOKEN in an existing .dev.vars', () => {
+  it('says the admin API would stay off and what to do, instead of failing at the first admin call', async () => {
+    const dir = scratchCheckout()
+    writeFileSync(join(dir, '.dev.vars'), 'ADMIN_TOKEN=admin\nALLOW_PRIVATE_ORIGINS=true\n')
+    try {
+      const child = spawn(process.execPath, [join(dir, 'scripts/start.mjs')], {
+        cwd: dir,
+        env: { ...process.env, FIREWALL_PORT: String(await freePort()), DEMO_ORIGIN_PORT: String(await freePort()), WRANGLER_SEND_METRICS: 'false' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+      expect(await exited(child)).toBe(1)
+      expect(stderr).toContain('ADMIN_TOKEN is shorter than 16 characters')
+    } finally {
       rmSync(dir, { recursive: true, force: true })
     }
   })
