@@ -29,7 +29,7 @@ const MAX_DISCOVERY_BYTES = 256 * 1024
 /** `application/json` and the `+json` types (RFC 6839) metadata and token answers use. */
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json$/
 
-const isPrmPath = (path: string): boolean => path === PRM_PREFIX || path.startsWith(`${PRM_PREFIX}/`)
+export const isPrmPath = (path: string): boolean => path === PRM_PREFIX || path.startsWith(`${PRM_PREFIX}/`)
 
 /** Whether `resource` is a URL with the scheme, host and port the client addressed. */
 function onHost(resource: unknown, incoming: URL): boolean {

@@ -15,7 +15,8 @@ import { EventSink } from '../audit/sink'
 import type { LoadedTenant } from '../tenant/store'
 import { checkAccept, checkContentType, checkMethod, readCappedText } from './ingress'
 import { checkBrowserOrigin, corsHeaders, preflight } from './cors'
-import { checkTargetUrl } from './origin-url'
+import { canonicalHost, checkTargetUrl } from './origin-url'
+import { clientChallenge } from './challenge'
 import { urlPolicy } from './url-policy-env'
 import { applySseHeaders, clientResponseHeaders, mediaType, withRequestMetadata } from './headers'
 import { forward } from './forward'
@@ -86,12 +87,37 @@ export async function handleMcp(r: EndpointRequest): Promise<Response> {
   const response = !outcome.ok
     ? outcome.response
     : await handleAuthed(r, outcome.auth, target.url).catch((err: unknown) => {
-        throw outcome.auth.mode === 'passthrough' ? err : modeBRefusal(r, err)
+        throw outcome.auth.mode === 'passthrough' ? modeARefusal(r, err, target.url) : modeBRefusal(r, err)
       })
   // Mode B: the origin's own challenges describe another resource; never pass them on (§2.3).
   if (outcome.ok && outcome.auth.mode !== 'passthrough') response.headers.delete('www-authenticate')
+  const challenge = outcome.ok && outcome.auth.mode === 'passthrough' ? response.headers.get('www-authenticate') : null
+  if (challenge !== null) {
+    const relayed = originChallenge(r, challenge, target.url)
+    if (relayed === null) response.headers.delete('www-authenticate')
+    else response.headers.set('www-authenticate', relayed)
+  }
   if (browserOrigin) for (const [k, v] of Object.entries(corsHeaders(browserOrigin))) response.headers.set(k, v)
   return response
+}
+
+/**
+ * Mode A: the origin's challenge with its `resource_metadata` on the hostname the client addressed, or
+ * without it on the shared host (challenge.ts); null when it must be dropped, which is logged by name.
+ */
+function originChallenge(r: EndpointRequest, challenge: string, originUrl: URL): string | null {
+  const url = new URL(r.request.url)
+  const client = r.tenant.record.config.hosts.includes(canonicalHost(url.hostname)) ? url : null
+  const relayed = clientChallenge(challenge, { origin: originUrl, client })
+  if (relayed === null) console.warn(JSON.stringify({ event: 'origin_header_dropped', requestId: r.requestId, header: 'www-authenticate' }))
+  return relayed
+}
+
+/** Mode A: an origin refusal met on the way (the firewall listing the origin's tools) keeps its challenge as `relay`'s does. */
+function modeARefusal(r: EndpointRequest, err: unknown, originUrl: URL): unknown {
+  if (!(err instanceof FirewallError) || err.problem.kind !== 'origin_refused' || err.problem.challenge === undefined) return err
+  const challenge = originChallenge(r, err.problem.challenge, originUrl)
+  return new FirewallError({ kind: 'origin_refused', status: err.problem.status, ...(challenge !== null ? { challenge } : {}) }, err.id)
 }
 
 /**

@@ -8,9 +8,13 @@ import { gzipSync } from 'node:zlib'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js'
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js'
 import { startFirewall } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
-import { ACCEPT_BOTH, readSse, startRawOrigin } from '../support/raw.js'
+import { ACCEPT_BOTH, initializeRequest, readSse, startRawOrigin } from '../support/raw.js'
 import type { RawOrigin } from '../support/raw.js'
 
 type Behaviour = (res: import('node:http').ServerResponse) => void
@@ -69,7 +73,7 @@ const behaviours: Record<string, Behaviour> = {
   },
   // Origins whose own tool list fails: a call to a tool never seen before cannot be reviewed.
   '/list-500': (res) => res.writeHead(500).end(),
-  '/list-401': (res) => res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end(),
+  '/list-401': (res) => res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token", resource_metadata="http://10.0.0.5:8080/.well-known/oauth-protected-resource"' }).end(),
   '/list-404': (res) => res.writeHead(404).end(),
   '/list-stall': (res) => void res.writeHead(200, { 'content-type': 'application/json' }).write('{"jsonrpc":'), // headers, then nothing
   '/list-garbage': (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":"x","result":{}}'),
@@ -164,10 +168,11 @@ describe('origin failures', () => {
     expect(bombSent).toBe(false)
   })
 
-  it('passes an origin refusal status with its challenge, but not its body', async () => {
+  it("passes an origin refusal status with its challenge, but not its body (nor, on a path-mapped endpoint, the origin's metadata URL)", async () => {
     const res = await call('401')
     expect(res.status).toBe(401)
-    expect(res.headers.get('www-authenticate')).toBe('Bearer resource_metadata="https://o.example/.well-known/oauth-protected-resource"')
+    // No discovery is served on the shared host: the metadata URL would only send the client to the origin.
+    expect(res.headers.get('www-authenticate')).toBe('Bearer')
     const body = await res.json()
     expect(body).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Origin refused the request (HTTP 401)', data: { requestId: res.headers.get('x-request-id') } } })
   })
@@ -248,6 +253,7 @@ describe('origin failures', () => {
       const res = await call(tenant)
       expect(res.status, tenant).toBe(status)
       expect(await res.json(), tenant).toMatchObject({ jsonrpc: '2.0', id: 42, error: { code, message } })
+      // As for a refusal relayed: on the shared host, without the origin's metadata URL.
       if (tenant === 'list-401') expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
     }
     // A batch (2025-03-26) gets the failure once, with id null, as when forwarding a batch fails.
@@ -286,12 +292,32 @@ describe('OAuth discovery pass-through', () => {
     'back-to-client': (res) => res.writeHead(302, { location: 'http://localhost:33418/callback?code=c1&state=s1' }).end(),
     'internal-sign-in': (res) => res.writeHead(302, { location: 'https://10.0.0.5/internal-login' }).end(),
   }
+  // Without `case`: an origin doing its own OAuth, whose challenge names its metadata on its own (private) host.
+  const vendorOAuth: Record<string, Behaviour> = {
+    '/mcp': (res) => {
+      const metadata = `${new URL(vendor.url).origin}/.well-known/oauth-protected-resource/mcp`
+      res.writeHead(401, { 'www-authenticate': `Bearer error="invalid_token", resource_metadata="${metadata}"` }).end()
+    },
+    '/.well-known/oauth-protected-resource/mcp': (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...prm(), authorization_servers: [new URL(as.url).origin] })),
+  }
+  const vendorPaths: string[] = []
   let vendor: RawOrigin
+  let as: RawOrigin
   beforeAll(async () => {
-    vendor = await startRawOrigin((req, res) => answers[new URL(req.url ?? '/', 'http://x').searchParams.get('case') ?? '']?.(res))
+    vendor = await startRawOrigin((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x')
+      vendorPaths.push(url.pathname)
+      ;(answers[url.searchParams.get('case') ?? ''] ?? vendorOAuth[url.pathname])?.(res)
+    })
+    as = await startRawOrigin((req, res) => {
+      const issuer = new URL(as.url).origin
+      if (req.url !== '/.well-known/oauth-authorization-server') return void res.writeHead(404).end()
+      const metadata = { issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256'] }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(metadata))
+    })
     await fw.admin.putTenant('vendor', { origin: { url: vendor.url, timeoutMs: 1000 }, hosts: ['localhost'], allowedOrigins: [INSPECTOR] })
   })
-  afterAll(() => vendor?.close())
+  afterAll(() => Promise.all([vendor?.close(), as?.close()]))
   const discover = (answer: string, path = '/.well-known/oauth-protected-resource') => fetch(`http://localhost:${fw.port}${path}?case=${answer}`)
 
   it('relays metadata as a JSON object the firewall serialised, without the origin\'s other headers', async () => {
@@ -340,6 +366,42 @@ describe('OAuth discovery pass-through', () => {
       expect(other.status, method).toBe(403)
       expect(other.headers.get('access-control-allow-origin')).toBeNull()
     }
+  })
+
+  it("moves the origin's challenge onto this hostname: the SDK client discovers OAuth through the firewall, never at the origin", async () => {
+    const fetched: string[] = []
+    const authorizations: URL[] = []
+    const redirectUrl = 'http://localhost:33418/callback'
+    const provider: OAuthClientProvider = {
+      redirectUrl,
+      clientMetadata: { redirect_uris: [redirectUrl], client_name: 'e2e' },
+      clientInformation: () => ({ client_id: 'e2e-client' }),
+      tokens: () => undefined,
+      saveTokens: () => undefined,
+      redirectToAuthorization: (url) => void authorizations.push(url),
+      saveCodeVerifier: () => undefined,
+      codeVerifier: () => 'verifier',
+    }
+    const endpoint = `http://localhost:${fw.port}/mcp`
+    const transport = new StreamableHTTPClientTransport(new URL(endpoint), {
+      authProvider: provider,
+      fetch: (url, init) => (fetched.push(String(url)), fetch(url, init)),
+    })
+    const client = new Client({ name: 'e2e', version: '1' })
+    await expect(client.connect(transport)).rejects.toThrow(UnauthorizedError)
+    await client.close()
+    // The challenge named the origin's host; the client got this hostname's metadata URL and used it.
+    expect(fetched).toContain(`http://localhost:${fw.port}/.well-known/oauth-protected-resource/mcp`)
+    expect(fetched.filter((url) => url.startsWith(new URL(vendor.url).origin))).toEqual([])
+    expect(vendorPaths).toContain('/.well-known/oauth-protected-resource/mcp')
+    // And it went to sign in for the resource it addressed, at the origin's authorization server.
+    expect(authorizations).toHaveLength(1)
+    expect(authorizations[0]!.origin).toBe(new URL(as.url).origin)
+    expect(authorizations[0]!.searchParams.get('resource')).toBe(endpoint)
+    // What the client read: the rewritten challenge, nothing else changed.
+    const res = await fetch(endpoint, { method: 'POST', headers: { accept: ACCEPT_BOTH, 'content-type': 'application/json' }, body: JSON.stringify(initializeRequest()) })
+    expect(res.status).toBe(401)
+    expect(res.headers.get('www-authenticate')).toBe(`Bearer error="invalid_token", resource_metadata="http://localhost:${fw.port}/.well-known/oauth-protected-resource/mcp"`)
   })
 
   it("passes a 2025-03-26 /authorize redirect to a public sign-in page or back to the client's redirect_uri, with its Location only", async () => {

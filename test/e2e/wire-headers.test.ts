@@ -107,9 +107,11 @@ describe('origin response headers to the client', () => {
   })
 
   it('keeps a challenge only on a refusal of credentials, and only when it is short', async () => {
-    const challenge = 'Bearer resource_metadata="https://o.example/.well-known/oauth-protected-resource", scope="mcp"'
+    const challenge = 'Bearer error="insufficient_scope", scope="mcp"'
     expect((await answered(401, { 'www-authenticate': challenge })).get('www-authenticate')).toBe(challenge)
     expect((await answered(403, { 'www-authenticate': challenge })).get('www-authenticate')).toBe(challenge)
+    // On the shared host no discovery is served: a metadata URL would only send the client to the origin.
+    expect((await answered(401, { 'www-authenticate': `${challenge}, resource_metadata="https://o.example/.well-known/oauth-protected-resource"` })).get('www-authenticate')).toBe(challenge)
     expect((await answered(200, { 'www-authenticate': `Bearer error_description="${INJECTION}"` })).get('www-authenticate')).toBeNull()
     expect((await answered(401, { 'www-authenticate': `Bearer error_description="${'x'.repeat(1024)}"` })).get('www-authenticate')).toBeNull()
   })
