@@ -25,6 +25,8 @@ const PRM_PREFIX = '/.well-known/oauth-protected-resource'
 const DISCOVERY_PREFIXES = [PRM_PREFIX, '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']
 /** 2025-03-26 clients fall back to these when no authorization-server metadata exists. */
 const LEGACY_AUTH_PATHS = new Set(['/authorize', '/token', '/register'])
+/** Of these, the ones a client posts to (RFC 6749 §3.2, RFC 7591 §3.1); every other discovery path is only read. */
+const POST_PATHS = new Set(['/token', '/register'])
 const MAX_DISCOVERY_BYTES = 256 * 1024
 /** `application/json` and the `+json` types (RFC 6839) metadata and token answers use. */
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json$/
@@ -48,6 +50,9 @@ export async function handleDiscovery(request: Request, tenant: LoadedTenant, en
   // MCP-Protocol-Version, so it is preflighted, and every answer needs CORS headers to be read.
   const browserOrigin = checkBrowserOrigin(request.headers.get('origin'), config.allowedOrigins)
   if (request.method === 'OPTIONS') return browserOrigin ? preflight(browserOrigin, null) : new Response(null, { status: 204 })
+  // Any other method would reach the origin as a GET, answering a request the client did not make.
+  const allow = POST_PATHS.has(incoming.pathname) ? 'GET, HEAD, POST, OPTIONS' : 'GET, HEAD, OPTIONS'
+  if (!allow.split(', ').includes(request.method)) throw new FirewallError({ kind: 'method_not_allowed', allow })
   const cors = browserOrigin ? corsHeaders(browserOrigin) : {}
   const origin = checkTargetUrl(config.origin.url, urlPolicy(env, incoming.hostname, config.hosts))
   if (!origin.ok) throw new FirewallError({ kind: 'origin_not_allowed' })

@@ -94,6 +94,23 @@ describe('routing', () => {
     ['GET', '/.well-known/oauth-authorization-server'],
   ] as const
 
+  // Discovery reads metadata (and 2025-03-26 token and registration requests post): any other method is
+  // refused here, not sent to the origin as a GET.
+  it.each([
+    ['PUT', '/.well-known/oauth-protected-resource', 'GET, HEAD, OPTIONS'],
+    ['DELETE', '/.well-known/oauth-protected-resource/mcp', 'GET, HEAD, OPTIONS'],
+    ['POST', '/.well-known/oauth-authorization-server', 'GET, HEAD, OPTIONS'],
+    ['PATCH', '/.well-known/openid-configuration', 'GET, HEAD, OPTIONS'],
+    ['POST', '/authorize', 'GET, HEAD, OPTIONS'],
+    ['DELETE', '/token', 'GET, HEAD, POST, OPTIONS'],
+    ['PUT', '/register', 'GET, HEAD, POST, OPTIONS'],
+  ] as const)('answers %s %s on a tenant hostname with 405 and Allow: %s, forwarding nothing', async (method, path, allow) => {
+    const res = await workerFetch(`https://mcp.acme.example${path}`, { method, body: 'x' })
+    expect(res.status).toBe(405)
+    expect(res.headers.get('allow')).toBe(allow)
+    expect(await errorOf(res)).toEqual({ code: -32000, message: 'Method not allowed' })
+  })
+
   it.each(discovery)('refuses %s %s on the hostname of a disabled tenant (503 / -31003)', async (method, path) => {
     expect((await admin('PUT', '/tenants/acme', { origin, hosts: ['mcp.acme.example'], enabled: false })).status).toBe(200)
     clearTenantCache()
