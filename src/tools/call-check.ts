@@ -203,6 +203,14 @@ function policyFinding(ruleId: string, path: string): Finding {
 
 // Parsed pinned definitions, by their canonical text (shared by every call of a tool in the isolate).
 const parsed = new Map<string, JsonObject>()
+const MAX_PARSED = 1_000
+/**
+ * Definition text kept by the cache, all entries together (a parsed definition takes a few times its
+ * text). Without it 1,000 definitions of up to MAX_DEFINITION_CHARS would outgrow the isolate's memory; a
+ * 200-tool list of realistic definitions is about 150,000 characters.
+ */
+export const MAX_PARSED_CHARS = 2_000_000
+let parsedChars = 0
 
 /** A tool's approved definition, or null when none was ever approved. */
 export function approvedDefinition(pin: IndexedPin | undefined): JsonObject | null {
@@ -221,9 +229,20 @@ function parse(definition: string | null): JsonObject | null {
   if (hit) return hit
   const value = JSON.parse(definition) as JsonValue
   if (!isJsonObject(value)) return null
-  if (parsed.size >= 1_000) parsed.clear()
+  if (parsed.size >= MAX_PARSED || parsedChars + definition.length > MAX_PARSED_CHARS) clearParsed()
   parsed.set(definition, value)
+  parsedChars += definition.length
   return value
+}
+
+/** Characters of definition text the cache holds (tests). */
+export function parsedDefinitionChars(): number {
+  return parsedChars
+}
+
+function clearParsed(): void {
+  parsed.clear()
+  parsedChars = 0
 }
 
 const schemas = new WeakMap<JsonObject, Map<string, CompiledSchema | null>>()

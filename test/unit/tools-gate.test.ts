@@ -10,7 +10,10 @@ import { testGate } from './tools-support'
 import type { OriginLister } from '../../src/tools/origin-list'
 import { FirewallError } from '../../src/errors'
 import { readEvents } from '../../src/audit/sink'
-import { forgetPins } from '../../src/tools/pin-cache'
+import { forgetPins, type IndexedPin } from '../../src/tools/pin-cache'
+import { MAX_PARSED_CHARS, approvedDefinition, parsedDefinitionChars } from '../../src/tools/call-check'
+import { definitionJson } from '../../src/tools/canonical'
+import { MAX_DEFINITION_CHARS } from '../../src/tools/pin-types'
 
 const ORIGIN = 'https://origin.example/mcp'
 
@@ -436,5 +439,33 @@ describe('ToolGate: tasks belong to the verified identity that created them', ()
     expect(await ask(intruder, 'tasks/result', 'task-p')).toHaveProperty('forward')
     expect(await ask(intruder, 'tasks/get', 'task-unknown')).toHaveProperty('forward')
     expect(listed(await intruder.beforeEmit(taskList(['task-p', 'task-unknown']), 'tasks/list'))).toEqual(['task-p', 'task-unknown'])
+  })
+})
+
+describe('approved definitions parsed in the isolate', () => {
+  const pin = (approved: string): IndexedPin => ({ state: 'approved', approved, candidate: null, approvedCmp: null, candidateCmp: null, rejectedCmp: new Set() })
+
+  it('holds a bounded amount of definition text', () => {
+    const before = parsedDefinitionChars()
+    for (let i = 0; i < 40; i++) {
+      const approved = definitionJson('tool', { name: `big_${i}`, description: `${i}:${'x'.repeat(MAX_DEFINITION_CHARS - 100)}` })
+      expect(approvedDefinition(pin(approved))?.['name']).toBe(`big_${i}`)
+    }
+    expect(parsedDefinitionChars()).toBeLessThanOrEqual(Math.max(before, MAX_PARSED_CHARS))
+  })
+
+  it('keeps every definition of a 200-tool list parsed', () => {
+    const pins = Array.from({ length: 200 }, (_, i) =>
+      pin(
+        definitionJson('tool', {
+          name: `report_tool_${i}`,
+          description: `Report ${i}: ${'summarises the regional figures of a quarter '.repeat(12)}`,
+          inputSchema: { type: 'object', properties: { query: { type: 'string', description: 'What to look for.' }, limit: { type: 'integer', minimum: 1, maximum: 500 } }, required: ['query'] },
+        }),
+      ),
+    )
+    for (const p of pins) approvedDefinition(p) // a bound reached from earlier entries empties the cache at most once here
+    const held = pins.map((p) => approvedDefinition(p))
+    expect(pins.every((p, i) => approvedDefinition(p) === held[i])).toBe(true)
   })
 })
