@@ -64,10 +64,19 @@ interface Known {
   /** When this isolate last looked for a newer copy. */
   checkedAt: number
   index?: { volatile: string; index: PinIndex }
+  /** Characters of definition text in the set. */
+  chars: number
 }
 
 const known = new Map<string, Known>()
 const MAX_KNOWN = 500
+/**
+ * Definition text of the sets kept, all together (a set's index holds comparison forms about as large
+ * again). Without it 500 sets of up to MAX_PINS_PER_ORIGIN pins would outgrow the isolate's memory; a
+ * 200-tool set of realistic definitions is about 150,000 characters. A larger set is used but not kept.
+ */
+export const MAX_KNOWN_CHARS = 4_000_000
+let knownChars = 0
 
 export interface PinCacheDeps {
   env: Env
@@ -120,7 +129,7 @@ export async function storePins(tenant: string, origin: string, set: PinSet, dep
 
 /** Drops this isolate's and this location's copies of a tenant's pins (after an admin decision, and in tests). */
 export async function forgetPins(tenant: string, origins: readonly string[], cache: Cache = caches.default): Promise<void> {
-  for (const k of [...known.keys()]) if (k.startsWith(`${tenant}\n`)) known.delete(k)
+  for (const k of [...known.keys()]) if (k.startsWith(`${tenant}\n`)) drop(k)
   await Promise.all(origins.map((o) => cache.delete(cacheKey(tenant, o)).catch(() => false)))
 }
 
@@ -146,10 +155,39 @@ function remember(mk: string, k: { set: PinSet; readAt: number }, now: number): 
     current.checkedAt = now
     return current
   }
-  if (known.size >= MAX_KNOWN) known.clear()
-  const fresh: Known = { set: k.set, readAt: k.readAt, checkedAt: now }
+  drop(mk)
+  const fresh: Known = { set: k.set, readAt: k.readAt, checkedAt: now, chars: charsOf(k.set) }
+  if (fresh.chars > MAX_KNOWN_CHARS) return fresh
+  if (known.size >= MAX_KNOWN || knownChars + fresh.chars > MAX_KNOWN_CHARS) clearKnown()
   known.set(mk, fresh)
+  knownChars += fresh.chars
   return fresh
+}
+
+/** Characters of definition text the isolate's copies hold (tests). */
+export function knownPinChars(): number {
+  return knownChars
+}
+
+function charsOf(set: PinSet): number {
+  let n = 0
+  for (const e of set.entries) {
+    n += e.name.length + (e.approved?.length ?? 0) + (e.candidate?.length ?? 0)
+    for (const d of e.rejected) n += d.length
+  }
+  return n
+}
+
+function drop(mk: string): void {
+  const held = known.get(mk)
+  if (!held) return
+  known.delete(mk)
+  knownChars -= held.chars
+}
+
+function clearKnown(): void {
+  known.clear()
+  knownChars = 0
 }
 
 async function putCache(cache: Cache, tenant: string, origin: string, k: Known): Promise<void> {

@@ -2,8 +2,8 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { definitionJson } from '../../src/tools/canonical'
 import { PINS_FRESH_MS, PINS_MAX_AGE_MS, PINS_STALE_LIMIT_MS } from '../../src/tools/bounds'
-import { forgetPins, readPins } from '../../src/tools/pin-cache'
-import type { PinSet } from '../../src/tools/pin-types'
+import { MAX_KNOWN_CHARS, forgetPins, knownPinChars, readPins, storePins } from '../../src/tools/pin-cache'
+import { MAX_DEFINITION_CHARS, type PinSet } from '../../src/tools/pin-types'
 
 const ORIGIN = 'https://origin.example/mcp'
 const observe = (tenant: string, description: string) =>
@@ -71,5 +71,23 @@ describe('pins on the hot path, with bounded staleness (injected clock)', () => 
     expect(await state(tenant, deps)).toBe('approved')
     t += 1
     expect(await state(tenant, deps)).toBe('unreadable')
+  })
+})
+
+describe('pins kept in the isolate', () => {
+  const noCache = { match: async () => undefined, put: async () => undefined, delete: async () => false } as unknown as Cache
+  const large = (origin: string, pins: number): PinSet => {
+    const approved = definitionJson('tool', { name: 'q', description: 'x'.repeat(MAX_DEFINITION_CHARS - 100) })
+    return { origin, version: 1, entries: Array.from({ length: pins }, (_, i) => ({ kind: 'tool', name: `q${i}`, state: 'approved', approved, candidate: null, rejected: [] })) }
+  }
+
+  it('holds a bounded amount of definition text, and still answers with a set larger than the bound', async () => {
+    const before = knownPinChars()
+    for (let i = 0; i < 10; i++) await storePins('pins-large', `https://origin-${i}.example/mcp`, large(`https://origin-${i}.example/mcp`, 4), { cache: noCache })
+    expect(knownPinChars()).toBeLessThanOrEqual(Math.max(before, MAX_KNOWN_CHARS))
+    const huge = large(ORIGIN, Math.ceil(MAX_KNOWN_CHARS / MAX_DEFINITION_CHARS) + 1)
+    const read = await readPins('pins-huge', ORIGIN, [], { env, cache: noCache, read: async () => huge })
+    expect(read.ok && read.index.get('tool', 'q0')?.state).toBe('approved')
+    expect(knownPinChars()).toBeLessThanOrEqual(Math.max(before, MAX_KNOWN_CHARS))
   })
 })
