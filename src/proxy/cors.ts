@@ -27,8 +27,11 @@ export function corsHeaders(origin: string): Record<string, string> {
   return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': EXPOSE_HEADERS, Vary: 'Origin' }
 }
 
-/** The answer to a preflight from an allowed origin; requested `Mcp-Param-*` names are echoed when valid. */
-export function preflight(origin: string, requestedHeaders: string | null): Response {
+/**
+ * The answer to a preflight from an allowed origin; requested `Mcp-Param-*` names are echoed when valid.
+ * `methods` are those the path takes (the MCP endpoint's by default).
+ */
+export function preflight(origin: string, requestedHeaders: string | null, methods = 'GET, POST, DELETE, OPTIONS'): Response {
   const params = (requestedHeaders ?? '')
     .split(',')
     .map((h) => h.trim().toLowerCase())
@@ -37,7 +40,7 @@ export function preflight(origin: string, requestedHeaders: string | null): Resp
     status: 204,
     headers: {
       ...corsHeaders(origin),
-      'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
+      'Access-Control-Allow-Methods': methods,
       'Access-Control-Allow-Headers': [...ALLOW_HEADERS, ...params].join(', '),
       'Access-Control-Max-Age': '600',
     },

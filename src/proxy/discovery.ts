@@ -49,9 +49,9 @@ export async function handleDiscovery(request: Request, tenant: LoadedTenant, en
   // Browser clients (the tenant's allowedOrigins, as at its endpoint): the SDK's metadata fetch sends
   // MCP-Protocol-Version, so it is preflighted, and every answer needs CORS headers to be read.
   const browserOrigin = checkBrowserOrigin(request.headers.get('origin'), config.allowedOrigins)
-  if (request.method === 'OPTIONS') return browserOrigin ? preflight(browserOrigin, null) : new Response(null, { status: 204 })
   // Any other method would reach the origin as a GET, answering a request the client did not make.
   const allow = POST_PATHS.has(incoming.pathname) ? 'GET, HEAD, POST, OPTIONS' : 'GET, HEAD, OPTIONS'
+  if (request.method === 'OPTIONS') return browserOrigin ? preflight(browserOrigin, null, allow) : new Response(null, { status: 204 })
   if (!allow.split(', ').includes(request.method)) throw new FirewallError({ kind: 'method_not_allowed', allow })
   const cors = browserOrigin ? corsHeaders(browserOrigin) : {}
   const origin = checkTargetUrl(config.origin.url, urlPolicy(env, incoming.hostname, config.hosts))

@@ -111,6 +111,21 @@ describe('routing', () => {
     expect(await errorOf(res)).toEqual({ code: -32000, message: 'Method not allowed' })
   })
 
+  it.each([
+    ['/.well-known/oauth-protected-resource', 'GET, HEAD, OPTIONS'],
+    ['/.well-known/oauth-authorization-server', 'GET, HEAD, OPTIONS'],
+    ['/authorize', 'GET, HEAD, OPTIONS'],
+    ['/token', 'GET, HEAD, POST, OPTIONS'],
+    ['/register', 'GET, HEAD, POST, OPTIONS'],
+  ] as const)('answers a browser preflight for %s on a tenant hostname with the methods it takes: %s', async (path, allow) => {
+    expect((await admin('PUT', '/tenants/acme', { origin, hosts: ['mcp.acme.example'], allowedOrigins: ['https://app.example'] })).status).toBe(200)
+    clearTenantCache()
+    const res = await workerFetch(`https://mcp.acme.example${path}`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' } })
+    expect(res.status).toBe(204)
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example')
+    expect(res.headers.get('access-control-allow-methods')).toBe(allow)
+  })
+
   it.each(discovery)('refuses %s %s on the hostname of a disabled tenant (503 / -31003)', async (method, path) => {
     expect((await admin('PUT', '/tenants/acme', { origin, hosts: ['mcp.acme.example'], enabled: false })).status).toBe(200)
     clearTenantCache()
