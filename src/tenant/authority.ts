@@ -36,6 +36,8 @@ const MAX_RETRY_MS = 600_000
 const LATE_SWEEP_MS = 90_000
 const LATE_SWEEPS = 2
 const SWEEPS_KEY = 'late-sweeps'
+/** `meta` key naming the tenant a first write claims for, until it commits (the object stores nothing else yet). */
+const FIRST_CLAIM_KEY = 'first-claim'
 const DAY_MS = 86_400_000
 
 export class TenantConfigAuthority extends DurableObject<Env> {
@@ -201,6 +203,7 @@ export class TenantConfigAuthority extends DurableObject<Env> {
     await this.#serial(async () => {
       if (await this.#reconcile()) await this.#lateSweep()
       await this.#reclaim()
+      await this.#forgetFirstClaim()
     })
   }
 
@@ -222,6 +225,23 @@ export class TenantConfigAuthority extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Forgets the claim of a first write the object restarted in before it committed: the registry would
+   * otherwise list a tenant this object never stored and hold its hostnames. `release` would mark the id
+   * deleted, so a later create of it would be refused.
+   */
+  async #forgetFirstClaim(): Promise<void> {
+    const tenant = this.ctx.storage.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = ?`, FIRST_CLAIM_KEY).toArray()[0]?.value
+    if (tenant === undefined || this.#config.state()) return
+    try {
+      await this.env.HOST_REGISTRY.getByName('global').forget({ tenant })
+      this.ctx.storage.sql.exec(`DELETE FROM meta WHERE key = ?`, FIRST_CLAIM_KEY)
+    } catch (err) {
+      console.error(JSON.stringify({ event: 'tenant_reclaim_failed', tenant, error: String(err) }))
+      await this.ctx.storage.setAlarm(retryAt(1))
+    }
+  }
+
   /** Runs the purgers again for a deleted tenant while late sweeps remain (see LATE_SWEEP_MS). */
   async #lateSweep(): Promise<void> {
     const s = this.#config.state()
@@ -234,7 +254,9 @@ export class TenantConfigAuthority extends DurableObject<Env> {
   }
 
   async #commit(tenant: string, config: TenantConfig, actor: Actor, action: VersionInfo['action'], rollbackOf: number | null, current: StoredVersion | null): Promise<WriteResult> {
-    // Armed before the claim: a restart while the registry is called leaves it to the alarm (#reclaim).
+    // Armed before the claim: a restart while the registry is called leaves it to the alarm (#reclaim,
+    // or #forgetFirstClaim for a first write, which notes its tenant: nothing else names it yet).
+    if (!current) this.ctx.storage.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, FIRST_CLAIM_KEY, tenant)
     await this.ctx.storage.setAlarm(retryAt(this.#config.state()?.attempts ?? 0))
     const claim = await this.env.HOST_REGISTRY.getByName('global').assign({ tenant, hosts: config.hosts, originHost: canonicalHost(new URL(config.origin.url).hostname) })
     if (!claim.ok) {
@@ -244,7 +266,10 @@ export class TenantConfigAuthority extends DurableObject<Env> {
     const version = (current?.version ?? 0) + 1
     const at = new Date().toISOString()
     const by = actorLabel(actor)
-    this.ctx.storage.transactionSync(() => this.#config.commit({ tenant, version, config, actor: by, action, rollbackOf, at }))
+    this.ctx.storage.transactionSync(() => {
+      this.#config.commit({ tenant, version, config, actor: by, action, rollbackOf, at })
+      this.ctx.storage.sql.exec(`DELETE FROM meta WHERE key = ?`, FIRST_CLAIM_KEY)
+    })
     // `published` is false when either KV write (hostnames or config) is still pending an alarm retry.
     const published = (await this.#reconcile()) && claim.published
     return { ok: true, created: current === null, published, record: { tenant, version, updatedAt: at, updatedBy: by, config } }

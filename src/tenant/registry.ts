@@ -120,6 +120,26 @@ export class HostRegistry extends DurableObject<Env> {
     return { published: await this.#flush() }
   }
 
+  /**
+   * Forgets a tenant whose first version was never committed (its authority restarted between the claim
+   * and the commit): its hostnames are released and its id leaves the directory, free to be created
+   * later. Unlike {@link release} it leaves no tombstone; a deleted tenant keeps its own.
+   */
+  async forget(input: { tenant: string }): Promise<{ published: boolean }> {
+    const tenant = TenantId.parse(input.tenant)
+    this.ctx.storage.transactionSync(() => {
+      const entry = this.#sql.exec<{ deleted_at: string | null }>(`SELECT deleted_at FROM tenants WHERE id = ?`, tenant).toArray()[0]
+      if (!entry || entry.deleted_at) return
+      for (const h of this.#hostsOf(tenant)) {
+        this.#sql.exec(`DELETE FROM hosts WHERE hostname = ?`, h)
+        this.#dirty(h)
+      }
+      this.#sql.exec(`DELETE FROM tenants WHERE id = ?`, tenant)
+    })
+    await this.#arm()
+    return { published: await this.#flush() }
+  }
+
   /** The tenant that owns a hostname, or null. */
   owner(hostname: string): string | null {
     return this.#owner(Hostname.parse(hostname))

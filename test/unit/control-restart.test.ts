@@ -91,6 +91,27 @@ describe('a write interrupted by a restart of the authority', () => {
     const other = uniqueId('thief')
     expect((await call('PUT', `/tenants/${other}`, { body: { origin, hosts: [kept] } })).status).toBe(409)
   })
+
+  it("forgets the registry's claim for a tenant whose first version was never committed, leaving the id free", async () => {
+    const id = uniqueId('die-first')
+    const host = `${id}.example`
+    const directory = async () => (await env.HOST_REGISTRY.getByName('global').list({ includeDeleted: true })).map((t) => t.id)
+    await dieDuring(
+      id,
+      'assign',
+      (o) => o.write({ tenant: id, actor: { kind: 'operator' }, expect: { kind: 'any' }, change: { kind: 'config', config: { origin, hosts: [host] } } }),
+      async () => (await hostOwner(host)) === id,
+    )
+    // The object stored nothing; the registry holds the tenant in its directory and its hostname.
+    expect((await call('GET', `/tenants/${id}`)).status).toBe(404)
+    expect(await directory()).toContain(id)
+    expect(await runDurableObjectAlarm(env.TENANT_CONFIG.getByName(id))).toBe(true)
+    expect(await hostOwner(host)).toBeNull()
+    expect(await directory()).not.toContain(id)
+    // Not a deletion: the id can still be created, with the same hostname.
+    await createTenant(id, { origin, hosts: [host] })
+    expect(await hostOwner(host)).toBe(id)
+  })
 })
 
 describe('a claim interrupted by a restart of the host registry', () => {
