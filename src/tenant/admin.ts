@@ -2,8 +2,9 @@
  * The admin API under `/admin/v1` (OpenAPI at `/admin/v1/openapi.json`). Config lives in each tenant's
  * `TenantConfigAuthority` Durable Object, which versions every write and publishes to KV; these routes
  * authenticate, validate strictly (one `{ path, message }` per bad field), check the origin rules, refuse
- * a config that needs tenant secrets when the Worker has no master key, and map the object's answers to HTTP. Writes take `If-Match: <version>` for compare-and-swap (412 on a
- * mismatch) and answer with `ETag: "<version>"`.
+ * a config that needs tenant secrets when the Worker has no master key, and map the object's answers to
+ * HTTP. Writes take `If-Match: <version>` for compare-and-swap (412 on a mismatch) and answer with
+ * `ETag: "<version>"`.
  *
  * The operator token may do everything. A tenant key may read and write its own tenant only, never
  * create or delete a tenant, and never change `origin`, `hosts`, the alert webhooks, the classifier's
