@@ -221,11 +221,13 @@ export class ToolGate {
     const ids = tasks.map((t) => (isJsonObject(t) ? getOwn(t, 'taskId') : undefined)).filter((t): t is string => typeof t === 'string' && t.length > 0 && t.length <= 512)
     let owned: ReadonlySet<string> = new Set()
     if (ids.length > 0 && ids.length <= 1_000) {
-      owned = new Set(
-        (await i.env.TOOL_PINS.getByName(i.tenantId)
-          .ownedTasks({ origin: i.origin, identity: i.identity, taskIds: ids })
-          .catch((err: unknown) => (console.error(JSON.stringify({ event: 'task_lookup_failed', tenant: i.tenantId, requestId: i.requestId, error: String(err) })), null))) ?? [],
-      )
+      const lookup = i.env.TOOL_PINS.getByName(i.tenantId).ownedTasks({ origin: i.origin, identity: i.identity, taskIds: ids })
+      const found = await lookup.catch((err: unknown) => {
+        // Unreadable: no entry is vouched for, so the page shows none.
+        console.error(JSON.stringify({ event: 'task_lookup_failed', tenant: i.tenantId, requestId: i.requestId, error: String(err) }))
+        return null
+      })
+      owned = new Set(found ?? [])
     }
     const own = tasks.filter((t) => isJsonObject(t) && owned.has(getOwn(t, 'taskId') as string))
     return own.length === tasks.length ? message : { ...message, result: { ...message.result, tasks: own } }
