@@ -5,7 +5,7 @@
  * request is blocked (mcp-protocol.md §4.5–4.6).
  */
 import type { JsonObject, JsonRpcId, JsonRpcMessage, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
-import { getOwn, isJsonObject } from '../mcp/jsonrpc'
+import { getOwn, isJsonObject, isRequest } from '../mcp/jsonrpc'
 import type { ProtocolEra } from '../mcp/era'
 import type { CompiledPolicy } from '../inspect/policy'
 import type { Direction, Finding, MessageContext, Verdict } from '../inspect/types'
@@ -127,20 +127,20 @@ export class Exchange {
     // A verified caller's request about a task not recorded as its own, checked first so that nothing
     // after it (kill switch, access lists) tells whether the task exists: answered as a task that does
     // not, in monitor mode too (an access boundary, like the session's).
-    if (lookup === false && this.init.tools && 'method' in message && 'id' in message) return { answer: this.init.tools.taskNotFound(message.id) }
+    if (lookup === false && this.init.tools && isRequest(message)) return { answer: this.init.tools.taskNotFound(message.id) }
     // The record of the task's tool cannot be read: none of that tool's checks could be applied.
-    if (lookup === null && 'method' in message && 'id' in message && !this.init.policy.monitor) return { answer: refusal(message.id, this.init.requestId, 'tool-pins-unavailable') }
+    if (lookup === null && isRequest(message) && !this.init.policy.monitor) return { answer: refusal(message.id, this.init.requestId, 'tool-pins-unavailable') }
     const taskTool = lookup || undefined
     if (taskTool !== undefined && 'id' in message && this.init.killedTools?.includes(taskTool)) return { answer: this.#toolDisabled(message.id) }
     // So do the access lists: a tool denied since the task was created, or to this caller, gives it nothing.
-    const denied = taskTool !== undefined && 'method' in message && 'id' in message ? this.init.tools?.taskRefusal(message, taskTool) : undefined
+    const denied = taskTool !== undefined && isRequest(message) ? this.init.tools?.taskRefusal(message, taskTool) : undefined
     if (denied) return { answer: denied }
     const outcome = await this.#fromClientRefined(message, bytes)
-    if (taskTool !== undefined && 'forward' in outcome && 'id' in outcome.forward && 'method' in outcome.forward && outcome.forward.method === 'tasks/result') {
+    if (taskTool !== undefined && 'forward' in outcome && isRequest(outcome.forward) && outcome.forward.method === 'tasks/result') {
       this.pending.set(outcome.forward.id, { method: 'tasks/result', toolName: taskTool })
       await this.init.tools?.resume([[outcome.forward.id, 'tasks/result', taskTool]])
     }
-    if (!this.init.tools || !('forward' in outcome) || !('id' in outcome.forward) || !('method' in outcome.forward)) return outcome
+    if (!this.init.tools || !('forward' in outcome) || !isRequest(outcome.forward)) return outcome
     const decision = await this.init.tools.decide(outcome.forward, opts)
     if ('answer' in decision) this.pending.delete(outcome.forward.id)
     return decision
@@ -240,13 +240,7 @@ export class Exchange {
       for (const detector of this.init.policy.detectors) findings.push(...detector.detect(field, ctx))
     })
     if (findings.length === 0) return null
-    const blocking = findings.find((f) => f.action === 'block' || f.action === 'redact' || f.action === 'strip')
-    const verdict: Verdict =
-      combineInjection(findings) >= this.init.policy.injectionThreshold
-        ? { action: 'block', reason: 'injection', findings }
-        : blocking
-          ? { action: 'block', reason: blocking.kind === 'error' ? 'inspection-error' : 'policy', findings }
-          : { action: 'allow', findings }
+    const verdict = paramHeaderVerdict(findings, this.init.policy.injectionThreshold)
     // The body's inspection never sees these headers: their findings are a security event of their own
     // (a block, a monitor-mode hit or a flag), or the log and the block alerts would never hear of them.
     this.#record(verdict, ctx, 0, started)
@@ -395,6 +389,18 @@ export class Exchange {
 const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get', 'tasks/cancel'])
 const TASK_TTL_DEFAULT_MS = 24 * 3600 * 1000
 const TASK_TTL_MAX_MS = 7 * 24 * 3600 * 1000
+
+/**
+ * The verdict on `Mcp-Param-*` header findings: injection past the threshold blocks, and so does any
+ * finding that would block, redact or strip the value; anything else is allowed.
+ */
+function paramHeaderVerdict(findings: Finding[], injectionThreshold: number): Verdict {
+  if (combineInjection(findings) >= injectionThreshold) return { action: 'block', reason: 'injection', findings }
+  const blocking = findings.find((f) => f.action === 'block' || f.action === 'redact' || f.action === 'strip')
+  if (blocking === undefined) return { action: 'allow', findings }
+  if (blocking.kind === 'error') return { action: 'block', reason: 'inspection-error', findings }
+  return { action: 'block', reason: 'policy', findings }
+}
 
 /** The task a task-augmented call's answer created (`CreateTaskResult`), with how long to remember it. */
 function createdTask(result: JsonObject): { taskId: string; ttlMs: number } | undefined {
