@@ -9,7 +9,7 @@ import { Hono } from 'hono'
 import type { Context } from 'hono'
 import { FirewallError, errorBody, toWire } from './errors'
 import { adminRoutes } from './tenant/admin'
-import { loadTenant, tenantForHost } from './tenant/store'
+import { loadHostTenant, loadTenant } from './tenant/store'
 import type { LoadedTenant } from './tenant/store'
 import { handleMcp } from './proxy/mcp-endpoint'
 import { handleDiscovery, isDiscoveryPath } from './proxy/discovery'
@@ -22,10 +22,10 @@ import { isToolsPath, toolRoutes } from './tools/admin-routes'
 import { isUsagePath, usageRoutes } from './budget/admin-routes'
 import { serveAuthRoute, sharedHostAuthRoute, tenantHostDiscovery } from './auth/routes'
 import { limitAdmin } from './abuse/admin-guard'
-import { allowedBrowserOrigin, corsHeaders } from './proxy/cors'
+import { errorCorsHeaders, rememberBrowserOrigin } from './proxy/cors'
+import type { BrowserOriginVariables } from './proxy/cors'
 
-/** `browserOrigin`: the request's allowed `Origin` on a tenant's routes, so refusals carry CORS headers too. */
-type AppEnv = { Bindings: Env; Variables: { requestId: string; browserOrigin?: string } }
+type AppEnv = { Bindings: Env; Variables: { requestId: string } & BrowserOriginVariables }
 /** What `limitAdmin` wraps: any admin sub-app. */
 type AdminApp = { fetch(request: Request, env: Env, ctx: Context<AppEnv>['executionCtx']): Response | Promise<Response> }
 
@@ -50,17 +50,13 @@ export function createApp(): Hono<AppEnv> {
   app.all('*', async (c) => {
     const url = new URL(c.req.url)
     const host = canonicalHost(url.hostname)
-    const hostTenant = await tenantForHost(c.env.CONFIG, host)
-    if (hostTenant) {
-      const tenant = await requireTenant(c, hostTenant)
-      // The host record and the tenant's config are separate copies: a hostname its tenant no longer lists
-      // (moved to another tenant, one copy not caught up yet) is served by nobody, never by its former tenant.
-      if (!tenant.record.config.hosts.includes(host)) throw new FirewallError({ kind: 'route_not_found' })
+    const tenant = await loadHostTenant(c.env.CONFIG, host)
+    if (tenant) {
       if (url.pathname === endpointPath(tenant)) return mcp(c, tenant)
       // apiKey/jwt tenants answer discovery themselves (their PRM); passthrough forwards it, so a disabled
       // or killed tenant is refused here as on its endpoint.
       if (isDiscoveryPath(url.pathname)) {
-        allowBrowser(c, tenant)
+        rememberBrowserOrigin(c, tenant.record.config.allowedOrigins)
         await servingState(tenant, c.env)
         return tenantHostDiscovery(c.req.raw, tenant, endpointPath(tenant)) ?? handleDiscovery(c.req.raw, tenant, c.env)
       }
@@ -92,11 +88,9 @@ export function createApp(): Hono<AppEnv> {
     }
     const wire = toWire(problem)
     const id = err instanceof FirewallError ? err.id : null
-    // A browser client reads a refusal (its status, a challenge) only with CORS headers.
-    const browserOrigin = c.get('browserOrigin')
     return new Response(errorBody(wire, id, requestId), {
       status: wire.status,
-      headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...(wire.headers ?? {}), ...(browserOrigin ? corsHeaders(browserOrigin) : {}) },
+      headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...(wire.headers ?? {}), ...errorCorsHeaders(c) },
     })
   })
 
@@ -123,14 +117,8 @@ async function requireTenant(c: Context<AppEnv>, id: string): Promise<LoadedTena
   return tenant
 }
 
-/** Remembers the request's `Origin` when the tenant allows it, for the CORS headers of an error answer. */
-function allowBrowser(c: Context<AppEnv>, tenant: LoadedTenant): void {
-  const origin = allowedBrowserOrigin(c.req.header('origin') ?? null, tenant.record.config.allowedOrigins)
-  if (origin !== null) c.set('browserOrigin', origin)
-}
-
 function mcp(c: Context<AppEnv>, tenant: LoadedTenant): Promise<Response> {
-  allowBrowser(c, tenant)
+  rememberBrowserOrigin(c, tenant.record.config.allowedOrigins)
   return handleMcp({
     request: c.req.raw,
     env: c.env,

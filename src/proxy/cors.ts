@@ -6,6 +6,16 @@
  */
 import { FirewallError } from '../errors'
 
+/** The request variable that keeps a tenant route's allowed `Origin` for the CORS headers of an error answer. */
+export type BrowserOriginVariables = { browserOrigin?: string }
+
+/** What remembering the origin needs of a Hono context whose variables include `BrowserOriginVariables`. */
+interface BrowserOriginContext {
+  req: { header(name: string): string | undefined }
+  get(key: 'browserOrigin'): string | undefined
+  set(key: 'browserOrigin', value: string): void
+}
+
 const ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Accept', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Last-Event-ID', 'Mcp-Method', 'Mcp-Name']
 const EXPOSE_HEADERS = 'Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate, Retry-After'
 const PARAM_HEADER = /^mcp-param-[a-z0-9-]{1,64}$/
@@ -20,6 +30,21 @@ export function checkBrowserOrigin(origin: string | null, allowed: readonly stri
 /** The browser Origin when it is in the allow-list, else null (no refusal: for error answers). */
 export function allowedBrowserOrigin(origin: string | null, allowed: readonly string[]): string | null {
   return origin !== null && allowed.includes(origin.toLowerCase()) ? origin : null
+}
+
+/**
+ * Remembers the request's `Origin` when the tenant allows it, so that a refusal carries CORS headers too:
+ * a browser client reads an error answer (its status, a challenge) only with them. Never refuses.
+ */
+export function rememberBrowserOrigin(c: BrowserOriginContext, allowed: readonly string[]): void {
+  const origin = allowedBrowserOrigin(c.req.header('origin') ?? null, allowed)
+  if (origin !== null) c.set('browserOrigin', origin)
+}
+
+/** The CORS headers of an error answer: those of the allowed origin remembered for the request, or none. */
+export function errorCorsHeaders(c: BrowserOriginContext): Record<string, string> {
+  const origin = c.get('browserOrigin')
+  return origin ? corsHeaders(origin) : {}
 }
 
 /** CORS headers for an allowed origin on an actual response. */

@@ -116,6 +116,20 @@ export async function tenantForHost(kv: KVNamespace, hostname: string, now = Dat
   return tenant
 }
 
+/**
+ * The tenant serving a hostname, loaded, or null when no tenant claims it. The host record and the
+ * tenant's config are separate copies: a hostname its tenant no longer lists (moved to another tenant,
+ * one copy not caught up yet) is served by nobody (404), never by its former tenant.
+ */
+export async function loadHostTenant(kv: KVNamespace, hostname: string): Promise<LoadedTenant | null> {
+  const id = await tenantForHost(kv, hostname)
+  if (!id) return null
+  const tenant = await loadTenant(kv, id)
+  if (!tenant) throw new FirewallError({ kind: 'tenant_not_found' })
+  if (!tenant.record.config.hosts.includes(hostname)) throw new FirewallError({ kind: 'route_not_found' })
+  return tenant
+}
+
 /** Reads the stored record without the cache (admin reads). Malformed records come back as `invalid`. */
 export async function readTenantRecord(kv: KVNamespace, id: string): Promise<PublishedTenant | 'invalid' | null> {
   const raw = await kv.get(tenantKey(id), 'text')
