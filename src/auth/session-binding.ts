@@ -15,7 +15,9 @@
  * take the id from every response move to it); an id whose key has left the ring is refused.
  */
 import { base64url } from 'jose'
-import { DerivedKeys, deriveBytes } from './master-key'
+import { FirewallError } from '../errors'
+import type { ClientAuth } from './authenticate'
+import { DerivedKeys, deriveBytes, keyring } from './master-key'
 import type { Keyring, MasterKey } from './master-key'
 
 /** Who a session belongs to: the tenant and the client it verified. */
@@ -62,4 +64,58 @@ export async function boundSessionId(ring: Keyring, owner: SessionOwner, clientI
   const expected = await mac(ring, master, owner, originId)
   // Both are 22 base64url characters; compared as text so only the one spelling the firewall issues passes.
   return crypto.subtle.timingSafeEqual(encoder.encode(expected), encoder.encode(given)) ? originId : null
+}
+
+/** A verified client's request as the session binding sees it. */
+export interface SessionRequest {
+  request: Request
+  env: Env
+  tenant: { id: string }
+  requestId: string
+}
+
+/** The session side of one verified client's request. */
+export interface ClientSession {
+  /** The session as the origin knows it (the client's `Mcp-Session-Id`, unwrapped in apiKey and jwt mode). */
+  sessionId: string | null
+  /** The client's auth, whose origin headers carry `sessionId` in place of the client's id. */
+  auth: ClientAuth
+  /** The origin's response with the session id it issued bound to the client. */
+  bindResponse(response: Response): Promise<Response>
+}
+
+/**
+ * In apiKey and jwt mode the client's session id is the origin's bound to it: checked against the
+ * identity this request verified as before anything is read or forwarded (an id that is not the
+ * client's is refused as an unknown session), and the origin's id in the response bound in turn.
+ * Passthrough mode has no verified client to bind a session to: the origin's id passes both ways
+ * unchanged, and the origin alone decides who may use it.
+ */
+export async function clientSession(r: SessionRequest, auth: ClientAuth): Promise<ClientSession> {
+  const { request, tenant } = r
+  const clientId = request.headers.get('mcp-session-id')
+  const owner = auth.mode !== 'passthrough' && auth.identity !== undefined ? { tenantId: tenant.id, mode: auth.mode, identity: auth.identity } : null
+  if (!owner) return { sessionId: clientId, auth, bindResponse: (response) => Promise.resolve(response) }
+  const ring = await keyring(r.env)
+  if (!ring) throw new FirewallError({ kind: 'tenant_config_invalid' }) // authenticate refuses these modes without one
+  // 2026-07-28 has no sessions (§1.3): an id sent with it is neither checked nor forwarded.
+  const modern = request.headers.get('mcp-protocol-version') === '2026-07-28'
+  const sessionId = clientId === null || modern ? null : await boundSessionId(ring, owner, clientId)
+  if (clientId !== null && !modern && sessionId === null) {
+    // Another client's session, an edited id or one of another form: to this client, no such session.
+    console.warn(JSON.stringify({ event: 'session_not_bound_to_client', requestId: r.requestId, tenant: tenant.id, method: request.method }))
+    throw new FirewallError({ kind: 'unknown_session' })
+  }
+  const originHeaders = async (incoming: Headers): Promise<Headers> => {
+    const headers = await auth.originHeaders(incoming)
+    if (sessionId === null) headers.delete('mcp-session-id')
+    else headers.set('mcp-session-id', sessionId)
+    return headers
+  }
+  const bindResponse = async (response: Response): Promise<Response> => {
+    const minted = response.headers.get('mcp-session-id')
+    if (minted !== null) response.headers.set('mcp-session-id', await bindSessionId(ring, owner, minted))
+    return response
+  }
+  return { sessionId, auth: { ...auth, originHeaders }, bindResponse }
 }

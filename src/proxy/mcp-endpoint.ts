@@ -27,7 +27,7 @@ import { resumedStream, streamIdPrefix } from './stream-state'
 import { SecondStageError, tenantSecondStage } from '../detectors/classifier/second-stage'
 import type { AiRunner } from '../detectors/classifier/second-stage'
 import { keyring } from '../auth/master-key'
-import { bindSessionId, boundSessionId } from '../auth/session-binding'
+import { clientSession } from '../auth/session-binding'
 import { kvAuthStore } from '../auth/storage'
 import { cachedSecret } from '../auth/origin-credential'
 import type { ResumedStream } from './stream-state'
@@ -136,40 +136,14 @@ function modeBRefusal(r: EndpointRequest, err: unknown): unknown {
 
 /**
  * A verified client's request. In apiKey and jwt mode the origin sees the firewall's credential for every
- * client, so the client's session id is the origin's bound to it (src/auth/session-binding.ts): checked
- * against the identity this request verified as before anything is read or forwarded, and the origin's
- * id in the response bound in turn. Passthrough mode has no verified client to bind a session to: the
- * origin's id passes both ways unchanged, and the origin alone decides who may use it.
+ * client, so the client's session id is the origin's bound to it (src/auth/session-binding.ts); the
+ * session is settled before anything is read or forwarded, and the origin's id in the response bound.
  */
 async function handleAuthed(r: EndpointRequest, auth: ClientAuth, originUrl: URL): Promise<Response> {
-  const { request, tenant } = r
-  const clientId = request.headers.get('mcp-session-id')
-  const owner = auth.mode !== 'passthrough' && auth.identity !== undefined ? { tenantId: tenant.id, mode: auth.mode, identity: auth.identity } : null
-  if (!owner) {
-    const authed = { ...r, auth, sessionId: clientId }
-    return request.method === 'POST' ? handlePost(authed, originUrl) : handleStreamOrDelete(authed, originUrl)
-  }
-  const ring = await keyring(r.env)
-  if (!ring) throw new FirewallError({ kind: 'tenant_config_invalid' }) // authenticate refuses these modes without one
-  // 2026-07-28 has no sessions (§1.3): an id sent with it is neither checked nor forwarded.
-  const modern = request.headers.get('mcp-protocol-version') === '2026-07-28'
-  const sessionId = clientId === null || modern ? null : await boundSessionId(ring, owner, clientId)
-  if (clientId !== null && !modern && sessionId === null) {
-    // Another client's session, an edited id or one of another form: to this client, no such session.
-    console.warn(JSON.stringify({ event: 'session_not_bound_to_client', requestId: r.requestId, tenant: tenant.id, method: request.method }))
-    throw new FirewallError({ kind: 'unknown_session' })
-  }
-  const originHeaders = async (incoming: Headers): Promise<Headers> => {
-    const headers = await auth.originHeaders(incoming)
-    if (sessionId === null) headers.delete('mcp-session-id')
-    else headers.set('mcp-session-id', sessionId)
-    return headers
-  }
-  const authed = { ...r, auth: { ...auth, originHeaders }, sessionId }
-  const response = request.method === 'POST' ? await handlePost(authed, originUrl) : await handleStreamOrDelete(authed, originUrl)
-  const minted = response.headers.get('mcp-session-id')
-  if (minted !== null) response.headers.set('mcp-session-id', await bindSessionId(ring, owner, minted))
-  return response
+  const session = await clientSession(r, auth)
+  const authed = { ...r, auth: session.auth, sessionId: session.sessionId }
+  const response = r.request.method === 'POST' ? await handlePost(authed, originUrl) : await handleStreamOrDelete(authed, originUrl)
+  return session.bindResponse(response)
 }
 
 async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
