@@ -20,7 +20,7 @@ import type { Context } from 'hono'
 import { adminAuth, forbidden, tenantAccess } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
 import { putSecret, reencryptSecrets, SecretInput, SecretName } from '../tenant/secrets'
-import { answerFailures, answerUnrouted, existingTenant, readJson, secretsDisabled } from '../tenant/admin-http'
+import { answerFailures, answerUnrouted, authorityRecord, existingTenant, readJson, secretsDisabled } from '../tenant/admin-http'
 import { fieldIssues } from '../tenant/issues'
 import { ClientKeyId, ClientKeyInput, issueClientKey } from './api-keys'
 import { keyring } from './master-key'
@@ -113,11 +113,10 @@ function tenantOf(c: Context<AdminEnv>): string {
  */
 async function operatorSecret(c: Context<AdminEnv>, name: string): Promise<boolean> {
   if (c.var.actor.kind === 'operator') return false
-  const id = tenantOf(c)
-  const read = await c.env.TENANT_CONFIG.getByName(id).read({ tenant: id })
+  const record = await authorityRecord(c, tenantOf(c))
   // A config that cannot be read says nothing about its webhooks: refuse rather than guess.
-  if (read.status !== 'active') return true
-  const config = read.record.config
+  if (!record) return true
+  const config = record.config
   return config.alerts.webhooks.some((hook) => hook.secret === name) || config.policy.classifier.secondStage?.secret === name
 }
 

@@ -10,7 +10,7 @@ import { Hono } from 'hono'
 import { TenantId } from '../tenant/config'
 import { adminAuth, forbidden, mayAccessTenant } from '../tenant/admin-auth'
 import type { AdminEnv } from '../tenant/admin-auth'
-import { answerFailures, answerUnrouted } from '../tenant/admin-http'
+import { answerFailures, answerUnrouted, authorityRecord } from '../tenant/admin-http'
 
 const USAGE_PATH = /^\/admin\/v1\/tenants\/[^/]+\/usage$/
 
@@ -29,12 +29,11 @@ export function usageRoutes(): Hono<AdminEnv> {
     if (!mayAccessTenant(c.var.actor, c.req.param('id'))) return forbidden(c)
     const id = TenantId.safeParse(c.req.param('id'))
     if (!id.success) return c.json({ error: 'invalid_tenant_id' }, 400)
-    // The authority's config, not KV's (or this isolate's cached) copy, which may predate a write made at another location.
-    const read = await c.env.TENANT_CONFIG.getByName(id.data).read({ tenant: id.data })
-    if (read.status !== 'active') return c.json({ error: 'not_found' }, 404)
-    const budget = read.record.config.budget
+    const record = await authorityRecord(c, id.data)
+    if (!record) return c.json({ error: 'not_found' }, 404)
+    const budget = record.config.budget
     if (!budget) return c.json({ tenant: id.data, unit: 'o200k tokens', at: new Date().toISOString(), budget: null, usage: [] })
-    const report = await c.env.BUDGET.getByName(id.data).usage({ tenant: id.data, configVersion: read.record.version, config: budget })
+    const report = await c.env.BUDGET.getByName(id.data).usage({ tenant: id.data, configVersion: record.version, config: budget })
     return c.json({ ...report, budget })
   })
   return app

@@ -12,13 +12,15 @@ import { clipped } from '../clip'
 import { TenantId } from './config'
 import { actorLabel, parseKey } from './keys'
 import type { Actor } from './keys'
+import type { ReadResult } from './authority-types'
 
 /** The shortest operator token the admin API accepts being configured with. */
 export const MIN_ADMIN_TOKEN_CHARS = 16
 const ADMIN_DISABLED = `the admin API is off: set the ADMIN_TOKEN Worker secret to a random value of at least ${MIN_ADMIN_TOKEN_CHARS} characters (openssl rand -hex 32)`
 
 /** The authenticated caller, set by {@link adminAuth} as `c.var.actor`. */
-export type AdminEnv = { Bindings: Env; Variables: { actor: Actor } }
+/** `authority`: what the tenant's authority answered this request, once a middleware has asked (`existingTenant`). */
+export type AdminEnv = { Bindings: Env; Variables: { actor: Actor; authority?: ReadResult } }
 
 /** Authenticates every admin request; sets `actor` or answers 401 / 503. */
 export function adminAuth(): MiddlewareHandler<AdminEnv> {

@@ -4,7 +4,7 @@
  */
 import type { Context, Env as HonoEnv, Hono, MiddlewareHandler } from 'hono'
 import type { AdminEnv } from './admin-auth'
-import type { Expect, Refusal } from './authority-types'
+import type { Expect, ReadResult, Refusal, TenantRecord } from './authority-types'
 import type { FieldIssue } from './issues'
 import { checkTargetUrl } from '../proxy/origin-url'
 import { readCappedText } from '../proxy/ingress'
@@ -174,10 +174,28 @@ export function secretsDisabled(c: Context, fields: readonly string[] = []): Res
 export function existingTenant(opts: { deleted?: 'keep' | 'refuse' } = {}): MiddlewareHandler<AdminEnv> {
   return async function existingTenantMiddleware(c, next) {
     const id = c.req.param('id') ?? ''
-    const { status } = await c.env.TENANT_CONFIG.getByName(id).read({ tenant: id })
-    if (status === 'absent' || (status === 'deleted' && opts.deleted !== 'keep')) return c.json({ error: 'not_found' }, 404)
+    const read = await authorityRead(c, id)
+    if (read.status === 'absent' || (read.status === 'deleted' && opts.deleted !== 'keep')) return c.json({ error: 'not_found' }, 404)
     await next()
   }
+}
+
+/**
+ * The tenant's current record as its authority holds it, or null unless the tenant is active. The
+ * authority, not KV's copy (or this isolate's cache of it), which may predate a write made at another
+ * location. Asked once per request: `existingTenant` keeps its answer for the route.
+ */
+export async function authorityRecord<E extends AdminEnv>(c: Context<E>, id: string): Promise<TenantRecord | null> {
+  const read = await authorityRead(c, id)
+  return read.status === 'active' ? read.record : null
+}
+
+async function authorityRead<E extends AdminEnv>(c: Context<E>, id: string): Promise<ReadResult> {
+  const kept = c.get('authority')
+  if (kept) return kept
+  const read = await c.env.TENANT_CONFIG.getByName(id).read({ tenant: id })
+  c.set('authority', read)
+  return read
 }
 
 /**

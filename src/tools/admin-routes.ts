@@ -22,7 +22,7 @@ import type { TenantConfig } from '../tenant/config'
 import { actorLabel } from '../tenant/keys'
 import { definitionDiff } from './diff'
 import { forgetPins } from './pin-cache'
-import { answerFailures, answerUnrouted, existingTenant, invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
+import { answerFailures, answerUnrouted, authorityRecord, existingTenant, invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
 import { fieldIssues } from '../tenant/issues'
 import { ApprovalId, OriginKey, PinKind, PinName, type PinView } from './pin-types'
 
@@ -134,7 +134,6 @@ async function configuredOrigin(c: Context<ToolsEnv>): Promise<string | null> {
  * name the origin a write at another location just replaced, and a decision would go to that one's pins.
  */
 async function currentConfig(c: Context<ToolsEnv>): Promise<TenantConfig | null> {
-  const read = await c.env.TENANT_CONFIG.getByName(c.var.tenant).read({ tenant: c.var.tenant })
-  return read.status === 'active' ? read.record.config : null
+  return (await authorityRecord(c, c.var.tenant))?.config ?? null
 }
 
