@@ -19,6 +19,7 @@ import type { ToolsPolicy } from './policy'
 import { relistIfChanged } from './list-changed'
 import type { IndexedPin } from './pin-cache'
 import { compileSchema, type CompiledSchema, type SchemaCheck } from './schema'
+import { BoundedCache } from '../bounded-cache'
 
 /** What a forwarded call leaves behind for its result. */
 export interface CallMemo {
@@ -202,7 +203,6 @@ function policyFinding(ruleId: string, path: string): Finding {
 }
 
 // Parsed pinned definitions, by their canonical text (shared by every call of a tool in the isolate).
-const parsed = new Map<string, JsonObject>()
 const MAX_PARSED = 1_000
 /**
  * Definition text kept by the cache, all entries together (a parsed definition takes a few times its
@@ -210,7 +210,7 @@ const MAX_PARSED = 1_000
  * 200-tool list of realistic definitions is about 150,000 characters.
  */
 export const MAX_PARSED_CHARS = 2_000_000
-let parsedChars = 0
+const parsed = new BoundedCache<JsonObject>(MAX_PARSED, MAX_PARSED_CHARS)
 
 /** A tool's approved definition, or null when none was ever approved. */
 export function approvedDefinition(pin: IndexedPin | undefined): JsonObject | null {
@@ -229,20 +229,13 @@ function parse(definition: string | null): JsonObject | null {
   if (hit) return hit
   const value = JSON.parse(definition) as JsonValue
   if (!isJsonObject(value)) return null
-  if (parsed.size >= MAX_PARSED || parsedChars + definition.length > MAX_PARSED_CHARS) clearParsed()
-  parsed.set(definition, value)
-  parsedChars += definition.length
+  parsed.set(definition, value, definition.length)
   return value
 }
 
 /** Characters of definition text the cache holds (tests). */
 export function parsedDefinitionChars(): number {
-  return parsedChars
-}
-
-function clearParsed(): void {
-  parsed.clear()
-  parsedChars = 0
+  return parsed.chars
 }
 
 const schemas = new WeakMap<JsonObject, Map<string, CompiledSchema | null>>()

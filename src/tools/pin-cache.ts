@@ -14,6 +14,7 @@ import { comparisonOf } from './canonical'
 import { PINS_FRESH_MS, PINS_MAX_AGE_MS, PINS_STALE_LIMIT_MS } from './bounds'
 import type { PinEntry, PinSet, PinState } from './pin-types'
 import { looseName } from './shadowing'
+import { BoundedCache } from '../bounded-cache'
 
 /** One pin with its comparison forms under the tenant's volatile paths. */
 export interface IndexedPin {
@@ -64,11 +65,8 @@ interface Known {
   /** When this isolate last looked for a newer copy. */
   checkedAt: number
   index?: { volatile: string; index: PinIndex }
-  /** Characters of definition text in the set. */
-  chars: number
 }
 
-const known = new Map<string, Known>()
 const MAX_KNOWN = 500
 /**
  * Definition text of the sets kept, all together (a set's index holds comparison forms about as large
@@ -76,7 +74,7 @@ const MAX_KNOWN = 500
  * 200-tool set of realistic definitions is about 150,000 characters. A larger set is used but not kept.
  */
 export const MAX_KNOWN_CHARS = 4_000_000
-let knownChars = 0
+const known = new BoundedCache<Known>(MAX_KNOWN, MAX_KNOWN_CHARS)
 
 export interface PinCacheDeps {
   env: Env
@@ -129,7 +127,7 @@ export async function storePins(tenant: string, origin: string, set: PinSet, dep
 
 /** Drops this isolate's and this location's copies of a tenant's pins (after an admin decision, and in tests). */
 export async function forgetPins(tenant: string, origins: readonly string[], cache: Cache = caches.default): Promise<void> {
-  for (const k of [...known.keys()]) if (k.startsWith(`${tenant}\n`)) drop(k)
+  for (const k of known.keys()) if (k.startsWith(`${tenant}\n`)) known.delete(k)
   await Promise.all(origins.map((o) => cache.delete(cacheKey(tenant, o)).catch(() => false)))
 }
 
@@ -155,18 +153,14 @@ function remember(mk: string, k: { set: PinSet; readAt: number }, now: number): 
     current.checkedAt = now
     return current
   }
-  drop(mk)
-  const fresh: Known = { set: k.set, readAt: k.readAt, checkedAt: now, chars: charsOf(k.set) }
-  if (fresh.chars > MAX_KNOWN_CHARS) return fresh
-  if (known.size >= MAX_KNOWN || knownChars + fresh.chars > MAX_KNOWN_CHARS) clearKnown()
-  known.set(mk, fresh)
-  knownChars += fresh.chars
+  const fresh: Known = { set: k.set, readAt: k.readAt, checkedAt: now }
+  known.set(mk, fresh, charsOf(k.set))
   return fresh
 }
 
 /** Characters of definition text the isolate's copies hold (tests). */
 export function knownPinChars(): number {
-  return knownChars
+  return known.chars
 }
 
 function charsOf(set: PinSet): number {
@@ -176,18 +170,6 @@ function charsOf(set: PinSet): number {
     for (const d of e.rejected) n += d.length
   }
   return n
-}
-
-function drop(mk: string): void {
-  const held = known.get(mk)
-  if (!held) return
-  known.delete(mk)
-  knownChars -= held.chars
-}
-
-function clearKnown(): void {
-  known.clear()
-  knownChars = 0
 }
 
 async function putCache(cache: Cache, tenant: string, origin: string, k: Known): Promise<void> {

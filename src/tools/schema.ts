@@ -23,6 +23,7 @@ import type { JsonObject, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import { toRe2 } from './pattern'
 import { undeclaredProperties } from './undeclared'
+import { BoundedCache } from '../bounded-cache'
 
 /** Largest schema (canonical JSON characters) the firewall evaluates. */
 export const MAX_SCHEMA_CHARS = 256 * 1024
@@ -82,7 +83,7 @@ function resetPatterns(): void {
   for (const name of patternFormats.values()) delete format[name]
   patternFormats.clear()
   patternGeneration++
-  clearCompiled() // schemas compiled against the dropped formats must be rebuilt
+  compiled.clear() // schemas compiled against the dropped formats must be rebuilt
 }
 
 interface Prepared {
@@ -178,7 +179,6 @@ function draftOf(schema: JsonValue): SchemaDraft {
   return '2020-12'
 }
 
-const compiled = new Map<string, CompiledSchema>()
 const MAX_COMPILED = 2_000
 /**
  * Schema text kept by the cache, all entries together (a compiled schema holds its text and a validator
@@ -186,7 +186,7 @@ const MAX_COMPILED = 2_000
  * outgrow the isolate's memory.
  */
 export const MAX_COMPILED_CHARS = 4_000_000
-let compiledChars = 0
+const compiled = new BoundedCache<CompiledSchema>(MAX_COMPILED, MAX_COMPILED_CHARS)
 
 /**
  * The compiled form of a schema, from the isolate cache when the same schema text was seen before.
@@ -198,20 +198,13 @@ export function compileSchema(canonical: string, schema: JsonValue): CompiledSch
   if (hit) return hit
   const built = build(canonical, schema)
   if (canonical.length > MAX_SCHEMA_CHARS) return built
-  if (compiled.size >= MAX_COMPILED || compiledChars + canonical.length > MAX_COMPILED_CHARS) clearCompiled()
-  compiled.set(canonical, built)
-  compiledChars += canonical.length
+  compiled.set(canonical, built, canonical.length)
   return built
 }
 
 /** Characters of schema text the cache holds (tests). */
 export function compiledSchemaChars(): number {
-  return compiledChars
-}
-
-function clearCompiled(): void {
-  compiled.clear()
-  compiledChars = 0
+  return compiled.chars
 }
 
 function build(canonical: string, schema: JsonValue): CompiledSchema {
