@@ -17,7 +17,7 @@ import { PolicyConfig, TenantConfig, TenantId } from './config'
 import { clearTenantCache } from './store'
 import { adminAuth, forbidden, mayAccessTenant } from './admin-auth'
 import type { AdminEnv } from './admin-auth'
-import { answerFailures, answerUnrouted, etag, existingTenant, invalidConfig, invalidRequest, addressIssue, policySecretsNeeded, preconditionOf, readJson, refusal, secondStageIssue, secretsDisabled, secretsNeeded } from './admin-http'
+import { answerFailures, answerUnrouted, authorityRecord, etag, existingTenant, invalidConfig, invalidRequest, addressIssue, policySecretsNeeded, preconditionOf, readJson, refusal, secondStageIssue, secretsDisabled, secretsNeeded } from './admin-http'
 import { RollbackRequest } from './admin-schemas'
 import type { TenantRecord, WriteResult } from './authority-types'
 import { DryRunRequest, dryRun } from './dry-run'
@@ -121,8 +121,8 @@ export function adminRoutes(): Hono<AdminEnv> {
     if (!parsed.success) return invalidConfig(c, fieldIssues(parsed.error))
     if (parsed.data.classifier.secondStage?.url !== undefined) {
       // The tenant's own hostnames are refused as targets too: read them from the current config.
-      const read = await authority(c, id).read({ tenant: id })
-      const issue = secondStageIssue(c.env, c.req.url, read.status === 'active' ? read.record.config.hosts : [], parsed.data)
+      const hosts = (await authorityRecord(c, id))?.config.hosts ?? []
+      const issue = secondStageIssue(c.env, c.req.url, hosts, parsed.data)
       if (issue) return invalidConfig(c, [issue])
     }
     const needs = await secretsMissing(c, policySecretsNeeded(parsed.data))
