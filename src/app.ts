@@ -9,7 +9,7 @@ import { Hono } from 'hono'
 import type { Context } from 'hono'
 import { FirewallError, errorBody, toWire } from './errors'
 import { adminRoutes } from './tenant/admin'
-import { loadHostTenant, loadTenant } from './tenant/store'
+import { loadHostTenant, requireTenant } from './tenant/store'
 import type { LoadedTenant } from './tenant/store'
 import { handleMcp } from './proxy/mcp-endpoint'
 import { handleDiscovery, isDiscoveryPath } from './proxy/discovery'
@@ -71,12 +71,12 @@ export function createApp(): Hono<AppEnv> {
     if (isToolsPath(url.pathname)) return adminFetch(tools) // pins, pending changes, call approvals
     if (isUsagePath(url.pathname)) return adminFetch(usage) // tokens and requests used per window
     const authRoute = sharedHostAuthRoute(url.pathname)
-    if (authRoute) return serveAuthRoute(c.req.raw, await requireTenant(c, authRoute.tenant), authRoute.kind, c.env)
+    if (authRoute) return serveAuthRoute(c.req.raw, await requireTenant(c.env.CONFIG, authRoute.tenant), authRoute.kind, c.env)
     if (url.pathname.startsWith('/admin/v1/')) {
       return adminFetch(admin)
     }
     const match = TENANT_PATH.exec(url.pathname)
-    if (match?.[1]) return mcp(c, await requireTenant(c, match[1]))
+    if (match?.[1]) return mcp(c, await requireTenant(c.env.CONFIG, match[1]))
     throw new FirewallError({ kind: 'route_not_found' })
   })
 
@@ -109,12 +109,6 @@ async function adminRequest(c: Context<AppEnv>, sub: AdminApp): Promise<Response
   const out = new Response(res.body, res)
   out.headers.set('x-request-id', requestId)
   return out
-}
-
-async function requireTenant(c: Context<AppEnv>, id: string): Promise<LoadedTenant> {
-  const tenant = await loadTenant(c.env.CONFIG, id)
-  if (!tenant) throw new FirewallError({ kind: 'tenant_not_found' })
-  return tenant
 }
 
 function mcp(c: Context<AppEnv>, tenant: LoadedTenant): Promise<Response> {

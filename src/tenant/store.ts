@@ -124,9 +124,15 @@ export async function tenantForHost(kv: KVNamespace, hostname: string, now = Dat
 export async function loadHostTenant(kv: KVNamespace, hostname: string): Promise<LoadedTenant | null> {
   const id = await tenantForHost(kv, hostname)
   if (!id) return null
+  const tenant = await requireTenant(kv, id)
+  if (!tenant.record.config.hosts.includes(hostname)) throw new FirewallError({ kind: 'route_not_found' })
+  return tenant
+}
+
+/** A tenant the request names, loaded; -31005 (`tenant_not_found`) when there is none. */
+export async function requireTenant(kv: KVNamespace, id: string): Promise<LoadedTenant> {
   const tenant = await loadTenant(kv, id)
   if (!tenant) throw new FirewallError({ kind: 'tenant_not_found' })
-  if (!tenant.record.config.hosts.includes(hostname)) throw new FirewallError({ kind: 'route_not_found' })
   return tenant
 }
 
