@@ -127,11 +127,18 @@ function modeARefusal(r: EndpointRequest, err: unknown, originUrl: URL): unknown
  */
 function modeBRefusal(r: EndpointRequest, err: unknown): unknown {
   if (!(err instanceof FirewallError) || err.problem.kind !== 'origin_refused') return err
-  if (err.problem.status === 401) {
-    console.error(JSON.stringify({ event: 'origin_refused_firewall_credential', requestId: r.requestId, tenant: r.tenant.id }))
-    return new FirewallError({ kind: 'origin_unreachable' }, err.id)
-  }
+  if (err.problem.status === 401) return firewallCredentialRefused(r, err.id)
   return new FirewallError({ kind: 'origin_refused', status: err.problem.status }, err.id)
+}
+
+/**
+ * Mode B: the client's credential was accepted here and never reached the origin, so an origin 401 refuses
+ * the firewall's own (origin.credential, assertion). Relayed, it would be a 401 without a challenge (the
+ * origin's describes another resource) and send the client's OAuth flow to sign in again: a 502 instead.
+ */
+function firewallCredentialRefused(r: EndpointRequest, id: JsonRpcId | null): FirewallError {
+  console.error(JSON.stringify({ event: 'origin_refused_firewall_credential', requestId: r.requestId, tenant: r.tenant.id }))
+  return new FirewallError({ kind: 'origin_unreachable' }, id)
 }
 
 /**
@@ -352,13 +359,7 @@ async function relay(
   if (!upstream.ok) {
     // An origin refusal (4xx) keeps its status and challenge; its body, whatever it says, is not relayed.
     await upstream.body?.cancel().catch(() => undefined)
-    if (upstream.status === 401 && r.auth.mode !== 'passthrough') {
-      // Mode B: the client's credential was accepted here and never reached the origin, so the 401 refuses
-      // the firewall's own (origin.credential, assertion). Relayed, it would be a 401 without a challenge
-      // (the origin's describes another resource) and send the client's OAuth flow to sign in again.
-      console.error(JSON.stringify({ event: 'origin_refused_firewall_credential', requestId: r.requestId, tenant: r.tenant.id }))
-      throw new FirewallError({ kind: 'origin_unreachable' }, firstId)
-    }
+    if (upstream.status === 401 && r.auth.mode !== 'passthrough') throw firewallCredentialRefused(r, firstId)
     return originRefusal(upstream.status, headers, r.requestId)
   }
   if (upstream.status === 202 || upstream.status === 204 || upstream.body === null) {
