@@ -217,7 +217,7 @@ export class TenantConfigAuthority extends DurableObject<Env> {
     const config = s?.status === 'active' ? this.#config.get(s.version)?.config : null
     if (!s || !config) return
     try {
-      const claim = await this.env.HOST_REGISTRY.getByName('global').assign({ tenant: s.tenant, hosts: config.hosts, originHost: canonicalHost(new URL(config.origin.url).hostname) })
+      const claim = await this.#claim(s.tenant, config)
       if (!claim.ok) console.error(JSON.stringify({ event: 'tenant_reclaim_failed', tenant: s.tenant, error: claim.error }))
     } catch (err) {
       console.error(JSON.stringify({ event: 'tenant_reclaim_failed', tenant: s.tenant, error: String(err) }))
@@ -242,6 +242,11 @@ export class TenantConfigAuthority extends DurableObject<Env> {
     }
   }
 
+  /** Claims `config`'s hostnames for `tenant` in the host registry (and notes its origin's host, for loop checks). */
+  #claim(tenant: string, config: TenantConfig) {
+    return this.env.HOST_REGISTRY.getByName('global').assign({ tenant, hosts: config.hosts, originHost: canonicalHost(new URL(config.origin.url).hostname) })
+  }
+
   /** Runs the purgers again for a deleted tenant while late sweeps remain (see LATE_SWEEP_MS). */
   async #lateSweep(): Promise<void> {
     const s = this.#config.state()
@@ -258,7 +263,7 @@ export class TenantConfigAuthority extends DurableObject<Env> {
     // or #forgetFirstClaim for a first write, which notes its tenant: nothing else names it yet).
     if (!current) this.ctx.storage.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, FIRST_CLAIM_KEY, tenant)
     await this.ctx.storage.setAlarm(retryAt(this.#config.state()?.attempts ?? 0))
-    const claim = await this.env.HOST_REGISTRY.getByName('global').assign({ tenant, hosts: config.hosts, originHost: canonicalHost(new URL(config.origin.url).hostname) })
+    const claim = await this.#claim(tenant, config)
     if (!claim.ok) {
       if (claim.error !== 'host_conflict') return refuse(claim.error)
       return { ok: false, error: 'host_conflict', issues: claim.conflicts.map((c) => ({ path: `hosts.${c.index}`, message: c.message })) }

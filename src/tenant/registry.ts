@@ -111,10 +111,7 @@ export class HostRegistry extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec(`INSERT OR IGNORE INTO tenants (id, created_at) VALUES (?, ?)`, tenant, now)
       this.#sql.exec(`UPDATE tenants SET deleted_at = COALESCE(deleted_at, ?), origin_host = NULL WHERE id = ?`, now, tenant)
-      for (const h of this.#hostsOf(tenant)) {
-        this.#sql.exec(`DELETE FROM hosts WHERE hostname = ?`, h)
-        this.#dirty(h)
-      }
+      this.#dropHosts(tenant)
     })
     await this.#arm()
     return { published: await this.#flush() }
@@ -130,10 +127,7 @@ export class HostRegistry extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       const entry = this.#sql.exec<{ deleted_at: string | null }>(`SELECT deleted_at FROM tenants WHERE id = ?`, tenant).toArray()[0]
       if (!entry || entry.deleted_at) return
-      for (const h of this.#hostsOf(tenant)) {
-        this.#sql.exec(`DELETE FROM hosts WHERE hostname = ?`, h)
-        this.#dirty(h)
-      }
+      this.#dropHosts(tenant)
       this.#sql.exec(`DELETE FROM tenants WHERE id = ?`, tenant)
     })
     await this.#arm()
@@ -185,6 +179,14 @@ export class HostRegistry extends DurableObject<Env> {
        ON CONFLICT (hostname) DO UPDATE SET seq = excluded.seq`,
       hostname,
     )
+  }
+
+  /** Frees every hostname of `tenant`, each marked for KV (inside the caller's transaction). */
+  #dropHosts(tenant: string): void {
+    for (const h of this.#hostsOf(tenant)) {
+      this.#sql.exec(`DELETE FROM hosts WHERE hostname = ?`, h)
+      this.#dirty(h)
+    }
   }
 
   /**
