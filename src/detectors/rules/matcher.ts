@@ -4,7 +4,7 @@
  * linear in the input whatever the pattern, so a tenant cannot burn the isolate's CPU.
  */
 import { RE2JS } from 're2js'
-import { parseRegex, type RegexNode } from './regex-ast'
+import { minLength, parseRegex, type RegexNode } from './regex-ast'
 
 /** A match span in the scanned text, with the matched (or captured) value. */
 export interface Match {
@@ -17,6 +17,11 @@ export interface RegexMatcher {
   readonly engine: 'js' | 're2'
   /** Relative cost per character scanned (re2js is several times slower than V8). */
   readonly costFactor: number
+  /**
+   * No match spans fewer code units (0 when unknown): a text shorter than this is not scanned, and a
+   * scan of many short fields skips the rules that need longer ones without calling them.
+   */
+  readonly minLength: number
   /** Up to `limit` non-overlapping matches (of `group` when the rule names one). */
   findAll(text: string, limit: number): Match[]
   /**
@@ -68,13 +73,8 @@ const members = new Map<string, Uint8Array>()
  * that is sound: one alternative, and no Unicode mode (an atom may then take two code units).
  */
 export function requiredRun(pattern: string, flags: string): RequiredRun | undefined {
-  if (needsUnicode(pattern) || /[uv]/.test(flags)) return undefined
-  let alts: RegexNode[][]
-  try {
-    alts = parseRegex(pattern)
-  } catch {
-    return undefined
-  }
+  const alts = parsed(pattern)
+  if (alts === undefined || needsUnicode(pattern) || /[uv]/.test(flags)) return undefined
   let best: { src: string; min: number } | undefined
   const visit = (seq: RegexNode[]): void => {
     for (const n of seq) {
@@ -95,6 +95,15 @@ export function requiredRun(pattern: string, flags: string): RequiredRun | undef
     members.set(key, member)
   }
   return { member, min: best.min }
+}
+
+/** The pattern's tree, or undefined for syntax the parser does not take (no gate is derived from it). */
+function parsed(pattern: string): RegexNode[][] | undefined {
+  try {
+    return parseRegex(pattern)
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -130,8 +139,10 @@ export function compileJs(pattern: string, flags: string, spec: SpanSpec = {}): 
   const indexed = group !== undefined || startGroup !== undefined
   const re = new RegExp(pattern, `${flags}g${needsUnicode(pattern) ? 'u' : ''}${indexed ? 'd' : ''}`)
   const run = requiredRun(pattern, flags)
+  const alts = parsed(pattern)
+  const least = alts === undefined ? 0 : minLength(alts)
   const each = (text: string, visit: (m: Match) => boolean): void => {
-    if (run !== undefined && !hasRun(text, run)) return
+    if (text.length < least || (run !== undefined && !hasRun(text, run))) return
     re.lastIndex = 0
     let m: RegExpExecArray | null
     while ((m = re.exec(text)) !== null) {
@@ -153,6 +164,7 @@ export function compileJs(pattern: string, flags: string, spec: SpanSpec = {}): 
   return {
     engine: 'js',
     costFactor: 1,
+    minLength: least,
     findAll: (text, limit) => firstMatches(each, text, limit),
     each,
   }
@@ -202,6 +214,7 @@ export function compileRe2(pattern: string, flags: string, spec: SpanSpec = {}):
     // 13 ns per character per instruction when the engine falls back to its NFA): the work budget is
     // charged for that, so a large program exhausts it (fail closed) instead of stalling the isolate.
     costFactor: Math.max(8, size * 5),
+    minLength: 0,
     findAll: (text, limit) => firstMatches(each, text, limit),
     each,
   }

@@ -167,3 +167,25 @@ export function parseRegex(pattern: string): RegexNode[][] {
   if (i < pattern.length) fail('unbalanced )')
   return alts
 }
+
+/**
+ * The fewest code units any match of the pattern spans: an atom takes at least one, a repetition its
+ * minimum times its body's, a group or alternation its shortest branch; assertions and lookarounds take
+ * none. A text shorter than this holds no match.
+ */
+export function minLength(alts: readonly RegexNode[][]): number {
+  let least = Infinity
+  for (const seq of alts) {
+    let n = 0
+    for (const node of seq) n += nodeMinLength(node)
+    least = Math.min(least, n)
+  }
+  return least
+}
+
+function nodeMinLength(node: RegexNode): number {
+  if (node.t === 'atom') return 1
+  if (node.t === 'group') return minLength(node.alts)
+  if (node.t === 'rep') return node.min * nodeMinLength(node.node)
+  return 0
+}

@@ -164,6 +164,12 @@ function anyOf(v: Variant, g: KeywordGroup, index: KeywordIndex): boolean {
   return false
 }
 
+/** Whether every variant is shorter than the rule's shortest match (most keyword-less rules on short fields). */
+function tooShort(variants: readonly Variant[], least: number): boolean {
+  for (const v of variants) if (v.text.length >= least) return false
+  return true
+}
+
 /** Noisy-OR of scores, as the pipeline combines injection findings. */
 export function combineScores(scores: Iterable<number>): number {
   let miss = 1
@@ -383,6 +389,7 @@ export function scanField(set: CompiledRuleSet, field: ScanField, direction: Dir
       if (!passesFilter(filterOn, rule, set.keywords)) continue
       const variants =
         rule.on === 'raw' ? raw : rule.on === 'normalized' || same ? norm : [...norm, ...raw]
+      if (tooShort(variants, rule.matcher.minLength)) continue
       runRule(rc, rule, variants, field, bucket, out)
     }
   } catch (err) {
