@@ -2,7 +2,7 @@
  * Classifier inference cost: CPU microseconds per KB and per message (wall time alongside), plus the
  * one-off weight decode.
  *
- *   npx tsx bench/classifier.ts          (BENCH_CLASSIFIER=ts: the TypeScript loops instead of the WebAssembly kernel)
+ *   npm run bench:classifier          (BENCH_CLASSIFIER=ts: the TypeScript loops instead of the WebAssembly kernel)
  *
  * Texts are built from hand-written sentences (no data set is read), repeated to the sizes a Worker
  * sees: a parameter description, a tool description, a tool result, a long document.
