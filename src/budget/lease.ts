@@ -11,6 +11,7 @@
  * - A lease is used only until `expiresAt - SKEW_MS` by this isolate's clock: the object counts a lease
  *   it has not heard back about as spent in full once it expires, so a late spend would land in a
  *   window that is already closed.
+ *   Every object call settles the leases that can no longer be spent, of any scope.
  * - One object call at a time per holder; concurrent spends wait for it and retry locally first, and
  *   fail with it when it fails.
  * - Lease size follows demand: doubled when a live lease runs short, set to twice its spending rate
@@ -107,6 +108,7 @@ export class LeaseLedger {
     const debited = local.map((s) => ({ s, lease: this.#debit(ctx.config, s, 1) }))
     const want = need.map((s) => this.#want(ctx.config, s, now))
     for (const s of need) this.#retire(s.scope)
+    this.#retireSpent(now)
     const settle = this.#retired.splice(0, SETTLE_PER_CALL)
     const call = this.#call({ tenant: ctx.tenant, configVersion: ctx.configVersion, config: ctx.config, holder: this.holder, settle, need, want })
     this.#inflight = call
@@ -194,6 +196,21 @@ export class LeaseLedger {
     this.#retired.push({ lease: lease.id, tokens: lease.granted.tokens - lease.left.tokens, requests: lease.granted.requests - lease.left.requests })
   }
 
+  /**
+   * Retires every other lease this holder can no longer spend, so the call about to be made settles it. A
+   * lease of a scope that went quiet here (a client now served by another isolate, a tool called once) would
+   * otherwise go unreported while this holder lives and calls the object for other scopes, and count in full
+   * until its window resets: an hour, a day, a month of a client's or a tool's budget gone unspent. The size
+   * its spending rate asks for is kept for the scope's next lease.
+   */
+  #retireSpent(now: number): void {
+    for (const [scope, lease] of this.#leases) {
+      if (now < lease.expiresAt - SKEW_MS) continue
+      this.#sizes.set(scope, { tokens: rateSize(lease, 'tokens', now), requests: rateSize(lease, 'requests', now) })
+      this.#retire(scope)
+    }
+  }
+
   #install(lease: Lease): void {
     this.#retire(lease.scope)
     if (this.#leases.size >= MAX_LEASES) {
@@ -219,7 +236,7 @@ export class LeaseLedger {
       const previous = last?.[m] ?? MIN_WANT[m]
       let next = previous
       if (lease && now < lease.expiresAt - SKEW_MS) next = 2 * previous
-      else if (lease) next = Math.ceil((2 * (lease.granted[m] - lease.left[m]) * LEASE_TTL_MS) / Math.max(1_000, Math.min(now, lease.expiresAt) - lease.installedAt))
+      else if (lease) next = rateSize(lease, m, now)
       // Never more than the largest limit of the metric: the object could not grant it anyway.
       const ceiling = Math.max(...limits.filter((l) => l.metric === m).map((l) => l.limit))
       return Math.min(ceiling, Math.max(MIN_WANT[m], 16 * s[m], next))
@@ -229,4 +246,9 @@ export class LeaseLedger {
     this.#sizes.set(s.scope, { tokens: want.tokens, requests: want.requests })
     return want
   }
+}
+
+/** Twice what a lease's holder spent of it per full lease lifetime (one cut short by a window boundary does not shrink the next). */
+function rateSize(lease: LocalLease, m: Metric, now: number): number {
+  return Math.ceil((2 * (lease.granted[m] - lease.left[m]) * LEASE_TTL_MS) / Math.max(1_000, Math.min(now, lease.expiresAt) - lease.installedAt))
 }

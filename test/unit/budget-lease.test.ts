@@ -53,6 +53,17 @@ describe('LeaseLedger', () => {
     expect(usage.usage).toMatchObject([{ used: 50_100, reserved: 0, provisional: 0 }])
   })
 
+  it('settles a lease it can no longer spend with its next object call, whatever scope that call is for', async () => {
+    const { ledger, ctx } = ledgerFor('lease-idle', { tokensPerMinute: 1_000_000, perClient: { tokensPerHour: 1_000_000 }, leaseFraction: 0.1 })
+    expect(await ledger.spend(ctx, [{ scope: 'tenant', tokens: 100, requests: 0 }, { scope: 'client:a', tokens: 100, requests: 0 }])).toEqual({ ok: true })
+    expect(ledger.left('client:a')?.tokens).toBeGreaterThan(0) // a lease for client a, which then goes quiet here
+    now += 11_000 // past the lease's life: the object counts it as spent in full until it hears back
+    expect(await ledger.spend(ctx, [{ scope: 'tenant', tokens: 100, requests: 0 }, { scope: 'client:b', tokens: 100, requests: 0 }])).toEqual({ ok: true })
+    const usage = await env.BUDGET.getByName('lease-idle').usage({ tenant: 'lease-idle', configVersion: 1, config: ctx.config })
+    // Client a spent 100 tokens: this holder called the object since, so its lease is settled, not counted whole.
+    expect(usage.usage.find((r) => r.scope === 'client:a')).toMatchObject({ used: 100, provisional: 0, reserved: 0 })
+  })
+
   it('serves concurrent spends with one object call at a time', async () => {
     const { ledger, ctx } = ledgerFor('lease-herd', { tokensPerMinute: 1_000_000_000 })
     const results = await Promise.all(Array.from({ length: 50 }, () => ledger.spend(ctx, [{ scope: 'tenant', tokens: 50, requests: 0 }])))
