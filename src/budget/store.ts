@@ -6,7 +6,8 @@
  *   unsettled), `provisional` (the expired-unsettled part of `used`) and `reserved` (open leases).
  * - `leases`: every lease not yet settled; `rows` lists the window rows it reserved in.
  * - `alerts`: thresholds already announced per window instance, so each is sent once.
- * - `meta`: `schema_version`, the newest `config_version` / `config` seen, and the `calls` counter.
+ * - `meta`: `schema_version`, the newest `config_version` / `config` seen, the `calls` counter, and `purged`
+ *   once the tenant's accounting was erased.
  */
 import type { Metric, Window } from './windows'
 

@@ -116,12 +116,25 @@ export class TenantBudget extends DurableObject<Env> {
 
   /** Erases all accounting (tenant deletion). */
   async purge(): Promise<void> {
-    this.ctx.storage.transactionSync(() => this.#store.purge())
-    this.#config = undefined
+    this.#erase()
     await this.ctx.storage.deleteAlarm()
   }
 
+  /**
+   * Erases everything and remembers that it did. Isolates keep a deleted tenant's config cached for a while
+   * and may charge it once more: that write arms the alarm again (`#ensureAlarm`), which erases it too.
+   */
+  #erase(): void {
+    this.ctx.storage.transactionSync(() => {
+      this.#store.purge()
+      this.#store.setMeta('purged', '1')
+    })
+    this.#config = undefined
+    this.#alarmChecked = false
+  }
+
   override async alarm(): Promise<void> {
+    if (this.#store.meta('purged') !== null) return this.#erase()
     const now = budgetClock.now()
     const before = { minute: now - KEEP_MS.minute, hour: now - KEEP_MS.hour, day: now - KEEP_MS.day, month: now - KEEP_MS.month }
     this.ctx.storage.transactionSync(() => {

@@ -4,7 +4,7 @@
  * full, window rollover, scopes kept apart, the newest config winning, and persistence across a restart.
  */
 import { env } from 'cloudflare:workers'
-import { runInDurableObject } from 'cloudflare:test'
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BudgetConfig } from '../../src/budget/config'
 import type { ReserveInput, ReserveResult } from '../../src/budget/rpc'
@@ -185,5 +185,22 @@ describe('TenantBudget windows', () => {
     await call('b-alerts', config, { need: [{ scope: 'tenant', tokens: 5, requests: 0 }] })
     const marks = await runInDurableObject(stub('b-alerts'), (_i, state) => state.storage.sql.exec<{ threshold: number }>('SELECT threshold FROM alerts ORDER BY threshold').toArray())
     expect(marks.map((m) => m.threshold)).toEqual([0.5, 0.8])
+  })
+})
+
+describe('TenantBudget purge', () => {
+  it('erases what isolates still serving the deleted tenant from their cache charge after the purge', async () => {
+    const config = cfg({ tokensPerMinute: 1000, perClient: { tokensPerMinute: 100 } })
+    await call('b-purge', config, { need: [{ scope: 'tenant', tokens: 5, requests: 1 }] })
+    await stub('b-purge').purge()
+    // The tenant is deleted, but an isolate that cached its config a moment ago charges one more request.
+    await call('b-purge', config, { need: [{ scope: 'tenant', tokens: 5, requests: 1 }, { scope: 'client:key_late', tokens: 5, requests: 1 }] })
+    expect(await runDurableObjectAlarm(stub('b-purge'))).toBe(true)
+    const left = await runInDurableObject(stub('b-purge'), (_i, state) => ({
+      windows: state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM windows').one().n,
+      config: state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM meta WHERE key IN ('config', 'config_version')`).one().n,
+    }))
+    expect(left).toEqual({ windows: 0, config: 0 })
+    expect(await runDurableObjectAlarm(stub('b-purge'))).toBe(false) // nothing more to erase, no alarm left behind
   })
 })
