@@ -4,7 +4,7 @@
  * not know as approved (first seen, scan clean) or pending (everything else), in the `ToolPins` object.
  */
 import type { JsonObject, JsonRpcRequest } from '../mcp/jsonrpc'
-import { definitionJson, type PinKind } from './canonical'
+import { definitionJson, pinName, type PinKind } from './canonical'
 import { PINS_MISS_REFRESH_MS, SELF_LIST_INTERVAL_MS } from './bounds'
 import type { ToolGateInit } from './context'
 import { PinIndex, readPins, storePins, type IndexedPin } from './pin-cache'
@@ -88,7 +88,12 @@ export class Pins {
       remember(memo, 'unlisted')
       return { kind: 'unlisted' }
     }
-    const listed = entries.flatMap((entry) => (typeof entry['name'] === 'string' ? [{ name: entry['name'], entry, definition: definitionJson(kind, entry) }] : []))
+    // Only names the object can pin (as for a client's page, list-check.ts): one it would refuse would make
+    // it refuse the whole batch, and every other tool of the list with it.
+    const listed = entries.flatMap((entry) => {
+      const name = pinName(entry)
+      return name === null ? [] : [{ name, entry, definition: definitionJson(kind, entry) }]
+    })
     const mixed = mixedNames(listed)
     const named: Named[] = listed.map(({ name, entry }) => (mixed.has(name) ? { name, entry, hold: DUPLICATE_NAME } : { name, entry }))
     const unknown = named.filter((n) => index?.get(kind, n.name) === undefined)

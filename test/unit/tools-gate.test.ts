@@ -195,6 +195,13 @@ describe('ToolGate: tools/call', () => {
     expect(await env.TOOL_PINS.getByName(tenantId).list(ORIGIN)).toMatchObject([{ name: 'twin', state: 'pending', approved: null, candidate: { reason: 'new', findings: [{ ruleId: 'tool-duplicate-name' }] } }])
   })
 
+  it('pins what the origin’s own list serves even when another entry there has a name too long or empty to pin', async () => {
+    const lister: OriginLister = async () => [tool('', 'Nameless.'), tool('x'.repeat(201), 'Long.'), tool('fresh', 'Fresh tool.')]
+    const { gate, tenantId } = gateFor({}, { lister })
+    expect(await gate.beforeForward(call('fresh', { q: 'x' }))).toBeNull()
+    expect((await env.TOOL_PINS.getByName(tenantId).list(ORIGIN)).map((p) => [p.name, p.state])).toEqual([['fresh', 'approved']])
+  })
+
   it('refuses a never-seen tool when the origin cannot list its tools, and reports an origin that is down as such', async () => {
     const { gate } = gateFor({}, { lister: async () => null })
     expect(await gate.beforeForward(call('anything'))).toMatchObject({ error: { code: -31001, data: { reason: 'tool-list-unavailable' } } })
