@@ -18,7 +18,9 @@ export const PinName = z.string().min(1).max(200)
 export const OriginKey = z.string().min(1).max(2048)
 const Actor = z.string().min(1).max(200)
 
-export const DefinitionFinding = z.object({ ruleId: z.string().max(200), kind: z.string().max(50), path: z.string().max(2048), score: z.number() }).strict()
+/** Longest finding path stored with a pin: a JSON pointer under origin-chosen schema keys can be longer (pins.ts cuts it). */
+export const MAX_FINDING_PATH = 2048
+export const DefinitionFinding = z.object({ ruleId: z.string().max(200), kind: z.string().max(50), path: z.string().max(MAX_FINDING_PATH), score: z.number() }).strict()
 
 export const Observation = z
   .object({

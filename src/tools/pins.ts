@@ -8,7 +8,8 @@ import { definitionJson, pinName, type PinKind } from './canonical'
 import { PINS_MISS_REFRESH_MS, SELF_LIST_INTERVAL_MS } from './bounds'
 import type { ToolGateInit } from './context'
 import { PinIndex, readPins, storePins, type IndexedPin } from './pin-cache'
-import { MAX_DEFINITION_CHARS, type Observation, type PinSet } from './pin-types'
+import { MAX_DEFINITION_CHARS, MAX_FINDING_PATH, type Observation, type PinSet } from './pin-types'
+import { clipped } from '../clip'
 import { scanDefinition, type DefinitionFinding, type DefinitionScan } from './scan'
 import { looseName } from './shadowing'
 import { namesBySkeleton } from './lookalike'
@@ -142,7 +143,8 @@ export class Pins {
     const i = this.init
     try {
       const scan = scanDefinition(kind, entry, { policy: i.policy, tenantId: i.tenantId, requestId: i.requestId, era: i.era, knownNames, ...(namesBySkeleton ? { namesBySkeleton } : {}) })
-      return { ...scan, findings: scan.findings.slice(0, 50) }
+      // The path is a pointer through the origin's own keys: cut, or the object would refuse the whole batch.
+      return { ...scan, findings: scan.findings.slice(0, 50).map((f) => (f.path.length > MAX_FINDING_PATH ? { ...f, path: clipped(f.path, MAX_FINDING_PATH) } : f)) }
     } catch (err) {
       // A detector that throws holds the definition (fail closed).
       console.error(JSON.stringify({ event: 'definition_scan_error', tenant: i.tenantId, requestId: i.requestId, error: String(err) }))
