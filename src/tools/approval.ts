@@ -167,6 +167,7 @@ async function ask(init: ToolGateInit, m: JsonRpcRequest, tool: string, args: Js
   const identity = init.identity ?? null
   const timeoutMs = init.tools.elicitationTimeoutSeconds * 1000
   const question = confirmationParams(tool, canonicalJson(args), originHost(init.origin), init.era === 'modern')
+  if (question === null) return null // arguments too long to show whole: an operator decides
   try {
     if (init.era === 'modern') {
       if (!allowsFormElicitation(modernElicitation(m.params ?? {}))) return null

@@ -11,7 +11,6 @@
  */
 import type { JsonObject, JsonRpcId, JsonRpcRequest, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
-import { clipped } from '../clip'
 
 /**
  * The firewall's key in a 2026-07-28 `inputRequests` / `inputResponses` map. The origin never sees
@@ -35,8 +34,16 @@ export const CONFIRMATION_ID = /^[0-9a-f]{32}$/
 /** A `requestState` the firewall issued, as read back from a retry. */
 export type FirewallState = { kind: 'confirm'; id: string } | { kind: 'continue'; id: string; originState?: string }
 
-/** Arguments longer than this are cut in the confirmation message (the user sees the start, and that it was cut). */
+/**
+ * Longest arguments text the confirmation message shows. Longer arguments are not asked about at all: keys
+ * are sorted, so the caller picks what a cut would hide (a long `memo` before `to`), and a user cannot
+ * allow what they cannot read. Such a call needs an operator's grant.
+ */
 const MAX_SHOWN_ARGUMENTS = 1_000
+
+// Characters a person does not see, or that reorder or break the text around them (U+202E, U+200B,
+// U+2028, soft hyphen, C1 controls): JSON.stringify leaves them raw, so `"bob\u200b"` would read as `"bob"`.
+const UNSEEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu
 
 /** A flat form with one boolean (elicitation form mode allows primitive properties only, client/elicitation.mdx). */
 const CONFIRM_SCHEMA: JsonObject = {
@@ -48,13 +55,16 @@ const CONFIRM_SCHEMA: JsonObject = {
 }
 
 /**
- * The `elicitation/create` params asking the user to allow one call. `withMode`: send `mode: "form"`
- * (2025-11-25 and later; 2025-06-18 predates the field, and an absent mode means form everywhere).
+ * The `elicitation/create` params asking the user to allow one call, or null when its arguments cannot be
+ * shown whole. They are shown as the JSON the approval covers, with every character a person would not see
+ * written as a `\u` escape (still the same JSON value). `withMode`: send `mode: "form"` (2025-11-25 and
+ * later; 2025-06-18 predates the field, and an absent mode means form everywhere).
  */
-export function confirmationParams(tool: string, argumentsJson: string, originHost: string, withMode: boolean): JsonObject {
-  const shown = clipped(argumentsJson, MAX_SHOWN_ARGUMENTS)
+export function confirmationParams(tool: string, argumentsJson: string, originHost: string, withMode: boolean): JsonObject | null {
+  const shown = unseenEscaped(argumentsJson)
+  if (shown.length > MAX_SHOWN_ARGUMENTS) return null
   const message =
-    `The MCP firewall needs your confirmation before the tool "${tool}" on ${originHost} runs with these arguments:\n` +
+    `The MCP firewall needs your confirmation before the tool "${unseenEscaped(tool)}" on ${originHost} runs with these arguments:\n` +
     `${shown}\n` +
     'Allow this call once?'
   return { ...(withMode ? { mode: 'form' } : {}), message, requestedSchema: CONFIRM_SCHEMA }
@@ -163,4 +173,13 @@ export function forOrigin(m: JsonRpcRequest, originState?: string): JsonRpcReque
   if (originState !== undefined) next['requestState'] = originState
   else if (state) delete next['requestState']
   return { ...m, params: next }
+}
+
+/** `text` with each character of UNSEEN as `\uXXXX` escapes (one per UTF-16 unit: a surrogate pair beyond the BMP). */
+function unseenEscaped(text: string): string {
+  return text.replace(UNSEEN, (c) => {
+    let out = ''
+    for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`
+    return out
+  })
 }

@@ -160,6 +160,24 @@ describe('2026-07-28: confirmation through an input_required result', () => {
     })
   })
 
+  it('shows the user every argument: characters that render as nothing or break lines are written as escapes', async () => {
+    const { gate } = gateFor(SENSITIVE)
+    const to = 'bob\u200b\u202eevil\u2028\u2029\u0085\u00ad\ufeff'
+    const challenge = answerOf(await gate.decide(modernCall({ amount: 1, to })))
+    const requests = ('result' in challenge ? challenge.result['inputRequests'] : {}) as Record<string, { params: { message: string } }>
+    const shown = requests[CONFIRM_KEY]?.params.message.split('\n')[1] ?? ''
+    expect(shown).toBe('{"amount":1,"to":"bob\\u200b\\u202eevil\\u2028\\u2029\\u0085\\u00ad\\ufeff"}')
+    expect(JSON.parse(shown)).toEqual({ amount: 1, to }) // still the JSON of the arguments the user allows
+  })
+
+  it('asks no user to allow arguments too long to show whole: the call waits for an operator instead', async () => {
+    const { gate, tenantId } = gateFor(SENSITIVE)
+    // Keys are shown sorted, so a long first member would push `to` past any cut.
+    const call = modernCall({ amount: 1, memo: 'm'.repeat(1_000), to: 'mallory' })
+    expect(answerOf(await gate.decide(call))).toMatchObject({ error: { code: -31001, data: { reason: 'approval-required', approvalId: expect.stringMatching(/^[0-9a-f]{24}$/) } } })
+    expect(await env.TOOL_PINS.getByName(tenantId).listCalls()).toMatchObject([{ tool: 'transfer_funds' }])
+  })
+
   it('treats an empty elicitation capability as form mode', async () => {
     const { gate } = gateFor(SENSITIVE)
     expect(answerOf(await gate.decide(modernCall({ amount: 4 }, { elicitation: {} })))).toMatchObject({ result: { resultType: 'input_required' } })
