@@ -269,15 +269,16 @@ async function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptio
 
 /**
  * Reads the origin without ever dropping a pending read: every `recheckMs` (and at the idle deadline)
- * a tick asks whether the stream may go on, and it gives up after `idleMs` of silence. One timer serves
- * many reads: arming a timer per chunk cost more than reading the chunk.
+ * a tick asks whether the stream may go on, and it gives up after `idleMs` of silence (a read of the
+ * origin left unanswered that long). One timer serves many reads: arming a timer per chunk cost more
+ * than reading the chunk.
  */
 class OriginReader {
   #pending: Promise<ChunkResult> | undefined
   #tick: Promise<'tick'> | undefined
   #timer: ReturnType<typeof setTimeout> | undefined
   #fired = false
-  #lastByte = Date.now()
+  #askedAt = Date.now()
 
   constructor(
     private readonly reader: ChunkReader,
@@ -287,20 +288,24 @@ class OriginReader {
   ) {}
 
   async next(): Promise<ChunkResult | 'idle' | 'killed'> {
-    this.#pending ??= this.reader.read()
+    if (!this.#pending) {
+      this.#pending = this.reader.read()
+      // Silence is counted from the moment the relay asks again: while it waits for the client to take
+      // what was sent (backpressure), the origin is not being read and cannot be blamed for the wait.
+      this.#askedAt = Date.now()
+    }
     for (;;) {
       // Checked before every read, not only when the tick wins a race: a stream that always has a
       // chunk ready would otherwise never see its tick (and a kill would never end it).
       if (this.#fired) {
         this.#fired = false
         this.#tick = undefined
-        if (Date.now() - this.#lastByte >= this.idleMs) return 'idle'
+        if (Date.now() - this.#askedAt >= this.idleMs) return 'idle'
         if (this.stillAllowed && !(await this.stillAllowed())) return 'killed'
       }
       const result = await Promise.race([this.#pending, this.#arm()])
       if (result !== 'tick') {
         this.#pending = undefined
-        this.#lastByte = Date.now()
         return result
       }
     }
@@ -315,7 +320,7 @@ class OriginReader {
 
   #arm(): Promise<'tick'> {
     if (this.#tick) return this.#tick
-    const wait = Math.max(1, Math.min(this.recheckMs, this.idleMs - (Date.now() - this.#lastByte)))
+    const wait = Math.max(1, Math.min(this.recheckMs, this.idleMs - (Date.now() - this.#askedAt)))
     this.#tick = new Promise<'tick'>((resolve) => {
       this.#timer = setTimeout(() => {
         this.#fired = true

@@ -257,6 +257,36 @@ describe('SSE relay', () => {
     expect(closed).toBe(1)
   })
 
+  it('does not count as origin silence the time the client takes to read: a slow client keeps its stream', async () => {
+    const exchange = newExchange('req-slow-client')
+    exchange.fromClient({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'long', arguments: {} } })
+    // An origin that always has its next event ready: it is never silent.
+    let pulled = 0
+    const upstream = new ReadableStream<Uint8Array>(
+      {
+        pull(c) {
+          pulled++
+          if (pulled <= 3) c.enqueue(enc.encode(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: pulled } })}\n\n`))
+          else {
+            c.enqueue(enc.encode(`data: ${result(4, 'done')}\n\n`))
+            c.close()
+          }
+        },
+      },
+      { highWaterMark: 0 },
+    )
+    const body = await relaySse(upstream, exchange, { maxLineBytes: 4096, maxEventBytes: 4096, maxDepth: 64, idleTimeoutMs: 100, holdUnits: 0, prelude: [], answerOrigin: () => undefined, abortOrigin: () => undefined })
+    const reader = new Response(body).body!.getReader()
+    const dec = new TextDecoder()
+    let text = dec.decode((await reader.read()).value)
+    // The client pauses for three idle timeouts before it reads on.
+    await new Promise((r) => setTimeout(r, 300))
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += dec.decode(r.value)
+    expect(text).not.toContain('-31007')
+    expect(text).toContain('"progress":3')
+    expect(text).toContain('done')
+  })
+
   it('answers a stream that ends within the hold as one body, the same text a stream would carry', async () => {
     const chunks = [': hi\n\n', `id: 9\ndata: ${result(1, 'done')}\n\n`]
     const base = { maxLineBytes: 4096, maxEventBytes: 4096, maxDepth: 64, idleTimeoutMs: 10_000, prelude: [], answerOrigin: () => undefined, abortOrigin: () => undefined }
