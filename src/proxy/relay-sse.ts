@@ -84,11 +84,14 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
   const origin = new OriginReader(reader, opts.idleTimeoutMs, opts.recheckMs ?? 2_000, opts.stillAllowed)
   let finished = false
   let originStopped = false
-  let lastEventId = opts.resumedFrom ?? ''
+  // The origin's id the client can resume this stream from: only an id sent in the firewall's form
+  // (stream-state.ts), which gives a GET this stream's requests back. One sent as the origin wrote it (no
+  // session or no key to seal it) resumes none of them, like no id at all; an empty id resets the client's.
+  let resumeFrom = opts.resumedFrom ?? ''
   let prefix: Promise<string | null> | undefined
   const clientId = async (id: string): Promise<string> => {
-    if (!opts.eventIdPrefix || id === '') return id // an empty id resets the client's: nothing to resume
-    const p = await (prefix ??= opts.eventIdPrefix())
+    const p = opts.eventIdPrefix && id !== '' ? await (prefix ??= opts.eventIdPrefix()) : null
+    resumeFrom = p === null ? '' : id
     return p === null ? id : p + id
   }
   const end = (): void => {
@@ -129,9 +132,9 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
     if (next.done) {
       framer.flush()
       // A stream that ends before answering leaves its requests unanswered for good unless the client can
-      // resume it: 2025 revisions allow that with Last-Event-ID, so only after an event id was sent;
-      // 2026-07-28 has no resumption at all.
-      const resumable = exchange.init.era === 'legacy' && lastEventId !== ''
+      // resume it: 2025 revisions allow that with Last-Event-ID, so only after an event id it can resume
+      // from was sent; 2026-07-28 has no resumption at all.
+      const resumable = exchange.init.era === 'legacy' && resumeFrom !== ''
       const unanswered = exchange.init.ownAnswersOnly && !resumable ? exchange.unanswered() : [] // a POST's own stream
       return { text: unanswered.map((m) => encodeEvent({ event: 'message', data: JSON.stringify(m) })).join(''), last: true }
     }
@@ -146,10 +149,7 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
       const item = withWellFormedId(framed, exchange)
       const text = await handleItem(item, exchange, opts, clientId) // async: pin checks may read a Durable Object
       if (text === 'unparseable_event' || text === 'unasked_response') return failClosed(text, out)
-      if (text !== null) {
-        out += text
-        if (item.type === 'event' && item.id !== undefined) lastEventId = item.id // what the client resumes from
-      }
+      if (text !== null) out += text
       if (exchange.budgetRefused) return failClosed('budget', out) // the budget ran out mid-stream
     }
     return { text: out, last: false }

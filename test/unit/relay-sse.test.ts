@@ -31,7 +31,7 @@ function newExchange(requestId: string, policy: object = {}): Exchange {
   })
 }
 
-function setup(policy: object = {}, opts: { maxEventBytes?: number; ownAnswersOnly?: boolean } = {}) {
+function setup(policy: object = {}, opts: { maxEventBytes?: number; ownAnswersOnly?: boolean; eventIdPrefix?: string | null } = {}) {
   const exchange = newExchange('req-1', policy)
   if (opts.ownAnswersOnly) exchange.init.ownAnswersOnly = true
   exchange.fromClient({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } })
@@ -47,6 +47,7 @@ function setup(policy: object = {}, opts: { maxEventBytes?: number; ownAnswersOn
         prelude: [],
         answerOrigin: (m) => answered.push(...m),
         abortOrigin: () => aborted++,
+        ...(opts.eventIdPrefix !== undefined ? { eventIdPrefix: () => Promise.resolve(opts.eventIdPrefix ?? null) } : {}),
       }),
     ).text()
   return { relay, answered, aborted: () => aborted }
@@ -171,11 +172,19 @@ describe('SSE relay', () => {
     const progress = 'data: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p","progress":1}}\n\n'
     const closed = await setup({}, { ownAnswersOnly: true }).relay([progress])
     expect(closed).toContain('"id":1,"error":{"code":-31007,"message":"Origin did not answer the request"')
-    const primed = await setup({}, { ownAnswersOnly: true }).relay(['id: e1\ndata: \n\n', progress])
+    const sealed = { ownAnswersOnly: true, eventIdPrefix: 'mcpfw1~x~y~' }
+    const primed = await setup({}, sealed).relay(['id: e1\ndata: \n\n', progress])
     expect(primed).not.toContain('-31007')
     // An empty id resets what the client would resume from.
-    const reset = await setup({}, { ownAnswersOnly: true }).relay(['id: e1\ndata: \n\n', `id: \n${progress}`])
+    const reset = await setup({}, sealed).relay(['id: e1\ndata: \n\n', `id: \n${progress}`])
     expect(reset).toContain('-31007')
+    // An id sent as the origin's own (no session or key to seal it) gives a GET none of this stream's
+    // requests back: nothing to resume.
+    for (const eventIdPrefix of [null, undefined]) {
+      const unsealed = await setup({}, { ownAnswersOnly: true, eventIdPrefix }).relay(['id: e1\ndata: \n\n', progress])
+      expect(unsealed).toMatch(/^id: e1\ndata: \n\n/)
+      expect(unsealed).toContain('"id":1,"error":{"code":-31007,"message":"Origin did not answer the request"')
+    }
   })
 
   it('fails closed on an event that is not JSON-RPC', async () => {
