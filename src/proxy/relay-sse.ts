@@ -111,7 +111,8 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
     let text = before
     // A response refused for budget ends the stream: the requests still waiting get the same error.
     const refused = why === 'budget' ? exchange.budgetRefused : undefined
-    const problem: Problem = refused ?? (why === 'killed' ? { kind: 'tenant_disabled' } : { kind: 'origin_invalid_response', reason: why })
+    // A stream the origin stopped feeding timed out, as a JSON body that stalls does (-31006), not bad output.
+    const problem: Problem = refused ?? (why === 'killed' ? { kind: 'tenant_disabled' } : why === 'idle_timeout' ? { kind: 'origin_timeout' } : { kind: 'origin_invalid_response', reason: why })
     const { code, message } = toWire(problem)
     const failed = exchange.failPending(code, message, dataOf(problem))
     for (const err of failed) {

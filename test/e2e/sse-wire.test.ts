@@ -170,17 +170,17 @@ describe('SSE relay on the wire', () => {
   })
 
   it.each([
-    ['stall-mid-event', 'Origin sent a response the firewall cannot inspect'],
-    ['close-mid-event', 'Origin did not answer the request'],
-    ['destroy-mid-event', 'Origin sent a response the firewall cannot inspect'],
-    ['answers-other', 'Origin sent a response the firewall cannot inspect'],
-    ['json-as-sse', 'Origin did not answer the request'],
-  ])('%s: the stream ends with an error for the request, and nothing of the unfinished event', async (tenant, message) => {
+    ['stall-mid-event', -31006, 'Origin timed out'], // as a JSON body that stalls: the origin went silent, its output was fine
+    ['close-mid-event', -31007, 'Origin did not answer the request'],
+    ['destroy-mid-event', -31007, 'Origin sent a response the firewall cannot inspect'],
+    ['answers-other', -31007, 'Origin sent a response the firewall cannot inspect'],
+    ['json-as-sse', -31007, 'Origin did not answer the request'],
+  ])('%s: the stream ends with an error for the request, and nothing of the unfinished event', async (tenant, code, message) => {
     const res = await call(tenant)
     const body = await res.text()
     expect(body).not.toContain(FAKE_KEY)
     expect(body).not.toContain('not yours')
-    expect(dataOf(eventsOf(body).at(-1)!)).toEqual({ jsonrpc: '2.0', id: 42, error: { code: -31007, message, data: { requestId: res.headers.get('x-request-id') } } })
+    expect(dataOf(eventsOf(body).at(-1)!)).toEqual({ jsonrpc: '2.0', id: 42, error: { code, message, data: { requestId: res.headers.get('x-request-id') } } })
   })
 
   it('ends the stream at a second answer to the same request, without passing it', async () => {
