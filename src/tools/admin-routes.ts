@@ -9,6 +9,9 @@
  * - `GET  /admin/v1/tenants/:id/tools/calls` → sensitive calls waiting for an approval
  * - `POST /admin/v1/tenants/:id/tools/calls/:approvalId/approve` → the call may run once within the window
  *
+ * Calls are shown with every character a person would not see written as a `\u` escape (unseen.ts): in
+ * their arguments text (still the JSON of the same value), and in the answer's own JSON.
+ *
  * `origin` defaults to the tenant's configured origin URL (as its authority holds it). Decisions drop this location's cached pins at
  * once; elsewhere they apply within PINS_MAX_AGE_MS.
  */
@@ -25,6 +28,7 @@ import { forgetPins } from './pin-cache'
 import { answerFailures, answerUnrouted, authorityRecord, existingTenant, invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
 import { fieldIssues } from '../tenant/issues'
 import { ApprovalId, OriginKey, PinKind, PinName, type PinView } from './pin-types'
+import { unseenEscaped } from './unseen'
 
 const TOOLS_PATH = /^\/admin\/v1\/tenants\/[^/]+\/tools(?:\/.*)?$/
 
@@ -70,13 +74,13 @@ export function toolRoutes(): Hono<ToolsEnv> {
     })
   })
 
-  app.get('/calls', async (c) => c.json({ calls: await c.env.TOOL_PINS.getByName(c.var.tenant).listCalls() }))
+  app.get('/calls', async (c) => shownJson(c, { calls: await c.env.TOOL_PINS.getByName(c.var.tenant).listCalls() }))
 
   app.post('/calls/:approvalId/approve', async (c) => {
     const id = ApprovalId.safeParse(c.req.param('approvalId'))
     if (!id.success) return c.json({ error: 'not_found' }, 404)
     const granted = await c.env.TOOL_PINS.getByName(c.var.tenant).grantCall({ id: id.data, by: actorLabel(c.var.actor) })
-    return granted ? c.json(granted) : c.json({ error: 'not_found' }, 404)
+    return granted ? shownJson(c, granted) : c.json({ error: 'not_found' }, 404)
   })
 
   app.post('/approve-all', async (c) => {
@@ -123,6 +127,15 @@ export function toolRoutes(): Hono<ToolsEnv> {
 /** A pin as shown: its definitions and, when something is under review, the diff from the approved one. */
 function withDiff(p: PinView): PinView & { diff?: string[] } {
   return p.candidate ? { ...p, diff: definitionDiff(p.approved?.definition ?? null, p.candidate.definition) } : p
+}
+
+/**
+ * `value` as JSON whose tool names, identities and origins show what a person would not see as `\u`
+ * escapes: the same JSON value (JSON.stringify writes no whitespace, so they stand only inside strings),
+ * but one an operator reading the answer cannot take `alice\u202e` for `alice`.
+ */
+function shownJson(c: Context<ToolsEnv>, value: unknown): Response {
+  return c.body(unseenEscaped(JSON.stringify(value)), 200, { 'content-type': 'application/json' })
 }
 
 async function configuredOrigin(c: Context<ToolsEnv>): Promise<string | null> {

@@ -18,7 +18,7 @@ import type { JsonObject, JsonRpcRequest, JsonRpcResponse, JsonRpcResultResponse
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import { canonicalJson } from './canonical'
 import { sha256Hex } from '../hex'
-import { clipped } from '../clip'
+import { unseenEscaped } from './unseen'
 import {
   CONFIRM_KEY,
   allowsFormElicitation,
@@ -33,10 +33,7 @@ import {
   type FirewallState,
 } from './confirm-wire'
 import { enforcing, refusal, type Refusal, type ToolGateInit } from './context'
-import { approvalIdOf, type ConfirmationOutcome } from './pin-types'
-
-/** Arguments shown to an approver in the admin API are cut here. */
-const MAX_STORED_ARGUMENTS = 8 * 1024
+import { MAX_APPROVABLE_ARGUMENTS, approvalIdOf, type ConfirmationOutcome } from './pin-types'
 
 /** What the approval step decided for one call. */
 export type Approval =
@@ -79,10 +76,14 @@ export async function decideApproval(init: ToolGateInit, m: JsonRpcRequest, tool
     if (redeemed === 'unavailable') return { refused: 'tool-pins-unavailable', extra: {} }
     // `invalid`: the state is not (or no longer) one the firewall issued for this call: as if it had none.
   }
-  const decision = await requestCall(init, tool, args, callHash)
+  const argsJson = canonicalJson(args)
+  // Nobody can be shown these arguments whole, so nobody can approve them: refused at once, with no
+  // approval id to wait for, rather than recorded cut (keys are sorted: the caller would pick what a cut hides).
+  if (unseenEscaped(argsJson).length > MAX_APPROVABLE_ARGUMENTS) return { refused: 'approval-arguments-too-long', extra: {} }
+  const decision = await requestCall(init, tool, argsJson, callHash)
   if (decision === 'unavailable') return { refused: 'tool-pins-unavailable', extra: {} }
   if (decision !== 'denied') return { granted: true, message: forOrigin(m), confirmed: false, callHash, grant: { id: approvalId, usedAt: decision.usedAt } }
-  const asked = await ask(init, m, tool, args, callHash, opts)
+  const asked = await ask(init, m, tool, argsJson, callHash, opts)
   return asked ?? { refused: 'approval-required', extra: { approvalId } }
 }
 
@@ -142,15 +143,14 @@ async function redeem(init: ToolGateInit, state: FirewallState, params: JsonObje
 }
 
 /** Consumes an operator's grant for exactly this call, or records the request for one. */
-async function requestCall(init: ToolGateInit, tool: string, args: JsonValue, callHash: string): Promise<{ usedAt: number } | 'denied' | 'unavailable'> {
-  const argsJson = canonicalJson(args)
+async function requestCall(init: ToolGateInit, tool: string, argsJson: string, callHash: string): Promise<{ usedAt: number } | 'denied' | 'unavailable'> {
   try {
     const d = await stub(init).requestCall({
       origin: init.origin,
       tool,
       identity: init.identity ?? null,
       callHash,
-      arguments: clipped(argsJson, MAX_STORED_ARGUMENTS),
+      arguments: argsJson,
       windowSeconds: init.tools.approvalWindowSeconds,
     })
     if (!d) return 'unavailable'
@@ -162,11 +162,11 @@ async function requestCall(init: ToolGateInit, tool: string, args: JsonValue, ca
 }
 
 /** Asks the user, when the tenant allows it and this client can be asked; null to refuse as before. */
-async function ask(init: ToolGateInit, m: JsonRpcRequest, tool: string, args: JsonValue, callHash: string, opts: ApprovalOptions): Promise<Approval | null> {
+async function ask(init: ToolGateInit, m: JsonRpcRequest, tool: string, argsJson: string, callHash: string, opts: ApprovalOptions): Promise<Approval | null> {
   if (!init.tools.approvalByElicitation || !enforcing(init)) return null
   const identity = init.identity ?? null
   const timeoutMs = init.tools.elicitationTimeoutSeconds * 1000
-  const question = confirmationParams(tool, canonicalJson(args), originHost(init.origin), init.era === 'modern')
+  const question = confirmationParams(tool, argsJson, originHost(init.origin), init.era === 'modern')
   if (question === null) return null // arguments too long to show whole: an operator decides
   try {
     if (init.era === 'modern') {

@@ -2,8 +2,10 @@
  * Approvals of single sensitive calls (`policy.tools.requireApproval`), kept in the `ToolPins` object's
  * SQLite. A call is identified by the SHA-256 of its canonical {origin, tool, identity, arguments}; its
  * approval id is the first 24 hex digits. The first attempt records a request and is refused; an
- * operator (or tenant admin key) grants it; the same call then runs once within the window.
+ * operator (or tenant admin key) grants it; the same call then runs once within the window. The request
+ * holds the call's arguments whole (the object refuses a cut), so what an operator grants is what runs.
  */
+import { unseenEscaped } from './unseen'
 import { approvalIdOf, type CallApprovalView, type CallDecision, type CallRequestArgs, type GrantCallArgs, type RestoreCallArgs } from './pin-types'
 
 /** Requests nobody granted are forgotten after this long. */
@@ -25,12 +27,24 @@ interface CallRow extends Record<string, SqlStorageValue> {
   used_at: number | null
 }
 
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS call_approvals (
+  id TEXT PRIMARY KEY, origin TEXT NOT NULL, tool TEXT NOT NULL, identity TEXT, arguments TEXT NOT NULL,
+  requested_at INTEGER NOT NULL, window_seconds INTEGER NOT NULL,
+  granted_at INTEGER, granted_by TEXT, expires_at INTEGER, used_at INTEGER)`
+
 export class CallStore {
+  /**
+   * Schema version 2 → 3: requests hold their arguments whole. Version 2 cut them at 8 KB (ending the text
+   * in `…`, which no JSON text ends in), and since keys are sorted a caller chose what the cut hid: such
+   * rows are forgotten, granted ones too, and the call, asked again, is recorded whole or refused.
+   */
+  static migrateFrom2(sql: SqlStorage): void {
+    sql.exec(CREATE_TABLE)
+    sql.exec(`DELETE FROM call_approvals WHERE substr(arguments, -1) = '…'`)
+  }
+
   constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS call_approvals (
-      id TEXT PRIMARY KEY, origin TEXT NOT NULL, tool TEXT NOT NULL, identity TEXT, arguments TEXT NOT NULL,
-      requested_at INTEGER NOT NULL, window_seconds INTEGER NOT NULL,
-      granted_at INTEGER, granted_by TEXT, expires_at INTEGER, used_at INTEGER)`)
+    sql.exec(CREATE_TABLE)
   }
 
   request(a: CallRequestArgs, now: number): CallDecision {
@@ -99,7 +113,7 @@ function callView(r: CallRow): CallApprovalView {
     origin: r.origin,
     tool: r.tool,
     identity: r.identity,
-    arguments: r.arguments,
+    arguments: unseenEscaped(r.arguments),
     requestedAt: new Date(r.requested_at).toISOString(),
     windowSeconds: r.window_seconds,
     grantedAt: iso(r.granted_at),

@@ -11,6 +11,7 @@
  */
 import type { JsonObject, JsonRpcId, JsonRpcRequest, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
+import { unseenEscaped } from './unseen'
 
 /**
  * The firewall's key in a 2026-07-28 `inputRequests` / `inputResponses` map. The origin never sees
@@ -37,13 +38,10 @@ export type FirewallState = { kind: 'confirm'; id: string } | { kind: 'continue'
 /**
  * Longest arguments text the confirmation message shows. Longer arguments are not asked about at all: keys
  * are sorted, so the caller picks what a cut would hide (a long `memo` before `to`), and a user cannot
- * allow what they cannot read. Such a call needs an operator's grant.
+ * allow what they cannot read. Such a call needs an operator's grant (who is shown up to
+ * MAX_APPROVABLE_ARGUMENTS, pin-types.ts).
  */
 const MAX_SHOWN_ARGUMENTS = 1_000
-
-// Characters a person does not see, or that reorder or break the text around them (U+202E, U+200B,
-// U+2028, soft hyphen, C1 controls): JSON.stringify leaves them raw, so `"bob\u200b"` would read as `"bob"`.
-const UNSEEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu
 
 /** A flat form with one boolean (elicitation form mode allows primitive properties only, client/elicitation.mdx). */
 const CONFIRM_SCHEMA: JsonObject = {
@@ -173,13 +171,4 @@ export function forOrigin(m: JsonRpcRequest, originState?: string): JsonRpcReque
   if (originState !== undefined) next['requestState'] = originState
   else if (state) delete next['requestState']
   return { ...m, params: next }
-}
-
-/** `text` with each character of UNSEEN as `\uXXXX` escapes (one per UTF-16 unit: a surrogate pair beyond the BMP). */
-function unseenEscaped(text: string): string {
-  return text.replace(UNSEEN, (c) => {
-    let out = ''
-    for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`
-    return out
-  })
 }

@@ -84,6 +84,7 @@ export type Refusal =
   | 'tool-pins-unavailable'
   | 'tool-list-unavailable'
   | 'approval-required'
+  | 'approval-arguments-too-long'
   | 'prompt-not-allowed'
   | 'resource-not-allowed'
 
@@ -95,6 +96,7 @@ const MESSAGES: Record<Refusal, string> = {
   'tool-pins-unavailable': 'tool approvals unavailable',
   'tool-list-unavailable': 'tool not yet reviewed; the origin did not list its tools',
   'approval-required': 'this call needs an approval; ask an administrator to approve it, then retry',
+  'approval-arguments-too-long': 'this call needs an approval, but its arguments are too long to show an approver whole; it cannot be approved',
   'prompt-not-allowed': 'prompt not allowed',
   'resource-not-allowed': 'resource not allowed',
 }

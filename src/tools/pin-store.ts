@@ -61,8 +61,8 @@ import {
   type PinView,
 } from './pin-types'
 
-/** 2: tasks record the identity that created them (task-store.ts). */
-const SCHEMA_VERSION = 2
+/** 2: tasks record the identity that created them (task-store.ts). 3: call requests hold whole arguments (call-store.ts). */
+const SCHEMA_VERSION = 3
 
 interface PinRow extends Record<string, SqlStorageValue> {
   origin: string
@@ -104,9 +104,10 @@ export class ToolPins extends DurableObject<Env> {
       origin TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL, definition TEXT NOT NULL,
       at TEXT NOT NULL, by TEXT NOT NULL, PRIMARY KEY (origin, kind, name, hash))`)
     const stored = this.#sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`).toArray()[0]?.value
-    if (stored === '1') {
+    if (stored === '1' || stored === '2') {
       ctx.storage.transactionSync(() => {
-        TaskStore.migrateFrom1(this.#sql)
+        if (stored === '1') TaskStore.migrateFrom1(this.#sql)
+        CallStore.migrateFrom2(this.#sql)
         this.#sql.exec(`UPDATE meta SET value = ? WHERE key = 'schema_version'`, String(SCHEMA_VERSION))
       })
     }

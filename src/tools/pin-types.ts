@@ -68,6 +68,15 @@ export type DecideArgs = z.infer<typeof DecideArgs>
 export const ApproveAllArgs = z.object({ origin: OriginKey, by: Actor, kind: PinKind.optional() }).strict()
 export type ApproveAllArgs = z.infer<typeof ApproveAllArgs>
 
+/**
+ * Longest arguments text an operator can be asked to grant: the call's canonical JSON as shown, with the
+ * characters a person would not see written as `\u` escapes (unseen.ts). The object stores it whole, and
+ * lists up to 500 waiting calls, so one listing stays within a few MB. A longer call is refused outright
+ * (`approval-arguments-too-long`): keys are sorted, so a caller picks what a cut would hide (a long `memo`
+ * before `to`), and an operator must never grant arguments they were not shown.
+ */
+export const MAX_APPROVABLE_ARGUMENTS = 16 * 1024
+
 export const CallRequestArgs = z
   .object({
     origin: OriginKey,
@@ -75,8 +84,8 @@ export const CallRequestArgs = z
     identity: CallIdentity,
     /** SHA-256 of the canonical {origin, tool, identity, arguments}: what an approval is for. */
     callHash: Sha256,
-    /** Canonical JSON of the arguments, shown to the approver (cut at 8 KB). */
-    arguments: z.string().max(8 * 1024),
+    /** Canonical JSON of the arguments, whole: what the approver is shown. A cut one is not JSON, and is refused. */
+    arguments: z.string().max(MAX_APPROVABLE_ARGUMENTS).refine(isJsonText, 'not a JSON text'),
     windowSeconds: z.number().int().min(10).max(86_400),
   })
   .strict()
@@ -90,6 +99,15 @@ export type GrantCallArgs = z.infer<typeof GrantCallArgs>
 
 export const RestoreCallArgs = z.object({ id: ApprovalId, usedAt: z.number().int().nonnegative() }).strict()
 export type RestoreCallArgs = z.infer<typeof RestoreCallArgs>
+
+function isJsonText(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
+}
 
 /** The approval id of a call: the first 24 hex digits of its hash (what operators see and grant). */
 export function approvalIdOf(callHash: string): string {
@@ -228,6 +246,7 @@ export interface CallApprovalView {
   origin: string
   tool: string
   identity: string | null
+  /** The canonical JSON the approval covers, whole, with characters a person would not see as `\u` escapes (unseen.ts). */
   arguments: string
   requestedAt: string
   windowSeconds: number

@@ -317,6 +317,27 @@ describe('sensitive tools', () => {
       await c.close()
     }
   })
+
+  it('refuses outright a call whose arguments are too long to show an operator whole: nothing to grant, nothing runs', async () => {
+    await fw.admin.putTenant('sensitive-long', { origin: { url: origin.url }, policy: { tools: { requireApproval: ['echo'] } } })
+    const c = await mcpClient(fw.tenantUrl('sensitive-long'))
+    try {
+      const args = { message: 'm'.repeat(20_000) }
+      const refused = (await c.client.callTool({ name: 'echo', arguments: args }).catch((e: unknown) => e)) as McpError
+      expect([refused.code, (refused.data as { reason: string }).reason]).toEqual([-31001, 'approval-arguments-too-long'])
+      expect(refused.data).not.toHaveProperty('approvalId')
+      const calls = (await fw.admin.request('GET', 'admin/v1/tenants/sensitive-long/tools/calls')).body as { calls: Array<{ id: string; arguments: string }> }
+      for (const listed of calls.calls) {
+        expect(JSON.parse(listed.arguments)).toEqual(args) // an operator is never offered what they cannot read whole
+        await fw.admin.request('POST', `admin/v1/tenants/sensitive-long/tools/calls/${listed.id}/approve`)
+      }
+      const mark = origin.calls.length
+      expect(((await c.client.callTool({ name: 'echo', arguments: args }).catch((e: unknown) => e)) as McpError).code).toBe(-31001)
+      expect(callsAfter(mark, 'echo')).toBe(false)
+    } finally {
+      await c.close()
+    }
+  })
 })
 
 const FIREWALL_QUESTION = 'The MCP firewall needs your confirmation before the tool'

@@ -370,3 +370,31 @@ describe('unknown tenants and unrouted requests', () => {
     }
   })
 })
+
+describe('sensitive calls waiting for an operator', () => {
+  // What JSON.stringify leaves raw: a person reading the listing would not see them, or see the text around them moved.
+  const UNSEEN_RAW = /[\u200b\u202e\u2028\u2029\u00ad\ufeff]/
+
+  it('lists and grants a call with every invisible character written as a \\u escape, the values unchanged', async () => {
+    expect((await admin('PUT', '/tenants/calls-shown', { origin })).status).toBe(201)
+    const pins = env.TOOL_PINS.getByName('calls-shown')
+    const args = { amount: 1, to: 'bob\u200b\u202eevil\u2028\u00ad' }
+    const callHash = 'ab'.repeat(32)
+    const tool = 'transfer\u200b'
+    const identity = 'alice\u202e'
+    expect(await pins.requestCall({ origin: origin.url, tool, identity, callHash, arguments: JSON.stringify(args), windowSeconds: 60 })).toMatchObject({ granted: false })
+    const listed = await admin('GET', '/tenants/calls-shown/tools/calls')
+    const text = await listed.text()
+    expect(text).not.toMatch(UNSEEN_RAW)
+    const calls = (JSON.parse(text) as { calls: Array<{ id: string; tool: string; identity: string; arguments: string }> }).calls
+    expect(calls).toMatchObject([{ tool, identity }])
+    // The arguments stay the JSON of what the call carries, with the escapes in it: still visible once the listing is decoded.
+    expect(calls[0]?.arguments).toBe('{"amount":1,"to":"bob\\u200b\\u202eevil\\u2028\\u00ad"}')
+    expect(JSON.parse(calls[0]?.arguments ?? '')).toEqual(args)
+    const granted = await admin('POST', `/tenants/calls-shown/tools/calls/${calls[0]?.id}/approve`)
+    const grantedText = await granted.text()
+    expect(granted.status).toBe(200)
+    expect(grantedText).not.toMatch(UNSEEN_RAW)
+    expect(JSON.parse(grantedText)).toMatchObject({ tool, identity, arguments: calls[0]?.arguments, grantedBy: 'operator' })
+  })
+})

@@ -366,6 +366,36 @@ describe('ToolGate: tools/call', () => {
     expect(await gate.beforeForward(call('transfer_funds', { q: '100' }))).toMatchObject({ error: { data: { reason: 'approval-required' } } }) // used once
   })
 
+  it('never lets an operator grant arguments they were not shown whole: a call too long to show is refused outright', async () => {
+    const { gate, tenantId } = gateFor({ requireApproval: ['transfer_*'] }, { identity: 'alice' })
+    await list(gate, [tool('transfer_funds', 'Moves money.')])
+    // Keys are shown sorted: a long `memo` would push `to` past any cut of the shown text.
+    const args = { amount: 1, memo: 'm'.repeat(20_000), to: 'mallory' }
+    const refused = await gate.beforeForward(call('transfer_funds', args))
+    expect(refused).toMatchObject({ error: { code: -31001, data: { reason: 'approval-arguments-too-long' } } })
+    expect(refused && 'error' in refused ? refused.error.data : {}).not.toHaveProperty('approvalId')
+    const pins = env.TOOL_PINS.getByName(tenantId)
+    for (const listed of await pins.listCalls()) {
+      expect(JSON.parse(listed.arguments)).toEqual(args) // whatever an operator is offered, they see it whole
+      await pins.grantCall({ id: listed.id, by: 'operator' })
+    }
+    expect(await gate.beforeForward(call('transfer_funds', args))).toMatchObject({ error: { code: -31001, data: { reason: 'approval-arguments-too-long' } } })
+  })
+
+  it('shows an operator arguments up to 16 KB whole, with invisible characters written as escapes', async () => {
+    const { gate, tenantId } = gateFor({ requireApproval: ['transfer_*'] }, { identity: 'alice' })
+    await list(gate, [tool('transfer_funds', 'Moves money.')])
+    const pins = env.TOOL_PINS.getByName(tenantId)
+    const long = { amount: 1, memo: 'm'.repeat(12_000), to: 'mallory' }
+    const unseen = { amount: 2, to: 'bob\u200b\u202e\u2028' }
+    for (const args of [long, unseen]) expect(await gate.beforeForward(call('transfer_funds', args))).toMatchObject({ error: { data: { reason: 'approval-required' } } })
+    const listed = (await pins.listCalls()).sort((a, b) => a.arguments.length - b.arguments.length)
+    expect(listed.map((c) => JSON.parse(c.arguments))).toEqual([unseen, long])
+    expect(listed[0]?.arguments).toBe('{"amount":2,"to":"bob\\u200b\\u202e\\u2028"}')
+    for (const c of listed) await pins.grantCall({ id: c.id, by: 'operator' })
+    for (const args of [long, unseen]) expect(await gate.beforeForward(call('transfer_funds', args))).toBeNull()
+  })
+
   it('applies prompt and resource lists to prompts/get and resources/read', async () => {
     const { gate } = gateFor({ prompts: { deny: ['admin-*'] }, resources: { allow: ['fixture://*'] } })
     expect(await gate.beforeForward({ jsonrpc: '2.0', id: 1, method: 'prompts/get', params: { name: 'admin-reset' } })).toMatchObject({ error: { data: { reason: 'prompt-not-allowed' } } })

@@ -214,14 +214,49 @@ describe('ToolPins: approvals of single calls', () => {
   it('does not grant an unknown request', async () => {
     expect(await pins(tenant('calls-unknown')).grantCall({ id: 'c'.repeat(24), by: 'operator' })).toBeNull()
   })
+
+  it('stores only whole arguments: text that is not JSON (a cut) or longer than 16 KB is refused', async () => {
+    const t = tenant('calls-whole')
+    const ask = (args: string, hash: string) => pins(t).requestCall({ origin: ORIGIN, tool: 'transfer', identity: null, callHash: hash.repeat(64), arguments: args, windowSeconds: 60 })
+    expect(await ask(`{"amount":1,"memo":"${'m'.repeat(100)}…`, 'a')).toBeNull()
+    expect(await ask(`{"memo":"${'m'.repeat(16 * 1024)}"}`, 'b')).toBeNull()
+    const whole = `{"memo":"${'m'.repeat(16 * 1024 - 11)}"}`
+    expect(whole.length).toBe(16 * 1024)
+    expect(await ask(whole, 'c')).toMatchObject({ granted: false })
+    expect((await pins(t).listCalls()).map((c) => c.arguments)).toEqual([whole])
+  })
 })
 
-describe('ToolPins: schema version 2 (tasks record the identity that created them)', () => {
+describe('ToolPins: schema versions (2: tasks record the identity that created them; 3: call requests hold whole arguments)', () => {
   const meta = (sql: SqlStorage) => sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`).one().value
 
-  it('starts new objects at version 2', async () => {
+  it('starts new objects at version 3', async () => {
     await runInDurableObject(pins(tenant('schema-new')), (_i, state) => {
-      expect(meta(state.storage.sql)).toBe('2')
+      expect(meta(state.storage.sql)).toBe('3')
+    })
+  })
+
+  it('forgets call requests an earlier version stored cut, granted or not, and keeps whole ones', async () => {
+    await runInDurableObject(pins(tenant('schema-v2-calls')), (_i, state) => {
+      const sql = state.storage.sql
+      const now = Date.now()
+      const row = (id: string, args: string, grantedAt: number | null) =>
+        sql.exec(
+          `INSERT INTO call_approvals (id, origin, tool, identity, arguments, requested_at, window_seconds, granted_at, granted_by, expires_at) VALUES (?, ?, 'transfer', NULL, ?, ?, 600, ?, ?, ?)`,
+          id, ORIGIN, args, now, grantedAt, grantedAt === null ? null : 'operator', grantedAt === null ? null : now + 600_000,
+        )
+      // Version 2 cut arguments at 8 KB, ending them in '…' (never the end of a JSON text).
+      const cut = `{"amount":1,"memo":"${'m'.repeat(8_200)}`.slice(0, 8 * 1024 - 1) + '…'
+      row('a'.repeat(24), cut, null)
+      row('b'.repeat(24), cut, now)
+      row('c'.repeat(24), '{"amount":1,"to":"bob"}', now)
+      row('d'.repeat(24), '{"memo":"…"}', null)
+      sql.exec(`UPDATE meta SET value = '2' WHERE key = 'schema_version'`)
+      for (let i = 0; i < 2; i++) {
+        const restarted = new ToolPins(state, env)
+        expect(meta(sql)).toBe('3')
+        expect(restarted.listCalls().map((c) => c.id).sort()).toEqual(['c'.repeat(24), 'd'.repeat(24)])
+      }
     })
   })
 
@@ -236,7 +271,7 @@ describe('ToolPins: schema version 2 (tasks record the identity that created the
       sql.exec(`UPDATE meta SET value = '1' WHERE key = 'schema_version'`)
       for (let i = 0; i < 2; i++) {
         const restarted = new ToolPins(state, env)
-        expect(meta(sql)).toBe('2')
+        expect(meta(sql)).toBe('3')
         expect(restarted.task({ origin: ORIGIN, taskId: 'task-old' })).toEqual({ tool: 'report', identity: null })
         expect(restarted.ownedTasks({ origin: ORIGIN, identity: 'key-owner', taskIds: ['task-old'] })).toEqual([])
         expect(restarted.rememberTask({ origin: ORIGIN, taskId: 'task-new', tool: 'report', ttlMs: 60_000, identity: 'key-owner' })).toBe(true)
