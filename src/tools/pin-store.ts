@@ -11,6 +11,10 @@
  *   call_approvals(id, origin, tool, identity, arguments, requested_at, window_seconds, granted_*, expires_at, used_at)
  *   confirm_sessions, confirmations        the user's own confirmations by elicitation (confirm-store.ts)
  *   list_changes(origin, kind, marker)     lists the origin announced changed, not listed since (list-change-store.ts)
+ *   tasks(origin, task_id, tool, expires_at, identity)   tasks the origin created (task-store.ts)
+ *
+ * `meta` also holds `purged` once the tenant was deleted: streams and isolates still serving the deleted
+ * tenant may write again after the purge, and such a write arms an alarm that erases it.
  *
  * Arguments are validated here (zod) and refused with a null / error result, never half-applied.
  *
@@ -63,6 +67,8 @@ import {
 
 /** 2: tasks record the identity that created them (task-store.ts). 3: call requests hold whole arguments (call-store.ts). */
 const SCHEMA_VERSION = 3
+/** How long after a write to a purged object the alarm erases it. */
+const ERASE_AFTER_MS = 60_000
 
 interface PinRow extends Record<string, SqlStorageValue> {
   origin: string
@@ -89,6 +95,10 @@ export class ToolPins extends DurableObject<Env> {
   readonly #confirmations: ConfirmStore
   readonly #tasks: TaskStore
   readonly #listChanges: ListChangeStore
+  /** The tenant was deleted (`meta.purged`): whatever is written from now on is erased by the alarm. */
+  #purged: boolean
+  /** A write since the last erase armed the alarm (this instance's memory: a restart arms it again). */
+  #eraseArmed = false
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -116,6 +126,7 @@ export class ToolPins extends DurableObject<Env> {
     this.#confirmations = new ConfirmStore(this.#sql, this.#calls)
     this.#tasks = new TaskStore(this.#sql)
     this.#listChanges = new ListChangeStore(this.#sql)
+    this.#purged = this.#sql.exec(`SELECT 1 FROM meta WHERE key = 'purged'`).toArray().length > 0
   }
 
   /** Every pin of an origin, for the edge cache. Null for an invalid origin key. */
@@ -200,6 +211,7 @@ export class ToolPins extends DurableObject<Env> {
       changed = true
     })
     if (changed) this.#bump()
+    this.#written()
     if (pending.length > 0) {
       const tools = pending.map((p) => ({ name: p.kind === 'tool' ? p.name : `${p.kind}:${p.name}`.slice(0, 200), change: p.change }))
       this.ctx.waitUntil(sendAlert(this.env, a.tenant, { type: 'tools.pending', data: { tools } }))
@@ -238,6 +250,7 @@ export class ToolPins extends DurableObject<Env> {
       this.#sql.exec(`UPDATE pins SET state = 'rejected', decided_at = ?, decided_by = ? WHERE origin = ? AND kind = ? AND name = ?`, now, a.by, a.origin, a.kind, a.name)
     }
     this.#bump()
+    this.#written()
     const after = this.#row(a.origin, a.kind, a.name)
     return after ? { ok: true, pin: view(after) } : { ok: false, error: 'not_found' }
   }
@@ -253,25 +266,26 @@ export class ToolPins extends DurableObject<Env> {
     const now = new Date().toISOString()
     for (const row of rows) this.#approve(row, a.by, now)
     if (rows.length > 0) this.#bump()
+    this.#written()
     return rows.map((r) => this.#row(r.origin, r.kind as PinKind, r.name)).filter((r): r is PinRow => r !== null).map(view)
   }
 
   /** A sensitive call: consumes a granted, unexpired approval for exactly this call, or records a request. Null for invalid arguments. */
   requestCall(args: unknown): CallDecision | null {
     const a = CallRequestArgs.safeParse(args)
-    return a.success ? this.#calls.request(a.data, Date.now()) : null
+    return a.success ? this.#written(this.#calls.request(a.data, Date.now())) : null
   }
 
   /** Grants a requested call; it may then run once within its window. Null when no such request exists. */
   grantCall(args: unknown): CallApprovalView | null {
     const a = GrantCallArgs.safeParse(args)
-    return a.success ? this.#calls.grant(a.data, Date.now()) : null
+    return a.success ? this.#written(this.#calls.grant(a.data, Date.now())) : null
   }
 
   /** Gives back a grant `requestCall` consumed for a call the firewall then refused (see CallStore.restore). */
   restoreCall(args: unknown): boolean {
     const a = RestoreCallArgs.safeParse(args)
-    return a.success ? this.#calls.restore(a.data, Date.now()) : false
+    return a.success ? this.#written(this.#calls.restore(a.data, Date.now())) : false
   }
 
   /** Calls waiting for an approval, or granted and not yet used. */
@@ -282,38 +296,38 @@ export class ToolPins extends DurableObject<Env> {
   /** Remembers a legacy session whose `initialize` declared form elicitation. False for invalid arguments. */
   rememberSession(args: unknown): boolean {
     const a = SessionArgs.safeParse(args)
-    if (a.success) this.#confirmations.rememberSession(a.data, Date.now())
+    if (a.success) this.#written(this.#confirmations.rememberSession(a.data, Date.now()))
     return a.success
   }
 
   /** Opens a user confirmation of a sensitive call; null when it cannot be asked (see ConfirmStore.open) or for invalid arguments. */
   openConfirmation(args: unknown): { id: string } | null {
     const a = OpenConfirmationArgs.safeParse(args)
-    return a.success ? this.#confirmations.open(a.data, Date.now()) : null
+    return a.success ? this.#written(this.#confirmations.open(a.data, Date.now())) : null
   }
 
   /** Wraps an origin's MRTR state on an approved call. Null for invalid arguments or too many open. */
   openContinuation(args: unknown): { id: string } | null {
     const a = OpenContinuationArgs.safeParse(args)
-    return a.success ? this.#confirmations.openContinuation(a.data, Date.now()) : null
+    return a.success ? this.#written(this.#confirmations.openContinuation(a.data, Date.now())) : null
   }
 
   /** Uses up a firewall `requestState` presented on a 2026-07-28 retry. */
   redeemConfirmation(args: unknown): ConfirmationOutcome {
     const a = RedeemArgs.safeParse(args)
-    return a.success ? this.#confirmations.redeem(a.data, Date.now()) : 'invalid'
+    return a.success ? this.#written(this.#confirmations.redeem(a.data, Date.now())) : 'invalid'
   }
 
   /** A legacy client's answer to the firewall's question; wakes the isolate holding the call. */
   answerConfirmation(args: unknown): boolean {
     const a = AnswerConfirmationArgs.safeParse(args)
-    return a.success ? this.#confirmations.answer(a.data, Date.now()) : false
+    return a.success ? this.#written(this.#confirmations.answer(a.data, Date.now())) : false
   }
 
   /** Resolves with the outcome of a legacy confirmation once answered, or `timeout`. */
   async awaitConfirmation(args: unknown): Promise<ConfirmationOutcome> {
     const a = AwaitConfirmationArgs.safeParse(args)
-    return a.success ? this.#confirmations.await(a.data) : 'invalid'
+    return a.success ? this.#written(await this.#confirmations.await(a.data)) : 'invalid'
   }
 
   /**
@@ -325,6 +339,7 @@ export class ToolPins extends DurableObject<Env> {
     if (!a.success) return null
     this.#bump()
     this.#listChanges.mark(a.data, this.#version())
+    this.#written()
     return this.#set(a.data.origin)
   }
 
@@ -333,13 +348,14 @@ export class ToolPins extends DurableObject<Env> {
     const a = ListCheckedArgs.safeParse(args)
     if (!a.success) return null
     if (this.#listChanges.checked(a.data)) this.#bump()
+    this.#written()
     return this.#set(a.data.origin)
   }
 
   /** Remembers the tool a task runs. False for invalid arguments. */
   rememberTask(args: unknown): boolean {
     const a = TaskArgs.safeParse(args)
-    if (a.success) this.#tasks.remember(a.data, Date.now())
+    if (a.success) this.#written(this.#tasks.remember(a.data, Date.now()))
     return a.success
   }
 
@@ -357,13 +373,41 @@ export class ToolPins extends DurableObject<Env> {
 
   /** Removes everything (tenant deletion). */
   purge(): void {
-    this.#sql.exec(`DELETE FROM pins`)
-    this.#sql.exec(`DELETE FROM rejected`)
-    this.#calls.purge()
-    this.#confirmations.purge()
-    this.#tasks.purge()
-    this.#listChanges.purge()
-    this.#bump()
+    this.#erase()
+  }
+
+  /** Erases what was written after the purge (see `#written`). */
+  override alarm(): void {
+    if (this.#purged) this.#erase()
+  }
+
+  /**
+   * Erases everything and remembers that it did. A stream opened before the deletion, or an isolate that
+   * still holds the deleted tenant's config, may write again (pins, a task and its identity, a call's
+   * arguments): that write arms the alarm (`#written`), which erases it too.
+   */
+  #erase(): void {
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec(`DELETE FROM pins`)
+      this.#sql.exec(`DELETE FROM rejected`)
+      this.#calls.purge()
+      this.#confirmations.purge()
+      this.#tasks.purge()
+      this.#listChanges.purge()
+      this.#bump()
+      this.#sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('purged', '1')`)
+    })
+    this.#purged = true
+    this.#eraseArmed = false
+  }
+
+  /** After a write: on a purged object, arms the alarm that erases it. Returns `value` (the write's answer). */
+  #written<T>(value?: T): T {
+    if (this.#purged && !this.#eraseArmed) {
+      this.#eraseArmed = true
+      void this.ctx.storage.setAlarm(Date.now() + ERASE_AFTER_MS)
+    }
+    return value as T
   }
 
   #approve(row: PinRow, by: string, now: string): void {

@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers'
-import { runInDurableObject } from 'cloudflare:test'
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { definitionJson } from '../../src/tools/canonical'
 import { sha256Hex } from '../../src/hex'
@@ -296,5 +296,48 @@ describe('ToolPins: schema versions (2: tasks record the identity that created t
       expect(restarted.rememberTask({ origin: ORIGIN, taskId: 'task-1', tool: 'report', ttlMs: 60_000, identity: 'key-owner' })).toBe(true)
       expect(restarted.task({ origin: ORIGIN, taskId: 'task-1' })).toEqual({ tool: 'report', identity: 'key-owner' })
     })
+  })
+})
+
+describe('ToolPins: purge (tenant deletion)', () => {
+  const rows = (t: string) =>
+    runInDurableObject(pins(t), (_i, state) =>
+      Object.fromEntries(
+        ['pins', 'rejected', 'call_approvals', 'confirm_sessions', 'confirmations', 'list_changes', 'tasks'].map((table) => [
+          table,
+          state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n,
+        ]),
+      ),
+    )
+  const none = { pins: 0, rejected: 0, call_approvals: 0, confirm_sessions: 0, confirmations: 0, list_changes: 0, tasks: 0 }
+
+  it('erases what a stream or an isolate still serving the deleted tenant writes after the purge', async () => {
+    const t = tenant('purge')
+    const identity = 'user-late'
+    await observe(t, [tool('a', '1')])
+    await pins(t).purge()
+    expect(await rows(t)).toEqual(none)
+    // The tenant is deleted, but a stream opened before (or an isolate holding its cached config) goes on.
+    await observe(t, [tool('b', '2')])
+    await pins(t).listChanged({ origin: ORIGIN, kind: 'tool' })
+    await pins(t).rememberTask({ origin: ORIGIN, taskId: 'task-late', tool: 'b', ttlMs: 60_000, identity })
+    await pins(t).requestCall({ origin: ORIGIN, tool: 'b', identity, callHash: 'ab'.repeat(32), arguments: '{"to":"someone"}', windowSeconds: 60 })
+    await pins(t).rememberSession({ session: 'cd'.repeat(32), identity })
+    await pins(t).openConfirmation({ kind: 'mrtr', callHash: 'ab'.repeat(32), identity, ttlMs: 60_000 })
+    expect(await rows(t)).not.toEqual(none)
+    expect(await runDurableObjectAlarm(pins(t))).toBe(true)
+    expect(await rows(t)).toEqual(none)
+    expect(await runDurableObjectAlarm(pins(t))).toBe(false) // nothing more to erase, no alarm left behind
+    // A write after that arms the alarm again.
+    await pins(t).rememberTask({ origin: ORIGIN, taskId: 'task-later', tool: 'b', ttlMs: 60_000, identity })
+    expect(await runDurableObjectAlarm(pins(t))).toBe(true)
+    expect(await rows(t)).toEqual(none)
+  })
+
+  it('keeps pins of a tenant never purged, with no alarm', async () => {
+    const t = tenant('live')
+    await observe(t, [tool('a', '1')])
+    expect(await runDurableObjectAlarm(pins(t))).toBe(false)
+    expect((await rows(t)).pins).toBe(1)
   })
 })
