@@ -42,6 +42,7 @@ export class TenantGuard extends DurableObject<Env> {
     const s = KillScope.safeParse(scope)
     const actor = z.string().max(200).safeParse(by)
     if (!s.success || !actor.success) return null
+    if (this.#purged()) return this.state() // a deleted tenant is stopped already: nothing to write
     if (actor.data === OPERATOR) this.#sql.exec(`INSERT OR REPLACE INTO kills (scope, since, by) VALUES (?, ?, ?)`, s.data, new Date().toISOString(), actor.data)
     else this.#sql.exec(`INSERT OR IGNORE INTO kills (scope, since, by) VALUES (?, ?, ?)`, s.data, new Date().toISOString(), actor.data)
     return this.#bump()
@@ -67,13 +68,25 @@ export class TenantGuard extends DurableObject<Env> {
   state(): KillState {
     const scopes = this.#sql.exec<{ scope: string }>(`SELECT scope FROM kills ORDER BY scope`).toArray().map((r) => r.scope)
     const version = Number(this.#sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'state_version'`).one().value)
-    return { killed: scopes.includes('*'), tools: scopes.filter((s) => s.startsWith('tool:')).map((s) => s.slice(5)), version }
+    return { killed: scopes.includes('*') || this.#purged(), tools: scopes.filter((s) => s.startsWith('tool:')).map((s) => s.slice(5)), version }
   }
 
-  /** Removes everything (tenant deletion). */
+  /**
+   * Removes everything (tenant deletion) and keeps the tenant stopped for good (the id is never reused).
+   * Isolates hold a deleted tenant's config for about 70 s, and a stream opened before the deletion
+   * never reads it again: both read this state, so the tenant's traffic stops within the kill switch's
+   * bound instead, and stops writing what the purge of its other objects has just erased.
+   */
   purge(): void {
-    this.#sql.exec(`DELETE FROM kills`)
-    this.#bump()
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec(`DELETE FROM kills`)
+      this.#sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('purged', '1')`)
+      this.#bump()
+    })
+  }
+
+  #purged(): boolean {
+    return this.#sql.exec(`SELECT 1 FROM meta WHERE key = 'purged'`).toArray().length > 0
   }
 
   #bump(): KillState {

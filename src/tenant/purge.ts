@@ -21,7 +21,10 @@ const authState: TenantPurger = async (env, tenantId) => {
   }
 }
 
-/** Durable Object state keyed by the tenant: kill switch, tool pins, alert outbox, budgets. */
+/**
+ * Durable Object state keyed by the tenant: kill switch, tool pins, alert outbox, budgets. The kill switch
+ * first: its purge stops the traffic (isolates with a cached config, open streams) that writes to the others.
+ */
 const objectState: TenantPurger = async (env, tenantId) => {
   await env.GUARD.getByName(tenantId).purge()
   await env.TOOL_PINS.getByName(tenantId).purge()

@@ -16,6 +16,7 @@ let origin: Origin
 beforeAll(async () => {
   ;[fw, origin] = await Promise.all([startFirewall(), startOrigin({ mode: 'sse', stateful: true, keepAliveMs: 200 })])
   await fw.admin.putTenant('killable', { origin: { url: origin.url } })
+  await fw.admin.putTenant('deletable', { origin: { url: origin.url } })
 })
 afterAll(async () => {
   await Promise.all([fw?.stop(), origin?.close()])
@@ -61,6 +62,22 @@ describe('kill switch', () => {
       await c.close()
       await fw.admin.request('DELETE', 'admin/v1/tenants/killable/kill?tool=add')
     }
+  })
+
+  it("ends a deleted tenant's open stream within the bound, as a kill does", async () => {
+    const url = fw.tenantUrl('deletable')
+    const sessionId = await rawSession(url)
+    const stream = await postRaw(url, { jsonrpc: '2.0', id: 41, method: 'tools/call', params: { name: 'slow', arguments: { ms: 30_000 } } }, { sessionId, protocolVersion: '2025-11-25' })
+    expect(stream.status).toBe(200)
+    const pending = readSse(stream, { until: (m) => (m as { id?: unknown }).id === 41, timeoutMs: 20_000 })
+
+    const deletedAt = Date.now()
+    expect((await fw.admin.request('DELETE', 'admin/v1/tenants/deletable')).status).toBe(204)
+
+    // The stream would otherwise go on serving (and writing state for) a tenant that no longer exists.
+    const ended = await pending
+    expect(Date.now() - deletedAt).toBeLessThan(MAX_AGE_MS + 5_000)
+    expect(ended.messages.at(-1)).toMatchObject({ id: 41, error: { code: -31003 } })
   })
 
   it('refuses kill calls without a credential', async () => {

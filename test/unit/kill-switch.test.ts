@@ -1,4 +1,5 @@
 import { env } from 'cloudflare:workers'
+import { runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { FRESH_MS, MAX_AGE_MS, STALE_LIMIT_MS, forgetKillState, killState } from '../../src/guard/kill-state'
 import type { KillState } from '../../src/guard/tenant-guard'
@@ -95,5 +96,17 @@ describe('kill state with bounded staleness (injected clock)', () => {
     await guard.kill('tool:y', 'key:0123456789abcdef')
     await guard.kill('tool:y', 'operator') // the operator takes it over
     expect(await guard.restore('tool:y', 'key:0123456789abcdef')).toBe('operator-kill')
+  })
+
+  it("keeps a deleted tenant stopped: isolates and open streams still serving it stop within the kill switch's bound", async () => {
+    const guard = env.GUARD.getByName('kill-purged')
+    await guard.kill('tool:x', 'operator')
+    await guard.purge()
+    expect(await guard.state()).toMatchObject({ killed: true, tools: [] })
+    // A kill or restore that raced the deletion writes nothing and lifts no stop: the tenant is gone.
+    expect(await guard.kill('tool:y', 'operator')).toMatchObject({ killed: true, tools: [] })
+    expect(await guard.restore('*', 'operator')).toMatchObject({ killed: true })
+    const rows = await runInDurableObject(guard, (_i, state) => state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM kills').one().n)
+    expect(rows).toBe(0)
   })
 })
