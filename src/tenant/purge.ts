@@ -3,8 +3,8 @@
  * config, versions and admin keys, releases its hostnames and unpublishes KV, then runs every purger
  * here. Purgers must be idempotent: a failure is retried by the authority's alarm until all succeed.
  *
- * Budgets (`TenantBudget`) and tool pins (`TenantGuard`) add theirs here when they land. The security
- * event log is deliberately kept: it is the audit trail of what the tenant's traffic did.
+ * Objects that a late write can reach after their purge (tool pins, budgets) erase it again by alarm. The
+ * security event log is deliberately kept: it is the audit trail of what the tenant's traffic did.
  */
 import { clientKeyKey, keysUnder, secretKey } from '../auth/storage'
 
