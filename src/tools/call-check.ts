@@ -102,19 +102,24 @@ async function checkToolCall(init: ToolGateInit, pins: Pins, m: JsonRpcRequest, 
 
   const args = getOwn(params, 'arguments') ?? {}
   const input = definition ? schemaOf(definition, 'inputSchema') : null
+  // What the call is recorded as when it goes on: in monitor mode, the refusal it would have met.
+  let verdict: 'allow' | 'block' = 'allow'
   if (input && init.tools.schema.arguments !== 'off') {
     const check = input.check(args)
     findings.push(...schemaFindings(check, '/params/arguments', 'schema-arguments-invalid'))
-    if (!check.valid && init.tools.schema.arguments === 'block' && enforcing(init)) {
-      recordVerdict(init, { direction: 'client_to_server', method: m.method, tool: name, verdict: 'block', findings, started })
-      const errors = check.errors.map((e) => ({ at: e.at, keyword: e.keyword }))
-      return { answer: { jsonrpc: '2.0', id: m.id, error: { code: -32602, message: "Invalid params: arguments do not match the tool's input schema", data: { requestId: init.requestId, errors } } } }
+    if (!check.valid && init.tools.schema.arguments === 'block') {
+      verdict = 'block'
+      if (enforcing(init)) {
+        recordVerdict(init, { direction: 'client_to_server', method: m.method, tool: name, verdict, findings, started })
+        const errors = check.errors.map((e) => ({ at: e.at, keyword: e.keyword }))
+        return { answer: { jsonrpc: '2.0', id: m.id, error: { code: -32602, message: "Invalid params: arguments do not match the tool's input schema", data: { requestId: init.requestId, errors } } } }
+      }
     }
   }
 
   const output = definition ? schemaOf(definition, 'outputSchema') : null
   if (!init.tools.requireApproval.some((g) => globMatch(g, name))) {
-    recordVerdict(init, { direction: 'client_to_server', method: m.method, tool: name, verdict: 'allow', findings, started })
+    recordVerdict(init, { direction: 'client_to_server', method: m.method, tool: name, verdict, findings, started })
     return { forward: true, memo: { tool: name, output } }
   }
   const approval = await decideApproval(init, m, name, args, opts)
@@ -125,7 +130,7 @@ async function checkToolCall(init: ToolGateInit, pins: Pins, m: JsonRpcRequest, 
     return refuse(init, m, approval.refused, findings, name, approval.extra)
   }
   if (approval.confirmed) findings.push(confirmedFinding())
-  recordVerdict(init, { direction: 'client_to_server', method: m.method, tool: name, verdict: 'allow', findings, started })
+  recordVerdict(init, { direction: 'client_to_server', method: m.method, tool: name, verdict, findings, started })
   const memo: CallMemo = { tool: name, output, callHash: approval.callHash }
   return { forward: true, memo, ...(approval.message !== m ? { message: approval.message } : {}), ...(approval.grant ? { grant: approval.grant } : {}) }
 }

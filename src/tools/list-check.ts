@@ -117,11 +117,12 @@ function emit(init: ToolGateInit, method: string, message: JsonRpcResultResponse
     if (o !== 'keep') findings.push({ ruleId: RULE[o], kind: 'policy', path: `/result/${key}/${at}`, score: 1, action: 'strip' })
   })
   if (findings.length === 0) return message
-  const strip = (o: Outcome) => o !== 'keep' && enforcing(init) && (o === 'denied' || init.tools.pinning === 'enforce')
+  const strip = (o: Outcome) => o !== 'keep' && (o === 'denied' || init.tools.pinning === 'enforce')
   const kept = entries.filter((_, at) => !strip(outcomes[at] ?? 'keep'))
   const changed = kept.length !== entries.length
+  // Monitor mode records the page as it would have gone out (a `modify` the event marks as monitored) and sends it whole.
   recordVerdict(init, { direction: 'server_to_client', method, verdict: changed ? 'modify' : 'allow', findings: changed ? findings : findings.map((f) => ({ ...f, action: 'flag' })), started })
-  if (!changed) return message
+  if (!changed || !enforcing(init)) return message
   const result: JsonObject = { ...message.result }
   Object.defineProperty(result, key, { value: kept, enumerable: true, writable: true, configurable: true })
   return { ...message, result }

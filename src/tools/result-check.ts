@@ -26,9 +26,10 @@ export function checkResult(init: ToolGateInit, memo: CallMemo, message: JsonRpc
   const started = performance.now()
   const check = memo.output.check(structured)
   const findings = schemaFindings(check, '/result/structuredContent', 'schema-result-invalid')
-  const replace = !check.valid && mode === 'isError' && enforcing(init)
+  const replace = !check.valid && mode === 'isError'
+  // Monitor mode records the rewrite that would have happened and passes the result as it came.
   recordVerdict(init, { direction: 'server_to_client', method: 'tools/call', tool: memo.tool, verdict: replace ? 'modify' : 'allow', findings, started })
-  return replace ? withheldResult(message, init.era) : message
+  return replace && enforcing(init) ? withheldResult(message, init.era) : message
 }
 
 /** `message` as an `isError` result: its content blocks and a note, its structured content withheld. */

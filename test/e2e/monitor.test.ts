@@ -1,0 +1,112 @@
+/**
+ * Monitor mode end to end (`policy.monitor: true`), through the firewall under wrangler to a real SDK
+ * origin: what the tool checks would strip, refuse or rewrite reaches the client and the origin as the
+ * origin and the client sent it, and the security event log records each would-be verdict with
+ * `monitor: true`, as the pipeline's own findings are recorded (README, docs/tool-integrity.md).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startOrigin } from '../support/origin.js'
+import type { ExtraTool, Origin } from '../support/origin.js'
+import { mcpClient, startFirewall } from '../support/firewall.js'
+import type { Firewall } from '../support/firewall.js'
+
+let fw: Firewall
+let origin: Origin
+
+// Declares an output schema and breaks it: enforced, the result would become `isError` without it.
+const BROKEN_OUTPUT: ExtraTool = {
+  definition: {
+    name: 'count_words',
+    description: 'Counts the words of a text.',
+    inputSchema: { type: 'object', properties: { text: { type: 'string' } } },
+    outputSchema: { type: 'object', properties: { words: { type: 'integer' } }, required: ['words'] },
+  },
+  result: () => ({ content: [{ type: 'text', text: 'many' }], structuredContent: { words: 'many' } }),
+}
+
+const TENANT = 'watch-tools'
+
+beforeAll(async () => {
+  ;[fw, origin] = await Promise.all([startFirewall(), startOrigin({ mode: 'sse', stateful: true })])
+  origin.behaviour.extraTools = [BROKEN_OUTPUT]
+  await fw.admin.putTenant(TENANT, { origin: { url: origin.url }, policy: { monitor: true, tools: { deny: ['echo'] } } })
+})
+afterAll(async () => {
+  await Promise.all([fw?.stop(), origin?.close()])
+})
+
+type Event = Record<string, unknown>
+
+/** The tenant's security events once one matches `match` (events are written after the response). */
+async function eventMatching(match: (e: Event) => boolean): Promise<Event | undefined> {
+  for (let i = 0; i < 50; i++) {
+    const events = ((await fw.admin.request('GET', `admin/v1/tenants/${TENANT}/events`)).body as { events: Event[] }).events
+    const hit = events.find(match)
+    if (hit) return hit
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return undefined
+}
+
+const hasRule = (e: Event, rule: string) => Array.isArray(e['ruleIds']) && (e['ruleIds'] as unknown[]).includes(rule)
+
+describe('monitor mode and the tool checks', () => {
+  it('keeps a denied tool in tools/list and logs the list as it would have been modified', async () => {
+    const c = await mcpClient(fw.tenantUrl(TENANT))
+    try {
+      const tools = (await c.client.listTools()).tools.map((t) => t.name)
+      expect(tools).toContain('echo')
+    } finally {
+      await c.close()
+    }
+    const event = await eventMatching((e) => e['method'] === 'tools/list' && hasRule(e, 'tool-access-denied'))
+    expect(event).toMatchObject({ direction: 'server_to_client', verdict: 'modify', monitor: true })
+  })
+
+  it('reports the same verdict from the dry run as the live list did', async () => {
+    const list = { jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'echo', inputSchema: { type: 'object' } }] } }
+    const res = await fw.admin.request('POST', `admin/v1/tenants/${TENANT}/test`, { body: { message: list, direction: 'server_to_client', method: 'tools/list' } })
+    expect(res.body).toMatchObject({ verdict: 'modify', monitor: true })
+  })
+
+  it('forwards arguments that break the input schema and logs the call as it would have been blocked', async () => {
+    const c = await mcpClient(fw.tenantUrl(TENANT))
+    const mark = origin.invocations.length
+    try {
+      // The origin answers the bad arguments itself: what matters is that the call reached it.
+      await c.client.callTool({ name: 'add', arguments: { a: 'one', b: 2 } }).catch(() => undefined)
+    } finally {
+      await c.close()
+    }
+    expect(origin.calls.some((call) => call.rawBody.includes('"tools/call"') && call.rawBody.includes('"one"'))).toBe(true)
+    expect(origin.invocations.length).toBeGreaterThanOrEqual(mark)
+    const event = await eventMatching((e) => e['tool'] === 'add' && hasRule(e, 'schema-arguments-invalid'))
+    expect(event).toMatchObject({ direction: 'client_to_server', verdict: 'block', monitor: true })
+  })
+
+  it('passes a result that breaks its output schema unchanged and logs it as it would have been rewritten', async () => {
+    const c = await mcpClient(fw.tenantUrl(TENANT))
+    try {
+      // Not listed by this client: the SDK client would check the schema itself and throw.
+      const r = await c.client.callTool({ name: 'count_words', arguments: { text: 'a b' } })
+      expect(r).toMatchObject({ content: [{ type: 'text', text: 'many' }], structuredContent: { words: 'many' } })
+      expect(r.isError).toBeUndefined()
+    } finally {
+      await c.close()
+    }
+    const event = await eventMatching((e) => e['tool'] === 'count_words' && e['direction'] === 'server_to_client' && hasRule(e, 'schema-result-invalid'))
+    expect(event).toMatchObject({ verdict: 'modify', monitor: true })
+  })
+
+  it('forwards a call to a denied tool and logs it as it would have been blocked', async () => {
+    const c = await mcpClient(fw.tenantUrl(TENANT))
+    try {
+      const r = await c.client.callTool({ name: 'echo', arguments: { message: 'hi' } })
+      expect(r.content).toEqual([{ type: 'text', text: 'hi' }])
+    } finally {
+      await c.close()
+    }
+    const event = await eventMatching((e) => e['tool'] === 'echo' && hasRule(e, 'tool-access-denied'))
+    expect(event).toMatchObject({ direction: 'client_to_server', verdict: 'block', monitor: true })
+  })
+})
