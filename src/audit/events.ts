@@ -15,7 +15,10 @@ export interface VerdictEvent {
   method?: string
   tool?: string
   verdict: EventVerdict
-  /** True when monitor mode turned a modify/block into an allow: `verdict` is what would have happened. */
+  /**
+   * True when monitor mode turned a modify/block into an allow (the tenant's `policy.monitor`, or rules a
+   * pack runs in monitor mode or stages behind its `enforceVersion`): `verdict` is what would have happened.
+   */
   monitor: boolean
   ruleIds: string[]
   kinds: string[]

@@ -25,7 +25,7 @@ import { detectField } from './memo'
 export function inspect(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy): Verdict {
   try {
     const d = detect(message, ctx, policy)
-    return 'verdict' in d ? d.verdict : decide(message, ctx, policy, d)
+    return 'verdict' in d ? d.verdict : withStaged(message, ctx, policy, d)
   } catch (err) {
     return inspectionError(ctx, err)
   }
@@ -49,7 +49,7 @@ export async function inspectRefined(message: JsonRpcMessage, ctx: MessageContex
       const field = d.source.get(d.findings[i] as Finding)
       if (field) source.set(f, field)
     })
-    return decide(message, ctx, policy, { subject: d.subject, findings: [...refined], source })
+    return withStaged(message, ctx, policy, { subject: d.subject, findings: [...refined], source })
   } catch (err) {
     return inspectionError(ctx, err)
   }
@@ -85,6 +85,44 @@ function detect(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPo
     }
   }
   return { subject, findings, source }
+}
+
+/**
+ * `decide`, plus what the rules a tenant runs in monitor mode would have done (`Verdict.staged`): their
+ * findings come as flags that add nothing to the score, so the verdict alone would log a staged rule that
+ * would block as an allow, and the tenant watching its event log before raising the pin would see nothing.
+ */
+function withStaged(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy, d: Detected): Verdict {
+  const monitored = d.findings.some((f) => monitoredActionOf(f) !== undefined)
+  const base = monitored ? [...d.findings] : d.findings // decide appends its own findings (quarantined tools)
+  const verdict = decide(message, ctx, policy, d)
+  if (!monitored || verdict.action === 'block') return verdict
+  const source = new Map<Finding, InspectField>()
+  const enforced = base.map((f) => {
+    const e = enforcedFinding(f)
+    const field = d.source.get(f)
+    if (field) source.set(e, field)
+    return e
+  })
+  const would = decide(message, ctx, policy, { subject: d.subject, findings: enforced, source }).action
+  return would === 'block' || (would === 'modify' && verdict.action === 'allow') ? { ...verdict, staged: would } : verdict
+}
+
+function monitoredActionOf(f: Finding): RuleAction | undefined {
+  return (f as { monitoredAction?: RuleAction }).monitoredAction
+}
+
+/** A monitored rule finding as it would be enforced (src/detectors/rules/scan.ts makes it the other way round). */
+function enforcedFinding(f: Finding): Finding {
+  const action = monitoredActionOf(f)
+  if (action === undefined) return f
+  const e: Finding = { ...f }
+  if (f.kind === 'injection' && action === 'block') {
+    // An enforced blocking injection rule counts toward the threshold with its score, and has no action.
+    delete e.action
+    e.score = (f as { ruleScore?: number }).ruleScore ?? f.score
+  } else e.action = action
+  return e
 }
 
 function decide(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy, d: Detected): Verdict {

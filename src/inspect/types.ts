@@ -110,10 +110,17 @@ export interface Detector {
   detect(field: ScanField, ctx: MessageContext): Finding[]
 }
 
-export type Verdict =
+export type Verdict = (
   | { action: 'allow'; findings: Finding[] }
   | { action: 'modify'; message: JsonRpcMessage; findings: Finding[] }
   | { action: 'block'; findings: Finding[]; reason: BlockReason }
+) & {
+  /**
+   * What rules running in monitor mode (a pack's `mode: "monitor"`, or newer than its `enforceVersion`)
+   * would have made of the message, set only when more than `action`: logged, never applied.
+   */
+  staged?: 'modify' | 'block'
+}
 
 /** Coarse reason sent to clients (rule ids are the tenant's to reveal). */
 export type BlockReason = 'injection' | 'secret' | 'pii' | 'unicode' | 'policy' | 'denied-tool' | 'inspection-error' | 'exfiltration' | 'shadowing'

@@ -375,8 +375,9 @@ export class Exchange {
       direction,
       ...(method ? { method } : {}),
       ...(toolName ? { tool: toolName } : {}),
-      verdict: verdict.action,
-      monitor: this.init.policy.monitor && verdict.action !== 'allow',
+      // What would have happened: the verdict, or more where rules in monitor mode would have acted (staged).
+      verdict: verdict.staged ?? verdict.action,
+      monitor: (this.init.policy.monitor && verdict.action !== 'allow') || verdict.staged !== undefined,
       ruleIds,
       kinds,
       bytes,

@@ -94,6 +94,10 @@ export const DryRunResponse = z
     findings: z.array(FindingSchema),
     message: z.unknown().optional().describe('The message as it would be forwarded (modify only)'),
     monitor: z.boolean().describe('True when the config is in monitor mode: the live path would forward the original'),
+    staged: z
+      .enum(['modify', 'block'])
+      .optional()
+      .describe("What rules in monitor mode (a pack's mode, or newer than its enforceVersion) would have made of the message, when more than the verdict; logged live as that verdict with monitor: true"),
     unchecked: z.array(z.enum(UNCHECKED)).describe('Live checks that need state a dry run does not have, not applied to this message'),
     configVersion: z.number().int().nullable().describe('Version tested; null for a proposed config'),
   })
@@ -105,6 +109,7 @@ export interface DryRunResult {
   findings: Finding[]
   message?: JsonRpcMessage
   monitor: boolean
+  staged?: 'modify' | 'block'
   unchecked: Unchecked[]
   configVersion: number | null
 }
@@ -173,9 +178,12 @@ export async function dryRun(subject: DryRunSubject, req: DryRunRequest): Promis
   const verdict = inspect(subjectMessage, ctx, policy)
   const findings = [...before, ...verdict.findings]
   const checked = uncheckedFor(subject.config, message, req, method, tool, output !== null)
-  const result: DryRunResult = { verdict: verdict.action, findings, monitor: policy.monitor, unchecked: checked, configVersion: subject.version }
+  const result: DryRunResult = { verdict: verdict.action, findings, monitor: policy.monitor, ...(verdict.staged ? { staged: verdict.staged } : {}), unchecked: checked, configVersion: subject.version }
   const refused = verdict.action === 'block' ? null : refusalOf(subject.config, verdict.action === 'modify' ? verdict.message : subjectMessage, req.direction)
-  if (refused) return { ok: true, result: { ...result, verdict: 'block', reason: refused.reason, findings: [...findings, refused.finding] } }
+  if (refused) {
+    delete result.staged // nothing is more than a block
+    return { ok: true, result: { ...result, verdict: 'block', reason: refused.reason, findings: [...findings, refused.finding] } }
+  }
   if (verdict.action === 'block') result.reason = verdict.reason
   if (verdict.action === 'modify') result.message = verdict.message
   else if (verdict.action === 'allow' && subjectMessage !== message) Object.assign(result, { verdict: 'modify', message: subjectMessage })
