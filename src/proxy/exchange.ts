@@ -106,8 +106,19 @@ export class Exchange {
     return undefined
   }
 
+  /**
+   * The verdict traffic gets: in monitor mode none (it is logged, not applied), except a message the
+   * firewall could not inspect whole (a detector that failed, a spent rule budget, a blow-up past the
+   * normaliser's cap), which is refused in every mode: monitor mode forwards what was judged, never
+   * what could not be.
+   */
+  #effective(verdict: Verdict): Verdict | null {
+    if (!this.init.policy.monitor) return verdict
+    return uninspected(verdict)
+  }
+
   #clientVerdict(message: JsonRpcMessage, verdict: Verdict): ClientOutcome {
-    const effective = this.init.policy.monitor ? null : verdict
+    const effective = this.#effective(verdict)
     if (!effective || effective.action === 'allow') return this.#track({ forward: message })
     if (effective.action === 'modify') return this.#track({ forward: effective.message })
     if ('method' in message && 'id' in message) return { answer: this.blockedError(message.id, effective) }
@@ -208,7 +219,7 @@ export class Exchange {
   #serverVerdict(message: JsonRpcMessage, verdict: Verdict): ServerOutcome {
     const isResponse = !('method' in message)
     if (isResponse && message.id !== null) this.pending.delete(message.id)
-    const effective = this.init.policy.monitor ? null : verdict
+    const effective = this.#effective(verdict)
     if (!effective || effective.action === 'allow') return { emit: this.#scrubbed(message) }
     if (effective.action === 'modify') return { emit: this.#scrubbed(effective.message) }
     if (isResponse) return { emit: this.blockedError(message.id, effective), own: true }
@@ -244,7 +255,8 @@ export class Exchange {
     // The body's inspection never sees these headers: their findings are a security event of their own
     // (a block, a monitor-mode hit or a flag), or the log and the block alerts would never hear of them.
     this.#record(verdict, ctx, 0, started)
-    return verdict.action === 'block' && !this.init.policy.monitor ? verdict : null
+    const effective = this.#effective(verdict)
+    return effective?.action === 'block' ? effective : null
   }
 
   /** The JSON-RPC error a client sees for a blocked message: a request id always, rule ids on opt-in. */
@@ -377,7 +389,7 @@ export class Exchange {
       ...(toolName ? { tool: toolName } : {}),
       // What would have happened: the verdict, or more where rules in monitor mode would have acted (staged).
       verdict: verdict.staged ?? verdict.action,
-      monitor: (this.init.policy.monitor && verdict.action !== 'allow') || verdict.staged !== undefined,
+      monitor: (this.init.policy.monitor && verdict.action !== 'allow' && uninspected(verdict) === null) || verdict.staged !== undefined,
       ruleIds,
       kinds,
       bytes,
@@ -385,6 +397,12 @@ export class Exchange {
     })
     return verdict
   }
+}
+
+/** The refusal for a verdict whose findings say part of the message went unread (kind `error`), else null. */
+function uninspected(verdict: Verdict): Verdict | null {
+  const errors = verdict.findings.filter((f) => f.kind === 'error')
+  return errors.length === 0 ? null : { action: 'block', reason: 'inspection-error', findings: errors }
 }
 
 const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get', 'tasks/cancel'])

@@ -24,6 +24,11 @@ const BROKEN_OUTPUT: ExtraTool = {
   result: () => ({ content: [{ type: 'text', text: 'many' }], structuredContent: { words: 'many' } }),
 }
 
+const UNREADABLE_NOTE: ExtraTool = {
+  definition: { name: 'unreadable_note', description: 'Reads a note.', inputSchema: { type: 'object', properties: {} } },
+  result: () => ({ content: [{ type: 'text', text: '\uFDFA'.repeat(2_000) }] }),
+}
+
 const TENANT = 'watch-tools'
 // Staging: the secrets pack pinned below the version that added `http-auth-header`, the injection pack watched
 // (the classifier, a detector of its own with its own `action`, is off so that only the pack judges injections).
@@ -38,7 +43,7 @@ const STAGED_TOOLS: ExtraTool[] = [
 
 beforeAll(async () => {
   ;[fw, origin] = await Promise.all([startFirewall(), startOrigin({ mode: 'sse', stateful: true })])
-  origin.behaviour.extraTools = [BROKEN_OUTPUT, ...STAGED_TOOLS]
+  origin.behaviour.extraTools = [BROKEN_OUTPUT, UNREADABLE_NOTE, ...STAGED_TOOLS]
   await fw.admin.putTenant(TENANT, { origin: { url: origin.url }, policy: { monitor: true, tools: { deny: ['echo'] } } })
   await fw.admin.putTenant(STAGED, { origin: { url: origin.url }, policy: { rules: { packs: { secrets: { enforceVersion: 1 }, injection: { mode: 'monitor' } } }, classifier: { enabled: false } } })
 })
@@ -119,6 +124,21 @@ describe('monitor mode and the tool checks', () => {
     }
     const event = await eventMatching((e) => e['tool'] === 'echo' && hasRule(e, 'tool-access-denied'))
     expect(event).toMatchObject({ direction: 'client_to_server', verdict: 'block', monitor: true })
+  })
+})
+
+describe('monitor mode and a message the firewall could not inspect', () => {
+  it('refuses it, as outside monitor mode: nothing uninspected is forwarded', async () => {
+    // The result's U+FDFA become 18 units each under NFKC: past four times the field (+1,024), detection
+    // refuses to build the text, so no detector reads it (README, "Fail closed everywhere").
+    const c = await mcpClient(fw.tenantUrl(TENANT))
+    try {
+      await expect(c.client.callTool({ name: 'unreadable_note', arguments: {} })).rejects.toThrow(/blocked/i)
+    } finally {
+      await c.close()
+    }
+    const event = await eventMatching((e) => e['tool'] === 'unreadable_note' && e['direction'] === 'server_to_client' && hasRule(e, 'inspection-error'))
+    expect(event).toMatchObject({ verdict: 'block', monitor: false })
   })
 })
 
