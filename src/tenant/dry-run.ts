@@ -83,6 +83,13 @@ const FindingSchema = z
     span: z.tuple([z.number(), z.number()]).optional().describe('[start, end) in the original string'),
     score: z.number(),
     action: z.enum(['block', 'redact', 'strip', 'flag']).optional(),
+    pack: z.string().optional().describe('Rule pack of a rule finding (`custom` for a tenant rule, `engine` for the scan budget)'),
+    monitoredAction: z.enum(['block', 'redact', 'strip', 'flag']).optional().describe('What a rule in monitor mode would have done (`action` is then `flag`)'),
+    ruleScore: z.number().optional().describe("The rule's score where `score` counts nothing (monitor mode, an injection rule that does not block)"),
+    detail: z.object({ hidden: z.string() }).optional().describe('Hidden Unicode: the decoded hidden text, at most 256 characters'),
+    modelScore: z.number().optional().describe("Classifier: its calibrated score before the tenant's threshold"),
+    logit: z.number().optional().describe("Classifier: the model's raw logit for its best window"),
+    textSpan: z.tuple([z.number(), z.number()]).optional().describe("Classifier: its best window, in the field's normalised text"),
   })
   .strict()
 
@@ -93,7 +100,7 @@ export const DryRunResponse = z
     reason: z.string().optional().describe('Coarse block reason, as clients would see it'),
     findings: z.array(FindingSchema),
     message: z.unknown().optional().describe('The message as it would be forwarded (modify only)'),
-    monitor: z.boolean().describe('True when the config is in monitor mode: the live path would forward the original'),
+    monitor: z.boolean().describe('True when the config is in monitor mode and the live path would forward the original; false for a message it could not inspect, which is refused in every mode'),
     staged: z
       .enum(['modify', 'block'])
       .optional()
@@ -178,7 +185,9 @@ export async function dryRun(subject: DryRunSubject, req: DryRunRequest): Promis
   const verdict = inspect(subjectMessage, ctx, policy)
   const findings = [...before, ...verdict.findings]
   const checked = uncheckedFor(subject.config, message, req, method, tool, output !== null)
-  const result: DryRunResult = { verdict: verdict.action, findings, monitor: policy.monitor, ...(verdict.staged ? { staged: verdict.staged } : {}), unchecked: checked, configVersion: subject.version }
+  // Monitor mode forwards what was judged, never what could not be inspected (src/proxy/exchange.ts).
+  const unread = verdict.findings.some((f) => f.kind === 'error')
+  const result: DryRunResult = { verdict: verdict.action, findings, monitor: policy.monitor && !unread, ...(verdict.staged ? { staged: verdict.staged } : {}), unchecked: checked, configVersion: subject.version }
   const refused = verdict.action === 'block' ? null : refusalOf(subject.config, verdict.action === 'modify' ? verdict.message : subjectMessage, req.direction)
   if (refused) {
     delete result.staged // nothing is more than a block
