@@ -26,6 +26,7 @@ import { touchesSecretReferences } from './keys'
 import { mountKeyRoutes } from './admin-keys'
 import { openApiDocument } from './openapi'
 import { readEvents } from '../audit/sink'
+import { unseenJson } from '../tools/unseen'
 import { configChangedAlert, sendAlert } from '../alerts/send'
 import { webhookUrlIssues } from '../alerts/url'
 import { keyring } from '../auth/master-key'
@@ -193,8 +194,9 @@ export function adminRoutes(): Hono<AdminEnv> {
     const id = c.req.param('id')
     const limit = Math.trunc(Math.min(Math.max(Number(c.req.query('limit') ?? 100) || 100, 1), 1000)) // SQLite refuses a fractional LIMIT
     // `?kind=admin`: the admin writes made to this tenant and who made them; otherwise security events.
-    if (c.req.query('kind') === 'admin') return c.json({ events: await c.env.EVENTS.getByName(id).listAdminWrites(limit) })
-    return c.json({ events: await readEvents(c.env, id, limit) })
+    // Events name tools as callers and origins chose them: invisible characters go out as `\u` escapes.
+    const events = c.req.query('kind') === 'admin' ? await c.env.EVENTS.getByName(id).listAdminWrites(limit) : await readEvents(c.env, id, limit)
+    return c.body(unseenJson({ events }), 200, { 'content-type': 'application/json' })
   })
 
   mountKeyRoutes(admin)

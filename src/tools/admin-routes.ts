@@ -9,8 +9,11 @@
  * - `GET  /admin/v1/tenants/:id/tools/calls` → sensitive calls waiting for an approval
  * - `POST /admin/v1/tenants/:id/tools/calls/:approvalId/approve` → the call may run once within the window
  *
- * Calls are shown with every character a person would not see written as a `\u` escape (unseen.ts): in
- * their arguments text (still the JSON of the same value), and in the answer's own JSON.
+ * Every answer that shows origin or caller text (definitions, their diffs and findings, tool names,
+ * identities, call arguments) writes the characters a person would not see as `\u` escapes in its own
+ * JSON (unseen.ts): it decodes to the same value, but a reviewer cannot be shown `daily\u200bquote` as
+ * `dailyquote`, or a description whose bidi override hides an instruction. A call's arguments text holds
+ * such escapes itself too (still the JSON of the same value), so they stay visible once decoded.
  *
  * `origin` defaults to the tenant's configured origin URL (as its authority holds it). Decisions drop this location's cached pins at
  * once; elsewhere they apply within PINS_MAX_AGE_MS.
@@ -28,7 +31,7 @@ import { forgetPins } from './pin-cache'
 import { answerFailures, answerUnrouted, authorityRecord, existingTenant, invalidRequest, readJson, SMALL_BODY_BYTES } from '../tenant/admin-http'
 import { fieldIssues } from '../tenant/issues'
 import { ApprovalId, OriginKey, PinKind, PinName, type PinView } from './pin-types'
-import { unseenEscaped } from './unseen'
+import { unseenJson } from './unseen'
 
 const TOOLS_PATH = /^\/admin\/v1\/tenants\/[^/]+\/tools(?:\/.*)?$/
 
@@ -66,7 +69,7 @@ export function toolRoutes(): Hono<ToolsEnv> {
     const origin = q.data.origin ?? config?.origin.url
     if (origin === undefined) return c.json({ error: 'tenant_not_found' }, 404)
     const pins = (await c.env.TOOL_PINS.getByName(c.var.tenant).list(origin)).filter((p) => !q.data.state || p.state === q.data.state)
-    return c.json({
+    return shownJson(c, {
       origin,
       pinning: config?.policy.tools.pinning ?? null,
       pending: pins.filter((p) => p.state === 'pending').length,
@@ -93,7 +96,7 @@ export function toolRoutes(): Hono<ToolsEnv> {
     const approved = await c.env.TOOL_PINS.getByName(c.var.tenant).approveAll({ origin, by: actorLabel(c.var.actor), ...(body.data.kind ? { kind: body.data.kind } : {}) })
     if (!approved) return c.json({ error: 'invalid_request' }, 400)
     await forgetPins(c.var.tenant, [origin])
-    return c.json({ origin, approved: approved.map((p) => ({ kind: p.kind, name: p.name, hash: p.approved?.hash ?? null })) })
+    return shownJson(c, { origin, approved: approved.map((p) => ({ kind: p.kind, name: p.name, hash: p.approved?.hash ?? null })) })
   })
 
   for (const decision of ['approve', 'reject'] as const) {
@@ -117,7 +120,7 @@ export function toolRoutes(): Hono<ToolsEnv> {
       })
       if (!result.ok) return c.json({ error: result.error }, result.error === 'not_found' ? 404 : result.error === 'invalid_request' ? 400 : 409)
       await forgetPins(c.var.tenant, [origin])
-      return c.json(withDiff(result.pin))
+      return shownJson(c, withDiff(result.pin))
     })
   }
 
@@ -129,13 +132,9 @@ function withDiff(p: PinView): PinView & { diff?: string[] } {
   return p.candidate ? { ...p, diff: definitionDiff(p.approved?.definition ?? null, p.candidate.definition) } : p
 }
 
-/**
- * `value` as JSON whose tool names, identities and origins show what a person would not see as `\u`
- * escapes: the same JSON value (JSON.stringify writes no whitespace, so they stand only inside strings),
- * but one an operator reading the answer cannot take `alice\u202e` for `alice`.
- */
+/** A 200 answer of `value` as JSON with the characters a person would not see as `\u` escapes (unseenJson). */
 function shownJson(c: Context<ToolsEnv>, value: unknown): Response {
-  return c.body(unseenEscaped(JSON.stringify(value)), 200, { 'content-type': 'application/json' })
+  return c.body(unseenJson(value), 200, { 'content-type': 'application/json' })
 }
 
 async function configuredOrigin(c: Context<ToolsEnv>): Promise<string | null> {

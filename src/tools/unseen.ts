@@ -1,6 +1,7 @@
 /**
- * Text a person approves a call from (the user's confirmation question, the operator's list of calls
- * waiting for a grant) with every character they would not see written as a `\u` escape.
+ * Text a person decides from (the user's confirmation question, the operator's list of calls waiting for
+ * a grant, tool definitions under review, security events) with every character they would not see
+ * written as a `\u` escape.
  */
 
 // Characters a person does not see, or that reorder or break the text around them (U+202E, U+200B,
@@ -18,4 +19,13 @@ export function unseenEscaped(text: string): string {
     for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`
     return out
   })
+}
+
+/**
+ * `value` as JSON with every character of UNSEEN inside its strings written as a `\u` escape: it decodes
+ * to `value` itself, but an operator reading the answer (curl, a log) cannot take `alice\u202e` for `alice`,
+ * or miss an instruction a bidi override or a line separator hides in a tool's description.
+ */
+export function unseenJson(value: unknown): string {
+  return unseenEscaped(JSON.stringify(value))
 }
