@@ -182,6 +182,28 @@ const toolCommands = {
   'approve-call': ([id, approvalId]) => api('POST', `${toolsPath(id)}/calls/${encodeURIComponent(need(approvalId, 'approval id'))}/approve`),
 }
 
+/**
+ * Characters a person does not see, or that reorder or break the text around them (U+202E, U+200B, U+2028,
+ * soft hyphen, C1 controls): the same set as the API's (src/tools/unseen.ts), which writes them as `\u`
+ * escapes. Parsing its answer decodes them, and JSON.stringify would print them raw again.
+ */
+const UNSEEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu
+
+/**
+ * `value` as indented JSON for a person to read, with every UNSEEN character inside its strings as a `\u`
+ * escape: still the JSON of `value`, but `"bob\u200b"` cannot pass for `"bob"`. The indentation is only
+ * line feeds and spaces, and JSON.stringify writes every control character inside a string as an escape,
+ * so a raw line feed is always indentation and is left as it is.
+ */
+export function shownJson(value) {
+  return JSON.stringify(value, null, 2).replace(UNSEEN, (c) => {
+    if (c === '\n') return c
+    let out = ''
+    for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`
+    return out
+  })
+}
+
 function need(value, what) {
   if (value === undefined) throw new UsageError(`missing ${what}`)
   return value
@@ -200,7 +222,7 @@ export async function main(argv, out = console.log, err = console.error) {
     if (!table || !Object.hasOwn(table, command ?? '')) throw new UsageError(USAGE)
     checkShape(group, command, rest, flags)
     const result = await table[command](rest, flags)
-    if (result !== null && result !== undefined && result !== '') out(JSON.stringify(result, null, 2))
+    if (result !== null && result !== undefined && result !== '') out(shownJson(result))
     return 0
   } catch (e) {
     if (e instanceof UsageError) {
@@ -209,7 +231,7 @@ export async function main(argv, out = console.log, err = console.error) {
     }
     if (e instanceof ApiError) {
       err(`refused: HTTP ${e.status}`)
-      out(JSON.stringify(e.body, null, 2))
+      out(shownJson(e.body))
       return 2
     }
     // fetch says only "fetch failed"; the reason (refused, unknown host, TLS) is in its cause.
