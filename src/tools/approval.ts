@@ -53,7 +53,8 @@ export interface OperatorGrant {
 
 export interface HeldApproval {
   readonly question: JsonRpcRequest
-  readonly approvalId: string
+  /** The call's approval id, or null when its request could not be recorded (`approval-requests-full`). */
+  readonly approvalId: string | null
   wait(): Promise<ConfirmationOutcome | 'unavailable'>
 }
 
@@ -82,9 +83,13 @@ export async function decideApproval(init: ToolGateInit, m: JsonRpcRequest, tool
   if (unseenEscaped(argsJson).length > MAX_APPROVABLE_ARGUMENTS) return { refused: 'approval-arguments-too-long', extra: {} }
   const decision = await requestCall(init, tool, argsJson, callHash)
   if (decision === 'unavailable') return { refused: 'tool-pins-unavailable', extra: {} }
-  if (decision !== 'denied') return { granted: true, message: forOrigin(m), confirmed: false, callHash, grant: { id: approvalId, usedAt: decision.usedAt } }
-  const asked = await ask(init, m, tool, argsJson, callHash, opts)
-  return asked ?? { refused: 'approval-required', extra: { approvalId } }
+  if (decision !== 'denied' && decision !== 'full') return { granted: true, message: forOrigin(m), confirmed: false, callHash, grant: { id: approvalId, usedAt: decision.usedAt } }
+  // `full`: too many calls wait for an operator already (the tenant's, or this caller's share), and this
+  // one was not recorded: there is no approval id to give. Its user can still be asked (a confirmation
+  // needs no request row), so questions left unanswered never lock a client out of being asked.
+  const recorded = decision === 'denied'
+  const asked = await ask(init, m, tool, argsJson, callHash, opts, recorded)
+  return asked ?? (recorded ? { refused: 'approval-required', extra: { approvalId } } : { refused: 'approval-requests-full', extra: {} })
 }
 
 /**
@@ -143,7 +148,7 @@ async function redeem(init: ToolGateInit, state: FirewallState, params: JsonObje
 }
 
 /** Consumes an operator's grant for exactly this call, or records the request for one. */
-async function requestCall(init: ToolGateInit, tool: string, argsJson: string, callHash: string): Promise<{ usedAt: number } | 'denied' | 'unavailable'> {
+async function requestCall(init: ToolGateInit, tool: string, argsJson: string, callHash: string): Promise<{ usedAt: number } | 'denied' | 'full' | 'unavailable'> {
   try {
     const d = await stub(init).requestCall({
       origin: init.origin,
@@ -154,7 +159,7 @@ async function requestCall(init: ToolGateInit, tool: string, argsJson: string, c
       windowSeconds: init.tools.approvalWindowSeconds,
     })
     if (!d) return 'unavailable'
-    return d.granted ? { usedAt: d.usedAt } : 'denied'
+    return d.granted ? { usedAt: d.usedAt } : 'full' in d ? 'full' : 'denied'
   } catch (err) {
     unavailable(init, 'call_approval_unavailable', err)
     return 'unavailable'
@@ -162,7 +167,7 @@ async function requestCall(init: ToolGateInit, tool: string, argsJson: string, c
 }
 
 /** Asks the user, when the tenant allows it and this client can be asked; null to refuse as before. */
-async function ask(init: ToolGateInit, m: JsonRpcRequest, tool: string, argsJson: string, callHash: string, opts: ApprovalOptions): Promise<Approval | null> {
+async function ask(init: ToolGateInit, m: JsonRpcRequest, tool: string, argsJson: string, callHash: string, opts: ApprovalOptions, recorded: boolean): Promise<Approval | null> {
   if (!init.tools.approvalByElicitation || !enforcing(init)) return null
   const identity = init.identity ?? null
   const timeoutMs = init.tools.elicitationTimeoutSeconds * 1000
@@ -188,7 +193,7 @@ async function ask(init: ToolGateInit, m: JsonRpcRequest, tool: string, argsJson
         return 'unavailable'
       }
     }
-    return { held: { question: confirmationRequest(id, question), approvalId: approvalIdOf(callHash), wait } }
+    return { held: { question: confirmationRequest(id, question), approvalId: recorded ? approvalIdOf(callHash) : null, wait } }
   } catch (err) {
     // The question cannot be asked: the call is refused as it would be without elicitation.
     unavailable(init, 'call_confirmation_unavailable', err)

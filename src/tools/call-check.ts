@@ -148,6 +148,7 @@ function holdCall(init: ToolGateInit, m: JsonRpcRequest, tool: string, output: C
       }
       recordVerdict(init, { direction: 'client_to_server', method: m.method, tool, verdict: 'block', findings: [...findings, policyFinding('tool-call-approval-required', '/params/name')], started })
       if (outcome === 'unavailable') return { answer: refusal(m.id, init.requestId, 'tool-pins-unavailable') }
+      if (held.approvalId === null) return { answer: refusal(m.id, init.requestId, 'approval-requests-full', { confirmation: outcome }) }
       return { answer: refusal(m.id, init.requestId, 'approval-required', { approvalId: held.approvalId, confirmation: outcome }) }
     },
   }

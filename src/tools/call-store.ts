@@ -6,9 +6,9 @@
  * holds the call's arguments whole (the object refuses a cut), so what an operator grants is what runs.
  */
 import { unseenEscaped } from './unseen'
-import { approvalIdOf, type CallApprovalView, type CallDecision, type CallRequestArgs, type GrantCallArgs, type RestoreCallArgs } from './pin-types'
+import { MAX_WAITING_CALLS, MAX_WAITING_CALLS_PER_IDENTITY, approvalIdOf, type CallApprovalView, type CallDecision, type CallRequestArgs, type GrantCallArgs, type RestoreCallArgs } from './pin-types'
 
-/** Requests nobody granted are forgotten after this long. */
+/** Requests nobody granted are forgotten after this long (at most MAX_WAITING_CALLS wait meanwhile). */
 const REQUEST_TTL_MS = 7 * 24 * 3600 * 1000
 /** A used grant is kept this long, so that a call refused after it was granted (budget) can give it back. */
 const RESTORE_GRACE_MS = 60 * 1000
@@ -60,12 +60,25 @@ export class CallStore {
     }
     // A used grant ran its call: this is a new one, asking afresh.
     if (!row || row.used_at !== null) {
+      if (this.#full(a.identity)) return { granted: false, full: true }
       this.sql.exec(
         `INSERT OR REPLACE INTO call_approvals (id, origin, tool, identity, arguments, requested_at, window_seconds) VALUES (?, ?, ?, ?, ?, ?, ?)`,
         id, a.origin, a.tool, a.identity, a.arguments, now, a.windowSeconds,
       )
     }
     return { granted: false, id }
+  }
+
+  /**
+   * True when no request can be added for `identity`: the tenant has MAX_WAITING_CALLS waiting (or granted
+   * and unused; expired ones are gone by now), or this identity its share. Used rows are not counted: they
+   * go a minute after their use and are never listed.
+   */
+  #full(identity: string | null): boolean {
+    const waiting = (where: string, ...bindings: SqlStorageValue[]) =>
+      this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM call_approvals WHERE used_at IS NULL${where}`, ...bindings).one().n
+    if (waiting('') >= MAX_WAITING_CALLS) return true
+    return identity !== null && waiting(' AND identity = ?', identity) >= MAX_WAITING_CALLS_PER_IDENTITY
   }
 
   /**
@@ -96,7 +109,7 @@ export class CallStore {
 
   list(now: number): CallApprovalView[] {
     return this.sql
-      .exec<CallRow>(`SELECT * FROM call_approvals WHERE used_at IS NULL AND (expires_at IS NULL OR expires_at >= ?) ORDER BY requested_at DESC LIMIT 500`, now)
+      .exec<CallRow>(`SELECT * FROM call_approvals WHERE used_at IS NULL AND (expires_at IS NULL OR expires_at >= ?) ORDER BY requested_at DESC LIMIT ?`, now, MAX_WAITING_CALLS)
       .toArray()
       .map(callView)
   }

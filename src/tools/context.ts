@@ -85,6 +85,7 @@ export type Refusal =
   | 'tool-list-unavailable'
   | 'approval-required'
   | 'approval-arguments-too-long'
+  | 'approval-requests-full'
   | 'prompt-not-allowed'
   | 'resource-not-allowed'
 
@@ -97,6 +98,7 @@ const MESSAGES: Record<Refusal, string> = {
   'tool-list-unavailable': 'tool not yet reviewed; the origin did not list its tools',
   'approval-required': 'this call needs an approval; ask an administrator to approve it, then retry',
   'approval-arguments-too-long': 'this call needs an approval, but its arguments are too long to show an approver whole; it cannot be approved',
+  'approval-requests-full': 'this call needs an approval, but too many calls are already waiting for one; retry once an administrator has decided them',
   'prompt-not-allowed': 'prompt not allowed',
   'resource-not-allowed': 'resource not allowed',
 }

@@ -77,6 +77,20 @@ export type ApproveAllArgs = z.infer<typeof ApproveAllArgs>
  */
 export const MAX_APPROVABLE_ARGUMENTS = 16 * 1024
 
+/**
+ * Calls waiting for an operator's grant (or granted and not yet used) per tenant: every one of them fits
+ * one listing (`GET …/tools/calls`), and the table stays within a few MB however a caller varies its
+ * arguments. A new request past it is not recorded: its call is refused (`approval-requests-full`) unless
+ * its user confirms it through elicitation, which needs no request.
+ */
+export const MAX_WAITING_CALLS = 500
+/**
+ * The same per verified identity: one caller asking for calls nobody grants fills its own share, not the
+ * tenant's, so other callers' requests are still recorded. A caller without one (no client
+ * authentication) can only be counted against the tenant's cap.
+ */
+export const MAX_WAITING_CALLS_PER_IDENTITY = 50
+
 export const CallRequestArgs = z
   .object({
     origin: OriginKey,
@@ -237,8 +251,11 @@ export interface PinView {
 
 export type DecideResult = { ok: true; pin: PinView } | { ok: false; error: 'not_found' | 'nothing_pending' | 'hash_mismatch' | 'invalid_request' }
 
-/** `usedAt` identifies the use, to give the grant back (`restoreCall`) when the call is refused after all. */
-export type CallDecision = { granted: true; usedAt: number } | { granted: false; id: string }
+/**
+ * `usedAt` identifies the use, to give the grant back (`restoreCall`) when the call is refused after all.
+ * `full`: the request was not recorded, the tenant or the caller having too many calls waiting already.
+ */
+export type CallDecision = { granted: true; usedAt: number } | { granted: false; id: string } | { granted: false; full: true }
 
 /** A call waiting for (or holding) an approval. */
 export interface CallApprovalView {

@@ -14,6 +14,7 @@ import { TenantConfig } from '../../src/tenant/config'
 import { deliverAnswer, isConfirmationAnswer } from '../../src/tools/confirm-session'
 import { CONFIRM_KEY } from '../../src/tools/confirm-wire'
 import type { ToolGate, GateDecision, HeldCall } from '../../src/tools/gate'
+import { MAX_WAITING_CALLS_PER_IDENTITY } from '../../src/tools/pin-types'
 import { testGate } from './tools-support'
 
 const ORIGIN = 'https://bank.example/mcp'
@@ -130,7 +131,8 @@ describe('2026-07-28: confirmation through an input_required result', () => {
   it('caps the questions one caller leaves open, so it cannot use up the tenant’s and lock other users out', async () => {
     const { gate, tenantId } = gateFor(SENSITIVE, { identity: 'greedy' })
     for (let i = 0; i < 100; i++) expect(answerOf(await gate.decide(modernCall({ amount: i })))).toMatchObject({ result: { resultType: 'input_required' } })
-    expect(answerOf(await gate.decide(modernCall({ amount: 100 })))).toMatchObject({ error: { code: -31001, data: { reason: 'approval-required' } } })
+    // Not asked, and not recorded for an operator either: its calls waiting for one passed its share long ago.
+    expect(answerOf(await gate.decide(modernCall({ amount: 100 })))).toMatchObject({ error: { code: -31001, data: { reason: 'approval-requests-full' } } })
     const alice = gateFor(SENSITIVE, { identity: 'alice', tenantId }).gate
     expect(answerOf(await alice.decide(modernCall({ amount: 1 })))).toMatchObject({ result: { resultType: 'input_required' } })
     await runInDurableObject(env.TOOL_PINS.getByName(tenantId), (_, state) => void state.storage.sql.exec(`UPDATE confirmations SET expires_at = 0 WHERE identity = 'greedy'`))
@@ -296,6 +298,30 @@ describe('legacy: the call held on its stream while the user answers on another 
     const settled = held.settle()
     await answer(held, result)
     expect(await settled).toMatchObject({ answer: { error: { code: -31001, data: { reason: 'approval-required', confirmation: 'declined' } } } })
+  })
+
+  it('still asks a caller whose share of calls waiting for an operator is full, and refuses without an approval id if it declines', async () => {
+    const { gate, tenantId, answer } = await session(FORM, { identity: 'busy' })
+    await runInDurableObject(env.TOOL_PINS.getByName(tenantId), (_, state) => {
+      for (let n = 0; n < MAX_WAITING_CALLS_PER_IDENTITY; n++) {
+        state.storage.sql.exec(
+          `INSERT INTO call_approvals (id, origin, tool, identity, arguments, requested_at, window_seconds) VALUES (?, ?, 'transfer_funds', 'busy', '{}', ?, 60)`,
+          n.toString(16).padStart(24, 'e'), ORIGIN, Date.now(),
+        )
+      }
+    })
+    const declined = heldOf(await gate.decide(legacyCall({ amount: 16 }), { streamable: true }))
+    expect(declined.question).toMatchObject({ method: 'elicitation/create' })
+    const refusal = declined.settle()
+    await answer(declined, { action: 'decline' })
+    const refused = answerOf(await refusal)
+    expect(refused).toMatchObject({ error: { code: -31001, data: { reason: 'approval-requests-full', confirmation: 'declined' } } })
+    expect('approvalId' in (refused as { error: { data: object } }).error.data).toBe(false) // nothing recorded for an operator to grant
+    const call = legacyCall({ amount: 17 })
+    const confirmed = heldOf(await gate.decide(call, { streamable: true }))
+    const settled = confirmed.settle()
+    await answer(confirmed, { action: 'accept', content: { confirm: true } })
+    expect(await settled).toEqual({ forward: call })
   })
 
   it('ignores an answer from another session, and times out into the refusal', async () => {

@@ -13,7 +13,7 @@ import { readEvents } from '../../src/audit/sink'
 import { forgetPins, type IndexedPin } from '../../src/tools/pin-cache'
 import { MAX_PARSED_CHARS, approvedDefinition, parsedDefinitionChars } from '../../src/tools/call-check'
 import { definitionJson } from '../../src/tools/canonical'
-import { MAX_DEFINITION_CHARS } from '../../src/tools/pin-types'
+import { MAX_DEFINITION_CHARS, MAX_WAITING_CALLS_PER_IDENTITY } from '../../src/tools/pin-types'
 
 const ORIGIN = 'https://origin.example/mcp'
 
@@ -364,6 +364,21 @@ describe('ToolGate: tools/call', () => {
     expect(await gate.beforeForward(call('transfer_funds', { q: '999' }))).toMatchObject({ error: { data: { reason: 'approval-required' } } }) // other arguments
     expect(await gate.beforeForward(call('transfer_funds', { q: '100' }))).toBeNull()
     expect(await gate.beforeForward(call('transfer_funds', { q: '100' }))).toMatchObject({ error: { data: { reason: 'approval-required' } } }) // used once
+  })
+
+  it('refuses a new sensitive call outright once its caller has its share of calls waiting, and keeps the others asking', async () => {
+    const { gate, tenantId } = gateFor({ requireApproval: ['transfer_*'] }, { identity: 'mallory', era: 'modern' })
+    await list(gate, [tool('transfer_funds', 'Moves money.')])
+    for (let n = 0; n < MAX_WAITING_CALLS_PER_IDENTITY; n++) {
+      expect(await gate.beforeForward(call('transfer_funds', { q: String(n) }))).toMatchObject({ error: { data: { reason: 'approval-required' } } })
+    }
+    const full = await gate.beforeForward(call('transfer_funds', { q: 'one more' }))
+    expect(full).toMatchObject({ error: { code: -31001, message: expect.stringContaining('too many'), data: { reason: 'approval-requests-full' } } })
+    expect(full && 'error' in full ? full.error.data : {}).not.toHaveProperty('approvalId') // nothing recorded for an operator to grant
+    expect((await env.TOOL_PINS.getByName(tenantId).listCalls()).map((c) => c.arguments)).not.toContain('{"q":"one more"}')
+    // Another caller of the same tenant still gets its request recorded.
+    const other = testGate({ requireApproval: ['transfer_*'] }, { tenantId, identity: 'alice', origin: ORIGIN, prefix: 'gate', era: 'modern' }).gate
+    expect(await other.beforeForward(call('transfer_funds', { q: 'one more' }))).toMatchObject({ error: { data: { reason: 'approval-required', approvalId: expect.any(String) } } })
   })
 
   it('never lets an operator grant arguments they were not shown whole: a call too long to show is refused outright', async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { definitionJson } from '../../src/tools/canonical'
 import { sha256Hex } from '../../src/hex'
 import { ToolPins } from '../../src/tools/pin-store'
-import type { Observation } from '../../src/tools/pin-types'
+import { MAX_WAITING_CALLS, MAX_WAITING_CALLS_PER_IDENTITY, type Observation } from '../../src/tools/pin-types'
 
 const ORIGIN = 'https://origin.example/mcp'
 let seq = 0
@@ -213,6 +213,39 @@ describe('ToolPins: approvals of single calls', () => {
 
   it('does not grant an unknown request', async () => {
     expect(await pins(tenant('calls-unknown')).grantCall({ id: 'c'.repeat(24), by: 'operator' })).toBeNull()
+  })
+
+  it('keeps at most MAX_WAITING_CALLS waiting per tenant and MAX_WAITING_CALLS_PER_IDENTITY per caller, so one caller cannot crowd out the others', async () => {
+    const t = tenant('calls-capped')
+    const ask = (identity: string | null, n: number) =>
+      pins(t).requestCall({ origin: ORIGIN, tool: 'transfer', identity, callHash: n.toString(16).padStart(8, '0').padEnd(64, '0'), arguments: `{"n":${n}}`, windowSeconds: 60 })
+    // One caller varying its arguments fills its own share, not the tenant's.
+    for (let n = 0; n < MAX_WAITING_CALLS_PER_IDENTITY; n++) expect(await ask('mallory', n)).toMatchObject({ granted: false, id: expect.any(String) })
+    expect(await ask('mallory', 1_000)).toEqual({ granted: false, full: true })
+    expect(await ask('mallory', 0)).toMatchObject({ granted: false, id: expect.any(String) }) // a call already waiting is still its own request
+    expect(await ask('alice', 2_000)).toMatchObject({ granted: false, id: expect.any(String) })
+    // A granted call that ran frees its place; so does a request that has aged out.
+    const first = (await pins(t).listCalls()).find((c) => c.identity === 'mallory')
+    await pins(t).grantCall({ id: first?.id ?? '', by: 'operator' })
+    expect(await ask('mallory', Number.parseInt(first?.id.slice(0, 8) ?? '', 16))).toMatchObject({ granted: true })
+    expect(await ask('mallory', 1_001)).toMatchObject({ granted: false, id: expect.any(String) })
+    expect(await ask('mallory', 1_002)).toEqual({ granted: false, full: true })
+
+    // The tenant's cap holds for everyone, callers without an identity included.
+    await runInDurableObject(pins(t), (_i, state) => {
+      for (let n = 0; n < MAX_WAITING_CALLS; n++) {
+        state.storage.sql.exec(
+          `INSERT INTO call_approvals (id, origin, tool, identity, arguments, requested_at, window_seconds) VALUES (?, ?, 'transfer', ?, '{}', ?, 60)`,
+          `f${n.toString(16).padStart(23, '0')}`, ORIGIN, `user-${n}`, Date.now(),
+        )
+      }
+    })
+    expect(await ask(null, 3_000)).toEqual({ granted: false, full: true })
+    expect(await ask('bob', 3_001)).toEqual({ granted: false, full: true })
+    await runInDurableObject(pins(t), (_i, state) => {
+      state.storage.sql.exec(`UPDATE call_approvals SET requested_at = 1 WHERE id LIKE 'f%'`)
+    })
+    expect(await ask(null, 3_000)).toMatchObject({ granted: false, id: expect.any(String) })
   })
 
   it('stores only whole arguments: text that is not JSON (a cut) or longer than 16 KB is refused', async () => {
