@@ -13,7 +13,7 @@
  *   mcp-firewall tools list <id> [--state pending|approved|rejected] [--origin <url>]
  *   mcp-firewall tools approve|reject <id> <name> [--kind tool|prompt|resourceTemplate] [--hash <sha256>]
  *   mcp-firewall tools approve-all <id> [--kind tool|prompt|resourceTemplate]   (e.g. after a deploy)
- *   mcp-firewall tools calls <id>                      mcp-firewall tools approve-call <id> <approvalId>
+ *   mcp-firewall tools calls <id>                      mcp-firewall tools approve-call|reject-call <id> <approvalId>
  *
  * Environment: MCP_FIREWALL_URL (e.g. https://fw.example.com, or https://gw.example/fw behind a reverse proxy
  * that serves the firewall under a path) and MCP_FIREWALL_TOKEN (the operator token or a tenant admin key).
@@ -32,7 +32,7 @@ const USAGE = `usage: mcp-firewall tenant push <id> <config.json> [--if-match <v
        mcp-firewall tools approve|reject <id> <name> [--kind tool|prompt|resourceTemplate] [--hash <sha256>] [--origin <url>]
        mcp-firewall tools approve-all <id> [--kind tool|prompt|resourceTemplate] [--origin <url>]
        mcp-firewall tools calls <id>
-       mcp-firewall tools approve-call <id> <approvalId>
+       mcp-firewall tools approve-call|reject-call <id> <approvalId>
   env: MCP_FIREWALL_URL    the firewall, e.g. http://127.0.0.1:8787 for \`npm start\` (a path, as behind a reverse proxy, is kept)
        MCP_FIREWALL_TOKEN  the operator token (ADMIN_TOKEN; \`npm start\` writes it to .dev.vars) or a tenant admin key
   exit: 0 ok, 1 usage, 2 the API refused (its JSON answer is printed), 3 network`
@@ -56,6 +56,7 @@ const SHAPES = {
     'approve-all': { args: ['id'], flags: ['kind', 'origin'] },
     calls: { args: ['id'], flags: [] },
     'approve-call': { args: ['id', 'approvalId'], flags: [] },
+    'reject-call': { args: ['id', 'approvalId'], flags: [] },
   },
 }
 
@@ -180,6 +181,7 @@ const toolCommands = {
   'approve-all': ([id], flags) => api('POST', `${toolsPath(id)}/approve-all`, { body: { ...(flags.kind ? { kind: flags.kind } : {}), ...(flags.origin ? { origin: flags.origin } : {}) } }),
   calls: ([id]) => api('GET', `${toolsPath(id)}/calls`),
   'approve-call': ([id, approvalId]) => api('POST', `${toolsPath(id)}/calls/${encodeURIComponent(need(approvalId, 'approval id'))}/approve`),
+  'reject-call': ([id, approvalId]) => api('POST', `${toolsPath(id)}/calls/${encodeURIComponent(need(approvalId, 'approval id'))}/reject`),
 }
 
 /**

@@ -8,6 +8,7 @@
  * - `POST /admin/v1/tenants/:id/tools/approve-all`, body `{ kind?, origin? }`: the deploy pipeline's step
  * - `GET  /admin/v1/tenants/:id/tools/calls` → sensitive calls waiting for an approval
  * - `POST /admin/v1/tenants/:id/tools/calls/:approvalId/approve` → the call may run once within the window
+ * - `POST /admin/v1/tenants/:id/tools/calls/:approvalId/reject` → drops the request, or revokes an unused grant
  *
  * Every answer that shows origin or caller text (definitions, their diffs and findings, tool names,
  * identities, call arguments) writes the characters a person would not see as `\u` escapes in its own
@@ -84,6 +85,13 @@ export function toolRoutes(): Hono<ToolsEnv> {
     if (!id.success) return c.json({ error: 'not_found' }, 404)
     const granted = await c.env.TOOL_PINS.getByName(c.var.tenant).grantCall({ id: id.data, by: actorLabel(c.var.actor) })
     return granted ? shownJson(c, granted) : c.json({ error: 'not_found' }, 404)
+  })
+
+  app.post('/calls/:approvalId/reject', async (c) => {
+    const id = ApprovalId.safeParse(c.req.param('approvalId'))
+    if (!id.success) return c.json({ error: 'not_found' }, 404)
+    const rejected = await c.env.TOOL_PINS.getByName(c.var.tenant).rejectCall({ id: id.data })
+    return rejected ? shownJson(c, rejected) : c.json({ error: 'not_found' }, 404)
   })
 
   app.post('/approve-all', async (c) => {

@@ -107,6 +107,17 @@ export class CallStore {
     this.sql.exec(`UPDATE call_approvals SET granted_at = ?, granted_by = ?, expires_at = ?, used_at = ? WHERE id = ? AND used_at IS NULL`, now, by, now, now, id)
   }
 
+  /**
+   * An operator's no: drops a waiting request, or revokes a grant not yet used (it would otherwise run its
+   * call within its window). The same call asked again is a new request. Null when there is no such row.
+   */
+  reject(id: string, now: number): CallApprovalView | null {
+    const row = this.sql.exec<CallRow>(`SELECT * FROM call_approvals WHERE id = ? AND used_at IS NULL AND (expires_at IS NULL OR expires_at >= ?)`, id, now).toArray()[0]
+    if (!row) return null
+    this.sql.exec(`DELETE FROM call_approvals WHERE id = ?`, id)
+    return callView(row)
+  }
+
   list(now: number): CallApprovalView[] {
     return this.sql
       .exec<CallRow>(`SELECT * FROM call_approvals WHERE used_at IS NULL AND (expires_at IS NULL OR expires_at >= ?) ORDER BY requested_at DESC LIMIT ?`, now, MAX_WAITING_CALLS)

@@ -40,6 +40,7 @@ import {
   DecideArgs,
   DefinitionFinding,
   GrantCallArgs,
+  RejectCallArgs,
   ListChangedArgs,
   ListCheckedArgs,
   MAX_PINS_PER_ORIGIN,
@@ -280,6 +281,12 @@ export class ToolPins extends DurableObject<Env> {
   grantCall(args: unknown): CallApprovalView | null {
     const a = GrantCallArgs.safeParse(args)
     return a.success ? this.#written(this.#calls.grant(a.data, Date.now())) : null
+  }
+
+  /** Drops a waiting request or revokes an unused grant (see CallStore.reject). Null when there is none. */
+  rejectCall(args: unknown): CallApprovalView | null {
+    const a = RejectCallArgs.safeParse(args)
+    return a.success ? this.#written(this.#calls.reject(a.data.id, Date.now())) : null
   }
 
   /** Gives back a grant `requestCall` consumed for a call the firewall then refused (see CallStore.restore). */

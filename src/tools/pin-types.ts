@@ -111,6 +111,9 @@ export const ApprovalId = z.string().regex(/^[0-9a-f]{24}$/)
 export const GrantCallArgs = z.object({ id: ApprovalId, by: Actor }).strict()
 export type GrantCallArgs = z.infer<typeof GrantCallArgs>
 
+export const RejectCallArgs = z.object({ id: ApprovalId }).strict()
+export type RejectCallArgs = z.infer<typeof RejectCallArgs>
+
 export const RestoreCallArgs = z.object({ id: ApprovalId, usedAt: z.number().int().nonnegative() }).strict()
 export type RestoreCallArgs = z.infer<typeof RestoreCallArgs>
 

@@ -141,7 +141,7 @@ describe('mcp-firewall CLI', () => {
     const help = await cli(['--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('mcp-firewall tenant push <id> <config.json> [--if-match <version>]')
-    expect(help.stdout).toContain('mcp-firewall tools approve-call <id> <approvalId>')
+    expect(help.stdout).toContain('mcp-firewall tools approve-call|reject-call <id> <approvalId>')
 
     const noToken = await cli(['tenant', 'get', 'cli-co'], '')
     expect(noToken.code).toBe(1)
@@ -276,6 +276,29 @@ describe('mcp-firewall tools', () => {
       expect(again.code).toBe(2)
       expect(JSON.parse(again.stdout)).toEqual({ error: 'nothing_pending' })
       await c.close()
+    } finally {
+      await origin.close()
+    }
+  })
+
+  it('lists a sensitive call waiting for an operator and rejects it, which a second reject reports as gone', async () => {
+    const { startOrigin } = await import('../support/origin.js')
+    const { mcpClient } = await import('../support/firewall.js')
+    const origin = await startOrigin({ mode: 'json', stateful: true })
+    try {
+      await fw.admin.putTenant('cli-calls', { origin: { url: origin.url }, policy: { tools: { requireApproval: ['add'] } } })
+      const c = await mcpClient(fw.tenantUrl('cli-calls'))
+      const refused = (await c.client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }).catch((e: unknown) => e)) as { code: number; data: { approvalId: string } }
+      await c.close()
+      expect(refused.code).toBe(-31001)
+      const { approvalId } = refused.data
+      expect(JSON.parse((await cli(['tools', 'calls', 'cli-calls'])).stdout)).toMatchObject({ calls: [{ id: approvalId, tool: 'add' }] })
+      const rejected = await cli(['tools', 'reject-call', 'cli-calls', approvalId])
+      expect(rejected.code).toBe(0)
+      expect(JSON.parse(rejected.stdout)).toMatchObject({ id: approvalId, tool: 'add', arguments: '{"a":1,"b":2}' })
+      expect(JSON.parse((await cli(['tools', 'calls', 'cli-calls'])).stdout)).toEqual({ calls: [] })
+      const again = await cli(['tools', 'reject-call', 'cli-calls', approvalId])
+      expect([again.code, JSON.parse(again.stdout)]).toEqual([2, { error: 'not_found' }])
     } finally {
       await origin.close()
     }

@@ -398,6 +398,27 @@ describe('sensitive calls waiting for an operator', () => {
     expect(grantedText).not.toMatch(UNSEEN_RAW)
     expect(JSON.parse(grantedText)).toMatchObject({ tool, identity, arguments: calls[0]?.arguments, grantedBy: 'operator' })
   })
+
+  it('rejects a waiting call and revokes an unused grant: the call is refused again until asked and granted anew', async () => {
+    expect((await admin('PUT', '/tenants/calls-rejected', { origin })).status).toBe(201)
+    const pins = env.TOOL_PINS.getByName('calls-rejected')
+    const ask = (callHash: string) => pins.requestCall({ origin: origin.url, tool: 'transfer', identity: 'alice', callHash, arguments: '{"to":"mallory"}', windowSeconds: 60 })
+    const waiting = await ask('cd'.repeat(32))
+    const granted = await ask('ef'.repeat(32))
+    const ids = [waiting, granted].map((d) => (d && 'id' in d ? d.id : ''))
+    expect((await admin('POST', `/tenants/calls-rejected/tools/calls/${ids[1]}/approve`)).status).toBe(200)
+
+    for (const id of ids) {
+      const rejected = await admin('POST', `/tenants/calls-rejected/tools/calls/${id}/reject`)
+      expect(rejected.status).toBe(200)
+      expect(await rejected.json()).toMatchObject({ id, tool: 'transfer', identity: 'alice' })
+      expect((await admin('POST', `/tenants/calls-rejected/tools/calls/${id}/reject`)).status).toBe(404) // gone
+    }
+    expect(((await (await admin('GET', '/tenants/calls-rejected/tools/calls')).json()) as { calls: unknown[] }).calls).toEqual([])
+    // The revoked grant runs nothing: the same call is a new request, waiting for an operator again.
+    expect(await ask('ef'.repeat(32))).toEqual({ granted: false, id: ids[1] })
+    expect((await admin('POST', `/tenants/calls-rejected/tools/calls/${'0'.repeat(24)}/reject`)).status).toBe(404)
+  })
 })
 
 describe('origin text an operator decides on', () => {
