@@ -370,6 +370,22 @@ describe('tenant policy', () => {
     expect(compileRules(RulesPolicy.parse(policy)).rules.find((r) => r.id === 'acme-project-code')?.matcher.engine).toBe('re2')
   })
 
+  // RE2 reports a zero-length match at every position a pattern such as `x*` or `(?:…)?` can match
+  // nothing: each was a finding with an empty span, so a redacting rule hit the match cap on any text
+  // of a few hundred characters and blocked every message (`rules-match-limit`).
+  it('reports no zero-length match of a custom rule: only matches that hold text', () => {
+    const rule = (pattern: string, group?: number): RulesPolicyInput => ({
+      customRules: [{ id: 'acme-ticket', description: 'Internal ticket numbers must not leave the company.', kind: 'secret', score: 1, action: 'redact', keywords: [], pattern, ...(group ? { group } : {}) }],
+    })
+    const prose = 'The annual report is attached, see the second table. '.repeat(10)
+    expect(scan(prose, { policy: rule('q*') })).toEqual([])
+    const text = `${prose}ticket ACME-123 ${prose}`
+    const at = text.indexOf('ACME-123')
+    expect(scan(text, { policy: rule('(?:ACME-\\d{3})?') }).map((f) => [f.ruleId, f.span])).toEqual([['acme-ticket', [at, at + 8]]])
+    // A group that captured nothing has nothing to redact either.
+    expect(scan(`${text} ticket -`, { policy: rule('ticket (\\w*)', 1) }).map((f) => [f.ruleId, f.span])).toEqual([['acme-ticket', [at, at + 4]]])
+  })
+
   it('folds the accents of a custom rule on the normalised text like those of the text it reads', () => {
     const policy: RulesPolicyInput = {
       customRules: [

@@ -204,7 +204,9 @@ export function compileRe2(pattern: string, flags: string, spec: SpanSpec = {}):
       const g = group ?? 0
       const s = startGroup === undefined ? m.start(g) : m.start(startGroup)
       const e = startGroup === undefined ? m.end(g) : m.end()
-      if (s < 0 || e < 0) continue
+      // A group that took no part, or a match of nothing (`x*`, `(?:…)?` match the empty string at every
+      // position): no text to report or redact, and each would count towards the rule's match cap.
+      if (s < 0 || e <= s) continue
       if (!visit({ start: s, end: e, value: text.slice(s, e) })) return
     }
   }
