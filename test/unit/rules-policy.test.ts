@@ -31,8 +31,11 @@ describe('RulesPolicy', () => {
     ['an allow entry for an unknown rule', { allow: [{ rule: 'no-such-rule', value: 'x' }] }, [['allow.0.rule', 'unknown rule id no-such-rule']]],
     ['a rule id that is not kebab-case', { rules: { Bad_Id: { disabled: true } } }, [['rules.Bad_Id', 'Invalid key in record']]],
     ['a custom rule reusing a shipped id', custom({ id: 'github-token' }), [['customRules.0.id', 'rule id github-token is already taken']]],
-    ['a custom pattern with a backreference', custom({ pattern: '(a)\\1' }), [['customRules.0.pattern', 'pattern does not compile on RE2: error parsing regexp: invalid escape sequence: `\\1`']]],
-    ['a custom pattern with lookbehind', custom({ pattern: '(?<=a)b' }), [['customRules.0.pattern', 'pattern does not compile on RE2: error parsing regexp: invalid named capture: `(?<=a)b`']]],
+    // RE2's own message for JavaScript-only syntax misleads ("invalid named capture" for a lookbehind): the issue names the construct.
+    ['a custom pattern with a backreference', custom({ pattern: '(a)\\1' }), [['customRules.0.pattern', 'pattern does not compile on RE2: error parsing regexp: invalid escape sequence: `\\1` (RE2 has no backreferences)']]],
+    ['a custom pattern with lookbehind', custom({ pattern: '(?<=a)b' }), [['customRules.0.pattern', 'pattern does not compile on RE2: error parsing regexp: invalid named capture: `(?<=a)b` (RE2 has no lookahead or lookbehind)']]],
+    ['a custom pattern with lookahead', custom({ pattern: 'a(?!b)' }), [['customRules.0.pattern', 'pattern does not compile on RE2: error parsing regexp: invalid or unsupported Perl syntax: `(?!` (RE2 has no lookahead or lookbehind)']]],
+    ['a custom pattern with a \\u escape', custom({ pattern: 'a\\u00e9' }), [['customRules.0.pattern', 'pattern does not compile on RE2: error parsing regexp: invalid escape sequence: `\\u` (RE2 writes a code point as \\x{…})']]],
     // Valid RE2 as written, but the engine runs it folded (`[ÿ-ā]` as `[y-a]`): an issue, not an exception.
     [
       'a custom pattern whose accents fold into a reversed range',
@@ -44,6 +47,17 @@ describe('RulesPolicy', () => {
     ['a custom rule whose counter-example matches', custom({ examples: { noMatch: ['one x here'] } }), [['customRules.0.examples.noMatch.0', 'example matches']]],
     // Examples are read as traffic is: accents folded, so a counter-example without them still matches.
     ['a counter-example the folded pattern matches', custom({ pattern: 'règles internes', examples: { noMatch: ['les regles internes'] } }), [['customRules.0.examples.noMatch.0', 'example matches']]],
+    // The pattern alone matches, but the pre-filter never lets it run there: say so, not only "does not match".
+    [
+      'a custom rule whose keywords do not occur in its example',
+      custom({ keywords: ['ticket'], pattern: 'ACME-\\d{3}', examples: { match: ['see ACME-123 now'] } }),
+      [['customRules.0.examples.match.0', 'example does not match: the pattern matches it, but none of the rule\'s keywords occurs in it (the pattern runs only on text that holds one)']],
+    ],
+    [
+      'a custom rule whose andKeywords do not occur in its example',
+      custom({ keywords: ['acme'], andKeywords: ['ticket'], pattern: 'ACME-\\d{3}', examples: { match: ['see ACME-123 now'] } }),
+      [['customRules.0.examples.match.0', 'example does not match: the pattern matches it, but none of the rule\'s andKeywords occurs in it (the pattern runs only on text that holds one)']],
+    ],
     ['an example too short to be scanned', custom({ examples: { match: ['x'] } }), [['customRules.0.examples.match.0', 'example does not match']]],
     ['a custom rule with upper-case keywords', custom({ keywords: ['ABC'] }), [['customRules.0.keywords.0', 'keywords must be lower case']]],
     ['limits out of range', { limits: { maxFieldChars: 10 } }, [['limits.maxFieldChars', 'Too small: expected number to be >=4096']]],

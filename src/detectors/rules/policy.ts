@@ -62,7 +62,7 @@ export const CustomRule = RuleSpec.extend({
     compileRe2(rule.pattern, rule.flags, { group: rule.group, startGroup: rule.startGroup })
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err)
-    ctx.addIssue({ code: 'custom', path: ['pattern'], message: `pattern does not compile on RE2: ${why}` })
+    ctx.addIssue({ code: 'custom', path: ['pattern'], message: `pattern does not compile on RE2: ${why}${jsOnlyHint(why)}` })
     return
   }
   // Examples run through the engine as traffic would (normalised, folded text; validators; decoding),
@@ -81,15 +81,50 @@ export const CustomRule = RuleSpec.extend({
   }
   const direction = rule.targets.directions?.[0] ?? 'server_to_client'
   const role = rule.targets.roles?.[0] ?? 'tool-result'
-  const fires = (s: string): boolean => scanField(set, textField(s, role), direction, newBudget()).some((f) => f.ruleId === rule.id)
+  const firesIn = (s: string, on: CompiledRuleSet): boolean => scanField(on, textField(s, role), direction, newBudget()).some((f) => f.ruleId === rule.id)
+  const fires = (s: string): boolean => firesIn(s, set)
   rule.examples.match.forEach((ex, i) => {
-    if (!fires(expandExample(ex))) ctx.addIssue({ code: 'custom', path: ['examples', 'match', i], message: 'example does not match' })
+    const text = expandExample(ex)
+    if (!fires(text)) ctx.addIssue({ code: 'custom', path: ['examples', 'match', i], message: `example does not match${keywordHint(rule, text, firesIn)}` })
   })
   rule.examples.noMatch.forEach((ex, i) => {
     if (fires(expandExample(ex))) ctx.addIssue({ code: 'custom', path: ['examples', 'noMatch', i], message: 'example matches' })
   })
 })
 export type CustomRule = z.infer<typeof CustomRule>
+
+/**
+ * Why a match example the pattern itself matches did not fire: the keyword pre-filter kept the pattern
+ * from running on it (a rule whose keywords never occur in its matches never fires in traffic either).
+ * Empty when the pattern does not match it.
+ */
+function keywordHint(rule: RuleSpec, text: string, firesIn: (s: string, set: CompiledRuleSet) => boolean): string {
+  if (rule.keywords.length === 0 && rule.andKeywords === undefined) return ''
+  const lone = (spec: RuleSpec): CompiledRuleSet => compileLoneRule(spec, RulesLimits.parse({}), compileRules(defaultRulesPolicy()).rules)
+  const { andKeywords: _, ...withoutAnd } = rule
+  if (!firesIn(text, lone({ ...withoutAnd, keywords: [] }))) return ''
+  const missing = rule.andKeywords !== undefined && firesIn(text, lone(withoutAnd)) ? 'andKeywords' : 'keywords'
+  return `: the pattern matches it, but none of the rule's ${missing} occurs in it (the pattern runs only on text that holds one)`
+}
+
+/**
+ * JavaScript regex syntax RE2 does not have, by the fragment RE2's error quotes: its own message names
+ * something else (a lookbehind is an "invalid named capture", a backreference an "invalid escape").
+ */
+const JS_ONLY: ReadonlyArray<[RegExp, string]> = [
+  [/`\\[1-9]/, 'RE2 has no backreferences'],
+  [/`\\k`/, 'RE2 has no backreferences'],
+  [/`\(\?<?[=!]/, 'RE2 has no lookahead or lookbehind'],
+  [/`\(\?>/, 'RE2 has no atomic groups'],
+  [/`[*+?}]\+`/, 'RE2 has no possessive quantifiers'],
+  [/`\\u`/, 'RE2 writes a code point as \\x{…}'],
+]
+
+/** A hint after RE2's error when it is about JavaScript-only syntax, else empty. */
+function jsOnlyHint(why: string): string {
+  const hit = JS_ONLY.find(([re]) => re.test(why))
+  return hit ? ` (${hit[1]})` : ''
+}
 
 /** Caps that keep one message from stalling the isolate. */
 export const RulesLimits = z
