@@ -8,7 +8,7 @@
  */
 import { z } from 'zod'
 import { FirewallError } from '../errors'
-import { TenantConfig } from './config'
+import { Hostname, TenantConfig } from './config'
 
 export const PublishedTenant = z
   .object({
@@ -103,6 +103,9 @@ export async function loadTenant(kv: KVNamespace, id: string, now = Date.now()):
 
 /** The tenant a hostname routes to, or null. */
 export async function tenantForHost(kv: KVNamespace, hostname: string, now = Date.now()): Promise<string | null> {
+  // The Host is the client's: one no tenant can claim (an IPv6 literal, a name longer than DNS allows, and
+  // so past KV's longest key, which KV refuses with an error) has no record, so KV is not asked.
+  if (!Hostname.safeParse(hostname).success) return null
   const cached = hosts.get(hostname, now)
   if (cached) return cached.value
   const raw = await kv.get(hostKey(hostname), 'text')

@@ -64,6 +64,14 @@ describe('routing', () => {
     expect(other.status).toBe(404)
   })
 
+  it('answers a Host no tenant could claim (longer than a DNS name) as an unknown tenant, not an internal error', async () => {
+    // 12 labels of 50: a name DNS cannot hold (over 253), and past the longest key KV takes.
+    const long = `${Array.from({ length: 12 }, () => 'a'.repeat(50)).join('.')}.fw.example`
+    const res = await workerFetch(`https://${long}/t/no-such-tenant/mcp`, { method: 'POST', headers: MCP_HEADERS, body: ping })
+    expect(res.status).toBe(404)
+    expect(await errorOf(res)).toEqual({ code: -31005, message: 'Unknown MCP endpoint' })
+  })
+
   it('never serves a hostname with the config of a tenant that no longer lists it', async () => {
     // acme gives up mcp.acme.example and another tenant takes it; this isolate still routes the name to acme.
     expect((await admin('PUT', '/tenants/acme', { origin, hosts: ['mcp.acme.example'], enabled: false })).status).toBe(200)
