@@ -104,11 +104,15 @@ export function refusal(c: Context, r: Refusal): Response {
 /**
  * Checks the addresses a config names: the origin URL, the JWT mode's JWKS URL and the classifier's
  * second-stage URL against the origin rules (https, no credentials, not private, not the firewall's own
- * hostnames or the tenant's), and the tenant's hostnames against
- * the firewall's own (claiming one would take the admin API and every path-mapped tenant off it).
+ * hostnames or the tenant's), and the tenant's hostnames for their spelling and against the firewall's
+ * own (claiming one would take the admin API and every path-mapped tenant off it).
  * Whether either is another tenant's hostname is decided race-free by the host registry.
  */
 export function addressIssue(env: Env, requestUrl: string, config: TenantConfig): FieldIssue | null {
+  for (const [i, host] of config.hosts.entries()) {
+    const message = hostSpellingIssue(host)
+    if (message !== null) return { path: `hosts.${i}`, message }
+  }
   const requestHost = new URL(requestUrl).hostname
   const own = firewallHostnames(env, requestHost)
   const claimed = config.hosts.findIndex((h) => own.has(h))
@@ -120,6 +124,18 @@ export function addressIssue(env: Env, requestUrl: string, config: TenantConfig)
   const jwks = config.auth.mode === 'jwt' ? checkTargetUrl(config.auth.jwksUrl, policy) : null
   if (jwks && !jwks.ok) return { path: 'auth.jwksUrl', message: jwks.reason }
   return secondStageIssue(env, requestUrl, config.hosts, config.policy, 'policy.')
+}
+
+/**
+ * Routing looks a request up by the hostname the URL parser makes of its Host, so a tenant hostname must
+ * be spelt that way: `01.2.3.4` or `0x7f000001` (an IPv4 address the parser rewrites), `mcp.vendor.1` or
+ * punycode that does not decode (names it refuses) would be stored, never served, and would let a second
+ * tenant hold another spelling of a hostname the first one serves, past the registry's exact match.
+ */
+function hostSpellingIssue(host: string): string | null {
+  const parsed = URL.parse(`https://${host}/`)?.hostname
+  if (parsed === undefined) return 'is not a hostname a URL can name'
+  return parsed === host ? null : `no request carries this spelling; requests name it ${parsed}`
 }
 
 /**

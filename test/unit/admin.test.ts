@@ -124,6 +124,22 @@ describe('admin API', () => {
     expect(await env.CONFIG.get('tenant:greedy')).toBeNull()
   })
 
+  // A request's hostname is the URL parser's: these pass the DNS-name pattern but no request carries them
+  // as written, so such a hostname would never be served, and a second tenant could hold another spelling
+  // of a hostname the first one serves.
+  it.each([
+    ['an IPv4 address with a leading zero', '01.2.3.4', 'no request carries this spelling; requests name it 1.2.3.4'],
+    ['an IPv4 address in hex', '0x7f000001', 'no request carries this spelling; requests name it 127.0.0.1'],
+    ['a name whose last label is a number', 'mcp.vendor.1', 'is not a hostname a URL can name'],
+    ['punycode that does not decode', 'xn--a.vendor.example', 'is not a hostname a URL can name'],
+  ])('refuses a tenant hostname no request can carry as written (%s)', async (_name, host, message) => {
+    const res = await admin('PUT', '/tenants/spelt', { origin, hosts: ['mcp.spelt.example', host] })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual({ error: 'invalid_config', issues: [{ path: 'hosts.1', message }] })
+    expect(await env.CONFIG.get('tenant:spelt')).toBeNull()
+    expect(await env.CONFIG.get(`host:${host}`)).toBeNull()
+  })
+
   it("refuses an origin that is another tenant's hostname routed to this firewall (a loop)", async () => {
     expect((await admin('PUT', '/tenants/one', { origin, hosts: ['mcp.one.example'] })).status).toBe(201)
     const res = await admin('PUT', '/tenants/two', { origin: { url: 'https://mcp.one.example/mcp' } })
