@@ -7,8 +7,17 @@ import type { UrlPolicy } from './origin-url'
 /** The firewall's own hostnames: the one this request came to and `FIREWALL_HOSTNAMES`. */
 export function firewallHostnames(env: Env, requestHost: string): Set<string> {
   const own = new Set<string>([canonicalHost(requestHost)])
-  for (const h of (env.FIREWALL_HOSTNAMES ?? '').split(',')) if (h.trim()) own.add(canonicalHost(h.trim()))
+  for (const h of (env.FIREWALL_HOSTNAMES ?? '').split(',')) if (h.trim()) own.add(configuredHost(h.trim()))
   return own
+}
+
+/**
+ * A hostname written in configuration, as requests and origin URLs name it once parsed: punycode for an
+ * internationalised name, lower case, no port, no trailing dot. Kept as written (lower case) when no URL
+ * can hold it, so it still matches what it did before.
+ */
+function configuredHost(raw: string): string {
+  return canonicalHost(URL.parse(`https://${raw}/`)?.hostname ?? raw)
 }
 
 /** `ALLOW_PRIVATE_ORIGINS=true` is read from .dev.vars only; it never ships in wrangler.toml. */

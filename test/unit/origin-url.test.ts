@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { checkTargetUrl, isPrivateHost } from '../../src/proxy/origin-url'
+import { firewallHostnames, urlPolicy } from '../../src/proxy/url-policy-env'
 
 const production = { allowPrivate: false, ownHostnames: new Set(['fw.example', 'mcp.vendor.example']) }
 const development = { allowPrivate: true, ownHostnames: new Set(['fw.example']) }
@@ -65,4 +66,22 @@ describe('origin URL rules', () => {
     expect(isPrivateHost('example.com')).toBe(false)
     expect(isPrivateHost('printer.local')).toBe(true)
   })
+})
+
+describe("the firewall's own hostnames (FIREWALL_HOSTNAMES)", () => {
+  // Written by hand in wrangler.toml: an internationalised name, capitals, a port or the fully qualified
+  // form still name the hostname a request or an origin URL resolves to, or the loop check misses it.
+  const env = { FIREWALL_HOSTNAMES: 'Fw.Bücher.Example, admin.fw.example:8443 ,edge.fw.example.' } as unknown as Env
+
+  it('are kept as a URL names them', () => {
+    expect([...firewallHostnames(env, 'fw.example')].sort()).toEqual(['admin.fw.example', 'edge.fw.example', 'fw.example', 'fw.xn--bcher-kva.example'])
+  })
+
+  it.each(['https://fw.bücher.example/mcp', 'https://fw.xn--bcher-kva.example/mcp', 'https://admin.fw.example/mcp', 'https://edge.fw.example/mcp'])(
+    'refuse an origin on one of them: %s',
+    (url) => {
+      const v = checkTargetUrl(url, urlPolicy(env, 'fw.example'))
+      expect(v.ok ? null : v.reason).toBe("must not point at the firewall's own hostnames")
+    },
+  )
 })
