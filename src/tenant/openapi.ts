@@ -109,6 +109,7 @@ export const operations: readonly Operation[] = [
   { method: 'post', path: '/tenants/{id}/tools/approve-all', summary: 'Approve every pending definition (release pipelines)', replies: [[200, 'Approved', 'Object'], [404, 'No such tenant', 'Error']] },
   { method: 'get', path: '/tenants/{id}/tools/calls', summary: 'Calls to requireApproval tools waiting for a grant', replies: [[200, 'Calls', 'Object'], [404, 'No such tenant', 'Error']] },
   { method: 'post', path: '/tenants/{id}/tools/calls/{approvalId}/approve', summary: 'Grant one waiting call for the approval window', replies: [[200, 'Granted', 'Object'], [404, 'No such call, or no such tenant', 'Error']] },
+  { method: 'post', path: '/tenants/{id}/tools/calls/{approvalId}/reject', summary: 'Drop one waiting call, or revoke its unused grant', replies: [[200, 'Rejected: the row as it was', 'Object'], [404, 'No such call, or no such tenant', 'Error']] },
   // Budgets (src/budget/admin-routes.ts).
   { method: 'get', path: '/tenants/{id}/usage', summary: 'Tokens (o200k) and requests used and remaining per window', replies: [[200, 'Usage', 'Object']] },
 ]
