@@ -3,7 +3,8 @@
  *
  * - A hostname listed in a tenant's `hosts` serves only that tenant's endpoint path (exact match: no
  *   case, slash or percent-encoding variants) and its OAuth discovery paths; everything else is 404.
- * - Any other hostname serves `/t/:tenant/mcp` and the admin API under `/admin/v1`.
+ * - A hostname in `FIREWALL_HOSTNAMES` serves `/t/:tenant/mcp`, its auth routes and the admin API under
+ *   `/admin/v1`; any other is -31005 everywhere. Unset (local development), every other hostname does.
  */
 import { Hono } from 'hono'
 import type { Context } from 'hono'
@@ -17,6 +18,7 @@ import { authAdminRoutes, isAuthAdminPath } from './auth/admin-routes'
 import { isKillPath, killRoutes } from './guard/admin-routes'
 import { servingState } from './guard/kill-state'
 import { canonicalHost } from './proxy/origin-url'
+import { servesSharedRoutes } from './proxy/url-policy-env'
 import { alertRoutes, isAlertsPath } from './alerts/admin-routes'
 import { isToolsPath, toolRoutes } from './tools/admin-routes'
 import { isUsagePath, usageRoutes } from './budget/admin-routes'
@@ -62,6 +64,9 @@ export function createApp(): Hono<AppEnv> {
       }
       throw new FirewallError({ kind: 'route_not_found' })
     }
+    // A hostname no tenant is served on here but the Worker receives is not necessarily the firewall's: a
+    // tenant's whose host record has not reached this location, or one released while its route stays.
+    if (!servesSharedRoutes(c.env, host)) throw new FirewallError({ kind: 'tenant_not_found' })
     // Secrets and client keys, then the public PRM and identity JWKS routes.
     // Every admin sub-app runs behind the per-IP admin limits, checked before any token is compared.
     const adminFetch = (sub: AdminApp) => limitAdmin(c.req.raw, c.env, c.get('requestId'), () => adminRequest(c, sub))

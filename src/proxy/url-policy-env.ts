@@ -1,14 +1,47 @@
 /**
- * Builds the target-URL policy from the Worker's environment and the hostnames in play.
+ * The firewall's own hostnames from the Worker's environment (`FIREWALL_HOSTNAMES`): where its shared routes
+ * are served, and what no origin URL may name; and the target-URL policy built from them.
  */
 import { canonicalHost } from './origin-url'
 import type { UrlPolicy } from './origin-url'
 
+/** `FIREWALL_HOSTNAMES` as last parsed: it is read on every request, and changes only with a deploy. */
+let parsed: { raw: string; hosts: ReadonlySet<string> } | undefined
+
+/** The hostnames `FIREWALL_HOSTNAMES` lists, canonical; empty when it is unset or blank. */
+export function listedFirewallHostnames(env: Env): ReadonlySet<string> {
+  const raw = env.FIREWALL_HOSTNAMES ?? ''
+  if (parsed?.raw !== raw) {
+    const hosts = new Set<string>()
+    for (const h of raw.split(',')) if (h.trim()) hosts.add(configuredHost(h.trim()))
+    parsed = { raw, hosts }
+  }
+  return parsed.hosts
+}
+
 /** The firewall's own hostnames: the one this request came to and `FIREWALL_HOSTNAMES`. */
 export function firewallHostnames(env: Env, requestHost: string): Set<string> {
-  const own = new Set<string>([canonicalHost(requestHost)])
-  for (const h of (env.FIREWALL_HOSTNAMES ?? '').split(',')) if (h.trim()) own.add(configuredHost(h.trim()))
-  return own
+  return new Set<string>([canonicalHost(requestHost), ...listedFirewallHostnames(env)])
+}
+
+let warnedUnlisted = false
+
+/**
+ * Whether a hostname no tenant is served on may serve the shared routes (admin API, `/t/<id>/…`). With
+ * `FIREWALL_HOSTNAMES` set, only the hostnames it lists: any other is a tenant's hostname whose host record
+ * this location has not seen (a claim propagating, a publish waiting for its retry) or a released one whose
+ * Workers route stays, and must not expose the admin API or other tenants there. Unset (local development,
+ * tests), every hostname does, since none is known to be the firewall's; a deployment (no
+ * `ALLOW_PRIVATE_ORIGINS`) logs `firewall_hostnames_unset` once per isolate so the gap is seen.
+ */
+export function servesSharedRoutes(env: Env, host: string): boolean {
+  const listed = listedFirewallHostnames(env)
+  if (listed.size > 0) return listed.has(host)
+  if (!warnedUnlisted && env.ALLOW_PRIVATE_ORIGINS !== 'true') {
+    warnedUnlisted = true
+    console.warn(JSON.stringify({ event: 'firewall_hostnames_unset', host }))
+  }
+  return true
 }
 
 /**

@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:workers'
-import { beforeEach, describe, expect, it } from 'vitest'
-import { admin, MCP_HEADERS, workerFetch } from '../support/worker/fetch'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { admin, ADMIN_TOKEN, MCP_HEADERS, workerFetch } from '../support/worker/fetch'
 import { clearTenantCache } from '../../src/tenant/store'
+import { createApp } from '../../src/app'
 
 // The origin is never reached in these tests: every request is refused before forwarding.
 const origin = { url: 'https://origin.invalid/mcp' }
@@ -150,6 +151,92 @@ describe('routing', () => {
       expect((await errorOf(res)).code).toBe(-31003)
     } finally {
       expect((await admin('DELETE', '/tenants/acme/kill')).status).toBe(200)
+    }
+  })
+})
+
+// A hostname routed to the Worker (a tenant's, or one left behind) that KV has no host record for: a new
+// claim still propagating, a publish waiting for its retry, a released hostname whose Workers route stays.
+describe('routing with FIREWALL_HOSTNAMES set', () => {
+  const app = createApp()
+  const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext
+  const fetchAs = (url: string, init: RequestInit = {}, hostnames = 'FW.Example:8443, admin.fw.example'): Promise<Response> =>
+    Promise.resolve(app.fetch(new Request(url, init), { ...env, FIREWALL_HOSTNAMES: hostnames }, ctx))
+  const operator = { authorization: `Bearer ${ADMIN_TOKEN}` }
+  const post = { method: 'POST', headers: { ...MCP_HEADERS, ...operator }, body: ping }
+
+  beforeEach(async () => {
+    clearTenantCache()
+    // Disabled: an MCP request that reaches the tenant answers 503 without any origin.
+    expect([200, 201]).toContain((await admin('PUT', '/tenants/acme', { origin, hosts: ['mcp.acme.example'], enabled: false })).status)
+  })
+
+  it('serves the admin API and path-mapped tenants on the listed hostnames, however they were written there', async () => {
+    for (const host of ['fw.example', 'admin.fw.example', 'fw.example.']) {
+      expect((await fetchAs(`https://${host}/admin/v1/tenants`, { headers: operator })).status).toBe(200)
+      expect((await fetchAs(`https://${host}/t/acme/mcp`, post)).status).toBe(503)
+    }
+  })
+
+  it.each([
+    ['GET', '/admin/v1/tenants'],
+    ['GET', '/admin/v1/tenants/acme'],
+    ['GET', '/admin/v1/openapi.json'],
+    ['POST', '/admin/v1/tenants/acme/kill'],
+    ['GET', '/admin/v1/tenants/acme/events'],
+    ['POST', '/t/acme/mcp'],
+    ['GET', '/t/acme/jwks.json'],
+    ['GET', '/.well-known/oauth-protected-resource/t/acme/mcp'],
+    ['GET', '/'],
+  ] as const)('answers %s %s on a hostname that is neither listed nor a tenant\'s with 404 / -31005', async (method, path) => {
+    const res = await fetchAs(`https://stray.example${path}`, method === 'POST' ? post : { headers: operator })
+    expect(res.status).toBe(404)
+    expect(await errorOf(res)).toEqual({ code: -31005, message: 'Unknown MCP endpoint' })
+  })
+
+  it("serves a new tenant's hostname nothing else while its host record propagates", async () => {
+    expect((await admin('PUT', '/tenants/acme', { origin, hosts: ['mcp.acme.example', 'new.acme.example'], enabled: false })).status).toBe(200)
+    // This location has not seen host:new.acme.example yet.
+    await env.CONFIG.delete('host:new.acme.example')
+    clearTenantCache()
+    try {
+      for (const path of ['/admin/v1/tenants', '/t/acme/mcp', '/mcp']) {
+        const res = await fetchAs(`https://new.acme.example${path}`, post)
+        expect(res.status).toBe(404)
+        expect((await errorOf(res)).code).toBe(-31005)
+      }
+      // A tenant hostname KV knows is served as before: its endpoint, and nothing shared.
+      expect((await fetchAs('https://mcp.acme.example/mcp', post)).status).toBe(503)
+      expect((await fetchAs('https://mcp.acme.example/admin/v1/tenants', { headers: operator })).status).toBe(404)
+    } finally {
+      expect((await admin('PUT', '/tenants/acme', { origin, hosts: ['mcp.acme.example'], enabled: false })).status).toBe(200)
+    }
+  })
+
+  it('serves a hostname given up by its tenant nothing, though its route to the Worker stays', async () => {
+    expect((await admin('PUT', '/tenants/acme', { origin, enabled: false })).status).toBe(200)
+    clearTenantCache()
+    const adminThere = await fetchAs('https://mcp.acme.example/admin/v1/tenants', { headers: operator })
+    expect(adminThere.status).toBe(404)
+    expect((await fetchAs('https://mcp.acme.example/t/acme/mcp', post)).status).toBe(404)
+  })
+})
+
+describe('routing with FIREWALL_HOSTNAMES unset', () => {
+  it('serves the shared routes on any hostname, and a deployment says once that it should be set', async () => {
+    const app = createApp()
+    const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext
+    const deployed = { ...env, FIREWALL_HOSTNAMES: '', ALLOW_PRIVATE_ORIGINS: '' }
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined)
+    try {
+      for (const host of ['fw.example', 'other.example']) {
+        const res = await app.fetch(new Request(`https://${host}/admin/v1/tenants`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }), deployed, ctx)
+        expect(res.status).toBe(200)
+      }
+      const logged = warn.mock.calls.map(([line]) => JSON.parse(String(line)) as { event: string })
+      expect(logged).toEqual([{ event: 'firewall_hostnames_unset', host: 'fw.example' }])
+    } finally {
+      warn.mockRestore()
     }
   })
 })
