@@ -13,6 +13,10 @@
  * refusal it always got. A call the origin answers with its own `input_required` keeps its approval for
  * the next leg through a continuation (`wrapContinuation`); a forged or replayed `requestState` finds no
  * row and is treated as no approval at all.
+ *
+ * In monitor mode the call goes on whatever is decided, so the step only reads: it records no request for
+ * an operator, leaves an operator's grant unused for when the tenant enforces, and asks nobody. A retry
+ * presenting a firewall `requestState` (issued before the switch) still redeems it: it is that retry's.
  */
 import type { JsonObject, JsonRpcRequest, JsonRpcResponse, JsonRpcResultResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
@@ -81,6 +85,11 @@ export async function decideApproval(init: ToolGateInit, m: JsonRpcRequest, tool
   // Nobody can be shown these arguments whole, so nobody can approve them: refused at once, with no
   // approval id to wait for, rather than recorded cut (keys are sorted: the caller would pick what a cut hides).
   if (unseenEscaped(argsJson).length > MAX_APPROVABLE_ARGUMENTS) return { refused: 'approval-arguments-too-long', extra: {} }
+  if (!enforcing(init)) {
+    const granted = await grantStanding(init, callHash)
+    if (granted === 'unavailable') return { refused: 'tool-pins-unavailable', extra: {} }
+    return granted ? { granted: true, message: forOrigin(m), confirmed: false, callHash } : { refused: 'approval-required', extra: {} }
+  }
   const decision = await requestCall(init, tool, argsJson, callHash)
   if (decision === 'unavailable') return { refused: 'tool-pins-unavailable', extra: {} }
   if (decision !== 'denied' && decision !== 'full') return { granted: true, message: forOrigin(m), confirmed: false, callHash, grant: { id: approvalId, usedAt: decision.usedAt } }
@@ -160,6 +169,20 @@ async function requestCall(init: ToolGateInit, tool: string, argsJson: string, c
     })
     if (!d) return 'unavailable'
     return d.granted ? { usedAt: d.usedAt } : 'full' in d ? 'full' : 'denied'
+  } catch (err) {
+    unavailable(init, 'call_approval_unavailable', err)
+    return 'unavailable'
+  }
+}
+
+/**
+ * Monitor mode: whether an operator's grant would let this call run, read without recording a request or
+ * using the grant up, so that it is still there when the tenant enforces.
+ */
+async function grantStanding(init: ToolGateInit, callHash: string): Promise<boolean | 'unavailable'> {
+  try {
+    const granted = await stub(init).callGranted({ callHash })
+    return granted ?? 'unavailable'
   } catch (err) {
     unavailable(init, 'call_approval_unavailable', err)
     return 'unavailable'

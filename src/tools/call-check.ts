@@ -131,7 +131,8 @@ async function checkToolCall(init: ToolGateInit, pins: Pins, m: JsonRpcRequest, 
   }
   if (approval.confirmed) findings.push(confirmedFinding())
   recordVerdict(init, { direction: 'client_to_server', method: m.method, tool: name, verdict, findings, started })
-  const memo: CallMemo = { tool: name, output, callHash: approval.callHash }
+  // In monitor mode an origin's own `input_required` answer is not wrapped: that would rewrite it.
+  const memo: CallMemo = { tool: name, output, ...(enforcing(init) ? { callHash: approval.callHash } : {}) }
   return { forward: true, memo, ...(approval.message !== m ? { message: approval.message } : {}), ...(approval.grant ? { grant: approval.grant } : {}) }
 }
 

@@ -69,6 +69,12 @@ export class CallStore {
     return { granted: false, id }
   }
 
+  /** Whether `request` would grant the call `callHash` at `now` (a read: nothing is recorded or used). */
+  granted(callHash: string, now: number): boolean {
+    const rows = this.sql.exec(`SELECT 1 FROM call_approvals WHERE id = ? AND expires_at >= ? AND used_at IS NULL`, approvalIdOf(callHash), now).toArray()
+    return rows.length > 0
+  }
+
   /**
    * True when no request can be added for `identity`: the tenant has MAX_WAITING_CALLS waiting (or granted
    * and unused; expired ones are gone by now), or this identity its share. Used rows are not counted: they

@@ -49,6 +49,7 @@ import {
   OpenConfirmationArgs,
   OpenContinuationArgs,
   OriginKey,
+  PeekCallArgs,
   RedeemArgs,
   RestoreCallArgs,
   SessionArgs,
@@ -275,6 +276,15 @@ export class ToolPins extends DurableObject<Env> {
   requestCall(args: unknown): CallDecision | null {
     const a = CallRequestArgs.safeParse(args)
     return a.success ? this.#written(this.#calls.request(a.data, Date.now())) : null
+  }
+
+  /**
+   * Whether `requestCall` would grant this call now, without recording a request or using the grant up:
+   * monitor mode logs what enforce mode would do and leaves the operator's grant for it. Null for invalid arguments.
+   */
+  callGranted(args: unknown): boolean | null {
+    const a = PeekCallArgs.safeParse(args)
+    return a.success ? this.#calls.granted(a.data.callHash, Date.now()) : null
   }
 
   /** Grants a requested call; it may then run once within its window. Null when no such request exists. */

@@ -114,6 +114,10 @@ export type GrantCallArgs = z.infer<typeof GrantCallArgs>
 export const RejectCallArgs = z.object({ id: ApprovalId }).strict()
 export type RejectCallArgs = z.infer<typeof RejectCallArgs>
 
+/** A call monitor mode asks about: whether enforce mode would run it on an operator's grant (nothing is written). */
+export const PeekCallArgs = z.object({ callHash: Sha256 }).strict()
+export type PeekCallArgs = z.infer<typeof PeekCallArgs>
+
 export const RestoreCallArgs = z.object({ id: ApprovalId, usedAt: z.number().int().nonnegative() }).strict()
 export type RestoreCallArgs = z.infer<typeof RestoreCallArgs>
 

@@ -6,7 +6,7 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { EventSink } from '../../src/audit/sink'
+import { EventSink, readEvents } from '../../src/audit/sink'
 import { compilePolicy } from '../../src/inspect/policy'
 import type { JsonObject, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../../src/mcp/jsonrpc'
 import { Exchange } from '../../src/proxy/exchange'
@@ -26,6 +26,7 @@ interface GateOptions {
   sessionId?: string
   monitor?: boolean
   tenantId?: string
+  version?: number
 }
 
 function gateFor(tools: unknown, opts: GateOptions = {}) {
@@ -253,6 +254,47 @@ describe('2026-07-28: an approved call the origin answers with its own input_req
     expect(forwarded(await gate.decide(plain))).toBe(plain)
     const asks = originAsks(plain.id, 'origin-only')
     expect(await gate.beforeEmit(asks, 'tools/call')).toBe(asks)
+  })
+})
+
+describe('monitor mode: a sensitive call goes on, and the approvals are left for enforce mode', () => {
+  const originAsks = (callId: JsonRpcRequest['id']): JsonRpcMessage => ({
+    jsonrpc: '2.0',
+    id: callId,
+    result: { resultType: 'input_required', inputRequests: { otp: { method: 'elicitation/create', params: { mode: 'form', message: 'Code?', requestedSchema: { type: 'object', properties: {} } } } }, requestState: 'origin-state' },
+  })
+  async function eventsOf(sink: EventSink, tenantId: string) {
+    sink.flush()
+    await sink.settled()
+    return (await readEvents(env, tenantId, 10)).map((e) => [e.verdict, e.monitor, e.ruleIds])
+  }
+
+  it('logs the refusal it would have given, records no request for an operator and asks nobody', async () => {
+    const { gate, tenantId, sink } = gateFor(SENSITIVE, { monitor: true, identity: 'alice' })
+    const call = modernCall({ amount: 20 })
+    expect(forwarded(await gate.decide(call))).toBe(call)
+    expect(await env.TOOL_PINS.getByName(tenantId).listCalls()).toEqual([])
+    expect(await eventsOf(sink, tenantId)).toEqual([['block', true, ['tool-call-approval-required']]])
+  })
+
+  it('leaves an operator’s grant for the call unused, and leaves the origin’s input_required answer alone', async () => {
+    const enforced = gateFor(SENSITIVE, { identity: 'alice' })
+    const tenantId = enforced.tenantId
+    const monitored = gateFor(SENSITIVE, { monitor: true, identity: 'alice', tenantId, version: 2 })
+    const pins = env.TOOL_PINS.getByName(tenantId)
+    expect(answerOf(await enforced.gate.decide(modernCall({ amount: 21 }, {})))).toMatchObject({ error: { data: { reason: 'approval-required' } } })
+    const [pending] = await pins.listCalls()
+    await pins.grantCall({ id: pending?.id ?? '', by: 'operator' })
+
+    const call = modernCall({ amount: 21 }, {})
+    expect(forwarded(await monitored.gate.decide(call))).toBe(call)
+    // Monitor mode rewrites nothing: not the origin's MRTR state either (wrapping it is how enforce mode keeps an approval).
+    const asks = originAsks(call.id)
+    expect(await monitored.gate.beforeEmit(asks, 'tools/call')).toBe(asks)
+    expect(await pins.listCalls()).toMatchObject([{ id: pending?.id, grantedBy: 'operator' }])
+    // The grant is still there once the tenant enforces.
+    expect(forwarded(await enforced.gate.decide(modernCall({ amount: 21 }, {})))).toMatchObject({ params: { arguments: { amount: 21 } } })
+    expect(await pins.listCalls()).toEqual([])
   })
 })
 

@@ -123,6 +123,7 @@ describe('ToolPins: pinned definitions per tenant and origin', () => {
     expect(await pins(t).decide({ origin: ORIGIN, kind: 'widget', name: 'x', decision: 'approve', by: 'op' })).toEqual({ ok: false, error: 'invalid_request' })
     expect(await pins(t).approveAll({ origin: '', by: 'op' })).toBeNull()
     expect(await pins(t).requestCall({ origin: ORIGIN, tool: 'x', identity: null, callHash: 'not-hex', arguments: '{}', windowSeconds: 60 })).toBeNull()
+    expect(await pins(t).callGranted({ callHash: 'not-hex' })).toBeNull()
     expect(await pins(t).pinSet('')).toBeNull()
     expect(await pins(t).list(ORIGIN)).toEqual([])
   })

@@ -18,6 +18,8 @@ export interface TestGateOptions {
   sessionId?: string
   lister?: OriginLister
   monitor?: boolean
+  /** The config version (policies are compiled once per tenant and version: a gate sharing a tenant with another config needs its own). */
+  version?: number
 }
 
 let seq = 0
@@ -31,10 +33,10 @@ export function testGate(tools: unknown, opts: TestGateOptions): { gate: ToolGat
   const gate = new ToolGate({
     env,
     tenantId,
-    configVersion: 1,
+    configVersion: opts.version ?? 1,
     origin: opts.origin,
     tools: config.policy.tools,
-    policy: compilePolicy(tenantId, 1, config),
+    policy: compilePolicy(tenantId, opts.version ?? 1, config),
     era: opts.era,
     requestId: `req-${n}`,
     sink,
