@@ -108,6 +108,14 @@ function withStaged(message: JsonRpcMessage, ctx: MessageContext, policy: Compil
   return would === 'block' || (would === 'modify' && verdict.action === 'allow') ? { ...verdict, staged: would } : verdict
 }
 
+/**
+ * The findings as they would be with every rule a tenant runs in monitor mode enforced, or null when none
+ * of them comes from such a rule. For verdicts taken outside `inspect` (the `Mcp-Param-*` headers).
+ */
+export function stagedFindings(findings: readonly Finding[]): Finding[] | null {
+  return findings.some((f) => monitoredActionOf(f) !== undefined) ? findings.map(enforcedFinding) : null
+}
+
 function monitoredActionOf(f: Finding): RuleAction | undefined {
   return (f as { monitoredAction?: RuleAction }).monitoredAction
 }

@@ -12,7 +12,7 @@ import type { Direction, Finding, MessageContext, Verdict } from '../inspect/typ
 import { combineInjection } from '../inspect/combine'
 import { decodeHeaderValue } from '../mcp/headers2026'
 import { textField } from '../detectors/rules/field'
-import { inspect, inspectRefined } from '../inspect/pipeline'
+import { inspect, inspectRefined, stagedFindings } from '../inspect/pipeline'
 import { refineWithSecondStage } from '../detectors/classifier/second-stage'
 import type { SecondStage } from '../detectors/classifier/second-stage'
 import { summarizeFindings } from '../audit/events'
@@ -251,7 +251,11 @@ export class Exchange {
       for (const detector of this.init.policy.detectors) findings.push(...detector.detect(field, ctx))
     })
     if (findings.length === 0) return null
-    const verdict = paramHeaderVerdict(findings, this.init.policy.injectionThreshold)
+    const threshold = this.init.policy.injectionThreshold
+    const enforced = paramHeaderVerdict(findings, threshold)
+    // Rules a pack runs in monitor mode or stages are logged as the refusal they would give, as in the body.
+    const staged = enforced.action === 'allow' ? stagedFindings(findings) : null
+    const verdict: Verdict = staged && paramHeaderVerdict(staged, threshold).action === 'block' ? { ...enforced, staged: 'block' } : enforced
     // The body's inspection never sees these headers: their findings are a security event of their own
     // (a block, a monitor-mode hit or a flag), or the log and the block alerts would never hear of them.
     this.#record(verdict, ctx, 0, started)

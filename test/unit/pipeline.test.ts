@@ -9,6 +9,7 @@ import type { Detector, Finding, MessageContext } from '../../src/inspect/types'
 import type { JsonRpcMessage } from '../../src/mcp/jsonrpc'
 import { Exchange } from '../../src/proxy/exchange'
 import { EventSink } from '../../src/audit/sink'
+import type { VerdictEvent } from '../../src/audit/events'
 
 let version = 1
 function policyOf(policy: object = {}): CompiledPolicy {
@@ -425,5 +426,25 @@ describe('secrets in base64 payloads of text', () => {
     const call = { jsonrpc: '2.0' as const, id: 2, method: 'tools/call', params: { name: 'upload', arguments: { file: { mimeType: 'text/plain', blob: btoa(`contact: ${email}\n`) } } } }
     const v = inspect(call, ctx({ method: 'tools/call', direction: 'client_to_server' }), policyOf({ rules: { packs: { pii: { action: 'redact' } } } }))
     expect(v).toMatchObject({ action: 'block', reason: 'pii' })
+  })
+})
+
+describe('rules staged in monitor mode', () => {
+  // The secrets pack pinned below the version that added `http-auth-header`.
+  const staging = () => policyOf({ rules: { packs: { secrets: { enforceVersion: 1 } } } })
+  const bearer = ['eda90c023d6f', 'a2834439858c', 'fbb75e33'].join('')
+  const authLine = `curl -H "Authorization: Bearer ${bearer}"`
+
+  function recording(policy: CompiledPolicy): { exchange: Exchange; events: VerdictEvent[] } {
+    const events: VerdictEvent[] = []
+    const sink = { record: (e: VerdictEvent) => void events.push(e) } as unknown as EventSink
+    return { exchange: new Exchange({ tenantId: 'unit', configVersion: 1, requestId: 'r-staged', era: 'modern', policy, sink }), events }
+  }
+
+  it('log an Mcp-Param header they would refuse as that block, and let it through', () => {
+    const { exchange, events } = recording(staging())
+    const call = { jsonrpc: '2.0' as const, id: 1, method: 'tools/call', params: { name: 'notes', arguments: {} } }
+    expect(exchange.checkParamHeaders(new Headers({ 'mcp-param-x-extra': authLine }), call)).toBeNull()
+    expect(events).toEqual([expect.objectContaining({ direction: 'client_to_server', verdict: 'block', monitor: true, ruleIds: ['http-auth-header'] })])
   })
 })
