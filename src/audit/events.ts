@@ -18,6 +18,7 @@ export interface VerdictEvent {
   /**
    * True when monitor mode turned a modify/block into an allow (the tenant's `policy.monitor`, or rules a
    * pack runs in monitor mode or stages behind its `enforceVersion`): `verdict` is what would have happened.
+   * A `modify` with `monitor: true` may have been applied in part: staged rules would have changed more.
    */
   monitor: boolean
   ruleIds: string[]

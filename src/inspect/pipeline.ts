@@ -91,6 +91,8 @@ function detect(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPo
  * `decide`, plus what the rules a tenant runs in monitor mode would have done (`Verdict.staged`): their
  * findings come as flags that add nothing to the score, so the verdict alone would log a staged rule that
  * would block as an allow, and the tenant watching its event log before raising the pin would see nothing.
+ * A message modified anyway is `staged: 'modify'` too when they would have redacted or stripped more of it
+ * (a staged secret beside hidden Unicode the tenant strips): raising the pin would change what is forwarded.
  */
 function withStaged(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy, d: Detected): Verdict {
   const monitored = d.findings.some((f) => monitoredActionOf(f) !== undefined)
@@ -104,8 +106,12 @@ function withStaged(message: JsonRpcMessage, ctx: MessageContext, policy: Compil
     if (field) source.set(e, field)
     return e
   })
-  const would = decide(message, ctx, policy, { subject: d.subject, findings: enforced, source }).action
-  return would === 'block' || (would === 'modify' && verdict.action === 'allow') ? { ...verdict, staged: would } : verdict
+  const would = decide(message, ctx, policy, { subject: d.subject, findings: enforced, source })
+  if (would.action === 'block') return { ...verdict, staged: 'block' }
+  if (would.action !== 'modify') return verdict
+  // The enforced edits are a subset of the would-be ones: any difference is more.
+  const more = verdict.action === 'allow' || (verdict.action === 'modify' && JSON.stringify(would.message) !== JSON.stringify(verdict.message))
+  return more ? { ...verdict, staged: 'modify' } : verdict
 }
 
 /**

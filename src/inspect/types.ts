@@ -117,7 +117,8 @@ export type Verdict = (
 ) & {
   /**
    * What rules running in monitor mode (a pack's `mode: "monitor"`, or newer than its `enforceVersion`)
-   * would have made of the message, set only when more than `action`: logged, never applied.
+   * would have made of the message, set only when more than `action` (`modify` on a `modify`: they would
+   * have redacted or stripped more of it): logged, never applied.
    */
   staged?: 'modify' | 'block'
 }

@@ -104,7 +104,7 @@ export const DryRunResponse = z
     staged: z
       .enum(['modify', 'block'])
       .optional()
-      .describe("What rules in monitor mode (a pack's mode, or newer than its enforceVersion) would have made of the message, when more than the verdict; logged live as that verdict with monitor: true"),
+      .describe("What rules in monitor mode (a pack's mode, or newer than its enforceVersion) would have made of the message, when more than the verdict (modify on a modify: they would redact or strip more of it); logged live as that verdict with monitor: true"),
     unchecked: z.array(z.enum(UNCHECKED)).describe('Live checks that need state a dry run does not have, not applied to this message'),
     configVersion: z.number().int().nullable().describe('Version tested; null for a proposed config'),
   })

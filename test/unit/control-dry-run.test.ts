@@ -11,6 +11,7 @@ type DryRun = {
   findings: Array<{ ruleId: string; kind: string; path: string; span?: [number, number]; action?: string }>
   message?: { params: { arguments: { message: string } } }
   monitor: boolean
+  staged?: string
   configVersion: number | null
 }
 type RpcAnswer = { id: number; result?: { content: Array<{ text: string }> }; error?: { code: number; message: string; data: { reason: string; ruleIds?: string[] } } }
@@ -202,5 +203,16 @@ describe('dry run', { timeout: 20_000 }, () => {
     const unreadable = await test('\uFDFA'.repeat(2_000))
     expect(unreadable).toMatchObject({ verdict: 'block', reason: 'inspection-error', monitor: false })
     expect(DryRunResponse.safeParse(unreadable).error).toBeUndefined()
+  })
+
+  it('answers staged: modify for a message it modifies anyway when staged rules would redact more of it', async () => {
+    const id = uniqueId('dry-staged')
+    await createTenant(id, { origin: { url: 'https://origin.example/mcp' }, policy: { rules: { packs: { secrets: { enforceVersion: 1 } } } } })
+    const auth = `curl -H "Authorization: Bearer ${['eda90c023d6f', 'a2834439858c', 'fbb75e33'].join('')}"`
+    const result = (text: string) => ({ jsonrpc: '2.0', id: 9, result: { content: [{ type: 'text', text }] } })
+    const test = async (text: string) => (await call<DryRun>('POST', `/tenants/${id}/test`, { body: { message: result(text), direction: 'server_to_client', method: 'tools/call', tool: 'notes' } })).body
+    // The hidden tag characters are stripped as enforced; the staged rule would also redact the token.
+    expect(await test(`Weather: sunny.\u{E0068}\u{E0069} ${auth}`)).toMatchObject({ verdict: 'modify', staged: 'modify', message: result(`Weather: sunny. ${auth}`) })
+    expect(await test('Weather: sunny.\u{E0068}\u{E0069}')).not.toHaveProperty('staged')
   })
 })

@@ -447,4 +447,16 @@ describe('rules staged in monitor mode', () => {
     expect(exchange.checkParamHeaders(new Headers({ 'mcp-param-x-extra': authLine }), call)).toBeNull()
     expect(events).toEqual([expect.objectContaining({ direction: 'client_to_server', verdict: 'block', monitor: true, ruleIds: ['http-auth-header'] })])
   })
+
+  it('mark a message already modified as staged when they would redact more of it', () => {
+    const { exchange, events } = recording(staging())
+    // Hidden tag characters are stripped (policy.unicode), the staged rule's bearer token is not redacted.
+    const both = result(`Weather: sunny.\u{E0068}\u{E0069} ${authLine}`)
+    const verdict = inspect(both, ctx({ method: 'tools/call' }), staging())
+    expect(verdict).toMatchObject({ action: 'modify', staged: 'modify', message: result(`Weather: sunny. ${authLine}`) })
+    expect(exchange.fromServer(both)).toEqual({ emit: result(`Weather: sunny. ${authLine}`) })
+    expect(events).toEqual([expect.objectContaining({ verdict: 'modify', monitor: true })])
+    // Nothing staged matches: the modification is all there is.
+    expect(inspect(result('Weather: sunny.\u{E0068}\u{E0069}'), ctx({ method: 'tools/call' }), staging())).not.toHaveProperty('staged')
+  })
 })
