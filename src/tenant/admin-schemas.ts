@@ -11,26 +11,35 @@ export type RollbackRequest = z.infer<typeof RollbackRequest>
 
 const Who = z.string().describe('`operator` or `key:<keyId>`')
 
+const TenantFields = z.object({
+  id: z.string(),
+  schema: z.literal(1),
+  version: z.number().int(),
+  updatedAt: z.string(),
+  updatedBy: Who,
+  config: TenantConfig,
+})
+
+/**
+ * What the stored config would no longer pass if it were written now: custom-rule examples this deploy's
+ * engine does not confirm. The config keeps serving as stored; the next write must fix them.
+ */
+const Warnings = z
+  .array(z.object({ path: z.string(), message: z.string() }).strict())
+  .optional()
+  .describe('Checks the stored config would fail if written now (custom-rule examples, after a deploy changed the engine); it still serves')
+
 /** A tenant's current config. `ETag` carries the version. */
-export const TenantResponse = z
-  .object({
-    id: z.string(),
-    schema: z.literal(1),
-    version: z.number().int(),
-    updatedAt: z.string(),
-    updatedBy: Who,
-    config: TenantConfig,
-  })
-  .strict()
+export const TenantResponse = TenantFields.extend({ warnings: Warnings }).strict()
 
 /** Answer of a write: the new current config, and whether KV already has it (else an alarm retries). */
-export const WrittenTenantResponse = TenantResponse.extend({ published: z.boolean() }).strict()
+export const WrittenTenantResponse = TenantFields.extend({ published: z.boolean() }).strict()
 
-export const PolicyResponse = z
-  .object({ id: z.string(), version: z.number().int(), updatedAt: z.string(), updatedBy: Who, policy: PolicyConfig })
-  .strict()
+const PolicyFields = z.object({ id: z.string(), version: z.number().int(), updatedAt: z.string(), updatedBy: Who, policy: PolicyConfig })
 
-export const WrittenPolicyResponse = PolicyResponse.extend({ published: z.boolean() }).strict()
+export const PolicyResponse = PolicyFields.extend({ warnings: Warnings }).strict()
+
+export const WrittenPolicyResponse = PolicyFields.extend({ published: z.boolean() }).strict()
 
 export const VersionInfoSchema = z
   .object({

@@ -13,7 +13,7 @@
  */
 import { Hono } from 'hono'
 import type { Context } from 'hono'
-import { PolicyConfig, TenantConfig, TenantId } from './config'
+import { PolicyConfigWrite, rulesFieldIssues, TenantConfigWrite, TenantId } from './config'
 import { clearTenantCache } from './store'
 import { adminAuth, forbidden, mayAccessTenant } from './admin-auth'
 import type { AdminEnv } from './admin-auth'
@@ -44,6 +44,15 @@ const authority = (c: Ctx, id: string) => c.env.TENANT_CONFIG.getByName(id)
 const tenantBody = (id: string, r: TenantRecord) => ({ id, schema: 1 as const, version: r.version, updatedAt: r.updatedAt, updatedBy: r.updatedBy, config: r.config })
 const policyBody = (id: string, r: TenantRecord) => ({ id, version: r.version, updatedAt: r.updatedAt, updatedBy: r.updatedBy, policy: r.config.policy })
 
+/**
+ * A read's `warnings`: what the stored config would no longer pass if written on this deploy (custom-rule
+ * examples the engine does not confirm since it changed). The config keeps serving; a write must fix them.
+ */
+const warnings = (r: TenantRecord, prefix: readonly string[]) => {
+  const issues = rulesFieldIssues(r.config.policy.rules, prefix)
+  return issues.length > 0 ? { warnings: issues } : {}
+}
+
 /** The admin routes, as a Hono app mounted by `app.ts` for paths under `/admin/v1/`. */
 export function adminRoutes(): Hono<AdminEnv> {
   const admin = new Hono<AdminEnv>().basePath('/admin/v1')
@@ -68,7 +77,7 @@ export function adminRoutes(): Hono<AdminEnv> {
     const id = c.req.param('id')
     const read = await authority(c, id).read({ tenant: id })
     if (read.status !== 'active') return notActive(c, read.status)
-    return c.json(tenantBody(id, read.record), 200, { ETag: etag(read.record.version) })
+    return c.json({ ...tenantBody(id, read.record), ...warnings(read.record, ['policy', 'rules']) }, 200, { ETag: etag(read.record.version) })
   })
 
   admin.put('/tenants/:id', async (c) => {
@@ -83,7 +92,7 @@ export function adminRoutes(): Hono<AdminEnv> {
       const read = await authority(c, id).read({ tenant: id })
       if (read.status !== 'active' || touchesSecretReferences(read.record.config, body.value)) return forbidden(c)
     }
-    const parsed = TenantConfig.safeParse(body.value)
+    const parsed = TenantConfigWrite.safeParse(body.value)
     if (!parsed.success) return invalidConfig(c, fieldIssues(parsed.error))
     const issue = addressIssue(c.env, c.req.url, parsed.data)
     if (issue) return invalidConfig(c, [issue])
@@ -109,7 +118,7 @@ export function adminRoutes(): Hono<AdminEnv> {
     const id = c.req.param('id')
     const read = await authority(c, id).read({ tenant: id })
     if (read.status !== 'active') return notActive(c, read.status)
-    return c.json(policyBody(id, read.record), 200, { ETag: etag(read.record.version) })
+    return c.json({ ...policyBody(id, read.record), ...warnings(read.record, ['rules']) }, 200, { ETag: etag(read.record.version) })
   })
 
   admin.put('/tenants/:id/policy', async (c) => {
@@ -118,7 +127,7 @@ export function adminRoutes(): Hono<AdminEnv> {
     if (!body.ok) return body.response
     const expect = preconditionOf(c)
     if (expect instanceof Response) return expect
-    const parsed = PolicyConfig.safeParse(body.value)
+    const parsed = PolicyConfigWrite.safeParse(body.value)
     if (!parsed.success) return invalidConfig(c, fieldIssues(parsed.error))
     if (parsed.data.classifier.secondStage?.url !== undefined) {
       // The tenant's own hostnames are refused as targets too: read them from the current config.
@@ -177,7 +186,7 @@ export function adminRoutes(): Hono<AdminEnv> {
     const req = parsed.data
     let subject
     if (req.config !== undefined) {
-      const proposed = TenantConfig.safeParse(req.config)
+      const proposed = TenantConfigWrite.safeParse(req.config)
       if (!proposed.success) return invalidConfig(c, fieldIssues(proposed.error, ['config']))
       subject = { tenantId: id, config: proposed.data, version: null }
     } else {

@@ -12,7 +12,8 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import { z } from 'zod'
-import { TenantConfig, TenantId } from './config'
+import { rulesFieldIssues, TenantConfigWrite, TenantId } from './config'
+import type { TenantConfig } from './config'
 import { ConfigTable } from './config-store'
 import type { StateRow, StoredVersion } from './config-store'
 import { fieldIssues } from './issues'
@@ -84,7 +85,7 @@ export class TenantConfigAuthority extends DurableObject<Env> {
       if (refusal) return refusal
       if (w.change.kind === 'policy' && !current) return refuse('not_found')
       const base = isRecord(current?.raw) ? current.raw : {}
-      const parsed = TenantConfig.safeParse(w.change.kind === 'policy' ? { ...base, policy: w.change.policy } : w.change.config)
+      const parsed = TenantConfigWrite.safeParse(w.change.kind === 'policy' ? { ...base, policy: w.change.policy } : w.change.config)
       if (!parsed.success) return { ok: false, error: 'invalid_config', issues: fieldIssues(parsed.error) }
       if (w.actor.kind === 'key' && changesOperatorFields(current?.raw, parsed.data)) return refuse('forbidden')
       const action = !current ? 'create' : w.change.kind === 'policy' ? 'policy' : 'update'
@@ -105,6 +106,9 @@ export class TenantConfigAuthority extends DurableObject<Env> {
       const target = this.#config.get(r.version)
       if (!target) return refuse('version_not_found')
       if (!target.config) return { ok: false, error: 'invalid_config', issues: [{ path: '(root)', message: `version ${r.version} no longer passes the config schema` }] }
+      // A rollback writes the version again, so it passes what any write passes on this deploy.
+      const issues = rulesFieldIssues(target.config.policy.rules, ['policy', 'rules'])
+      if (issues.length > 0) return { ok: false, error: 'invalid_config', issues }
       if (r.actor.kind === 'key' && changesOperatorFields(current?.raw, target.config)) return refuse('forbidden')
       return this.#commit(r.tenant, target.config, r.actor, 'rollback', target.version, current)
     })

@@ -22,7 +22,9 @@ type VersionRow = { version: number; created_at: string; actor: string; action: 
 
 /**
  * A stored version. `config` is null when the stored JSON no longer passes today's schema (the schema
- * changed since it was written): the operator can still replace it, and it is never published.
+ * changed since it was written): the operator can still replace it, and it is never published. It is
+ * read with `TenantConfig`, not `TenantConfigWrite`: custom-rule examples this deploy's engine no longer
+ * confirms leave an accepted config readable (the next write must fix them).
  */
 export interface StoredVersion {
   version: number

@@ -3,7 +3,8 @@
  * Every object is `.strict()` so a misspelt option is an error, never silently ignored.
  */
 import { z } from 'zod'
-import { RulesPolicy } from '../detectors/rules/policy'
+import { RulesPolicy, rulesWriteIssues, writeChecks } from '../detectors/rules/policy'
+import type { FieldIssue } from './issues'
 import { ClassifierPolicy } from '../detectors/classifier/config'
 import { AuthConfig, OriginCredential } from '../auth/config'
 import { ToolsPolicy } from '../tools/policy'
@@ -73,6 +74,9 @@ export const PolicyConfig = z
   .strict()
 export type PolicyConfig = z.infer<typeof PolicyConfig>
 
+/** `PolicyConfig` as a write must pass it (`PUT …/policy`): see `TenantConfigWrite`. */
+export const PolicyConfigWrite = PolicyConfig.superRefine(writeChecks<PolicyConfig>((p) => p.rules, ['rules']))
+
 export const TenantConfig = z
   .object({
     origin: OriginConfig,
@@ -102,3 +106,20 @@ export const TenantConfig = z
 export type TenantConfig = z.infer<typeof TenantConfig>
 /** The shape a tenant writes (defaults not yet applied). */
 export type TenantConfigInput = z.input<typeof TenantConfig>
+
+/**
+ * `TenantConfig` as a write must pass it (a save, a rollback, a dry run's proposed config): also what
+ * depends on this deploy's engine (custom rules' examples, `rulesWriteIssues`). Stored configs (KV, the
+ * authority's versions) are read with `TenantConfig` alone, so a deploy never makes an accepted config
+ * fail its tenant's traffic closed, nor spends that check's CPU on live requests.
+ */
+export const TenantConfigWrite = TenantConfig.superRefine(writeChecks<TenantConfig>((c) => c.policy.rules, ['policy', 'rules']))
+
+/**
+ * `rulesWriteIssues` of a config already read, as field issues under `prefix` (where `rules` is mounted in
+ * what the caller sees): what a rollback to it must not have, and what the admin API's reads report as
+ * `warnings` of a stored config.
+ */
+export function rulesFieldIssues(rules: RulesPolicy, prefix: readonly string[]): FieldIssue[] {
+  return rulesWriteIssues(rules).map((w) => ({ path: [...prefix, ...w.path].map(String).join('.'), message: w.message }))
+}

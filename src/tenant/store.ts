@@ -78,7 +78,10 @@ export function clearTenantCache(id?: string): void {
 
 /**
  * Loads a tenant's published config. Missing → `null` (negative-cached); present but malformed →
- * `tenant_config_invalid`, so a broken record fails closed instead of forwarding with defaults.
+ * `tenant_config_invalid`, so a broken record fails closed instead of forwarding with defaults. Read with
+ * `TenantConfig`, which does not run custom rules' examples (`TenantConfigWrite` does, when the config is
+ * written): a deploy that changes what an example does must not fail the tenant's traffic closed, and a
+ * reload every `CONFIG_TTL_MS` must not spend request CPU on them.
  */
 export async function loadTenant(kv: KVNamespace, id: string, now = Date.now()): Promise<LoadedTenant | null> {
   const cached = tenants.get(id, now)

@@ -1,12 +1,13 @@
 /**
  * `RulesPolicy` validation: strict objects, custom rules compiled (RE2) and their examples checked at
- * save time, unknown rule ids rejected — each with its exact error message.
+ * save time (`RulesPolicyWrite`), unknown rule ids rejected — each with its exact error message.
  */
 import { describe, expect, it } from 'vitest'
-import { RulesPolicy, type RulesPolicyInput } from '../../src/detectors/rules/policy'
+import { RulesPolicy, RulesPolicyWrite, type RulesPolicyInput } from '../../src/detectors/rules/policy'
 
+/** The issues of a write of `input`. */
 function issues(input: unknown): Array<[string, string]> {
-  const r = RulesPolicy.safeParse(input)
+  const r = RulesPolicyWrite.safeParse(input)
   return r.success ? [] : r.error.issues.map((i) => [i.path.join('.'), i.message])
 }
 
@@ -63,6 +64,20 @@ describe('RulesPolicy', () => {
     ['limits out of range', { limits: { maxFieldChars: 10 } }, [['limits.maxFieldChars', 'Too small: expected number to be >=4096']]],
   ])('rejects %s', (_name, input, expected) => {
     expect(issues(input)).toEqual(expected)
+  })
+
+  it('reads a stored policy without running its examples, and still compiles its patterns', () => {
+    // Whether an example fires depends on the deploy's engine: a stored policy is read without them.
+    expect(RulesPolicy.safeParse(custom({ examples: { match: ['y'], noMatch: ['one x here'] } })).success).toBe(true)
+    expect(issues(custom({ examples: { match: ['y'], noMatch: ['one x here'] } }))).toEqual([
+      ['customRules.0.examples.match.0', 'example does not match'],
+      ['customRules.0.examples.noMatch.0', 'example matches'],
+    ])
+    // What the runtime depends on holds on every read.
+    for (const over of [{ pattern: '(a)\\1' }, { pattern: '[ÿ-ā]' }, { pattern: '(k)=(v)', group: 2, startGroup: 1 }, { id: 'github-token' }])
+      expect(RulesPolicy.safeParse(custom(over)).success, JSON.stringify(over)).toBe(false)
+    // The examples of a rule that does not compile are not run (they could not be).
+    expect(issues(custom({ pattern: '(a)\\1', examples: { match: ['y'] } })).map(([path]) => path)).toEqual(['customRules.0.pattern'])
   })
 
   it('checks custom examples on the text the engine reads: normalised, folded, without formatting marks', () => {

@@ -1,7 +1,8 @@
 /**
  * `RulesPolicy`: the tenant's settings for the rule packs (mounted at `policy.rules` in the tenant
- * config). Strict throughout; custom rules are compiled with re2js when the config is saved and
- * rejected if they do not compile or their own examples fail.
+ * config). Strict throughout; custom rules are compiled with re2js whenever a config is read and
+ * rejected if they do not compile. Their examples are checked only when a config is written
+ * (`RulesPolicyWrite`, `rulesWriteIssues`): whether an example fires depends on this deploy's engine.
  */
 import { z } from 'zod'
 import { compileLoneRule, compileRules, type CompiledRuleSet } from './compile'
@@ -46,7 +47,11 @@ export const AllowEntry = z.union([
 ])
 export type AllowEntry = z.infer<typeof AllowEntry>
 
-/** A tenant rule: the shipped format (RE2 syntax), examples optional but checked when present. */
+/**
+ * A tenant rule: the shipped format (RE2 syntax), examples optional but checked when the config is
+ * written (`customRuleExampleIssues`). What is checked here holds on every read, since the runtime
+ * depends on it: the pattern compiles on RE2, within the program size, folded as it runs.
+ */
 export const CustomRule = RuleSpec.extend({
   examples: z
     .object({ match: z.array(z.string().max(20_000)).max(50).default([]), noMatch: z.array(z.string().max(20_000)).max(50).default([]) })
@@ -65,33 +70,54 @@ export const CustomRule = RuleSpec.extend({
     ctx.addIssue({ code: 'custom', path: ['pattern'], message: `pattern does not compile on RE2: ${why}${jsOnlyHint(why)}` })
     return
   }
-  // Examples run through the engine as traffic would (normalised, folded text; validators; decoding),
-  // in the first direction and role the rule targets. A decoded example is rescanned with the shipped
-  // rules, as under the default policy (in traffic: with the tenant's own).
-  let set: CompiledRuleSet
   try {
-    set = compileLoneRule(rule, RulesLimits.parse({}), compileRules(defaultRulesPolicy()).rules)
+    loneSet(rule)
   } catch (err) {
     // The pattern as it runs has its accents folded, which can undo a range valid as written (`[ÿ-ā]` is
     // `[y-a]`): an issue when saved, not an exception out of validation.
     const why = err instanceof Error ? err.message : String(err)
     const message = `pattern does not compile on RE2 once its accents are folded (spell accented letters out instead of ranging over them): ${why}`
     ctx.addIssue({ code: 'custom', path: ['pattern'], message })
-    return
   }
+})
+export type CustomRule = z.infer<typeof CustomRule>
+
+/** An issue a write must not have, with its path from where the checked value is mounted. */
+export interface WriteIssue {
+  path: Array<string | number>
+  message: string
+}
+
+/** The rule alone, as the engine runs it; a decoded match is rescanned with the shipped rules. */
+function loneSet(rule: RuleSpec): CompiledRuleSet {
+  return compileLoneRule(rule, RulesLimits.parse({}), compileRules(defaultRulesPolicy()).rules)
+}
+
+/**
+ * The examples of a custom rule (one that parsed as `CustomRule`) this engine does not confirm. Run when a
+ * config is written, never when a stored one is read: a deploy that changes the normalisation, or the
+ * shipped rules a decoding rule's examples are rescanned with, can make an accepted example fail, and the
+ * tenant's traffic must not fail closed for it.
+ */
+export function customRuleExampleIssues(rule: CustomRule): WriteIssue[] {
+  // Examples run through the engine as traffic would (normalised, folded text; validators; decoding),
+  // in the first direction and role the rule targets. A decoded example is rescanned with the shipped
+  // rules, as under the default policy (in traffic: with the tenant's own).
+  const set = loneSet(rule)
   const direction = rule.targets.directions?.[0] ?? 'server_to_client'
   const role = rule.targets.roles?.[0] ?? 'tool-result'
   const firesIn = (s: string, on: CompiledRuleSet): boolean => scanField(on, textField(s, role), direction, newBudget()).some((f) => f.ruleId === rule.id)
   const fires = (s: string): boolean => firesIn(s, set)
+  const out: WriteIssue[] = []
   rule.examples.match.forEach((ex, i) => {
     const text = expandExample(ex)
-    if (!fires(text)) ctx.addIssue({ code: 'custom', path: ['examples', 'match', i], message: `example does not match${keywordHint(rule, text, firesIn)}` })
+    if (!fires(text)) out.push({ path: ['examples', 'match', i], message: `example does not match${keywordHint(rule, text, firesIn)}` })
   })
   rule.examples.noMatch.forEach((ex, i) => {
-    if (fires(expandExample(ex))) ctx.addIssue({ code: 'custom', path: ['examples', 'noMatch', i], message: 'example matches' })
+    if (fires(expandExample(ex))) out.push({ path: ['examples', 'noMatch', i], message: 'example matches' })
   })
-})
-export type CustomRule = z.infer<typeof CustomRule>
+  return out
+}
 
 /**
  * Why a match example the pattern itself matches did not fire: the keyword pre-filter kept the pattern
@@ -100,10 +126,9 @@ export type CustomRule = z.infer<typeof CustomRule>
  */
 function keywordHint(rule: RuleSpec, text: string, firesIn: (s: string, set: CompiledRuleSet) => boolean): string {
   if (rule.keywords.length === 0 && rule.andKeywords === undefined) return ''
-  const lone = (spec: RuleSpec): CompiledRuleSet => compileLoneRule(spec, RulesLimits.parse({}), compileRules(defaultRulesPolicy()).rules)
   const { andKeywords: _, ...withoutAnd } = rule
-  if (!firesIn(text, lone({ ...withoutAnd, keywords: [] }))) return ''
-  const missing = rule.andKeywords !== undefined && firesIn(text, lone(withoutAnd)) ? 'andKeywords' : 'keywords'
+  if (!firesIn(text, loneSet({ ...withoutAnd, keywords: [] }))) return ''
+  const missing = rule.andKeywords !== undefined && firesIn(text, loneSet(withoutAnd)) ? 'andKeywords' : 'keywords'
   return `: the pattern matches it, but none of the rule's ${missing} occurs in it (the pattern runs only on text that holds one)`
 }
 
@@ -185,6 +210,30 @@ export const RulesPolicy = z
 export type RulesPolicy = z.infer<typeof RulesPolicy>
 /** The shape a tenant writes (defaults not yet applied). */
 export type RulesPolicyInput = z.input<typeof RulesPolicy>
+
+/**
+ * What a write of the policy must pass besides `RulesPolicy`: the checks whose outcome depends on this
+ * deploy (each custom rule's examples). A stored config is read without them, so a deploy never turns an
+ * accepted config into one that fails its tenant's traffic closed; the admin API reports them on read as
+ * warnings.
+ */
+export function rulesWriteIssues(policy: RulesPolicy): WriteIssue[] {
+  return policy.customRules.flatMap((rule, i) => customRuleExampleIssues(rule).map((w) => ({ path: ['customRules', i, ...w.path], message: w.message })))
+}
+
+/**
+ * A zod check adding `rulesWriteIssues` of the policy `rulesOf` finds in the value, under `at`. It runs
+ * only on a value that passed everything else (the examples of a rule that does not compile cannot run).
+ */
+export function writeChecks<T>(rulesOf: (value: T) => RulesPolicy, at: Array<string | number>) {
+  return (value: T, ctx: z.RefinementCtx<T>): void => {
+    if (ctx.issues.length > 0) return
+    for (const w of rulesWriteIssues(rulesOf(value))) ctx.addIssue({ code: 'custom', path: [...at, ...w.path], message: w.message })
+  }
+}
+
+/** `RulesPolicy` as a write must pass it. */
+export const RulesPolicyWrite = RulesPolicy.superRefine(writeChecks<RulesPolicy>((p) => p, []))
 
 let defaultPolicy: RulesPolicy | undefined
 

@@ -1,0 +1,87 @@
+/**
+ * Tenant custom rules through the admin API: what a write checks (the rule's examples run through this
+ * deploy's engine) and what reading a stored config does not (an accepted config keeps serving after a
+ * deploy changes what its examples do).
+ */
+import { runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { beforeAll, describe, expect, inject, it } from 'vitest'
+import { MCP_HEADERS, workerFetch } from '../support/worker/fetch'
+import { clearTenantCache } from '../../src/tenant/store'
+import { call, createTenant, published, uniqueId, warmUp } from './control-support'
+
+beforeAll(warmUp, 30_000)
+
+type Issues = { error: string; issues: Array<{ path: string; message: string }> }
+type Rule = Record<string, unknown> & { examples: { match: string[]; noMatch: string[] } }
+type Stored = { policy: { rules: { customRules: Rule[] } } }
+
+const rule = (over: Record<string, unknown> = {}): Rule => ({
+  id: 'acme-ticket',
+  description: 'Internal ticket ids must not leave the company.',
+  kind: 'pii',
+  score: 0.5,
+  keywords: ['acme-'],
+  pattern: 'ACME-[0-9]{6}',
+  examples: { match: ['id ACME-123456'], noMatch: ['ACME-12'] },
+  ...over,
+})
+
+describe('a stored config whose examples this engine no longer confirms', { timeout: 30_000 }, () => {
+  // A deploy can change whether an accepted example fires (normalisation, or the shipped rules a decoding
+  // rule's examples are rescanned with). Stood in for here by storing an example this engine never matched.
+  const stale = { match: ['id ACME-12'], noMatch: [] }
+
+  async function storeStale(tenant: string): Promise<void> {
+    await runInDurableObject(env.TENANT_CONFIG.getByName(tenant), (_, state) => {
+      const row = state.storage.sql.exec<{ config: string }>('SELECT config FROM versions WHERE version = 1').one()
+      const config = JSON.parse(row.config) as Stored
+      config.policy.rules.customRules[0] = { ...config.policy.rules.customRules[0], examples: stale } as Rule
+      state.storage.sql.exec('UPDATE versions SET config = ? WHERE version = 1', JSON.stringify(config))
+    })
+    const record = (await env.CONFIG.get<{ config: Stored }>(`tenant:${tenant}`, 'json'))!
+    record.config.policy.rules.customRules[0] = { ...record.config.policy.rules.customRules[0], examples: stale } as Rule
+    await env.CONFIG.put(`tenant:${tenant}`, JSON.stringify(record))
+    clearTenantCache(tenant)
+  }
+
+  it('keeps serving its traffic and reads back, the examples reported as warnings', async () => {
+    const tenant = uniqueId('stale-ex')
+    await createTenant(tenant, { origin: { url: inject('jsonOriginUrl') }, policy: { rules: { customRules: [rule()] } } })
+    await storeStale(tenant)
+
+    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }
+    const res = await workerFetch(`https://fw.example/t/${tenant}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, 'mcp-protocol-version': '2025-06-18' }, body: JSON.stringify(init) })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ id: 1, result: { serverInfo: expect.any(Object) } })
+
+    const read = await call<{ version: number; config: Stored; warnings: unknown }>('GET', `/tenants/${tenant}`)
+    expect(read.status).toBe(200)
+    expect(read.body.config.policy.rules.customRules[0]?.examples).toEqual(stale)
+    expect(read.body.warnings).toEqual([{ path: 'policy.rules.customRules.0.examples.match.0', message: 'example does not match' }])
+    const policy = await call<{ warnings: unknown }>('GET', `/tenants/${tenant}/policy`)
+    expect(policy.status).toBe(200)
+    expect(policy.body.warnings).toEqual([{ path: 'rules.customRules.0.examples.match.0', message: 'example does not match' }])
+    // The dry run of the stored config runs too.
+    const dry = await call('POST', `/tenants/${tenant}/test`, { body: { direction: 'server_to_client', message: { jsonrpc: '2.0', id: 2, result: { content: [{ type: 'text', text: 'see ACME-123456' }] } } } })
+    expect(dry.status).toBe(200)
+  })
+
+  it('still checks them on every write: a save, a dry run of a proposed config and a rollback name the example', async () => {
+    const tenant = uniqueId('stale-wr')
+    const origin = { url: 'https://origin.example/mcp' }
+    await createTenant(tenant, { origin, policy: { rules: { customRules: [rule()] } } })
+    await storeStale(tenant)
+    const issue = { path: 'policy.rules.customRules.0.examples.match.0', message: 'example does not match' }
+
+    const current = (await call<{ config: Record<string, unknown> }>('GET', `/tenants/${tenant}`)).body.config
+    expect(await call<Issues>('PUT', `/tenants/${tenant}`, { body: current })).toMatchObject({ status: 400, body: { error: 'invalid_config', issues: [issue] } })
+    const dry = await call<Issues>('POST', `/tenants/${tenant}/test`, { body: { direction: 'server_to_client', message: { jsonrpc: '2.0', id: 2, result: {} }, config: current } })
+    expect(dry).toMatchObject({ status: 400, body: { error: 'invalid_config', issues: [{ ...issue, path: `config.${issue.path}` }] } })
+
+    // Fixed, it saves; rolling back to the stored version would write it again, so it is checked as a write.
+    expect((await call('PUT', `/tenants/${tenant}`, { body: { origin, policy: { rules: { customRules: [rule()] } } } })).status).toBe(200)
+    expect(await call<Issues>('POST', `/tenants/${tenant}/rollback`, { body: { version: 1 } })).toMatchObject({ status: 400, body: { error: 'invalid_config', issues: [issue] } })
+    expect((await published(tenant))?.version).toBe(2)
+  })
+})
