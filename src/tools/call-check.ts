@@ -20,6 +20,7 @@ import { relistIfChanged } from './list-changed'
 import type { IndexedPin } from './pin-cache'
 import { compileSchema, type CompiledSchema, type SchemaCheck } from './schema'
 import { BoundedCache } from '../bounded-cache'
+import type { FirewallRuleId } from '../inspect/rule-ids'
 
 /** What a forwarded call leaves behind for its result. */
 export interface CallMemo {
@@ -67,7 +68,7 @@ export function checkTaskRequest(init: ToolGateInit, m: JsonRpcRequest, tool: st
 }
 
 /** Where each request names what the access lists judge, and how their refusal of it reads. */
-const NAMED: Readonly<Record<string, { kind: AccessKind; field: 'name' | 'uri'; reason: Refusal; rule: string }>> = {
+const NAMED: Readonly<Record<string, { kind: AccessKind; field: 'name' | 'uri'; reason: Refusal; rule: FirewallRuleId }>> = {
   'tools/call': { kind: 'tools', field: 'name', reason: 'tool-not-allowed', rule: 'tool-access-denied' },
   'prompts/get': { kind: 'prompts', field: 'name', reason: 'prompt-not-allowed', rule: 'prompt-access-denied' },
   'resources/read': { kind: 'resources', field: 'uri', reason: 'resource-not-allowed', rule: 'resource-access-denied' },
@@ -170,7 +171,7 @@ async function pinnedOrRefused(init: ToolGateInit, pins: Pins, m: JsonRpcRequest
     throw err instanceof FirewallError ? new FirewallError(err.problem, m.id) : err
   }
   const strict = init.tools.pinning === 'enforce'
-  const refuseOr = (reason: Refusal, rule: string, definition: string | null): Pinned => {
+  const refuseOr = (reason: Refusal, rule: FirewallRuleId, definition: string | null): Pinned => {
     const findings = [policyFinding(rule, '/params/name')]
     return strict ? { refuse: reason, findings } : { definition: parse(definition), findings: findings.map((f) => ({ ...f, action: 'flag' })) }
   }
@@ -197,7 +198,7 @@ function refuse(init: ToolGateInit, m: JsonRpcRequest, reason: Refusal, findings
 }
 
 /** Findings of a schema check: a violation, members the schema does not declare, keywords not checked. */
-export function schemaFindings(check: SchemaCheck, base: string, invalidRule: string): Finding[] {
+export function schemaFindings(check: SchemaCheck, base: string, invalidRule: FirewallRuleId): Finding[] {
   const out: Finding[] = []
   if (!check.valid) out.push({ ruleId: invalidRule, kind: 'policy', path: base, score: 1, action: 'flag' })
   for (const at of check.undeclared) out.push({ ruleId: 'schema-undeclared-property', kind: 'exfiltration', path: `${base}${at.slice(1)}`, score: 0, action: 'flag' })
@@ -205,7 +206,7 @@ export function schemaFindings(check: SchemaCheck, base: string, invalidRule: st
   return out
 }
 
-function policyFinding(ruleId: string, path: string): Finding {
+function policyFinding(ruleId: FirewallRuleId, path: string): Finding {
   return { ruleId, kind: 'policy', path, score: 1, action: 'block' }
 }
 

@@ -13,6 +13,7 @@ import { accessOf, enforcing, recordVerdict, type ToolGateInit } from './context
 import type { Access, AccessKind } from './access'
 import type { IndexedPin, PinIndex } from './pin-cache'
 import { DUPLICATE_NAME, mixedNames, type Named, type Pins } from './pins'
+import type { FirewallRuleId } from '../inspect/rule-ids'
 
 /** Where a list method keeps its entries, what they are pinned as, and which access list applies. */
 export interface ListSpec {
@@ -150,7 +151,7 @@ function accessNames(key: string, entry: JsonValue, name: string): string[] {
   return expression === -1 ? [template] : [template, template.slice(0, expression)]
 }
 
-const RULE: Record<Exclude<Outcome, 'keep'>, string> = {
+const RULE: Record<Exclude<Outcome, 'keep'>, FirewallRuleId> = {
   denied: 'tool-access-denied',
   pending: 'tool-pending-approval',
   rejected: 'tool-rejected',

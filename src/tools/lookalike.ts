@@ -7,10 +7,11 @@
 import type { Finding } from '../inspect/types'
 import { normalize } from '../inspect/normalize'
 import { confusableToAscii } from '../detectors/confusables'
+import type { FirewallRuleId } from '../inspect/rule-ids'
 
 /** Rule ids of the findings this check makes. */
-export const NAME_INVISIBLE = 'tool-name-invisible'
-export const NAME_LOOKALIKE = 'tool-name-lookalike'
+export const NAME_INVISIBLE = 'tool-name-invisible' satisfies FirewallRuleId
+export const NAME_LOOKALIKE = 'tool-name-lookalike' satisfies FirewallRuleId
 
 // Format and control characters and everything Unicode says to render as nothing: a name holding one
 // reads as another name (or as itself with a payload).

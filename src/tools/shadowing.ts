@@ -10,10 +10,11 @@
  */
 import { RE2JS } from 're2js'
 import type { Finding } from '../inspect/types'
+import type { FirewallRuleId } from '../inspect/rule-ids'
 
 /** Rule ids of the findings this check makes. */
-export const FOREIGN_DIRECTIVE = 'tool-shadowing-directive'
-export const FOREIGN_MENTION = 'tool-foreign-reference'
+export const FOREIGN_DIRECTIVE = 'tool-shadowing-directive' satisfies FirewallRuleId
+export const FOREIGN_MENTION = 'tool-foreign-reference' satisfies FirewallRuleId
 
 // Unquoted, only snake_case and camelCase count: kebab-case is too often English ("third-party", "built-in").
 const IDENT = '(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+)'

@@ -1,7 +1,7 @@
 /**
- * Tenant custom rules through the admin API: what a write checks (the rule's examples run through this
- * deploy's engine) and what reading a stored config does not (an accepted config keeps serving after a
- * deploy changes what its examples do).
+ * Tenant custom rules through the admin API: what a write checks (ids the firewall reports itself, the
+ * rule's examples run through this deploy's engine) and what reading a stored config does not (an
+ * accepted config keeps serving after a deploy changes what its examples do).
  */
 import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
@@ -25,6 +25,27 @@ const rule = (over: Record<string, unknown> = {}): Rule => ({
   pattern: 'ACME-[0-9]{6}',
   examples: { match: ['id ACME-123456'], noMatch: ['ACME-12'] },
   ...over,
+})
+
+describe('custom rule ids', () => {
+  // Each is an id the firewall's own checks report (the engine, the pipeline, the tool checks, the classifier).
+  it.each(['tool-foreign-reference', 'rules-budget-exceeded', 'rules-match-limit', 'inspection-error', 'tool-deny-list', 'classifier-injection', 'tool-access-denied', 'schema-arguments-invalid'])(
+    'refuses %s, an id the firewall reports itself, when the config is saved',
+    async (id) => {
+      const tenant = uniqueId('reserved')
+      const config = { origin: { url: 'https://origin.example/mcp' }, policy: { rules: { customRules: [rule({ id, examples: { match: [], noMatch: [] } })] } } }
+      const created = await call<Issues>('PUT', `/tenants/${tenant}`, { body: config })
+      expect(created.status).toBe(400)
+      expect(created.body).toEqual({
+        error: 'invalid_config',
+        issues: [{ path: 'policy.rules.customRules.0.id', message: `rule id ${id} is one the firewall reports itself; choose another` }],
+      })
+      await createTenant(tenant, { origin: { url: 'https://origin.example/mcp' } })
+      const policy = await call<Issues>('PUT', `/tenants/${tenant}/policy`, { body: config.policy })
+      expect(policy.body.issues).toEqual([{ path: 'rules.customRules.0.id', message: `rule id ${id} is one the firewall reports itself; choose another` }])
+      expect((await published(tenant))?.version).toBe(1)
+    },
+  )
 })
 
 describe('a stored config whose examples this engine no longer confirms', { timeout: 30_000 }, () => {

@@ -9,8 +9,9 @@
 import type { Detector, Finding, MessageContext, ScanField } from '../../inspect/types'
 import { ClassifierPolicy, type ClassifierRole } from './config'
 import { getScorer, Scorer, type LinearModel, type TextScore } from './model'
+import type { FirewallRuleId } from '../../inspect/rule-ids'
 
-export const CLASSIFIER_RULE_ID = 'classifier-injection'
+export const CLASSIFIER_RULE_ID = 'classifier-injection' satisfies FirewallRuleId
 
 /** Below this many characters a string cannot carry an instruction worth scoring (ids, enum values). */
 const MIN_CHARS = 12

@@ -5,6 +5,7 @@
  * (`RulesPolicyWrite`, `rulesWriteIssues`): whether an example fires depends on this deploy's engine.
  */
 import { z } from 'zod'
+import { isFirewallRuleId } from '../../inspect/rule-ids'
 import { compileLoneRule, compileRules, type CompiledRuleSet } from './compile'
 import { textField } from './field'
 import { compileRe2 } from './matcher'
@@ -213,12 +214,17 @@ export type RulesPolicyInput = z.input<typeof RulesPolicy>
 
 /**
  * What a write of the policy must pass besides `RulesPolicy`: the checks whose outcome depends on this
- * deploy (each custom rule's examples). A stored config is read without them, so a deploy never turns an
- * accepted config into one that fails its tenant's traffic closed; the admin API reports them on read as
- * warnings.
+ * deploy (each custom rule's examples, and its id against the ids the firewall reports itself, a list a
+ * release may extend). A stored config is read without them, so a deploy never turns an accepted config
+ * into one that fails its tenant's traffic closed; the admin API reports them on read as warnings.
  */
 export function rulesWriteIssues(policy: RulesPolicy): WriteIssue[] {
-  return policy.customRules.flatMap((rule, i) => customRuleExampleIssues(rule).map((w) => ({ path: ['customRules', i, ...w.path], message: w.message })))
+  return policy.customRules.flatMap((rule, i) => {
+    // A custom rule reporting under the firewall's own id would mix the tenant's findings with the
+    // firewall's (events, alert counts, `ruleIds`) and be treated as that check where code singles it out.
+    const id: WriteIssue[] = isFirewallRuleId(rule.id) ? [{ path: ['id'], message: `rule id ${rule.id} is one the firewall reports itself; choose another` }] : []
+    return [...id, ...customRuleExampleIssues(rule)].map((w) => ({ path: ['customRules', i, ...w.path], message: w.message }))
+  })
 }
 
 /**
