@@ -101,6 +101,9 @@ export class AlertOutbox extends DurableObject<Env> {
     const bound = this.#table.tenant()
     if (bound !== null && bound !== input.tenant) throw new Error('tenant id does not match this object')
     this.#table.purge()
+    // The next enqueue reads the authority again (and finds the tenant gone) instead of trusting a config
+    // cached before the purge, which would queue rows only a later sweep erases.
+    this.#config = null
     await this.ctx.storage.deleteAlarm()
   }
 

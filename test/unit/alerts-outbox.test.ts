@@ -165,6 +165,21 @@ describe('alert delivery', () => {
     await stub.purge({ tenant: id }) // the siem backlog would go on retrying into the next tests' receivers
   })
 
+  it('queues nothing for a tenant deleted since its object last read the config', async () => {
+    const id = uniqueId('al-gone')
+    await tenantWithWebhook(id, ['tenant.killed'])
+    receiver = stubReceiver([204])
+    expect(await sendAlert(env, id, killed)).toMatchObject({ deliveries: 1 }) // the object now holds the config for a few seconds
+    await receiver.delivery(0)
+    expect((await call('DELETE', `/tenants/${id}`)).status).toBe(204)
+    const stub = env.ALERTS.getByName(id)
+    await stub.purge({ tenant: id }) // as the deletion's purgers do (idempotent)
+    expect(await sendAlert(env, id, killed)).toMatchObject({ deliveries: 0 })
+    await runInDurableObject(stub, (_i, state) => {
+      expect(state.storage.sql.exec(`SELECT COUNT(*) AS n FROM deliveries`).one()['n']).toBe(0)
+    })
+  })
+
   it('never throws into the caller: a bad tenant id or alert resolves to null', async () => {
     expect(await sendAlert(env, 'Not A Tenant', killed)).toBeNull()
     const bogus = JSON.parse('{"type":"tenant.exploded","data":{}}') as typeof killed
