@@ -22,12 +22,13 @@ const TenantFields = z.object({
 
 /**
  * What the stored config would no longer pass if it were written now: custom-rule examples this deploy's
- * engine does not confirm. The config keeps serving as stored; the next write must fix them.
+ * engine does not confirm, custom-rule ids a release gave a shipped rule or the firewall's own checks. The
+ * config keeps serving as stored; the next write must fix them.
  */
 const Warnings = z
   .array(z.object({ path: z.string(), message: z.string() }).strict())
   .optional()
-  .describe('Checks the stored config would fail if written now (custom-rule examples, after a deploy changed the engine); it still serves')
+  .describe('Checks the stored config would fail if written now (custom-rule examples after a deploy changed the engine, custom-rule ids a release since gave a shipped rule); it still serves')
 
 /** A tenant's current config. `ETag` carries the version. */
 export const TenantResponse = TenantFields.extend({ warnings: Warnings }).strict()

@@ -46,7 +46,8 @@ const policyBody = (id: string, r: TenantRecord) => ({ id, version: r.version, u
 
 /**
  * A read's `warnings`: what the stored config would no longer pass if written on this deploy (custom-rule
- * examples the engine does not confirm since it changed). The config keeps serving; a write must fix them.
+ * examples the engine does not confirm since it changed, custom-rule ids a release gave a shipped rule or
+ * the firewall's own checks). The config keeps serving; a write must fix them.
  */
 const warnings = (r: TenantRecord, prefix: readonly string[]) => {
   const issues = rulesFieldIssues(r.config.policy.rules, prefix)

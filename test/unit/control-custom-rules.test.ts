@@ -106,3 +106,90 @@ describe('a stored config whose examples this engine no longer confirms', { time
     expect((await published(tenant))?.version).toBe(2)
   })
 })
+
+describe('a stored custom rule whose id a release gives a shipped rule', { timeout: 30_000 }, () => {
+  // Writes refuse a custom rule with a shipped rule's id, so a stored one has it only when a release
+  // added the shipped rule after the config was saved. Stood in for here by renaming the stored custom
+  // rule (its override and allow entry with it) to `pii-email`, an id the pii pack ships.
+  const PROTOCOL = '2025-06-18'
+  type RpcAnswer = { id: number; result?: { content: Array<{ text: string }> }; error?: { code: number; data: { reason: string; ruleIds?: string[] } } }
+
+  async function renameStored(tenant: string, from: string, to: string): Promise<void> {
+    const rename = (json: string): string => json.replaceAll(`"${from}"`, `"${to}"`)
+    await runInDurableObject(env.TENANT_CONFIG.getByName(tenant), (_, state) => {
+      const row = state.storage.sql.exec<{ config: string }>('SELECT config FROM versions WHERE version = 1').one()
+      state.storage.sql.exec('UPDATE versions SET config = ? WHERE version = 1', rename(row.config))
+    })
+    await env.CONFIG.put(`tenant:${tenant}`, rename((await env.CONFIG.get(`tenant:${tenant}`))!))
+    clearTenantCache(tenant)
+  }
+
+  async function liveSession(tenant: string): Promise<(message: unknown) => Promise<RpcAnswer>> {
+    const url = `https://fw.example/t/${tenant}/mcp`
+    const init = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 't', version: '1' } } }
+    const res = await workerFetch(url, { method: 'POST', headers: MCP_HEADERS, body: JSON.stringify(init) })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ id: 0, result: { serverInfo: expect.any(Object) } })
+    const headers = { ...MCP_HEADERS, 'mcp-session-id': res.headers.get('mcp-session-id') ?? '', 'mcp-protocol-version': PROTOCOL }
+    expect((await workerFetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).status).toBe(202)
+    return async (message) => {
+      const answer = await workerFetch(url, { method: 'POST', headers, body: JSON.stringify(message) })
+      expect(answer.status).toBe(200)
+      return answer.json<RpcAnswer>()
+    }
+  }
+
+  const echo = (id: number, text: string) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { message: text } } })
+  const issue = { path: 'policy.rules.customRules.0.id', message: 'rule id pii-email is taken by a shipped rule; choose another' }
+
+  async function stored(tenant: string, origin: { url: string }): Promise<void> {
+    // The override blocks the tenant's rule (a pii rule flags by default); the allow entry exempts one ticket.
+    const rules = { rules: { 'acme-ticket': { action: 'block' } }, customRules: [rule()], allow: [{ rule: 'acme-ticket', value: 'ACME-000000' }] }
+    await createTenant(tenant, { origin, policy: { revealRuleIds: true, rules } })
+    await renameStored(tenant, 'acme-ticket', 'pii-email')
+  }
+
+  it('keeps the tenant rule working under custom:<id>, with its override and allow entry, beside the shipped rule', async () => {
+    const tenant = uniqueId('shipped-id')
+    await stored(tenant, { url: inject('jsonOriginUrl') })
+
+    const live = await liveSession(tenant)
+    // The tenant's rule still blocks, reported under an id no shipped rule can have.
+    expect(await live(echo(1, 'ticket ACME-123456'))).toMatchObject({ id: 1, error: { code: -31001, data: { ruleIds: ['custom:pii-email'] } } })
+    // Its allow entry still exempts its value; the shipped pii-email runs as shipped (flag), not with the
+    // override the tenant wrote for its own rule.
+    const text = 'ticket ACME-000000, mail jane.doe@acme-corp.io'
+    expect(await live(echo(2, text))).toMatchObject({ id: 2, result: { content: [{ text }] } })
+
+    const dry = await call<{ verdict: string; findings: Array<{ ruleId: string; pack?: string; action?: string }> }>('POST', `/tenants/${tenant}/test`, {
+      body: { direction: 'client_to_server', message: echo(3, 'ticket ACME-123456, mail jane.doe@acme-corp.io') },
+    })
+    expect(dry.status).toBe(200)
+    expect(dry.body.verdict).toBe('block')
+    expect(dry.body.findings.map((f) => [f.ruleId, f.pack, f.action]).sort()).toEqual([
+      ['custom:pii-email', 'custom', 'block'],
+      ['pii-email', 'pii', 'flag'],
+    ])
+  })
+
+  it('reads back with the id under warnings, and a write must rename the rule', async () => {
+    const tenant = uniqueId('shipped-wr')
+    const origin = { url: 'https://origin.example/mcp' }
+    await stored(tenant, origin)
+
+    const read = await call<{ config: Stored & Record<string, unknown>; warnings: unknown }>('GET', `/tenants/${tenant}`)
+    expect(read.status).toBe(200)
+    expect(read.body.config.policy.rules.customRules[0]?.id).toBe('pii-email')
+    expect(read.body.warnings).toEqual([issue])
+    const policy = await call<{ policy: Record<string, unknown>; warnings: unknown }>('GET', `/tenants/${tenant}/policy`)
+    expect(policy.status).toBe(200)
+    expect(policy.body.warnings).toEqual([{ ...issue, path: 'rules.customRules.0.id' }])
+
+    expect(await call<Issues>('PUT', `/tenants/${tenant}`, { body: read.body.config })).toMatchObject({ status: 400, body: { error: 'invalid_config', issues: [issue] } })
+    expect(await call<Issues>('PUT', `/tenants/${tenant}/policy`, { body: policy.body.policy })).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_config', issues: [{ ...issue, path: 'rules.customRules.0.id' }] },
+    })
+    expect((await published(tenant))?.version).toBe(1)
+  })
+})

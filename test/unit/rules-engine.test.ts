@@ -370,6 +370,25 @@ describe('tenant policy', () => {
     expect(compileRules(RulesPolicy.parse(policy)).rules.find((r) => r.id === 'acme-project-code')?.matcher.engine).toBe('re2')
   })
 
+  // A write refuses a custom rule with a shipped rule's id or one the firewall reports itself, but a
+  // release may add that id after the config was stored: the tenant's rule keeps running, reported under
+  // an id no other rule has, with the override and allow entries written for it; the shipped rule runs
+  // with its pack's settings.
+  it('runs a stored custom rule whose id a release gave a shipped rule or the firewall as custom:<id>', () => {
+    const rule = (id: string, prefix: string) => ({ id, description: 'Internal ticket numbers must not leave the company.', kind: 'pii' as const, score: 1, keywords: [`${prefix.toLowerCase()}-`], pattern: `${prefix}-\\d{3}` })
+    const policy: RulesPolicyInput = {
+      customRules: [rule('pii-email', 'ACME'), rule('tool-foreign-reference', 'TKT')],
+      rules: { 'pii-email': { action: 'redact' } },
+      allow: [{ rule: 'pii-email', value: 'ACME-000' }, { rule: 'tool-foreign-reference', value: 'TKT-000' }],
+    }
+    const text = 'ACME-123 ACME-000 TKT-456 TKT-000 mail jane.doe@acme-corp.io'
+    expect(scan(text, { policy }).map((f) => [f.ruleId, f.pack, f.action, text.slice(...(f.span ?? [0, 0]))])).toEqual([
+      ['pii-email', 'pii', 'flag', 'jane.doe@acme-corp.io'],
+      ['custom:pii-email', 'custom', 'redact', 'ACME-123'],
+      ['custom:tool-foreign-reference', 'custom', 'flag', 'TKT-456'],
+    ])
+  })
+
   // RE2 reports a zero-length match at every position a pattern such as `x*` or `(?:…)?` can match
   // nothing: each was a finding with an empty span, so a redacting rule hit the match cap on any text
   // of a few hundred characters and blocked every message (`rules-match-limit`).

@@ -31,7 +31,7 @@ describe('RulesPolicy', () => {
     ['an override of an unknown rule', { rules: { 'no-such-rule': { disabled: true } } }, [['rules.no-such-rule', 'unknown rule id no-such-rule']]],
     ['an allow entry for an unknown rule', { allow: [{ rule: 'no-such-rule', value: 'x' }] }, [['allow.0.rule', 'unknown rule id no-such-rule']]],
     ['a rule id that is not kebab-case', { rules: { Bad_Id: { disabled: true } } }, [['rules.Bad_Id', 'Invalid key in record']]],
-    ['a custom rule reusing a shipped id', custom({ id: 'github-token' }), [['customRules.0.id', 'rule id github-token is already taken']]],
+    ['a custom rule reusing a shipped id', custom({ id: 'github-token' }), [['customRules.0.id', 'rule id github-token is taken by a shipped rule; choose another']]],
     ['a custom rule taking an id the firewall reports itself', custom({ id: 'tool-foreign-reference' }), [['customRules.0.id', 'rule id tool-foreign-reference is one the firewall reports itself; choose another']]],
     ['a custom rule taking the rule engine\'s own id', custom({ id: 'rules-budget-exceeded' }), [['customRules.0.id', 'rule id rules-budget-exceeded is one the firewall reports itself; choose another']]],
     // RE2's own message for JavaScript-only syntax misleads ("invalid named capture" for a lookbehind): the issue names the construct.
@@ -76,11 +76,15 @@ describe('RulesPolicy', () => {
       ['customRules.0.examples.noMatch.0', 'example matches'],
     ])
     // What the runtime depends on holds on every read.
-    for (const over of [{ pattern: '(a)\\1' }, { pattern: '[ÿ-ā]' }, { pattern: '(k)=(v)', group: 2, startGroup: 1 }, { id: 'github-token' }])
+    for (const over of [{ pattern: '(a)\\1' }, { pattern: '[ÿ-ā]' }, { pattern: '(k)=(v)', group: 2, startGroup: 1 }])
       expect(RulesPolicy.safeParse(custom(over)).success, JSON.stringify(over)).toBe(false)
-    // An id the firewall reports itself is refused when written; the list may grow with a release, so a
-    // stored config that holds one still reads (the admin API warns of it).
+    // Two custom rules sharing an id only a write can cause: refused on read too.
+    const one = custom({}).customRules ?? []
+    expect(RulesPolicy.safeParse({ customRules: [...one, ...one] }).error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['customRules.1.id', 'rule id tenant-rule is already taken']])
+    // A shipped rule's id, or one the firewall reports itself, is refused when written; a release may add
+    // either, so a stored config that holds one still reads (the admin API warns of it).
     expect(RulesPolicy.safeParse(custom({ id: 'inspection-error' })).success).toBe(true)
+    expect(RulesPolicy.safeParse({ ...custom({ id: 'github-token' }), rules: { 'github-token': { action: 'flag' } } }).success).toBe(true)
     // The examples of a rule that does not compile are not run (they could not be).
     expect(issues(custom({ pattern: '(a)\\1', examples: { match: ['y'] } })).map(([path]) => path)).toEqual(['customRules.0.pattern'])
   })

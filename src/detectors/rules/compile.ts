@@ -3,11 +3,12 @@
  * object (the tenant config is cached per isolate, so its identity is stable for a config version).
  * Shipped regexes are compiled once per isolate and shared by every tenant.
  */
+import { isFirewallRuleId } from '../../inspect/rule-ids'
 import type { Direction, FieldRole, RuleAction } from '../../inspect/types'
 import { foldAccents } from './fold'
 import { KeywordIndex } from './keywords'
 import { compileJs, compileRe2, type RegexMatcher } from './matcher'
-import { builtinPacks } from './packs'
+import { builtinPacks, builtinRuleIds } from './packs'
 import type { CustomRule, RulesLimits, RulesPolicy } from './policy'
 import type { ActionSetting, DecodeSpec, PackName, RuleKind, RuleSpec } from './schema'
 import { compileValidator, type ValidatorFn } from './validators'
@@ -175,12 +176,22 @@ function builtinMatcher(spec: RuleSpec): RegexMatcher {
   return m
 }
 
+/**
+ * The id a tenant rule runs and reports under. A write refuses a custom rule taking an id a shipped rule
+ * or the firewall itself reports, but a release can add that id after the config was saved, and the
+ * stored config must keep serving: such a rule runs as `custom:<id>` (a rule id holds no colon), so its
+ * findings are never counted, allow-listed or singled out as the other's.
+ */
+export function customRuleId(id: string): string {
+  return builtinRuleIds().has(id) || isFirewallRuleId(id) ? `custom:${id}` : id
+}
+
 function customRule(spec: CustomRule, policy: RulesPolicy): CompiledRule | null {
   const o = policy.rules[spec.id]
   if (o?.disabled ?? !spec.enabled) return null
   // Tenant patterns run on re2js only, whatever they look like (linear time).
   const matcher = compileRe2(asRun(spec).pattern, spec.flags, { group: spec.group, startGroup: spec.startGroup })
-  return build(spec, 'custom', matcher, {
+  return build({ ...spec, id: customRuleId(spec.id) }, 'custom', matcher, {
     action: o?.action ?? spec.action ?? DEFAULT_ACTION[spec.kind],
     score: o?.score ?? spec.score,
     monitor: false,
@@ -188,12 +199,17 @@ function customRule(spec: CustomRule, policy: RulesPolicy): CompiledRule | null 
 }
 
 function compileSet(policy: RulesPolicy): CompiledRuleSet {
+  // Custom rules running under another id (`customRuleId`). The override and the allow entries keyed by
+  // their id were written when it named only the tenant's rule: they stay with it, and the shipped rule
+  // of that id runs with its pack's settings.
+  const renamed = new Map<string, string>()
+  for (const r of policy.customRules) if (customRuleId(r.id) !== r.id) renamed.set(r.id, customRuleId(r.id))
   const rules: CompiledRule[] = []
   for (const pack of builtinPacks()) {
     const ps = policy.packs[pack.pack]
     const packOn = ps.enabled ?? pack.enabled
     for (const spec of pack.rules) {
-      const o = policy.rules[spec.id]
+      const o = renamed.has(spec.id) ? undefined : policy.rules[spec.id]
       const enabled = o?.disabled !== undefined ? !o.disabled : packOn && spec.enabled
       if (!enabled) continue
       const staged = ps.enforceVersion !== undefined && spec.since > ps.enforceVersion
@@ -210,7 +226,8 @@ function compileSet(policy: RulesPolicy): CompiledRuleSet {
     const r = customRule(spec, policy)
     if (r !== null) rules.push(r)
   }
-  return assemble(rules, policy.allow, policy.limits)
+  const allow = policy.allow.map((a) => (typeof a === 'string' ? a : { ...a, rule: renamed.get(a.rule) ?? a.rule }))
+  return assemble(rules, allow, policy.limits)
 }
 
 /**
@@ -220,7 +237,7 @@ function compileSet(policy: RulesPolicy): CompiledRuleSet {
  */
 export function compileLoneRule(spec: RuleSpec, limits: RulesLimits, rescanPool: readonly CompiledRule[]): CompiledRuleSet {
   const matcher = compileRe2(asRun(spec).pattern, spec.flags, { group: spec.group, startGroup: spec.startGroup })
-  const rule = build(spec, 'custom', matcher, { action: spec.action ?? DEFAULT_ACTION[spec.kind], score: spec.score, monitor: false })
+  const rule = build({ ...spec, id: customRuleId(spec.id) }, 'custom', matcher, { action: spec.action ?? DEFAULT_ACTION[spec.kind], score: spec.score, monitor: false })
   return assemble([rule], [], limits, rescanPool)
 }
 

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import { isFirewallRuleId } from '../../inspect/rule-ids'
-import { compileLoneRule, compileRules, type CompiledRuleSet } from './compile'
+import { compileLoneRule, compileRules, customRuleId, type CompiledRuleSet } from './compile'
 import { textField } from './field'
 import { compileRe2 } from './matcher'
 import { builtinRuleIds } from './packs'
@@ -107,7 +107,8 @@ export function customRuleExampleIssues(rule: CustomRule): WriteIssue[] {
   const set = loneSet(rule)
   const direction = rule.targets.directions?.[0] ?? 'server_to_client'
   const role = rule.targets.roles?.[0] ?? 'tool-result'
-  const firesIn = (s: string, on: CompiledRuleSet): boolean => scanField(on, textField(s, role), direction, newBudget()).some((f) => f.ruleId === rule.id)
+  const id = customRuleId(rule.id)
+  const firesIn = (s: string, on: CompiledRuleSet): boolean => scanField(on, textField(s, role), direction, newBudget()).some((f) => f.ruleId === id)
   const fires = (s: string): boolean => firesIn(s, set)
   const out: WriteIssue[] = []
   rule.examples.match.forEach((ex, i) => {
@@ -193,11 +194,13 @@ export const RulesPolicy = z
   })
   .strict()
   .superRefine((policy, ctx) => {
+    // A custom rule with a shipped rule's id is refused when written (`rulesWriteIssues`), not here: a
+    // release may ship a rule with the id of one a tenant already stored, which then runs as
+    // `custom:<id>` (`customRuleId`). Two custom rules sharing an id only a write can cause.
     const builtin = builtinRuleIds()
     const custom = new Set<string>()
     policy.customRules.forEach((r, i) => {
-      if (builtin.has(r.id) || custom.has(r.id))
-        ctx.addIssue({ code: 'custom', path: ['customRules', i, 'id'], message: `rule id ${r.id} is already taken` })
+      if (custom.has(r.id)) ctx.addIssue({ code: 'custom', path: ['customRules', i, 'id'], message: `rule id ${r.id} is already taken` })
       custom.add(r.id)
     })
     const known = (id: string): boolean => builtin.has(id) || custom.has(id)
@@ -214,15 +217,22 @@ export type RulesPolicyInput = z.input<typeof RulesPolicy>
 
 /**
  * What a write of the policy must pass besides `RulesPolicy`: the checks whose outcome depends on this
- * deploy (each custom rule's examples, and its id against the ids the firewall reports itself, a list a
- * release may extend). A stored config is read without them, so a deploy never turns an accepted config
- * into one that fails its tenant's traffic closed; the admin API reports them on read as warnings.
+ * deploy (each custom rule's examples, and its id against the shipped rules' and the ids the firewall
+ * reports itself, lists a release may extend). A stored config is read without them, so a deploy never
+ * turns an accepted config into one that fails its tenant's traffic closed; the admin API reports them on
+ * read as warnings.
  */
 export function rulesWriteIssues(policy: RulesPolicy): WriteIssue[] {
+  const builtin = builtinRuleIds()
   return policy.customRules.flatMap((rule, i) => {
-    // A custom rule reporting under the firewall's own id would mix the tenant's findings with the
-    // firewall's (events, alert counts, `ruleIds`) and be treated as that check where code singles it out.
-    const id: WriteIssue[] = isFirewallRuleId(rule.id) ? [{ path: ['id'], message: `rule id ${rule.id} is one the firewall reports itself; choose another` }] : []
+    // A custom rule reporting under a shipped rule's or the firewall's own id would mix the tenant's
+    // findings with those (events, alert counts, `ruleIds`), and overrides and allow entries naming it
+    // could mean either. A stored one runs as `custom:<id>` until renamed.
+    const id: WriteIssue[] = builtin.has(rule.id)
+      ? [{ path: ['id'], message: `rule id ${rule.id} is taken by a shipped rule; choose another` }]
+      : isFirewallRuleId(rule.id)
+        ? [{ path: ['id'], message: `rule id ${rule.id} is one the firewall reports itself; choose another` }]
+        : []
     return [...id, ...customRuleExampleIssues(rule)].map((w) => ({ path: ['customRules', i, ...w.path], message: w.message }))
   })
 }
