@@ -13,7 +13,7 @@
  */
 import { toWire } from '../errors'
 import type { Problem } from '../errors'
-import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
+import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
 import type { ServerOutcome } from '../proxy/exchange'
 import type { BudgetConfig, ScopeKey } from './config'
 import { toolLimits } from './config'
@@ -77,9 +77,11 @@ export class BudgetMeter {
   /**
    * Charges client messages about to be forwarded: a request each and their argument tokens, plus the
    * content of replies to sampling requests. Requests for methods that produce context text also need at
-   * least one token left. All or nothing.
+   * least one token left. All or nothing. `taskTool` names the tool a `tasks/result` request's task runs,
+   * when recorded (Exchange.pending): its result is that tool's text, so it needs a token of the tool's
+   * left too, as a call of the tool does; the request itself was the call's, and is not charged to it again.
    */
-  async admitClient(messages: readonly JsonRpcMessage[]): Promise<BudgetVerdict> {
+  async admitClient(messages: readonly JsonRpcMessage[], taskTool: (request: JsonRpcRequest) => string | undefined = () => undefined): Promise<BudgetVerdict> {
     await loadTokenizer()
     const spends = new Map<string, Spend>()
     for (const m of messages) {
@@ -90,6 +92,8 @@ export class BudgetMeter {
       const requests = isRequest ? 1 : 0
       if (tokens === 0 && requests === 0) continue
       for (const scope of this.#scopes(isRequest ? toolOf(m) : undefined)) add(spends, scope, tokens, requests, probe)
+      const task = isRequest && m.method === 'tasks/result' ? taskTool(m) : undefined
+      if (task !== undefined && toolLimits(this.#init.budget, task)) add(spends, `tool:${task}`, 0, 0, true)
     }
     if (spends.size === 0) return null
     return this.#verdict(await this.#ledger.spend(this.#ctx, [...spends.values()]))

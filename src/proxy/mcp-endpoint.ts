@@ -254,7 +254,8 @@ async function sendToOrigin(r: AuthedRequest, originUrl: URL, exchange: Exchange
   const { isBatch, single, outgoing, answers } = c
   // Requests and argument tokens are charged before anything is forwarded; a refused request never reaches the origin.
   const meter = exchange.init.meter
-  const refusal = meter && outgoing.length > 0 ? await meter.admitClient(outgoing) : null
+  // A `tasks/result` is refused up front too when its task's tool (recorded when the call created it) has no tokens left.
+  const refusal = meter && outgoing.length > 0 ? await meter.admitClient(outgoing, (m) => exchange.pending.get(m.id)?.toolName) : null
   if (meter && refusal) {
     const only = outgoing.length === 1 && !isBatch ? outgoing[0] : undefined
     // A sensitive call refused here keeps the operator's approval it used: it never reached the origin.

@@ -82,6 +82,27 @@ describe('a task created by a call through the firewall', () => {
     }
   })
 
+  it("is refused before the origin once its tool's token budget is spent, like a call to the tool", async () => {
+    const tenant = 'task-budget-spent'
+    const config = (toolLimit: number) => ({ origin: { url: origin.url }, budget: { tokensPerDay: 1_000_000, perTool: { report: { tokensPerDay: toolLimit } }, leaseFraction: 0 } })
+    await fw.admin.putTenant(tenant, config(1_000_000))
+    const first = await taskOf(tenant)
+    const second = await taskOf(tenant)
+    expect((await send(tenant, { id: 3, method: 'tasks/result', params: { taskId: first } })).body.result).toBeDefined()
+    // The tool's window now holds exactly what it was charged: not one token is left for the second result.
+    const rows = (await fw.admin.request('GET', `admin/v1/tenants/${tenant}/usage`)).body as { usage: Array<{ scope: string; used: number }> }
+    const used = rows.usage.find((r) => r.scope === 'tool:report')?.used ?? 0
+    expect(used).toBeGreaterThan(0)
+    await fw.admin.putTenant(tenant, config(used))
+    const before = hits.length
+    const got = await send(tenant, { id: 4, method: 'tasks/result', params: { taskId: second } })
+    expect(got.body.error?.code).toBe(-31002)
+    expect(got.body.error?.data).toMatchObject({ scope: 'tool', tool: 'report', metric: 'tokens' })
+    expect(hits.slice(before)).not.toContain('tasks/result')
+    // Only the tool's tokens are spent: other requests of the tenant still go through.
+    expect((await send(tenant, { id: 5, method: 'tools/list' })).body.result).toBeDefined()
+  })
+
   it("is stopped by its tool's kill switch, never reaching the origin", async () => {
     await fw.admin.putTenant('task-kill', { origin: { url: origin.url } })
     const taskId = await taskOf('task-kill')
