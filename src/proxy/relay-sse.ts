@@ -259,6 +259,10 @@ async function handleItem(item: SseItem, exchange: Exchange, opts: SseRelayOptio
     const outcome = await exchange.fromServerChecked(m, bytes)
     if ('emit' in outcome) emit.push(outcome.emit)
     else if (outcome.answerOrigin) answers.push(outcome.answerOrigin)
+    // A response refused for budget ends the stream, and so the rest of its batch (2025-03-26 origins may
+    // batch): nothing after it is charged or shown, and the responses among it stay waiting, so they get
+    // the same -31002 when the stream is cut (failClosed).
+    if (exchange.budgetRefused) break
   }
   if (answers.length > 0) opts.answerOrigin(answers)
   // Nothing left to show: the id alone still moves the client's resume point past this event (an empty

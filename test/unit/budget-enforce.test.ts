@@ -73,6 +73,30 @@ describe('budget on the SSE relay', () => {
     expect(cancelled).toBe(true)
     expect(await usage('enf-sse', budget)).toMatchObject([{ metric: 'tokens', used: countTokens(first), reserved: 0 }])
   })
+
+  it('delivers and charges nothing after a refused result in the same batch event (2025-03-26 origins batch)', async () => {
+    const small = words(10)
+    const { exchange, budget } = exchangeFor('enf-sse-batch', { tokensPerMinute: 2 * countTokens(small) + 5, leaseFraction: 0 })
+    for (const id of [1, 2, 3, 4]) exchange.fromClient({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'read', arguments: {} } })
+    const sampling = { jsonrpc: '2.0', id: 'srv-1', method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'after the refusal' } }], maxTokens: 10 } }
+    const batch = [result(1, small), result(2, words(200)), result(3, small), sampling, { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'after the refusal' } }]
+    const upstream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(enc.encode(`event: message\nid: e1\ndata: ${JSON.stringify(batch)}\n\n`))
+        c.enqueue(enc.encode(`event: message\nid: e2\ndata: ${JSON.stringify(result(4, 'never sent'))}\n\n`))
+      },
+    })
+    const toOrigin: unknown[] = []
+    const body = await relaySse(upstream, exchange, { maxLineBytes: 1 << 20, maxEventBytes: 1 << 20, maxDepth: 64, idleTimeoutMs: 10_000, prelude: [], answerOrigin: (m) => toOrigin.push(...m), abortOrigin: () => undefined })
+    const out = await new Response(body).text()
+    expect(out).not.toContain('after the refusal')
+    expect(out).not.toContain('never sent')
+    const sent = out.split('\n\n').filter(Boolean).flatMap((e) => [JSON.parse(e.split('data: ')[1] ?? 'null') as unknown]).flat() as Array<{ id: number; error?: { code: number } }>
+    // 1 was delivered; 2 was refused; 3 and 4 were waiting when the stream ended: every one gets the error.
+    expect(sent.map((m) => [m.id, m.error?.code ?? 'result'])).toEqual([[1, 'result'], [2, -31002], [3, -31002], [4, -31002]])
+    expect(toOrigin).toEqual([]) // the origin exchange is aborted: nothing is answered on the client's behalf either
+    expect(await usage('enf-sse-batch', budget)).toMatchObject([{ metric: 'tokens', used: countTokens(small), reserved: 0 }])
+  })
 })
 
 describe('budget on the JSON relay', () => {
