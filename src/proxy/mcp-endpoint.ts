@@ -12,6 +12,7 @@ import { parseJsonBody } from '../mcp/jsonrpc'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../mcp/jsonrpc'
 import { compilePolicy } from '../inspect/policy'
 import { EventSink } from '../audit/sink'
+import { loadTenant } from '../tenant/store'
 import type { LoadedTenant } from '../tenant/store'
 import { checkAccept, checkContentType, checkMethod, readCappedText } from './ingress'
 import { checkBrowserOrigin, corsHeaders, preflight } from './cors'
@@ -372,6 +373,7 @@ async function relay(
     return new Response(null, { status: upstream.status, headers })
   }
   if (type === 'text/event-stream') {
+    const followBudget = budgetFollower(r, exchange)
     const body = await relaySse(upstream.body, exchange, {
       maxLineBytes: config.limits.maxSseLineBytes,
       maxEventBytes: config.limits.maxSseEventBytes,
@@ -384,10 +386,13 @@ async function relay(
       ...(exchange.init.era === 'legacy' ? { eventIdPrefix: streamPrefix(r, exchange, sent.resumed) } : {}),
       ...(sent.resumed ? { resumedFrom: sent.resumed.originId } : {}),
       onClose: () => exchange.init.sink.flush(),
-      // A kill thrown while the stream is open ends it within the kill switch's staleness bound.
+      // A kill thrown while the stream is open ends it within the kill switch's staleness bound, and the
+      // budget follows the tenant's config (a GET stream may stay open for hours).
       stillAllowed: async () => {
         const kill = await killState(r.tenant.id, { env: r.env })
-        return kill.ok && !kill.state.killed
+        if (!kill.ok || kill.state.killed) return false
+        await followBudget()
+        return true
       },
     })
     return new Response(body, { status: upstream.status, headers: applySseHeaders(headers) })
@@ -468,14 +473,42 @@ function newExchange(r: AuthedRequest, era: 'legacy' | 'modern', originUrl?: URL
   const gate = originUrl ? toolGateFor({ env: r.env, tenant, requestId: r.requestId, era, ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : {}), ...(sessionId ? { sessionId } : {}), policy, sink, originUrl, originHeaders: () => r.auth.originHeaders(r.request.headers), maxDepth: MAX_JSON_DEPTH }) : null
   if (gate) exchange.init.tools = gate
   // Token and request budgets (src/budget): a tenant without one gets no meter and pays nothing.
-  const budget = tenant.record.config.budget
-  if (budget) {
-    exchange.init.meter = new BudgetMeter({
-      env: r.env, tenantId: tenant.id, configVersion: tenant.record.version, budget, requestId: r.requestId,
-      ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : sessionId ? { sessionId } : {}),
-    })
-  }
+  const meter = meterFor(r, tenant.record)
+  if (meter) exchange.init.meter = meter
   return exchange
+}
+
+/** The meter of a request under one version of its tenant's config; none when that version has no budget. */
+function meterFor(r: AuthedRequest, record: LoadedTenant['record']): BudgetMeter | undefined {
+  const budget = record.config.budget
+  if (!budget) return undefined
+  return new BudgetMeter({
+    env: r.env, tenantId: r.tenant.id, configVersion: record.version, budget, requestId: r.requestId,
+    ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : r.sessionId ? { sessionId: r.sessionId } : {}),
+  })
+}
+
+/**
+ * Brings an open stream's meter up to the tenant's current budget: a budget set, changed or removed after
+ * the stream opened applies to what it carries from then on. Read through the isolate's config cache
+ * (`loadTenant`, CONFIG_TTL_MS), so it costs a KV read at most once per 10 s per isolate. A config that
+ * cannot be read keeps the budget the stream has.
+ */
+function budgetFollower(r: AuthedRequest, exchange: Exchange): () => Promise<void> {
+  let version = r.tenant.record.version
+  let budget = JSON.stringify(r.tenant.record.config.budget ?? null)
+  return async () => {
+    const latest = await loadTenant(r.env.CONFIG, r.tenant.id).catch(() => null)
+    if (!latest || latest.record.version <= version) return
+    version = latest.record.version
+    const next = JSON.stringify(latest.record.config.budget ?? null)
+    if (next === budget) return
+    const meter = meterFor(r, latest.record)
+    if (meter) await meter.ready() // a stream opened without a budget has not loaded the tokenizer
+    budget = next
+    exchange.init.meter = meter
+    console.log(JSON.stringify({ event: 'stream_budget_changed', requestId: r.requestId, tenant: r.tenant.id, configVersion: version, budget: meter !== undefined }))
+  }
 }
 
 /** The bearer a tenant's second-stage endpoint gets: its named secret, or none. Unreadable: the call fails (failMode decides). */
