@@ -373,7 +373,7 @@ async function relay(
     return new Response(null, { status: upstream.status, headers })
   }
   if (type === 'text/event-stream') {
-    const followBudget = budgetFollower(r, exchange)
+    const followConfig = configFollower(r, exchange)
     const body = await relaySse(upstream.body, exchange, {
       maxLineBytes: config.limits.maxSseLineBytes,
       maxEventBytes: config.limits.maxSseEventBytes,
@@ -386,13 +386,12 @@ async function relay(
       ...(exchange.init.era === 'legacy' ? { eventIdPrefix: streamPrefix(r, exchange, sent.resumed) } : {}),
       ...(sent.resumed ? { resumedFrom: sent.resumed.originId } : {}),
       onClose: () => exchange.init.sink.flush(),
-      // A kill thrown while the stream is open ends it within the kill switch's staleness bound, and the
-      // budget follows the tenant's config (a GET stream may stay open for hours).
+      // A kill thrown while the stream is open ends it within the kill switch's staleness bound, and so does
+      // `enabled: false`; the budget follows the tenant's config (a GET stream may stay open for hours).
       stillAllowed: async () => {
         const kill = await killState(r.tenant.id, { env: r.env })
         if (!kill.ok || kill.state.killed) return false
-        await followBudget()
-        return true
+        return followConfig()
       },
     })
     return new Response(body, { status: upstream.status, headers: applySseHeaders(headers) })
@@ -489,25 +488,28 @@ function meterFor(r: AuthedRequest, record: LoadedTenant['record']): BudgetMeter
 }
 
 /**
- * Brings an open stream's meter up to the tenant's current budget: a budget set, changed or removed after
- * the stream opened applies to what it carries from then on. Read through the isolate's config cache
- * (`loadTenant`, CONFIG_TTL_MS), so it costs a KV read at most once per 10 s per isolate. A config that
- * cannot be read keeps the budget the stream has.
+ * Brings an open stream up to the tenant's current config; false when the tenant is now disabled
+ * (`enabled: false` refuses every request, and the stream ends as a kill ends it). A budget set, changed
+ * or removed after the stream opened applies to what it carries from then on. Read through the isolate's
+ * config cache (`loadTenant`, CONFIG_TTL_MS), so it costs a KV read at most once per 10 s per isolate. A
+ * config that cannot be read keeps the stream on what it has (a deleted tenant is killed as well).
  */
-function budgetFollower(r: AuthedRequest, exchange: Exchange): () => Promise<void> {
+function configFollower(r: AuthedRequest, exchange: Exchange): () => Promise<boolean> {
   let version = r.tenant.record.version
   let budget = JSON.stringify(r.tenant.record.config.budget ?? null)
   return async () => {
     const latest = await loadTenant(r.env.CONFIG, r.tenant.id).catch(() => null)
-    if (!latest || latest.record.version <= version) return
+    if (!latest || latest.record.version <= version) return true
     version = latest.record.version
+    if (!latest.record.config.enabled) return false
     const next = JSON.stringify(latest.record.config.budget ?? null)
-    if (next === budget) return
+    if (next === budget) return true
     const meter = meterFor(r, latest.record)
     if (meter) await meter.ready() // a stream opened without a budget has not loaded the tokenizer
     budget = next
     exchange.init.meter = meter
     console.log(JSON.stringify({ event: 'stream_budget_changed', requestId: r.requestId, tenant: r.tenant.id, configVersion: version, budget: meter !== undefined }))
+    return true
   }
 }
 

@@ -80,6 +80,23 @@ describe('kill switch', () => {
     expect(ended.messages.at(-1)).toMatchObject({ id: 41, error: { code: -31003 } })
   })
 
+  it('ends an open stream when the config disables the tenant, as a kill does', async () => {
+    await fw.admin.putTenant('disabled-later', { origin: { url: origin.url } })
+    const url = fw.tenantUrl('disabled-later')
+    const sessionId = await rawSession(url)
+    const stream = await postRaw(url, { jsonrpc: '2.0', id: 51, method: 'tools/call', params: { name: 'slow', arguments: { ms: 30_000 } } }, { sessionId, protocolVersion: '2025-11-25' })
+    expect(stream.status).toBe(200)
+    const pending = readSse(stream, { until: (m) => (m as { id?: unknown }).id === 51, timeoutMs: 20_000 })
+
+    const disabledAt = Date.now()
+    await fw.admin.putTenant('disabled-later', { origin: { url: origin.url }, enabled: false })
+
+    // `enabled: false` answers every request with -31003: a stream opened before it is no exception.
+    const ended = await pending
+    expect(Date.now() - disabledAt).toBeLessThan(MAX_AGE_MS + 5_000)
+    expect(ended.messages.at(-1)).toMatchObject({ id: 51, error: { code: -31003 } })
+  })
+
   it('refuses kill calls without a credential', async () => {
     expect((await fw.admin.request('POST', 'admin/v1/tenants/killable/kill', { body: {}, token: null })).status).toBe(401)
     expect((await fw.admin.request('GET', 'admin/v1/tenants/killable/kill')).body).toMatchObject({ killed: false })
