@@ -80,7 +80,17 @@ export class Exchange {
   /** Set once a response was refused for budget: an SSE stream ends after it. */
   budgetRefused: Problem | undefined
 
-  constructor(readonly init: ExchangeInit) {}
+  /** Tools stopped on their own: the kill state when the exchange began, updated on open streams (`killTools`). */
+  #killed: readonly string[]
+
+  constructor(readonly init: ExchangeInit) {
+    this.#killed = init.killedTools ?? []
+  }
+
+  /** The tenant's killed tools as last read: an open stream re-reads the kill state while it runs. */
+  killTools(tools: readonly string[]): void {
+    this.#killed = tools
+  }
 
   /** Inspects a client message and decides what reaches the origin. */
   fromClient(message: JsonRpcMessage, bytes = 0): ClientOutcome {
@@ -102,7 +112,7 @@ export class Exchange {
       return { answer: { jsonrpc: '2.0', id: message.id, error: { code: -32602, message: `Invalid params: params.${untargeted} must be a string`, data: { requestId: this.init.requestId } } } }
     }
     const tool = toolNameOf(message)
-    if (tool !== undefined && 'id' in message && this.init.killedTools?.includes(tool)) return { answer: this.#toolDisabled(message.id) }
+    if (tool !== undefined && 'id' in message && this.#killed.includes(tool)) return { answer: this.#toolDisabled(message.id) }
     return undefined
   }
 
@@ -142,7 +152,7 @@ export class Exchange {
     // The record of the task's tool cannot be read: none of that tool's checks could be applied.
     if (lookup === null && isRequest(message) && !this.init.policy.monitor) return { answer: refusal(message.id, this.init.requestId, 'tool-pins-unavailable') }
     const taskTool = lookup || undefined
-    if (taskTool !== undefined && 'id' in message && this.init.killedTools?.includes(taskTool)) return { answer: this.#toolDisabled(message.id) }
+    if (taskTool !== undefined && 'id' in message && this.#killed.includes(taskTool)) return { answer: this.#toolDisabled(message.id) }
     // So do the access lists: a tool denied since the task was created, or to this caller, gives it nothing.
     const denied = taskTool !== undefined && isRequest(message) ? this.init.tools?.taskRefusal(message, taskTool) : undefined
     if (denied) return { answer: denied }
@@ -167,6 +177,12 @@ export class Exchange {
     }
     // The firewall's own request ids are its own: an origin request using one is declined, never shown.
     if ('method' in message && 'id' in message && isFirewallRequestId(message.id)) return { drop: true, answerOrigin: onBehalfAnswer(message.method, message.id) }
+    // A call whose tool was killed while it ran (its stream was open): the client gets the kill, not the result.
+    const asking = this.#pendingOf(message)
+    if (asking?.toolName !== undefined && this.#killed.includes(asking.toolName) && 'id' in message) {
+      this.pending.delete(message.id as JsonRpcId)
+      return { emit: this.#toolDisabled(message.id), own: true }
+    }
     const tools = this.init.tools
     if (tools && 'method' in message && !('id' in message)) await tools.beforeNotify(message.method)
     if (!tools || 'method' in message || message.id === null) return this.#metered(message, bytes)

@@ -391,6 +391,7 @@ async function relay(
       stillAllowed: async () => {
         const kill = await killState(r.tenant.id, { env: r.env })
         if (!kill.ok || kill.state.killed) return false
+        exchange.killTools(kill.state.tools)
         return followConfig()
       },
     })

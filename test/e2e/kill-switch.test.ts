@@ -80,6 +80,22 @@ describe('kill switch', () => {
     expect(ended.messages.at(-1)).toMatchObject({ id: 41, error: { code: -31003 } })
   })
 
+  it("refuses the answer to a call of a tool killed while the call's stream is open", async () => {
+    const url = fw.tenantUrl('killable')
+    const sessionId = await rawSession(url)
+    const stream = await postRaw(url, { jsonrpc: '2.0', id: 61, method: 'tools/call', params: { name: 'slow', arguments: { ms: MAX_AGE_MS + 3_000 } } }, { sessionId, protocolVersion: '2025-11-25' })
+    expect(stream.status).toBe(200)
+    const pending = readSse(stream, { until: (m) => (m as { id?: unknown }).id === 61, timeoutMs: 20_000 })
+    await fw.admin.request('POST', 'admin/v1/tenants/killable/kill', { body: { tool: 'slow' } })
+    try {
+      // The origin still answers (the call was running there): the client gets the kill, not the result.
+      const ended = await pending
+      expect(ended.messages.at(-1)).toMatchObject({ id: 61, error: { code: -31003, message: 'Tool disabled' } })
+    } finally {
+      await fw.admin.request('DELETE', 'admin/v1/tenants/killable/kill?tool=slow')
+    }
+  })
+
   it('ends an open stream when the config disables the tenant, as a kill does', async () => {
     await fw.admin.putTenant('disabled-later', { origin: { url: origin.url } })
     const url = fw.tenantUrl('disabled-later')
