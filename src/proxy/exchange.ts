@@ -384,10 +384,10 @@ export class Exchange {
   async #inspectRefined(message: JsonRpcMessage, direction: Direction, method: string | undefined, toolName: string | undefined, bytes: number, fitsOutput?: MessageContext['fitsOutput']): Promise<Verdict> {
     const ctx = this.#context(direction, method, toolName, fitsOutput)
     const started = performance.now()
-    const { policy, secondStage, requestId } = this.init
+    const { policy, secondStage, requestId, lent } = this.init
     const verdict = await inspectRefined(message, ctx, policy, async (findings, fieldOf) => {
       if (!secondStage) return findings
-      const refined = await refineWithSecondStage(findings, fieldOf, policy.classifier, secondStage, { injectionThreshold: policy.injectionThreshold, requestId })
+      const refined = await refineWithSecondStage(findings, fieldOf, policy.classifier, secondStage, { injectionThreshold: policy.injectionThreshold, requestId, lent })
       if (refined.outcome !== 'skipped') {
         console.log(JSON.stringify({ event: 'second_stage', requestId, tenant: this.init.tenantId, outcome: refined.outcome, sent: refined.sent, ...(refined.error ? { error: refined.error } : {}) }))
       }

@@ -9,7 +9,7 @@
 import type { JsonObject, JsonRpcMessage, JsonValue } from '../mcp/jsonrpc'
 
 /** Shorter values are not scrubbed: they would match ordinary text (no real credential is this short). */
-const MIN_LENT_LENGTH = 8
+export const MIN_LENT_LENGTH = 8
 const MARKER = '[REDACTED:secret]'
 
 /**

@@ -219,10 +219,15 @@ describe('through the firewall: a tenant with a second stage', () => {
   let origin: RawOrigin
 
   beforeAll(async () => {
-    origin = await startRawOrigin((_req, res, raw) => {
-      const m = JSON.parse(raw) as { id?: unknown; method?: string; params?: { arguments?: { withKey?: boolean } } }
+    origin = await startRawOrigin((req, res, raw) => {
+      const m = JSON.parse(raw) as { id?: unknown; method?: string; params?: { arguments?: { withKey?: boolean; echoCredential?: boolean } } }
       if (!('id' in m)) return void res.writeHead(202).end()
-      const text = m.params?.arguments?.withKey ? `${UNCERTAIN} token=${DEPLOY_KEY}` : UNCERTAIN
+      // echoCredential: an origin that dumps the credential it was sent (a debug tool, an error page).
+      const text = m.params?.arguments?.withKey
+        ? `${UNCERTAIN} token=${DEPLOY_KEY}`
+        : m.params?.arguments?.echoCredential
+          ? `${UNCERTAIN} Key ${String(req.headers['authorization']).replace(/^Bearer /, '')}`
+          : UNCERTAIN
       const result = m.method === 'tools/list' ? { tools: [{ name: 'read', description: 'Reads a note.', inputSchema: { type: 'object' } }] } : { content: [{ type: 'text', text }] }
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }))
     })
@@ -260,6 +265,29 @@ describe('through the firewall: a tenant with a second stage', () => {
     expect(sent).not.toContain(DEPLOY_KEY)
     expect((seen[0]?.body as { items: Array<{ text: string }> }).items).toEqual([expect.objectContaining({ text: `${UNCERTAIN} token=[REDACTED:secret]` })])
     expect(out.result).toEqual({ content: [{ type: 'text', text: `${UNCERTAIN} token=[REDACTED:secret]` }] })
+  })
+
+  it('never sends it what the firewall lent the origin: an echoed origin credential goes out redacted', async () => {
+    // Random-looking, so no rule pack finds it: only the firewall knows it is a credential.
+    const ORIGIN_SECRET = `orig-${'Qx7'.repeat(6)}-zz`
+    const tenant = 'stage-lent'
+    await fw.admin.putTenant(tenant, {
+      origin: { url: origin.url, credential: { secret: 'origin-token', header: 'authorization', scheme: 'Bearer' } },
+      auth: { mode: 'apiKey' },
+      policy: { classifier: { secondStage: { url: `${base}/classify`, band: [0.3, 0.8] } } },
+    })
+    expect((await fw.admin.request('PUT', `/admin/v1/tenants/${tenant}/secrets/origin-token`, { body: { value: ORIGIN_SECRET } })).status).toBe(204)
+    const issued = await fw.admin.request('POST', `/admin/v1/tenants/${tenant}/client-keys`, { body: { name: 'e2e' } })
+    const headers = { authorization: `Bearer ${(issued.body as { key: string }).key}` }
+    respond = answerAll(() => 0.02)
+    await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { protocolVersion: '2025-11-25', headers })
+    seen = []
+    const res = await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'read', arguments: { echoCredential: true } } }, { protocolVersion: '2025-11-25', headers })
+    const out = (await res.json()) as { result?: unknown }
+    expect(seen).toHaveLength(1)
+    expect(JSON.stringify(seen[0]?.body)).not.toContain(ORIGIN_SECRET)
+    expect((seen[0]?.body as { items: Array<{ text: string }> }).items).toEqual([expect.objectContaining({ text: `${UNCERTAIN} Key [REDACTED:secret]` })])
+    expect(out.result).toEqual({ content: [{ type: 'text', text: `${UNCERTAIN} Key [REDACTED:secret]` }] })
   })
 
   it('applies the failure mode when it is down: closed blocks, open passes', async () => {

@@ -15,6 +15,7 @@ import type { ClassifierPolicy, SecondStageConfig } from './config'
 import { isClassifierFinding, type ClassifierFinding } from './detector'
 import { normalize } from '../../inspect/normalize'
 import { clipped } from '../../clip'
+import { MIN_LENT_LENGTH } from '../../proxy/lent-secrets'
 
 export const SECOND_STAGE_CONTRACT_VERSION = 1
 
@@ -205,7 +206,15 @@ export async function refineWithSecondStage(
   fields: readonly ScanField[] | ((f: Finding) => ScanField | undefined),
   policy: ClassifierPolicy,
   stage: SecondStage,
-  options: { injectionThreshold: number; requestId: string },
+  options: {
+    injectionThreshold: number
+    requestId: string
+    /**
+     * What the firewall lent the origin for this client (its credential, the identity assertions): an
+     * origin that echoes them must not have them sent on, as it must not have them shown to the client.
+     */
+    lent?: readonly string[]
+  },
 ): Promise<RefineResult> {
   const cfg = policy.secondStage
   if (!cfg || !policy.enabled || policy.action !== 'block') return { findings: [...findings], outcome: 'skipped', sent: 0 }
@@ -227,7 +236,7 @@ export async function refineWithSecondStage(
     picked.push({ index, finding: f, item: { id: String(picked.length), text: excerpt(field.normalized.text, f.textSpan, cfg.maxChars), role: field.role, score: f.score } })
   })
   if (picked.length === 0) return { findings: [...findings], outcome: 'skipped', sent: 0 }
-  const mask = dlpMask(findings, fieldOf)
+  const mask = dlpMask(findings, fieldOf, options.lent)
   for (const p of picked) p.item.text = mask(p.item.text)
 
   const out = [...findings]
@@ -271,10 +280,13 @@ export function excerpt(text: string, span: [number, number], max: number): stri
  * PII value a finding covers (as written and as normalised, since items carry normalised text) becomes
  * `[REDACTED:<kind>]`, whatever the finding's action. The second stage judges instructions, not
  * credentials, and a secret the client would get redacted must not leave for another service in clear.
+ * So do the values in `lent` (what the firewall lent the origin, 8 characters or longer, as
+ * src/proxy/lent-secrets.ts scrubs them): no rule pack knows them for secrets, and an origin may echo them.
  * @example dlpMask(findings, fieldOf)('key AKIA… here') // 'key [REDACTED:secret] here'
  */
-export function dlpMask(findings: readonly Finding[], fieldOf: (f: Finding) => ScanField | undefined): (text: string) => string {
+export function dlpMask(findings: readonly Finding[], fieldOf: (f: Finding) => ScanField | undefined, lent: readonly string[] = []): (text: string) => string {
   const values = new Map<string, Finding['kind']>()
+  for (const v of lent) if (v.length >= MIN_LENT_LENGTH) for (const w of [v, normalize(v).text]) if (w.length > 0) values.set(w, 'secret')
   for (const f of findings) {
     if ((f.kind !== 'secret' && f.kind !== 'pii') || !f.span) continue
     const raw = fieldOf(f)?.raw.slice(f.span[0], f.span[1])
