@@ -133,6 +133,26 @@ describe('second stage over HTTPS', () => {
     expect(r.findings[3]).toBe(findings[3])
   })
 
+  it('never sends part of a secret the excerpt would cut in two', async () => {
+    // An obviously fake token, built at run time, straddling the end of the 256-character excerpt.
+    const token = `ghp_${'Fake0Token1'.repeat(3)}abc`
+    const filler = 'The report lists every open ticket and its owner. '
+    const before = filler.repeat(5).slice(0, 240)
+    const text = `${before}${token} ${filler.repeat(20)}`
+    const at = before.length
+    const field = textField(text, 'tool-result', { path: '/result/content/0/text' })
+    const own: Finding[] = [
+      { ...finding('/result/content/0/text', 0.62, text), textSpan: [0, 100] } as ClassifierFinding,
+      { ruleId: 'github-token', kind: 'secret', path: '/result/content/0/text', span: [at, at + token.length], score: 1, action: 'redact' },
+    ]
+    respond = answerAll(() => 0.1)
+    await refineWithSecondStage(own, [field], policy({ maxChars: 256 }), stage(), { injectionThreshold: 0.8, requestId: 'r' })
+    const sent = (seen[0]?.body as { items: Array<{ text: string }> }).items[0]?.text ?? ''
+    expect(sent.length).toBeLessThanOrEqual(256)
+    expect(sent).not.toContain(token.slice(0, 10))
+    expect(sent).toBe(before)
+  })
+
   it('makes no call when nothing is uncertain', async () => {
     respond = answerAll(() => 1)
     const r = await refineWithSecondStage([findings[2] as Finding], fields, policy({}), stage(), { injectionThreshold: 0.8, requestId: 'r' })

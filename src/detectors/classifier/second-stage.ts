@@ -228,16 +228,15 @@ export async function refineWithSecondStage(
     fieldOf = (f) => byPath.get(f.path)
   }
 
+  const withheld = withheldValues(findings, fieldOf, options.lent)
   const picked: Array<{ index: number; finding: ClassifierFinding; item: SecondStageItem }> = []
   findings.forEach((f, index) => {
     if (!isClassifierFinding(f) || f.score < lo || f.score >= hi) return
     const field = fieldOf(f)
     if (!field) return
-    picked.push({ index, finding: f, item: { id: String(picked.length), text: excerpt(field.normalized.text, f.textSpan, cfg.maxChars), role: field.role, score: f.score } })
+    picked.push({ index, finding: f, item: { id: String(picked.length), text: maskedExcerpt(field.normalized.text, f.textSpan, cfg.maxChars, withheld), role: field.role, score: f.score } })
   })
   if (picked.length === 0) return { findings: [...findings], outcome: 'skipped', sent: 0 }
-  const mask = dlpMask(findings, fieldOf, options.lent)
-  for (const p of picked) p.item.text = mask(p.item.text)
 
   const out = [...findings]
   const block = (f: ClassifierFinding, note: SecondStageNote): Finding => ({ ...f, score: Math.max(f.score, options.injectionThreshold), secondStage: note }) as Finding
@@ -267,24 +266,29 @@ export async function refineWithSecondStage(
 
 /** Up to `max` characters of `text` centred on the classifier's best window. */
 export function excerpt(text: string, span: [number, number], max: number): string {
-  if (text.length <= max) return text
-  const mid = (span[0] + span[1]) >> 1
-  let start = Math.max(0, mid - (max >> 1))
-  const end = Math.min(text.length, start + max)
-  start = Math.max(0, end - max)
+  const [start, end] = excerptBounds(text.length, span, max)
   return text.slice(start, end)
 }
 
+function excerptBounds(length: number, span: [number, number], max: number): [number, number] {
+  if (length <= max) return [0, length]
+  const mid = (span[0] + span[1]) >> 1
+  const end = Math.min(length, Math.max(0, mid - (max >> 1)) + max)
+  return [Math.max(0, end - max), end]
+}
+
+/** Values never sent in clear, each with the kind its marker names, longest first. */
+export type Withheld = ReadonlyArray<readonly [value: string, kind: Finding['kind']]>
+
 /**
- * What the DLP rules found in a message, as a function that masks it in a text sent out: every secret or
- * PII value a finding covers (as written and as normalised, since items carry normalised text) becomes
+ * What the DLP rules found in a message, as the values to mask in a text sent out: every secret or PII
+ * value a finding covers (as written and as normalised, since items carry normalised text) becomes
  * `[REDACTED:<kind>]`, whatever the finding's action. The second stage judges instructions, not
  * credentials, and a secret the client would get redacted must not leave for another service in clear.
  * So do the values in `lent` (what the firewall lent the origin, 8 characters or longer, as
  * src/proxy/lent-secrets.ts scrubs them): no rule pack knows them for secrets, and an origin may echo them.
- * @example dlpMask(findings, fieldOf)('key AKIA… here') // 'key [REDACTED:secret] here'
  */
-export function dlpMask(findings: readonly Finding[], fieldOf: (f: Finding) => ScanField | undefined, lent: readonly string[] = []): (text: string) => string {
+export function withheldValues(findings: readonly Finding[], fieldOf: (f: Finding) => ScanField | undefined, lent: readonly string[] = []): Withheld {
   const values = new Map<string, Finding['kind']>()
   for (const v of lent) if (v.length >= MIN_LENT_LENGTH) for (const w of [v, normalize(v).text]) if (w.length > 0) values.set(w, 'secret')
   for (const f of findings) {
@@ -293,10 +297,32 @@ export function dlpMask(findings: readonly Finding[], fieldOf: (f: Finding) => S
     if (!raw) continue
     for (const v of [raw, normalize(raw).text]) if (v.length > 0) values.set(v, f.kind)
   }
-  if (values.size === 0) return (text) => text
   // Longest first, so a value that contains another is masked whole.
-  const ordered = [...values].sort(([a], [b]) => b.length - a.length)
-  return (text) => ordered.reduce((t, [value, kind]) => t.split(value).join(`[REDACTED:${kind}]`), text)
+  return [...values].sort(([a], [b]) => b.length - a.length)
+}
+
+/**
+ * `excerpt` with every withheld value masked. The window stops short of a value it would cut in two: the
+ * part inside would no longer match the value, and most of a secret would go out in clear.
+ * @example maskedExcerpt('key AKIA… here', [0, 14], 4000, [['AKIA…', 'secret']]) // 'key [REDACTED:secret] here'
+ */
+export function maskedExcerpt(text: string, span: [number, number], max: number, withheld: Withheld): string {
+  let [start, end] = excerptBounds(text.length, span, max)
+  if (withheld.length === 0) return text.slice(start, end)
+  // Until nothing straddles an edge (moving one edge past a value can land it inside another).
+  for (let moved = start > 0 || end < text.length; moved; ) {
+    moved = false
+    for (const [value] of withheld) {
+      for (let at = text.indexOf(value, Math.max(0, start - value.length + 1)); at !== -1 && at < end; at = text.indexOf(value, at + 1)) {
+        const stop = at + value.length
+        const [s0, e0] = [start, end]
+        if (at < start && stop > start) start = Math.min(stop, end)
+        if (at < end && stop > end) end = Math.max(at, start)
+        if (start !== s0 || end !== e0) moved = true
+      }
+    }
+  }
+  return withheld.reduce((t, [value, kind]) => t.split(value).join(`[REDACTED:${kind}]`), text.slice(start, end))
 }
 
 /**
