@@ -13,7 +13,7 @@ import { combineInjection } from '../inspect/combine'
 import { decodeHeaderValue } from '../mcp/headers2026'
 import { textField } from '../detectors/rules/field'
 import { inspect, inspectRefined, stagedFindings } from '../inspect/pipeline'
-import { refineWithSecondStage } from '../detectors/classifier/second-stage'
+import { refineWithSecondStage, SecondStageBudget } from '../detectors/classifier/second-stage'
 import type { SecondStage } from '../detectors/classifier/second-stage'
 import { summarizeFindings } from '../audit/events'
 import type { EventSink } from '../audit/sink'
@@ -82,6 +82,9 @@ export class Exchange {
 
   /** Tools stopped on their own: the kill state when the exchange began, updated on open streams (`killTools`). */
   #killed: readonly string[]
+
+  /** What this client request may still spend on the second stage, across all its messages (a batch, a stream). */
+  #stageBudget: SecondStageBudget | undefined
 
   constructor(readonly init: ExchangeInit) {
     this.#killed = init.killedTools ?? []
@@ -380,16 +383,22 @@ export class Exchange {
     return this.#record(inspect(message, ctx, this.init.policy), ctx, bytes, started)
   }
 
-  /** `#inspect` with the classifier's uncertain fields put to the tenant's second stage (one call per message). */
+  /**
+   * `#inspect` with the classifier's uncertain fields put to the tenant's second stage, within the
+   * request's budget of calls and waiting time (shared by every message of the exchange).
+   */
   async #inspectRefined(message: JsonRpcMessage, direction: Direction, method: string | undefined, toolName: string | undefined, bytes: number, fitsOutput?: MessageContext['fitsOutput']): Promise<Verdict> {
     const ctx = this.#context(direction, method, toolName, fitsOutput)
     const started = performance.now()
     const { policy, secondStage, requestId, lent } = this.init
+    const cfg = policy.classifier.secondStage
+    const budget = cfg ? (this.#stageBudget ??= new SecondStageBudget(cfg.timeoutMs)) : undefined
     const verdict = await inspectRefined(message, ctx, policy, async (findings, fieldOf) => {
       if (!secondStage) return findings
-      const refined = await refineWithSecondStage(findings, fieldOf, policy.classifier, secondStage, { injectionThreshold: policy.injectionThreshold, requestId, lent })
+      const refined = await refineWithSecondStage(findings, fieldOf, policy.classifier, secondStage, { injectionThreshold: policy.injectionThreshold, requestId, lent, ...(budget ? { budget } : {}) })
       if (refined.outcome !== 'skipped') {
-        console.log(JSON.stringify({ event: 'second_stage', requestId, tenant: this.init.tenantId, outcome: refined.outcome, sent: refined.sent, ...(refined.error ? { error: refined.error } : {}) }))
+        const { outcome, sent, unsent, error } = refined
+        console.log(JSON.stringify({ event: 'second_stage', requestId, tenant: this.init.tenantId, outcome, sent, ...(unsent ? { unsent } : {}), ...(error ? { error } : {}) }))
       }
       return refined.findings
     })

@@ -15,7 +15,10 @@ import {
   CLASSIFIER_RULE_ID,
   httpsSecondStage,
   refineWithSecondStage,
+  SecondStageBudget,
+  SECOND_STAGE_LIMITS,
   workersAiSecondStage,
+  type SecondStage,
   type ClassifierFinding,
   type ClassifierPolicyInput,
 } from '../../src/detectors/classifier'
@@ -197,6 +200,99 @@ describe('second stage over HTTPS', () => {
   })
 })
 
+describe('bounds on what the second stage is sent', () => {
+  // `n` uncertain fields of one message, with distinct scores in the band (the i-th scores 0.5 + i / (4 n)).
+  const many = (n: number, text = (i: number) => `Field ${i}: please forward the notes to the shared mailbox.`) => {
+    const fs = Array.from({ length: n }, (_, i) => textField(text(i), 'tool-result', { path: `/result/content/${i}/text` }))
+    const found: Finding[] = fs.map((f, i) => finding(f.path, 0.5 + i / (4 * n), f.raw))
+    return { fs, found }
+  }
+  const items = (k: number) => (seen[k]?.body as { items: Array<{ id: string; text: string; score: number }> }).items
+
+  it('one call carries at most 32 fields, the highest-scoring first; the rest go in further calls', async () => {
+    respond = answerAll(() => 0.02)
+    const { fs, found } = many(40)
+    const r = await refineWithSecondStage(found, fs, policy({}), stage(), { injectionThreshold: 0.8, requestId: 'r' })
+    expect(r).toMatchObject({ outcome: 'answered', sent: 40 })
+    expect(seen.map((_, k) => items(k).length)).toEqual([32, 8])
+    const scores = [...items(0), ...items(1)].map((i) => i.score)
+    expect(scores).toEqual([...scores].sort((a, b) => b - a))
+    expect(items(0).map((i) => i.id)).toEqual(Array.from({ length: 32 }, (_, i) => String(i)))
+    expect(r.findings.every((f) => f.score === 0)).toBe(true)
+  })
+
+  it('one call carries at most 128 Ki characters of text', async () => {
+    respond = answerAll(() => 0.02)
+    const { fs, found } = many(10, (i) => `Field ${i} `.padEnd(30_000, 'please forward the notes to the mailbox. '))
+    const r = await refineWithSecondStage(found, fs, policy({ maxChars: 32_768 }), stage(), { injectionThreshold: 0.8, requestId: 'r' })
+    expect(r).toMatchObject({ outcome: 'answered', sent: 10 })
+    expect(seen.length).toBeGreaterThan(1)
+    for (let k = 0; k < seen.length; k++) expect(items(k).reduce((n, i) => n + i.text.length, 0)).toBeLessThanOrEqual(SECOND_STAGE_LIMITS.charsPerCall)
+  })
+
+  it('a message with more than 1000 uncertain fields gets answers; past the budget the rest take failMode', async () => {
+    respond = answerAll(() => 0.02)
+    const { fs, found } = many(1200)
+    const closed = await refineWithSecondStage(found, fs, policy({}), stage(), { injectionThreshold: 0.8, requestId: 'r' })
+    const sent = SECOND_STAGE_LIMITS.callsPerRequest * SECOND_STAGE_LIMITS.itemsPerCall
+    expect(seen).toHaveLength(SECOND_STAGE_LIMITS.callsPerRequest)
+    expect(closed).toMatchObject({ outcome: 'failed-closed', sent, unsent: 1200 - sent, error: `second stage budget: ${SECOND_STAGE_LIMITS.callsPerRequest} calls per request spent` })
+    // The highest-scoring fields were asked about (and cleared); the lowest-scoring ones block unasked.
+    expect(closed.findings.filter((f) => f.score === 0)).toHaveLength(sent)
+    expect(closed.findings.slice(0, 1200 - sent).every((f) => f.score === 0.8 && f.ruleId === CLASSIFIER_RULE_ID)).toBe(true)
+    seen = []
+    const open = await refineWithSecondStage(found, fs, policy({ failMode: 'open' }), stage(), { injectionThreshold: 0.8, requestId: 'r' })
+    expect(open).toMatchObject({ outcome: 'failed-open', sent, unsent: 1200 - sent })
+    expect(open.findings.slice(0, 1200 - sent)).toEqual(found.slice(0, 1200 - sent).map((f) => ({ ...f, secondStage: { outcome: 'failed-open' } })))
+  })
+})
+
+describe('the per-request budget of second-stage calls', () => {
+  // A back end that answers "benign" after `takes` ms of the test's clock, recording each call's timeout.
+  const clocked = (takes: number) => {
+    let t = 0
+    const timeouts: number[] = []
+    const s: SecondStage = {
+      kind: 'https',
+      classify: async (items, _id, timeoutMs) => {
+        timeouts.push(timeoutMs ?? -1)
+        t += Math.min(takes, timeoutMs ?? takes)
+        if (takes > (timeoutMs ?? takes)) throw new Error('second stage timeout')
+        return items.map(() => 0.02)
+      },
+    }
+    return { s, timeouts, now: () => t }
+  }
+  const one = [finding('/result/content/0/text', 0.62, texts.a)]
+
+  it(`makes at most ${SECOND_STAGE_LIMITS.callsPerRequest} calls; later uncertain messages take failMode without one`, async () => {
+    const { s, timeouts, now } = clocked(10)
+    const budget = new SecondStageBudget(1000, now)
+    const outcomes: string[] = []
+    for (let m = 0; m < 20; m++) {
+      const r = await refineWithSecondStage(one, fields, policy({}), s, { injectionThreshold: 0.8, requestId: 'r', budget })
+      outcomes.push(r.outcome)
+      if (m === 19) expect(r).toMatchObject({ sent: 0, unsent: 1, error: `second stage budget: ${SECOND_STAGE_LIMITS.callsPerRequest} calls per request spent` })
+      if (m === 19) expect(r.findings[0]).toMatchObject({ score: 0.8, ruleId: CLASSIFIER_RULE_ID, secondStage: { outcome: 'failed-closed' } })
+    }
+    expect(timeouts).toHaveLength(SECOND_STAGE_LIMITS.callsPerRequest)
+    expect(outcomes).toEqual([...Array(SECOND_STAGE_LIMITS.callsPerRequest).fill('answered'), ...Array(20 - SECOND_STAGE_LIMITS.callsPerRequest).fill('failed-closed')])
+  })
+
+  it(`waits at most ${SECOND_STAGE_LIMITS.timeoutsPerRequest} timeouts in all: each call gets what is left`, async () => {
+    const { s, timeouts, now } = clocked(700)
+    const budget = new SecondStageBudget(1000, now)
+    const outcomes: string[] = []
+    for (let m = 0; m < 8; m++) outcomes.push((await refineWithSecondStage(one, fields, policy({ failMode: 'open' }), s, { injectionThreshold: 0.8, requestId: 'r', budget })).outcome)
+    const total = 1000 * SECOND_STAGE_LIMITS.timeoutsPerRequest
+    expect(now()).toBeLessThanOrEqual(total)
+    expect(timeouts.every((t) => t <= 1000)).toBe(true)
+    expect(outcomes.at(-1)).toBe('failed-open')
+    const last = await refineWithSecondStage(one, fields, policy({}), s, { injectionThreshold: 0.8, requestId: 'r', budget })
+    expect(last).toMatchObject({ outcome: 'failed-closed', sent: 0, error: `second stage budget: ${total} ms per request spent` })
+  })
+})
+
 describe('second stage on Workers AI (stub runner: Workers AI does not run locally)', () => {
   const wa = ClassifierPolicy.parse({ secondStage: { workersAi: {} } })
   const run = (answer: unknown, calls: Array<{ model: string; content: string }>) =>
@@ -240,7 +336,13 @@ describe('through the firewall: a tenant with a second stage', () => {
 
   beforeAll(async () => {
     origin = await startRawOrigin((req, res, raw) => {
-      const m = JSON.parse(raw) as { id?: unknown; method?: string; params?: { arguments?: { withKey?: boolean; echoCredential?: boolean } } }
+      const parsed = JSON.parse(raw) as unknown
+      // A batch (2025-03-26): every request in it answered with the uncertain text.
+      if (Array.isArray(parsed)) {
+        const answers = (parsed as Array<{ id?: unknown }>).filter((m) => 'id' in m).map((m) => ({ jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text: UNCERTAIN }] } }))
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answers))
+      }
+      const m = parsed as { id?: unknown; method?: string; params?: { arguments?: { withKey?: boolean; echoCredential?: boolean } } }
       if (!('id' in m)) return void res.writeHead(202).end()
       // echoCredential: an origin that dumps the credential it was sent (a debug tool, an error page).
       const text = m.params?.arguments?.withKey
@@ -308,6 +410,23 @@ describe('through the firewall: a tenant with a second stage', () => {
     expect(JSON.stringify(seen[0]?.body)).not.toContain(ORIGIN_SECRET)
     expect((seen[0]?.body as { items: Array<{ text: string }> }).items).toEqual([expect.objectContaining({ text: `${UNCERTAIN} Key [REDACTED:secret]` })])
     expect(out.result).toEqual({ content: [{ type: 'text', text: `${UNCERTAIN} Key [REDACTED:secret]` }] })
+  })
+
+  it('one client request makes a bounded number of calls: a batch past it gets failMode for the rest', async () => {
+    const tenant = 'stage-batch'
+    await fw.admin.putTenant(tenant, { origin: { url: origin.url }, policy: { revealRuleIds: true, classifier: { secondStage: { url: `${base}/classify`, band: [0.3, 0.8] } } } })
+    await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', id: 1, method: 'tools/list' })
+    respond = answerAll(() => 0.02)
+    seen = []
+    const n = SECOND_STAGE_LIMITS.callsPerRequest + 4
+    const batch = Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: 10 + i, method: 'tools/call', params: { name: 'read', arguments: {} } }))
+    const res = await postRaw(fw.tenantUrl(tenant), batch)
+    const out = (await res.json()) as Array<{ id: number; result?: unknown; error?: { code: number; data?: { ruleIds?: string[] } } }>
+    expect(seen).toHaveLength(SECOND_STAGE_LIMITS.callsPerRequest)
+    expect(out.filter((m) => m.result !== undefined)).toHaveLength(SECOND_STAGE_LIMITS.callsPerRequest)
+    const blocked = out.filter((m) => m.error !== undefined)
+    expect(blocked).toHaveLength(4)
+    expect(blocked.map((m) => m.error)).toEqual(Array(4).fill(expect.objectContaining({ code: -31001, data: expect.objectContaining({ ruleIds: [CLASSIFIER_RULE_ID] }) })))
   })
 
   it('applies the failure mode when it is down: closed blocks, open passes', async () => {

@@ -8,6 +8,8 @@ export {
   excerpt,
   SecondStageError,
   SECOND_STAGE_CONTRACT_VERSION,
+  SECOND_STAGE_LIMITS,
+  SecondStageBudget,
   type SecondStage,
   type SecondStageItem,
   type AiRunner,

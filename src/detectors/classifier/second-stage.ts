@@ -1,8 +1,9 @@
 /**
  * The optional second stage: a slower, stronger classifier asked only about the fields whose
- * classifier score is uncertain (in the tenant's `band`), in one batched call per message, with a
- * timeout and a declared failure mode. The pipeline's detectors are synchronous, so the caller awaits
- * {@link refineWithSecondStage} between detection and the verdict.
+ * classifier score is uncertain (in the tenant's `band`), in batched calls of bounded size, within a
+ * budget of calls and waiting time per client request, with a timeout and a declared failure mode. The
+ * pipeline's detectors are synchronous, so the caller awaits {@link refineWithSecondStage} between
+ * detection and the verdict.
  *
  * Two back ends behind one interface: a tenant-run HTTPS endpoint (the JSON contract is in `README.md`
  * beside this file) and a Workers AI guard model through the Worker's `AI` binding.
@@ -31,7 +32,59 @@ export interface SecondStageItem {
 /** A second-stage back end. Resolves with one probability of injection (0..1) per item, in order; rejects on any failure. */
 export interface SecondStage {
   readonly kind: 'https' | 'workers-ai'
-  classify(items: readonly SecondStageItem[], requestId: string): Promise<number[]>
+  /** `timeoutMs`: this call's timeout when shorter than the configured one (what is left of the request's budget). */
+  classify(items: readonly SecondStageItem[], requestId: string, timeoutMs?: number): Promise<number[]>
+}
+
+/**
+ * Bounds on the second stage (src/detectors/classifier/README.md, "Bounds"). One call carries at most
+ * `itemsPerCall` fields and `charsPerCall` characters of their text (a message with more uncertain fields
+ * is split, the highest-scoring fields first), so a call's body and its answer stay small and well inside
+ * the answer parser's 1000 results. One client request (a POST and its answer, JSON or a stream, or a GET
+ * stream) makes at most `callsPerRequest` calls and waits for them at most `timeoutsPerRequest` times the
+ * tenant's `timeoutMs` in all: without it, a batch or a stream of N uncertain messages took N timeouts and
+ * N outbound calls, against the Worker's subrequest limit. Fields past either bound get the `failMode`
+ * outcome without a call, as a timeout would give them.
+ */
+export const SECOND_STAGE_LIMITS = { itemsPerCall: 32, charsPerCall: 128 * 1024, callsPerRequest: 16, timeoutsPerRequest: 4 } as const
+
+/** A call shorter than this is not worth making: the shortest `timeoutMs` a config may set. */
+const MIN_CALL_MS = 50
+
+/**
+ * What one client request may still spend on the second stage: calls, and milliseconds of waiting for
+ * them. Each call reserves its timeout (at most the tenant's, at most what is left) and gives back what it
+ * did not use, so calls made at the same time cannot overdraw it.
+ */
+export class SecondStageBudget {
+  #calls: number = SECOND_STAGE_LIMITS.callsPerRequest
+  #ms: number
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.#ms = timeoutMs * SECOND_STAGE_LIMITS.timeoutsPerRequest
+  }
+
+  /** One call's timeout and the function to call when it settles, or why no call is left. */
+  take(): { timeoutMs: number; settle: () => void } | { spent: string } {
+    if (this.#calls <= 0) return { spent: `${SECOND_STAGE_LIMITS.callsPerRequest} calls per request spent` }
+    const timeoutMs = Math.min(this.timeoutMs, Math.floor(this.#ms))
+    if (timeoutMs < MIN_CALL_MS) return { spent: `${this.timeoutMs * SECOND_STAGE_LIMITS.timeoutsPerRequest} ms per request spent` }
+    this.#calls -= 1
+    this.#ms -= timeoutMs
+    const started = this.now()
+    let settled = false
+    return {
+      timeoutMs,
+      settle: () => {
+        if (settled) return
+        settled = true
+        this.#ms += timeoutMs - Math.min(timeoutMs, Math.max(0, this.now() - started))
+      },
+    }
+  }
 }
 
 export class SecondStageError extends Error {
@@ -40,7 +93,7 @@ export class SecondStageError extends Error {
    * wrote, and the error goes into the `second_stage` log line.
    */
   constructor(
-    readonly reason: 'timeout' | 'http-status' | 'bad-response' | 'network',
+    readonly reason: 'timeout' | 'http-status' | 'bad-response' | 'network' | 'budget',
     detail: string,
   ) {
     super(`second stage ${reason}: ${clipped(detail, DETAIL_MAX)}`)
@@ -78,7 +131,8 @@ export function httpsSecondStage(options: HttpsSecondStageOptions): SecondStage 
   const doFetch = options.fetch ?? fetch
   return {
     kind: 'https',
-    async classify(items, requestId) {
+    async classify(items, requestId, limitMs) {
+      const timeoutMs = Math.min(options.timeoutMs, limitMs ?? options.timeoutMs)
       const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' }
       if (options.bearer) headers['authorization'] = `Bearer ${options.bearer}`
       const body = JSON.stringify({
@@ -86,12 +140,12 @@ export function httpsSecondStage(options: HttpsSecondStageOptions): SecondStage 
         requestId,
         items: items.map((i) => ({ id: i.id, text: i.text, role: i.role, score: i.score })),
       })
-      const signal = AbortSignal.timeout(options.timeoutMs)
+      const signal = AbortSignal.timeout(timeoutMs)
       let res: Response
       try {
         res = await doFetch(target, { method: 'POST', headers, body, redirect: 'manual', signal })
       } catch (err) {
-        if (signal.aborted) throw new SecondStageError('timeout', `no answer within ${options.timeoutMs} ms`)
+        if (signal.aborted) throw new SecondStageError('timeout', `no answer within ${timeoutMs} ms`)
         throw new SecondStageError('network', err instanceof Error ? err.message : String(err))
       }
       let text: string
@@ -103,7 +157,7 @@ export function httpsSecondStage(options: HttpsSecondStageOptions): SecondStage 
         text = await readCappedText(res, MAX_RESPONSE_BYTES, () => new SecondStageError('bad-response', `response larger than ${MAX_RESPONSE_BYTES} bytes`))
       } catch (err) {
         if (err instanceof SecondStageError) throw err
-        if (signal.aborted) throw new SecondStageError('timeout', `no answer within ${options.timeoutMs} ms`)
+        if (signal.aborted) throw new SecondStageError('timeout', `no answer within ${timeoutMs} ms`)
         throw new SecondStageError('network', err instanceof Error ? err.message : String(err))
       }
       let parsed: z.infer<typeof Answer>
@@ -132,8 +186,8 @@ export interface AiRunner {
 }
 
 /**
- * The Workers AI back end: one `run` of a guard model (default Llama Guard 3) per message, with every
- * uncertain field in one user turn; an `unsafe` verdict marks every item of the call. Llama Guard's
+ * The Workers AI back end: one `run` of a guard model (default Llama Guard 3) per call, with every
+ * field of the call in one user turn; an `unsafe` verdict marks every item of the call. Llama Guard's
  * taxonomy is content safety (its categories include code-interpreter abuse, not prompt injection), so
  * it confirms harmful payloads better than subtle injections; an injection-specific model behind the
  * HTTPS contract is the stronger choice. Workers AI does not run locally: this path is exercised only
@@ -142,11 +196,12 @@ export interface AiRunner {
 export function workersAiSecondStage(options: { ai: AiRunner; model: string; timeoutMs: number }): SecondStage {
   return {
     kind: 'workers-ai',
-    async classify(items) {
+    async classify(items, _requestId, limitMs) {
+      const timeoutMs = Math.min(options.timeoutMs, limitMs ?? options.timeoutMs)
       const content = items.map((i, k) => `[document ${k + 1}]\n${i.text}`).join('\n\n')
       let timer: ReturnType<typeof setTimeout> | undefined
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new SecondStageError('timeout', `no answer within ${options.timeoutMs} ms`)), options.timeoutMs)
+        timer = setTimeout(() => reject(new SecondStageError('timeout', `no answer within ${timeoutMs} ms`)), timeoutMs)
       })
       let out: unknown
       try {
@@ -180,9 +235,13 @@ export type SecondStageOutcome = 'skipped' | 'answered' | 'failed-open' | 'faile
 
 export interface RefineResult {
   findings: Finding[]
+  /** `failed-*` when any call failed or fields were left unasked (the budget), else `answered` (or `skipped`: nothing to ask). */
   outcome: SecondStageOutcome
   /** How many fields were sent. */
   sent: number
+  /** How many uncertain fields got the `failMode` outcome unasked, the request's budget spent. */
+  unsent?: number
+  /** The first failure. */
   error?: string
 }
 
@@ -193,13 +252,15 @@ export interface SecondStageNote {
 }
 
 /**
- * Sends the message's uncertain classifier findings (score in [lo, hi)) to the second stage in one
- * call and rewrites them:
+ * Sends the message's uncertain classifier findings (score in [lo, hi)) to the second stage and rewrites
+ * them:
  * - answered, injection ≥ 0.5: score becomes at least `injectionThreshold` (the field blocks);
  * - answered, injection < 0.5: score 0, action `flag` (kept for the log; no longer adds to a block);
- * - failed (timeout, HTTP error, malformed answer): `failMode: closed` as if answered "injection",
- *   `open` leaves the classifier's score as it was.
- * Findings outside the band, `flag`-only findings and other detectors' findings pass through unchanged.
+ * - failed (timeout, HTTP error, malformed answer) or left unasked (`budget` spent): `failMode: closed`
+ *   as if answered "injection", `open` leaves the classifier's score as it was.
+ * The fields go highest-scoring first, in calls of at most {@link SECOND_STAGE_LIMITS} `itemsPerCall`
+ * fields and `charsPerCall` characters, each taken from `budget` (the client request's; a fresh one when
+ * absent). Findings outside the band, `flag`-only findings and other detectors' findings pass through unchanged.
  */
 export async function refineWithSecondStage(
   findings: readonly Finding[],
@@ -214,6 +275,8 @@ export async function refineWithSecondStage(
      * origin that echoes them must not have them sent on, as it must not have them shown to the client.
      */
     lent?: readonly string[]
+    /** What the client request may still spend on the second stage, shared by all its messages. */
+    budget?: SecondStageBudget
   },
 ): Promise<RefineResult> {
   const cfg = policy.secondStage
@@ -229,39 +292,74 @@ export async function refineWithSecondStage(
   }
 
   const withheld = withheldValues(findings, fieldOf, options.lent)
-  const picked: Array<{ index: number; finding: ClassifierFinding; item: SecondStageItem }> = []
+  const picked: Array<{ index: number; finding: ClassifierFinding; text: string; role: FieldRole }> = []
   findings.forEach((f, index) => {
     if (!isClassifierFinding(f) || f.score < lo || f.score >= hi) return
     const field = fieldOf(f)
     if (!field) return
-    picked.push({ index, finding: f, item: { id: String(picked.length), text: maskedExcerpt(field.normalized.text, f.textSpan, cfg.maxChars, withheld), role: field.role, score: f.score } })
+    picked.push({ index, finding: f, text: maskedExcerpt(field.normalized.text, f.textSpan, cfg.maxChars, withheld), role: field.role })
   })
   if (picked.length === 0) return { findings: [...findings], outcome: 'skipped', sent: 0 }
+  // Closest to the threshold first: when the budget runs out, the fields left are the least suspect.
+  picked.sort((a, b) => b.finding.score - a.finding.score)
 
   const out = [...findings]
   const block = (f: ClassifierFinding, note: SecondStageNote): Finding => ({ ...f, score: Math.max(f.score, options.injectionThreshold), secondStage: note }) as Finding
-  try {
-    const probs = await stage.classify(
-      picked.map((p) => p.item),
-      options.requestId,
-    )
-    picked.forEach((p, k) => {
-      const injection = probs[k] as number
-      out[p.index] =
-        injection >= 0.5
-          ? block(p.finding, { injection, outcome: 'answered' })
-          : ({ ...p.finding, score: 0, action: 'flag', secondStage: { injection, outcome: 'answered' } } as Finding)
-    })
-    return { findings: out, outcome: 'answered', sent: picked.length }
-  } catch (err) {
-    const error = err instanceof Error ? err.message : String(err)
-    if (cfg.failMode === 'closed') {
-      for (const p of picked) out[p.index] = block(p.finding, { outcome: 'failed-closed' })
-      return { findings: out, outcome: 'failed-closed', sent: picked.length, error }
+  const failed = (batch: typeof picked) => {
+    for (const p of batch) {
+      out[p.index] = cfg.failMode === 'closed' ? block(p.finding, { outcome: 'failed-closed' }) : ({ ...p.finding, secondStage: { outcome: 'failed-open' } } as Finding)
     }
-    for (const p of picked) out[p.index] = { ...p.finding, secondStage: { outcome: 'failed-open' } } as Finding
-    return { findings: out, outcome: 'failed-open', sent: picked.length, error }
   }
+  const budget = options.budget ?? new SecondStageBudget(cfg.timeoutMs)
+  let sent = 0
+  let unsent = 0
+  let error: string | undefined
+  for (const batch of calls(picked)) {
+    const call = budget.take()
+    if ('spent' in call) {
+      error ??= new SecondStageError('budget', call.spent).message
+      unsent += batch.length
+      failed(batch)
+      continue
+    }
+    sent += batch.length
+    try {
+      const items = batch.map((p, k) => ({ id: String(k), text: p.text, role: p.role, score: p.finding.score }))
+      const probs = await stage.classify(items, options.requestId, call.timeoutMs)
+      batch.forEach((p, k) => {
+        const injection = probs[k] as number
+        out[p.index] =
+          injection >= 0.5
+            ? block(p.finding, { injection, outcome: 'answered' })
+            : ({ ...p.finding, score: 0, action: 'flag', secondStage: { injection, outcome: 'answered' } } as Finding)
+      })
+    } catch (err) {
+      error ??= err instanceof Error ? err.message : String(err)
+      failed(batch)
+    } finally {
+      call.settle()
+    }
+  }
+  const outcome: SecondStageOutcome = error === undefined ? 'answered' : cfg.failMode === 'closed' ? 'failed-closed' : 'failed-open'
+  return { findings: out, outcome, sent, ...(unsent > 0 ? { unsent } : {}), ...(error !== undefined ? { error } : {}) }
+}
+
+/** `picked` cut into calls within {@link SECOND_STAGE_LIMITS} (a field longer than `charsPerCall` would still go alone; `maxChars` keeps it shorter). */
+function calls<T extends { text: string }>(picked: readonly T[]): T[][] {
+  const out: T[][] = []
+  let batch: T[] = []
+  let chars = 0
+  for (const p of picked) {
+    if (batch.length > 0 && (batch.length >= SECOND_STAGE_LIMITS.itemsPerCall || chars + p.text.length > SECOND_STAGE_LIMITS.charsPerCall)) {
+      out.push(batch)
+      batch = []
+      chars = 0
+    }
+    batch.push(p)
+    chars += p.text.length
+  }
+  if (batch.length > 0) out.push(batch)
+  return out
 }
 
 /** Up to `max` characters of `text` centred on the classifier's best window. */
@@ -338,9 +436,9 @@ export function tenantSecondStage(cfg: SecondStageConfig, deps: { urlPolicy: Url
   const url = cfg.url ?? ''
   return {
     kind: 'https',
-    async classify(items, requestId) {
+    async classify(items, requestId, limitMs) {
       const bearer = await deps.bearer()
-      return httpsSecondStage({ url, timeoutMs: cfg.timeoutMs, urlPolicy: deps.urlPolicy, ...(bearer !== undefined ? { bearer } : {}) }).classify(items, requestId)
+      return httpsSecondStage({ url, timeoutMs: cfg.timeoutMs, urlPolicy: deps.urlPolicy, ...(bearer !== undefined ? { bearer } : {}) }).classify(items, requestId, limitMs)
     },
   }
 }
