@@ -25,6 +25,12 @@ export interface VerdictEvent {
   kinds: string[]
   bytes: number
   inspectMicros: number
+  /**
+   * What the classifier's second stage did for this message, when it was consulted: `answered`, or
+   * `failed-closed` / `failed-open` when a call failed or the request's budget of calls was spent (a
+   * `failed-closed` block carries rule id `classifier-second-stage-unavailable`). Absent when not asked.
+   */
+  secondStage?: 'answered' | 'failed-open' | 'failed-closed'
 }
 
 /**

@@ -15,8 +15,9 @@ export const FIREWALL_RULE_IDS = [
   'rules-budget-exceeded',
   'rules-match-limit',
   'inspection-error',
-  // The classifier (src/detectors/classifier).
+  // The classifier (src/detectors/classifier), and its second stage failing closed (second-stage.ts).
   'classifier-injection',
+  'classifier-second-stage-unavailable',
   // Access lists and the tool gate (src/inspect/pipeline.ts, src/tools/list-check.ts, src/tools/call-check.ts).
   'tool-deny-list',
   'tool-quarantined',

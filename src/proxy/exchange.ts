@@ -14,7 +14,7 @@ import { decodeHeaderValue } from '../mcp/headers2026'
 import { textField } from '../detectors/rules/field'
 import { inspect, inspectRefined, stagedFindings } from '../inspect/pipeline'
 import { refineWithSecondStage, SecondStageBudget } from '../detectors/classifier/second-stage'
-import type { SecondStage } from '../detectors/classifier/second-stage'
+import type { SecondStage, SecondStageOutcome } from '../detectors/classifier/second-stage'
 import { summarizeFindings } from '../audit/events'
 import type { EventSink } from '../audit/sink'
 import { FirewallCode, toWire } from '../errors'
@@ -393,19 +393,21 @@ export class Exchange {
     const { policy, secondStage, requestId, lent } = this.init
     const cfg = policy.classifier.secondStage
     const budget = cfg ? (this.#stageBudget ??= new SecondStageBudget(cfg.timeoutMs)) : undefined
+    let outcome: SecondStageOutcome = 'skipped'
     const verdict = await inspectRefined(message, ctx, policy, async (findings, fieldOf) => {
       if (!secondStage) return findings
       const refined = await refineWithSecondStage(findings, fieldOf, policy.classifier, secondStage, { injectionThreshold: policy.injectionThreshold, requestId, lent, ...(budget ? { budget } : {}) })
+      outcome = refined.outcome
       if (refined.outcome !== 'skipped') {
-        const { outcome, sent, unsent, error } = refined
+        const { sent, unsent, error } = refined
         console.log(JSON.stringify({ event: 'second_stage', requestId, tenant: this.init.tenantId, outcome, sent, ...(unsent ? { unsent } : {}), ...(error ? { error } : {}) }))
       }
       return refined.findings
     })
-    return this.#record(verdict, ctx, bytes, started)
+    return this.#record(verdict, ctx, bytes, started, outcome)
   }
 
-  #record(verdict: Verdict, ctx: MessageContext, bytes: number, started: number): Verdict {
+  #record(verdict: Verdict, ctx: MessageContext, bytes: number, started: number, secondStage: SecondStageOutcome = 'skipped'): Verdict {
     const { direction, method, toolName } = ctx
     const { ruleIds, kinds } = summarizeFindings(verdict.findings)
     this.init.sink.record({
@@ -423,6 +425,7 @@ export class Exchange {
       kinds,
       bytes,
       inspectMicros: Math.round((performance.now() - started) * 1000),
+      ...(secondStage !== 'skipped' ? { secondStage } : {}),
     })
     return verdict
   }

@@ -16,6 +16,7 @@ import {
   httpsSecondStage,
   refineWithSecondStage,
   SecondStageBudget,
+  SECOND_STAGE_UNAVAILABLE_RULE_ID,
   SECOND_STAGE_LIMITS,
   workersAiSecondStage,
   type SecondStage,
@@ -239,7 +240,7 @@ describe('bounds on what the second stage is sent', () => {
     expect(closed).toMatchObject({ outcome: 'failed-closed', sent, unsent: 1200 - sent, error: `second stage budget: ${SECOND_STAGE_LIMITS.callsPerRequest} calls per request spent` })
     // The highest-scoring fields were asked about (and cleared); the lowest-scoring ones block unasked.
     expect(closed.findings.filter((f) => f.score === 0)).toHaveLength(sent)
-    expect(closed.findings.slice(0, 1200 - sent).every((f) => f.score === 0.8 && f.ruleId === CLASSIFIER_RULE_ID)).toBe(true)
+    expect(closed.findings.slice(0, 1200 - sent).every((f) => f.score === 0.8 && f.ruleId === SECOND_STAGE_UNAVAILABLE_RULE_ID)).toBe(true)
     seen = []
     const open = await refineWithSecondStage(found, fs, policy({ failMode: 'open' }), stage(), { injectionThreshold: 0.8, requestId: 'r' })
     expect(open).toMatchObject({ outcome: 'failed-open', sent, unsent: 1200 - sent })
@@ -273,7 +274,7 @@ describe('the per-request budget of second-stage calls', () => {
       const r = await refineWithSecondStage(one, fields, policy({}), s, { injectionThreshold: 0.8, requestId: 'r', budget })
       outcomes.push(r.outcome)
       if (m === 19) expect(r).toMatchObject({ sent: 0, unsent: 1, error: `second stage budget: ${SECOND_STAGE_LIMITS.callsPerRequest} calls per request spent` })
-      if (m === 19) expect(r.findings[0]).toMatchObject({ score: 0.8, ruleId: CLASSIFIER_RULE_ID, secondStage: { outcome: 'failed-closed' } })
+      if (m === 19) expect(r.findings[0]).toMatchObject({ score: 0.8, ruleId: SECOND_STAGE_UNAVAILABLE_RULE_ID, secondStage: { outcome: 'failed-closed' } })
     }
     expect(timeouts).toHaveLength(SECOND_STAGE_LIMITS.callsPerRequest)
     expect(outcomes).toEqual([...Array(SECOND_STAGE_LIMITS.callsPerRequest).fill('answered'), ...Array(20 - SECOND_STAGE_LIMITS.callsPerRequest).fill('failed-closed')])
@@ -412,6 +413,16 @@ describe('through the firewall: a tenant with a second stage', () => {
     expect(out.result).toEqual({ content: [{ type: 'text', text: `${UNCERTAIN} Key [REDACTED:secret]` }] })
   })
 
+  /** The tenant's security events once `match` finds one (events are written after the response). */
+  const eventsOf = async (tenant: string, match: (events: Array<Record<string, unknown>>) => boolean) => {
+    let events: Array<Record<string, unknown>> = []
+    for (let i = 0; i < 50 && !match(events); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100))
+      events = ((await fw.admin.request('GET', `admin/v1/tenants/${tenant}/events?limit=100`)).body as { events: Array<Record<string, unknown>> }).events
+    }
+    return events
+  }
+
   it('one client request makes a bounded number of calls: a batch past it gets failMode for the rest', async () => {
     const tenant = 'stage-batch'
     await fw.admin.putTenant(tenant, { origin: { url: origin.url }, policy: { revealRuleIds: true, classifier: { secondStage: { url: `${base}/classify`, band: [0.3, 0.8] } } } })
@@ -426,7 +437,19 @@ describe('through the firewall: a tenant with a second stage', () => {
     expect(out.filter((m) => m.result !== undefined)).toHaveLength(SECOND_STAGE_LIMITS.callsPerRequest)
     const blocked = out.filter((m) => m.error !== undefined)
     expect(blocked).toHaveLength(4)
-    expect(blocked.map((m) => m.error)).toEqual(Array(4).fill(expect.objectContaining({ code: -31001, data: expect.objectContaining({ ruleIds: [CLASSIFIER_RULE_ID] }) })))
+    expect(blocked.map((m) => m.error)).toEqual(Array(4).fill(expect.objectContaining({ code: -31001, data: expect.objectContaining({ ruleIds: [SECOND_STAGE_UNAVAILABLE_RULE_ID] }) })))
+  })
+
+  it('a block because the stage could not answer says so in the security events', async () => {
+    respond = (_body, res) => json(res, 503, { error: 'down' })
+    expect((await callThrough('stage-down-event', { failMode: 'closed' })).error?.code).toBe(-31001)
+    const events = await eventsOf('stage-down-event', (es) => es.some((e) => e['verdict'] === 'block'))
+    expect(events.find((e) => e['verdict'] === 'block')).toMatchObject({ method: 'tools/call', ruleIds: [SECOND_STAGE_UNAVAILABLE_RULE_ID], kinds: ['injection'], secondStage: 'failed-closed' })
+    // An answer is recorded too: a block the stage confirmed is the classifier's, and says it was asked.
+    respond = answerAll(() => 0.97)
+    expect((await callThrough('stage-yes-event', {})).error?.code).toBe(-31001)
+    const confirmed = await eventsOf('stage-yes-event', (es) => es.some((e) => e['verdict'] === 'block'))
+    expect(confirmed.find((e) => e['verdict'] === 'block')).toMatchObject({ ruleIds: [CLASSIFIER_RULE_ID], secondStage: 'answered' })
   })
 
   it('applies the failure mode when it is down: closed blocks, open passes', async () => {

@@ -18,6 +18,7 @@ const COMPUTED: Record<string, string> = {
   'rule.id': 'a pack rule or a custom rule (the rule engine)',
   'f.ruleId': 'a finding copied',
   CLASSIFIER_RULE_ID: 'a constant',
+  SECOND_STAGE_UNAVAILABLE_RULE_ID: 'a constant',
   NAME_INVISIBLE: 'a constant',
   NAME_LOOKALIKE: 'a constant',
   FOREIGN_DIRECTIVE: 'a constant',

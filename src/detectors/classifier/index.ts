@@ -9,6 +9,7 @@ export {
   SecondStageError,
   SECOND_STAGE_CONTRACT_VERSION,
   SECOND_STAGE_LIMITS,
+  SECOND_STAGE_UNAVAILABLE_RULE_ID,
   SecondStageBudget,
   type SecondStage,
   type SecondStageItem,

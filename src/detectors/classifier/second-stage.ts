@@ -17,6 +17,7 @@ import { isClassifierFinding, type ClassifierFinding } from './detector'
 import { normalize } from '../../inspect/normalize'
 import { clipped } from '../../clip'
 import { MIN_LENT_LENGTH } from '../../proxy/lent-secrets'
+import type { FirewallRuleId } from '../../inspect/rule-ids'
 
 export const SECOND_STAGE_CONTRACT_VERSION = 1
 
@@ -35,6 +36,13 @@ export interface SecondStage {
   /** `timeoutMs`: this call's timeout when shorter than the configured one (what is left of the request's budget). */
   classify(items: readonly SecondStageItem[], requestId: string, timeoutMs?: number): Promise<number[]>
 }
+
+/**
+ * The rule id of a classifier finding the second stage could not judge under `failMode: "closed"` (the call
+ * failed, or the request's budget was spent): it blocks as an injection would, but an outage of the guard
+ * must not read as an attack in the security events, alerts and `ruleIds`.
+ */
+export const SECOND_STAGE_UNAVAILABLE_RULE_ID = 'classifier-second-stage-unavailable' satisfies FirewallRuleId
 
 /**
  * Bounds on the second stage (src/detectors/classifier/README.md, "Bounds"). One call carries at most
@@ -257,7 +265,8 @@ export interface SecondStageNote {
  * - answered, injection ≥ 0.5: score becomes at least `injectionThreshold` (the field blocks);
  * - answered, injection < 0.5: score 0, action `flag` (kept for the log; no longer adds to a block);
  * - failed (timeout, HTTP error, malformed answer) or left unasked (`budget` spent): `failMode: closed`
- *   as if answered "injection", `open` leaves the classifier's score as it was.
+ *   blocks as an injection would, under rule id {@link SECOND_STAGE_UNAVAILABLE_RULE_ID}; `open` leaves
+ *   the classifier's score as it was.
  * The fields go highest-scoring first, in calls of at most {@link SECOND_STAGE_LIMITS} `itemsPerCall`
  * fields and `charsPerCall` characters, each taken from `budget` (the client request's; a fresh one when
  * absent). Findings outside the band, `flag`-only findings and other detectors' findings pass through unchanged.
@@ -307,7 +316,7 @@ export async function refineWithSecondStage(
   const block = (f: ClassifierFinding, note: SecondStageNote): Finding => ({ ...f, score: Math.max(f.score, options.injectionThreshold), secondStage: note }) as Finding
   const failed = (batch: typeof picked) => {
     for (const p of batch) {
-      out[p.index] = cfg.failMode === 'closed' ? block(p.finding, { outcome: 'failed-closed' }) : ({ ...p.finding, secondStage: { outcome: 'failed-open' } } as Finding)
+      out[p.index] = cfg.failMode === 'closed' ? { ...block(p.finding, { outcome: 'failed-closed' }), ruleId: SECOND_STAGE_UNAVAILABLE_RULE_ID } : ({ ...p.finding, secondStage: { outcome: 'failed-open' } } as Finding)
     }
   }
   const budget = options.budget ?? new SecondStageBudget(cfg.timeoutMs)
