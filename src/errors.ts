@@ -32,6 +32,7 @@ export type Problem =
   | { kind: 'invalid_request'; reason: string }
   | { kind: 'unsupported_protocol_version'; code: number; supported?: string[] }
   | { kind: 'header_mismatch'; reason: string }
+  | { kind: 'client_unauthorised' } //     an open stream's credential no longer admits its client (src/auth)
   | { kind: 'unknown_session' } //           a session id not issued to this client (src/auth/session-binding.ts)
   | { kind: 'origin_not_allowed' } //        the tenant's origin URL breaks the origin rules
   | { kind: 'origin_unreachable' }
@@ -105,6 +106,8 @@ export function toWire(problem: Problem): WireError {
       }
     case 'header_mismatch':
       return { status: 400, code: -32020, message: `Header mismatch: ${problem.reason}` }
+    case 'client_unauthorised': // what a refused credential gets (src/auth/challenge.ts), mid-stream
+      return { status: 401, code: FirewallCode.unauthorised, message: 'Unauthorized' }
     case 'unknown_session': // the SDK server's answer, on which clients start a new session
       return { status: 404, code: -32001, message: 'Session not found' }
     case 'origin_not_allowed':

@@ -50,11 +50,16 @@ export async function issueClientKey(store: AuthStore, tenantId: string, input: 
 
 /** Checks a presented key: the key id when it is known, unexpired and matches its stored hash. */
 export async function verifyClientKey(store: AuthStore, tenantId: string, presented: string, now = Date.now()): Promise<string | null> {
+  return (await clientKeyRecord(store, tenantId, presented, now))?.id ?? null
+}
+
+/** {@link verifyClientKey}, with the stored record (its `expiresAt`) of the key that matched. */
+export async function clientKeyRecord(store: AuthStore, tenantId: string, presented: string, now = Date.now()): Promise<ClientKeyRecord | null> {
   const id = KEY_FORMAT.exec(presented)?.[1]
   if (!id) return null
   const record = await store.getClientKey(tenantId, id)
   if (!record || record.id !== id) return null
   if (record.expiresAt !== null && !(Date.parse(record.expiresAt) > now)) return null
   const enc = new TextEncoder()
-  return crypto.subtle.timingSafeEqual(enc.encode(await sha256Hex(presented)), enc.encode(record.hash)) ? id : null
+  return crypto.subtle.timingSafeEqual(enc.encode(await sha256Hex(presented)), enc.encode(record.hash)) ? record : null
 }

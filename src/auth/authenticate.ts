@@ -12,8 +12,10 @@ import { FirewallError } from '../errors'
 import { originRequestHeaders } from '../proxy/headers'
 import { checkTargetUrl } from '../proxy/origin-url'
 import { urlPolicy } from '../proxy/url-policy-env'
+import { loadTenant } from '../tenant/store'
 import type { LoadedTenant } from '../tenant/store'
-import { verifyClientKey } from './api-keys'
+import { clientKeyRecord } from './api-keys'
+import { CLIENT_KEY_RECHECK_MS } from './bounds'
 import { signIdentityAssertion } from './assertion'
 import type { AssertedIdentity } from './assertion'
 import { IDENTITY_HEADER } from './assertion-verify'
@@ -52,6 +54,14 @@ export interface ClientAuth {
    * Empty in passthrough mode, where the client's own `Authorization` is forwarded.
    */
   readonly lent: readonly string[]
+  /**
+   * Whether this client would still be admitted, asked while its stream is open (a stream outlives the
+   * request that authenticated it): false once the tenant's `auth` is no longer the one it was admitted
+   * under (authentication turned on, another mode or issuer; the isolate's copy of the config, reloaded
+   * every CONFIG_TTL_MS), a JWT is past `exp` (plus the clock tolerance), an API key past its
+   * `expiresAt`, or a key revoked (read again every {@link CLIENT_KEY_RECHECK_MS}).
+   */
+  stillAdmitted(): Promise<boolean>
 }
 
 export type AuthOutcome = { ok: true; auth: ClientAuth } | { ok: false; response: Response }
@@ -77,7 +87,10 @@ export async function authenticate(r: AuthRequest, originUrl: URL): Promise<Auth
       console.error(JSON.stringify({ event: 'origin_credential_without_client_auth', tenant: tenant.id }))
       throw new FirewallError({ kind: 'tenant_config_invalid' })
     }
-    return { ok: true, auth: { mode: 'passthrough', originHeaders: async (incoming) => originRequestHeaders(incoming, { forwardAuthorization: true }), lent: [] } }
+    return {
+      ok: true,
+      auth: { mode: 'passthrough', originHeaders: async (incoming) => originRequestHeaders(incoming, { forwardAuthorization: true }), lent: [], stillAdmitted: sameAuth(r, async () => true) },
+    }
   }
 
   const ring = await keyring(r.env)
@@ -90,16 +103,20 @@ export async function authenticate(r: AuthRequest, originUrl: URL): Promise<Auth
   const token = BEARER.exec(r.request.headers.get('authorization') ?? '')?.[1]
 
   let who: AssertedIdentity
+  let stillAdmitted: () => Promise<boolean>
   if (auth.mode === 'apiKey') {
     const params: Array<[string, string]> = [['realm', `${url.origin}${url.pathname}`]]
     if (!token) return refuse(r, 'missing', params)
-    const keyId = await verifyClientKey(store, tenant.id, token)
-    if (!keyId) return refuse(r, 'invalid_token', params)
-    who = { subject: keyId, authMode: 'apiKey' }
+    const record = await clientKeyRecord(store, tenant.id, token)
+    if (!record) return refuse(r, 'invalid_token', params)
+    who = { subject: record.id, authMode: 'apiKey' }
+    stillAdmitted = keyStillAdmits(r, token, record.expiresAt)
   } else {
     const verified = await verifyJwt(r, auth, url, token)
     if ('failure' in verified) return refuse(r, verified.failure, verified.params)
     who = verified.who
+    const until = verified.until
+    stillAdmitted = async () => Date.now() < until
   }
 
   const credential = config.origin.credential ? await originCredentialHeader(store, ring, tenant.id, config.origin.credential) : null
@@ -116,7 +133,47 @@ export async function authenticate(r: AuthRequest, originUrl: URL): Promise<Auth
         return headers
       },
       lent,
+      stillAdmitted: sameAuth(r, stillAdmitted),
     },
+  }
+}
+
+/**
+ * `credential`, asked only while the tenant's `auth` is the one the client was admitted under. A tenant
+ * gone or unreadable is not a change of auth: the kill switch ends those streams (src/guard).
+ */
+function sameAuth(r: AuthRequest, credential: () => Promise<boolean>): () => Promise<boolean> {
+  const admittedUnder = JSON.stringify(r.tenant.record.config.auth)
+  return async () => {
+    const current = await loadTenant(r.env.CONFIG, r.tenant.id).catch(() => null)
+    if (current !== null && JSON.stringify(current.record.config.auth) !== admittedUnder) return false
+    return credential()
+  }
+}
+
+/**
+ * An admitted API key's recheck: its expiry against the clock every time, its record (revocation, a changed
+ * expiry) read again at most every {@link CLIENT_KEY_RECHECK_MS}. Once refused, always refused.
+ */
+function keyStillAdmits(r: AuthRequest, token: string, expiresAt: string | null): () => Promise<boolean> {
+  let until = expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(expiresAt)
+  let readAt = Date.now()
+  let admitted = true
+  return async () => {
+    const now = Date.now()
+    if (admitted && now >= until) admitted = false
+    if (!admitted || now - readAt < CLIENT_KEY_RECHECK_MS) return admitted
+    readAt = now
+    try {
+      const record = await clientKeyRecord(kvAuthStore(r.env.CONFIG), r.tenant.id, token, now)
+      if (record === null) admitted = false
+      else until = record.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(record.expiresAt)
+    } catch (err) {
+      // Unreadable is not proof the key still stands: the stream ends, as a new request would fail.
+      console.error(JSON.stringify({ event: 'client_key_recheck_failed', requestId: r.requestId, tenant: r.tenant.id, error: String(err) }))
+      admitted = false
+    }
+    return admitted
   }
 }
 
@@ -125,7 +182,7 @@ async function verifyJwt(
   auth: JwtAuth,
   url: URL,
   token: string | undefined,
-): Promise<{ who: AssertedIdentity } | { failure: AuthFailure; params: Array<[string, string]> }> {
+): Promise<{ who: AssertedIdentity; until: number } | { failure: AuthFailure; params: Array<[string, string]> }> {
   const resource = resourceUrl(auth, url, url.pathname)
   const params = jwtChallengeParams(auth, resource)
   if (!token) return { failure: 'missing', params }
@@ -136,7 +193,9 @@ async function verifyJwt(
   }
   const verdict = await verifyAccessToken(token, auth, resource, r.tenant.id, jwks.url)
   if (!verdict.ok) return { failure: verdict.error, params }
-  return { who: { subject: verdict.subject, authMode: 'jwt', ...(verdict.scope !== undefined ? { scope: verdict.scope } : {}) } }
+  // `exp` is required, and jose refuses a token once `exp` is `clockToleranceSec` behind the clock.
+  const until = ((verdict.claims.exp ?? 0) + auth.clockToleranceSec) * 1000
+  return { who: { subject: verdict.subject, authMode: 'jwt', ...(verdict.scope !== undefined ? { scope: verdict.scope } : {}) }, until }
 }
 
 async function modeBHeaders(

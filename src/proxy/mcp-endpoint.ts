@@ -305,11 +305,15 @@ async function sendToOrigin(r: AuthedRequest, originUrl: URL, exchange: Exchange
   return relay(r, upstream, exchange, abort, answers, originUrl, { firstId, isBatch })
 }
 
-/** The user may take a while to answer: a kill switch thrown meanwhile (tenant or tool) still stops the call. */
+/**
+ * The user may take a while to answer: a kill switch thrown meanwhile (tenant or tool) still stops the call,
+ * and so does the client's credential lapsing or the tenant changing how its clients authenticate.
+ */
 async function stillAllowedAfterWait(r: AuthedRequest, call: JsonRpcRequest): Promise<void> {
   const tools = (await servingState(r.tenant, r.env)).tools
   const tool = call.params?.['name']
   if (typeof tool === 'string' && tools.includes(tool)) throw new FirewallError({ kind: 'tenant_disabled' })
+  if (!(await r.auth.stillAdmitted())) throw new FirewallError({ kind: 'client_unauthorised' }, call.id)
 }
 
 /** Who answers a firewall question: the tenant, the session the POST carries and the verified identity. */
@@ -387,12 +391,15 @@ async function relay(
       ...(sent.resumed ? { resumedFrom: sent.resumed.originId } : {}),
       onClose: () => exchange.init.sink.flush(),
       // A kill thrown while the stream is open ends it within the kill switch's staleness bound, and so does
-      // `enabled: false`; the budget follows the tenant's config (a GET stream may stay open for hours).
+      // `enabled: false`; the budget follows the tenant's config (a GET stream may stay open for hours); a
+      // lapsed credential or a change of the tenant's client authentication ends it within the bounds
+      // src/auth states.
       stillAllowed: async () => {
         const kill = await killState(r.tenant.id, { env: r.env })
         if (!kill.ok || kill.state.killed) return false
         exchange.killTools(kill.state.tools)
-        return followConfig()
+        if (!(await followConfig())) return false
+        return (await r.auth.stillAdmitted()) ? true : { kind: 'client_unauthorised' }
       },
     })
     return new Response(body, { status: upstream.status, headers: applySseHeaders(headers) })

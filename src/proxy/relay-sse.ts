@@ -32,9 +32,10 @@ export interface SseRelayOptions {
   idleTimeoutMs: number
   /**
    * Asked every `recheckMs` while the stream is open; `false` ends it (a kill switch thrown after the
-   * stream started). Absent: never re-checked.
+   * stream started), as does a problem, which the requests still waiting get (the client's credential
+   * lapsed). Absent: never re-checked.
    */
-  stillAllowed?: () => Promise<boolean>
+  stillAllowed?: () => Promise<boolean | Problem>
   recheckMs?: number
   /** Messages the firewall answers itself, sent before anything from the origin (blocked batch elements). */
   prelude: JsonRpcMessage[]
@@ -106,13 +107,13 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
     opts.abortOrigin()
   }
   // Ends the stream fail-closed: every request still waiting gets an error after `before`.
-  const failClosed = (why: string, before = ''): Step => {
+  const failClosed = (why: string, before = '', stopped?: Problem): Step => {
     console.error(JSON.stringify({ event: 'sse_fail_closed', requestId: exchange.init.requestId, tenant: exchange.init.tenantId, why }))
     let text = before
     // A response refused for budget ends the stream: the requests still waiting get the same error.
     const refused = why === 'budget' ? exchange.budgetRefused : undefined
     // A stream the origin stopped feeding timed out, as a JSON body that stalls does (-31006), not bad output.
-    const problem: Problem = refused ?? (why === 'killed' ? { kind: 'tenant_disabled' } : why === 'idle_timeout' ? { kind: 'origin_timeout' } : { kind: 'origin_invalid_response', reason: why })
+    const problem: Problem = refused ?? stopped ?? (why === 'killed' ? { kind: 'tenant_disabled' } : why === 'idle_timeout' ? { kind: 'origin_timeout' } : { kind: 'origin_invalid_response', reason: why })
     const { code, message } = toWire(problem)
     const failed = exchange.failPending(code, message, dataOf(problem))
     for (const err of failed) {
@@ -123,13 +124,14 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
   }
   // Reads and inspects the origin's next chunk.
   const step = async (): Promise<Step> => {
-    let next: ChunkResult | 'idle' | 'killed'
+    let next: ChunkResult | 'idle' | 'killed' | { stopped: Problem }
     try {
       next = await origin.next()
     } catch {
       return failClosed('origin_stream_error')
     }
     if (next === 'idle' || next === 'killed') return failClosed(next === 'idle' ? 'idle_timeout' : 'killed')
+    if ('stopped' in next) return failClosed(next.stopped.kind, '', next.stopped)
     if (next.done) {
       framer.flush()
       // A stream that ends before answering leaves its requests unanswered for good unless the client can
@@ -289,10 +291,10 @@ class OriginReader {
     private readonly reader: ChunkReader,
     private readonly idleMs: number,
     private readonly recheckMs: number,
-    private readonly stillAllowed?: () => Promise<boolean>,
+    private readonly stillAllowed?: () => Promise<boolean | Problem>,
   ) {}
 
-  async next(): Promise<ChunkResult | 'idle' | 'killed'> {
+  async next(): Promise<ChunkResult | 'idle' | 'killed' | { stopped: Problem }> {
     if (!this.#pending) {
       this.#pending = this.reader.read()
       // Silence is counted from the moment the relay asks again: while it waits for the client to take
@@ -306,7 +308,9 @@ class OriginReader {
         this.#fired = false
         this.#tick = undefined
         if (Date.now() - this.#askedAt >= this.idleMs) return 'idle'
-        if (this.stillAllowed && !(await this.stillAllowed())) return 'killed'
+        const allowed = this.stillAllowed ? await this.stillAllowed() : true
+        if (allowed === false) return 'killed'
+        if (allowed !== true) return { stopped: allowed }
       }
       const result = await Promise.race([this.#pending, this.#arm()])
       if (result !== 'tick') {

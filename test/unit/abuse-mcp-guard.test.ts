@@ -20,7 +20,7 @@ function tenant(mode: Mode, id = 'acme'): LoadedTenant {
 
 const GOOD = 'Bearer good'
 const refusal = (status: 401 | 403): AuthOutcome => ({ ok: false, response: new Response('{}', { status, headers: { 'www-authenticate': 'Bearer' } }) })
-const success: AuthOutcome = { ok: true, auth: { mode: 'apiKey', identity: 'k1', originHeaders: async () => new Headers(), lent: [] } }
+const success: AuthOutcome = { ok: true, auth: { mode: 'apiKey', identity: 'k1', originHeaders: async () => new Headers(), lent: [], stillAdmitted: async () => true } }
 
 /** A client of `t`: sends from `ip` (none when null) with `authorization` (none when undefined). */
 function client(e: Env, t: LoadedTenant, authStatus: (authorization: string | null) => AuthOutcome = (a) => (a === GOOD ? success : refusal(401))) {
