@@ -11,8 +11,8 @@
  *                                [--output-schema schema.json] [--era legacy|modern] [--config c.json]
  *   mcp-firewall tenant kill <id> [--tool <name>]      mcp-firewall tenant unkill <id> [--tool <name>]
  *   mcp-firewall tools list <id> [--state pending|approved|rejected] [--origin <url>]
- *   mcp-firewall tools approve|reject <id> <name> [--kind tool|prompt|resourceTemplate] [--hash <sha256>]
- *   mcp-firewall tools approve-all <id> [--kind tool|prompt|resourceTemplate]   (e.g. after a deploy)
+ *   mcp-firewall tools approve|reject <id> <name> [--kind tool|prompt|resourceTemplate] [--hash <sha256>] [--origin <url>]
+ *   mcp-firewall tools approve-all <id> [--kind tool|prompt|resourceTemplate] [--origin <url>]   (e.g. after a deploy)
  *   mcp-firewall tools calls <id>                      mcp-firewall tools approve-call|reject-call <id> <approvalId>
  *
  * Environment: MCP_FIREWALL_URL (e.g. https://fw.example.com, or https://gw.example/fw behind a reverse proxy
