@@ -1,7 +1,7 @@
 /**
  * The second stage's HTTPS contract against a real HTTP server started by the test (src/detectors/
- * classifier/README.md): the request it sends, one batched call per message with only the uncertain
- * fields, how answers rewrite the classifier findings, and every declared failure (timeout, status,
+ * classifier/README.md): the request it sends, batched calls with only the uncertain fields within the
+ * bounds per call and per client request, how answers rewrite the classifier findings, and every declared failure (timeout, status,
  * redirect, malformed body) under both fail modes. Workers AI cannot run locally: its back end is
  * checked with a stub runner behind the same interface.
  */
