@@ -308,7 +308,9 @@ class OriginReader {
         this.#fired = false
         this.#tick = undefined
         if (Date.now() - this.#askedAt >= this.idleMs) return 'idle'
-        const allowed = this.stillAllowed ? await this.stillAllowed() : true
+        // A re-check that fails (a store unreadable, the tokenizer not loading) ends the stream closed, as the
+        // firewall's own failure: the origin's output is not to blame.
+        const allowed = this.stillAllowed ? await this.stillAllowed().catch(recheckFailed) : true
         if (allowed === false) return 'killed'
         if (allowed !== true) return { stopped: allowed }
       }
@@ -343,4 +345,9 @@ class OriginReader {
 function describe(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'kind' in err) return String((err as { kind: unknown }).kind)
   return 'sse_framing_error'
+}
+
+function recheckFailed(err: unknown): Problem {
+  console.error(JSON.stringify({ event: 'sse_recheck_failed', error: String(err) }))
+  return { kind: 'internal' }
 }

@@ -222,6 +222,37 @@ describe('SSE relay', () => {
     expect(aborted).toBe(true)
   })
 
+  it('ends the stream as the firewall\'s own failure, not the origin\'s, when its re-check throws', async () => {
+    const exchange = newExchange('req-t')
+    exchange.fromClient({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'slow', arguments: {} } })
+    const upstream = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(enc.encode(': keepalive\n\n')) })
+    let broken = false
+    let aborted = false
+    const body = await relaySse(upstream, exchange, {
+      maxLineBytes: 4096,
+      maxEventBytes: 4096,
+      maxDepth: 64,
+      idleTimeoutMs: 60_000,
+      recheckMs: 20,
+      stillAllowed: async () => {
+        if (broken) throw new Error('tokenizer failed to load')
+        return true
+      },
+      prelude: [],
+      answerOrigin: () => undefined,
+      abortOrigin: () => (aborted = true),
+    })
+    const reader = new Response(body).body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe(':\n\n')
+    broken = true
+    const last = new TextDecoder().decode((await reader.read()).value)
+    // Fail closed, but without blaming the origin's output (-31007) for what failed inside the firewall.
+    expect(JSON.parse(last.split('data: ')[1]!)).toEqual({ jsonrpc: '2.0', id: 6, error: { code: -32603, message: 'Internal error', data: { requestId: 'req-t' } } })
+    expect(last).not.toContain('tokenizer')
+    expect((await reader.read()).done).toBe(true)
+    expect(aborted).toBe(true)
+  })
+
   it('reads the origin no faster than the client reads (backpressure), and a client that leaves aborts the origin', async () => {
     const exchange = newExchange('req-bp')
     // An endless origin that counts how many chunks were pulled from it.
