@@ -95,6 +95,22 @@ export class Exchange {
     this.#killed = tools
   }
 
+  /**
+   * Puts an open stream under a newer version of its tenant's config (mcp-endpoint.ts `configFollower`):
+   * what it judges from then on gets that version's inspection policy, second stage and tool checks
+   * (`tools`: the gate, brought up to the version by the caller). The SSE relay asks between messages
+   * (its re-check runs before the next chunk is read), so each message is judged whole under one policy.
+   * What belongs to the exchange stays: the requests waiting, what the gate keeps of forwarded calls, the
+   * second stage's spending and the meter (which follows the budget on its own).
+   */
+  follow(next: { configVersion: number; policy: CompiledPolicy; secondStage: SecondStage | undefined; tools: ToolGate | undefined }): void {
+    this.init.configVersion = next.configVersion
+    this.init.policy = next.policy
+    if (next.secondStage) this.init.secondStage = next.secondStage
+    else delete this.init.secondStage
+    if (next.tools) this.init.tools = next.tools
+  }
+
   /** Inspects a client message and decides what reaches the origin. */
   fromClient(message: JsonRpcMessage, bytes = 0): ClientOutcome {
     return this.#refusedClient(message) ?? this.#clientVerdict(message, this.#inspect(message, 'client_to_server', methodOf(message), toolNameOf(message), bytes))

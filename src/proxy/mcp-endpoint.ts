@@ -11,6 +11,7 @@ import type { ParamHeaderBinding } from '../mcp/headers2026'
 import { parseJsonBody } from '../mcp/jsonrpc'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../mcp/jsonrpc'
 import { compilePolicy } from '../inspect/policy'
+import type { CompiledPolicy } from '../inspect/policy'
 import { EventSink } from '../audit/sink'
 import { loadTenant } from '../tenant/store'
 import type { LoadedTenant } from '../tenant/store'
@@ -26,7 +27,7 @@ import { relaySse } from './relay-sse'
 import { answerUnanswered, readOriginBody, relayJson } from './relay-json'
 import { resumedStream, streamIdPrefix } from './stream-state'
 import { SecondStageError, tenantSecondStage } from '../detectors/classifier/second-stage'
-import type { AiRunner } from '../detectors/classifier/second-stage'
+import type { AiRunner, SecondStage } from '../detectors/classifier/second-stage'
 import { keyring } from '../auth/master-key'
 import { clientSession } from '../auth/session-binding'
 import { kvAuthStore } from '../auth/storage'
@@ -37,7 +38,7 @@ import { authenticate } from '../auth/authenticate'
 import type { ClientAuth } from '../auth/authenticate'
 import { limitUnauthenticated } from '../abuse/mcp-guard'
 import { toolGateFor } from '../tools/endpoint'
-import type { HeldCall } from '../tools/gate'
+import type { HeldCall, ToolGate } from '../tools/gate'
 import { deliverAnswer, isConfirmationAnswer, type AnswerContext } from '../tools/confirm-session'
 import { acceptsEventStream, confirmationStream } from './confirm-stream'
 import { BudgetMeter, refuseClient } from '../budget/enforce'
@@ -377,7 +378,7 @@ async function relay(
     return new Response(null, { status: upstream.status, headers })
   }
   if (type === 'text/event-stream') {
-    const followConfig = configFollower(r, exchange)
+    const followConfig = configFollower(r, exchange, originUrl)
     const body = await relaySse(upstream.body, exchange, {
       maxLineBytes: config.limits.maxSseLineBytes,
       maxEventBytes: config.limits.maxSseEventBytes,
@@ -391,9 +392,9 @@ async function relay(
       ...(sent.resumed ? { resumedFrom: sent.resumed.originId } : {}),
       onClose: () => exchange.init.sink.flush(),
       // A kill thrown while the stream is open ends it within the kill switch's staleness bound, and so does
-      // `enabled: false`; the budget follows the tenant's config (a GET stream may stay open for hours); a
-      // lapsed credential or a change of the tenant's client authentication ends it within the bounds
-      // src/auth states.
+      // `enabled: false`; the inspection policy, tool settings and budget follow the tenant's config (a GET
+      // stream may stay open for hours); a lapsed credential or a change of the tenant's client
+      // authentication ends it within the bounds src/auth states.
       stillAllowed: async () => {
         const kill = await killState(r.tenant.id, { env: r.env })
         if (!kill.ok || kill.state.killed) return false
@@ -454,6 +455,7 @@ async function answerOnBehalf(r: AuthedRequest, originUrl: URL, messages: JsonRp
 function newExchange(r: AuthedRequest, era: 'legacy' | 'modern', originUrl?: URL): Exchange {
   const { tenant } = r
   const sessionId = r.sessionId
+  const policy = compilePolicy(tenant.id, tenant.record.version, tenant.record.config)
   const exchange = new Exchange({
     tenantId: tenant.id,
     configVersion: tenant.record.version,
@@ -461,28 +463,41 @@ function newExchange(r: AuthedRequest, era: 'legacy' | 'modern', originUrl?: URL
     era,
     ...(sessionId ? { sessionId } : {}),
     ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : {}),
-    policy: compilePolicy(tenant.id, tenant.record.version, tenant.record.config),
+    policy,
     sink: new EventSink(r.env, tenant.id, r.waitUntil),
     killedTools: r.killedTools ?? [],
     lent: r.auth.lent,
   })
-  // The classifier's second opinion on uncertain fields (src/detectors/classifier/second-stage.ts).
-  const stage = tenant.record.config.policy.classifier.secondStage
-  if (stage && exchange.init.policy.classifier.enabled && exchange.init.policy.classifier.action === 'block') {
-    exchange.init.secondStage = tenantSecondStage(stage, {
-      urlPolicy: urlPolicy(r.env, new URL(r.request.url).hostname, tenant.record.config.hosts),
-      bearer: () => secondStageBearer(r.env, tenant.id, stage.secret),
-      ai: (r.env as { AI?: AiRunner }).AI,
-    })
-  }
-  // Tool integrity (src/tools): pins, access lists, schema checks, call approvals.
-  const { policy, sink } = exchange.init
-  const gate = originUrl ? toolGateFor({ env: r.env, tenant, requestId: r.requestId, era, ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : {}), ...(sessionId ? { sessionId } : {}), policy, sink, originUrl, originHeaders: () => r.auth.originHeaders(r.request.headers), maxDepth: MAX_JSON_DEPTH }) : null
+  const stage = secondStageFor(r, tenant.record, policy)
+  if (stage) exchange.init.secondStage = stage
+  const gate = originUrl ? gateFor(r, exchange, tenant.record, policy, originUrl) : null
   if (gate) exchange.init.tools = gate
   // Token and request budgets (src/budget): a tenant without one gets no meter and pays nothing.
   const meter = meterFor(r, tenant.record)
   if (meter) exchange.init.meter = meter
   return exchange
+}
+
+/** The classifier's second opinion on uncertain fields under one config version (src/detectors/classifier/second-stage.ts). */
+function secondStageFor(r: AuthedRequest, record: LoadedTenant['record'], policy: CompiledPolicy): SecondStage | undefined {
+  const stage = record.config.policy.classifier.secondStage
+  if (!stage || !policy.classifier.enabled || policy.classifier.action !== 'block') return undefined
+  return tenantSecondStage(stage, {
+    urlPolicy: urlPolicy(r.env, new URL(r.request.url).hostname, record.config.hosts),
+    bearer: () => secondStageBearer(r.env, r.tenant.id, stage.secret),
+    ai: (r.env as { AI?: AiRunner }).AI,
+  })
+}
+
+/**
+ * Tool integrity (src/tools) under one config version: pins, access lists, schema checks, call approvals.
+ * `originUrl`: the gate may list the origin's tools itself. The pins are those of the origin the request
+ * was sent to, the one its config named when it arrived, whichever version the settings come from.
+ */
+function gateFor(r: AuthedRequest, exchange: Exchange, record: LoadedTenant['record'], policy: CompiledPolicy, originUrl: URL): ToolGate | null {
+  const { era, sessionId, sink } = exchange.init
+  const tenant = record === r.tenant.record ? r.tenant : { id: r.tenant.id, record: { ...record, config: { ...record.config, origin: r.tenant.record.config.origin } } }
+  return toolGateFor({ env: r.env, tenant, requestId: r.requestId, era, ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : {}), ...(sessionId ? { sessionId } : {}), policy, sink, originUrl, originHeaders: () => r.auth.originHeaders(r.request.headers), maxDepth: MAX_JSON_DEPTH })
 }
 
 /** The meter of a request under one version of its tenant's config; none when that version has no budget. */
@@ -497,12 +512,15 @@ function meterFor(r: AuthedRequest, record: LoadedTenant['record']): BudgetMeter
 
 /**
  * Brings an open stream up to the tenant's current config; false when the tenant is now disabled
- * (`enabled: false` refuses every request, and the stream ends as a kill ends it). A budget set, changed
- * or removed after the stream opened applies to what it carries from then on. Read through the isolate's
- * config cache (`loadTenant`, CONFIG_TTL_MS), so it costs a KV read at most once per 10 s per isolate. A
- * config that cannot be read keeps the stream on what it has (a deleted tenant is killed as well).
+ * (`enabled: false` refuses every request, and the stream ends as a kill ends it). A newer version's
+ * inspection policy (detectors, threshold, rule packs, monitor mode, second stage) and tool settings
+ * (access lists, pinning, schema checks) judge the messages the stream carries from then on (`followPolicy`),
+ * and a budget set, changed or removed after the stream opened applies to what it carries from then on.
+ * Read through the isolate's config cache (`loadTenant`, CONFIG_TTL_MS), so it costs a KV read at most
+ * once per 10 s per isolate, and a version is compiled once per isolate, as for new requests. A config
+ * that cannot be read keeps the stream on what it has (a deleted tenant is killed as well).
  */
-function configFollower(r: AuthedRequest, exchange: Exchange): () => Promise<boolean> {
+function configFollower(r: AuthedRequest, exchange: Exchange, originUrl: URL): () => Promise<boolean> {
   let version = r.tenant.record.version
   let budget = JSON.stringify(r.tenant.record.config.budget ?? null)
   return async () => {
@@ -510,6 +528,7 @@ function configFollower(r: AuthedRequest, exchange: Exchange): () => Promise<boo
     if (!latest || latest.record.version <= version) return true
     version = latest.record.version
     if (!latest.record.config.enabled) return false
+    await followPolicy(r, exchange, latest.record, originUrl)
     const next = JSON.stringify(latest.record.config.budget ?? null)
     if (next === budget) return true
     const meter = meterFor(r, latest.record)
@@ -519,6 +538,23 @@ function configFollower(r: AuthedRequest, exchange: Exchange): () => Promise<boo
     console.log(JSON.stringify({ event: 'stream_budget_changed', requestId: r.requestId, tenant: r.tenant.id, configVersion: version, budget: meter !== undefined }))
     return true
   }
+}
+
+/**
+ * An open stream's inspection and tool checks under a newer config version: the policy compiled for new
+ * requests (the isolate keeps a tenant's newest), the gate's settings brought up to it, or a gate made
+ * when the stream opened with nothing for one to do (its calls still waiting then get their output-schema
+ * checks). Runs between two messages of the stream (the relay's re-check), never while one is judged.
+ */
+async function followPolicy(r: AuthedRequest, exchange: Exchange, record: LoadedTenant['record'], originUrl: URL): Promise<void> {
+  const policy = compilePolicy(r.tenant.id, record.version, record.config)
+  let gate = exchange.init.tools
+  if (gate) gate.follow(record.version, record.config.policy.tools, policy)
+  else {
+    gate = gateFor(r, exchange, record, policy, originUrl) ?? undefined
+    if (gate) await gate.resume(exchange.streamRequests())
+  }
+  exchange.follow({ configVersion: record.version, policy, secondStage: secondStageFor(r, record, policy), tools: gate })
 }
 
 /** The bearer a tenant's second-stage endpoint gets: its named secret, or none. Unreadable: the call fails (failMode decides). */

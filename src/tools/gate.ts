@@ -64,6 +64,17 @@ export class ToolGate {
     this.#pins = new Pins(init)
   }
 
+  /**
+   * An open stream's gate under a newer version of the tenant's config: its access lists, pinning, schema
+   * and approval settings and its monitor mode apply to what the stream carries from then on. The origin
+   * stays the one the stream talks to, and so do the calls this gate already forwarded (their output schemas).
+   */
+  follow(configVersion: number, tools: ToolGateInit['tools'], policy: ToolGateInit['policy']): void {
+    this.init.configVersion = configVersion
+    this.init.tools = tools
+    this.init.policy = policy
+  }
+
   /** Decides a client message about to be forwarded. `streamable`: a legacy call may be held for its user's confirmation. */
   async decide(message: JsonRpcMessage, opts: ApprovalOptions = {}): Promise<GateDecision> {
     if (!('method' in message) || !('id' in message) || !CHECKED_REQUESTS.has(message.method)) return { forward: message }
