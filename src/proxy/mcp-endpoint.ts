@@ -230,7 +230,8 @@ async function handlePost(r: AuthedRequest, originUrl: URL): Promise<Response> {
       requestId: r.requestId,
       onSettled: () => exchange.init.sink.flush(),
       proceed: async () => {
-        await stillAllowedAfterWait(r, call)
+        const refused = await stillAllowedAfterWait(r, exchange, call, originUrl)
+        if (refused) return jsonResponse(refused, 200, r.requestId)
         return sendToOrigin(r, originUrl, exchange, { isBatch: false, single, outgoing: [call], answers: [], bindings })
       },
     })
@@ -308,13 +309,22 @@ async function sendToOrigin(r: AuthedRequest, originUrl: URL, exchange: Exchange
 
 /**
  * The user may take a while to answer: a kill switch thrown meanwhile (tenant or tool) still stops the call,
- * and so does the client's credential lapsing or the tenant changing how its clients authenticate.
+ * and so does the client's credential lapsing or the tenant changing how its clients authenticate. So does a
+ * config version published meanwhile applies, as it would on an open stream (`configFollower`): access lists
+ * that now deny the tool to this caller refuse it as a new call would be (`enabled: false` refuses it too,
+ * -31003), and the exchange is under that version from then on. Returns that refusal, or null to forward.
  */
-async function stillAllowedAfterWait(r: AuthedRequest, call: JsonRpcRequest): Promise<void> {
-  const tools = (await servingState(r.tenant, r.env)).tools
+async function stillAllowedAfterWait(r: AuthedRequest, exchange: Exchange, call: JsonRpcRequest, originUrl: URL): Promise<JsonRpcResponse | null> {
+  // Through the isolate's cache, as the stream re-checks read it; unreadable keeps the version the call was held under.
+  const latest = await loadTenant(r.env.CONFIG, r.tenant.id).catch(() => null)
+  const newer = latest !== null && latest.record.version > exchange.init.configVersion ? latest : null
+  const tools = (await servingState(newer ?? r.tenant, r.env)).tools
   const tool = call.params?.['name']
   if (typeof tool === 'string' && tools.includes(tool)) throw new FirewallError({ kind: 'tenant_disabled' })
   if (!(await r.auth.stillAdmitted())) throw new FirewallError({ kind: 'client_unauthorised' }, call.id)
+  if (!newer) return null
+  await followPolicy(r, exchange, newer.record, originUrl)
+  return exchange.init.tools?.accessRefusal(call) ?? null
 }
 
 /** Who answers a firewall question: the tenant, the session the POST carries and the verified identity. */

@@ -67,6 +67,12 @@ export function checkTaskRequest(init: ToolGateInit, m: JsonRpcRequest, tool: st
   return refuse(init, m, 'tool-not-allowed', [policyFinding('tool-access-denied', '/params/taskId')], tool)
 }
 
+/** The access lists' refusal of `m` alone (as `checkRequest` gives it), or a forward when they permit it or the tenant monitors. */
+export function checkAccess(init: ToolGateInit, m: JsonRpcRequest): RequestVerdict {
+  const denied = accessRefusal(init.tools, m, init.identity)
+  return denied ? refuse(init, m, denied.reason, [denied.finding], denied.tool) : FORWARD
+}
+
 /** Where each request names what the access lists judge, and how their refusal of it reads. */
 const NAMED: Readonly<Record<string, { kind: AccessKind; field: 'name' | 'uri'; reason: Refusal; rule: FirewallRuleId }>> = {
   'tools/call': { kind: 'tools', field: 'name', reason: 'tool-not-allowed', rule: 'tool-access-denied' },

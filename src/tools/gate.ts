@@ -13,7 +13,7 @@
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, JsonRpcResultResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import { restoreGrant, wrapContinuation, type ApprovalOptions, type OperatorGrant } from './approval'
-import { approvedDefinition, approvedOutput, checkRequest, checkTaskRequest, type CallMemo } from './call-check'
+import { approvedDefinition, approvedOutput, checkAccess, checkRequest, checkTaskRequest, type CallMemo } from './call-check'
 import { paramBindings, type ParamHeaderBinding } from '../mcp/headers2026'
 import type { StreamRequest } from '../proxy/stream-state'
 import { rememberSession } from './confirm-session'
@@ -93,6 +93,15 @@ export class ToolGate {
     this.#remember(message.id, verdict.memo)
     if (verdict.grant) this.#grants.set(message.id, verdict.grant)
     return { forward: verdict.message ?? message }
+  }
+
+  /**
+   * A held call's access checked again once its user confirmed it, under the settings the gate follows now
+   * (`follow`): the tool may have been denied to this caller meanwhile. Null when it may go to the origin.
+   */
+  accessRefusal(call: JsonRpcRequest): JsonRpcResponse | null {
+    const verdict = checkAccess(this.init, call)
+    return 'answer' in verdict ? verdict.answer : null
   }
 
   /** The refusal of a request about a task that runs `tool` (task-store.ts) this caller may not use; null when it may go on. */

@@ -460,6 +460,26 @@ describe('sensitive tools confirmed by the user (2025-11-25, SDK 1.32 client, el
     }
   })
 
+  it('refuses a confirmed call whose tool the tenant denied while the user decided; the origin never sees it', async () => {
+    const config = (deny: string[]) => ({ origin: { url: origin.url }, policy: { tools: { requireApproval: ['add'], deny } } })
+    await fw.admin.putTenant('confirming-deny', config([]))
+    // The user takes their time; meanwhile the tenant's operator denies the tool (an incident).
+    const c = await mcpClient(fw.tenantUrl('confirming-deny'), { onElicitation: async () => (await fw.admin.putTenant('confirming-deny', config(['add'])), confirm(true)) })
+    try {
+      const mark = origin.calls.length
+      const invocations = origin.invocations.length
+      const err = refusalOf(await c.client.callTool({ name: 'add', arguments: { a: 4, b: 4 } }).catch((e: unknown) => e))
+      expect(err).toBeInstanceOf(McpError)
+      expect(err.code).toBe(-31001)
+      expect(err.data).toMatchObject({ reason: 'tool-not-allowed' })
+      expect(c.elicitationRequests).toHaveLength(1)
+      expect(callsAfter(mark, 'add')).toBe(false)
+      expect(invokedAfter(invocations, 'add')).toBe(false)
+    } finally {
+      await c.close()
+    }
+  })
+
   it('answers a made-up answer with 202 and forwards nothing', async () => {
     const url = fw.tenantUrl('confirming')
     const sessionId = await rawSession(url)
