@@ -309,9 +309,9 @@ async function sendToOrigin(r: AuthedRequest, originUrl: URL, exchange: Exchange
 
 /**
  * The user may take a while to answer: a kill switch thrown meanwhile (tenant or tool) still stops the call,
- * and so does the client's credential lapsing or the tenant changing how its clients authenticate. So does a
- * config version published meanwhile applies, as it would on an open stream (`configFollower`): access lists
- * that now deny the tool to this caller refuse it as a new call would be (`enabled: false` refuses it too,
+ * and so does the client's credential lapsing or the tenant changing how its clients authenticate. A config
+ * version published meanwhile applies, as it would on an open stream (`configFollower`): access lists that
+ * now deny the tool to this caller refuse it as a new call would be (`enabled: false` refuses it too,
  * -31003), and the exchange is under that version from then on. Returns that refusal, or null to forward.
  */
 async function stillAllowedAfterWait(r: AuthedRequest, exchange: Exchange, call: JsonRpcRequest, originUrl: URL): Promise<JsonRpcResponse | null> {
