@@ -316,7 +316,7 @@ async function sendToOrigin(r: AuthedRequest, originUrl: URL, exchange: Exchange
  */
 async function stillAllowedAfterWait(r: AuthedRequest, exchange: Exchange, call: JsonRpcRequest, originUrl: URL): Promise<JsonRpcResponse | null> {
   // Through the isolate's cache, as the stream re-checks read it; unreadable keeps the version the call was held under.
-  const latest = await loadTenant(r.env.CONFIG, r.tenant.id).catch(() => null)
+  const latest = await currentConfig(r)
   const newer = latest !== null && latest.record.version > exchange.init.configVersion ? latest : null
   const tools = (await servingState(newer ?? r.tenant, r.env)).tools
   const tool = call.params?.['name']
@@ -409,7 +409,8 @@ async function relay(
         const kill = await killState(r.tenant.id, { env: r.env })
         if (!kill.ok || kill.state.killed) return false
         exchange.killTools(kill.state.tools)
-        if (!(await followConfig())) return false
+        const followed = await followConfig()
+        if (followed !== true) return followed
         return (await r.auth.stillAdmitted()) ? true : { kind: 'client_unauthorised' }
       },
     })
@@ -528,13 +529,20 @@ function meterFor(r: AuthedRequest, record: LoadedTenant['record']): BudgetMeter
  * and a budget set, changed or removed after the stream opened applies to what it carries from then on.
  * Read through the isolate's config cache (`loadTenant`, CONFIG_TTL_MS), so it costs a KV read at most
  * once per 10 s per isolate, and a version is compiled once per isolate, as for new requests. A config
- * that cannot be read keeps the stream on what it has (a deleted tenant is killed as well).
+ * that cannot be read keeps the stream on what it has (a deleted tenant is killed as well); one stored but
+ * no longer parseable ends it with the refusal new requests get (`tenant_config_invalid`).
  */
-function configFollower(r: AuthedRequest, exchange: Exchange, originUrl: URL): () => Promise<boolean> {
+function configFollower(r: AuthedRequest, exchange: Exchange, originUrl: URL): () => Promise<boolean | Problem> {
   let version = r.tenant.record.version
   let budget = JSON.stringify(r.tenant.record.config.budget ?? null)
   return async () => {
-    const latest = await loadTenant(r.env.CONFIG, r.tenant.id).catch(() => null)
+    let latest: LoadedTenant | null
+    try {
+      latest = await currentConfig(r)
+    } catch (err) {
+      if (err instanceof FirewallError) return err.problem
+      throw err
+    }
     if (!latest || latest.record.version <= version) return true
     version = latest.record.version
     if (!latest.record.config.enabled) return false
@@ -547,6 +555,20 @@ function configFollower(r: AuthedRequest, exchange: Exchange, originUrl: URL): (
     exchange.init.meter = meter
     console.log(JSON.stringify({ event: 'stream_budget_changed', requestId: r.requestId, tenant: r.tenant.id, configVersion: version, budget: meter !== undefined }))
     return true
+  }
+}
+
+/**
+ * The tenant's config as this isolate's cache has it now; null when it cannot be read (a KV failure keeps
+ * what the caller has). A stored config that no longer parses throws `tenant_config_invalid`, as it refuses
+ * new requests: what was judged under the last good version must not go on being judged under it.
+ */
+async function currentConfig(r: AuthedRequest): Promise<LoadedTenant | null> {
+  try {
+    return await loadTenant(r.env.CONFIG, r.tenant.id)
+  } catch (err) {
+    if (err instanceof FirewallError && err.problem.kind === 'tenant_config_invalid') throw err
+    return null
   }
 }
 
