@@ -7,15 +7,14 @@
  * Day windows keep each run inside one window (the minute rollover is tested against the object with
  * an injected clock, test/unit/budget-object.test.ts).
  */
-import type { ServerResponse } from 'node:http'
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOrigin } from '../support/origin.js'
 import type { Origin } from '../support/origin.js'
 import { mcpClient, startFirewall } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
-import { getStream, readSse, startRawOrigin } from '../support/raw.js'
-import type { RawOrigin } from '../support/raw.js'
+import { getStream, readSse, startHoldingOrigin } from '../support/raw.js'
+import type { HoldingOrigin } from '../support/raw.js'
 
 const o200k = (text: string): number => countTokens(text, { disallowedSpecial: new Set() })
 
@@ -151,28 +150,17 @@ describe('budgets end to end', () => {
  * it was lowered, cannot go on unmetered or under the old limits.
  */
 describe('a long stream', () => {
-  let raw: RawOrigin
-  let stream: ServerResponse | undefined
-  const answered: Array<{ id?: unknown; error?: { code: number } }> = []
+  let raw: HoldingOrigin
 
   beforeAll(async () => {
-    raw = await startRawOrigin((req, res, body) => {
-      if (req.method === 'GET') {
-        res.writeHead(200, { 'content-type': 'text/event-stream' })
-        res.flushHeaders()
-        stream = res
-        return
-      }
-      if (body !== '') answered.push(JSON.parse(body) as { id?: unknown; error?: { code: number } })
-      res.writeHead(202).end()
-    })
+    raw = await startHoldingOrigin()
   })
   afterAll(async () => {
     await raw?.close()
   })
 
   const sampling = (id: string, text: string) => ({ jsonrpc: '2.0', id, method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text } }], maxTokens: 10 } })
-  const write = (message: object) => stream?.write(`data: ${JSON.stringify(message)}\n\n`)
+  const write = (message: object) => raw.write(message)
 
   const cases = [
     ['is metered against a budget set after it opened', 'budget-late', undefined],
@@ -182,11 +170,11 @@ describe('a long stream', () => {
     it(name, async () => {
       const config = (budget?: object) => ({ origin: { url: raw.url }, policy: { tools: { pinning: 'off' } }, ...(budget ? { budget } : {}) })
       await fw.admin.putTenant(tenant, config(opening))
-      stream = undefined
+      raw.release()
       const res = await getStream(fw.tenantUrl(tenant), { protocolVersion: '2025-11-25' })
       expect(res.status).toBe(200)
       const read = readSse(res, { until: (m) => (m as { params?: { data?: unknown } }).params?.data === 'done', timeoutMs: 20_000 })
-      for (let i = 0; i < 50 && !stream; i++) await new Promise((r) => setTimeout(r, 20))
+      for (let i = 0; i < 50 && !raw.held(); i++) await new Promise((r) => setTimeout(r, 20))
       write(sampling('srv-1', 'Summarise the quarterly report for region four in two sentences.')) // within the budget the stream opened with
       await fw.admin.putTenant(tenant, config({ tokensPerDay: 5, leaseFraction: 0 }))
       await new Promise((r) => setTimeout(r, 3_000)) // past the stream's 2 s re-check
@@ -195,9 +183,9 @@ describe('a long stream', () => {
       const ids = (await read).messages.map((m) => (m as { id?: unknown }).id)
       expect(ids).toContain('srv-1')
       expect(ids).not.toContain('srv-2') // over the new budget: hidden from the client, refused to the origin
-      for (let i = 0; i < 50 && !answered.some((a) => a.id === 'srv-2'); i++) await new Promise((r) => setTimeout(r, 20))
-      expect(answered.find((a) => a.id === 'srv-2')?.error?.code).toBe(-31002)
-      answered.length = 0
+      for (let i = 0; i < 50 && !raw.answered.some((a) => a.id === 'srv-2'); i++) await new Promise((r) => setTimeout(r, 20))
+      expect(raw.answered.find((a) => a.id === 'srv-2')?.error?.code).toBe(-31002)
+      raw.answered.length = 0
     })
   }
 })

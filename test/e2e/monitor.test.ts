@@ -4,14 +4,13 @@
  * origin and the client sent it, and the security event log records each would-be verdict with
  * `monitor: true`, as the pipeline's own findings are recorded (README, docs/tool-integrity.md).
  */
-import type { ServerResponse } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOrigin } from '../support/origin.js'
 import type { ExtraTool, Origin } from '../support/origin.js'
 import { mcpClient, startFirewall } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
-import { getStream, postRaw, readSse, startRawOrigin } from '../support/raw.js'
-import type { RawOrigin } from '../support/raw.js'
+import { getStream, postRaw, readSse, startHoldingOrigin } from '../support/raw.js'
+import type { HoldingOrigin } from '../support/raw.js'
 
 let fw: Firewall
 let origin: Origin
@@ -174,42 +173,30 @@ describe('rules staged in monitor mode (a pack pinned below a rule, a pack in mo
 })
 
 describe('an open stream follows the policy as the config changes', () => {
-  let raw: RawOrigin
-  let stream: ServerResponse | undefined
-  const answered: Array<{ id?: unknown; error?: { code: number } }> = []
+  // Holds a GET, and a tools/list, open: the test writes on it once the tenant's config has changed.
+  let raw: HoldingOrigin
   // Built at run time: an AWS access key id of the documented shape, obviously fake.
   const KEY = ['AKIA', 'FAKE', 'QYLPMN5H', 'R7XZ'].join('')
 
   beforeAll(async () => {
-    raw = await startRawOrigin((req, res, body) => {
-      const method = body === '' ? undefined : (JSON.parse(body) as { method?: string }).method
-      if (req.method === 'GET' || method === 'tools/list') {
-        // Held open: the test writes on it once the tenant's config has changed.
-        res.writeHead(200, { 'content-type': 'text/event-stream' })
-        res.flushHeaders()
-        stream = res
-        return
-      }
-      if (body !== '') answered.push(JSON.parse(body) as { id?: unknown; error?: { code: number } })
-      res.writeHead(202).end()
-    })
+    raw = await startHoldingOrigin((method) => method === 'tools/list')
   })
   afterAll(async () => {
     await raw?.close()
   })
 
-  const write = (message: object) => stream?.write(`data: ${JSON.stringify(message)}\n\n`)
+  const write = (message: object) => raw.write(message)
   const sampling = (id: string, text: string) => ({ jsonrpc: '2.0', id, method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text } }], maxTokens: 10 } })
   const note = (data: string) => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data } })
   const opened = async () => {
-    for (let i = 0; i < 50 && !stream; i++) await new Promise((r) => setTimeout(r, 20))
-    expect(stream).toBeDefined()
+    for (let i = 0; i < 50 && !raw.held(); i++) await new Promise((r) => setTimeout(r, 20))
+    expect(raw.held()).toBe(true)
   }
 
   it('a GET stream opened in monitor mode is enforced once the tenant leaves it', async () => {
     const config = (monitor: boolean) => ({ origin: { url: raw.url }, policy: { monitor, tools: { pinning: 'off' } } })
     await fw.admin.putTenant('watch-stream', config(true))
-    stream = undefined
+    raw.release()
     const res = await getStream(fw.tenantUrl('watch-stream'), { protocolVersion: '2025-11-25' })
     expect(res.status).toBe(200)
     const read = readSse(res, { until: (m) => (m as { params?: { data?: unknown } }).params?.data === 'done', timeoutMs: 20_000 })
@@ -229,15 +216,15 @@ describe('an open stream follows the policy as the config changes', () => {
     expect(notes).toHaveLength(2)
     expect(notes[0]).toContain(KEY)
     expect(notes[1]).not.toContain(KEY)
-    for (let i = 0; i < 50 && !answered.some((a) => a.id === 'srv-2'); i++) await new Promise((r) => setTimeout(r, 20))
-    expect(answered.find((a) => a.id === 'srv-2')?.error?.code).toBe(-1)
-    answered.length = 0
+    for (let i = 0; i < 50 && !raw.answered.some((a) => a.id === 'srv-2'); i++) await new Promise((r) => setTimeout(r, 20))
+    expect(raw.answered.find((a) => a.id === 'srv-2')?.error?.code).toBe(-1)
+    raw.answered.length = 0
   })
 
   it("a tools/list answered on an open stream gets the deny list added after the request", async () => {
     const config = (deny: string[]) => ({ origin: { url: raw.url }, policy: { tools: { pinning: 'off', deny } } })
     await fw.admin.putTenant('watch-list', config([])) // nothing for the tool checks to do when the stream opens
-    stream = undefined
+    raw.release()
     const res = await postRaw(fw.tenantUrl('watch-list'), { jsonrpc: '2.0', id: 7, method: 'tools/list' }, { protocolVersion: '2025-11-25' })
     expect(res.status).toBe(200)
     const read = readSse(res, { until: (m) => (m as { id?: unknown }).id === 7, timeoutMs: 20_000 })

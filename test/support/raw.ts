@@ -154,3 +154,41 @@ export async function startRawOrigin(handle: (req: IncomingMessage, res: ServerR
     },
   }
 }
+
+/**
+ * A {@link RawOrigin} that holds an SSE stream open for the test to write on: a GET, or a POST `hold`
+ * picks, is answered with stream headers and kept (`write`); every other POST with a body is recorded in
+ * `answered` (the client's answers to the origin's requests) and gets 202.
+ */
+export interface HoldingOrigin extends RawOrigin {
+  /** Writes one message as an SSE event on the held stream (nothing when none is held). */
+  write(message: object): void
+  /** Forgets the held stream, so the next GET or held POST is awaited afresh. */
+  release(): void
+  readonly held: () => boolean
+  readonly answered: Array<{ id?: unknown; error?: { code: number } }>
+}
+
+export async function startHoldingOrigin(hold: (method: string | undefined) => boolean = () => false): Promise<HoldingOrigin> {
+  let stream: ServerResponse | undefined
+  const answered: HoldingOrigin['answered'] = []
+  const raw = await startRawOrigin((req, res, body) => {
+    const method = body === '' ? undefined : (JSON.parse(body) as { method?: string }).method
+    if (req.method === 'GET' || hold(method)) {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.flushHeaders()
+      stream = res
+      return
+    }
+    if (body !== '') answered.push(JSON.parse(body) as { id?: unknown; error?: { code: number } })
+    res.writeHead(202).end()
+  })
+  return {
+    ...raw,
+    write: (message) => void stream?.write(`data: ${JSON.stringify(message)}\n\n`),
+    release: () => (stream = undefined),
+    held: () => stream !== undefined,
+    answered,
+  }
+}
+
