@@ -194,12 +194,15 @@ describe('SSE relay', () => {
     expect(out).not.toContain('late')
   })
 
-  it('ends an open stream when the tenant is killed mid-stream: pending requests get -31003', async () => {
-    const exchange = newExchange('req-k')
-    exchange.fromClient({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'slow', arguments: {} } })
-    // An origin that sends one keep-alive and then stays silent and open.
+  /**
+   * A call's stream from an origin that sends one keep-alive and then stays silent and open, re-checked
+   * every 20 ms with `stillAllowed`: hands back the reader once the held keep-alive went out, and whether
+   * the origin was aborted.
+   */
+  async function openStream(requestId: string, id: number, stillAllowed: () => Promise<boolean>) {
+    const exchange = newExchange(requestId)
+    exchange.fromClient({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'slow', arguments: {} } })
     const upstream = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(enc.encode(': keepalive\n\n')) })
-    let allowed = true
     let aborted = false
     const body = await relaySse(upstream, exchange, {
       maxLineBytes: 4096,
@@ -207,7 +210,7 @@ describe('SSE relay', () => {
       maxDepth: 64,
       idleTimeoutMs: 60_000,
       recheckMs: 20,
-      stillAllowed: async () => allowed,
+      stillAllowed,
       prelude: [],
       answerOrigin: () => undefined,
       abortOrigin: () => (aborted = true),
@@ -215,42 +218,32 @@ describe('SSE relay', () => {
     expect(typeof body).not.toBe('string') // still open after the hold: streamed, starting with what was held
     const reader = new Response(body).body!.getReader()
     expect(new TextDecoder().decode((await reader.read()).value)).toBe(':\n\n')
+    return { reader, aborted: () => aborted }
+  }
+
+  it('ends an open stream when the tenant is killed mid-stream: pending requests get -31003', async () => {
+    let allowed = true
+    const { reader, aborted } = await openStream('req-k', 5, async () => allowed)
     allowed = false
     const last = new TextDecoder().decode((await reader.read()).value)
     expect(JSON.parse(last.split('data: ')[1]!)).toEqual({ jsonrpc: '2.0', id: 5, error: { code: -31003, message: 'Endpoint disabled', data: { requestId: 'req-k' } } })
     expect((await reader.read()).done).toBe(true)
-    expect(aborted).toBe(true)
+    expect(aborted()).toBe(true)
   })
 
-  it('ends the stream as the firewall\'s own failure, not the origin\'s, when its re-check throws', async () => {
-    const exchange = newExchange('req-t')
-    exchange.fromClient({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'slow', arguments: {} } })
-    const upstream = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(enc.encode(': keepalive\n\n')) })
+  it("ends the stream as the firewall's own failure, not the origin's, when its re-check throws", async () => {
     let broken = false
-    let aborted = false
-    const body = await relaySse(upstream, exchange, {
-      maxLineBytes: 4096,
-      maxEventBytes: 4096,
-      maxDepth: 64,
-      idleTimeoutMs: 60_000,
-      recheckMs: 20,
-      stillAllowed: async () => {
-        if (broken) throw new Error('tokenizer failed to load')
-        return true
-      },
-      prelude: [],
-      answerOrigin: () => undefined,
-      abortOrigin: () => (aborted = true),
+    const { reader, aborted } = await openStream('req-t', 6, async () => {
+      if (broken) throw new Error('tokenizer failed to load')
+      return true
     })
-    const reader = new Response(body).body!.getReader()
-    expect(new TextDecoder().decode((await reader.read()).value)).toBe(':\n\n')
     broken = true
     const last = new TextDecoder().decode((await reader.read()).value)
     // Fail closed, but without blaming the origin's output (-31007) for what failed inside the firewall.
     expect(JSON.parse(last.split('data: ')[1]!)).toEqual({ jsonrpc: '2.0', id: 6, error: { code: -32603, message: 'Internal error', data: { requestId: 'req-t' } } })
     expect(last).not.toContain('tokenizer')
     expect((await reader.read()).done).toBe(true)
-    expect(aborted).toBe(true)
+    expect(aborted()).toBe(true)
   })
 
   it('reads the origin no faster than the client reads (backpressure), and a client that leaves aborts the origin', async () => {
