@@ -96,7 +96,7 @@ export class Exchange {
   }
 
   /**
-   * Puts an open stream under a newer version of its tenant's config (mcp-endpoint.ts `configFollower`):
+   * Puts an open stream under a newer version of its tenant's config (exchange-setup.ts `configFollower`):
    * what it judges from then on gets that version's inspection policy, second stage and tool checks
    * (`tools`: the gate, brought up to the version by the caller). The SSE relay asks between messages
    * (its re-check runs before the next chunk is read), so each message is judged whole under one policy.
