@@ -55,6 +55,16 @@ export async function inspectRefined(message: JsonRpcMessage, ctx: MessageContex
   }
 }
 
+/**
+ * The refusal for a verdict whose findings say part of the message went unread (kind `error`: a detector
+ * that failed, a spent rule budget, a blow-up past the normaliser's cap), else null. Monitor mode forwards
+ * what was judged, never what could not be: the live path (src/proxy/exchange.ts) and the dry run both ask.
+ */
+export function uninspected(verdict: Verdict): Verdict | null {
+  const errors = verdict.findings.filter((f) => f.kind === 'error')
+  return errors.length === 0 ? null : { action: 'block', reason: 'inspection-error', findings: errors }
+}
+
 function inspectionError(ctx: MessageContext, err: unknown): Verdict {
   console.error(JSON.stringify({ event: 'inspection_error', requestId: ctx.requestId, tenant: ctx.tenantId, error: String(err) }))
   return { action: 'block', reason: 'inspection-error', findings: [{ ruleId: 'inspection-error', kind: 'error', path: '', score: 1, action: 'block' }] }

@@ -12,7 +12,7 @@ import type { Direction, Finding, MessageContext, Verdict } from '../inspect/typ
 import { combineInjection } from '../inspect/combine'
 import { decodeHeaderValue } from '../mcp/headers2026'
 import { textField } from '../detectors/rules/field'
-import { inspect, inspectRefined, stagedFindings } from '../inspect/pipeline'
+import { inspect, inspectRefined, stagedFindings, uninspected } from '../inspect/pipeline'
 import { refineWithSecondStage, SecondStageBudget } from '../detectors/classifier/second-stage'
 import type { SecondStage, SecondStageOutcome } from '../detectors/classifier/second-stage'
 import { summarizeFindings } from '../audit/events'
@@ -445,12 +445,6 @@ export class Exchange {
     })
     return verdict
   }
-}
-
-/** The refusal for a verdict whose findings say part of the message went unread (kind `error`), else null. */
-function uninspected(verdict: Verdict): Verdict | null {
-  const errors = verdict.findings.filter((f) => f.kind === 'error')
-  return errors.length === 0 ? null : { action: 'block', reason: 'inspection-error', findings: errors }
 }
 
 const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get', 'tasks/cancel'])

@@ -14,7 +14,7 @@ import { z } from 'zod'
 import { getOwn, parseJsonBody } from '../mcp/jsonrpc'
 import type { JsonObject, JsonRpcMessage } from '../mcp/jsonrpc'
 import { buildPolicy, globMatch, keptOrBuiltPolicy } from '../inspect/policy'
-import { inspect } from '../inspect/pipeline'
+import { inspect, uninspected } from '../inspect/pipeline'
 import type { BlockReason, Finding, MessageContext } from '../inspect/types'
 import { MAX_JSON_DEPTH } from '../proxy/mcp-endpoint'
 import type { TenantConfig } from './config'
@@ -185,9 +185,7 @@ export async function dryRun(subject: DryRunSubject, req: DryRunRequest): Promis
   const verdict = inspect(subjectMessage, ctx, policy)
   const findings = [...before, ...verdict.findings]
   const checked = uncheckedFor(subject.config, message, req, method, tool, output !== null)
-  // Monitor mode forwards what was judged, never what could not be inspected (src/proxy/exchange.ts).
-  const unread = verdict.findings.some((f) => f.kind === 'error')
-  const result: DryRunResult = { verdict: verdict.action, findings, monitor: policy.monitor && !unread, ...(verdict.staged ? { staged: verdict.staged } : {}), unchecked: checked, configVersion: subject.version }
+  const result: DryRunResult = { verdict: verdict.action, findings, monitor: policy.monitor && uninspected(verdict) === null, ...(verdict.staged ? { staged: verdict.staged } : {}), unchecked: checked, configVersion: subject.version }
   const refused = verdict.action === 'block' ? null : refusalOf(subject.config, verdict.action === 'modify' ? verdict.message : subjectMessage, req.direction)
   if (refused) {
     delete result.staged // nothing is more than a block
