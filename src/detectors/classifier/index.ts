@@ -5,7 +5,6 @@ export {
   httpsSecondStage,
   workersAiSecondStage,
   refineWithSecondStage,
-  excerpt,
   SecondStageError,
   SECOND_STAGE_CONTRACT_VERSION,
   SECOND_STAGE_LIMITS,

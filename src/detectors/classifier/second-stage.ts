@@ -371,12 +371,7 @@ function calls<T extends { text: string }>(picked: readonly T[]): T[][] {
   return out
 }
 
-/** Up to `max` characters of `text` centred on the classifier's best window. */
-export function excerpt(text: string, span: [number, number], max: number): string {
-  const [start, end] = excerptBounds(text.length, span, max)
-  return text.slice(start, end)
-}
-
+/** [start, end) of up to `max` characters of a text `length` long, centred on the classifier's best window. */
 function excerptBounds(length: number, span: [number, number], max: number): [number, number] {
   if (length <= max) return [0, length]
   const mid = (span[0] + span[1]) >> 1
@@ -409,8 +404,9 @@ export function withheldValues(findings: readonly Finding[], fieldOf: (f: Findin
 }
 
 /**
- * `excerpt` with every withheld value masked. The window stops short of a value it would cut in two: the
- * part inside would no longer match the value, and most of a secret would go out in clear.
+ * Up to `max` characters of `text` centred on the classifier's best window, with every withheld value
+ * masked. The window stops short of a value it would cut in two: the part inside would no longer match
+ * the value, and most of a secret would go out in clear.
  * @example maskedExcerpt('key AKIA… here', [0, 14], 4000, [['AKIA…', 'secret']]) // 'key [REDACTED:secret] here'
  */
 export function maskedExcerpt(text: string, span: [number, number], max: number, withheld: Withheld): string {
