@@ -156,7 +156,8 @@ function sameAuth(r: AuthRequest, credential: () => Promise<boolean>): () => Pro
  * expiry) read again at most every {@link CLIENT_KEY_RECHECK_MS}. Once refused, always refused.
  */
 function keyStillAdmits(r: AuthRequest, token: string, expiresAt: string | null): () => Promise<boolean> {
-  let until = expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(expiresAt)
+  const expiry = (at: string | null): number => (at === null ? Number.POSITIVE_INFINITY : Date.parse(at))
+  let until = expiry(expiresAt)
   let readAt = Date.now()
   let admitted = true
   return async () => {
@@ -167,7 +168,7 @@ function keyStillAdmits(r: AuthRequest, token: string, expiresAt: string | null)
     try {
       const record = await clientKeyRecord(kvAuthStore(r.env.CONFIG), r.tenant.id, token, now)
       if (record === null) admitted = false
-      else until = record.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(record.expiresAt)
+      else until = expiry(record.expiresAt)
     } catch (err) {
       // Unreadable is not proof the key still stands: the stream ends, as a new request would fail.
       console.error(JSON.stringify({ event: 'client_key_recheck_failed', requestId: r.requestId, tenant: r.tenant.id, error: String(err) }))
