@@ -8,7 +8,7 @@ import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { MCP_HEADERS, workerFetch } from '../support/worker/fetch'
 import { clearTenantCache } from '../../src/tenant/store'
-import { call, createTenant, published, uniqueId, warmUp } from './control-support'
+import { call, createTenant, openSession, published, uniqueId, warmUp } from './control-support'
 
 beforeAll(warmUp, 30_000)
 
@@ -111,7 +111,6 @@ describe('a stored custom rule whose id a release gives a shipped rule', { timeo
   // Writes refuse a custom rule with a shipped rule's id, so a stored one has it only when a release
   // added the shipped rule after the config was saved. Stood in for here by renaming the stored custom
   // rule (its override and allow entry with it) to `pii-email`, an id the pii pack ships.
-  const PROTOCOL = '2025-06-18'
   type RpcAnswer = { id: number; result?: { content: Array<{ text: string }> }; error?: { code: number; data: { reason: string; ruleIds?: string[] } } }
 
   async function renameStored(tenant: string, from: string, to: string): Promise<void> {
@@ -125,13 +124,8 @@ describe('a stored custom rule whose id a release gives a shipped rule', { timeo
   }
 
   async function liveSession(tenant: string): Promise<(message: unknown) => Promise<RpcAnswer>> {
-    const url = `https://fw.example/t/${tenant}/mcp`
-    const init = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 't', version: '1' } } }
-    const res = await workerFetch(url, { method: 'POST', headers: MCP_HEADERS, body: JSON.stringify(init) })
-    expect(res.status).toBe(200)
-    expect(await res.json()).toMatchObject({ id: 0, result: { serverInfo: expect.any(Object) } })
-    const headers = { ...MCP_HEADERS, 'mcp-session-id': res.headers.get('mcp-session-id') ?? '', 'mcp-protocol-version': PROTOCOL }
-    expect((await workerFetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).status).toBe(202)
+    const { url, headers, initialized } = await openSession(tenant)
+    expect(JSON.parse(initialized)).toMatchObject({ id: 0, result: { serverInfo: expect.any(Object) } })
     return async (message) => {
       const answer = await workerFetch(url, { method: 'POST', headers, body: JSON.stringify(message) })
       expect(answer.status).toBe(200)

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest'
-import { MCP_HEADERS, workerFetch } from '../support/worker/fetch'
+import { workerFetch } from '../support/worker/fetch'
 import { DryRunResponse } from '../../src/tenant/dry-run'
-import { call, createTenant, published, uniqueId, warmUp } from './control-support'
+import { call, createTenant, openSession, published, uniqueId, warmUp } from './control-support'
 
 beforeAll(warmUp, 30_000)
 
@@ -16,21 +16,9 @@ type DryRun = {
 }
 type RpcAnswer = { id: number; result?: { content: Array<{ text: string }> }; error?: { code: number; message: string; data: { reason: string; ruleIds?: string[] } } }
 
-const PROTOCOL = '2025-06-18'
-
 /** A live session with the tenant's endpoint: initialize, initialized, then JSON-RPC calls. */
 async function liveSession(tenant: string): Promise<(message: unknown) => Promise<RpcAnswer>> {
-  const url = `https://fw.example/t/${tenant}/mcp`
-  const init = await workerFetch(url, {
-    method: 'POST',
-    headers: MCP_HEADERS,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'dry-run-test', version: '1' } } }),
-  })
-  expect(init.status).toBe(200)
-  await init.text()
-  const headers = { ...MCP_HEADERS, 'mcp-session-id': init.headers.get('mcp-session-id') ?? '', 'mcp-protocol-version': PROTOCOL }
-  const ack = await workerFetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })
-  expect(ack.status).toBe(202)
+  const { url, headers } = await openSession(tenant)
   return async (message) => {
     const res = await workerFetch(url, { method: 'POST', headers, body: JSON.stringify(message) })
     expect(res.status).toBe(200)

@@ -4,7 +4,7 @@
  */
 import { env } from 'cloudflare:workers'
 import { expect } from 'vitest'
-import { ADMIN_TOKEN, workerFetch } from '../support/worker/fetch'
+import { ADMIN_TOKEN, MCP_HEADERS, workerFetch } from '../support/worker/fetch'
 
 export interface Answer<T = Record<string, unknown>> {
   status: number
@@ -70,3 +70,21 @@ export async function hostOwner(hostname: string): Promise<string | null> {
   const raw = await env.CONFIG.get(`host:${hostname}`)
   return raw === null ? null : (JSON.parse(raw) as { tenant: string }).tenant
 }
+
+/**
+ * A live MCP session with a tenant's endpoint at `/t/<tenant>/mcp` (2025-06-18: `initialize`, then
+ * `notifications/initialized`): the URL, the headers its requests carry, and the `initialize` answer as
+ * the origin's mode sent it (JSON or an event stream).
+ */
+export async function openSession(tenant: string): Promise<{ url: string; headers: Record<string, string>; initialized: string }> {
+  const protocolVersion = '2025-06-18'
+  const url = `https://fw.example/t/${tenant}/mcp`
+  const init = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'control-test', version: '1' } } }
+  const res = await workerFetch(url, { method: 'POST', headers: MCP_HEADERS, body: JSON.stringify(init) })
+  expect(res.status).toBe(200)
+  const initialized = await res.text()
+  const headers = { ...MCP_HEADERS, 'mcp-session-id': res.headers.get('mcp-session-id') ?? '', 'mcp-protocol-version': protocolVersion }
+  expect((await workerFetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).status).toBe(202)
+  return { url, headers, initialized }
+}
+

@@ -6,27 +6,16 @@
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { clearTenantCache, tenantKey } from '../../src/tenant/store'
-import { MCP_HEADERS, workerFetch } from '../support/worker/fetch'
-import { createTenant, uniqueId, warmUp } from './control-support'
+import { workerFetch } from '../support/worker/fetch'
+import { createTenant, openSession, uniqueId, warmUp } from './control-support'
 
 beforeAll(warmUp, 30_000)
-
-const PROTOCOL = '2025-06-18'
 
 describe('an open stream whose stored config stops parsing', { timeout: 30_000 }, () => {
   it('ends with the refusal new requests get', async () => {
     const id = uniqueId('stream-bad-config')
     await createTenant(id, { origin: { url: inject('originUrl') } })
-    const url = `https://fw.example/t/${id}/mcp`
-    const init = await workerFetch(url, {
-      method: 'POST',
-      headers: MCP_HEADERS,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'stream-config-test', version: '1' } } }),
-    })
-    expect(init.status).toBe(200)
-    await init.text()
-    const headers = { ...MCP_HEADERS, 'mcp-session-id': init.headers.get('mcp-session-id') ?? '', 'mcp-protocol-version': PROTOCOL }
-    expect((await workerFetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).status).toBe(202)
+    const { url, headers } = await openSession(id)
 
     const stream = await workerFetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'slow', arguments: { ms: 12_000 } } }) })
     expect(stream.headers.get('content-type')).toContain('text/event-stream')
