@@ -22,13 +22,21 @@ afterAll(async () => {
   await Promise.all([fw?.stop(), origin?.close()])
 })
 
+/**
+ * A `slow` tool call (30 s unless `ms` says otherwise) answered on an SSE stream of a new session: the
+ * stream's messages up to the call's answer, and the session, for what a test sends next.
+ */
+async function slowCall(url: string, id: number, ms = 30_000): Promise<{ sessionId: string; pending: ReturnType<typeof readSse> }> {
+  const sessionId = await rawSession(url)
+  const stream = await postRaw(url, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'slow', arguments: { ms } } }, { sessionId, protocolVersion: '2025-11-25' })
+  expect(stream.status).toBe(200)
+  return { sessionId, pending: readSse(stream, { until: (m) => (m as { id?: unknown }).id === id, timeoutMs: 20_000 }) }
+}
+
 describe('kill switch', () => {
   it('stops new requests and ends an open stream within the bound, then restores', async () => {
     const url = fw.tenantUrl('killable')
-    const sessionId = await rawSession(url)
-    const stream = await postRaw(url, { jsonrpc: '2.0', id: 31, method: 'tools/call', params: { name: 'slow', arguments: { ms: 30_000 } } }, { sessionId, protocolVersion: '2025-11-25' })
-    expect(stream.status).toBe(200)
-    const pending = readSse(stream, { until: (m) => (m as { id?: unknown }).id === 31, timeoutMs: 20_000 })
+    const { sessionId, pending } = await slowCall(url, 31)
 
     const killedAt = Date.now()
     const kill = await fw.admin.request('POST', 'admin/v1/tenants/killable/kill', { body: {} })
@@ -66,10 +74,7 @@ describe('kill switch', () => {
 
   it("ends a deleted tenant's open stream within the bound, as a kill does", async () => {
     const url = fw.tenantUrl('deletable')
-    const sessionId = await rawSession(url)
-    const stream = await postRaw(url, { jsonrpc: '2.0', id: 41, method: 'tools/call', params: { name: 'slow', arguments: { ms: 30_000 } } }, { sessionId, protocolVersion: '2025-11-25' })
-    expect(stream.status).toBe(200)
-    const pending = readSse(stream, { until: (m) => (m as { id?: unknown }).id === 41, timeoutMs: 20_000 })
+    const { pending } = await slowCall(url, 41)
 
     const deletedAt = Date.now()
     expect((await fw.admin.request('DELETE', 'admin/v1/tenants/deletable')).status).toBe(204)
@@ -82,10 +87,7 @@ describe('kill switch', () => {
 
   it("refuses the answer to a call of a tool killed while the call's stream is open", async () => {
     const url = fw.tenantUrl('killable')
-    const sessionId = await rawSession(url)
-    const stream = await postRaw(url, { jsonrpc: '2.0', id: 61, method: 'tools/call', params: { name: 'slow', arguments: { ms: MAX_AGE_MS + 3_000 } } }, { sessionId, protocolVersion: '2025-11-25' })
-    expect(stream.status).toBe(200)
-    const pending = readSse(stream, { until: (m) => (m as { id?: unknown }).id === 61, timeoutMs: 20_000 })
+    const { pending } = await slowCall(url, 61, MAX_AGE_MS + 3_000)
     await fw.admin.request('POST', 'admin/v1/tenants/killable/kill', { body: { tool: 'slow' } })
     try {
       // The origin still answers (the call was running there): the client gets the kill, not the result.
@@ -99,10 +101,7 @@ describe('kill switch', () => {
   it('ends an open stream when the config disables the tenant, as a kill does', async () => {
     await fw.admin.putTenant('disabled-later', { origin: { url: origin.url } })
     const url = fw.tenantUrl('disabled-later')
-    const sessionId = await rawSession(url)
-    const stream = await postRaw(url, { jsonrpc: '2.0', id: 51, method: 'tools/call', params: { name: 'slow', arguments: { ms: 30_000 } } }, { sessionId, protocolVersion: '2025-11-25' })
-    expect(stream.status).toBe(200)
-    const pending = readSse(stream, { until: (m) => (m as { id?: unknown }).id === 51, timeoutMs: 20_000 })
+    const { pending } = await slowCall(url, 51)
 
     const disabledAt = Date.now()
     await fw.admin.putTenant('disabled-later', { origin: { url: origin.url }, enabled: false })
