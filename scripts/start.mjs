@@ -102,7 +102,9 @@ async function waitForHttp(url, timeoutMs) {
   for (;;) {
     if (stopping) throw new Error('stopped')
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) })
+      // A refused connection fails at once; a connected probe waits as long as the deadline allows, since
+      // the Worker's first request can take seconds here and an aborted one makes workerd log a broken pipe.
+      const res = await fetch(url, { signal: AbortSignal.timeout(Math.max(1000, deadline - Date.now())) })
       await res.body?.cancel()
       return
     } catch {
