@@ -21,9 +21,9 @@ import { forward } from './forward'
 import { Exchange, toolNameOf } from './exchange'
 import { relaySse } from './relay-sse'
 import { answerUnanswered, readOriginBody, relayJson } from './relay-json'
-import { resumedStream, streamIdPrefix } from './stream-state'
+import { resumedStream, streamIdSealer } from './stream-state'
 import { clientSession } from '../auth/session-binding'
-import type { ResumedStream } from './stream-state'
+import type { EventIdSealer, ResumedStream } from './stream-state'
 import { killState, servingState } from '../guard/kill-state'
 import { authenticate } from '../auth/authenticate'
 import type { ClientAuth } from '../auth/authenticate'
@@ -389,7 +389,7 @@ async function relay(
       answerOrigin,
       abortOrigin: abort,
       // 2025 revisions resume a stream by its event ids: they carry the requests it answers (stream-state.ts).
-      ...(exchange.init.era === 'legacy' ? { eventIdPrefix: streamPrefix(r, exchange, sent.resumed) } : {}),
+      ...(exchange.init.era === 'legacy' ? { eventIds: streamIds(r, exchange, sent.resumed) } : {}),
       ...(sent.resumed ? { resumedFrom: sent.resumed.originId } : {}),
       onClose: () => exchange.init.sink.flush(),
       // A kill thrown while the stream is open ends it within the kill switch's staleness bound, and so does
@@ -432,10 +432,10 @@ async function relay(
   throw new FirewallError({ kind: 'origin_invalid_response', reason: `content type ${type || '(none)'}` }, firstId)
 }
 
-/** The event id prefix of a stream: a resumed stream keeps the one it was resumed by. */
-function streamPrefix(r: AuthedRequest, exchange: Exchange, resumed: ResumedStream | undefined): () => Promise<string | null> {
-  if (resumed) return () => Promise.resolve(resumed.prefix)
-  return () => streamIdPrefix(r.env, r.tenant.id, exchange.init.sessionId, exchange.streamRequests())
+/** The sealer of a stream's event ids: a resumed stream keeps the requests it was resumed with. */
+function streamIds(r: AuthedRequest, exchange: Exchange, resumed: ResumedStream | undefined): () => Promise<EventIdSealer | null> {
+  if (resumed) return () => Promise.resolve(resumed.seal)
+  return () => streamIdSealer(r.env, r.tenant.id, exchange.init.sessionId, exchange.streamRequests())
 }
 
 /** Answers server requests the client will never see, on its behalf (same session, version and auth). */

@@ -20,6 +20,7 @@ import type { JsonRpcMessage } from '../mcp/jsonrpc'
 import { toWire } from '../errors'
 import type { Problem } from '../errors'
 import type { Exchange } from './exchange'
+import type { EventIdSealer } from './stream-state'
 import { dataOf } from '../budget/enforce'
 import { chunkReader } from './ingress'
 import type { ChunkReader, ChunkResult } from './ingress'
@@ -49,10 +50,10 @@ export interface SseRelayOptions {
   /** The most output to hold, in UTF-16 units; default {@link SSE_HOLD_UNITS}. */
   holdUnits?: number
   /**
-   * The prefix every event id gets on its way to the client (the requests the stream answers, sealed:
-   * stream-state.ts), asked once, at the first id; null or absent: ids go out as the origin sent them.
+   * What gives every event id its form on the way to the client (sealed with the requests the stream
+   * answers: stream-state.ts), asked once, at the first id; null or absent: ids go out as the origin sent them.
    */
-  eventIdPrefix?: () => Promise<string | null>
+  eventIds?: () => Promise<EventIdSealer | null>
   /** A resumed stream: the origin's id the client resumed from (it may resume from there again). */
   resumedFrom?: string
 }
@@ -89,11 +90,11 @@ export async function relaySse(upstream: ReadableStream<Uint8Array>, exchange: E
   // (stream-state.ts), which gives a GET this stream's requests back. One sent as the origin wrote it (no
   // session or no key to seal it) resumes none of them, like no id at all; an empty id resets the client's.
   let resumeFrom = opts.resumedFrom ?? ''
-  let prefix: Promise<string | null> | undefined
+  let sealer: Promise<EventIdSealer | null> | undefined
   const clientId = async (id: string): Promise<string> => {
-    const p = opts.eventIdPrefix && id !== '' ? await (prefix ??= opts.eventIdPrefix()) : null
-    resumeFrom = p === null ? '' : id
-    return p === null ? id : p + id
+    const seal = opts.eventIds && id !== '' ? await (sealer ??= opts.eventIds()) : null
+    resumeFrom = seal === null ? '' : id
+    return seal === null ? id : seal(id)
   }
   const end = (): void => {
     finished = true

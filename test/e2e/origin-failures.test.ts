@@ -222,7 +222,7 @@ describe('origin failures', () => {
     // In a session, the id goes out in the firewall's form, which a GET resumes (stream-state.ts).
     const res = await call('stream-primed-ends-early', CALL, { 'mcp-protocol-version': '2025-11-25', 'mcp-session-id': 'session-1' })
     const events = (await res.text()).split('\n\n').filter(Boolean)
-    expect(events).toEqual([expect.stringMatching(/^id: mcpfw1~[^\n]+~s1-0\ndata: $/), expect.stringContaining('notifications/progress')])
+    expect(events).toEqual([expect.stringMatching(/^id: mcpfw2~[^\n]+~s1-0\ndata: $/), expect.stringContaining('notifications/progress')])
   })
 
   it('ends a 2025-11-25 stream that closes unanswered without any event id with an error: it cannot be resumed', async () => {

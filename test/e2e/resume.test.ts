@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mcpClient, startFirewall } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
-import { getStream, readSse, startRawOrigin } from '../support/raw.js'
+import { getStream, postRaw, rawSession, readSse, startRawOrigin } from '../support/raw.js'
 import type { RawOrigin } from '../support/raw.js'
 
 type Json = Record<string, unknown>
@@ -106,10 +106,48 @@ describe('answers on a resumed GET stream', () => {
     }
   })
 
+  it("refuse a stream's requests spliced onto another stream's origin id, which would judge that stream's answer as theirs", async () => {
+    const PLAIN = { name: 'plain', description: 'Says hello.', inputSchema: { type: 'object' } }
+    state.tools = [PLAIN]
+    state.park = false
+    await fw.admin.putTenant('splice', { origin: { url: origin.url }, policy: { tools: { deny: ['secret_*'] } } })
+    const url = fw.tenantUrl('splice')
+    const sessionId = await rawSession(url)
+    const post = async (message: Json): Promise<string> => {
+      const text = await (await postRaw(url, message, { sessionId, protocolVersion: '2025-11-25' })).text()
+      const id = /^id: (.+)$/m.exec(text)?.[1] // a priming event: an id and empty data, which SSE parsers do not dispatch
+      if (!id) throw new Error(`no event id on the primed stream: ${text}`)
+      return id
+    }
+    try {
+      await (await postRaw(url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { sessionId, protocolVersion: '2025-11-25' })).text() // first seen: approved
+      state.park = true
+      // The same JSON-RPC id on two streams: a call of a harmless tool, then a tools/list the deny list filters.
+      const call = await post({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'plain', arguments: {} } })
+      state.tools = [PLAIN, DENIED]
+      const list = await post({ jsonrpc: '2.0', id: 7, method: 'tools/list' })
+      const listOrigin = list.slice(list.lastIndexOf('~') + 1)
+      const spliced = `${call.slice(0, call.lastIndexOf('~') + 1)}${listOrigin}` // the call's requests, the list's origin id
+      const before = resumedWith.length
+      const res = await getStream(url, { sessionId, protocolVersion: '2025-11-25', lastEventId: spliced })
+      const replayed = res.ok ? await readSse(res, { timeoutMs: 3_000 }) : undefined
+      expect(JSON.stringify(replayed?.messages ?? [])).not.toContain('secret_dump') // the list, judged as the call's result
+      expect(res.status).toBe(400)
+      expect(resumedWith.length).toBe(before) // the origin was never asked to replay
+      // The list's own id resumes it, filtered as on its POST stream.
+      const own = await readSse(await getStream(url, { sessionId, protocolVersion: '2025-11-25', lastEventId: list }), { timeoutMs: 3_000 })
+      expect(resumedWith.at(-1)).toBe(listOrigin)
+      expect(own.messages).toEqual([expect.objectContaining({ id: 7, result: { tools: [PLAIN] } })])
+    } finally {
+      state.park = false
+      state.tools = [ECHO]
+    }
+  })
+
   it('refuse a Last-Event-ID the firewall did not issue for the session (400), and answer nothing on a GET that resumes no request', async () => {
     await fw.admin.putTenant('forged', { origin: { url: origin.url } })
     const url = fw.tenantUrl('forged')
-    const forged = await getStream(url, { sessionId: 'session-1', protocolVersion: '2025-11-25', lastEventId: 'mcpfw1~W1siNyIsInRvb2xzL2NhbGwiLCJlY2hvIl1d~AAAAAAAAAAAAAAAAAAAAAA~ev-1' })
+    const forged = await getStream(url, { sessionId: 'session-1', protocolVersion: '2025-11-25', lastEventId: 'mcpfw2~W1siNyIsInRvb2xzL2NhbGwiLCJlY2hvIl1d~AAAAAAAAAAAAAAAAAAAAAA~ev-1' })
     expect(forged.status).toBe(400)
     expect(((await forged.json()) as { error: { code: number } }).error.code).toBe(-32600)
     // The origin's own id: the GET resumes no request the firewall knows, so the answer it replays is not passed.

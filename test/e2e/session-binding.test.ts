@@ -142,7 +142,7 @@ describe('a session id in apiKey mode', () => {
     const victim = await open(url, alice)
     const stream = await readSse(await postRaw(url, echo(4, 'alice only'), { sessionId: victim.id, protocolVersion: VERSION, headers: { authorization: alice } }))
     const lastEventId = stream.events[0]?.id ?? ''
-    expect(lastEventId).toMatch(/^mcpfw1~/) // the priming event: everything after it is replayed on a resume
+    expect(lastEventId).toMatch(/^mcpfw2~/) // the priming event: everything after it is replayed on a resume
     origin.reset()
     const hijack = await send(url, 'GET', mallory, victim.id, lastEventId)
     await expectUnknownSession(hijack)

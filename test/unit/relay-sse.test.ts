@@ -6,6 +6,7 @@ import { compilePolicy } from '../../src/inspect/policy'
 import { EventSink } from '../../src/audit/sink'
 import { TenantConfig } from '../../src/tenant/config'
 import type { JsonRpcMessage } from '../../src/mcp/jsonrpc'
+import type { EventIdSealer } from '../../src/proxy/stream-state'
 
 const enc = new TextEncoder()
 
@@ -31,6 +32,9 @@ function newExchange(requestId: string, policy: object = {}): Exchange {
   })
 }
 
+/** A stand-in for stream-state's sealer: the same text before every id. */
+const prefixing = (prefix: string): EventIdSealer => async (id) => `${prefix}${id}`
+
 function setup(policy: object = {}, opts: { maxEventBytes?: number; ownAnswersOnly?: boolean; eventIdPrefix?: string | null } = {}) {
   const exchange = newExchange('req-1', policy)
   if (opts.ownAnswersOnly) exchange.init.ownAnswersOnly = true
@@ -47,7 +51,7 @@ function setup(policy: object = {}, opts: { maxEventBytes?: number; ownAnswersOn
         prelude: [],
         answerOrigin: (m) => answered.push(...m),
         abortOrigin: () => aborted++,
-        ...(opts.eventIdPrefix !== undefined ? { eventIdPrefix: () => Promise.resolve(opts.eventIdPrefix ?? null) } : {}),
+        ...(opts.eventIdPrefix !== undefined ? { eventIds: () => Promise.resolve(opts.eventIdPrefix == null ? null : prefixing(opts.eventIdPrefix)) } : {}),
       }),
     ).text()
   return { relay, answered, aborted: () => aborted }
@@ -155,24 +159,24 @@ describe('SSE relay', () => {
     expect(other).not.toContain('not asked here')
   })
 
-  it('gives every event id the stream prefix, and keeps the id of an event whose messages were all hidden', async () => {
+  it('gives every event id its firewall form, and keeps the id of an event whose messages were all hidden', async () => {
     const exchange = newExchange('req-prefix', { unicode: 'block' })
     exchange.fromClient({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } })
     const sampling = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'x\u2066y' } }], maxTokens: 5 } })
     const out = await new Response(
       await relaySse(upstreamOf([`id: p0\ndata: \n\n`, `id: p1\ndata: ${sampling}\n\n`, `id: p2\ndata: ${result(1, 'done')}\n\n`, `id:\ndata: \n\n`]), exchange, {
         maxLineBytes: 4096, maxEventBytes: 4096, maxDepth: 64, idleTimeoutMs: 10_000, prelude: [], answerOrigin: () => undefined, abortOrigin: () => undefined,
-        eventIdPrefix: async () => 'mcpfw1~x~y~',
+        eventIds: async () => prefixing('mcpfw2~x~y~'),
       }),
     ).text()
-    expect(out).toBe(`id: mcpfw1~x~y~p0\ndata: \n\nid: mcpfw1~x~y~p1\ndata: \n\nevent: message\nid: mcpfw1~x~y~p2\ndata: ${result(1, 'done')}\n\nid: \ndata: \n\n`)
+    expect(out).toBe(`id: mcpfw2~x~y~p0\ndata: \n\nid: mcpfw2~x~y~p1\ndata: \n\nevent: message\nid: mcpfw2~x~y~p2\ndata: ${result(1, 'done')}\n\nid: \ndata: \n\n`)
   })
 
   it("answers a POST's requests its stream left unanswered, unless an event id lets the client resume it", async () => {
     const progress = 'data: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p","progress":1}}\n\n'
     const closed = await setup({}, { ownAnswersOnly: true }).relay([progress])
     expect(closed).toContain('"id":1,"error":{"code":-31007,"message":"Origin did not answer the request"')
-    const sealed = { ownAnswersOnly: true, eventIdPrefix: 'mcpfw1~x~y~' }
+    const sealed = { ownAnswersOnly: true, eventIdPrefix: 'mcpfw2~x~y~' }
     const primed = await setup({}, sealed).relay(['id: e1\ndata: \n\n', progress])
     expect(primed).not.toContain('-31007')
     // An empty id resets what the client would resume from.
