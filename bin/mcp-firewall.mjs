@@ -136,22 +136,34 @@ export async function api(method, path, { body, headers = {} } = {}, env = proce
   return parsed
 }
 
+/** Tenant ids as the API has them. */
+const TENANT_ID = /^[a-z0-9-]{1,63}$/
+
+/**
+ * The tenant id, checked before it goes into a path: unchecked, `acme#` or `acme?` would end the path at
+ * the id (`tenant unkill acme#` sending `DELETE /tenants/acme`, a deletion) and `..` would leave it.
+ */
+function tenantId(value) {
+  if (!TENANT_ID.test(need(value, 'tenant id'))) throw new UsageError(`tenant id must be 1 to 63 lower-case letters, digits or dashes, not '${value}'`)
+  return value
+}
+
 const commands = {
   async push([id, file], flags) {
     const config = await readJson(need(file, 'config file'))
     const headers = flags['if-match'] ? { 'if-match': flags['if-match'] } : {}
-    return api('PUT', `/tenants/${need(id, 'tenant id')}`, { body: config, headers })
+    return api('PUT', `/tenants/${tenantId(id)}`, { body: config, headers })
   },
-  get: ([id]) => api('GET', `/tenants/${need(id, 'tenant id')}`),
+  get: ([id]) => api('GET', `/tenants/${tenantId(id)}`),
   async diff([id, file]) {
     const local = await readJson(need(file, 'config file'))
-    const remote = await api('GET', `/tenants/${need(id, 'tenant id')}`)
+    const remote = await api('GET', `/tenants/${tenantId(id)}`)
     return { version: remote.version, changes: diffConfigs(remote.config, local) }
   },
-  versions: ([id]) => api('GET', `/tenants/${need(id, 'tenant id')}/versions`),
+  versions: ([id]) => api('GET', `/tenants/${tenantId(id)}/versions`),
   rollback: ([id, version]) => {
     if (!/^[1-9]\d*$/.test(need(version, 'version'))) throw new UsageError(`version must be a version number (see tenant versions), not '${version}'`)
-    return api('POST', `/tenants/${need(id, 'tenant id')}/rollback`, { body: { version: Number(version) } })
+    return api('POST', `/tenants/${tenantId(id)}/rollback`, { body: { version: Number(version) } })
   },
   async test([id, file], flags) {
     // Required, as by the API: a message means different things from each side (a tools/call request read
@@ -162,14 +174,14 @@ const commands = {
     if (flags['output-schema']) body.outputSchema = await readJson(flags['output-schema'], { editorSchema: false })
     if (flags.era) body.era = flags.era
     if (flags.config) body.config = await readJson(flags.config)
-    return api('POST', `/tenants/${need(id, 'tenant id')}/test`, { body })
+    return api('POST', `/tenants/${tenantId(id)}/test`, { body })
   },
-  kill: ([id], flags) => api('POST', `/tenants/${need(id, 'tenant id')}/kill`, { body: flags.tool ? { tool: flags.tool } : {} }),
-  unkill: ([id], flags) => api('DELETE', `/tenants/${need(id, 'tenant id')}/kill${flags.tool ? `?tool=${encodeURIComponent(flags.tool)}` : ''}`),
+  kill: ([id], flags) => api('POST', `/tenants/${tenantId(id)}/kill`, { body: flags.tool ? { tool: flags.tool } : {} }),
+  unkill: ([id], flags) => api('DELETE', `/tenants/${tenantId(id)}/kill${flags.tool ? `?tool=${encodeURIComponent(flags.tool)}` : ''}`),
 }
 
 // [tools] Tool review (docs/tool-integrity.md): pins, pending changes and single-call approvals.
-const toolsPath = (id) => `/tenants/${need(id, 'tenant id')}/tools`
+const toolsPath = (id) => `/tenants/${tenantId(id)}/tools`
 const decisionBody = (flags) => ({ ...(flags.kind ? { kind: flags.kind } : {}), ...(flags.hash ? { hash: flags.hash } : {}), ...(flags.origin ? { origin: flags.origin } : {}) })
 const toolCommands = {
   list([id], flags) {

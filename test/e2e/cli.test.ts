@@ -179,6 +179,17 @@ describe('mcp-firewall CLI', () => {
     expect(typo.stderr).toContain('unknown option --if-macth for tenant push')
     expect((await fw.admin.getTenant('cli-co')).body).toMatchObject({ version: before.version })
   })
+
+  it('refuses a tenant id the API cannot have before sending anything: `unkill <id>#` must not become a delete', async () => {
+    await fw.admin.putTenant('cli-del', { origin: { url: 'https://origin.example/mcp' } })
+    // Spliced into the path unencoded, `#` or `?` ends it at the id: `DELETE …/tenants/cli-del`.
+    for (const id of ['cli-del#', 'cli-del?', '..', 'cli-del/kill', '']) {
+      const res = await cli(['tenant', 'unkill', id])
+      expect(res.code, id).toBe(1)
+      expect(res.stderr).toContain(`tenant id must be 1 to 63 lower-case letters, digits or dashes, not '${id}'`)
+    }
+    expect(await fw.admin.getTenant('cli-del')).toMatchObject({ status: 200 })
+  })
 })
 
 describe('mcp-firewall output', () => {
