@@ -113,8 +113,12 @@ async function readJson(path, { editorSchema = true } = {}) {
 /** Calls the admin API; throws ApiError with the parsed answer on a non-2xx status. */
 export async function api(method, path, { body, headers = {} } = {}, env = process.env) {
   const base = env.MCP_FIREWALL_URL
-  const token = env.MCP_FIREWALL_TOKEN
+  const token = bearerToken(env.MCP_FIREWALL_TOKEN)
   if (!base || !token) throw new UsageError(`set ${!base ? 'MCP_FIREWALL_URL' : 'MCP_FIREWALL_TOKEN'} (see mcp-firewall --help)`)
+  // Checked before the URL is ever printed: fetch refuses credentials in a URL, and its error repeats them.
+  if (URL.canParse(base) && (new URL(base).username || new URL(base).password)) {
+    throw new UsageError('MCP_FIREWALL_URL must not carry a user name or password; the token goes in MCP_FIREWALL_TOKEN')
+  }
   if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) {
     throw new UsageError(`MCP_FIREWALL_URL must be an http or https URL such as http://127.0.0.1:8787, not '${base}'`)
   }
@@ -134,6 +138,19 @@ export async function api(method, path, { body, headers = {} } = {}, env = proce
   } catch {}
   if (!res.ok) throw new ApiError(res.status, parsed)
   return parsed
+}
+
+/**
+ * The token as a header carries it: without the white space around it (a line end from a file), and
+ * refused, without printing it, when it holds what no header value can (a control character or one past
+ * U+00FF). fetch would refuse it too, but its error quotes the whole header, token included.
+ */
+function bearerToken(raw) {
+  const token = (raw ?? '').replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '')
+  if (/[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]/.test(token)) {
+    throw new UsageError('MCP_FIREWALL_TOKEN holds a character an HTTP header cannot carry (a control character, or one past U+00FF); it is not printed')
+  }
+  return token
 }
 
 /** Tenant ids as the API has them. */

@@ -190,6 +190,22 @@ describe('mcp-firewall CLI', () => {
     }
     expect(await fw.admin.getTenant('cli-del')).toMatchObject({ status: 200 })
   })
+
+  it('never prints the token or credentials in the URL: what fetch cannot send is a usage error', async () => {
+    const secret = 'tok-0f3a9c'
+    for (const token of [`${secret}\nsecond-line`, `${secret}\u2019`, `${secret}\u0007`]) {
+      const res = await cli(['tenant', 'get', 'cli-co'], token)
+      expect(res.code).toBe(1)
+      expect(res.stderr.trim()).toBe('MCP_FIREWALL_TOKEN holds a character an HTTP header cannot carry (a control character, or one past U+00FF); it is not printed')
+      expect(res.stdout + res.stderr).not.toContain(secret)
+    }
+    const withCredentials = await cli(['tenant', 'get', 'cli-co'], TEST_ADMIN_TOKEN, `http://ops:${secret}@127.0.0.1:${fw.port}`)
+    expect(withCredentials.code).toBe(1)
+    expect(withCredentials.stderr.trim()).toBe('MCP_FIREWALL_URL must not carry a user name or password; the token goes in MCP_FIREWALL_TOKEN')
+    expect(withCredentials.stdout + withCredentials.stderr).not.toContain(secret)
+    // Surrounding white space is not part of a header value: a token read from a file with its line end works.
+    expect((await cli(['tenant', 'get', 'cli-co'], `${TEST_ADMIN_TOKEN}\r\n`)).code).toBe(0)
+  })
 })
 
 describe('mcp-firewall output', () => {
