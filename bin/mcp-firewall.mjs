@@ -73,20 +73,22 @@ function checkShape(group, command, positional, flags) {
   if (unknown !== undefined) throw new UsageError(`unknown option --${unknown} for ${group} ${command}\n${usage}`)
 }
 
-/** Splits argv into positionals and --flags with values. */
+/** Splits argv into positionals and --flags with values; `help` when --help or -h stands where a flag may. */
 export function parseArgs(argv) {
   const positional = []
   const flags = {}
+  let help = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
-    if (a.startsWith('--')) {
+    if (a === '--help' || a === '-h') help = true
+    else if (a.startsWith('--')) {
       const value = argv[i + 1]
       if (value === undefined || value.startsWith('--')) throw new UsageError(`${a} needs a value`)
       flags[a.slice(2)] = value
       i++
     } else positional.push(a)
   }
-  return { positional, flags }
+  return { positional, flags, help }
 }
 
 class UsageError extends Error {}
@@ -242,12 +244,12 @@ function need(value, what) {
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv, out = console.log, err = console.error) {
-  if (argv.length === 1 && ['--help', '-h', 'help'].includes(argv[0])) {
-    out(USAGE)
-    return 0
-  }
   try {
-    const { positional, flags } = parseArgs(argv)
+    const { positional, flags, help } = parseArgs(argv)
+    if (help || (argv.length === 1 && argv[0] === 'help')) {
+      out(USAGE)
+      return 0
+    }
     const [group, command, ...rest] = positional
     const table = group === 'tenant' ? commands : group === 'tools' ? toolCommands : null // [tools]
     if (!table || !Object.hasOwn(table, command ?? '')) throw new UsageError(USAGE)

@@ -206,6 +206,15 @@ describe('mcp-firewall CLI', () => {
     // Surrounding white space is not part of a header value: a token read from a file with its line end works.
     expect((await cli(['tenant', 'get', 'cli-co'], `${TEST_ADMIN_TOKEN}\r\n`)).code).toBe(0)
   })
+
+  it('prints its usage for --help after a command too, rather than asking a value for it', async () => {
+    for (const args of [['tenant', 'push', '--help'], ['tools', '-h'], ['tenant', 'kill', 'cli-co', '--help']]) {
+      const res = await cli(args)
+      expect(res.code, args.join(' ')).toBe(0)
+      expect(res.stdout).toContain('usage: mcp-firewall tenant push <id> <config.json> [--if-match <version>]')
+      expect(res.stderr).toBe('')
+    }
+  })
 })
 
 describe('mcp-firewall output', () => {
