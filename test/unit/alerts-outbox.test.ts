@@ -14,6 +14,8 @@ import { verifyWebhookSignature } from '../../src/alerts/signature'
 import { call, createTenant, issueKey, uniqueId, warmUp } from './control-support'
 import { MAX_PENDING } from '../../src/alerts/outbox'
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { BudgetConfig } from '../../src/budget/config'
+import { sha256Hex } from '../../src/hex'
 import { attempted, deliveries, HOOK_SECRET, retryNow, stubReceiver, tenantWithWebhook, webhook } from './alerts-support'
 import type { Receiver } from './alerts-support'
 
@@ -191,6 +193,25 @@ describe('alert delivery', () => {
     )
     expect(refused).toBe('Error: ZodError')
     expect(await deliveries('al-bogus')).toEqual([])
+  })
+})
+
+describe('budget.threshold alerts', () => {
+  it("never send a passthrough client's session id, only a fingerprint of it", async () => {
+    // In passthrough mode the per-client budget is keyed by the origin's Mcp-Session-Id, a handle on a live
+    // session that logs must not carry either: the receiver gets a stable fingerprint it can group by.
+    const id = uniqueId('al-budget')
+    await tenantWithWebhook(id, ['budget.threshold'])
+    receiver = stubReceiver([204])
+    const session = `sess-${crypto.randomUUID()}`
+    const config = BudgetConfig.parse({ perClient: { tokensPerMinute: 100 }, alertThresholds: [0.5] })
+    const need = [{ scope: `session:${session}`, tokens: 60, requests: 0 }] as const
+    await env.BUDGET.getByName(id).reserve({ tenant: id, configVersion: 1, config, holder: 'h1', settle: [], need: [...need], want: [] })
+
+    const { body } = await receiver.delivery(0)
+    expect(body).not.toContain(session)
+    const fingerprint = (await sha256Hex(session)).slice(0, 16)
+    expect(JSON.parse(body)).toMatchObject({ type: 'budget.threshold', data: { budget: 'client tokens/minute', threshold: 0.5, used: 60, limit: 100, client: `session:sha256:${fingerprint}` } })
   })
 })
 
