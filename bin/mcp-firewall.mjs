@@ -84,6 +84,8 @@ export function parseArgs(argv) {
     else if (a.startsWith('--')) {
       const value = argv[i + 1]
       if (value === undefined || value.startsWith('--')) throw new UsageError(`${a} needs a value`)
+      // Keeping the last one would act on half of what was asked: `kill --tool a --tool b` stopping b alone.
+      if (Object.hasOwn(flags, a.slice(2))) throw new UsageError(`${a} given twice`)
       flags[a.slice(2)] = value
       i++
     } else positional.push(a)

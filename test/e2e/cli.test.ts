@@ -180,6 +180,14 @@ describe('mcp-firewall CLI', () => {
     expect((await fw.admin.getTenant('cli-co')).body).toMatchObject({ version: before.version })
   })
 
+  it('refuses an option given twice rather than keeping one of them', async () => {
+    // `kill --tool a --tool b` would otherwise stop b alone, and whoever typed it believe both were stopped.
+    const twice = await cli(['tenant', 'kill', 'cli-co', '--tool', 'echo', '--tool', 'add'])
+    expect(twice.code).toBe(1)
+    expect(twice.stderr).toContain('--tool given twice')
+    expect((await fw.admin.request('GET', 'admin/v1/tenants/cli-co/kill')).body).toMatchObject({ killed: false, tools: [] })
+  })
+
   it('refuses a tenant id the API cannot have before sending anything: `unkill <id>#` must not become a delete', async () => {
     await fw.admin.putTenant('cli-del', { origin: { url: 'https://origin.example/mcp' } })
     // Spliced into the path unencoded, `#` or `?` ends it at the id: `DELETE …/tenants/cli-del`.
