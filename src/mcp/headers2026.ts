@@ -25,11 +25,18 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-/** Which body field `Mcp-Name` mirrors, per method (§"Standard Request Headers"). */
-const NAME_FIELD: ReadonlyMap<string, 'name' | 'uri'> = new Map([
+/**
+ * Which body field `Mcp-Name` mirrors, per method (§"Standard Request Headers"), and for the requests of the
+ * Tasks extension (`io.modelcontextprotocol/tasks`, SEP-2663), whose Streamable HTTP binding has the client
+ * name the task (`params.taskId`) so that every request about it can be routed to where it runs.
+ */
+const NAME_FIELD: ReadonlyMap<string, 'name' | 'uri' | 'taskId'> = new Map([
   ['tools/call', 'name'],
   ['prompts/get', 'name'],
   ['resources/read', 'uri'],
+  ['tasks/get', 'taskId'],
+  ['tasks/update', 'taskId'],
+  ['tasks/cancel', 'taskId'],
 ])
 
 /**
@@ -105,8 +112,9 @@ export function encodeHeaderValue(value: string): string {
 /**
  * Checks 2026-07-28 metadata headers against the body (§"Server Validation"):
  * - `Mcp-Method` is required on every POST and equals `method`;
- * - `Mcp-Name` is required for tools/call and prompts/get (`params.name`) and resources/read
- *   (`params.uri`), and refused on other methods, where nothing validates it;
+ * - `Mcp-Name` is required for tools/call and prompts/get (`params.name`), resources/read
+ *   (`params.uri`) and the Tasks extension's tasks/get, tasks/update and tasks/cancel (`params.taskId`),
+ *   and refused on other methods, where nothing validates it;
  * - each `Mcp-Param-*` header that names an argument equals that argument's string form (integers
  *   numerically). A header naming no argument is forwarded unchecked, as the spec requires of
  *   intermediaries that do not recognise it; with `bindings`, a bound argument present in the body

@@ -1,0 +1,107 @@
+/**
+ * 2026-07-28 tasks (the `io.modelcontextprotocol/tasks` extension, SEP-2663): a `tools/call` may be answered
+ * with a task handle (`resultType: "task"`, the task's fields beside it), the client polls `tasks/get`, which
+ * carries the final result, answers the task's input requests with `tasks/update` and stops it with
+ * `tasks/cancel`. Each of the three names the task in `Mcp-Name`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { startFirewall } from '../support/firewall.js'
+import type { Firewall } from '../support/firewall.js'
+import { modernClient } from '../support/clients.js'
+import { startModernOrigin } from '../support/modern-origin.js'
+import type { ModernOrigin } from '../support/modern-origin.js'
+import { postRaw, startRawOrigin } from '../support/raw.js'
+import type { RawOrigin } from '../support/raw.js'
+
+type Json = Record<string, unknown>
+
+const REPORT = { name: 'report', description: 'Builds a report.', inputSchema: { type: 'object' } }
+const META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} } } }
+const NAME_OF: Record<string, string> = { 'tools/call': 'name', 'tasks/get': 'taskId', 'tasks/update': 'taskId', 'tasks/cancel': 'taskId' }
+
+/** What the origin received, but the firewall's own tool listing. */
+const hits: Array<{ method: string; name: string | undefined }> = []
+let serial = 0
+
+let fw: Firewall
+let origin: RawOrigin
+
+beforeAll(async () => {
+  origin = await startRawOrigin((req, res, body) => {
+    const m = JSON.parse(body) as { id?: unknown; method?: string; params?: Json }
+    const now = new Date().toISOString()
+    if (m.method !== 'tools/list') hits.push({ method: m.method ?? '', name: req.headers['mcp-name'] as string | undefined })
+    if (!('id' in m)) return void res.writeHead(202).end()
+    const taskId = m.params?.['taskId']
+    const result =
+      m.method === 'tools/list' ? { resultType: 'complete', tools: [REPORT] }
+      : m.method === 'tools/call' ? { resultType: 'task', taskId: `mtask-${++serial}`, status: 'working', createdAt: now, lastUpdatedAt: now, ttlMs: 60_000, pollIntervalMs: 100 }
+      : m.method === 'tasks/get' ? { resultType: 'complete', taskId, status: 'completed', createdAt: now, lastUpdatedAt: now, result: { resultType: 'complete', content: [{ type: 'text', text: 'report ready' }] } }
+      : m.method === 'tasks/cancel' ? { resultType: 'complete', taskId, status: 'cancelled', createdAt: now, lastUpdatedAt: now }
+      : { resultType: 'complete' }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }))
+  })
+  fw = await startFirewall()
+  await fw.admin.putTenant('mtasks', { origin: { url: origin.url } })
+})
+
+afterAll(async () => {
+  await Promise.all([fw?.stop(), origin?.close()])
+})
+
+type Answer = { status: number; body: { result?: Json; error?: { code: number; data?: Json } } }
+
+/** A 2026-07-28 request with the metadata headers a v2 client derives from its body (`name`: override `Mcp-Name`). */
+async function send(tenant: string, id: number, method: string, params: Json, opts: { name?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+  const field = NAME_OF[method]
+  const mirrored = field === undefined ? undefined : params[field]
+  const name = opts.name ?? (typeof mirrored === 'string' ? mirrored : undefined)
+  const headers = { 'mcp-method': method, ...(name !== undefined ? { 'mcp-name': name } : {}), ...opts.headers }
+  const res = await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', id, method, params: { ...params, _meta: META } }, { protocolVersion: '2026-07-28', headers })
+  return { status: res.status, body: (await res.json()) as Answer['body'] }
+}
+
+/** Lists (pins) the tool and calls it; the origin answers with a task handle, whose id is returned. */
+async function taskOf(tenant: string, headers: Record<string, string> = {}): Promise<string> {
+  await send(tenant, 1, 'tools/list', {}, { headers })
+  const created = await send(tenant, 2, 'tools/call', { name: 'report', arguments: {} }, { headers })
+  expect(created.body.result).toMatchObject({ resultType: 'task', status: 'working' })
+  const taskId = created.body.result?.['taskId']
+  expect(taskId).toMatch(/^mtask-\d+$/)
+  return String(taskId)
+}
+
+describe('2026-07-28 task requests and their Mcp-Name header', () => {
+  it.each(['tasks/get', 'tasks/update', 'tasks/cancel'])('%s naming its task in Mcp-Name reaches the origin with it', async (method) => {
+    const taskId = await taskOf('mtasks')
+    const before = hits.length
+    const got = await send('mtasks', 3, method, { taskId, ...(method === 'tasks/update' ? { inputResponses: {} } : {}) })
+    expect(got.status).toBe(200)
+    expect(got.body.error).toBeUndefined()
+    expect(hits.slice(before)).toEqual([{ method, name: taskId }])
+  })
+
+  it('refuses an Mcp-Name that is not the task the body names, before the origin', async () => {
+    const taskId = await taskOf('mtasks')
+    const before = hits.length
+    const got = await send('mtasks', 3, 'tasks/get', { taskId }, { name: 'mtask-999999' })
+    expect(got.status).toBe(400)
+    expect(got.body.error?.code).toBe(-32020)
+    expect(hits.slice(before)).toEqual([])
+  })
+
+  it('lets the v2 SDK client send tasks/get as it does, with Mcp-Name', async () => {
+    const modern: ModernOrigin = await startModernOrigin()
+    await fw.admin.putTenant('mtasks-sdk', { origin: { url: modern.url } })
+    const c = await modernClient(fw.tenantUrl('mtasks-sdk'))
+    try {
+      // The origin does not serve the extension: what matters is that the request reached it as the client sent it.
+      await c.client.request({ method: 'tasks/get', params: { taskId: 'sdk-task-1' } }, z.object({}).passthrough()).catch(() => undefined)
+      const call = modern.calls.find((k) => k.headers['mcp-method'] === 'tasks/get')
+      expect(call?.headers['mcp-name']).toBe('sdk-task-1')
+    } finally {
+      await Promise.all([c.close(), modern.close()])
+    }
+  })
+})
