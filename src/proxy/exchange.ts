@@ -206,7 +206,7 @@ export class Exchange {
     if (tools && 'method' in message && !('id' in message)) await tools.beforeNotify(message.method)
     if (!tools || 'method' in message || message.id === null) return this.#metered(message, bytes)
     const asked = this.pending.get(message.id)
-    const task = asked?.method === 'tools/call' && asked.toolName !== undefined && 'result' in message ? createdTask(message.result) : undefined
+    const task = asked?.method === 'tools/call' && asked.toolName !== undefined && 'result' in message ? createdTask(message.result, this.init.era) : undefined
     if (task && asked?.toolName !== undefined) await tools.rememberTask(task.taskId, asked.toolName, task.ttlMs)
     const fitsOutput = tools.outputFit(message.id) // asked first: beforeEmit forgets the call
     return this.#metered(await tools.beforeEmit(message, this.pending.get(message.id)?.method), bytes, fitsOutput)
@@ -447,7 +447,8 @@ export class Exchange {
   }
 }
 
-const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get', 'tasks/cancel'])
+/** Requests that name a task (2025-11-25 tasks; `tasks/update` is the 2026-07-28 Tasks extension's, SEP-2663). */
+const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get', 'tasks/cancel', 'tasks/update'])
 const TASK_TTL_DEFAULT_MS = 24 * 3600 * 1000
 const TASK_TTL_MAX_MS = 7 * 24 * 3600 * 1000
 
@@ -463,12 +464,17 @@ function paramHeaderVerdict(findings: Finding[], injectionThreshold: number): Ve
   return { action: 'block', reason: 'policy', findings }
 }
 
-/** The task a task-augmented call's answer created (`CreateTaskResult`), with how long to remember it. */
-function createdTask(result: JsonObject): { taskId: string; ttlMs: number } | undefined {
-  const task = getOwn(result, 'task')
+/**
+ * The task a call's answer created (`CreateTaskResult`), with how long to remember it: in 2025-11-25 the task
+ * under `task` (`ttl` in ms), in 2026-07-28 (Tasks extension, SEP-2663) the task's fields beside
+ * `resultType: "task"`, in place of the call's result (`ttlMs`).
+ */
+function createdTask(result: JsonObject, era: ProtocolEra): { taskId: string; ttlMs: number } | undefined {
+  const modern = era === 'modern'
+  const task = modern ? (getOwn(result, 'resultType') === 'task' ? result : undefined) : getOwn(result, 'task')
   if (!isJsonObject(task)) return undefined
   const taskId = getOwn(task, 'taskId')
-  const ttl = getOwn(task, 'ttl')
+  const ttl = getOwn(task, modern ? 'ttlMs' : 'ttl')
   if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 512) return undefined
   const ttlMs = typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0 ? Math.min(Math.ceil(ttl), TASK_TTL_MAX_MS) : TASK_TTL_DEFAULT_MS
   return { taskId, ttlMs }

@@ -2,11 +2,13 @@
  * 2026-07-28 tasks (the `io.modelcontextprotocol/tasks` extension, SEP-2663): a `tools/call` may be answered
  * with a task handle (`resultType: "task"`, the task's fields beside it), the client polls `tasks/get`, which
  * carries the final result, answers the task's input requests with `tasks/update` and stops it with
- * `tasks/cancel`. Each of the three names the task in `Mcp-Name`.
+ * `tasks/cancel`. Each of the three names the task in `Mcp-Name`. The firewall records the tool when the
+ * handle passes, as it does for 2025-11-25 tasks, so the task's requests get that tool's kill switch and
+ * belong to the verified client whose call created it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { startFirewall } from '../support/firewall.js'
+import { startFirewall, TEST_ADMIN_TOKEN } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
 import { modernClient } from '../support/clients.js'
 import { startModernOrigin } from '../support/modern-origin.js'
@@ -103,5 +105,50 @@ describe('2026-07-28 task requests and their Mcp-Name header', () => {
     } finally {
       await Promise.all([c.close(), modern.close()])
     }
+  })
+})
+
+describe('a 2026-07-28 task created by a call through the firewall', () => {
+  it("is stopped by its tool's kill switch on tasks/get, never reaching the origin", async () => {
+    await fw.admin.putTenant('mtasks-kill', { origin: { url: origin.url } })
+    const taskId = await taskOf('mtasks-kill')
+    const kill = await fetch(new URL('/admin/v1/tenants/mtasks-kill/kill', fw.url), { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tool: 'report' }) })
+    expect(kill.status).toBe(200)
+    const before = hits.length
+    const got = await send('mtasks-kill', 3, 'tasks/get', { taskId })
+    expect(got.body.error?.code).toBe(-31003)
+    expect(hits.slice(before)).toEqual([])
+  })
+
+  describe('for a verified client', () => {
+    const tenant = 'mtasks-owner'
+    let owner: { id: string; key: string }
+    let intruder: { id: string; key: string }
+    const as = (who: { key: string }) => ({ authorization: `Bearer ${who.key}` })
+
+    beforeAll(async () => {
+      await fw.admin.putTenant(tenant, { origin: { url: origin.url }, auth: { mode: 'apiKey' } })
+      const issue = async (name: string) => (await fw.admin.request('POST', `/admin/v1/tenants/${tenant}/client-keys`, { body: { name } })).body as { id: string; key: string }
+      owner = await issue('owner')
+      intruder = await issue('intruder')
+    })
+
+    it('is its creator to poll', async () => {
+      const taskId = await taskOf(tenant, as(owner))
+      const got = await send(tenant, 3, 'tasks/get', { taskId }, { headers: as(owner) })
+      expect(got.body.error).toBeUndefined()
+      expect(got.body.result).toMatchObject({ taskId, status: 'completed', result: { content: [{ type: 'text', text: 'report ready' }] } })
+    })
+
+    it('is not found for another client, whichever request it sends, and never reaches the origin', async () => {
+      const taskId = await taskOf(tenant, as(owner))
+      const before = hits.length
+      for (const method of ['tasks/get', 'tasks/update', 'tasks/cancel']) {
+        const got = await send(tenant, 4, method, { taskId, ...(method === 'tasks/update' ? { inputResponses: { answer: { action: 'accept', content: { ok: true } } } } : {}) }, { headers: as(intruder) })
+        expect(got.body.result, method).toBeUndefined()
+        expect(got.body.error?.code, method).toBe(-32602)
+      }
+      expect(hits.slice(before)).toEqual([])
+    })
   })
 })
