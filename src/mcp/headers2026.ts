@@ -111,7 +111,9 @@ export function encodeHeaderValue(value: string): string {
 
 /**
  * Checks 2026-07-28 metadata headers against the body (§"Server Validation"):
- * - `Mcp-Method` is required on every POST and equals `method`;
+ * - `Mcp-Method` equals `method`, and is required on every request; a notification may leave it out, as the
+ *   standard headers table requires it of requests and the v2 SDK client sends its `notifications/cancelled`
+ *   without it (a notification without it names nothing else either: `Mcp-Name` is refused there);
  * - `Mcp-Name` is required for tools/call and prompts/get (`params.name`), resources/read
  *   (`params.uri`) and the Tasks extension's tasks/get, tasks/update and tasks/cancel (`params.taskId`),
  *   and refused on other methods, where nothing validates it;
@@ -125,10 +127,12 @@ export function encodeHeaderValue(value: string): string {
 export function checkRequestMetadataHeaders(headers: Headers, message: JsonRpcMessage, opts: HeaderCheckOptions = {}): { ok: true } | { ok: false; reason: string } {
   if (isResponse(message)) return fail('clients must not send responses in 2026-07-28')
   const method = headers.get(METHOD_HEADER)
-  if (method === null) return fail(`missing ${METHOD_HEADER} header`)
-  const methodValue = decodeHeaderValue(method)
-  if (methodValue === null) return fail(`malformed ${METHOD_HEADER} header`)
-  if (methodValue !== message.method) return fail(`${METHOD_HEADER} does not match the body method`)
+  if (method === null && 'id' in message) return fail(`missing ${METHOD_HEADER} header`)
+  if (method !== null) {
+    const methodValue = decodeHeaderValue(method)
+    if (methodValue === null) return fail(`malformed ${METHOD_HEADER} header`)
+    if (methodValue !== message.method) return fail(`${METHOD_HEADER} does not match the body method`)
+  }
 
   const params = message.params ?? {}
   const nameField = NAME_FIELD.get(message.method)

@@ -72,6 +72,28 @@ describe('2026-07-28 through the firewall', () => {
     }
   })
 
+  it('forwards the notifications/cancelled the v2 SDK client sends, without Mcp-Method, when a subscription closes', async () => {
+    origin.reset()
+    const c = await modernClient(fw.tenantUrl('modern'))
+    try {
+      const subscription = await c.client.listen({ toolsListChanged: true })
+      await subscription.close()
+      const cancel = await origin.waitForCall((k) => (k.body as { method?: string } | undefined)?.method === 'notifications/cancelled', { timeoutMs: 5_000 })
+      expect(cancel.headers['mcp-method']).toBeUndefined()
+      expect(cancel.headers['mcp-protocol-version']).toBe('2026-07-28')
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('still refuses a notification whose Mcp-Method differs from its body, before the origin', async () => {
+    origin.reset()
+    const res = await modernPost({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1, _meta: META } }, { 'mcp-method': 'tools/call' })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32020)
+    expect(origin.calls).toEqual([])
+  })
+
   it.each([
     ['Mcp-Method differs from the body', { 'mcp-method': 'tools/list', 'mcp-name': 'echo' }],
     ['Mcp-Name differs from params.name', { 'mcp-method': 'tools/call', 'mcp-name': 'delete-everything' }],
