@@ -11,6 +11,7 @@
  * | client → server | `tools/call`, `prompts/get` request | `params.arguments`, as compact JSON |
  * | client → server | reply to `sampling/createMessage` (2026 MRTR: in `params.inputResponses`) | the sampled `content` (a `tool_use` block's input as JSON) |
  * | server → client | `tools/call`, `tasks/result` result | `content` text or `structuredContent` JSON, whichever has more tokens |
+ * | server → client | 2026 `tasks/get` result, `notifications/tasks` | the task's final `result`, counted as a tool result |
  * | server → client | 2026 MRTR `input_required` result to any request | the sampling requests in `inputRequests` |
  * | server → client | `resources/read` result | `contents[].text` |
  * | server → client | `prompts/get` result | `description` and the messages' content |
@@ -19,7 +20,7 @@
  *
  * Errors are counted because clients commonly hand a failed call's message to the model: an origin
  * answering with a 1 MB error would otherwise fill a context for free. Not counted: tool and prompt
- * listings, instructions, notifications, and binary payloads (images, audio, blobs), which are not text
+ * listings, instructions, other notifications, and binary payloads (images, audio, blobs), which are not text
  * tokens.
  *
  * The tokenizer (about 2.4 MB of JavaScript) is imported on first use, not at Worker startup.
@@ -79,6 +80,8 @@ export function contextTexts(message: JsonRpcMessage, direction: 'client_to_serv
       if (params['arguments'] !== undefined) out.push(JSON.stringify(params['arguments']))
     } else if (direction === 'server_to_client' && message.method === 'sampling/createMessage') {
       samplingText(params, out)
+    } else if (direction === 'server_to_client' && message.method === 'notifications/tasks') {
+      taskResultText(params, out)
     }
     // 2026-07-28 MRTR retry: the client's replies ride in the request; a sampled reply is context text.
     if (direction === 'client_to_server' && isRecord(params['inputResponses'])) {
@@ -101,6 +104,9 @@ export function contextTexts(message: JsonRpcMessage, direction: 'client_to_serv
     case 'tools/call':
     case 'tasks/result':
       toolResultText(result, out)
+      break
+    case 'tasks/get':
+      taskResultText(result, out)
       break
     case 'resources/read':
       if (Array.isArray(result['contents'])) for (const c of result['contents']) if (isRecord(c) && typeof c['text'] === 'string') out.push(c['text'])
@@ -168,6 +174,11 @@ function toolResultText(result: Record<string, unknown>, out: string[]): void {
   blocksText(result['content'], texts)
   const structured = result['structuredContent'] === undefined ? undefined : JSON.stringify(result['structuredContent'])
   out.push(...(structured !== undefined && moreTokens(structured, texts) ? [structured] : texts))
+}
+
+/** The final result a 2026-07-28 task carries (a `tasks/get` answer, a `notifications/tasks`): its tool's result. */
+function taskResultText(task: Record<string, unknown>, out: string[]): void {
+  if (isRecord(task['result'])) toolResultText(task['result'], out)
 }
 
 /**

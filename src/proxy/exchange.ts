@@ -4,8 +4,8 @@
  * message in either direction, and how to answer the origin on the client's behalf when a server
  * request is blocked (mcp-protocol.md §4.5–4.6).
  */
-import type { JsonObject, JsonRpcId, JsonRpcMessage, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
-import { getOwn, isJsonObject, isRequest } from '../mcp/jsonrpc'
+import type { JsonObject, JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
+import { getOwn, isJsonObject, isNotification, isRequest } from '../mcp/jsonrpc'
 import type { ProtocolEra } from '../mcp/era'
 import type { CompiledPolicy } from '../inspect/policy'
 import type { Direction, Finding, MessageContext, Verdict } from '../inspect/types'
@@ -176,9 +176,10 @@ export class Exchange {
     const denied = taskTool !== undefined && isRequest(message) ? this.init.tools?.taskRefusal(message, taskTool) : undefined
     if (denied) return { answer: denied }
     const outcome = await this.#fromClientRefined(message, bytes)
-    if (taskTool !== undefined && 'forward' in outcome && isRequest(outcome.forward) && outcome.forward.method === 'tasks/result') {
-      this.pending.set(outcome.forward.id, { method: 'tasks/result', toolName: taskTool })
-      await this.init.tools?.resume([[outcome.forward.id, 'tasks/result', taskTool]])
+    if (taskTool !== undefined && 'forward' in outcome && isRequest(outcome.forward) && TASK_RESULT_METHODS.has(outcome.forward.method)) {
+      const { id, method } = outcome.forward
+      this.pending.set(id, { method, toolName: taskTool })
+      await this.init.tools?.resume([[id, method, taskTool]])
     }
     if (!this.init.tools || !('forward' in outcome) || !isRequest(outcome.forward)) return outcome
     const decision = await this.init.tools.decide(outcome.forward, opts)
@@ -203,7 +204,11 @@ export class Exchange {
       return { emit: this.#toolDisabled(message.id), own: true }
     }
     const tools = this.init.tools
-    if (tools && 'method' in message && !('id' in message)) await tools.beforeNotify(message.method)
+    if (tools && isNotification(message)) {
+      await tools.beforeNotify(message.method)
+      const taskId = pushedResultTask(message)
+      if (taskId !== undefined) return this.#taskPush(tools, message, taskId, bytes)
+    }
     if (!tools || 'method' in message || message.id === null) return this.#metered(message, bytes)
     const asked = this.pending.get(message.id)
     const task = asked?.method === 'tools/call' && asked.toolName !== undefined && 'result' in message ? createdTask(message.result, this.init.era) : undefined
@@ -213,17 +218,30 @@ export class Exchange {
   }
 
   /**
+   * A 2026-07-28 `notifications/tasks` carrying a task's final result: it gets the checks of the tool the
+   * task runs (recorded when the call created it), as the task's `tasks/get` would: the tool's output
+   * schema and budget. When that record cannot be read, the push is withheld: none of them could apply.
+   */
+  async #taskPush(tools: ToolGate, message: JsonRpcNotification, taskId: string, bytes: number): Promise<ServerOutcome> {
+    const tool = await tools.taskTool(taskId)
+    if (tool === null && !this.init.policy.monitor) return { drop: true }
+    if (typeof tool !== 'string') return this.#metered(message, bytes)
+    return this.#metered(await tools.checkTaskNotification(message, tool), bytes, undefined, tool)
+  }
+
+  /**
    * `fromServer`, then the budget (src/budget) on what the client would get: its context tokens
    * are spent from the isolate's lease, or checked with the budget object before the message is released.
+   * `taskTool`: the tool a notification's task result is charged to.
    */
-  async #metered(message: JsonRpcMessage, bytes: number, fitsOutput?: MessageContext['fitsOutput']): Promise<ServerOutcome> {
+  async #metered(message: JsonRpcMessage, bytes: number, fitsOutput?: MessageContext['fitsOutput'], taskTool?: string): Promise<ServerOutcome> {
     const meter = this.init.meter
     if (!meter) return this.#fromServerRefined(message, bytes, fitsOutput)
     const pending = this.#pendingOf(message)
     const outcome = await this.#fromServerRefined(message, bytes, fitsOutput)
     // A blocked response is not counted: the firewall's error in its place carries none of the origin's text.
     if (!('emit' in outcome) || outcome.own) return outcome
-    const check = meter.server(outcome.emit, pending?.method, pending?.toolName)
+    const check = meter.server(outcome.emit, pending?.method, pending?.toolName ?? taskTool)
     if (!check) return outcome
     return gateServer(outcome.emit, check, meter).then((gated) => {
       if (gated.refused) this.budgetRefused ??= gated.refused
@@ -449,6 +467,8 @@ export class Exchange {
 
 /** Requests that name a task (2025-11-25 tasks; `tasks/update` is the 2026-07-28 Tasks extension's, SEP-2663). */
 const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get', 'tasks/cancel', 'tasks/update'])
+/** Task requests whose answer carries the task's result: 2025-11-25 `tasks/result`, 2026-07-28 `tasks/get` (once it completed). */
+const TASK_RESULT_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get'])
 const TASK_TTL_DEFAULT_MS = 24 * 3600 * 1000
 const TASK_TTL_MAX_MS = 7 * 24 * 3600 * 1000
 
@@ -478,6 +498,13 @@ function createdTask(result: JsonObject, era: ProtocolEra): { taskId: string; tt
   if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 512) return undefined
   const ttlMs = typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0 ? Math.min(Math.ceil(ttl), TASK_TTL_MAX_MS) : TASK_TTL_DEFAULT_MS
   return { taskId, ttlMs }
+}
+
+/** The task a 2026-07-28 `notifications/tasks` pushes the final result of, when it carries one. */
+function pushedResultTask(message: JsonRpcNotification): string | undefined {
+  if (message.method !== 'notifications/tasks' || !message.params || !isJsonObject(getOwn(message.params, 'result'))) return undefined
+  const taskId = getOwn(message.params, 'taskId')
+  return typeof taskId === 'string' && taskId.length > 0 && taskId.length <= 512 ? taskId : undefined
 }
 
 function methodOf(message: JsonRpcMessage): string | undefined {

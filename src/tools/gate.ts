@@ -10,7 +10,7 @@
  * const emitted = await gate.beforeEmit(serverMessage, 'tools/list')
  * await gate.beforeNotify('notifications/tools/list_changed') // the next call lists the origin first
  */
-import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, JsonRpcResultResponse, JsonValue } from '../mcp/jsonrpc'
+import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, JsonRpcResultResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import { restoreGrant, wrapContinuation, type ApprovalOptions, type OperatorGrant } from './approval'
 import { approvedDefinition, approvedOutput, checkAccess, checkRequest, checkTaskRequest, type CallMemo } from './call-check'
@@ -19,13 +19,16 @@ import type { StreamRequest } from '../proxy/stream-state'
 import { rememberSession } from './confirm-session'
 import { LISTS, checkList } from './list-check'
 import { LIST_CHANGED, markListChanged } from './list-changed'
-import { checkResult } from './result-check'
+import { checkResult, checkTaskResult } from './result-check'
 import type { ToolGateInit } from './context'
 import { Pins } from './pins'
 import type { TaskRecord } from './task-store'
 
 export type { ToolGateInit } from './context'
 export type { ApprovalOptions } from './approval'
+
+/** Requests whose answers carry a tool's result: a call's own, or its task's. */
+const RESULT_METHODS: ReadonlySet<string> = new Set(['tools/call', 'tasks/result', 'tasks/get'])
 
 /** Requests whose checks need nothing from this module. */
 const CHECKED_REQUESTS = new Set(['tools/call', 'prompts/get', 'resources/read', 'resources/subscribe'])
@@ -153,6 +156,12 @@ export class ToolGate {
       if (memo.callHash !== undefined && getOwn(message.result, 'resultType') === 'input_required') return wrapContinuation(this.init, memo.callHash, message)
       return checkResult(this.init, memo, message)
     }
+    if (method === 'tasks/get') { // a 2026-07-28 task's answer carries its final result once it completed
+      const memo = this.#calls.get(message.id)
+      this.#calls.delete(message.id)
+      const result = memo ? checkTaskResult(this.init, memo, message.result) : message.result
+      return result === message.result ? message : { ...message, result }
+    }
     if (method === 'tasks/list') return this.#ownTasks(message)
     if (LISTS[method] === undefined) return message
     return checkList(this.init, this.#pins, method, message)
@@ -166,6 +175,17 @@ export class ToolGate {
   async beforeNotify(method: string): Promise<void> {
     const kind = LIST_CHANGED.get(method)
     if (kind !== undefined) await markListChanged(this.init, kind)
+  }
+
+  /**
+   * A 2026-07-28 `notifications/tasks` about a task that runs `tool`: the final result it carries gets the
+   * output-schema check of the tool's approved definition, as the task's `tasks/get` would.
+   */
+  async checkTaskNotification(message: JsonRpcNotification, tool: string): Promise<JsonRpcNotification> {
+    if (!message.params || this.init.tools.pinning === 'off') return message
+    const output = approvedOutput((await this.#pins.index())?.get('tool', tool))
+    const params = checkTaskResult(this.init, { tool, output }, message.params)
+    return params === message.params ? message : { ...message, params }
   }
 
   /**
@@ -255,11 +275,11 @@ export class ToolGate {
 
   /**
    * Calls whose results this exchange did not forward the call for (a resumed stream, stream-state.ts; a
-   * task's `tasks/result`): they get the output-schema check of the tool's approved definition, as a
-   * direct answer would.
+   * task's `tasks/result`, or 2026-07-28 `tasks/get`): they get the output-schema check of the tool's
+   * approved definition, as a direct answer would.
    */
   async resume(requests: readonly StreamRequest[]): Promise<void> {
-    const calls = requests.filter(([, method, tool]) => (method === 'tools/call' || method === 'tasks/result') && tool !== undefined)
+    const calls = requests.filter(([, method, tool]) => RESULT_METHODS.has(method) && tool !== undefined)
     if (calls.length === 0 || this.init.tools.pinning === 'off') return
     const index = await this.#pins.index()
     for (const [id, , tool = ''] of calls) this.#remember(id, { tool, output: approvedOutput(index?.get('tool', tool)) })

@@ -10,7 +10,7 @@
  * the client nothing it was promised; its content blocks, which describe the error, stay.
  */
 import type { JsonObject, JsonRpcResultResponse } from '../mcp/jsonrpc'
-import { getOwn } from '../mcp/jsonrpc'
+import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import type { ProtocolEra } from '../mcp/era'
 import type { CallMemo } from './call-check'
 import { schemaFindings } from './call-check'
@@ -30,6 +30,17 @@ export function checkResult(init: ToolGateInit, memo: CallMemo, message: JsonRpc
   // Monitor mode records the rewrite that would have happened and passes the result as it came.
   recordVerdict(init, { direction: 'server_to_client', method: 'tools/call', tool: memo.tool, verdict: replace ? 'modify' : 'allow', findings, started })
   return replace && enforcing(init) ? withheldResult(message, init.era) : message
+}
+
+/**
+ * A 2026-07-28 task's final result where the task carries it (`result` of a `tasks/get` answer or of a
+ * `notifications/tasks`), checked as the call's own result would be: `task` with it replaced, or as it was.
+ */
+export function checkTaskResult(init: ToolGateInit, memo: CallMemo, task: JsonObject): JsonObject {
+  const result = getOwn(task, 'result')
+  if (!isJsonObject(result)) return task
+  const checked = checkResult(init, memo, { jsonrpc: '2.0', id: 0, result })
+  return checked.result === result ? task : { ...task, result: checked.result }
 }
 
 /** `message` as an `isError` result: its content blocks and a note, its structured content withheld. */

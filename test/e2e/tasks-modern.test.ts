@@ -4,7 +4,9 @@
  * carries the final result, answers the task's input requests with `tasks/update` and stops it with
  * `tasks/cancel`. Each of the three names the task in `Mcp-Name`. The firewall records the tool when the
  * handle passes, as it does for 2025-11-25 tasks, so the task's requests get that tool's kill switch and
- * belong to the verified client whose call created it.
+ * belong to the verified client whose call created it, and the final result a task carries (on `tasks/get`,
+ * or pushed in `notifications/tasks` on a `subscriptions/listen` stream) gets that tool's output-schema
+ * check and budget.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -13,12 +15,15 @@ import type { Firewall } from '../support/firewall.js'
 import { modernClient } from '../support/clients.js'
 import { startModernOrigin } from '../support/modern-origin.js'
 import type { ModernOrigin } from '../support/modern-origin.js'
-import { postRaw, startRawOrigin } from '../support/raw.js'
+import { postRaw, readSse, startRawOrigin } from '../support/raw.js'
 import type { RawOrigin } from '../support/raw.js'
 
 type Json = Record<string, unknown>
 
-const REPORT = { name: 'report', description: 'Builds a report.', inputSchema: { type: 'object' } }
+const REPORT = { name: 'report', description: 'Builds a report.', inputSchema: { type: 'object' }, outputSchema: { type: 'object', properties: { n: { type: 'number' } } } }
+const READY: Json = { resultType: 'complete', content: [{ type: 'text', text: 'report ready' }] }
+/** The final result the origin's tasks carry, and the task its `notifications/tasks` is about. */
+const state: { taskResult: Json; notified: string } = { taskResult: READY, notified: '' }
 const META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} } } }
 const NAME_OF: Record<string, string> = { 'tools/call': 'name', 'tasks/get': 'taskId', 'tasks/update': 'taskId', 'tasks/cancel': 'taskId' }
 
@@ -35,11 +40,19 @@ beforeAll(async () => {
     const now = new Date().toISOString()
     if (m.method !== 'tools/list') hits.push({ method: m.method ?? '', name: req.headers['mcp-name'] as string | undefined })
     if (!('id' in m)) return void res.writeHead(202).end()
+    if (m.method === 'subscriptions/listen') {
+      const pushed = [
+        { jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: {} },
+        { jsonrpc: '2.0', method: 'notifications/tasks', params: { taskId: state.notified, status: 'completed', createdAt: now, lastUpdatedAt: now, result: state.taskResult } },
+      ]
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      return void res.end(pushed.map((p) => `data: ${JSON.stringify(p)}\n\n`).join(''))
+    }
     const taskId = m.params?.['taskId']
     const result =
       m.method === 'tools/list' ? { resultType: 'complete', tools: [REPORT] }
       : m.method === 'tools/call' ? { resultType: 'task', taskId: `mtask-${++serial}`, status: 'working', createdAt: now, lastUpdatedAt: now, ttlMs: 60_000, pollIntervalMs: 100 }
-      : m.method === 'tasks/get' ? { resultType: 'complete', taskId, status: 'completed', createdAt: now, lastUpdatedAt: now, result: { resultType: 'complete', content: [{ type: 'text', text: 'report ready' }] } }
+      : m.method === 'tasks/get' ? { resultType: 'complete', taskId, status: 'completed', createdAt: now, lastUpdatedAt: now, result: state.taskResult }
       : m.method === 'tasks/cancel' ? { resultType: 'complete', taskId, status: 'cancelled', createdAt: now, lastUpdatedAt: now }
       : { resultType: 'complete' }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }))
@@ -150,5 +163,83 @@ describe('a 2026-07-28 task created by a call through the firewall', () => {
       }
       expect(hits.slice(before)).toEqual([])
     })
+  })
+})
+
+describe('the final result a 2026-07-28 task carries', () => {
+  const BAD: Json = { resultType: 'complete', content: [{ type: 'text', text: 'x' }], structuredContent: { n: 'not a number' } }
+  const LONG: Json = { resultType: 'complete', content: [{ type: 'text', text: 'word '.repeat(400) }] }
+
+  /** With `taskResult` as what the origin's tasks carry, runs `body`, then puts the usual result back. */
+  async function carrying<T>(taskResult: Json, body: () => Promise<T>): Promise<T> {
+    state.taskResult = taskResult
+    try {
+      return await body()
+    } finally {
+      state.taskResult = READY
+    }
+  }
+
+  /** Tokens the tenant's `report` tool has used in its window. */
+  async function toolUsed(tenant: string): Promise<number> {
+    const rows = (await fw.admin.request('GET', `admin/v1/tenants/${tenant}/usage`)).body as { usage: Array<{ scope: string; used: number }> }
+    return rows.usage.find((r) => r.scope === 'tool:report')?.used ?? 0
+  }
+
+  /** Opens a `subscriptions/listen` stream and returns the `notifications/tasks` it carries about `taskId`. */
+  async function pushed(tenant: string, taskId: string): Promise<Json | undefined> {
+    state.notified = taskId
+    const res = await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', id: 9, method: 'subscriptions/listen', params: { notifications: {}, _meta: META } }, { protocolVersion: '2026-07-28', headers: { 'mcp-method': 'subscriptions/listen' } })
+    expect(res.status).toBe(200)
+    const read = await readSse(res, { timeoutMs: 5_000 })
+    const found = read.messages.find((m) => (m as { method?: string }).method === 'notifications/tasks') as { params?: Json } | undefined
+    return found?.params
+  }
+
+  it("gets its tool's output-schema check on tasks/get, as the call's own result would", async () => {
+    await fw.admin.putTenant('mtasks-schema', { origin: { url: origin.url } })
+    const taskId = await taskOf('mtasks-schema')
+    const got = await carrying(BAD, () => send('mtasks-schema', 3, 'tasks/get', { taskId }))
+    expect(got.body.error).toBeUndefined()
+    expect(got.body.result).toMatchObject({ taskId, status: 'completed' })
+    const result = got.body.result?.['result'] as Json
+    expect(result['isError']).toBe(true)
+    expect(result['structuredContent']).toBeUndefined()
+    expect(result['content']).toEqual([{ type: 'text', text: 'x' }, expect.objectContaining({ type: 'text' })])
+  })
+
+  it("gets its tool's output-schema check when notifications/tasks carries it", async () => {
+    await fw.admin.putTenant('mtasks-schema-push', { origin: { url: origin.url } })
+    const taskId = await taskOf('mtasks-schema-push')
+    const params = await carrying(BAD, () => pushed('mtasks-schema-push', taskId))
+    expect(params).toMatchObject({ taskId, status: 'completed' })
+    const result = params?.['result'] as Json
+    expect(result['isError']).toBe(true)
+    expect(result['structuredContent']).toBeUndefined()
+  })
+
+  it("is charged to its tool's budget on tasks/get, and refused past it", async () => {
+    const tenant = 'mtasks-budget'
+    await fw.admin.putTenant(tenant, { origin: { url: origin.url }, budget: { tokensPerDay: 1_000_000, perTool: { report: { tokensPerDay: 100 } }, leaseFraction: 0 } })
+    const first = await taskOf(tenant)
+    const before = await toolUsed(tenant)
+    const ok = await send(tenant, 3, 'tasks/get', { taskId: first })
+    expect(ok.body.result).toMatchObject({ status: 'completed', result: { content: [{ type: 'text', text: 'report ready' }] } })
+    expect(await toolUsed(tenant)).toBeGreaterThan(before)
+    const second = await taskOf(tenant)
+    const got = await carrying(LONG, () => send(tenant, 4, 'tasks/get', { taskId: second }))
+    expect(got.body.result).toBeUndefined()
+    expect(got.body.error?.code).toBe(-31002)
+    expect(got.body.error?.data).toMatchObject({ scope: 'tool', tool: 'report', metric: 'tokens' })
+  })
+
+  it("is charged to its tool's budget when notifications/tasks carries it, and withheld past it", async () => {
+    const tenant = 'mtasks-budget-push'
+    await fw.admin.putTenant(tenant, { origin: { url: origin.url }, budget: { tokensPerDay: 1_000_000, perTool: { report: { tokensPerDay: 100 } }, leaseFraction: 0 } })
+    const taskId = await taskOf(tenant)
+    const before = await toolUsed(tenant)
+    expect(await pushed(tenant, taskId)).toMatchObject({ taskId, result: { content: [{ type: 'text', text: 'report ready' }] } })
+    expect(await toolUsed(tenant)).toBeGreaterThan(before)
+    expect(await carrying(LONG, () => pushed(tenant, taskId))).toBeUndefined()
   })
 })
