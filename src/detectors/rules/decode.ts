@@ -5,6 +5,7 @@
  * written backwards. Each returns text only when the result is mostly printable, so a binary blob (an
  * image, a hash) never becomes "text" to scan.
  */
+import { MAX_REPEAT } from './lint'
 
 /** Encodings an encoded-payload rule can undo (the rule schema's `decode.encoding` takes this list). */
 export const ENCODINGS = ['base64', 'hex', 'escapes', 'tags', 'selectors', 'spaced', 'words', 'leet', 'reversed'] as const
@@ -183,4 +184,68 @@ export function decodeToText(value: string, encoding: Encoding, minPrintable = 0
   if (!wrapped || encoding !== 'base64' || !/\s/.test(input)) return null
   const prefix = printablePrefix(text, minPrintable, MIN_PREFIX)
   return prefix !== null && /\p{L}/u.test(prefix) ? prefix : null
+}
+
+/** Overlap of consecutive pieces of a long base64 candidate: 768 decoded bytes, more than any secret or phrase the rescan needs whole. */
+const PIECE_OVERLAP = 1024
+
+/**
+ * The text of a base64 candidate of any length. Up to {@link MAX_DECODE_INPUT} characters it is
+ * `decodeToText`'s. A longer one is read whole, white space removed, in pieces of that size that start
+ * at multiples of 4 and overlap by 1 Ki, each decoded on its own; pieces that are not text are skipped, and
+ * when the first one is not, none is read (an image or a file no model reads as text, as for a blob).
+ * `visit` gets each text; returning false stops.
+ */
+export function eachBase64Text(value: string, minPrintable: number, visit: (text: string) => boolean): void {
+  if (value.length <= MAX_DECODE_INPUT) {
+    const text = decodeToText(value, 'base64', minPrintable, true)
+    if (text !== null) visit(text)
+    return
+  }
+  // The first piece from a prefix, before the whole candidate is copied without its white space.
+  const first = decodeToText(value.slice(0, 2 * MAX_DECODE_INPUT).replace(/\s+/g, '').slice(0, MAX_DECODE_INPUT), 'base64', minPrintable)
+  if (first === null || !visit(first)) return
+  const b = value.replace(/\s+/g, '')
+  // The last piece is a whole one ending where the candidate does: a short tail could fail the printable share on a few stray characters.
+  const last = Math.max(0, (b.length - MAX_DECODE_INPUT) & ~3)
+  for (let start = MAX_DECODE_INPUT - PIECE_OVERLAP; start + PIECE_OVERLAP < b.length; start += MAX_DECODE_INPUT - PIECE_OVERLAP) {
+    const from = Math.min(start, last)
+    const text = decodeToText(b.slice(from, from + MAX_DECODE_INPUT), 'base64', minPrintable)
+    if ((text !== null && !visit(text)) || from < start) return
+  }
+}
+
+/** Base64 and base64url characters. */
+function isBase64Unit(u: number): boolean {
+  return (u >= 0x41 && u <= 0x5a) || (u >= 0x61 && u <= 0x7a) || (u >= 0x30 && u <= 0x39) || u === 0x2b || u === 0x2f || u === 0x5f || u === 0x2d
+}
+
+function isSpaceUnit(u: number): boolean {
+  return u === 0x20 || u === 0x0a || u === 0x0d || u === 0x09 || u === 0x0c
+}
+
+/**
+ * Where a base64 candidate found at `[start, end)` of `text` really ends. One shorter than the longest run a
+ * pattern may repeat (`MAX_REPEAT`, the lint's cap) was not cut short by it, and ends at `end`; a longer one
+ * may have been (a line longer than the cap, more lines than the pattern joins), and is widened over the
+ * rest of the run, lines joined as the patterns join them (one white-space character, then at least 4
+ * characters), and its padding. One that ends in padding ends at `end`.
+ */
+export function base64RunEnd(text: string, start: number, end: number): number {
+  if (end - start < MAX_REPEAT || text.charCodeAt(end - 1) === 0x3d) return end
+  let e = end
+  for (;;) {
+    const next = text.charCodeAt(e)
+    if (isBase64Unit(next)) e++
+    else if (isSpaceUnit(next) && runOfAtLeast(text, e + 1, 4)) e += 5
+    else break
+  }
+  if (e === end) return end
+  for (let pad = 0; pad < 2 && text.charCodeAt(e) === 0x3d; pad++) e++
+  return e
+}
+
+function runOfAtLeast(text: string, at: number, n: number): boolean {
+  for (let i = at; i < at + n; i++) if (!isBase64Unit(text.charCodeAt(i))) return false
+  return true
 }

@@ -6,7 +6,8 @@ import { isAsciiAlnum, normalize, originalSpan } from '../../inspect/normalize'
 import type { Direction, Finding, FindingKind, NormalizedText, RuleAction, ScanField } from '../../inspect/types'
 import type { CompiledRule, CompiledRuleSet, KeywordGroup, RuleBucket } from './compile'
 import type { KeywordHits, KeywordIndex } from './keywords'
-import { decodeToText } from './decode'
+import { base64RunEnd, decodeToText, eachBase64Text } from './decode'
+import type { Encoding } from './decode'
 import { foldAccents } from './fold'
 import { plainView, type PlainView } from './markup'
 import type { Match } from './matcher'
@@ -218,6 +219,21 @@ function rescanScore(rc: RunCtx, text: string, rules: readonly CompiledRule[]): 
   return combineScores(scores)
 }
 
+/** Score of the text `value` decodes to (a long base64 candidate: the best of its pieces), or null when it is not text. */
+function decodedScore(rc: RunCtx, value: string, encoding: Encoding, rules: readonly CompiledRule[]): number | null {
+  if (encoding !== 'base64') {
+    const decoded = decodeToText(value, encoding, 0.9, true)
+    return decoded === null ? null : rescanScore(rc, decoded, rules)
+  }
+  let best: number | null = null
+  eachBase64Text(value, 0.9, (text) => {
+    spend(rc, text.length, 1)
+    best = Math.max(best ?? 0, rescanScore(rc, text, rules))
+    return best < 1
+  })
+  return best
+}
+
 function accepted(rc: RunCtx, rule: CompiledRule, m: Match, original: string): boolean {
   if (!rule.validators.every((f) => f(m.value))) return false
   const { allowAny, allowByRule } = rc.set
@@ -261,6 +277,15 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
     // Extended over the whole field, not the window: a key block or token longer than the windows'
     // overlap is cut short by the window's end and seen whole in no window.
     if (rule.extend !== undefined) span = v.span(m.start, extendedEnd(v.whole, v.offset + m.end, rule.extend) - v.offset)
+    // A base64 candidate as long as a pattern reads at once is read to the end of its run.
+    let value = m.value
+    if (rule.decode?.encoding === 'base64') {
+      const end = base64RunEnd(v.whole, v.offset + m.start, v.offset + m.end)
+      if (end > v.offset + m.end) {
+        value = v.whole.slice(v.offset + m.start, end)
+        span = v.span(m.start, end - v.offset)
+      }
+    }
     // Windows overlap, so one match can be seen twice, cut short at the end of the first window: keep
     // the union.
     const seen = mine.findIndex((f) => f.span !== undefined && overlaps(f.span, span))
@@ -271,10 +296,8 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
     }
     let score = rule.score
     if (rule.decode !== undefined) {
-      const decoded = decodeToText(m.value, rule.decode.encoding, 0.9, true)
-      if (decoded === null) return true
-      const inner = rescanScore(rc, decoded, bucket.rescan.get(rule.kind) ?? [])
-      if (inner < rule.decode.minScore) return true
+      const inner = decodedScore(rc, value, rule.decode.encoding, bucket.rescan.get(rule.kind) ?? [])
+      if (inner === null || inner < rule.decode.minScore) return true
       score = combineScores([inner, rule.score])
     }
     if (mine.length >= cap) {
