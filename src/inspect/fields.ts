@@ -230,13 +230,20 @@ function inContentBlock(path: string, role: FieldRole): boolean {
   return CONTENT_ROLES.has(role) && CONTENT_BLOCK.test(path)
 }
 
-/** Text of a `text` block, of an embedded text resource, or of resource contents `{uri, text}`. */
+/**
+ * Text of a `text` block, of an embedded text resource, of resource contents `{uri, text}`, or of the
+ * blocks of a sampling message's `tool_result` (the tool's answer, which the model reads as text).
+ */
 function blockText(block: unknown, into: string[]): void {
   if (!isRecord(block)) return
   const type = block['type']
   if (typeof block['text'] === 'string' && (type === 'text' || type === undefined)) into.push(block['text'])
   else if (type === 'resource' && isRecord(block['resource']) && typeof block['resource']['text'] === 'string') {
     into.push(block['resource']['text'])
+  } else if (type === 'tool_result') {
+    // Its blocks are content blocks, never another tool_result: one level, so nesting costs nothing.
+    const content = block['content']
+    if (Array.isArray(content)) for (const inner of content) if (isRecord(inner) && inner['type'] !== 'tool_result') blockText(inner, into)
   }
 }
 
