@@ -9,6 +9,17 @@ import { PolicyConfig, TenantConfig } from './config'
 export const RollbackRequest = z.object({ version: z.number().int().min(1) }).strict()
 export type RollbackRequest = z.infer<typeof RollbackRequest>
 
+/**
+ * Query of `GET /tenants/:id/events`: `kind` security (the default) or admin writes, and how many, newest
+ * first. Strict like the other listings': a misspelt value read as the default would answer another question.
+ */
+export const EventsQuery = z
+  .object({
+    kind: z.enum(['security', 'admin']).default('security'),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict()
+
 const Who = z.string().describe('`operator` or `key:<keyId>`')
 
 const TenantFields = z.object({

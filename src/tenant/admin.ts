@@ -18,7 +18,7 @@ import { clearTenantCache } from './store'
 import { adminAuth, forbidden, mayAccessTenant } from './admin-auth'
 import type { AdminEnv } from './admin-auth'
 import { answerFailures, answerUnrouted, authorityRecord, etag, existingTenant, invalidConfig, invalidRequest, addressIssue, policySecretsNeeded, preconditionOf, readJson, refusal, secondStageIssue, secretsDisabled, secretsNeeded } from './admin-http'
-import { RollbackRequest } from './admin-schemas'
+import { EventsQuery, RollbackRequest } from './admin-schemas'
 import type { TenantRecord, WriteResult } from './authority-types'
 import { DryRunRequest, dryRun } from './dry-run'
 import { fieldIssues } from './issues'
@@ -201,11 +201,13 @@ export function adminRoutes(): Hono<AdminEnv> {
   })
 
   admin.get('/tenants/:id/events', async (c) => {
+    const query = EventsQuery.safeParse(c.req.query())
+    if (!query.success) return invalidRequest(c, fieldIssues(query.error))
     const id = c.req.param('id')
-    const limit = Math.trunc(Math.min(Math.max(Number(c.req.query('limit') ?? 100) || 100, 1), 1000)) // SQLite refuses a fractional LIMIT
+    const { kind, limit } = query.data
     // `?kind=admin`: the admin writes made to this tenant and who made them; otherwise security events.
     // Events name tools as callers and origins chose them: invisible characters go out as `\u` escapes.
-    const events = c.req.query('kind') === 'admin' ? await c.env.EVENTS.getByName(id).listAdminWrites(limit) : await readEvents(c.env, id, limit)
+    const events = kind === 'admin' ? await c.env.EVENTS.getByName(id).listAdminWrites(limit) : await readEvents(c.env, id, limit)
     return c.body(unseenJson({ events }), 200, { 'content-type': 'application/json' })
   })
 

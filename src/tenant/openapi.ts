@@ -82,7 +82,7 @@ export const operations: readonly Operation[] = [
   { method: 'get', path: '/tenants/{id}/versions/{version}', summary: 'One retained version with its config', replies: [[200, 'Version', 'Version'], [404, 'No such version', 'Error']] },
   { method: 'post', path: '/tenants/{id}/rollback', summary: 'Make a retained version current again (as a new version)', body: 'RollbackRequest', conditional: true, replies: [[200, 'Rolled back', 'WrittenTenant'], [404, 'No such version', 'Error'], ...write] },
   { method: 'post', path: '/tenants/{id}/test', summary: 'Dry run: inspect one message under the current or a proposed config; nothing is forwarded', body: 'DryRunRequest', replies: [[200, 'Verdict', 'DryRunResult'], [400, 'Invalid body', 'Error'], [404, 'No such tenant', 'Error']] },
-  { method: 'get', path: '/tenants/{id}/events', summary: 'Security events, newest first (`?limit=`); kept after the tenant is deleted', replies: [[200, 'Events', 'Events'], [404, 'No such tenant', 'Error']] },
+  { method: 'get', path: '/tenants/{id}/events', summary: 'Security events, or with `?kind=admin` admin writes, newest first (`?limit=` 1 to 1000, default 100); kept after the tenant is deleted', replies: [[200, 'Events', 'Events'], [400, 'Unknown query parameter or value', 'Error'], [404, 'No such tenant', 'Error']] },
   { method: 'get', path: '/tenants/{id}/keys', summary: 'List admin keys (never the keys)', replies: [[200, 'Keys', 'KeyList'], [404, 'No such tenant', 'Error']] },
   { method: 'post', path: '/tenants/{id}/keys', summary: 'Create an admin key: returned once', operatorOnly: true, body: 'CreateKeyRequest', replies: [[201, 'The key, shown once', 'IssuedKey'], [409, 'Too many active keys', 'Error']] },
   { method: 'post', path: '/tenants/{id}/keys/{keyId}/rotate', summary: 'Replace a key with a new one (returned once)', body: 'RotateKeyRequest', replies: [[201, 'The new key, shown once', 'IssuedKey'], [404, 'No such key', 'Error'], [409, 'Key revoked or expired', 'Error']] },
@@ -100,14 +100,14 @@ export const operations: readonly Operation[] = [
   { method: 'post', path: '/tenants/{id}/kill', summary: 'Stop the tenant, or one tool (`{"tool":"name"}`)', body: 'KillRequest', replies: [[200, 'State', 'KillState'], [400, 'Invalid body', 'Error'], [404, 'No such tenant', 'Error']] },
   { method: 'delete', path: '/tenants/{id}/kill', summary: 'Restore the tenant, or one tool (`{"tool":"name"}` or `?tool=name`)', replies: [[200, 'State', 'KillState'], [400, 'Invalid body', 'Error'], [404, 'No such tenant', 'Error']] },
   // Alerts (src/alerts/admin-routes.ts).
-  { method: 'get', path: '/tenants/{id}/alerts', summary: 'Recent webhook deliveries and their status', replies: [[200, 'Deliveries', 'Object'], [404, 'No such tenant', 'Error']] },
+  { method: 'get', path: '/tenants/{id}/alerts', summary: 'Recent webhook deliveries and their status (`?status=`, `?limit=` 1 to 500)', replies: [[200, 'Deliveries', 'Object'], [400, 'Unknown query parameter or value', 'Error'], [404, 'No such tenant', 'Error']] },
   { method: 'post', path: '/tenants/{id}/alerts/test', summary: 'Send a signed test alert to every webhook', replies: [[202, 'Queued', 'Object'], [404, 'No such tenant', 'Error']] },
   // Tool integrity (src/tools/admin-routes.ts).
-  { method: 'get', path: '/tenants/{id}/tools', summary: 'Pins and pending changes with a readable diff', replies: [[200, 'Pins', 'Object'], [404, 'No such tenant', 'Error']] },
+  { method: 'get', path: '/tenants/{id}/tools', summary: 'Pins and pending changes with a readable diff (`?state=`, `?origin=`)', replies: [[200, 'Pins', 'Object'], [400, 'Unknown query parameter or value', 'Error'], [404, 'No such tenant', 'Error']] },
   { method: 'post', path: '/tenants/{id}/tools/{name}/approve', summary: 'Approve a pending definition', replies: [[200, 'Approved', 'Object'], [404, 'Nothing pending, or no such tenant', 'Error']] },
   { method: 'post', path: '/tenants/{id}/tools/{name}/reject', summary: 'Reject a pending definition', replies: [[200, 'Rejected', 'Object'], [404, 'Nothing pending, or no such tenant', 'Error']] },
   { method: 'post', path: '/tenants/{id}/tools/approve-all', summary: 'Approve every pending definition (release pipelines)', replies: [[200, 'Approved', 'Object'], [404, 'No such tenant', 'Error']] },
-  { method: 'get', path: '/tenants/{id}/tools/calls', summary: 'Calls to requireApproval tools waiting for a grant', replies: [[200, 'Calls', 'Object'], [404, 'No such tenant', 'Error']] },
+  { method: 'get', path: '/tenants/{id}/tools/calls', summary: 'Calls to requireApproval tools waiting for a grant', replies: [[200, 'Calls', 'Object'], [400, 'A query parameter (it takes none)', 'Error'], [404, 'No such tenant', 'Error']] },
   { method: 'post', path: '/tenants/{id}/tools/calls/{approvalId}/approve', summary: 'Grant one waiting call for the approval window', replies: [[200, 'Granted', 'Object'], [404, 'No such call, or no such tenant', 'Error']] },
   { method: 'post', path: '/tenants/{id}/tools/calls/{approvalId}/reject', summary: 'Drop one waiting call, or revoke its unused grant', replies: [[200, 'Rejected: the row as it was', 'Object'], [404, 'No such call, or no such tenant', 'Error']] },
   // Budgets (src/budget/admin-routes.ts).

@@ -42,6 +42,8 @@ export function isToolsPath(pathname: string): boolean {
 }
 
 const ListQuery = z.object({ origin: OriginKey.optional(), state: z.enum(['pending', 'approved', 'rejected']).optional() }).strict()
+/** `…/tools/calls` takes no filter: a query parameter there would be one the caller believes applied. */
+const CallsQuery = z.object({}).strict()
 const DecideBody = z.object({ kind: PinKind.default('tool'), hash: z.string().regex(/^[0-9a-f]{64}$/).optional(), origin: OriginKey.optional() }).strict()
 const ApproveAllBody = z.object({ kind: PinKind.optional(), origin: OriginKey.optional() }).strict()
 
@@ -78,7 +80,11 @@ export function toolRoutes(): Hono<ToolsEnv> {
     })
   })
 
-  app.get('/calls', async (c) => shownJson(c, { calls: await c.env.TOOL_PINS.getByName(c.var.tenant).listCalls() }))
+  app.get('/calls', async (c) => {
+    const q = CallsQuery.safeParse(c.req.query())
+    if (!q.success) return invalidRequest(c, fieldIssues(q.error))
+    return shownJson(c, { calls: await c.env.TOOL_PINS.getByName(c.var.tenant).listCalls() })
+  })
 
   app.post('/calls/:approvalId/approve', async (c) => {
     const id = ApprovalId.safeParse(c.req.param('approvalId'))

@@ -4,7 +4,7 @@ import { Hono } from 'hono'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { adminAuth, type AdminEnv } from '../../src/tenant/admin-auth'
 import { admin, ADMIN_TOKEN, workerFetch } from '../support/worker/fetch'
-import { warmUp } from './control-support'
+import { call, warmUp } from './control-support'
 import { definitionJson } from '../../src/tools/canonical'
 
 const origin = { url: 'https://origin.example/mcp' }
@@ -287,6 +287,39 @@ describe('secret and client-key bodies', () => {
     const res = await workerFetch('https://fw.example/admin/v1/tenants/bodies', { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body })
     expect([res.status, await res.json()]).toEqual([413, { error: 'config_too_large' }])
     expect(pulled).toBeLessThan(2 * 1024 * 1024)
+  })
+})
+
+describe('listing query parameters', () => {
+  beforeAll(warmUp, 30_000)
+
+  // A misspelt filter read as no filter answers another question than the one asked, and looks like its answer.
+  it('refuses an unknown parameter or value, or a limit that is not a whole number in range, naming it, on every listing', async () => {
+    expect((await admin('PUT', '/tenants/listing-query', { origin })).status).toBe(201)
+    const at = '/tenants/listing-query'
+    const refused: Array<[path: string, param: string]> = [
+      [`${at}/events?kind=security-events`, 'kind'],
+      [`${at}/events?kind=Admin`, 'kind'],
+      [`${at}/events?kind=`, 'kind'],
+      [`${at}/events?limit=ten`, 'limit'],
+      [`${at}/events?limit=-5`, 'limit'],
+      [`${at}/events?limit=0`, 'limit'],
+      [`${at}/events?limit=1.5`, 'limit'],
+      [`${at}/events?limit=1001`, 'limit'],
+      [`${at}/events?kind=admin&limit=-1`, 'limit'],
+      [`${at}/events?kind=admin&limit=1.5`, 'limit'], // SQLite would refuse a fractional LIMIT: a 400, never a 500
+      [`${at}/events?kinds=admin`, '(root)'],
+      [`${at}/alerts?status=bogus`, 'status'],
+      [`${at}/alerts?limit=ten`, 'limit'],
+      [`${at}/alerts?limit=-5`, 'limit'],
+      [`${at}/tools?state=bogus`, 'state'],
+      [`${at}/tools/calls?state=pending`, '(root)'],
+    ]
+    for (const [path, param] of refused) {
+      expect(await call('GET', path), path).toMatchObject({ status: 400, body: { error: 'invalid_request', issues: [expect.objectContaining({ path: param })] } })
+    }
+    const answered = [`${at}/events`, `${at}/events?kind=security&limit=1000`, `${at}/events?kind=admin&limit=1`, `${at}/alerts?limit=500`, `${at}/tools/calls`]
+    for (const path of answered) expect((await call('GET', path)).status, path).toBe(200)
   })
 })
 

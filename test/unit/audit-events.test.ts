@@ -83,17 +83,6 @@ describe('security events of metadata headers', { timeout: 30_000 }, () => {
   })
 })
 
-describe('GET /admin/v1/tenants/:id/events', { timeout: 30_000 }, () => {
-  it('takes a fractional limit as a whole number of events', async () => {
-    const tenant = uniqueId('ev-limit')
-    await createTenant(tenant, { origin: { url: inject('jsonOriginUrl') } })
-    for (const kind of ['', '&kind=admin']) {
-      const res = await call<Events>('GET', `/tenants/${tenant}/events?limit=1.5${kind}`)
-      expect(res.status).toBe(200)
-    }
-  })
-})
-
 describe('admin write audit', { timeout: 30_000 }, () => {
   it('records a write however long its path, with the path clipped', async () => {
     const tenant = uniqueId('ev-admin')
