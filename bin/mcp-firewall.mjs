@@ -64,33 +64,42 @@ const SHAPES = {
  * Refuses a stray argument or an unknown flag rather than ignoring it: `tenant kill acme echo` would
  * otherwise stop the whole tenant, and a misspelt `--if-match` would turn a guarded push into a blind one.
  */
-function checkShape(group, command, positional, flags) {
+function checkShape(group, command, positional, flags, valueless) {
   const shape = SHAPES[group][command]
   const flag = (f) => (shape.required?.includes(f) ? ` --${f} <value>` : ` [--${f} <value>]`)
   const usage = `usage: mcp-firewall ${group} ${command} ${shape.args.map((a) => `<${a}>`).join(' ')}${shape.flags.map(flag).join('')}`
   if (positional.length > shape.args.length) throw new UsageError(`unexpected argument '${positional[shape.args.length]}'\n${usage}`)
-  const unknown = Object.keys(flags).find((f) => !shape.flags.includes(f))
+  const unknown = [...Object.keys(flags), ...valueless].find((f) => !shape.flags.includes(f))
   if (unknown !== undefined) throw new UsageError(`unknown option --${unknown} for ${group} ${command}\n${usage}`)
+  // Only now: asked a value for an option the command does not take, the caller would supply one in vain.
+  if (valueless.length > 0) throw new UsageError(`--${valueless[0]} needs a value`)
 }
 
-/** Splits argv into positionals and --flags with values; `help` when --help or -h stands where a flag may. */
+/**
+ * Splits argv into positionals and --flags with values; `help` when --help or -h stands where a flag may.
+ * A flag with no value after it is listed in `valueless` for `checkShape` to refuse, as unknown if it is.
+ */
 export function parseArgs(argv) {
   const positional = []
   const flags = {}
+  const valueless = []
   let help = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--help' || a === '-h') help = true
     else if (a.startsWith('--')) {
       const value = argv[i + 1]
-      if (value === undefined || value.startsWith('--')) throw new UsageError(`${a} needs a value`)
+      if (value === undefined || value.startsWith('--')) {
+        valueless.push(a.slice(2))
+        continue
+      }
       // Keeping the last one would act on half of what was asked: `kill --tool a --tool b` stopping b alone.
       if (Object.hasOwn(flags, a.slice(2))) throw new UsageError(`${a} given twice`)
       flags[a.slice(2)] = value
       i++
     } else positional.push(a)
   }
-  return { positional, flags, help }
+  return { positional, flags, valueless, help }
 }
 
 class UsageError extends Error {}
@@ -247,7 +256,7 @@ function need(value, what) {
 /** Runs the CLI; returns the exit code. */
 export async function main(argv, out = console.log, err = console.error) {
   try {
-    const { positional, flags, help } = parseArgs(argv)
+    const { positional, flags, valueless, help } = parseArgs(argv)
     if (help || (argv.length === 1 && argv[0] === 'help')) {
       out(USAGE)
       return 0
@@ -255,7 +264,7 @@ export async function main(argv, out = console.log, err = console.error) {
     const [group, command, ...rest] = positional
     const table = group === 'tenant' ? commands : group === 'tools' ? toolCommands : null // [tools]
     if (!table || !Object.hasOwn(table, command ?? '')) throw new UsageError(USAGE)
-    checkShape(group, command, rest, flags)
+    checkShape(group, command, rest, flags, valueless)
     const result = await table[command](rest, flags)
     if (result !== null && result !== undefined && result !== '') out(shownJson(result))
     return 0
