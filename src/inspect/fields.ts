@@ -9,6 +9,7 @@ import type { Direction, FieldRole, NormalizedText, ScanField } from './types'
 import type { JsonRpcMessage } from '../mcp/jsonrpc'
 import { appendPointer } from './pointer'
 import { normalize } from './normalize'
+import type { InspectionWork } from './work'
 
 /**
  * At most this many bytes of a base64 payload are decoded: more than any body the largest size limit lets
@@ -45,10 +46,15 @@ export interface CollectContext {
   era?: 'legacy' | 'modern'
 }
 
-/** Bounds on what is decoded (default: 24 MiB per base64 payload). */
+/** Bounds on what is decoded (default: 24 MiB per base64 payload) and on how many items are visited. */
 export interface CollectOptions {
   /** Default 24 MiB. Base64 beyond it is not decoded (the decoded field is marked `truncated`). */
   maxDecodedBytes?: number
+  /**
+   * Charged one item for every value and object key, an array's or object's all at once before any is
+   * visited: the walk stops with `InspectionWorkExceeded` when they would pass its cap. Absent: no cap.
+   */
+  work?: InspectionWork
 }
 
 /**
@@ -59,7 +65,7 @@ export interface CollectOptions {
  *   // keys /error/code, /error/message; value /error/message — all role 'error'
  */
 export function collectFields(message: JsonRpcMessage, ctx: CollectContext, options: CollectOptions = {}): InspectField[] {
-  const walker = new Walker(options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES)
+  const walker = new Walker(options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, options.work)
   const root: Record<string, unknown> = message as unknown as Record<string, unknown>
   const method = typeof root['method'] === 'string' ? root['method'] : undefined
   const mrtr = mrtrStateSection(root, ctx)
@@ -90,9 +96,13 @@ interface Frame {
 
 class Walker {
   readonly fields: InspectField[] = []
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    private readonly work: InspectionWork | undefined,
+  ) {}
 
   walk(value: unknown, path: string, plan: Plan): void {
+    this.work?.charge(1)
     const stack: Frame[] = [{ value, path, role: plan.base, plan }]
     for (let frame = stack.pop(); frame; frame = stack.pop()) this.visit(frame, stack)
   }
@@ -110,6 +120,8 @@ class Walker {
       return
     }
     if (Array.isArray(v)) {
+      // Counted before the join too, which reads every block of a content array.
+      this.work?.charge(v.length)
       if (f.key === 'content' || f.key === 'contents' || f.key === 'messages') this.joined(v, f.key, f.path, f.role)
       for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], path: appendPointer(f.path, i), role: f.role })
       return
@@ -117,6 +129,7 @@ class Walker {
     if (!isRecord(v)) return
     const b64 = base64Key(v)
     const keys = Object.keys(v)
+    this.work?.charge(2 * keys.length) // each key and its value
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i] as string
       // The opaque MRTR state (see `mrtrStateSection`) is not scanned; a non-string is not that state.

@@ -20,14 +20,19 @@ import { base64SpellingOf } from './base64'
 import { getAt, setAt } from './pointer'
 import { combineInjection } from './combine'
 import { detectField } from './memo'
+import { InspectionWork, InspectionWorkExceeded } from './work'
 
-/** Inspects one JSON-RPC message under a compiled policy. Never throws. */
+/**
+ * Inspects one JSON-RPC message under a compiled policy. Never throws. The verdict's `work` is the
+ * items the message cost (`work.ts`); past the cap it is refused as an inspection error.
+ */
 export function inspect(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy): Verdict {
+  const work = new InspectionWork()
   try {
-    const d = detect(message, ctx, policy)
-    return 'verdict' in d ? d.verdict : withStaged(message, ctx, policy, d)
+    const d = detect(message, ctx, policy, work)
+    return { ...('verdict' in d ? d.verdict : withStaged(message, ctx, policy, d)), work: work.spent }
   } catch (err) {
-    return inspectionError(ctx, err)
+    return inspectionError(ctx, err, work)
   }
 }
 
@@ -39,9 +44,10 @@ export type Refine = (findings: readonly Finding[], fieldOf: (f: Finding) => Ins
 
 /** `inspect`, with the findings refined (asynchronously) before the verdict. Never throws. */
 export async function inspectRefined(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy, refine: Refine): Promise<Verdict> {
+  const work = new InspectionWork()
   try {
-    const d = detect(message, ctx, policy)
-    if ('verdict' in d) return d.verdict
+    const d = detect(message, ctx, policy, work)
+    if ('verdict' in d) return { ...d.verdict, work: work.spent }
     const refined = await refine(d.findings, (f) => d.source.get(f))
     if (refined.length !== d.findings.length) throw new Error('refine must keep one finding per finding')
     const source = new Map(d.source)
@@ -49,25 +55,31 @@ export async function inspectRefined(message: JsonRpcMessage, ctx: MessageContex
       const field = d.source.get(d.findings[i] as Finding)
       if (field) source.set(f, field)
     })
-    return withStaged(message, ctx, policy, { subject: d.subject, findings: [...refined], source })
+    return { ...withStaged(message, ctx, policy, { subject: d.subject, findings: [...refined], source }), work: work.spent }
   } catch (err) {
-    return inspectionError(ctx, err)
+    return inspectionError(ctx, err, work)
   }
 }
 
 /**
  * The refusal for a verdict whose findings say part of the message went unread (kind `error`: a detector
- * that failed, a spent rule budget, a blow-up past the normaliser's cap), else null. Monitor mode forwards
- * what was judged, never what could not be: the live path (src/proxy/exchange.ts) and the dry run both ask.
+ * that failed, a spent rule budget, a blow-up past the normaliser's cap, more items than the work cap),
+ * else null. Monitor mode forwards what was judged, never what could not be: the live path
+ * (src/proxy/exchange.ts) and the dry run both ask.
  */
 export function uninspected(verdict: Verdict): Verdict | null {
   const errors = verdict.findings.filter((f) => f.kind === 'error')
   return errors.length === 0 ? null : { action: 'block', reason: 'inspection-error', findings: errors }
 }
 
-function inspectionError(ctx: MessageContext, err: unknown): Verdict {
+function inspectionError(ctx: MessageContext, err: unknown, work: InspectionWork): Verdict {
+  if (err instanceof InspectionWorkExceeded) {
+    // Not a fault: a message of more items than the cap, refused before the detectors read them.
+    console.warn(JSON.stringify({ event: 'inspection_work_exceeded', requestId: ctx.requestId, tenant: ctx.tenantId, direction: ctx.direction, ...(ctx.method ? { method: ctx.method } : {}), limit: err.limit }))
+    return { action: 'block', reason: 'inspection-error', findings: [{ ruleId: 'inspection-work-exceeded', kind: 'error', path: '', score: 1, action: 'block' }], work: work.spent }
+  }
   console.error(JSON.stringify({ event: 'inspection_error', requestId: ctx.requestId, tenant: ctx.tenantId, error: String(err) }))
-  return { action: 'block', reason: 'inspection-error', findings: [{ ruleId: 'inspection-error', kind: 'error', path: '', score: 1, action: 'block' }] }
+  return { action: 'block', reason: 'inspection-error', findings: [{ ruleId: 'inspection-error', kind: 'error', path: '', score: 1, action: 'block' }], work: work.spent }
 }
 
 /** What the detectors found in a message, each finding with the field it came from (a key and its value share a pointer). */
@@ -77,7 +89,7 @@ interface Detected {
   source: Map<Finding, InspectField>
 }
 
-function detect(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy): Detected | { verdict: Verdict } {
+function detect(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPolicy, work: InspectionWork): Detected | { verdict: Verdict } {
   const denied = deniedToolCall(message, ctx, policy)
   if (denied) return { verdict: { action: 'block', reason: 'denied-tool', findings: [denied] } }
 
@@ -85,10 +97,11 @@ function detect(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPo
   const subject = filtered?.message ?? message
   const findings: Finding[] = filtered ? [...filtered.findings] : []
 
-  const fields = collectFields(subject, { direction: ctx.direction, era: ctx.era, ...(ctx.method ? { method: ctx.method } : {}) })
+  const fields = collectFields(subject, { direction: ctx.direction, era: ctx.era, ...(ctx.method ? { method: ctx.method } : {}) }, { work })
   const source = new Map<Finding, InspectField>()
   for (const field of fields) {
     for (const f of detectField(policy, field, ctx)) {
+      work.charge(1) // its bookkeeping, and an edit or a count in the verdict
       const resolved = resolveAction(f, policy)
       findings.push(resolved)
       source.set(resolved, field)

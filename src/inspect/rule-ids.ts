@@ -15,6 +15,7 @@ export const FIREWALL_RULE_IDS = [
   'rules-budget-exceeded',
   'rules-match-limit',
   'inspection-error',
+  'inspection-work-exceeded',
   // The classifier (src/detectors/classifier), and its second stage failing closed (second-stage.ts).
   'classifier-injection',
   'classifier-second-stage-unavailable',

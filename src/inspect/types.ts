@@ -121,6 +121,11 @@ export type Verdict = (
    * have redacted or stripped more of it): logged, never applied.
    */
   staged?: 'modify' | 'block'
+  /**
+   * Items the pipeline counted for the message (`src/inspect/work.ts`: values and keys visited, findings
+   * made), set by `inspect`; past `MAX_INSPECTION_ITEMS` the message was refused at the first item over.
+   */
+  work?: number
 }
 
 /** Coarse reason sent to clients (rule ids are the tenant's to reveal). */

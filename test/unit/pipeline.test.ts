@@ -28,7 +28,7 @@ describe('inspection pipeline', () => {
     }
     const policy = { ...policyOf(), detectors: [broken] }
     const verdict = inspect(result('hello'), ctx({ method: 'tools/call' }), policy)
-    expect(verdict).toEqual({ action: 'block', reason: 'inspection-error', findings: [{ ruleId: 'inspection-error', kind: 'error', path: '', score: 1, action: 'block' }] })
+    expect(verdict).toEqual({ action: 'block', reason: 'inspection-error', findings: [{ ruleId: 'inspection-error', kind: 'error', path: '', score: 1, action: 'block' }], work: expect.any(Number) })
   })
 
   it('fails closed on a field that NFKC would expand past four times its length, before expanding it', () => {
