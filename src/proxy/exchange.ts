@@ -220,12 +220,14 @@ export class Exchange {
   /**
    * A 2026-07-28 `notifications/tasks` carrying a task's final result: it gets the checks of the tool the
    * task runs (recorded when the call created it), as the task's `tasks/get` would: the tool's output
-   * schema and budget. When that record cannot be read, the push is withheld: none of them could apply.
+   * schema and budget, and its kill switch and access lists withhold it (the stream going on) as they
+   * refuse that `tasks/get`. When that record cannot be read, the push is withheld: none of them could apply.
    */
   async #taskPush(tools: ToolGate, message: JsonRpcNotification, taskId: string, bytes: number): Promise<ServerOutcome> {
     const tool = await tools.taskTool(taskId)
     if (tool === null && !this.init.policy.monitor) return { drop: true }
     if (typeof tool !== 'string') return this.#metered(message, bytes)
+    if (this.#killed.includes(tool) || !tools.taskPushPermitted(tool)) return { drop: true }
     return this.#metered(await tools.checkTaskNotification(message, tool), bytes, undefined, tool)
   }
 

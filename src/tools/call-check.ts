@@ -67,6 +67,18 @@ export function checkTaskRequest(init: ToolGateInit, m: JsonRpcRequest, tool: st
   return refuse(init, m, 'tool-not-allowed', [policyFinding('tool-access-denied', '/params/taskId')], tool)
 }
 
+/**
+ * A task's result pushed to this caller (a 2026-07-28 `notifications/tasks`) whose task runs `tool`: false
+ * when the access lists do not let the caller use the tool, so the push is withheld as the task's
+ * `tasks/get` would be refused (true in monitor mode, which logs it).
+ */
+export function taskPushPermitted(init: ToolGateInit, tool: string): boolean {
+  if (accessOf(init.tools).permits('tools', tool, init.identity)) return true
+  const started = performance.now()
+  recordVerdict(init, { direction: 'server_to_client', method: 'notifications/tasks', tool, verdict: 'block', findings: [policyFinding('tool-access-denied', '/params/taskId')], started })
+  return !enforcing(init)
+}
+
 /** The access lists' refusal of `m` alone (as `checkRequest` gives it), or a forward when they permit it or the tenant monitors. */
 export function checkAccess(init: ToolGateInit, m: JsonRpcRequest): RequestVerdict {
   const denied = accessRefusal(init.tools, m, init.identity)

@@ -13,7 +13,7 @@
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, JsonRpcResultResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import { restoreGrant, wrapContinuation, type ApprovalOptions, type OperatorGrant } from './approval'
-import { approvedDefinition, approvedOutput, checkAccess, checkRequest, checkTaskRequest, type CallMemo } from './call-check'
+import { approvedDefinition, approvedOutput, checkAccess, checkRequest, checkTaskRequest, taskPushPermitted, type CallMemo } from './call-check'
 import { paramBindings, type ParamHeaderBinding } from '../mcp/headers2026'
 import type { StreamRequest } from '../proxy/stream-state'
 import { rememberSession } from './confirm-session'
@@ -111,6 +111,11 @@ export class ToolGate {
   taskRefusal(message: JsonRpcRequest, tool: string): JsonRpcResponse | null {
     const verdict = checkTaskRequest(this.init, message, tool)
     return 'answer' in verdict ? verdict.answer : null
+  }
+
+  /** Whether this caller may get the result of a task that runs `tool` pushed on a stream (a 2026-07-28 `notifications/tasks`). */
+  taskPushPermitted(tool: string): boolean {
+    return taskPushPermitted(this.init, tool)
   }
 
   /**

@@ -20,7 +20,12 @@ import type { RawOrigin } from '../support/raw.js'
 
 type Json = Record<string, unknown>
 
-const REPORT = { name: 'report', description: 'Builds a report.', inputSchema: { type: 'object' }, outputSchema: { type: 'object', properties: { n: { type: 'number' } } } }
+const REPORT = {
+  name: 'report',
+  description: 'Builds a report.',
+  inputSchema: { type: 'object' },
+  outputSchema: { type: 'object', properties: { n: { type: 'number' }, note: { type: 'string', pattern: '^Token ghp_' } } },
+}
 const READY: Json = { resultType: 'complete', content: [{ type: 'text', text: 'report ready' }] }
 /** The final result the origin's tasks carry, and the task its `notifications/tasks` is about. */
 const state: { taskResult: Json; notified: string } = { taskResult: READY, notified: '' }
@@ -44,6 +49,7 @@ beforeAll(async () => {
       const pushed = [
         { jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: {} },
         { jsonrpc: '2.0', method: 'notifications/tasks', params: { taskId: state.notified, status: 'completed', createdAt: now, lastUpdatedAt: now, result: state.taskResult } },
+        { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'still listening' } },
       ]
       res.writeHead(200, { 'content-type': 'text/event-stream' })
       return void res.end(pushed.map((p) => `data: ${JSON.stringify(p)}\n\n`).join(''))
@@ -85,6 +91,24 @@ async function taskOf(tenant: string, headers: Record<string, string> = {}): Pro
   const taskId = created.body.result?.['taskId']
   expect(taskId).toMatch(/^mtask-\d+$/)
   return String(taskId)
+}
+
+/**
+ * Opens a `subscriptions/listen` stream on which the origin pushes `notifications/tasks` about `taskId`,
+ * then a log message, and returns the methods that reached the client with the push's params, if it did.
+ */
+async function listen(tenant: string, taskId: string, headers: Record<string, string> = {}): Promise<{ methods: string[]; push: Json | undefined }> {
+  state.notified = taskId
+  const res = await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', id: 9, method: 'subscriptions/listen', params: { notifications: {}, _meta: META } }, { protocolVersion: '2026-07-28', headers: { 'mcp-method': 'subscriptions/listen', ...headers } })
+  expect(res.status).toBe(200)
+  const read = await readSse(res, { timeoutMs: 5_000 })
+  const messages = read.messages as Array<{ method?: string; params?: Json }>
+  return { methods: messages.map((m) => m.method ?? ''), push: messages.find((m) => m.method === 'notifications/tasks')?.params }
+}
+
+/** The `notifications/tasks` a `subscriptions/listen` stream carries about `taskId`, if it reaches the client. */
+async function pushed(tenant: string, taskId: string, headers: Record<string, string> = {}): Promise<Json | undefined> {
+  return (await listen(tenant, taskId, headers)).push
 }
 
 describe('2026-07-28 task requests and their Mcp-Name header', () => {
@@ -131,6 +155,30 @@ describe('a 2026-07-28 task created by a call through the firewall', () => {
     const got = await send('mtasks-kill', 3, 'tasks/get', { taskId })
     expect(got.body.error?.code).toBe(-31003)
     expect(hits.slice(before)).toEqual([])
+  })
+
+  it("is withheld from a listen stream once its tool is killed, as its tasks/get is refused, the stream going on", async () => {
+    await fw.admin.putTenant('mtasks-kill-push', { origin: { url: origin.url } })
+    const taskId = await taskOf('mtasks-kill-push')
+    expect(await pushed('mtasks-kill-push', taskId)).toMatchObject({ taskId, status: 'completed' })
+    const kill = await fetch(new URL('/admin/v1/tenants/mtasks-kill-push/kill', fw.url), { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tool: 'report' }) })
+    expect(kill.status).toBe(200)
+    const after = await listen('mtasks-kill-push', taskId)
+    expect(after.push).toBeUndefined()
+    expect(after.methods).toContain('notifications/message')
+  })
+
+  it("is withheld from a verified client once the access lists deny it the task's tool", async () => {
+    const tenant = 'mtasks-deny-push'
+    await fw.admin.putTenant(tenant, { origin: { url: origin.url }, auth: { mode: 'apiKey' } })
+    const owner = (await fw.admin.request('POST', `/admin/v1/tenants/${tenant}/client-keys`, { body: { name: 'owner' } })).body as { id: string; key: string }
+    const headers = { authorization: `Bearer ${owner.key}` }
+    const taskId = await taskOf(tenant, headers)
+    expect(await pushed(tenant, taskId, headers)).toMatchObject({ taskId, status: 'completed' })
+    await fw.admin.putTenant(tenant, { origin: { url: origin.url }, auth: { mode: 'apiKey' }, policy: { tools: { byIdentity: { [owner.id]: { tools: { deny: ['report'] } } } } } })
+    const after = await listen(tenant, taskId, headers)
+    expect(after.push).toBeUndefined()
+    expect(after.methods).toContain('notifications/message')
   })
 
   describe('for a verified client', () => {
@@ -184,16 +232,6 @@ describe('the final result a 2026-07-28 task carries', () => {
   async function toolUsed(tenant: string): Promise<number> {
     const rows = (await fw.admin.request('GET', `admin/v1/tenants/${tenant}/usage`)).body as { usage: Array<{ scope: string; used: number }> }
     return rows.usage.find((r) => r.scope === 'tool:report')?.used ?? 0
-  }
-
-  /** Opens a `subscriptions/listen` stream and returns the `notifications/tasks` it carries about `taskId`. */
-  async function pushed(tenant: string, taskId: string): Promise<Json | undefined> {
-    state.notified = taskId
-    const res = await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', id: 9, method: 'subscriptions/listen', params: { notifications: {}, _meta: META } }, { protocolVersion: '2026-07-28', headers: { 'mcp-method': 'subscriptions/listen' } })
-    expect(res.status).toBe(200)
-    const read = await readSse(res, { timeoutMs: 5_000 })
-    const found = read.messages.find((m) => (m as { method?: string }).method === 'notifications/tasks') as { params?: Json } | undefined
-    return found?.params
   }
 
   it("gets its tool's output-schema check on tasks/get, as the call's own result would", async () => {
