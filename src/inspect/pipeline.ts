@@ -8,7 +8,6 @@
  * when the same string was scanned before (`memo.ts`). A detector that throws blocks the message (fail
  * closed); monitor mode is applied by the caller, which logs the verdict and forwards the original.
  */
-import { getOwn } from '../mcp/jsonrpc'
 import type { JsonObject, JsonRpcMessage, JsonValue } from '../mcp/jsonrpc'
 import type { CompiledPolicy } from './policy'
 import type { BlockReason, Finding, FindingKind, MessageContext, RuleAction, Verdict } from './types'
@@ -194,7 +193,8 @@ function decide(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPo
   let result = edits.length > 0 ? applyEdits(subject, edits) : subject
   for (const [path, marker] of numbers) result = setAt(result, path, marker)
   const edited = [...edits.map((e) => e.path), ...numbers.keys()]
-  if (edited.some((path) => path.startsWith('/result/structuredContent')) && !stillFits(result, ctx)) result = asErrorResult(result, ctx)
+  const at = toolResultAt(message, ctx)
+  if (edited.some((path) => path.startsWith(`${at}/structuredContent`)) && !stillFits(result, at, ctx)) result = asErrorResult(result, at, ctx)
   if (quarantine.size > 0) {
     result = withoutTools(result, quarantine)
     for (const i of quarantine) findings.push({ ruleId: 'tool-quarantined', kind: 'policy', path: `/result/tools/${i}`, score: 1, action: 'strip' })
@@ -219,25 +219,33 @@ function rewritablePayload(field: InspectField, message: JsonRpcMessage, ctx: Me
   return payload
 }
 
-/** Whether a redacted `structuredContent` still fits the tool's pinned `outputSchema` (unknown: no). */
-function stillFits(message: JsonRpcMessage, ctx: MessageContext): boolean {
-  if (!ctx.fitsOutput || !('result' in message)) return false
-  const structured = getOwn(message.result, 'structuredContent')
+/**
+ * Where a message carries a tool's result: the `result` of a response, or the final result a 2026-07-28
+ * task carries, nested in its `tasks/get` answer or pushed in its `notifications/tasks`.
+ */
+function toolResultAt(message: JsonRpcMessage, ctx: MessageContext): string {
+  if ('method' in message) return message.method === 'notifications/tasks' ? '/params/result' : '/result'
+  return ctx.method === 'tasks/get' ? '/result/result' : '/result'
+}
+
+/** Whether a redacted `structuredContent` of the tool result at `at` still fits the tool's pinned `outputSchema` (unknown: no). */
+function stillFits(message: JsonRpcMessage, at: string, ctx: MessageContext): boolean {
+  if (!ctx.fitsOutput) return false
+  const structured = getAt(message, `${at}/structuredContent`) as JsonValue | undefined
   return structured !== undefined && ctx.fitsOutput(structured)
 }
 
 /**
  * A redacted `structuredContent` may no longer match the tool's `outputSchema` (a `format`, `pattern`
  * or `enum` broken by `[REDACTED:…]`), and the SDK client rejects such results. An `isError` result
- * skips that validation, so unless the redacted content is known to fit the pinned schema it goes back
- * as an error result instead (mcp-protocol.md §4.6). 2026-07-28 results keep their `resultType`.
+ * skips that validation, so unless the redacted content is known to fit the pinned schema the tool result
+ * at `at` goes back as an error result instead (mcp-protocol.md §4.6). 2026-07-28 results keep their `resultType`.
  */
-function asErrorResult(message: JsonRpcMessage, ctx: MessageContext): JsonRpcMessage {
-  if (!('result' in message)) return message
-  const content = message.result['content']
-  const result: JsonObject = { content: Array.isArray(content) ? content : [], isError: true }
+function asErrorResult(message: JsonRpcMessage, at: string, ctx: MessageContext): JsonRpcMessage {
+  const content = getAt(message, `${at}/content`)
+  const result: JsonObject = { content: Array.isArray(content) ? (content as JsonValue[]) : [], isError: true }
   if (ctx.era === 'modern') result['resultType'] = 'complete'
-  return { ...message, result }
+  return setAt(message, at, result)
 }
 
 const TOOL_PATH = /^\/result\/tools\/(\d+)(?:\/|$)/

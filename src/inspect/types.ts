@@ -93,8 +93,9 @@ export interface MessageContext {
   /** The verified client identity, once an authenticating mode is configured. */
   identity?: string
   /**
-   * For a `tools/call` result whose tool was pinned with an `outputSchema`: whether a (redacted)
-   * `structuredContent` still fits it. Absent when the schema is not known here.
+   * For a tool result whose tool was pinned with an `outputSchema` (a `tools/call` or `tasks/result`
+   * answer, a 2026-07-28 task's final result in `tasks/get` or `notifications/tasks`): whether a
+   * (redacted) `structuredContent` still fits it. Absent when the schema is not known here.
    */
   fitsOutput?: (structured: JsonValue) => boolean
 }

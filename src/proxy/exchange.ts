@@ -228,13 +228,14 @@ export class Exchange {
     if (tool === null && !this.init.policy.monitor) return { drop: true }
     if (typeof tool !== 'string') return this.#metered(message, bytes)
     if (this.#killed.includes(tool) || !tools.taskPushPermitted(tool)) return { drop: true }
-    return this.#metered(await tools.checkTaskNotification(message, tool), bytes, undefined, tool)
+    const checked = await tools.checkTaskNotification(message, tool)
+    return this.#metered(checked.message, bytes, checked.fitsOutput, tool)
   }
 
   /**
    * `fromServer`, then the budget (src/budget) on what the client would get: its context tokens
    * are spent from the isolate's lease, or checked with the budget object before the message is released.
-   * `taskTool`: the tool a notification's task result is charged to.
+   * `fitsOutput`: the tool result's output-schema check; `taskTool`: the tool a notification's task result is charged to.
    */
   async #metered(message: JsonRpcMessage, bytes: number, fitsOutput?: MessageContext['fitsOutput'], taskTool?: string): Promise<ServerOutcome> {
     const meter = this.init.meter

@@ -22,6 +22,7 @@ import { LIST_CHANGED, markListChanged } from './list-changed'
 import { checkResult, checkTaskResult } from './result-check'
 import type { ToolGateInit } from './context'
 import { Pins } from './pins'
+import type { CompiledSchema } from './schema'
 import type { TaskRecord } from './task-store'
 
 export type { ToolGateInit } from './context'
@@ -54,6 +55,11 @@ const taskTools = new Map<string, string>()
 function remembered(key: string, tool: string): void {
   if (taskTools.size >= 10_000) taskTools.clear()
   taskTools.set(key, tool)
+}
+
+/** Whether a structured content fits `output`, a pinned output schema. */
+function fitOf(output: CompiledSchema): (structured: JsonValue) => boolean {
+  return (structured) => output.check(structured).valid
 }
 
 export class ToolGate {
@@ -184,13 +190,14 @@ export class ToolGate {
 
   /**
    * A 2026-07-28 `notifications/tasks` about a task that runs `tool`: the final result it carries gets the
-   * output-schema check of the tool's approved definition, as the task's `tasks/get` would.
+   * output-schema check of the tool's approved definition, as the task's `tasks/get` would. `fitsOutput`:
+   * that schema's check, for a redaction of the result (as `outputFit` gives it for an answer).
    */
-  async checkTaskNotification(message: JsonRpcNotification, tool: string): Promise<JsonRpcNotification> {
-    if (!message.params || this.init.tools.pinning === 'off') return message
+  async checkTaskNotification(message: JsonRpcNotification, tool: string): Promise<{ message: JsonRpcNotification; fitsOutput?: (structured: JsonValue) => boolean }> {
+    if (!message.params || this.init.tools.pinning === 'off') return { message }
     const output = approvedOutput((await this.#pins.index())?.get('tool', tool))
     const params = checkTaskResult(this.init, { tool, output }, message.params)
-    return params === message.params ? message : { ...message, params }
+    return { message: params === message.params ? message : { ...message, params }, ...(output ? { fitsOutput: fitOf(output) } : {}) }
   }
 
   /**
@@ -296,7 +303,7 @@ export class ToolGate {
    */
   outputFit(id: JsonRpcId): ((structured: JsonValue) => boolean) | undefined {
     const output = this.#calls.get(id)?.output
-    return output ? (structured) => output.check(structured).valid : undefined
+    return output ? fitOf(output) : undefined
   }
 
   /** Keeps what a forwarded call's result needs: its output schema, or its approval (2026 MRTR). */

@@ -24,7 +24,7 @@ const REPORT = {
   name: 'report',
   description: 'Builds a report.',
   inputSchema: { type: 'object' },
-  outputSchema: { type: 'object', properties: { n: { type: 'number' }, note: { type: 'string', pattern: '^Token ghp_' } } },
+  outputSchema: { type: 'object', properties: { n: { type: 'number' }, note: { type: 'string', pattern: '^Token ghp_' }, memo: { type: 'string' } } },
 }
 const READY: Json = { resultType: 'complete', content: [{ type: 'text', text: 'report ready' }] }
 /** The final result the origin's tasks carry, and the task its `notifications/tasks` is about. */
@@ -254,6 +254,26 @@ describe('the final result a 2026-07-28 task carries', () => {
     const result = params?.['result'] as Json
     expect(result['isError']).toBe(true)
     expect(result['structuredContent']).toBeUndefined()
+  })
+
+  it.each([
+    ['breaks its output schema: an isError result instead, on tasks/get and when pushed', 'note', { resultType: 'complete', isError: true, content: [{ type: 'text', text: 'token in use' }] }],
+    ['still fits its output schema: kept, redacted, on tasks/get and when pushed', 'memo', { resultType: 'complete', structuredContent: { memo: 'Token [REDACTED:secret] in use.' } }],
+  ] as const)('with a secret in its structuredContent whose redaction %s', async (_name, key, expected) => {
+    // A fake credential assembled at run time; the `note` pattern holds for it and breaks once it is redacted.
+    const token = ['ghp', '_', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('')
+    const carried: Json = { resultType: 'complete', content: [{ type: 'text', text: 'token in use' }], structuredContent: { [key]: `Token ${token} in use.` } }
+    const tenant = `mtasks-redact-${key}`
+    await fw.admin.putTenant(tenant, { origin: { url: origin.url } })
+    const taskId = await taskOf(tenant)
+    const got = await carrying(carried, () => send(tenant, 3, 'tasks/get', { taskId }))
+    const push = await carrying(carried, () => pushed(tenant, taskId))
+    for (const [where, task] of [['tasks/get', got.body.result], ['notifications/tasks', push]] as const) {
+      expect(task, where).toMatchObject({ taskId, status: 'completed', result: expected })
+      const result = task?.['result'] as Json
+      if ('isError' in expected) expect(result['structuredContent'], where).toBeUndefined()
+      else expect(result['isError'], where).toBeUndefined()
+    }
   })
 
   it("is charged to its tool's budget on tasks/get, and refused past it", async () => {
