@@ -222,9 +222,12 @@ export class Exchange {
    * task runs (recorded when the call created it), as the task's `tasks/get` would: the tool's output
    * schema and budget, and its kill switch and access lists withhold it (the stream going on) as they
    * refuse that `tasks/get`. When that record cannot be read, the push is withheld: none of them could apply.
+   * A verified caller gets only the results of tasks recorded as its own, in monitor mode too (an origin
+   * that sees one credential for every client may push any client's task to each listener).
    */
   async #taskPush(tools: ToolGate, message: JsonRpcNotification, taskId: string, bytes: number): Promise<ServerOutcome> {
     const tool = await tools.taskTool(taskId)
+    if (tool === false) return { drop: true }
     if (tool === null && !this.init.policy.monitor) return { drop: true }
     if (typeof tool !== 'string') return this.#metered(message, bytes)
     if (this.#killed.includes(tool) || !tools.taskPushPermitted(tool)) return { drop: true }

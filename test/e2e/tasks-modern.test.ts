@@ -201,6 +201,14 @@ describe('a 2026-07-28 task created by a call through the firewall', () => {
       expect(got.body.result).toMatchObject({ taskId, status: 'completed', result: { content: [{ type: 'text', text: 'report ready' }] } })
     })
 
+    it('has its result pushed to its creator only, not to another client listening', async () => {
+      const taskId = await taskOf(tenant, as(owner))
+      expect(await pushed(tenant, taskId, as(owner))).toMatchObject({ taskId, status: 'completed' })
+      const other = await listen(tenant, taskId, as(intruder))
+      expect(other.push).toBeUndefined()
+      expect(other.methods).toContain('notifications/message')
+    })
+
     it('is not found for another client, whichever request it sends, and never reaches the origin', async () => {
       const taskId = await taskOf(tenant, as(owner))
       const before = hits.length
