@@ -206,8 +206,7 @@ export class Exchange {
     const tools = this.init.tools
     if (tools && isNotification(message)) {
       await tools.beforeNotify(message.method)
-      const taskId = pushedResultTask(message)
-      if (taskId !== undefined) return this.#taskPush(tools, message, taskId, bytes)
+      if (message.method === 'notifications/tasks') return this.#taskPush(tools, message, bytes)
     }
     if (!tools || 'method' in message || message.id === null) return this.#metered(message, bytes)
     const asked = this.pending.get(message.id)
@@ -218,15 +217,18 @@ export class Exchange {
   }
 
   /**
-   * A 2026-07-28 `notifications/tasks` carrying a task's final result: it gets the checks of the tool the
-   * task runs (recorded when the call created it), as the task's `tasks/get` would: the tool's output
-   * schema and budget, and its kill switch and access lists withhold it (the stream going on) as they
-   * refuse that `tasks/get`. When that record cannot be read, the push is withheld: none of them could apply.
-   * A verified caller gets only the results of tasks recorded as its own, in monitor mode too (an origin
-   * that sees one credential for every client may push any client's task to each listener).
+   * A 2026-07-28 `notifications/tasks`, whether it carries the task's final result or only its status (with
+   * a status message or input requests): it gets the checks of the tool the task runs (recorded when the
+   * call created it), as the task's `tasks/get` would. The tool's kill switch and access lists withhold it
+   * (the stream going on) as they refuse that `tasks/get`, and a final result gets the tool's output schema
+   * and budget. When that record cannot be read, the push is withheld but in monitor mode, as that
+   * `tasks/get` is refused (`tool-pins-unavailable`): none of them could apply. A verified caller gets only
+   * pushes about tasks recorded as its own, in monitor mode too (an origin that sees one credential for
+   * every client may push any client's task to each listener); a push naming no task is none of its own.
    */
-  async #taskPush(tools: ToolGate, message: JsonRpcNotification, taskId: string, bytes: number): Promise<ServerOutcome> {
-    const tool = await tools.taskTool(taskId)
+  async #taskPush(tools: ToolGate, message: JsonRpcNotification, bytes: number): Promise<ServerOutcome> {
+    const taskId = pushedTask(message)
+    const tool = taskId !== undefined ? await tools.taskTool(taskId) : tools.init.identity !== undefined ? false : undefined
     if (tool === false) return { drop: true }
     if (tool === null && !this.init.policy.monitor) return { drop: true }
     if (typeof tool !== 'string') return this.#metered(message, bytes)
@@ -506,10 +508,9 @@ function createdTask(result: JsonObject, era: ProtocolEra): { taskId: string; tt
   return { taskId, ttlMs }
 }
 
-/** The task a 2026-07-28 `notifications/tasks` pushes the final result of, when it carries one. */
-function pushedResultTask(message: JsonRpcNotification): string | undefined {
-  if (message.method !== 'notifications/tasks' || !message.params || !isJsonObject(getOwn(message.params, 'result'))) return undefined
-  const taskId = getOwn(message.params, 'taskId')
+/** The task a 2026-07-28 `notifications/tasks` is about, when it names one the firewall could have recorded. */
+function pushedTask(message: JsonRpcNotification): string | undefined {
+  const taskId = message.params ? getOwn(message.params, 'taskId') : undefined
   return typeof taskId === 'string' && taskId.length > 0 && taskId.length <= 512 ? taskId : undefined
 }
 

@@ -191,10 +191,11 @@ export class ToolGate {
   /**
    * A 2026-07-28 `notifications/tasks` about a task that runs `tool`: the final result it carries gets the
    * output-schema check of the tool's approved definition, as the task's `tasks/get` would. `fitsOutput`:
-   * that schema's check, for a redaction of the result (as `outputFit` gives it for an answer).
+   * that schema's check, for a redaction of the result (as `outputFit` gives it for an answer). A push of
+   * the task's status alone has nothing to check.
    */
   async checkTaskNotification(message: JsonRpcNotification, tool: string): Promise<{ message: JsonRpcNotification; fitsOutput?: (structured: JsonValue) => boolean }> {
-    if (!message.params || this.init.tools.pinning === 'off') return { message }
+    if (!message.params || !isJsonObject(getOwn(message.params, 'result')) || this.init.tools.pinning === 'off') return { message }
     const output = approvedOutput((await this.#pins.index())?.get('tool', tool))
     const params = checkTaskResult(this.init, { tool, output }, message.params)
     return { message: params === message.params ? message : { ...message, params }, ...(output ? { fitsOutput: fitOf(output) } : {}) }

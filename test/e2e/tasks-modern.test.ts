@@ -27,8 +27,17 @@ const REPORT = {
   outputSchema: { type: 'object', properties: { n: { type: 'number' }, note: { type: 'string', pattern: '^Token ghp_' }, memo: { type: 'string' } } },
 }
 const READY: Json = { resultType: 'complete', content: [{ type: 'text', text: 'report ready' }] }
-/** The final result the origin's tasks carry, and the task its `notifications/tasks` is about. */
-const state: { taskResult: Json; notified: string } = { taskResult: READY, notified: '' }
+/** A status-only push (no final result): a task waiting for its client's input, with what it asks. */
+const ASKING: Json = {
+  status: 'input_required',
+  statusMessage: 'Waiting for approval of the report.',
+  inputRequests: { approve: { method: 'elicitation/create', params: { mode: 'form', message: 'Approve the report?', requestedSchema: { type: 'object', properties: {} } } } },
+}
+/**
+ * The final result the origin's tasks carry, the task its `notifications/tasks` is about, and what that push
+ * carries in place of the completed task's result when set (a status-only push).
+ */
+const state: { taskResult: Json; notified: string; status: Json | undefined } = { taskResult: READY, notified: '', status: undefined }
 const META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} } } }
 const NAME_OF: Record<string, string> = { 'tools/call': 'name', 'tasks/get': 'taskId', 'tasks/update': 'taskId', 'tasks/cancel': 'taskId' }
 
@@ -48,7 +57,7 @@ beforeAll(async () => {
     if (m.method === 'subscriptions/listen') {
       const pushed = [
         { jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: {} },
-        { jsonrpc: '2.0', method: 'notifications/tasks', params: { taskId: state.notified, status: 'completed', createdAt: now, lastUpdatedAt: now, result: state.taskResult } },
+        { jsonrpc: '2.0', method: 'notifications/tasks', params: { taskId: state.notified, createdAt: now, lastUpdatedAt: now, ...(state.status ?? { status: 'completed', result: state.taskResult }) } },
         { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'still listening' } },
       ]
       res.writeHead(200, { 'content-type': 'text/event-stream' })
@@ -96,20 +105,32 @@ async function taskOf(tenant: string, headers: Record<string, string> = {}): Pro
 /**
  * Opens a `subscriptions/listen` stream on which the origin pushes `notifications/tasks` about `taskId`,
  * then a log message, and returns the methods that reached the client with the push's params, if it did.
+ * `status`: the push carries it in place of the completed task's result (a status-only push).
  */
-async function listen(tenant: string, taskId: string, headers: Record<string, string> = {}): Promise<{ methods: string[]; push: Json | undefined }> {
+async function listen(tenant: string, taskId: string, headers: Record<string, string> = {}, status?: Json): Promise<{ methods: string[]; push: Json | undefined }> {
   state.notified = taskId
-  const res = await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', id: 9, method: 'subscriptions/listen', params: { notifications: {}, _meta: META } }, { protocolVersion: '2026-07-28', headers: { 'mcp-method': 'subscriptions/listen', ...headers } })
-  expect(res.status).toBe(200)
-  const read = await readSse(res, { timeoutMs: 5_000 })
-  const messages = read.messages as Array<{ method?: string; params?: Json }>
-  return { methods: messages.map((m) => m.method ?? ''), push: messages.find((m) => m.method === 'notifications/tasks')?.params }
+  state.status = status
+  try {
+    const res = await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', id: 9, method: 'subscriptions/listen', params: { notifications: {}, _meta: META } }, { protocolVersion: '2026-07-28', headers: { 'mcp-method': 'subscriptions/listen', ...headers } })
+    expect(res.status).toBe(200)
+    const read = await readSse(res, { timeoutMs: 5_000 })
+    const messages = read.messages as Array<{ method?: string; params?: Json }>
+    return { methods: messages.map((m) => m.method ?? ''), push: messages.find((m) => m.method === 'notifications/tasks')?.params }
+  } finally {
+    state.status = undefined
+  }
 }
 
 /** The `notifications/tasks` a `subscriptions/listen` stream carries about `taskId`, if it reaches the client. */
-async function pushed(tenant: string, taskId: string, headers: Record<string, string> = {}): Promise<Json | undefined> {
-  return (await listen(tenant, taskId, headers)).push
+async function pushed(tenant: string, taskId: string, headers: Record<string, string> = {}, status?: Json): Promise<Json | undefined> {
+  return (await listen(tenant, taskId, headers, status)).push
 }
+
+/** What each kind of push about a task carries: its final result, or only its status (with input requests). */
+const PUSHES: ReadonlyArray<{ kind: string; slug: string; status: Json | undefined; carried: Json }> = [
+  { kind: 'its result', slug: 'result', status: undefined, carried: { status: 'completed' } },
+  { kind: 'its status alone', slug: 'status', status: ASKING, carried: { status: 'input_required', statusMessage: ASKING['statusMessage'], inputRequests: ASKING['inputRequests'] } },
+]
 
 describe('2026-07-28 task requests and their Mcp-Name header', () => {
   it.each(['tasks/get', 'tasks/update', 'tasks/cancel'])('%s naming its task in Mcp-Name reaches the origin with it', async (method) => {
@@ -157,28 +178,35 @@ describe('a 2026-07-28 task created by a call through the firewall', () => {
     expect(hits.slice(before)).toEqual([])
   })
 
-  it("is withheld from a listen stream once its tool is killed, as its tasks/get is refused, the stream going on", async () => {
-    await fw.admin.putTenant('mtasks-kill-push', { origin: { url: origin.url } })
-    const taskId = await taskOf('mtasks-kill-push')
-    expect(await pushed('mtasks-kill-push', taskId)).toMatchObject({ taskId, status: 'completed' })
-    const kill = await fetch(new URL('/admin/v1/tenants/mtasks-kill-push/kill', fw.url), { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tool: 'report' }) })
+  it.each(PUSHES)("has a push of $kind withheld from a listen stream once its tool is killed, as its tasks/get is refused, the stream going on", async ({ slug, status, carried }) => {
+    const tenant = `mtasks-kill-push-${slug}`
+    await fw.admin.putTenant(tenant, { origin: { url: origin.url } })
+    const taskId = await taskOf(tenant)
+    expect(await pushed(tenant, taskId, {}, status)).toMatchObject({ taskId, ...carried })
+    const kill = await fetch(new URL(`/admin/v1/tenants/${tenant}/kill`, fw.url), { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tool: 'report' }) })
     expect(kill.status).toBe(200)
-    const after = await listen('mtasks-kill-push', taskId)
+    const after = await listen(tenant, taskId, {}, status)
     expect(after.push).toBeUndefined()
     expect(after.methods).toContain('notifications/message')
   })
 
-  it("is withheld from a verified client once the access lists deny it the task's tool", async () => {
-    const tenant = 'mtasks-deny-push'
+  it.each(PUSHES)("has a push of $kind withheld from a verified client once the access lists deny it the task's tool", async ({ slug, status, carried }) => {
+    const tenant = `mtasks-deny-push-${slug}`
     await fw.admin.putTenant(tenant, { origin: { url: origin.url }, auth: { mode: 'apiKey' } })
     const owner = (await fw.admin.request('POST', `/admin/v1/tenants/${tenant}/client-keys`, { body: { name: 'owner' } })).body as { id: string; key: string }
     const headers = { authorization: `Bearer ${owner.key}` }
     const taskId = await taskOf(tenant, headers)
-    expect(await pushed(tenant, taskId, headers)).toMatchObject({ taskId, status: 'completed' })
+    expect(await pushed(tenant, taskId, headers, status)).toMatchObject({ taskId, ...carried })
     await fw.admin.putTenant(tenant, { origin: { url: origin.url }, auth: { mode: 'apiKey' }, policy: { tools: { byIdentity: { [owner.id]: { tools: { deny: ['report'] } } } } } })
-    const after = await listen(tenant, taskId, headers)
+    const after = await listen(tenant, taskId, headers, status)
     expect(after.push).toBeUndefined()
     expect(after.methods).toContain('notifications/message')
+  })
+
+  it.each(PUSHES)('in passthrough mode has a push of $kind reach the listener, as does a push about a task the firewall did not see created', async ({ status, carried }) => {
+    const taskId = await taskOf('mtasks')
+    expect(await pushed('mtasks', taskId, {}, status)).toMatchObject({ taskId, ...carried })
+    expect(await pushed('mtasks', 'mtask-made-elsewhere', {}, status)).toMatchObject({ taskId: 'mtask-made-elsewhere', ...carried })
   })
 
   describe('for a verified client', () => {
@@ -201,12 +229,26 @@ describe('a 2026-07-28 task created by a call through the firewall', () => {
       expect(got.body.result).toMatchObject({ taskId, status: 'completed', result: { content: [{ type: 'text', text: 'report ready' }] } })
     })
 
-    it('has its result pushed to its creator only, not to another client listening', async () => {
+    it.each(PUSHES)('has a push of $kind reach its creator only, not another client listening', async ({ status, carried }) => {
       const taskId = await taskOf(tenant, as(owner))
-      expect(await pushed(tenant, taskId, as(owner))).toMatchObject({ taskId, status: 'completed' })
-      const other = await listen(tenant, taskId, as(intruder))
+      expect(await pushed(tenant, taskId, as(owner), status)).toMatchObject({ taskId, ...carried })
+      const other = await listen(tenant, taskId, as(intruder), status)
       expect(other.push).toBeUndefined()
       expect(other.methods).toContain('notifications/message')
+    })
+
+    it.each(PUSHES)('has a push of $kind about a task the firewall did not see created withheld from every client', async ({ status }) => {
+      for (const who of [owner, intruder]) {
+        const got = await listen(tenant, 'mtask-made-elsewhere', as(who), status)
+        expect(got.push).toBeUndefined()
+        expect(got.methods).toContain('notifications/message')
+      }
+    })
+
+    it('has a push naming no task withheld from a verified client, as a task request naming none is refused', async () => {
+      const got = await listen(tenant, '', as(owner), ASKING)
+      expect(got.push).toBeUndefined()
+      expect(got.methods).toContain('notifications/message')
     })
 
     it('is not found for another client, whichever request it sends, and never reaches the origin', async () => {
