@@ -11,8 +11,9 @@
  * schema, which live comes from its pin, can be passed in (`outputSchema`) to check a result as live does.
  */
 import { z } from 'zod'
-import { getOwn, parseJsonBody } from '../mcp/jsonrpc'
-import type { JsonObject, JsonRpcMessage } from '../mcp/jsonrpc'
+import { getOwn, isJsonObject, parseJsonBody } from '../mcp/jsonrpc'
+import type { JsonObject, JsonRpcMessage, JsonRpcResultResponse } from '../mcp/jsonrpc'
+import type { ProtocolEra } from '../mcp/era'
 import { buildPolicy, globMatch, keptOrBuiltPolicy } from '../inspect/policy'
 import { inspect, uninspected } from '../inspect/pipeline'
 import type { BlockReason, Finding, MessageContext } from '../inspect/types'
@@ -45,10 +46,11 @@ export const DryRunRequest = z
       direction: z.enum(['client_to_server', 'server_to_client'], { error: (i) => `${i.input === undefined ? 'required,' : 'must be'} ${DIRECTIONS}` }),
       /** For a response: the method of the request it answers (the live path remembers it per id). */
       method: name('the method of the request the message answers').optional(),
-      /** For a `tools/call` response: the tool that was called. */
+      /** For a `tools/call` response (or a task's `tasks/result` or `tasks/get`): the tool that was called. */
       tool: name('the name of the tool called').optional(),
       /**
-       * For a `tools/call` response: the `outputSchema` of the tool's approved definition, which the live
+       * For a response carrying a tool's result (`tools/call`, `tasks/result`, or the final result nested in a
+       * 2026-07-28 `tasks/get` answer): the `outputSchema` of the tool's approved definition, which the live
        * path reads from the tool's pin (ignored when pinning is off, as live).
        */
       outputSchema: z.record(z.string(), z.unknown(), { error: "must be a JSON Schema object, the tool's outputSchema" }).optional(),
@@ -160,18 +162,19 @@ export async function dryRun(subject: DryRunSubject, req: DryRunRequest): Promis
     ...(tool ? { toolName: tool } : {}),
   }
   const tools = subject.config.policy.tools
-  // A call's result is checked against the tool's output schema before inspection, as the tool gate does
+  // A tool's result is checked against the tool's output schema before inspection, as the tool gate does
   // (src/tools/result-check.ts), and a redacted structured content is kept only when it still fits it.
-  const output = req.outputSchema !== undefined && tools.pinning !== 'off' && isCallResult(message, method) ? compileSchema(canonicalJson(req.outputSchema as JsonObject), req.outputSchema as JsonObject) : null
+  const carried = toolResultOf(message, method)
+  const output = req.outputSchema !== undefined && tools.pinning !== 'off' && carried ? compileSchema(canonicalJson(req.outputSchema as JsonObject), req.outputSchema as JsonObject) : null
   let subjectMessage = message
   const before: Finding[] = []
-  if (output) {
+  if (output && carried) {
     ctx.fitsOutput = (structured) => output.check(structured).valid
-    const structured = 'result' in message ? getOwn(message.result, 'structuredContent') : undefined
-    if (structured !== undefined && tools.schema.results !== 'off' && 'result' in message) {
+    const structured = getOwn(carried.result, 'structuredContent')
+    if (structured !== undefined && tools.schema.results !== 'off') {
       const check = output.check(structured)
-      before.push(...schemaFindings(check, '/result/structuredContent', 'schema-result-invalid'))
-      if (!check.valid && tools.schema.results === 'isError') subjectMessage = withheldResult(message, req.era)
+      before.push(...schemaFindings(check, `${carried.at}/structuredContent`, 'schema-result-invalid'))
+      if (!check.valid && tools.schema.results === 'isError') subjectMessage = withheldAt(carried, req.era)
     }
   }
   // The tenant-wide allow and deny lists need no state: a list result loses the entries they hide, and a
@@ -220,8 +223,29 @@ function listAccess(config: TenantConfig, message: JsonRpcMessage, direction: Dr
   return { message: { ...message, result: { ...message.result, [list.key]: kept } }, findings }
 }
 
-function isCallResult(message: JsonRpcMessage, method: string | undefined): boolean {
-  return !('method' in message) && 'result' in message && (method === 'tools/call' || method === 'tasks/result')
+/** A response carrying a tool's result, with that result and where it sits. */
+interface CarriedResult {
+  response: JsonRpcResultResponse
+  result: JsonObject
+  at: '/result' | '/result/result'
+}
+
+/**
+ * Where a response carries a tool's result, as the tool gate finds it: a `tools/call` or `tasks/result`
+ * answer's own `result`, or the final result a completed 2026-07-28 task carries in its `tasks/get` answer.
+ */
+function toolResultOf(message: JsonRpcMessage, method: string | undefined): CarriedResult | null {
+  if ('method' in message || !('result' in message)) return null
+  if (method === 'tools/call' || method === 'tasks/result') return { response: message, result: message.result, at: '/result' }
+  const nested = method === 'tasks/get' ? getOwn(message.result, 'result') : undefined
+  return isJsonObject(nested) ? { response: message, result: nested, at: '/result/result' } : null
+}
+
+/** The response with the tool result it carries withheld as an error result (`withheldResult`), where it sits. */
+function withheldAt(carried: CarriedResult, era: ProtocolEra): JsonRpcResultResponse {
+  const { response, result, at } = carried
+  if (at === '/result') return withheldResult(response, era)
+  return { ...response, result: { ...response.result, result: withheldResult({ ...response, result }, era).result } }
 }
 
 /** The live checks this message would meet that need state the dry run does not have. */
@@ -230,10 +254,11 @@ function uncheckedFor(config: TenantConfig, message: JsonRpcMessage, req: DryRun
   const out: Unchecked[] = []
   const request = 'method' in message && 'id' in message && req.direction === 'client_to_server' ? message.method : undefined
   const listResult = req.direction === 'server_to_client' && 'result' in message && method !== undefined && LISTS[method] !== undefined ? method : undefined
-  const structured = 'result' in message && getOwn(message.result, 'structuredContent') !== undefined
+  const carried = toolResultOf(message, method)
+  const structured = carried !== null && getOwn(carried.result, 'structuredContent') !== undefined
   if (tools.pinning !== 'off') {
     const pinned = request === 'tools/call' || request === 'prompts/get' || (listResult !== undefined && listResult !== 'resources/list')
-    if (pinned || (isCallResult(message, method) && structured && !outputKnown)) out.push('pins')
+    if (pinned || (structured && !outputKnown)) out.push('pins')
   }
   if (request === 'tools/call' && tool !== undefined && tools.requireApproval.some((g) => globMatch(g, tool))) out.push('approval')
   if (request === 'tools/call' || request === 'tasks/result') out.push('kill-switch')

@@ -108,6 +108,37 @@ describe('dry run', { timeout: 20_000 }, () => {
     expect(await test({ n: 'seven' })).toMatchObject({ verdict: 'allow', unchecked: ['pins'] })
   })
 
+  it("checks the final result a 2026-07-28 tasks/get answer carries against the tool's output schema, as the live path does", async () => {
+    const id = uniqueId('dry-task-output')
+    await createTenant(id, { origin: { url: 'https://origin.example/mcp' } })
+    const schema = { type: 'object', properties: { n: { type: 'integer' }, note: { type: 'string' } } }
+    const task = (structuredContent: unknown) => ({
+      jsonrpc: '2.0',
+      id: 5,
+      result: { resultType: 'complete', taskId: 'task-1', status: 'completed', result: { resultType: 'complete', content: [{ type: 'text', text: 'done' }], structuredContent } },
+    })
+    const test = async (structuredContent: unknown, outputSchema?: unknown) =>
+      (await call<DryRun & { message?: { result: Record<string, unknown> }; unchecked: string[] }>('POST', `/tenants/${id}/test`, {
+        body: { message: task(structuredContent), direction: 'server_to_client', method: 'tasks/get', tool: 'calc', era: 'modern', ...(outputSchema ? { outputSchema } : {}) },
+      })).body
+
+    // Content that breaks the schema: live withholds it and the task carries an error result (schema.results: isError).
+    const broken = await test({ n: 'seven' }, schema)
+    expect(broken).toMatchObject({ verdict: 'modify', unchecked: [] })
+    expect(broken.findings.map((f) => [f.ruleId, f.path.startsWith('/result/result/structuredContent')])).toContainEqual(['schema-result-invalid', true])
+    expect(broken.message?.result).toMatchObject({ taskId: 'task-1', status: 'completed' })
+    expect(broken.message?.result['result']).toEqual({ resultType: 'complete', content: [{ type: 'text', text: 'done' }, { type: 'text', text: expect.stringContaining('output schema') }], isError: true })
+
+    // A redaction that still fits the schema: live keeps the redacted structured content in the task's result.
+    const token = ['ghp', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('_')
+    const fits = await test({ n: 7, note: `token ${token}` }, schema)
+    expect(fits).toMatchObject({ verdict: 'modify', unchecked: [] })
+    expect(fits.message?.result['result']).toEqual({ resultType: 'complete', content: [{ type: 'text', text: 'done' }], structuredContent: { n: 7, note: 'token [REDACTED:secret]' } })
+
+    // Without the schema the answer names what it could not check.
+    expect(await test({ n: 'seven' })).toMatchObject({ verdict: 'allow', unchecked: ['pins'] })
+  })
+
   it("applies the tenant's allow and deny lists as the tool gate does: a request they refuse, a list entry they hide", async () => {
     const id = uniqueId('dry-access')
     await createTenant(id, { origin: { url: inject('jsonOriginUrl') }, policy: { tools: { allow: ['echo'], resources: { deny: ['file:///etc/*'] } } } })
