@@ -169,7 +169,7 @@ export class Exchange {
     // not, in monitor mode too (an access boundary, like the session's).
     if (lookup === false && this.init.tools && isRequest(message)) return { answer: this.init.tools.taskNotFound(message.id) }
     // The record of the task's tool cannot be read: none of that tool's checks could be applied.
-    if (lookup === null && isRequest(message) && !this.init.policy.monitor) return { answer: refusal(message.id, this.init.requestId, 'tool-pins-unavailable') }
+    if (lookup === null && isRequest(message) && this.#unreadableTaskRefused()) return { answer: refusal(message.id, this.init.requestId, 'tool-pins-unavailable') }
     const taskTool = lookup || undefined
     if (taskTool !== undefined && 'id' in message && this.#killed.includes(taskTool)) return { answer: this.#toolDisabled(message.id) }
     // So do the access lists: a tool denied since the task was created, or to this caller, gives it nothing.
@@ -221,8 +221,8 @@ export class Exchange {
    * a status message or input requests): it gets the checks of the tool the task runs (recorded when the
    * call created it), as the task's `tasks/get` would. The tool's kill switch and access lists withhold it
    * (the stream going on) as they refuse that `tasks/get`, and a final result gets the tool's output schema
-   * and budget. When that record cannot be read, the push is withheld but in monitor mode, as that
-   * `tasks/get` is refused (`tool-pins-unavailable`): none of them could apply. A verified caller gets only
+   * and budget. When that record cannot be read, the push is withheld as that `tasks/get` is refused
+   * (`tool-pins-unavailable`, `#unreadableTaskRefused`): none of them could apply. A verified caller gets only
    * pushes about tasks recorded as its own, in monitor mode too (an origin that sees one credential for
    * every client may push any client's task to each listener); a push naming no task is none of its own.
    */
@@ -230,11 +230,20 @@ export class Exchange {
     const taskId = pushedTask(message)
     const tool = taskId !== undefined ? await tools.taskTool(taskId) : tools.init.identity !== undefined ? false : undefined
     if (tool === false) return { drop: true }
-    if (tool === null && !this.init.policy.monitor) return { drop: true }
+    if (tool === null && this.#unreadableTaskRefused()) return { drop: true }
     if (typeof tool !== 'string') return this.#metered(message, bytes)
     if (this.#killed.includes(tool) || !tools.taskPushPermitted(tool)) return { drop: true }
     const checked = await tools.checkTaskNotification(message, tool)
     return this.#metered(checked.message, bytes, checked.fitsOutput, tool)
+  }
+
+  /**
+   * Whether a task whose record cannot be read is refused (a request) or withheld (a push): always but in
+   * monitor mode, and in monitor mode too for a verified caller, since whose task it is could not be
+   * checked and a task's ownership holds in monitor mode.
+   */
+  #unreadableTaskRefused(): boolean {
+    return !this.init.policy.monitor || this.init.tools?.init.identity !== undefined
   }
 
   /**

@@ -434,6 +434,42 @@ describe('ToolGate: tasks', () => {
   })
 })
 
+describe('ToolGate: a 2026-07-28 task push whose task record cannot be read', () => {
+  /** An exchange whose task records cannot be read (`identity`: a verified listener, apiKey or jwt). */
+  function unreadable(opts: { monitor: boolean; identity?: string }): Exchange {
+    const tenantId = `gate-push-unreadable-${++id}`
+    const config = TenantConfig.parse({ origin: { url: ORIGIN }, policy: { monitor: opts.monitor } })
+    const unreachable = { getByName: () => ({ task: () => Promise.reject(new Error('object unreachable')) }) }
+    const policy = compilePolicy(tenantId, 1, config)
+    const sink = new EventSink(env, tenantId, () => undefined)
+    const who = opts.identity !== undefined ? { identity: opts.identity } : {}
+    const gate = new ToolGate({ env: { ...env, TOOL_PINS: unreachable } as unknown as Env, tenantId, configVersion: 1, origin: ORIGIN, tools: config.policy.tools, policy, era: 'modern', requestId: 'req-push', sink, ...who })
+    return new Exchange({ tenantId, configVersion: 1, requestId: 'req-push', era: 'modern', policy, sink, tools: gate, ...who })
+  }
+  const now = '2026-01-01T00:00:00Z'
+  const pushes: Array<[string, JsonObject]> = [
+    ['its status', { taskId: 'task-unread', status: 'input_required', statusMessage: 'Waiting for approval.', createdAt: now, lastUpdatedAt: now }],
+    ['its result', { taskId: 'task-unread', status: 'completed', createdAt: now, lastUpdatedAt: now, result: { resultType: 'complete', content: [{ type: 'text', text: 'done' }] } }],
+  ]
+
+  it.each(pushes)('is withheld when it pushes %s, as its tasks/get is refused, and passes in monitor mode', async (_kind, params) => {
+    const push: JsonRpcMessage = { jsonrpc: '2.0', method: 'notifications/tasks', params }
+    expect(await unreadable({ monitor: false }).fromServerChecked(push)).toEqual({ drop: true })
+    expect(await unreadable({ monitor: true }).fromServerChecked(push)).toEqual({ emit: push })
+  })
+
+  it.each(pushes)('is withheld from a verified listener when it pushes %s, in monitor mode too: whose task it is is unknown', async (_kind, params) => {
+    const push: JsonRpcMessage = { jsonrpc: '2.0', method: 'notifications/tasks', params }
+    expect(await unreadable({ monitor: true, identity: 'key-listener' }).fromServerChecked(push)).toEqual({ drop: true })
+  })
+
+  it("refuses a verified caller's request about it in monitor mode too, as ownership holds there", async () => {
+    const outcome = await unreadable({ monitor: true, identity: 'key-caller' }).fromClientChecked({ jsonrpc: '2.0', id: 7, method: 'tasks/get', params: { taskId: 'task-unread' } })
+    expect(outcome).toMatchObject({ answer: { id: 7, error: { code: -31001, data: { reason: 'tool-pins-unavailable' } } } })
+    expect(await unreadable({ monitor: true }).fromClientChecked({ jsonrpc: '2.0', id: 8, method: 'tasks/get', params: { taskId: 'task-unread' } })).toHaveProperty('forward')
+  })
+})
+
 describe('ToolGate: tasks belong to the verified identity that created them', () => {
   const NOT_FOUND = { code: -32602, message: 'Invalid params: task not found' }
   /** The gates of two clients of one tenant (apiKey or jwt: each has a verified identity), or of unverified clients. */
