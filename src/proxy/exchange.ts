@@ -483,7 +483,7 @@ export class Exchange {
 }
 
 /** Requests that name a task (2025-11-25 tasks; `tasks/update` is the 2026-07-28 Tasks extension's, SEP-2663). */
-const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get', 'tasks/cancel', 'tasks/update'])
+export const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get', 'tasks/cancel', 'tasks/update'])
 /** Task requests whose answer carries the task's result: 2025-11-25 `tasks/result`, 2026-07-28 `tasks/get` (once it completed). */
 const TASK_RESULT_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get'])
 const TASK_TTL_DEFAULT_MS = 24 * 3600 * 1000

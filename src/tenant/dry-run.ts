@@ -18,6 +18,7 @@ import { buildPolicy, globMatch, keptOrBuiltPolicy } from '../inspect/policy'
 import { inspect, uninspected } from '../inspect/pipeline'
 import type { BlockReason, Finding, MessageContext } from '../inspect/types'
 import { MAX_JSON_DEPTH } from '../proxy/mcp-endpoint'
+import { TASK_METHODS } from '../proxy/exchange'
 import type { TenantConfig } from './config'
 import { canonicalJson } from '../tools/canonical'
 import { compileSchema } from '../tools/schema'
@@ -261,9 +262,11 @@ function uncheckedFor(config: TenantConfig, message: JsonRpcMessage, req: DryRun
     if (pinned || (structured && !outputKnown)) out.push('pins')
   }
   if (request === 'tools/call' && tool !== undefined && tools.requireApproval.some((g) => globMatch(g, tool))) out.push('approval')
-  if (request === 'tools/call' || request === 'tasks/result') out.push('kill-switch')
+  // A task's requests get the kill switch and access lists of the tool the task runs, from its record.
+  const task = request !== undefined && TASK_METHODS.has(request)
+  if (request === 'tools/call' || task) out.push('kill-switch')
   const named = request === 'tools/call' || request === 'prompts/get' || request === 'resources/read' || request === 'resources/subscribe'
-  if (Object.keys(tools.byIdentity).length > 0 && (named || listResult !== undefined)) out.push('identity')
+  if (Object.keys(tools.byIdentity).length > 0 && (named || task || listResult !== undefined)) out.push('identity')
   if (config.budget !== undefined) out.push('budget')
   if (config.policy.classifier.secondStage !== undefined) out.push('second-stage')
   return out

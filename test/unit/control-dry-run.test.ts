@@ -139,6 +139,17 @@ describe('dry run', { timeout: 20_000 }, () => {
     expect(await test({ n: 'seven' })).toMatchObject({ verdict: 'allow', unchecked: ['pins'] })
   })
 
+  it('names the kill switch and per-identity lists unchecked for every task request, which live they stop', async () => {
+    const id = uniqueId('dry-task-req')
+    await createTenant(id, { origin: { url: 'https://origin.example/mcp' }, policy: { tools: { byIdentity: { 'key-1': { tools: { deny: ['report'] } } } } } })
+    for (const method of ['tasks/result', 'tasks/get', 'tasks/cancel', 'tasks/update']) {
+      const message = { jsonrpc: '2.0', id: 6, method, params: { taskId: 'task-1', ...(method === 'tasks/update' ? { inputResponses: {} } : {}) } }
+      const dry = await call<DryRun & { unchecked: string[] }>('POST', `/tenants/${id}/test`, { body: { message, direction: 'client_to_server', era: 'modern' } })
+      expect(dry.body.verdict, method).toBe('allow')
+      expect(dry.body.unchecked, method).toEqual(expect.arrayContaining(['kill-switch', 'identity']))
+    }
+  })
+
   it("applies the tenant's allow and deny lists as the tool gate does: a request they refuse, a list entry they hide", async () => {
     const id = uniqueId('dry-access')
     await createTenant(id, { origin: { url: inject('jsonOriginUrl') }, policy: { tools: { allow: ['echo'], resources: { deny: ['file:///etc/*'] } } } })
