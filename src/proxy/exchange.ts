@@ -206,7 +206,7 @@ export class Exchange {
     const tools = this.init.tools
     if (tools && isNotification(message)) {
       await tools.beforeNotify(message.method)
-      if (message.method === 'notifications/tasks') return this.#taskPush(tools, message, bytes)
+      if (TASK_PUSHES.has(message.method)) return this.#taskPush(tools, message, bytes)
     }
     if (!tools || 'method' in message || message.id === null) return this.#metered(message, bytes)
     const asked = this.pending.get(message.id)
@@ -217,11 +217,12 @@ export class Exchange {
   }
 
   /**
-   * A 2026-07-28 `notifications/tasks`, whether it carries the task's final result or only its status (with
-   * a status message or input requests): it gets the checks of the tool the task runs (recorded when the
-   * call created it), as the task's `tasks/get` would. The tool's kill switch and access lists withhold it
-   * (the stream going on) as they refuse that `tasks/get`, and a final result gets the tool's output schema
-   * and budget. When that record cannot be read, the push is withheld as that `tasks/get` is refused
+   * A push about a task (`TASK_PUSHES`): a 2026-07-28 `notifications/tasks`, whether it carries the task's
+   * final result or only its status (with a status message or input requests), or a 2025-11-25
+   * `notifications/tasks/status` on a session's stream. It gets the checks of the tool the task runs
+   * (recorded when the call created it), as the task's `tasks/get` would. The tool's kill switch and access
+   * lists withhold it (the stream going on) as they refuse that `tasks/get`, and a final result gets the
+   * tool's output schema and budget. When that record cannot be read, the push is withheld as that `tasks/get` is refused
    * (`tool-pins-unavailable`, `#unreadableTaskRefused`): none of them could apply. A verified caller gets only
    * pushes about tasks recorded as its own, in monitor mode too (an origin that sees one credential for
    * every client may push any client's task to each listener); a push naming no task is none of its own.
@@ -232,7 +233,7 @@ export class Exchange {
     if (tool === false) return { drop: true }
     if (tool === null && this.#unreadableTaskRefused()) return { drop: true }
     if (typeof tool !== 'string') return this.#metered(message, bytes)
-    if (this.#killed.includes(tool) || !tools.taskPushPermitted(tool)) return { drop: true }
+    if (this.#killed.includes(tool) || !tools.taskPushPermitted(tool, message.method)) return { drop: true }
     const checked = await tools.checkTaskNotification(message, tool)
     return this.#metered(checked.message, bytes, checked.fitsOutput, tool)
   }
@@ -484,6 +485,11 @@ export class Exchange {
 
 /** Requests that name a task (2025-11-25 tasks; `tasks/update` is the 2026-07-28 Tasks extension's, SEP-2663). */
 export const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get', 'tasks/cancel', 'tasks/update'])
+/**
+ * Notifications the origin pushes about one task, named by `params.taskId`: 2025-11-25 `notifications/tasks/status`
+ * (on a session's stream) and 2026-07-28 `notifications/tasks` (Tasks extension, on a `subscriptions/listen` stream).
+ */
+const TASK_PUSHES: ReadonlySet<string> = new Set(['notifications/tasks/status', 'notifications/tasks'])
 /** Task requests whose answer carries the task's result: 2025-11-25 `tasks/result`, 2026-07-28 `tasks/get` (once it completed). */
 const TASK_RESULT_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get'])
 const TASK_TTL_DEFAULT_MS = 24 * 3600 * 1000
@@ -517,7 +523,7 @@ function createdTask(result: JsonObject, era: ProtocolEra): { taskId: string; tt
   return { taskId, ttlMs }
 }
 
-/** The task a 2026-07-28 `notifications/tasks` is about, when it names one the firewall could have recorded. */
+/** The task a push (`TASK_PUSHES`) is about, when it names one the firewall could have recorded. */
 function pushedTask(message: JsonRpcNotification): string | undefined {
   const taskId = message.params ? getOwn(message.params, 'taskId') : undefined
   return typeof taskId === 'string' && taskId.length > 0 && taskId.length <= 512 ? taskId : undefined

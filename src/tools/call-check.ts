@@ -68,14 +68,15 @@ export function checkTaskRequest(init: ToolGateInit, m: JsonRpcRequest, tool: st
 }
 
 /**
- * A task's result pushed to this caller (a 2026-07-28 `notifications/tasks`) whose task runs `tool`: false
- * when the access lists do not let the caller use the tool, so the push is withheld as the task's
- * `tasks/get` would be refused (true in monitor mode, which logs it).
+ * A push to this caller (`method`: a 2026-07-28 `notifications/tasks`, a 2025-11-25
+ * `notifications/tasks/status`) about a task that runs `tool`: false when the access lists do not let the
+ * caller use the tool, so the push is withheld as the task's `tasks/get` would be refused (true in monitor
+ * mode, which logs it).
  */
-export function taskPushPermitted(init: ToolGateInit, tool: string): boolean {
+export function taskPushPermitted(init: ToolGateInit, tool: string, method: string): boolean {
   if (accessOf(init.tools).permits('tools', tool, init.identity)) return true
   const started = performance.now()
-  recordVerdict(init, { direction: 'server_to_client', method: 'notifications/tasks', tool, verdict: 'block', findings: [policyFinding('tool-access-denied', '/params/taskId')], started })
+  recordVerdict(init, { direction: 'server_to_client', method, tool, verdict: 'block', findings: [policyFinding('tool-access-denied', '/params/taskId')], started })
   return !enforcing(init)
 }
 

@@ -119,9 +119,12 @@ export class ToolGate {
     return 'answer' in verdict ? verdict.answer : null
   }
 
-  /** Whether this caller may get the result of a task that runs `tool` pushed on a stream (a 2026-07-28 `notifications/tasks`). */
-  taskPushPermitted(tool: string): boolean {
-    return taskPushPermitted(this.init, tool)
+  /**
+   * Whether this caller may get a push about a task that runs `tool` on a stream (`method`: a 2026-07-28
+   * `notifications/tasks`, a 2025-11-25 `notifications/tasks/status`).
+   */
+  taskPushPermitted(tool: string, method: string): boolean {
+    return taskPushPermitted(this.init, tool, method)
   }
 
   /**
@@ -192,10 +195,11 @@ export class ToolGate {
    * A 2026-07-28 `notifications/tasks` about a task that runs `tool`: the final result it carries gets the
    * output-schema check of the tool's approved definition, as the task's `tasks/get` would. `fitsOutput`:
    * that schema's check, for a redaction of the result (as `outputFit` gives it for an answer). A push of
-   * the task's status alone has nothing to check.
+   * the task's status alone has nothing to check, nor has a 2025-11-25 `notifications/tasks/status`, whose
+   * task carries no result (it comes from `tasks/result`).
    */
   async checkTaskNotification(message: JsonRpcNotification, tool: string): Promise<{ message: JsonRpcNotification; fitsOutput?: (structured: JsonValue) => boolean }> {
-    if (!message.params || !isJsonObject(getOwn(message.params, 'result')) || this.init.tools.pinning === 'off') return { message }
+    if (message.method !== 'notifications/tasks' || !message.params || !isJsonObject(getOwn(message.params, 'result')) || this.init.tools.pinning === 'off') return { message }
     const output = approvedOutput((await this.#pins.index())?.get('tool', tool))
     const params = checkTaskResult(this.init, { tool, output }, message.params)
     return { message: params === message.params ? message : { ...message, params }, ...(output ? { fitsOutput: fitOf(output) } : {}) }

@@ -1,12 +1,13 @@
 /**
  * 2025-11-25 tasks: a task-augmented `tools/call` answers with a task id, and its result comes later from
  * `tasks/result`, which names only the task. The firewall records the tool when the task is created, so
- * the result gets that tool's checks: its output schema, its own budget, its kill switch.
+ * the result gets that tool's checks: its output schema, its own budget, its kill switch. What the origin
+ * pushes about a task on a session's stream (`notifications/tasks/status`) gets the checks its `tasks/get` would.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFirewall, TEST_ADMIN_TOKEN } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
-import { postRaw, startRawOrigin } from '../support/raw.js'
+import { getStream, initializeRequest, postRaw, readSse, startRawOrigin } from '../support/raw.js'
 import { startOrigin } from '../support/origin.js'
 import type { Origin } from '../support/origin.js'
 import type { RawOrigin } from '../support/raw.js'
@@ -222,5 +223,150 @@ describe('a task of one verified client', () => {
     expect(list.body.error).toBeUndefined()
     expect((list.body.result?.['tasks'] as Array<{ taskId: string }>).map((t) => t.taskId)).not.toContain(taskId)
     expect(list.body.result?.['tasks']).toEqual([])
+  })
+})
+
+/**
+ * `notifications/tasks/status`, which the origin sends on a session's stream whenever a task's status
+ * changes. An origin whose task store is not per session (it sees the firewall's credential for every
+ * client in apiKey and jwt mode) may push one client's task to another client's session: the push gets the
+ * checks the task's `tasks/get` would, ownership first.
+ */
+describe('a 2025-11-25 task status push on a session stream', () => {
+  let pusher: RawOrigin
+  /** The task the origin's session streams push a status about. */
+  const pushing = { taskId: '' }
+  let sessions = 0
+
+  beforeAll(async () => {
+    pusher = await startRawOrigin((req, res, body) => {
+      if (req.method === 'GET') {
+        const now = new Date().toISOString()
+        const pushed = [
+          { jsonrpc: '2.0', method: 'notifications/tasks/status', params: { taskId: pushing.taskId, status: 'input_required', statusMessage: 'Waiting for approval of the report.', createdAt: now, lastUpdatedAt: now, ttl: 60_000, pollInterval: 100 } },
+          { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'still listening' } },
+        ]
+        res.writeHead(200, { 'content-type': 'text/event-stream' })
+        return void res.end(pushed.map((p) => `data: ${JSON.stringify(p)}\n\n`).join(''))
+      }
+      const m = JSON.parse(body) as { id?: unknown; method?: string; params?: Json }
+      if (!('id' in m)) return void res.writeHead(202).end()
+      const now = new Date().toISOString()
+      const headers: Record<string, string> = { 'content-type': 'application/json' }
+      if (m.method === 'initialize') headers['mcp-session-id'] = `push-session-${++sessions}`
+      const result =
+        m.method === 'initialize' ? { protocolVersion: '2025-11-25', capabilities: { tools: {}, tasks: { requests: { tools: { call: {} } } } }, serverInfo: { name: 'pusher', version: '1.0.0' } }
+        : m.method === 'tools/list' ? { tools: [REPORT] }
+        : m.method === 'tools/call' && m.params?.['task'] ? { task: { taskId: `ptask-${++serial}`, status: 'working', createdAt: now, lastUpdatedAt: now, ttl: 60_000 } }
+        : {}
+      res.writeHead(200, headers).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }))
+    })
+  })
+  afterAll(async () => {
+    await pusher?.close()
+  })
+
+  /** A session opened through the firewall (`headers`: the client's credentials), its id as the client holds it. */
+  async function open(tenant: string, headers: Record<string, string>): Promise<string> {
+    const init = await postRaw(fw.tenantUrl(tenant), initializeRequest(1), { headers })
+    await init.text()
+    const sessionId = init.headers.get('mcp-session-id')
+    expect(init.status).toBe(200)
+    expect(sessionId).toBeTruthy()
+    const ack = await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', method: 'notifications/initialized' }, { sessionId: sessionId ?? '', protocolVersion: '2025-11-25', headers })
+    expect(ack.status).toBe(202)
+    return sessionId ?? ''
+  }
+
+  /** Lists (pins) the tool in the session and makes a task-augmented call to it; the task's id. */
+  async function taskIn(tenant: string, sessionId: string, headers: Record<string, string>): Promise<string> {
+    const post = async (message: Json) => (await (await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', ...message }, { sessionId, protocolVersion: '2025-11-25', headers })).json()) as { result?: Json }
+    await post({ id: 2, method: 'tools/list' })
+    const created = await post({ id: 3, method: 'tools/call', params: { name: 'report', arguments: {}, task: { ttl: 60_000 } } })
+    const taskId = (created.result?.['task'] as { taskId?: string } | undefined)?.taskId
+    expect(taskId).toMatch(/^ptask-\d+$/)
+    return taskId ?? ''
+  }
+
+  /** Opens the session's GET stream, on which the origin pushes a status about `taskId`, then a log message. */
+  async function listen(tenant: string, sessionId: string, headers: Record<string, string>, taskId: string): Promise<{ methods: string[]; push: Json | undefined }> {
+    pushing.taskId = taskId
+    const res = await getStream(fw.tenantUrl(tenant), { sessionId, protocolVersion: '2025-11-25', headers })
+    expect(res.status).toBe(200)
+    const messages = (await readSse(res, { timeoutMs: 5_000 })).messages as Array<{ method?: string; params?: Json }>
+    return { methods: messages.map((m) => m.method ?? ''), push: messages.find((m) => m.method === 'notifications/tasks/status')?.params }
+  }
+
+  describe('in apiKey mode', () => {
+    const tenant = 'task-push-owner'
+    let owner: { id: string; key: string }
+    let intruder: { id: string; key: string }
+    const as = (who: { key: string }) => ({ authorization: `Bearer ${who.key}` })
+
+    beforeAll(async () => {
+      await fw.admin.putTenant(tenant, { origin: { url: pusher.url }, auth: { mode: 'apiKey' } })
+      const issue = async (name: string) => (await fw.admin.request('POST', `/admin/v1/tenants/${tenant}/client-keys`, { body: { name } })).body as { id: string; key: string }
+      owner = await issue('owner')
+      intruder = await issue('intruder')
+    })
+
+    it("reaches the task's creator on its own session's stream", async () => {
+      const session = await open(tenant, as(owner))
+      const taskId = await taskIn(tenant, session, as(owner))
+      expect((await listen(tenant, session, as(owner), taskId)).push).toMatchObject({ taskId, status: 'input_required', statusMessage: 'Waiting for approval of the report.' })
+    })
+
+    it("is withheld from another client's session stream, the stream going on", async () => {
+      const taskId = await taskIn(tenant, await open(tenant, as(owner)), as(owner))
+      const got = await listen(tenant, await open(tenant, as(intruder)), as(intruder), taskId)
+      expect(got.push).toBeUndefined()
+      expect(got.methods).toContain('notifications/message')
+    })
+
+    it('is withheld from every client when it names a task the firewall did not see created, or none', async () => {
+      for (const who of [owner, intruder]) {
+        const session = await open(tenant, as(who))
+        for (const taskId of ['ptask-made-elsewhere', '']) {
+          const got = await listen(tenant, session, as(who), taskId)
+          expect(got.push, taskId).toBeUndefined()
+          expect(got.methods, taskId).toContain('notifications/message')
+        }
+      }
+    })
+
+    it("is withheld from its creator once the access lists deny it the task's tool", async () => {
+      const denying = 'task-push-deny'
+      await fw.admin.putTenant(denying, { origin: { url: pusher.url }, auth: { mode: 'apiKey' } })
+      const key = (await fw.admin.request('POST', `/admin/v1/tenants/${denying}/client-keys`, { body: { name: 'owner' } })).body as { id: string; key: string }
+      const session = await open(denying, as(key))
+      const taskId = await taskIn(denying, session, as(key))
+      expect((await listen(denying, session, as(key), taskId)).push).toMatchObject({ taskId })
+      await fw.admin.putTenant(denying, { origin: { url: pusher.url }, auth: { mode: 'apiKey' }, policy: { tools: { byIdentity: { [key.id]: { tools: { deny: ['report'] } } } } } })
+      const got = await listen(denying, session, as(key), taskId)
+      expect(got.push).toBeUndefined()
+      expect(got.methods).toContain('notifications/message')
+    })
+  })
+
+  describe('in passthrough mode', () => {
+    it('reaches the listener whichever task it is about, as before', async () => {
+      await fw.admin.putTenant('task-push-open', { origin: { url: pusher.url } })
+      const session = await open('task-push-open', {})
+      const taskId = await taskIn('task-push-open', session, {})
+      for (const id of [taskId, 'ptask-made-elsewhere']) expect((await listen('task-push-open', session, {}, id)).push).toMatchObject({ taskId: id, status: 'input_required' })
+    })
+
+    it("is withheld once the task's tool is killed, the stream going on", async () => {
+      const tenant = 'task-push-kill'
+      await fw.admin.putTenant(tenant, { origin: { url: pusher.url } })
+      const session = await open(tenant, {})
+      const taskId = await taskIn(tenant, session, {})
+      expect((await listen(tenant, session, {}, taskId)).push).toMatchObject({ taskId })
+      const kill = await fetch(new URL(`/admin/v1/tenants/${tenant}/kill`, fw.url), { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tool: 'report' }) })
+      expect(kill.status).toBe(200)
+      const got = await listen(tenant, session, {}, taskId)
+      expect(got.push).toBeUndefined()
+      expect(got.methods).toContain('notifications/message')
+    })
   })
 })

@@ -96,7 +96,7 @@ export function postRaw(url: string, body: unknown, opts: PostRawOptions = {}): 
 /** Opens a GET stream (optionally resuming after `lastEventId`). */
 export function getStream(
   url: string,
-  opts: { sessionId?: string; protocolVersion?: string; lastEventId?: string; signal?: AbortSignal } = {},
+  opts: { sessionId?: string; protocolVersion?: string; lastEventId?: string; headers?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<Response> {
   return fetch(url, {
     method: 'GET',
@@ -105,6 +105,7 @@ export function getStream(
       ...(opts.sessionId ? { 'mcp-session-id': opts.sessionId } : {}),
       ...(opts.protocolVersion ? { 'mcp-protocol-version': opts.protocolVersion } : {}),
       ...(opts.lastEventId ? { 'last-event-id': opts.lastEventId } : {}),
+      ...opts.headers,
     },
     ...(opts.signal ? { signal: opts.signal } : {}),
   })

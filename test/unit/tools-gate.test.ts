@@ -434,17 +434,18 @@ describe('ToolGate: tasks', () => {
   })
 })
 
-describe('ToolGate: a 2026-07-28 task push whose task record cannot be read', () => {
+describe('ToolGate: a task push whose task record cannot be read', () => {
   /** An exchange whose task records cannot be read (`identity`: a verified listener, apiKey or jwt). */
-  function unreadable(opts: { monitor: boolean; identity?: string }): Exchange {
+  function unreadable(opts: { monitor: boolean; identity?: string; era?: 'legacy' | 'modern' }): Exchange {
+    const era = opts.era ?? 'modern'
     const tenantId = `gate-push-unreadable-${++id}`
     const config = TenantConfig.parse({ origin: { url: ORIGIN }, policy: { monitor: opts.monitor } })
     const unreachable = { getByName: () => ({ task: () => Promise.reject(new Error('object unreachable')) }) }
     const policy = compilePolicy(tenantId, 1, config)
     const sink = new EventSink(env, tenantId, () => undefined)
     const who = opts.identity !== undefined ? { identity: opts.identity } : {}
-    const gate = new ToolGate({ env: { ...env, TOOL_PINS: unreachable } as unknown as Env, tenantId, configVersion: 1, origin: ORIGIN, tools: config.policy.tools, policy, era: 'modern', requestId: 'req-push', sink, ...who })
-    return new Exchange({ tenantId, configVersion: 1, requestId: 'req-push', era: 'modern', policy, sink, tools: gate, ...who })
+    const gate = new ToolGate({ env: { ...env, TOOL_PINS: unreachable } as unknown as Env, tenantId, configVersion: 1, origin: ORIGIN, tools: config.policy.tools, policy, era, requestId: 'req-push', sink, ...who })
+    return new Exchange({ tenantId, configVersion: 1, requestId: 'req-push', era, policy, sink, tools: gate, ...who })
   }
   const now = '2026-01-01T00:00:00Z'
   const pushes: Array<[string, JsonObject]> = [
@@ -461,6 +462,13 @@ describe('ToolGate: a 2026-07-28 task push whose task record cannot be read', ()
   it.each(pushes)('is withheld from a verified listener when it pushes %s, in monitor mode too: whose task it is is unknown', async (_kind, params) => {
     const push: JsonRpcMessage = { jsonrpc: '2.0', method: 'notifications/tasks', params }
     expect(await unreadable({ monitor: true, identity: 'key-listener' }).fromServerChecked(push)).toEqual({ drop: true })
+  })
+
+  it('holds for a 2025-11-25 notifications/tasks/status on a session stream as well', async () => {
+    const push: JsonRpcMessage = { jsonrpc: '2.0', method: 'notifications/tasks/status', params: { taskId: 'task-unread', status: 'input_required', statusMessage: 'Waiting for approval.', createdAt: now, lastUpdatedAt: now, ttl: 60_000 } }
+    expect(await unreadable({ monitor: false, era: 'legacy' }).fromServerChecked(push)).toEqual({ drop: true })
+    expect(await unreadable({ monitor: true, era: 'legacy' }).fromServerChecked(push)).toEqual({ emit: push })
+    expect(await unreadable({ monitor: true, era: 'legacy', identity: 'key-listener' }).fromServerChecked(push)).toEqual({ drop: true })
   })
 
   it("refuses a verified caller's request about it in monitor mode too, as ownership holds there", async () => {
