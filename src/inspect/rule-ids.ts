@@ -30,6 +30,7 @@ export const FIREWALL_RULE_IDS = [
   'tool-not-reviewed',
   'tool-duplicate-name',
   'tool-pins-unavailable',
+  'tool-list-too-long',
   'tool-call-approval-required',
   'tool-call-confirmed-by-user',
   // Definition scans (src/tools/lookalike.ts, src/tools/shadowing.ts).

@@ -54,7 +54,7 @@ export function enforcing(init: ToolGateInit): boolean {
 /** Records one verdict of the tool checks in the tenant's security event log (no bodies, no text). */
 export function recordVerdict(
   init: ToolGateInit,
-  e: { direction: Direction; method: string; tool?: string; verdict: 'allow' | 'modify' | 'block'; findings: Finding[]; started: number },
+  e: { direction: Direction; method: string; tool?: string; verdict: 'allow' | 'modify' | 'block'; findings: Finding[]; started: number; inAnyMode?: boolean },
 ): void {
   if (e.findings.length === 0) return
   const { ruleIds, kinds } = summarizeFindings(e.findings)
@@ -67,7 +67,8 @@ export function recordVerdict(
     method: e.method,
     ...(e.tool ? { tool: e.tool } : {}),
     verdict: e.verdict,
-    monitor: init.policy.monitor && e.verdict !== 'allow',
+    // A refusal made in every mode (inAnyMode) was applied, not only monitored.
+    monitor: init.policy.monitor && e.verdict !== 'allow' && e.inAnyMode !== true,
     ruleIds,
     kinds,
     bytes: 0,
@@ -88,6 +89,7 @@ export type Refusal =
   | 'approval-requests-full'
   | 'prompt-not-allowed'
   | 'resource-not-allowed'
+  | 'inspection-error'
 
 const MESSAGES: Record<Refusal, string> = {
   'tool-not-allowed': 'tool not allowed',
@@ -101,6 +103,8 @@ const MESSAGES: Record<Refusal, string> = {
   'approval-requests-full': 'this call needs an approval, but too many calls are already waiting for one; retry once an administrator has decided them',
   'prompt-not-allowed': 'prompt not allowed',
   'resource-not-allowed': 'resource not allowed',
+  // As the inspection pipeline words a message it could not inspect whole (src/proxy/exchange.ts).
+  'inspection-error': 'inspection-error',
 }
 
 /** The -31001 answer for a refused request (HTTP 200, so SDK clients raise McpError with the code, §4.5). */

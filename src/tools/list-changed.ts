@@ -11,10 +11,11 @@
  */
 import type { JsonRpcRequest } from '../mcp/jsonrpc'
 import type { ToolGateInit } from './context'
-import { judgePinnable, pageNames, pinnableEntry } from './list-check'
+import { judgePinnable, pageNames, pinnableEntry, type Outcome } from './list-check'
 import { storePins } from './pin-cache'
 import type { ListedKind, PinSet } from './pin-types'
-import type { Pins } from './pins'
+import { tooLong, type Pins } from './pins'
+import { InspectionWorkExceeded } from '../inspect/work'
 
 /** The notifications that announce a changed list, and the kind of definition each is about. */
 export const LIST_CHANGED: ReadonlyMap<string, ListedKind> = new Map([
@@ -58,10 +59,18 @@ export async function relistIfChanged(init: ToolGateInit, pins: Pins, kind: List
   const seen = announced.get(key)
   const marker = (await pins.index())?.set.stale?.[kind]
   if (seen === undefined && marker === undefined) return FRESH
-  const entries = await init.lister(kind === 'tool' ? 'tools/list' : 'prompts/list', like)
-  if (!entries) return { ok: false }
+  const method = kind === 'tool' ? 'tools/list' : 'prompts/list'
+  const entries = await init.lister(method, like)
+  // Unlisted, or too long a list to judge (MAX_LISTED_DEFINITIONS, or its scans past the work cap): still stale.
+  if (!entries || tooLong(init, method, entries.length)) return { ok: false }
   const pinnable = entries.flatMap((e) => pinnableEntry(kind, e, init.tools.volatile) ?? [])
-  const outcomes = await judgePinnable(pins, kind, pinnable, pageNames(entries))
+  let outcomes: Outcome[]
+  try {
+    outcomes = await judgePinnable(pins, kind, pinnable, pageNames(entries))
+  } catch (err) {
+    if (err instanceof InspectionWorkExceeded) return { ok: false }
+    throw err
+  }
   const unverified = new Set(pinnable.flatMap((p, at) => (outcomes[at] === 'unverified' ? [p.name] : [])))
   // Announced again while listing, or not all recorded (the object failed, a definition too large): still stale.
   if (unverified.size === 0 && announced.get(key) === seen) {

@@ -5,15 +5,16 @@
  * and reported in alert mode) until someone approves it. Definitions the edge cache already vouches for
  * cost no object call; the rest are scanned and recorded in one `observe` per page.
  */
-import type { JsonObject, JsonRpcResultResponse, JsonValue } from '../mcp/jsonrpc'
+import type { JsonObject, JsonRpcResponse, JsonRpcResultResponse, JsonValue } from '../mcp/jsonrpc'
 import { getOwn, isJsonObject } from '../mcp/jsonrpc'
 import type { Finding } from '../inspect/types'
 import { comparisonJson, definitionJson, pinName, type PinKind } from './canonical'
-import { accessOf, enforcing, recordVerdict, type ToolGateInit } from './context'
+import { accessOf, enforcing, recordVerdict, refusal, type ToolGateInit } from './context'
 import type { Access, AccessKind } from './access'
 import type { IndexedPin, PinIndex } from './pin-cache'
-import { DUPLICATE_NAME, mixedNames, type Named, type Pins } from './pins'
+import { DUPLICATE_NAME, mixedNames, tooLong, type Named, type Pins } from './pins'
 import type { FirewallRuleId } from '../inspect/rule-ids'
+import { InspectionWorkExceeded } from '../inspect/work'
 
 /** Where a list method keeps its entries, what they are pinned as, and which access list applies. */
 export interface ListSpec {
@@ -33,8 +34,11 @@ export const LISTS: Readonly<Record<string, ListSpec>> = {
 
 export type Outcome = 'keep' | 'denied' | 'pending' | 'rejected' | 'duplicate' | 'unverified'
 
-/** Checks one list page; returns the page to emit (the same object when nothing changed). */
-export async function checkList(init: ToolGateInit, pins: Pins, method: string, message: JsonRpcResultResponse): Promise<JsonRpcResultResponse> {
+/**
+ * Checks one list page; returns the page to emit (the same object when nothing changed), or the refusal
+ * in its place when the gate cannot judge it within its bounds (below).
+ */
+export async function checkList(init: ToolGateInit, pins: Pins, method: string, message: JsonRpcResultResponse): Promise<JsonRpcResponse> {
   const list = LISTS[method]
   const entries = list ? getOwn(message.result, list.key) : undefined
   if (!list || !Array.isArray(entries)) return message
@@ -42,6 +46,8 @@ export async function checkList(init: ToolGateInit, pins: Pins, method: string, 
   const access = accessOf(init.tools)
   const pinKind = init.tools.pinning === 'off' ? null : list.pin
   if (!access.active && pinKind === null) return message
+  // More definitions than an origin can have pinned: refused before any is compared, scanned or recorded.
+  if (pinKind !== null && tooLong(init, method, entries.length)) return refuseList(init, method, message, 'tool-list-too-long', started)
 
   const outcomes: Outcome[] = entries.map(() => 'keep')
   const pinnable: Array<Pinnable & { at: number }> = []
@@ -59,9 +65,26 @@ export async function checkList(init: ToolGateInit, pins: Pins, method: string, 
   })
   if (!pinKind || pinnable.length === 0) return emit(init, method, message, list.key, entries, outcomes, started)
 
-  const judged = await judgePinnable(pins, pinKind, pinnable, pageNames(entries))
+  let judged: Outcome[]
+  try {
+    judged = await judgePinnable(pins, pinKind, pinnable, pageNames(entries))
+  } catch (err) {
+    // The scans of its new definitions spent the work cap: nothing of it was recorded.
+    if (!(err instanceof InspectionWorkExceeded)) throw err
+    return refuseList(init, method, message, 'inspection-work-exceeded', started)
+  }
   pinnable.forEach((p, i) => (outcomes[p.at] = judged[i] ?? 'unverified'))
   return emit(init, method, message, list.key, entries, outcomes, started)
+}
+
+/**
+ * The answer in place of a list page the gate could not judge within its bounds: -31001 `inspection-error`,
+ * as the pipeline refuses a message past its work cap, in every mode (what was not judged is never shown).
+ */
+function refuseList(init: ToolGateInit, method: string, message: JsonRpcResultResponse, ruleId: FirewallRuleId, started: number): JsonRpcResponse {
+  const findings: Finding[] = [{ ruleId, kind: 'error', path: '', score: 1, action: 'block' }]
+  recordVerdict(init, { direction: 'server_to_client', method, verdict: 'block', findings, started, inAnyMode: true })
+  return refusal(message.id, init.requestId, 'inspection-error')
 }
 
 /** A list entry to judge against its pin: its name, and the definition as compared and as stored. */

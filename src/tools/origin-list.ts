@@ -5,7 +5,8 @@
  *
  * The request goes to the same origin with the caller's own session, protocol version and credentials
  * (so the list is the one this user would see), is never shown to the client, and follows `nextCursor`
- * for at most MAX_PAGES pages, all within the origin's timeout (headers and bodies). When the origin is
+ * for at most MAX_PAGES pages, all within the origin's timeout (headers and bodies), and stops once past
+ * MAX_LISTED_DEFINITIONS definitions (the gate refuses such a list). When the origin is
  * down (unreachable, timed out, 5xx) or refuses the caller's credentials (401/403, with its challenge),
  * the lister throws that failure, so the caller answers with it as if the call had been forwarded; any
  * other failure yields null and the call is refused as unreviewed. Either way the call never reaches
@@ -19,6 +20,7 @@ import { FirewallError } from '../errors'
 import { forward } from '../proxy/forward'
 import { readCappedText } from '../proxy/ingress'
 import { mediaType } from '../proxy/headers'
+import { MAX_LISTED_DEFINITIONS } from './pin-types'
 
 const MAX_PAGES = 10
 
@@ -68,6 +70,8 @@ export function originLister(opts: OriginListerOptions): OriginLister {
         const entries = getOwn(answer.result, key)
         if (!Array.isArray(entries)) return null
         for (const e of entries) if (isJsonObject(e)) out.push(e)
+        // Too long for the gate to judge: no further page is fetched, and the caller refuses the list.
+        if (out.length > MAX_LISTED_DEFINITIONS) return out
         const next = getOwn(answer.result, 'nextCursor')
         if (typeof next !== 'string' || next === '') return out
         cursor = next

@@ -9,6 +9,12 @@ import { TenantId } from '../tenant/config'
 export const MAX_DEFINITION_CHARS = 256 * 1024
 /** Pins kept per tenant and origin; names beyond it are reported pending and never approved. */
 export const MAX_PINS_PER_ORIGIN = 5_000
+/**
+ * Definitions one list answer may hold for the tool gate to judge it (a page a client gets, or the whole
+ * list the firewall fetches itself): no more than an origin can have pinned. A longer one is refused
+ * before any of its definitions is compared, scanned or recorded (docs/tool-integrity.md, "Limits").
+ */
+export const MAX_LISTED_DEFINITIONS = MAX_PINS_PER_ORIGIN
 /** Rejected definitions remembered per pin (so a re-served one is recognised without an object call). */
 export const MAX_REJECTED_PER_PIN = 10
 

@@ -8,7 +8,8 @@ import { definitionJson, pinName, type PinKind } from './canonical'
 import { PINS_MISS_REFRESH_MS, SELF_LIST_INTERVAL_MS } from './bounds'
 import type { ToolGateInit } from './context'
 import { PinIndex, readPins, storePins, type IndexedPin } from './pin-cache'
-import { MAX_DEFINITION_CHARS, MAX_FINDING_PATH, type Observation, type PinSet } from './pin-types'
+import { MAX_DEFINITION_CHARS, MAX_FINDING_PATH, MAX_LISTED_DEFINITIONS, type Observation, type PinSet } from './pin-types'
+import { InspectionWork, InspectionWorkExceeded } from '../inspect/work'
 import { clipped } from '../clip'
 import { scanDefinition, type DefinitionFinding, type DefinitionScan } from './scan'
 import { looseName } from './shadowing'
@@ -84,8 +85,9 @@ export class Pins {
     const recent = selfListed.get(memo)
     if (recent && Date.now() - recent.at < SELF_LIST_INTERVAL_MS) return { kind: recent.outcome }
     const entries = await lister(kind === 'tool' ? 'tools/list' : 'prompts/list', like)
-    // The origin cannot list its tools (it failed, timed out or answered something unreadable).
-    if (!entries) {
+    // The origin cannot list its tools (it failed, timed out or answered something unreadable), or lists
+    // more than the gate judges in one list (it is not recorded, so it vouches for nothing).
+    if (!entries || tooLong(this.init, kind === 'tool' ? 'tools/list' : 'prompts/list', entries.length)) {
       remember(memo, 'unlisted')
       return { kind: 'unlisted' }
     }
@@ -98,7 +100,14 @@ export class Pins {
     const mixed = mixedNames(listed)
     const named: Named[] = listed.map(({ name, entry }) => (mixed.has(name) ? { name, entry, hold: DUPLICATE_NAME } : { name, entry }))
     const unknown = named.filter((n) => index?.get(kind, n.name) === undefined)
-    const after = unknown.length > 0 ? await this.observe(kind, unknown, index, named.map((n) => n.name)) : index
+    let after: PinIndex | null
+    try {
+      after = unknown.length > 0 ? await this.observe(kind, unknown, index, named.map((n) => n.name)) : index
+    } catch (err) {
+      if (!(err instanceof InspectionWorkExceeded)) throw err
+      remember(memo, 'unlisted')
+      return { kind: 'unlisted' }
+    }
     pin = after?.get(kind, name)
     if (pin) return { kind: 'pin', pin }
     remember(memo, 'unknown')
@@ -107,7 +116,9 @@ export class Pins {
 
   /**
    * Records definitions the cache could not vouch for. Returns the object's updated pins (also stored
-   * in the edge cache), or null when the object could not be reached (nothing is approved then).
+   * in the edge cache), or null when the object could not be reached (nothing is approved then). Their
+   * scans share one meter of the inspection work cap (`MAX_INSPECTION_ITEMS`): past it this throws
+   * `InspectionWorkExceeded` before anything is recorded, and the caller refuses the list.
    */
   async observe(kind: PinKind, entries: readonly Named[], base: PinIndex | null, pageNames: readonly string[]): Promise<PinIndex | null> {
     const i = this.init
@@ -115,11 +126,12 @@ export class Pins {
     const pinned = (base?.set.entries ?? []).flatMap((e) => (e.kind === kind ? [e.name] : []))
     const names = namesBySkeleton([...pinned, ...pageNames])
     const items: Observation[] = []
+    const work = new InspectionWork()
     for (const { name, entry, hold } of entries) {
       const definition = definitionJson(kind, entry)
       if (definition.length > MAX_DEFINITION_CHARS) continue // never approved: stays unknown, so stripped
       // A name approved before its look-alikes appeared is the one they imitate: it is not held for them.
-      const scan = this.#scan(kind, entry, known, base?.get(kind, name)?.approved ? undefined : names)
+      const scan = this.#scan(kind, entry, known, base?.get(kind, name)?.approved ? undefined : names, work)
       items.push({ kind, name, definition, scan: hold ? { ...scan, held: true, findings: [hold, ...scan.findings].slice(0, 50) } : scan })
     }
     if (items.length === 0) return base
@@ -139,19 +151,34 @@ export class Pins {
     }
   }
 
-  #scan(kind: PinKind, entry: JsonObject, knownNames: ReadonlySet<string>, namesBySkeleton: ReadonlyMap<string, ReadonlySet<string>> | undefined): DefinitionScan {
+  #scan(kind: PinKind, entry: JsonObject, knownNames: ReadonlySet<string>, namesBySkeleton: ReadonlyMap<string, ReadonlySet<string>> | undefined, work: InspectionWork): DefinitionScan {
     const i = this.init
     try {
-      const scan = scanDefinition(kind, entry, { policy: i.policy, tenantId: i.tenantId, requestId: i.requestId, era: i.era, knownNames, ...(namesBySkeleton ? { namesBySkeleton } : {}) })
+      const scan = scanDefinition(kind, entry, { policy: i.policy, tenantId: i.tenantId, requestId: i.requestId, era: i.era, knownNames, work, ...(namesBySkeleton ? { namesBySkeleton } : {}) })
       // The path is a pointer through the origin's own keys: cut, or the object would refuse the whole batch.
       return { ...scan, findings: scan.findings.slice(0, 50).map((f) => (f.path.length > MAX_FINDING_PATH ? { ...f, path: clipped(f.path, MAX_FINDING_PATH) } : f)) }
     } catch (err) {
+      // The list's scans spent the work cap: the whole list is refused, not this definition held.
+      if (err instanceof InspectionWorkExceeded) {
+        console.warn(JSON.stringify({ event: 'definition_scan_work_exceeded', tenant: i.tenantId, requestId: i.requestId, kind, limit: err.limit }))
+        throw err
+      }
       // A detector that throws holds the definition (fail closed).
       console.error(JSON.stringify({ event: 'definition_scan_error', tenant: i.tenantId, requestId: i.requestId, error: String(err) }))
       return { held: true, score: 1, findings: [{ ruleId: 'inspection-error', kind: 'error', path: '', score: 1 }] }
     }
   }
 
+}
+
+/**
+ * True (and logged) when a list holds more definitions than the gate judges in one list
+ * (`MAX_LISTED_DEFINITIONS`): it is refused before any of them is compared, scanned or recorded.
+ */
+export function tooLong(init: ToolGateInit, method: string, count: number): boolean {
+  if (count <= MAX_LISTED_DEFINITIONS) return false
+  console.warn(JSON.stringify({ event: 'tool_list_too_long', tenant: init.tenantId, requestId: init.requestId, method, count, limit: MAX_LISTED_DEFINITIONS }))
+  return true
 }
 
 function remember(key: string, outcome: 'unknown' | 'unlisted'): void {

@@ -22,6 +22,7 @@ import type { ProtocolEra } from '../mcp/era'
 import type { CompiledPolicy } from '../inspect/policy'
 import type { Finding, MessageContext } from '../inspect/types'
 import { collectFields } from '../inspect/fields'
+import type { InspectionWork } from '../inspect/work'
 import { combineInjection } from '../inspect/combine'
 import { detectField } from '../inspect/memo'
 import { pickDefinition, type PinKind } from './canonical'
@@ -55,6 +56,22 @@ export interface ScanContext {
   knownNames: ReadonlySet<string>
   /** Names of the same kind (the list and the pins) by skeleton (`namesBySkeleton`); absent, look-alikes are not looked for. */
   namesBySkeleton?: ReadonlyMap<string, ReadonlySet<string>>
+  /**
+   * The meter of the whole list this definition comes from: every value and key the scan visits and every
+   * finding counts against it, and past its cap the scan throws `InspectionWorkExceeded` (absent: no cap).
+   */
+  work?: InspectionWork
+}
+
+/** `knownNames` compared loosely, made once per set (a list's scans share it: rebuilding it for each definition made a list's scan quadratic). */
+const looseSets = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>()
+function looseSet(names: ReadonlySet<string>): ReadonlySet<string> {
+  let loose = looseSets.get(names)
+  if (!loose) {
+    loose = new Set([...names].map(looseName))
+    looseSets.set(names, loose)
+  }
+  return loose
 }
 
 const NO_NAMES: ReadonlyMap<string, ReadonlySet<string>> = new Map()
@@ -65,7 +82,10 @@ const LIST: Record<PinKind, { method: string; key: string }> = {
   resourceTemplate: { method: 'resources/templates/list', key: 'resourceTemplates' },
 }
 
-/** Scans one definition's pinned fields. Pure; throws only on a detector bug (callers hold on throw). */
+/**
+ * Scans one definition's pinned fields. Pure; throws on a detector bug (callers hold on throw), and
+ * `InspectionWorkExceeded` once the list's meter (`ctx.work`) is spent (callers refuse the list).
+ */
 export function scanDefinition(kind: PinKind, entry: JsonObject, ctx: ScanContext): DefinitionScan {
   const list = LIST[kind]
   const picked = pickDefinition(kind, entry)
@@ -73,12 +93,15 @@ export function scanDefinition(kind: PinKind, entry: JsonObject, ctx: ScanContex
   const prefix = `/result/${list.key}/0`
   // A fresh context per definition: the rule engine's work budget is kept per context object.
   const mctx: MessageContext = { tenantId: ctx.tenantId, direction: 'server_to_client', method: list.method, requestId: ctx.requestId, era: ctx.era }
-  const own = typeof picked['name'] === 'string' ? picked['name'] : ''
+  const ownName = typeof picked['name'] === 'string' ? picked['name'] : ''
   // Its own parameters are not foreign tools ("pass this instead of 'field_ids'").
-  const known = new Set([...ctx.knownNames, own, ...parameterNames(picked)].map(looseName))
+  const server = looseSet(ctx.knownNames)
+  const own = new Set([ownName, ...parameterNames(picked)].map(looseName))
+  const known = { has: (name: string) => own.has(name) || server.has(name) }
   const findings: Finding[] = []
   const keyOf = new Map<Finding, string>()
-  for (const field of collectFields(message, { direction: 'server_to_client', method: list.method })) {
+  const work = ctx.work
+  for (const field of collectFields(message, { direction: 'server_to_client', method: list.method }, work ? { work } : {})) {
     // Through the pipeline's memo: the same list's inspection has usually just scanned these strings.
     for (const f of detectField(ctx.policy, field, mctx)) {
       findings.push(f)
@@ -87,7 +110,8 @@ export function scanDefinition(kind: PinKind, entry: JsonObject, ctx: ScanContex
     if (!field.isKey) findings.push(...foreignReferences(field.normalized.text, field.path, known))
   }
   // Tools and prompts are picked by name; a resource template's name picks nothing.
-  if (kind !== 'resourceTemplate') findings.push(...lookalikeFindings(own, `${prefix}/name`, ctx.namesBySkeleton ?? NO_NAMES))
+  if (kind !== 'resourceTemplate') findings.push(...lookalikeFindings(ownName, `${prefix}/name`, ctx.namesBySkeleton ?? NO_NAMES))
+  work?.charge(findings.length)
   const score = combineInjection(findings, (f) => keyOf.get(f) ?? f.path)
   // Rules a tenant stages in monitor mode report what they would do (`monitoredAction`) and hold nothing.
   // A bare mention of a foreign tool is recorded only (real descriptions name companion servers' tools).

@@ -67,7 +67,7 @@ export function looseName(name: string): string {
  * and the definition's own name, loosely compared). A directive naming a foreign tool is a `block`-level
  * shadowing signal (the definition is held for review); a bare mention is flagged only.
  */
-export function foreignReferences(text: string, path: string, known: ReadonlySet<string>): Finding[] {
+export function foreignReferences(text: string, path: string, known: Pick<ReadonlySet<string>, 'has'>): Finding[] {
   if (text.length < 8) return []
   const { directive, mention } = referencedTools(text)
   const foreign = (n: string) => !known.has(looseName(n))

@@ -231,6 +231,32 @@ describe('definitions held on first sight', () => {
   })
 })
 
+describe('a list of more tools than an origin can have pinned', () => {
+  // 20,000 tiny tools: far past the 5,000 pins an origin can have, well within the body and inspection caps.
+  const many: ExtraTool[] = Array.from({ length: 20_000 }, (_, i) => ({ definition: { name: `bulk_${i}`, inputSchema: { type: 'object' } }, result: { content: [] } }))
+
+  it('is refused for its id (-31001 inspection-error) with nothing of it pinned, and so is a call that would list it', async () => {
+    await fw.admin.putTenant('bulk', { origin: { url: origin.url } })
+    origin.behaviour.extraTools = many
+    const c = await mcpClient(fw.tenantUrl('bulk'))
+    try {
+      const err = await c.client.listTools().catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(McpError)
+      expect((err as McpError).code).toBe(-31001)
+      expect((err as McpError).data).toMatchObject({ reason: 'inspection-error' })
+      const mark = origin.invocations.length
+      const call = await c.client.callTool({ name: 'bulk_1', arguments: {} }).catch((e: unknown) => e)
+      expect((call as McpError).code).toBe(-31001)
+      expect((call as McpError).data).toMatchObject({ reason: 'tool-list-unavailable' })
+      expect(origin.invocations.length).toBe(mark)
+      expect((await pinsOf('bulk')).pins).toEqual([])
+    } finally {
+      await c.close()
+      origin.behaviour.extraTools = []
+    }
+  }, 60_000)
+})
+
 describe('schemas the server advertised', () => {
   it('refuses arguments that break the input schema with -32602; the origin never sees them', async () => {
     const c = await mcpClient(fw.tenantUrl('pinned'))
