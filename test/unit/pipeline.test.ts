@@ -459,6 +459,16 @@ describe('base64 text longer than one match of the encoded-payload rules', () =>
     expect(v).toMatchObject({ action: 'block', reason: 'injection' })
   })
 
+  it('reads a line-wrapped blob once, not again from each line past a pattern\'s reach', () => {
+    // Each match of the base64 patterns joins at most 257 lines; the next line starts another match,
+    // which was widened and decoded to the end of the blob again: a megabyte of wrapped base64 cost
+    // seconds of CPU. Twice what a megabyte of plain text costs the packs is a generous budget for it.
+    const wrapped = utf8Base64(prose(750_000)).replace(/.{76}/g, '$&\n')
+    const policy = policyOf({ rules: { limits: { maxWorkPerMessage: 20_000_000 } } })
+    expect(inspect(call(prose(1_000_000)), ctx({ method: 'tools/call', direction: 'client_to_server' }), policy).action).toBe('allow')
+    expect(inspect(call(wrapped), ctx({ method: 'tools/call', direction: 'client_to_server' }), policy).action).toBe('allow')
+  })
+
   it('lets long encoded prose and long encoded binary through', () => {
     const bytes = Uint8Array.from({ length: 60_000 }, (_, i) => (i * 7919 + (i >> 3)) & 0xff)
     const binary = btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(''))

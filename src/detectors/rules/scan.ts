@@ -271,7 +271,11 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
   const cap = rc.set.limits.maxMatchesPerRule
   const mine: RuleFinding[] = []
   let over = false
+  // Where the last candidate widened to the end of its run ended (in the whole text): the pattern goes on
+  // to find more candidates inside that run (a blob's next lines), all read already.
+  let readTo = 0
   const visit = (v: Variant, m: Match): boolean => {
+    if (v.offset + m.start < readTo) return true
     let span = v.span(m.start, m.end)
     if (!accepted(rc, rule, m, field.raw.slice(span[0], span[1]))) return true
     // Extended over the whole field, not the window: a key block or token longer than the windows'
@@ -282,6 +286,7 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
     if (rule.decode?.encoding === 'base64') {
       const end = base64RunEnd(v.whole, v.offset + m.start, v.offset + m.end)
       if (end > v.offset + m.end) {
+        readTo = end
         value = v.whole.slice(v.offset + m.start, end)
         span = v.span(m.start, end - v.offset)
       }
