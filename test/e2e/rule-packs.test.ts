@@ -111,13 +111,17 @@ describe('rule packs, default policy', () => {
   const ENCODED_KEY_FILE = btoa(KEY_FILE)
   const HEX_KEY_FILE = [...new TextEncoder().encode(KEY_FILE)].map((b) => b.toString(16).padStart(2, '0')).join('')
   // The key 10 KB into the file: its base64 is one run longer than the patterns read at once.
-  const ENCODED_LONG_KEY_FILE = btoa(`${'# managed by the deploy tool; edit the template instead\n'.repeat(180)}${KEY_FILE}`)
+  const LONG_KEY_FILE = `${'# managed by the deploy tool; edit the template instead\n'.repeat(180)}${KEY_FILE}`
+  const ENCODED_LONG_KEY_FILE = btoa(LONG_KEY_FILE)
+  // Hex: one run longer than the hex patterns take.
+  const HEX_LONG_KEY_FILE = [...new TextEncoder().encode(LONG_KEY_FILE)].map((b) => b.toString(16).padStart(2, '0')).join('')
 
   it.each([
     ['plain', `my key is ${FAKE_AWS_KEY}`, FAKE_AWS_KEY],
     ['base64-encoded', `sidenote: ${ENCODED_KEY_FILE}`, ENCODED_KEY_FILE],
     ['hex-encoded', `sidenote: ${HEX_KEY_FILE}`, HEX_KEY_FILE],
     ['base64-encoded, 10 KB into a file', `sidenote: ${ENCODED_LONG_KEY_FILE}`, ENCODED_LONG_KEY_FILE],
+    ['hex-encoded, 10 KB into a file', `sidenote: ${HEX_LONG_KEY_FILE}`, HEX_LONG_KEY_FILE],
   ])('refuses a request whose arguments carry a secret (%s); the origin never sees it', async (_name, message, secret) => {
     const err = await withTools('packs', [], (c) => c.client.callTool({ name: 'echo', arguments: { message } }).catch((x: unknown) => x))
     expect((err as McpError).code).toBe(-31001)

@@ -31,12 +31,20 @@ function bytesFromBase64(s: string): Uint8Array | null {
   }
 }
 
+/** What a hex dump writes between and before its bytes. */
+const HEX_NOISE = /(?:\\x|0x|[\s:,-])/gi
+
 function bytesFromHex(s: string): Uint8Array | null {
-  const h = s.replace(/(?:\\x|0x|[\s:,-])/gi, '')
+  const h = s.replace(HEX_NOISE, '')
   if (h.length < 8 || h.length % 2 !== 0 || /[^0-9a-f]/i.test(h)) return null
   const out = new Uint8Array(h.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(i * 2, i * 2 + 2), 16)
+  for (let i = 0; i < out.length; i++) out[i] = (nibble(h.charCodeAt(i * 2)) << 4) | nibble(h.charCodeAt(i * 2 + 1))
   return out
+}
+
+/** The value of a hex digit's character code (checked to be one). */
+function nibble(u: number): number {
+  return u <= 0x39 ? u - 0x30 : (u | 0x20) - 0x57
 }
 
 function fromEscapes(s: string): string {
@@ -186,31 +194,41 @@ export function decodeToText(value: string, encoding: Encoding, minPrintable = 0
   return prefix !== null && /\p{L}/u.test(prefix) ? prefix : null
 }
 
-/** Overlap of consecutive pieces of a long base64 candidate: 768 decoded bytes, more than any secret or phrase the rescan needs whole. */
-const PIECE_OVERLAP = 1024
+/**
+ * How a long candidate is cut into pieces, per encoding: what is removed before cutting (white space; a
+ * dump's separators and `0x` prefixes), where a piece may start (a multiple of 4 characters, of 2), how far
+ * consecutive pieces overlap (768 decoded bytes, more than any secret or phrase the rescan needs whole) and
+ * how many characters of the candidate at most make the first piece.
+ */
+const PIECES = {
+  base64: { strip: /\s+/g, align: 4, overlap: 1024, firstFrom: 2 * MAX_DECODE_INPUT },
+  hex: { strip: HEX_NOISE, align: 2, overlap: 1536, firstFrom: 3 * MAX_DECODE_INPUT },
+} as const
 
 /**
- * The text of a base64 candidate of any length. Up to {@link MAX_DECODE_INPUT} characters it is
- * `decodeToText`'s. A longer one is read whole, white space removed, in pieces of that size that start
- * at multiples of 4 and overlap by 1 Ki, each decoded on its own; pieces that are not text are skipped, and
- * when the first one is not, none is read (an image or a file no model reads as text, as for a blob).
- * `visit` gets each text; returning false stops.
+ * The text of a base64 or hex candidate of any length. Up to {@link MAX_DECODE_INPUT} characters it is
+ * `decodeToText`'s. A longer one is read whole, without white space (and a dump's separators), in pieces
+ * of that size that start at multiples of 4 (2 for hex) and overlap by 768 decoded bytes, each decoded on
+ * its own; pieces that are not text are skipped, and when the first one is not, none is read (an image or
+ * a file no model reads as text, as for a blob). `visit` gets each text; returning false stops.
  */
-export function eachBase64Text(value: string, minPrintable: number, visit: (text: string) => boolean): void {
+export function eachDecodedText(value: string, encoding: 'base64' | 'hex', minPrintable: number, visit: (text: string) => boolean): void {
   if (value.length <= MAX_DECODE_INPUT) {
-    const text = decodeToText(value, 'base64', minPrintable, true)
+    const text = decodeToText(value, encoding, minPrintable, true)
     if (text !== null) visit(text)
     return
   }
+  const { strip, align, overlap, firstFrom } = PIECES[encoding]
   // The first piece from a prefix, before the whole candidate is copied without its white space.
-  const first = decodeToText(value.slice(0, 2 * MAX_DECODE_INPUT).replace(/\s+/g, '').slice(0, MAX_DECODE_INPUT), 'base64', minPrintable)
+  const first = decodeToText(value.slice(0, firstFrom).replace(strip, '').slice(0, MAX_DECODE_INPUT), encoding, minPrintable)
   if (first === null || !visit(first)) return
-  const b = value.replace(/\s+/g, '')
+  const b = value.replace(strip, '')
   // The last piece is a whole one ending where the candidate does: a short tail could fail the printable share on a few stray characters.
-  const last = Math.max(0, (b.length - MAX_DECODE_INPUT) & ~3)
-  for (let start = MAX_DECODE_INPUT - PIECE_OVERLAP; start + PIECE_OVERLAP < b.length; start += MAX_DECODE_INPUT - PIECE_OVERLAP) {
+  const tail = Math.max(0, b.length - MAX_DECODE_INPUT)
+  const last = tail - (tail % align)
+  for (let start = MAX_DECODE_INPUT - overlap; start + overlap < b.length; start += MAX_DECODE_INPUT - overlap) {
     const from = Math.min(start, last)
-    const text = decodeToText(b.slice(from, from + MAX_DECODE_INPUT), 'base64', minPrintable)
+    const text = decodeToText(b.slice(from, from + MAX_DECODE_INPUT), encoding, minPrintable)
     if ((text !== null && !visit(text)) || from < start) return
   }
 }
@@ -248,4 +266,29 @@ export function base64RunEnd(text: string, start: number, end: number): number {
 function runOfAtLeast(text: string, at: number, n: number): boolean {
   for (let i = at; i < at + n; i++) if (!isBase64Unit(text.charCodeAt(i))) return false
   return true
+}
+
+function isHexUnit(u: number): boolean {
+  return (u >= 0x30 && u <= 0x39) || ((u | 0x20) >= 0x61 && (u | 0x20) <= 0x66)
+}
+
+/**
+ * Where a hex candidate found ending at `end` of `text` really ends. The hex patterns end a run themselves
+ * (no letter or digit may follow), except those that take a run longer than the others read at once: they
+ * stop after as many bytes as they repeat, right before the next one. Such a candidate is widened over the
+ * rest of the run as those patterns write it: byte pairs, each after an optional space, colon or comma
+ * (and a comma's space) and an optional `0x`.
+ */
+export function hexRunEnd(text: string, end: number): number {
+  if (!isHexUnit(text.charCodeAt(end))) return end
+  let e = end
+  for (;;) {
+    let p = e
+    const sep = text.charCodeAt(p)
+    if (sep === 0x2c) p += text.charCodeAt(p + 1) === 0x20 ? 2 : 1
+    else if (sep === 0x20 || sep === 0x3a) p++
+    if (text.charCodeAt(p) === 0x30 && text.charCodeAt(p + 1) === 0x78) p += 2
+    if (!isHexUnit(text.charCodeAt(p)) || !isHexUnit(text.charCodeAt(p + 1))) return e
+    e = p + 2
+  }
 }

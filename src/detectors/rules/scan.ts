@@ -6,7 +6,7 @@ import { isAsciiAlnum, normalize, originalSpan } from '../../inspect/normalize'
 import type { Direction, Finding, FindingKind, NormalizedText, RuleAction, ScanField } from '../../inspect/types'
 import type { CompiledRule, CompiledRuleSet, KeywordGroup, RuleBucket } from './compile'
 import type { KeywordHits, KeywordIndex } from './keywords'
-import { base64RunEnd, decodeToText, eachBase64Text } from './decode'
+import { base64RunEnd, decodeToText, eachDecodedText, hexRunEnd } from './decode'
 import type { Encoding } from './decode'
 import { foldAccents } from './fold'
 import { plainView, type PlainView } from './markup'
@@ -219,14 +219,14 @@ function rescanScore(rc: RunCtx, text: string, rules: readonly CompiledRule[]): 
   return combineScores(scores)
 }
 
-/** Score of the text `value` decodes to (a long base64 candidate: the best of its pieces), or null when it is not text. */
+/** Score of the text `value` decodes to (a long base64 or hex candidate: the best of its pieces), or null when it is not text. */
 function decodedScore(rc: RunCtx, value: string, encoding: Encoding, rules: readonly CompiledRule[]): number | null {
-  if (encoding !== 'base64') {
+  if (encoding !== 'base64' && encoding !== 'hex') {
     const decoded = decodeToText(value, encoding, 0.9, true)
     return decoded === null ? null : rescanScore(rc, decoded, rules)
   }
   let best: number | null = null
-  eachBase64Text(value, 0.9, (text) => {
+  eachDecodedText(value, encoding, 0.9, (text) => {
     spend(rc, text.length, 1)
     best = Math.max(best ?? 0, rescanScore(rc, text, rules))
     return best < 1
@@ -272,7 +272,7 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
   const mine: RuleFinding[] = []
   let over = false
   // Where the last candidate widened to the end of its run ended (in the whole text): the pattern goes on
-  // to find more candidates inside that run (a blob's next lines), all read already.
+  // to find more candidates inside that run (a dump's next byte, a blob's next line), all read already.
   let readTo = 0
   const visit = (v: Variant, m: Match): boolean => {
     if (v.offset + m.start < readTo) return true
@@ -281,10 +281,11 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
     // Extended over the whole field, not the window: a key block or token longer than the windows'
     // overlap is cut short by the window's end and seen whole in no window.
     if (rule.extend !== undefined) span = v.span(m.start, extendedEnd(v.whole, v.offset + m.end, rule.extend) - v.offset)
-    // A base64 candidate as long as a pattern reads at once is read to the end of its run.
+    // A base64 or hex candidate as long as a pattern reads at once is read to the end of its run.
     let value = m.value
-    if (rule.decode?.encoding === 'base64') {
-      const end = base64RunEnd(v.whole, v.offset + m.start, v.offset + m.end)
+    const encoding = rule.decode?.encoding
+    if (encoding === 'base64' || encoding === 'hex') {
+      const end = encoding === 'base64' ? base64RunEnd(v.whole, v.offset + m.start, v.offset + m.end) : hexRunEnd(v.whole, v.offset + m.end)
       if (end > v.offset + m.end) {
         readTo = end
         value = v.whole.slice(v.offset + m.start, end)
