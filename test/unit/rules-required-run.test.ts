@@ -24,6 +24,38 @@ describe('required-run pre-filter', () => {
     expect(requiredRun('[a-z]{20}', 'u')).toBeUndefined()
   })
 
+  it('reads a repeated group as one run of every set inside it', () => {
+    const run = requiredRun('\\b(?:0x)?[0-9a-f]{2}(?:[ :]?[0-9a-f]{2}){100}', '')
+    expect(run?.min).toBe(200) // 100 iterations of at least two units each
+    expect([...' :09af'].map((c) => run?.member[c.charCodeAt(0)])).toEqual([1, 1, 1, 1, 1, 1])
+    expect([...'gx,-'].map((c) => run?.member[c.charCodeAt(0)])).toEqual([0, 0, 0, 0])
+    expect(requiredRun('(?:ab(?=c)){8}', '')?.min).toBe(16) // a lookahead consumes nothing
+    expect(requiredRun('(?:ab(?=c)){8}', '')?.member['c'.charCodeAt(0)]).toBe(0)
+    expect(requiredRun('(?:a|bc){15}', '')).toBeUndefined() // 15 units at least: under the floor
+    expect(requiredRun('(?:a|bc){16}', '')?.min).toBe(16)
+  })
+
+  it('finds exactly what the bare regex finds for a repeated group', () => {
+    const pattern = '(?:[ :]?[ab]{2}){8}'
+    const m = compileJs(pattern, '')
+    expect(requiredRun(pattern, '')?.min).toBe(16)
+    let seed = 11
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    const unit = (gap: number): string => {
+      const r = next()
+      return r < gap ? 'x' : r < gap + 0.1 ? (next() < 0.5 ? ' ' : ':') : next() < 0.5 ? 'a' : 'b'
+    }
+    let found = 0
+    for (let t = 0; t < 3000; t++) {
+      const gap = 0.005 + next() * 0.1 // how often an 'x' breaks the run
+      const text = Array.from({ length: 1 + Math.floor(next() * 60) }, () => unit(gap)).join('')
+      expect(m.findAll(text, 100).map((x) => `${x.start}:${x.value}`), text).toEqual(bare(pattern, text))
+      if (bare(pattern, text).length > 0) found++
+    }
+    expect(found).toBeGreaterThan(300)
+    expect(found).toBeLessThan(2700)
+  })
+
   it('honours the pattern flags when it tests the set', () => {
     const run = requiredRun('[a-f]{16}', 'i')
     expect(run?.member['A'.charCodeAt(0)]).toBe(1)

@@ -69,32 +69,46 @@ const members = new Map<string, Uint8Array>()
 
 /**
  * The longest run a pattern requires, read from its top-level sequence (and groups with one
- * alternative inside it): a character set repeated at least {@link MIN_REQUIRED_RUN} times. Only where
- * that is sound: one alternative, and no Unicode mode (an atom may then take two code units).
+ * alternative inside it): a repetition whose required iterations consume at least
+ * {@link MIN_REQUIRED_RUN} units, every one in the union of the character sets inside it (a repeated
+ * group's iterations are contiguous, and assertions consume nothing). So `[a-f]{16}` requires 16 units
+ * of `[a-f]`, and `(?:[ :]?[0-9a-f]{2}){100}` 200 units of `[ :0-9a-f]`. Only where that is sound: one
+ * alternative, and no Unicode mode (an atom may then take two code units).
  */
 export function requiredRun(pattern: string, flags: string): RequiredRun | undefined {
   const alts = parsed(pattern)
   if (alts === undefined || needsUnicode(pattern) || /[uv]/.test(flags)) return undefined
-  let best: { src: string; min: number } | undefined
+  let best: { srcs: string[]; min: number } | undefined
   const visit = (seq: RegexNode[]): void => {
     for (const n of seq) {
-      if (n.t === 'rep' && n.node.t === 'atom' && n.min >= MIN_REQUIRED_RUN && n.min > (best?.min ?? 0)) best = { src: n.node.src, min: n.min }
-      else if (n.t === 'group' && n.alts.length === 1) visit(n.alts[0] as RegexNode[])
+      if (n.t === 'rep') {
+        const min = n.min * minLength([[n.node]])
+        if (min >= MIN_REQUIRED_RUN && min > (best?.min ?? 0)) best = { srcs: [...new Set(consumedSets(n.node))], min }
+      } else if (n.t === 'group' && n.alts.length === 1) visit(n.alts[0] as RegexNode[])
     }
   }
   if (alts.length === 1) visit(alts[0] as RegexNode[])
   if (best === undefined) return undefined
   const caseFlags = flags.replace(/[^ims]/g, '')
-  const key = `${caseFlags}/${best.src}`
+  const union = best.srcs.map((src) => `(?:${src})`).join('|')
+  const key = `${caseFlags}/${union}`
   let member = members.get(key)
   if (member === undefined) {
     // Each code unit tested once against the set, with the pattern's own flags (case folding included).
-    const one = new RegExp(`^(?:${best.src})$`, caseFlags)
+    const one = new RegExp(`^(?:${union})$`, caseFlags)
     member = new Uint8Array(0x10000)
     for (let u = 0; u < 0x10000; u++) if (one.test(String.fromCharCode(u))) member[u] = 1
     members.set(key, member)
   }
   return { member, min: best.min }
+}
+
+/** The character sets of the atoms a node can consume (lookarounds and assertions consume none). */
+function consumedSets(node: RegexNode): string[] {
+  if (node.t === 'atom') return [node.src]
+  if (node.t === 'rep') return consumedSets(node.node)
+  if (node.t === 'group') return node.alts.flatMap((seq) => seq.flatMap(consumedSets))
+  return []
 }
 
 /** The pattern's tree, or undefined for syntax the parser does not take (no gate is derived from it). */
