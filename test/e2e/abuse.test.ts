@@ -26,9 +26,7 @@ const echo = JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', param
 
 /** Issues a client key for `tenant` through the admin API. */
 async function clientKey(tenant: string): Promise<string> {
-  const issued = await fw.admin.request('POST', `/admin/v1/tenants/${tenant}/client-keys`, { body: { name: 'e2e' } })
-  expect(issued.status).toBe(201)
-  return (issued.body as { key: string }).key
+  return (await fw.admin.issueClientKey(tenant, 'e2e')).key
 }
 
 beforeAll(async () => {

@@ -85,9 +85,7 @@ beforeAll(async () => {
     const put = await fw.admin.request('PUT', `/admin/v1/tenants/${tenant}/secrets/origin-token`, { body: { value: ORIGIN_SECRET } })
     expect(put.status).toBe(204)
   }
-  const issued = await fw.admin.request('POST', '/admin/v1/tenants/keyed/client-keys', { body: { name: 'e2e' } })
-  expect(issued.status).toBe(201)
-  apiKey = issued.body as { id: string; key: string }
+  apiKey = await fw.admin.issueClientKey('keyed', 'e2e')
 })
 
 afterAll(async () => {

@@ -400,8 +400,7 @@ describe('through the firewall: a tenant with a second stage', () => {
       policy: { classifier: { secondStage: { url: `${base}/classify`, band: [0.3, 0.8] } } },
     })
     expect((await fw.admin.request('PUT', `/admin/v1/tenants/${tenant}/secrets/origin-token`, { body: { value: ORIGIN_SECRET } })).status).toBe(204)
-    const issued = await fw.admin.request('POST', `/admin/v1/tenants/${tenant}/client-keys`, { body: { name: 'e2e' } })
-    const headers = { authorization: `Bearer ${(issued.body as { key: string }).key}` }
+    const headers = { authorization: `Bearer ${(await fw.admin.issueClientKey(tenant, 'e2e')).key}` }
     respond = answerAll(() => 0.02)
     await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { protocolVersion: '2025-11-25', headers })
     seen = []

@@ -31,11 +31,7 @@ beforeAll(async () => {
   await fw.admin.putTenant('bound-modern', { origin: { url: modern.url }, auth: { mode: 'apiKey' } })
   await fw.admin.putTenant('bound-confirming', { origin: { url: origin.url }, auth: { mode: 'apiKey' }, policy: { tools: { requireApproval: ['add'] } } })
   await fw.admin.putTenant('open', { origin: { url: origin.url } })
-  const issue = async (tenant: string, name: string): Promise<string> => {
-    const issued = await fw.admin.request('POST', `/admin/v1/tenants/${tenant}/client-keys`, { body: { name } })
-    expect(issued.status).toBe(201)
-    return `Bearer ${(issued.body as { key: string }).key}`
-  }
+  const issue = async (tenant: string, name: string): Promise<string> => `Bearer ${(await fw.admin.issueClientKey(tenant, name)).key}`
   alice = await issue('bound', 'alice')
   mallory = await issue('bound', 'mallory')
   modernKey = await issue('bound-modern', 'modern')

@@ -193,7 +193,7 @@ describe('a 2026-07-28 task created by a call through the firewall', () => {
   it.each(PUSHES)("has a push of $kind withheld from a verified client once the access lists deny it the task's tool", async ({ slug, status, carried }) => {
     const tenant = `mtasks-deny-push-${slug}`
     await fw.admin.putTenant(tenant, { origin: { url: origin.url }, auth: { mode: 'apiKey' } })
-    const owner = (await fw.admin.request('POST', `/admin/v1/tenants/${tenant}/client-keys`, { body: { name: 'owner' } })).body as { id: string; key: string }
+    const owner = await fw.admin.issueClientKey(tenant, 'owner')
     const headers = { authorization: `Bearer ${owner.key}` }
     const taskId = await taskOf(tenant, headers)
     expect(await pushed(tenant, taskId, headers, status)).toMatchObject({ taskId, ...carried })
@@ -217,9 +217,8 @@ describe('a 2026-07-28 task created by a call through the firewall', () => {
 
     beforeAll(async () => {
       await fw.admin.putTenant(tenant, { origin: { url: origin.url }, auth: { mode: 'apiKey' } })
-      const issue = async (name: string) => (await fw.admin.request('POST', `/admin/v1/tenants/${tenant}/client-keys`, { body: { name } })).body as { id: string; key: string }
-      owner = await issue('owner')
-      intruder = await issue('intruder')
+      owner = await fw.admin.issueClientKey(tenant, 'owner')
+      intruder = await fw.admin.issueClientKey(tenant, 'intruder')
     })
 
     it('is its creator to poll', async () => {

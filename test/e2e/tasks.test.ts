@@ -129,8 +129,7 @@ describe('a task created by a call through the firewall', () => {
 
   it('is refused to its creator once the access lists deny it the tool, like a call to the tool', async () => {
     await fw.admin.putTenant('task-identity', { origin: { url: origin.url }, auth: { mode: 'apiKey' } })
-    const issue = async (name: string) => (await fw.admin.request('POST', '/admin/v1/tenants/task-identity/client-keys', { body: { name } })).body as { id: string; key: string }
-    const owner = await issue('owner')
+    const owner = await fw.admin.issueClientKey('task-identity', 'owner')
     const taskId = await taskOf('task-identity', { authorization: `Bearer ${owner.key}` })
     await fw.admin.putTenant('task-identity', { origin: { url: origin.url }, auth: { mode: 'apiKey' }, policy: { tools: { byIdentity: { [owner.id]: { tools: { deny: ['report'] } } } } } })
     const before = hits.length
@@ -155,9 +154,8 @@ describe('a task of one verified client', () => {
   beforeAll(async () => {
     sdk = await startOrigin({ mode: 'json', stateful: false, tasks: true })
     await fw.admin.putTenant(tenant, { origin: { url: sdk.url }, auth: { mode: 'apiKey' } })
-    const issue = async (name: string) => (await fw.admin.request('POST', `/admin/v1/tenants/${tenant}/client-keys`, { body: { name } })).body as { id: string; key: string }
-    owner = await issue('owner')
-    intruder = await issue('intruder')
+    owner = await fw.admin.issueClientKey(tenant, 'owner')
+    intruder = await fw.admin.issueClientKey(tenant, 'intruder')
   })
   afterAll(async () => {
     await sdk?.close()
@@ -305,9 +303,8 @@ describe('a 2025-11-25 task status push on a session stream', () => {
 
     beforeAll(async () => {
       await fw.admin.putTenant(tenant, { origin: { url: pusher.url }, auth: { mode: 'apiKey' } })
-      const issue = async (name: string) => (await fw.admin.request('POST', `/admin/v1/tenants/${tenant}/client-keys`, { body: { name } })).body as { id: string; key: string }
-      owner = await issue('owner')
-      intruder = await issue('intruder')
+      owner = await fw.admin.issueClientKey(tenant, 'owner')
+      intruder = await fw.admin.issueClientKey(tenant, 'intruder')
     })
 
     it("reaches the task's creator on its own session's stream", async () => {
@@ -337,7 +334,7 @@ describe('a 2025-11-25 task status push on a session stream', () => {
     it("is withheld from its creator once the access lists deny it the task's tool", async () => {
       const denying = 'task-push-deny'
       await fw.admin.putTenant(denying, { origin: { url: pusher.url }, auth: { mode: 'apiKey' } })
-      const key = (await fw.admin.request('POST', `/admin/v1/tenants/${denying}/client-keys`, { body: { name: 'owner' } })).body as { id: string; key: string }
+      const key = await fw.admin.issueClientKey(denying, 'owner')
       const session = await open(denying, as(key))
       const taskId = await taskIn(denying, session, as(key))
       expect((await listen(denying, session, as(key), taskId)).push).toMatchObject({ taskId })

@@ -282,8 +282,8 @@ describe('identity', () => {
       auth: { mode: 'apiKey' },
       policy: { tools: { byIdentity: { '*': { tools: { deny: ['slow'] } } } } },
     })
-    const ci = (await fw.admin.request('POST', 'admin/v1/tenants/keyed-tools/client-keys', { body: { name: 'ci' } })).body as { id: string; key: string }
-    const ops = (await fw.admin.request('POST', 'admin/v1/tenants/keyed-tools/client-keys', { body: { name: 'ops' } })).body as { id: string; key: string }
+    const ci = await fw.admin.issueClientKey('keyed-tools', 'ci')
+    const ops = await fw.admin.issueClientKey('keyed-tools', 'ops')
     await fw.admin.putTenant('keyed-tools', {
       origin: { url: origin.url },
       auth: { mode: 'apiKey' },

@@ -46,6 +46,8 @@ export interface AdminClient {
   putTenant(id: string, config: unknown): Promise<AdminResult>
   getTenant(id: string): Promise<AdminResult>
   deleteTenant(id: string): Promise<AdminResult>
+  /** Issues a client API key named `name` (apiKey mode) and throws unless the answer is 201. */
+  issueClientKey(tenant: string, name: string): Promise<{ id: string; key: string }>
   /** Any admin call, with or without the token, for negative tests. */
   request(method: string, path: string, init?: { body?: unknown; token?: string | null }): Promise<AdminResult>
 }
@@ -97,6 +99,11 @@ function adminClient(base: string): AdminClient {
     },
     getTenant: (id) => request('GET', tenantPath(id)),
     deleteTenant: (id) => request('DELETE', tenantPath(id)),
+    async issueClientKey(tenant, name) {
+      const result = await request('POST', `${tenantPath(tenant)}/client-keys`, { body: { name } })
+      if (result.status !== 201) throw new Error(`POST client key ${name}: HTTP ${result.status} ${JSON.stringify(result.body)}`)
+      return result.body as { id: string; key: string }
+    },
     request,
   }
 }
