@@ -14,7 +14,7 @@
 import { toWire } from '../errors'
 import type { Problem } from '../errors'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
-import type { ServerOutcome } from '../proxy/exchange'
+import type { ServerOutcome } from '../proxy/exchange-types'
 import type { BudgetConfig, ScopeKey } from './config'
 import { toolLimits } from './config'
 import { LeaseLedger } from './lease'

@@ -4,69 +4,26 @@
  * message in either direction, and how to answer the origin on the client's behalf when a server
  * request is blocked (mcp-protocol.md §4.5–4.6).
  */
-import type { JsonObject, JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
-import { getOwn, isJsonObject, isNotification, isRequest } from '../mcp/jsonrpc'
-import type { ProtocolEra } from '../mcp/era'
+import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse, JsonValue } from '../mcp/jsonrpc'
+import { isNotification, isRequest } from '../mcp/jsonrpc'
 import type { CompiledPolicy } from '../inspect/policy'
-import type { Direction, Finding, MessageContext, Verdict } from '../inspect/types'
-import { combineInjection } from '../inspect/combine'
-import { decodeHeaderValue } from '../mcp/headers2026'
-import { textField } from '../detectors/rules/field'
-import { inspect, inspectRefined, stagedFindings, uninspected } from '../inspect/pipeline'
+import type { Direction, MessageContext, Verdict } from '../inspect/types'
+import { inspect, inspectRefined, uninspected } from '../inspect/pipeline'
 import { refineWithSecondStage, SecondStageBudget } from '../detectors/classifier/second-stage'
 import type { SecondStage, SecondStageOutcome } from '../detectors/classifier/second-stage'
 import { summarizeFindings } from '../audit/events'
-import type { EventSink } from '../audit/sink'
 import { FirewallCode, toWire } from '../errors'
-import type { ApprovalOptions, HeldCall, ToolGate } from '../tools/gate'
+import type { ApprovalOptions, ToolGate } from '../tools/gate'
 import { isFirewallRequestId } from '../tools/confirm-wire'
 import { refusal } from '../tools/context'
 import type { Problem } from '../errors'
 import { gateServer } from '../budget/enforce'
 import type { StreamRequest } from './stream-state'
 import { scrubLent } from './lent-secrets'
-import type { BudgetMeter } from '../budget/enforce'
-
-export interface ExchangeInit {
-  tenantId: string
-  configVersion: number
-  requestId: string
-  era: ProtocolEra
-  sessionId?: string
-  /** The verified client identity (key id or token subject) when the tenant authenticates clients. */
-  identity?: string
-  policy: CompiledPolicy
-  sink: EventSink
-  /** Tools stopped by the kill switch: calls to them are answered with -31003, never forwarded. */
-  killedTools?: readonly string[]
-  /** The tenant's second-stage classifier for uncertain fields (`policy.classifier.secondStage`). */
-  secondStage?: SecondStage
-  /** Tool integrity (src/tools): access lists, pins, schema checks, call approvals. */
-  tools?: ToolGate
-  /** The tenant's token and request budget (src/budget); absent when it has none. */
-  meter?: BudgetMeter
-  /**
-   * Every response on the exchange must answer one of its requests: a POST's, or those of the stream a
-   * GET resumes (stream-state.ts; a GET that resumes none answers nothing).
-   */
-  ownAnswersOnly?: boolean
-  /** A GET resuming a POST's stream: its requests are answered there or on a later resumption, never owed here. */
-  resumed?: boolean
-  /** What the firewall lent the origin for this client (ClientAuth.lent): scrubbed from every server message. */
-  lent?: readonly string[]
-}
-
-/** What to do with one server → client message. */
-export type ServerOutcome =
-  | { emit: JsonRpcMessage; own?: true } //              pass (possibly modified or replaced by an error; `own`: the firewall's error for a blocked response)
-  | { drop: true; answerOrigin?: JsonRpcMessage } //     hidden from the client; maybe answered on its behalf
-
-/** What to do with one client → server message. */
-export type ClientOutcome =
-  | { forward: JsonRpcMessage } //                      to the origin (possibly modified, or a rejection)
-  | { answer: JsonRpcResponse } //                       answered by the firewall, never forwarded
-  | { drop: true } //                                   a blocked notification: nothing to answer
-  | { hold: HeldCall } //                                a sensitive call waiting for its user's confirmation (src/tools/approval.ts)
+import { methodOf, missingTarget, onBehalfAnswer, rejection, toolNameOf } from './messages'
+import { createdTask, requestedTaskTool, TASK_PUSHES, TASK_RESULT_METHODS, taskPush, unreadableTaskRefused } from './tasks'
+import { inspectParamHeaders } from './param-headers'
+import type { ClientOutcome, ExchangeInit, ServerOutcome } from './exchange-types'
 
 interface Pending {
   method: string
@@ -163,13 +120,13 @@ export class Exchange {
   async fromClientChecked(message: JsonRpcMessage, bytes = 0, opts: ApprovalOptions = {}): Promise<ClientOutcome> {
     // A task's requests name only the task: the tool it runs (recorded when the call created it) stops it
     // with its kill switch and access lists, and its result gets that tool's schema check and budget.
-    const lookup = await this.#taskTool(message)
+    const lookup = await requestedTaskTool(this.init.tools, message)
     // A verified caller's request about a task not recorded as its own, checked first so that nothing
     // after it (kill switch, access lists) tells whether the task exists: answered as a task that does
     // not, in monitor mode too (an access boundary, like the session's).
     if (lookup === false && this.init.tools && isRequest(message)) return { answer: this.init.tools.taskNotFound(message.id) }
     // The record of the task's tool cannot be read: none of that tool's checks could be applied.
-    if (lookup === null && isRequest(message) && this.#unreadableTaskRefused()) return { answer: refusal(message.id, this.init.requestId, 'tool-pins-unavailable') }
+    if (lookup === null && isRequest(message) && unreadableTaskRefused(this.init.policy.monitor, this.init.tools)) return { answer: refusal(message.id, this.init.requestId, 'tool-pins-unavailable') }
     const taskTool = lookup || undefined
     if (taskTool !== undefined && 'id' in message && this.#killed.includes(taskTool)) return { answer: this.#toolDisabled(message.id) }
     // So do the access lists: a tool denied since the task was created, or to this caller, gives it nothing.
@@ -206,7 +163,11 @@ export class Exchange {
     const tools = this.init.tools
     if (tools && isNotification(message)) {
       await tools.beforeNotify(message.method)
-      if (TASK_PUSHES.has(message.method)) return this.#taskPush(tools, message, bytes)
+      if (TASK_PUSHES.has(message.method)) {
+        const push = await taskPush(tools, message, this.#killed, this.init.policy.monitor)
+        if ('drop' in push) return push
+        return 'plain' in push ? this.#metered(message, bytes) : this.#metered(push.message, bytes, push.fitsOutput, push.tool)
+      }
     }
     if (!tools || 'method' in message || message.id === null) return this.#metered(message, bytes)
     const asked = this.pending.get(message.id)
@@ -214,37 +175,6 @@ export class Exchange {
     if (task && asked?.toolName !== undefined) await tools.rememberTask(task.taskId, asked.toolName, task.ttlMs)
     const fitsOutput = tools.outputFit(message.id) // asked first: beforeEmit forgets the call
     return this.#metered(await tools.beforeEmit(message, this.pending.get(message.id)?.method), bytes, fitsOutput)
-  }
-
-  /**
-   * A push about a task (`TASK_PUSHES`): a 2026-07-28 `notifications/tasks`, whether it carries the task's
-   * final result or only its status (with a status message or input requests), or a 2025-11-25
-   * `notifications/tasks/status` on a session's stream. It gets the checks of the tool the task runs
-   * (recorded when the call created it), as the task's `tasks/get` would. The tool's kill switch and access
-   * lists withhold it (the stream going on) as they refuse that `tasks/get`, and a final result gets the
-   * tool's output schema and budget. When that record cannot be read, the push is withheld as that `tasks/get` is refused
-   * (`tool-pins-unavailable`, `#unreadableTaskRefused`): none of them could apply. A verified caller gets only
-   * pushes about tasks recorded as its own, in monitor mode too (an origin that sees one credential for
-   * every client may push any client's task to each listener); a push naming no task is none of its own.
-   */
-  async #taskPush(tools: ToolGate, message: JsonRpcNotification, bytes: number): Promise<ServerOutcome> {
-    const taskId = pushedTask(message)
-    const tool = taskId !== undefined ? await tools.taskTool(taskId) : tools.init.identity !== undefined ? false : undefined
-    if (tool === false) return { drop: true }
-    if (tool === null && this.#unreadableTaskRefused()) return { drop: true }
-    if (typeof tool !== 'string') return this.#metered(message, bytes)
-    if (this.#killed.includes(tool) || !tools.taskPushPermitted(tool, message.method)) return { drop: true }
-    const checked = await tools.checkTaskNotification(message, tool)
-    return this.#metered(checked.message, bytes, checked.fitsOutput, tool)
-  }
-
-  /**
-   * Whether a task whose record cannot be read is refused (a request) or withheld (a push): always but in
-   * monitor mode, and in monitor mode too for a verified caller, since whose task it is could not be
-   * checked and a task's ownership holds in monitor mode.
-   */
-  #unreadableTaskRefused(): boolean {
-    return !this.init.policy.monitor || this.init.tools?.init.identity !== undefined
   }
 
   /**
@@ -313,20 +243,9 @@ export class Exchange {
    */
   checkParamHeaders(headers: Headers, message: JsonRpcMessage): Extract<Verdict, { action: 'block' }> | null {
     const started = performance.now()
-    const findings: Finding[] = []
     const ctx = this.#context('client_to_server', methodOf(message), toolNameOf(message))
-    headers.forEach((value, name) => {
-      if (!name.toLowerCase().startsWith('mcp-param-')) return
-      const decoded = decodeHeaderValue(value) ?? value
-      const field = textField(decoded, 'arguments', { path: `/headers/${name.toLowerCase()}` })
-      for (const detector of this.init.policy.detectors) findings.push(...detector.detect(field, ctx))
-    })
-    if (findings.length === 0) return null
-    const threshold = this.init.policy.injectionThreshold
-    const enforced = paramHeaderVerdict(findings, threshold)
-    // Rules a pack runs in monitor mode or stages are logged as the refusal they would give, as in the body.
-    const staged = enforced.action === 'allow' ? stagedFindings(findings) : null
-    const verdict: Verdict = staged && paramHeaderVerdict(staged, threshold).action === 'block' ? { ...enforced, staged: 'block' } : enforced
+    const verdict = inspectParamHeaders(headers, this.init.policy, ctx)
+    if (verdict === null) return null
     // The body's inspection never sees these headers: their findings are a security event of their own
     // (a block, a monitor-mode hit or a flag), or the log and the block alerts would never hear of them.
     this.#record(verdict, ctx, 0, started)
@@ -375,17 +294,6 @@ export class Exchange {
 
   #toolDisabled(id: JsonRpcId | null): JsonRpcResponse {
     return { jsonrpc: '2.0', id, error: { code: FirewallCode.tenantDisabled, message: 'Tool disabled', data: { requestId: this.init.requestId } } }
-  }
-
-  /**
-   * For a request about a task (`tasks/result`, `tasks/get`, `tasks/cancel`), the tool the task runs, when
-   * known (null: unreadable; false: not this verified caller's task, ToolGate.taskTool).
-   */
-  async #taskTool(message: JsonRpcMessage): Promise<string | undefined | null | false> {
-    if (!this.init.tools || !('method' in message) || !('id' in message) || !TASK_METHODS.has(message.method)) return undefined
-    const taskId = message.params?.['taskId']
-    if (typeof taskId === 'string') return this.init.tools.taskTool(taskId)
-    return this.init.tools.init.identity !== undefined ? false : undefined // names no task the caller owns
   }
 
   /** Errors for every request still waiting (a stream that had to be cut), then forgets them. */
@@ -483,87 +391,3 @@ export class Exchange {
   }
 }
 
-/** Requests that name a task (2025-11-25 tasks; `tasks/update` is the 2026-07-28 Tasks extension's, SEP-2663). */
-export const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get', 'tasks/cancel', 'tasks/update'])
-/**
- * Notifications the origin pushes about one task, named by `params.taskId`: 2025-11-25 `notifications/tasks/status`
- * (on a session's stream) and 2026-07-28 `notifications/tasks` (Tasks extension, on a `subscriptions/listen` stream).
- */
-const TASK_PUSHES: ReadonlySet<string> = new Set(['notifications/tasks/status', 'notifications/tasks'])
-/** Task requests whose answer carries the task's result: 2025-11-25 `tasks/result`, 2026-07-28 `tasks/get` (once it completed). */
-const TASK_RESULT_METHODS: ReadonlySet<string> = new Set(['tasks/result', 'tasks/get'])
-const TASK_TTL_DEFAULT_MS = 24 * 3600 * 1000
-const TASK_TTL_MAX_MS = 7 * 24 * 3600 * 1000
-
-/**
- * The verdict on `Mcp-Param-*` header findings: injection past the threshold blocks, and so does any
- * finding that would block, redact or strip the value; anything else is allowed.
- */
-function paramHeaderVerdict(findings: Finding[], injectionThreshold: number): Verdict {
-  if (combineInjection(findings) >= injectionThreshold) return { action: 'block', reason: 'injection', findings }
-  const blocking = findings.find((f) => f.action === 'block' || f.action === 'redact' || f.action === 'strip')
-  if (blocking === undefined) return { action: 'allow', findings }
-  if (blocking.kind === 'error') return { action: 'block', reason: 'inspection-error', findings }
-  return { action: 'block', reason: 'policy', findings }
-}
-
-/**
- * The task a call's answer created (`CreateTaskResult`), with how long to remember it: in 2025-11-25 the task
- * under `task` (`ttl` in ms), in 2026-07-28 (Tasks extension, SEP-2663) the task's fields beside
- * `resultType: "task"`, in place of the call's result (`ttlMs`).
- */
-function createdTask(result: JsonObject, era: ProtocolEra): { taskId: string; ttlMs: number } | undefined {
-  const modern = era === 'modern'
-  const task = modern ? (getOwn(result, 'resultType') === 'task' ? result : undefined) : getOwn(result, 'task')
-  if (!isJsonObject(task)) return undefined
-  const taskId = getOwn(task, 'taskId')
-  const ttl = getOwn(task, modern ? 'ttlMs' : 'ttl')
-  if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 512) return undefined
-  const ttlMs = typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0 ? Math.min(Math.ceil(ttl), TASK_TTL_MAX_MS) : TASK_TTL_DEFAULT_MS
-  return { taskId, ttlMs }
-}
-
-/** The task a push (`TASK_PUSHES`) is about, when it names one the firewall could have recorded. */
-function pushedTask(message: JsonRpcNotification): string | undefined {
-  const taskId = message.params ? getOwn(message.params, 'taskId') : undefined
-  return typeof taskId === 'string' && taskId.length > 0 && taskId.length <= 512 ? taskId : undefined
-}
-
-function methodOf(message: JsonRpcMessage): string | undefined {
-  return 'method' in message ? message.method : undefined
-}
-
-/** The requests whose target names what the firewall's checks key on. */
-const TARGET_PARAM: ReadonlyMap<string, 'name' | 'uri'> = new Map([
-  ['tools/call', 'name'],
-  ['prompts/get', 'name'],
-  ['resources/read', 'uri'],
-  ['resources/subscribe', 'uri'],
-  ['resources/unsubscribe', 'uri'],
-])
-
-/** The target parameter a request lacks as a string (`name` or `uri`), or undefined when it has it. */
-function missingTarget(method: string, params: JsonObject | undefined): 'name' | 'uri' | undefined {
-  const key = TARGET_PARAM.get(method)
-  if (key === undefined) return undefined
-  return params && typeof getOwn(params, key) === 'string' ? undefined : key
-}
-
-/** The tool a `tools/call` names, when it names one. */
-export function toolNameOf(message: JsonRpcMessage): string | undefined {
-  if (!('method' in message) || message.method !== 'tools/call') return undefined
-  const name = message.params?.['name']
-  return typeof name === 'string' ? name : undefined
-}
-
-/** A rejection the origin accepts for a server request the client will never see. */
-function rejection(id: JsonRpcId | null): JsonRpcResponse {
-  // -1 is the spec's "user rejected sampling" (client/sampling.mdx §Error Handling).
-  return { jsonrpc: '2.0', id, error: { code: -1, message: 'Rejected by policy' } }
-}
-
-/** Answer for a blocked server → client request: elicitations are declined, anything else rejected. */
-export function onBehalfAnswer(method: string, id: JsonRpcId): JsonRpcResponse {
-  if (method === 'elicitation/create') return { jsonrpc: '2.0', id, result: { action: 'decline' } }
-  return rejection(id)
-}
