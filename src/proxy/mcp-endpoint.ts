@@ -2,7 +2,7 @@
  * A tenant's MCP endpoint: Streamable HTTP POST, GET and DELETE through ingress checks, inspection
  * in both directions and forwarding (DESIGN.md, "One request, end to end", steps 1–8).
  */
-import { errorBody, FirewallError, toWire } from '../errors'
+import { FirewallError } from '../errors'
 import type { Problem } from '../errors'
 import { detectProtocol } from '../mcp/era'
 import type { ProtocolDetection } from '../mcp/era'
@@ -13,19 +13,17 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from 
 import type { LoadedTenant } from '../tenant/store'
 import { checkAccept, checkContentType, checkMethod, readCappedText } from './ingress'
 import { checkBrowserOrigin, corsHeaders, preflight } from './cors'
-import { canonicalHost, checkTargetUrl } from './origin-url'
-import { clientChallenge } from './challenge'
+import { checkTargetUrl } from './origin-url'
 import { urlPolicy } from './url-policy-env'
-import { applySseHeaders, clientResponseHeaders, mediaType, withRequestMetadata } from './headers'
+import { withRequestMetadata } from './headers'
 import { forward } from './forward'
 import { Exchange } from './exchange'
 import { toolNameOf } from './messages'
-import { relaySse } from './relay-sse'
-import { answerUnanswered, readOriginBody, relayJson } from './relay-json'
-import { resumedStream, streamIdSealer } from './stream-state'
+import { jsonResponse, relay } from './relay'
+import { modeARefusal, modeBRefusal, originChallenge } from './origin-refusal'
+import { resumedStream } from './stream-state'
 import { clientSession } from '../auth/session-binding'
-import type { EventIdSealer, ResumedStream } from './stream-state'
-import { killState, servingState } from '../guard/kill-state'
+import { servingState } from '../guard/kill-state'
 import { authenticate } from '../auth/authenticate'
 import type { ClientAuth } from '../auth/authenticate'
 import { limitUnauthenticated } from '../abuse/mcp-guard'
@@ -33,7 +31,7 @@ import type { HeldCall } from '../tools/gate'
 import { deliverAnswer, isConfirmationAnswer, type AnswerContext } from '../tools/confirm-session'
 import { acceptsEventStream, confirmationStream } from './confirm-stream'
 import { refuseClient } from '../budget/enforce'
-import { configFollower, currentConfig, followPolicy, MAX_JSON_DEPTH, newExchange } from './exchange-setup'
+import { currentConfig, followPolicy, MAX_JSON_DEPTH, newExchange } from './exchange-setup'
 
 // The endpoint's depth cap, which the config dry run (src/tenant/dry-run.ts) parses with too.
 export { MAX_JSON_DEPTH }
@@ -93,46 +91,6 @@ export async function handleMcp(r: EndpointRequest): Promise<Response> {
   }
   if (browserOrigin) for (const [k, v] of Object.entries(corsHeaders(browserOrigin))) response.headers.set(k, v)
   return response
-}
-
-/**
- * Mode A: the origin's challenge with its `resource_metadata` on the hostname the client addressed, or
- * without it on the shared host (challenge.ts); null when it must be dropped, which is logged by name.
- */
-function originChallenge(r: EndpointRequest, challenge: string, originUrl: URL): string | null {
-  const url = new URL(r.request.url)
-  const client = r.tenant.record.config.hosts.includes(canonicalHost(url.hostname)) ? url : null
-  const relayed = clientChallenge(challenge, { origin: originUrl, client })
-  if (relayed === null) console.warn(JSON.stringify({ event: 'origin_header_dropped', requestId: r.requestId, header: 'www-authenticate' }))
-  return relayed
-}
-
-/** Mode A: an origin refusal met on the way (the firewall listing the origin's tools) keeps its challenge as `relay`'s does. */
-function modeARefusal(r: EndpointRequest, err: unknown, originUrl: URL): unknown {
-  if (!(err instanceof FirewallError) || err.problem.kind !== 'origin_refused' || err.problem.challenge === undefined) return err
-  const challenge = originChallenge(r, err.problem.challenge, originUrl)
-  return new FirewallError({ kind: 'origin_refused', status: err.problem.status, ...(challenge !== null ? { challenge } : {}) }, err.id)
-}
-
-/**
- * Mode B: an origin refusal met on the way (the firewall listing the origin's tools itself, before a call)
- * refuses the firewall's credential, not the client's, as in `relay`: a 401 is the firewall's 502, and no
- * origin challenge, which describes another resource, reaches the client.
- */
-function modeBRefusal(r: EndpointRequest, err: unknown): unknown {
-  if (!(err instanceof FirewallError) || err.problem.kind !== 'origin_refused') return err
-  if (err.problem.status === 401) return firewallCredentialRefused(r, err.id)
-  return new FirewallError({ kind: 'origin_refused', status: err.problem.status }, err.id)
-}
-
-/**
- * Mode B: the client's credential was accepted here and never reached the origin, so an origin 401 refuses
- * the firewall's own (origin.credential, assertion). Relayed, it would be a 401 without a challenge (the
- * origin's describes another resource) and send the client's OAuth flow to sign in again: a 502 instead.
- */
-function firewallCredentialRefused(r: EndpointRequest, id: JsonRpcId | null): FirewallError {
-  console.error(JSON.stringify({ event: 'origin_refused_firewall_credential', requestId: r.requestId, tenant: r.tenant.id }))
-  return new FirewallError({ kind: 'origin_unreachable' }, id)
 }
 
 /**
@@ -348,121 +306,6 @@ async function handleStreamOrDelete(r: AuthedRequest, originUrl: URL): Promise<R
     { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal },
   )
   return relay(r, upstream, exchange, abort, [], originUrl, { firstId: null, isBatch: false, ...(resumed ? { resumed } : {}) })
-}
-
-async function relay(
-  r: AuthedRequest,
-  upstream: Response,
-  exchange: Exchange,
-  abort: () => void,
-  prelude: JsonRpcResponse[],
-  originUrl: URL,
-  sent: { firstId: JsonRpcId | null; isBatch: boolean; resumed?: ResumedStream },
-): Promise<Response> {
-  const { firstId } = sent
-  const config = r.tenant.record.config
-  const headers = clientResponseHeaders(upstream, r.requestId)
-  const type = mediaType(upstream.headers.get('content-type'))
-  const answerOrigin = (messages: JsonRpcMessage[]) => r.waitUntil(answerOnBehalf(r, originUrl, messages))
-
-  if (!upstream.ok) {
-    // An origin refusal (4xx) keeps its status and challenge; its body, whatever it says, is not relayed.
-    await upstream.body?.cancel().catch(() => undefined)
-    if (upstream.status === 401 && r.auth.mode !== 'passthrough') throw firewallCredentialRefused(r, firstId)
-    return originRefusal(upstream.status, headers, r.requestId)
-  }
-  if (upstream.status === 202 || upstream.status === 204 || upstream.body === null) {
-    await upstream.body?.cancel().catch(() => undefined)
-    // A success without a body answers only notifications and responses (transports §"Sending Messages": 202).
-    const unanswered = answerUnanswered(exchange, sent.isBatch, firstId)
-    if (prelude.length > 0 || unanswered.length > 0) return jsonResponse([...prelude, ...unanswered], 200, r.requestId)
-    headers.delete('content-type') // no body goes out, whatever the origin said it sent
-    return new Response(null, { status: upstream.status, headers })
-  }
-  if (type === 'text/event-stream') {
-    const followConfig = configFollower(r, exchange, originUrl)
-    const body = await relaySse(upstream.body, exchange, {
-      maxLineBytes: config.limits.maxSseLineBytes,
-      maxEventBytes: config.limits.maxSseEventBytes,
-      maxDepth: MAX_JSON_DEPTH,
-      idleTimeoutMs: config.origin.idleTimeoutMs,
-      prelude,
-      answerOrigin,
-      abortOrigin: abort,
-      // 2025 revisions resume a stream by its event ids: they carry the requests it answers (stream-state.ts).
-      ...(exchange.init.era === 'legacy' ? { eventIds: streamIds(r, exchange, sent.resumed) } : {}),
-      ...(sent.resumed ? { resumedFrom: sent.resumed.originId } : {}),
-      onClose: () => exchange.init.sink.flush(),
-      // A kill thrown while the stream is open ends it within the kill switch's staleness bound, and so does
-      // `enabled: false`; the inspection policy, tool settings and budget follow the tenant's config (a GET
-      // stream may stay open for hours); a lapsed credential or a change of the tenant's client
-      // authentication ends it within the bounds src/auth states.
-      stillAllowed: async () => {
-        const kill = await killState(r.tenant.id, { env: r.env })
-        if (!kill.ok || kill.state.killed) return false
-        exchange.killTools(kill.state.tools)
-        const followed = await followConfig()
-        if (followed !== true) return followed
-        return (await r.auth.stillAdmitted()) ? true : { kind: 'client_unauthorised' }
-      },
-    })
-    return new Response(body, { status: upstream.status, headers: applySseHeaders(headers) })
-  }
-  const deadline = { ms: config.origin.timeoutMs, abort }
-  if (type === 'application/json') {
-    try {
-      const body = await relayJson(upstream, exchange, { maxBytes: config.limits.maxResponseBytes, maxDepth: MAX_JSON_DEPTH, prelude, clientBatch: sent.isBatch, answerOrigin, deadline })
-      headers.set('content-type', 'application/json')
-      return new Response(body, { status: upstream.status, headers })
-    } catch (err) {
-      throw err instanceof FirewallError ? new FirewallError(err.problem, firstId) : err
-    } finally {
-      exchange.init.sink.flush()
-    }
-  }
-  // Anything else is passed only when it carries nothing to inspect (e.g. a DELETE's empty 200).
-  const rest = await readOriginBody(upstream, 64 * 1024, deadline).catch((err: unknown) => {
-    throw err instanceof FirewallError ? new FirewallError(err.problem, firstId) : err
-  })
-  if (rest.length === 0) {
-    const unanswered = answerUnanswered(exchange, sent.isBatch, firstId)
-    if (unanswered.length > 0) return jsonResponse(unanswered, 200, r.requestId)
-    headers.delete('content-type')
-    return new Response(null, { status: upstream.status, headers })
-  }
-  throw new FirewallError({ kind: 'origin_invalid_response', reason: `content type ${type || '(none)'}` }, firstId)
-}
-
-/** The sealer of a stream's event ids: a resumed stream keeps the requests it was resumed with. */
-function streamIds(r: AuthedRequest, exchange: Exchange, resumed: ResumedStream | undefined): () => Promise<EventIdSealer | null> {
-  if (resumed) return () => Promise.resolve(resumed.seal)
-  return () => streamIdSealer(r.env, r.tenant.id, exchange.init.sessionId, exchange.streamRequests())
-}
-
-/** Answers server requests the client will never see, on its behalf (same session, version and auth). */
-async function answerOnBehalf(r: AuthedRequest, originUrl: URL, messages: JsonRpcMessage[]): Promise<void> {
-  const headers = await r.auth.originHeaders(r.request.headers)
-  headers.set('content-type', 'application/json')
-  headers.set('accept', 'application/json, text/event-stream')
-  for (const m of messages) {
-    try {
-      const signal = AbortSignal.timeout(r.tenant.record.config.origin.timeoutMs)
-      const res = await fetch(originUrl, { method: 'POST', headers, body: JSON.stringify(m), redirect: 'manual', signal })
-      await res.body?.cancel().catch(() => undefined)
-    } catch (err) {
-      console.error(JSON.stringify({ event: 'on_behalf_answer_failed', requestId: r.requestId, tenant: r.tenant.id, error: String(err) }))
-    }
-  }
-}
-
-function jsonResponse(body: unknown, status: number, requestId: string): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', 'x-request-id': requestId } })
-}
-
-/** An origin's refusal (4xx) with its status and the origin's headers the client keeps (its challenge), and the firewall's own body. */
-function originRefusal(status: number, headers: Headers, requestId: string): Response {
-  headers.set('content-type', 'application/json')
-  return new Response(errorBody(toWire({ kind: 'origin_refused', status }), null, requestId), { status, headers })
 }
 
 function idOf(m: JsonRpcMessage): JsonRpcId | null {
