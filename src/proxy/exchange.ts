@@ -164,7 +164,7 @@ export class Exchange {
     if (tools && isNotification(message)) {
       await tools.beforeNotify(message.method)
       if (TASK_PUSHES.has(message.method)) {
-        const push = await taskPush(tools, message, this.#killed, this.init.policy.monitor)
+        const push = await taskPush(tools, message, () => ({ killed: this.#killed, monitor: this.init.policy.monitor }))
         if ('drop' in push) return push
         return 'plain' in push ? this.#metered(message, bytes) : this.#metered(push.message, bytes, push.fitsOutput, push.tool)
       }

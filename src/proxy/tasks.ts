@@ -69,11 +69,14 @@ export type TaskPush = { drop: true } | { plain: true } | { message: JsonRpcNoti
  * (`tool-pins-unavailable`, `unreadableTaskRefused`): none of them could apply. A verified caller gets only
  * pushes about tasks recorded as its own, in monitor mode too (an origin that sees one credential for
  * every client may push any client's task to each listener); a push naming no task is none of its own.
- * `killed`: the tools stopped on their own; `monitor`: the policy's monitor mode.
+ * `now` gives the exchange's state as it stands once the task's record is read (an open stream's
+ * re-check may stop a tool or switch the policy meanwhile): the tools stopped on their own, and whether
+ * the policy is in monitor mode.
  */
-export async function taskPush(tools: ToolGate, message: JsonRpcNotification, killed: readonly string[], monitor: boolean): Promise<TaskPush> {
+export async function taskPush(tools: ToolGate, message: JsonRpcNotification, now: () => { killed: readonly string[]; monitor: boolean }): Promise<TaskPush> {
   const taskId = pushedTask(message)
   const tool = taskId !== undefined ? await tools.taskTool(taskId) : tools.init.identity !== undefined ? false : undefined
+  const { killed, monitor } = now()
   if (tool === false) return { drop: true }
   if (tool === null && unreadableTaskRefused(monitor, tools)) return { drop: true }
   if (typeof tool !== 'string') return { plain: true }
