@@ -5,7 +5,7 @@
 import type { JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc'
 import type { ProtocolEra } from '../mcp/era'
 import type { CompiledPolicy } from '../inspect/policy'
-import type { SecondStage } from '../detectors/classifier/second-stage'
+import type { SecondStage } from '../detectors/classifier/second-stage-backend'
 import type { EventSink } from '../audit/sink'
 import type { HeldCall, ToolGate } from '../tools/gate'
 import type { BudgetMeter } from '../budget/enforce'

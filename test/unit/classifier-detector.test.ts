@@ -19,7 +19,9 @@ import {
   type ClassifierFinding,
 } from '../../src/detectors/classifier'
 import { worthScoring } from '../../src/detectors/classifier/detector'
-import { httpsSecondStage, SecondStageError, workersAiSecondStage } from '../../src/detectors/classifier/second-stage'
+import { SecondStageError } from '../../src/detectors/classifier/second-stage-backend'
+import { httpsSecondStage } from '../../src/detectors/classifier/second-stage-https'
+import { workersAiSecondStage } from '../../src/detectors/classifier/second-stage-workers-ai'
 
 const ctx: MessageContext = { tenantId: 'unit', direction: 'server_to_client', requestId: 'r-1', era: 'legacy' }
 const fixture = (name: string) => {

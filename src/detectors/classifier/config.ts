@@ -25,7 +25,7 @@ export type ClassifierRole = z.infer<typeof ClassifierRole>
  * The optional second stage, asked only about fields whose classifier score falls in `band`: either a
  * tenant-run HTTPS classifier (`url`, contract in `README.md` beside this file) or a Workers AI guard
  * model (`workersAi`). Batched calls per message, bounded per call and per client request
- * (`SECOND_STAGE_LIMITS` in second-stage.ts).
+ * (`SECOND_STAGE_LIMITS` in second-stage-budget.ts).
  */
 export const SecondStageConfig = z
   .object({
