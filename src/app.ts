@@ -60,7 +60,7 @@ export function createApp(): Hono<AppEnv> {
       if (isDiscoveryPath(url.pathname)) {
         rememberBrowserOrigin(c, tenant.record.config.allowedOrigins)
         await servingState(tenant, c.env)
-        return tenantHostDiscovery(c.req.raw, tenant, endpointPath(tenant)) ?? handleDiscovery(c.req.raw, tenant, c.env)
+        return tenantHostDiscovery(c.req.raw, tenant, endpointPath(tenant)) ?? handleDiscovery(c.req.raw, tenant, c.env, c.get('requestId'))
       }
       throw new FirewallError({ kind: 'route_not_found' })
     }

@@ -43,7 +43,7 @@ export function isDiscoveryPath(path: string): boolean {
 }
 
 /** Forwards a discovery or legacy OAuth request to the tenant origin's host, same path and query. */
-export async function handleDiscovery(request: Request, tenant: LoadedTenant, env: Env): Promise<Response> {
+export async function handleDiscovery(request: Request, tenant: LoadedTenant, env: Env, requestId: string): Promise<Response> {
   const incoming = new URL(request.url)
   const config = tenant.record.config
   // Browser clients (the tenant's allowedOrigins, as at its endpoint): the SDK's metadata fetch sends
@@ -64,17 +64,18 @@ export async function handleDiscovery(request: Request, tenant: LoadedTenant, en
   const body = request.method === 'POST' ? await readCappedText(request, MAX_DISCOVERY_BYTES, () => new FirewallError({ kind: 'payload_too_large' })) : undefined
   const target = new URL(incoming.pathname + incoming.search, origin.url)
   const authorize = incoming.pathname === '/authorize' && body === undefined
+  const log = { requestId, tenant: tenant.id }
   // forward() refuses 5xx (-31006) and, but for /authorize, redirects (-31007), and maps a refused connection or timeout.
   const { response: upstream, abort } = await forward(
     { url: target, method: body === undefined ? 'GET' : 'POST', headers, ...(body !== undefined ? { body } : {}) },
-    { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal, returnRedirects: authorize },
+    { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal, returnRedirects: authorize, log },
   )
   if (upstream.status >= 300 && upstream.status < 400) return authorizeRedirect(upstream, target, incoming, cors)
   if (!upstream.ok) {
     await upstream.body?.cancel().catch(() => undefined)
     throw new FirewallError({ kind: 'origin_refused', status: upstream.status })
   }
-  const text = await readOriginBody(upstream, MAX_DISCOVERY_BYTES, { ms: config.origin.timeoutMs, abort })
+  const text = await readOriginBody(upstream, MAX_DISCOVERY_BYTES, { ms: config.origin.timeoutMs, abort, log })
   const metadata = JSON_TYPE.test(mediaType(upstream.headers.get('content-type'))) ? jsonObject(text) : undefined
   if (metadata === undefined) throw new FirewallError({ kind: 'origin_invalid_response', reason: 'discovery answer is not a JSON object' })
   // RFC 9728 §3.3: a client uses protected-resource metadata only when its `resource` is the resource it

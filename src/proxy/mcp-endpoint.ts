@@ -19,7 +19,7 @@ import { withRequestMetadata } from './headers'
 import { forward } from './forward'
 import { Exchange } from './exchange'
 import { toolNameOf } from './messages'
-import { jsonResponse, relay } from './relay'
+import { jsonResponse, originLog, relay } from './relay'
 import { modeARefusal, modeBRefusal, originChallenge } from './origin-refusal'
 import { resumedStream } from './stream-state'
 import { clientSession } from '../auth/session-binding'
@@ -246,7 +246,7 @@ async function sendToOrigin(r: AuthedRequest, originUrl: URL, exchange: Exchange
   const firstId = single ? idOf(single) : null
   const { response: upstream, abort } = await forward(
     { url: originUrl, method: 'POST', headers, body },
-    { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal },
+    { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal, log: originLog(r) },
   ).catch((err: unknown) => {
     throw err instanceof FirewallError ? new FirewallError(err.problem, firstId) : err
   })
@@ -303,7 +303,7 @@ async function handleStreamOrDelete(r: AuthedRequest, originUrl: URL): Promise<R
   if (resumed) headers.set('last-event-id', resumed.originId) // the origin's own id
   const { response: upstream, abort } = await forward(
     { url: originUrl, method: request.method, headers },
-    { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal },
+    { timeoutMs: config.origin.timeoutMs, clientSignal: request.signal, log: originLog(r) },
   )
   return relay(r, upstream, exchange, abort, [], originUrl, { firstId: null, isBatch: false, ...(resumed ? { resumed } : {}) })
 }

@@ -6,6 +6,8 @@ import { parseJsonBody } from '../mcp/jsonrpc'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc'
 import { FirewallError } from '../errors'
 import { readCappedText } from './ingress'
+import { originFailed } from './forward'
+import type { OriginLog } from './forward'
 import type { Exchange } from './exchange'
 
 export interface JsonRelayOptions {
@@ -23,6 +25,8 @@ export interface JsonRelayOptions {
 export interface BodyDeadline {
   ms: number
   abort: () => void
+  /** Whose exchange this is, for the `origin_failed` log event (as `forward`'s). */
+  log: OriginLog
 }
 
 /**
@@ -41,9 +45,10 @@ export async function readOriginBody(upstream: Response, maxBytes: number, deadl
   try {
     return await readCappedText(upstream, maxBytes, tooLarge)
   } catch (err) {
-    if (timedOut) throw new FirewallError({ kind: 'origin_timeout' })
+    if (err instanceof FirewallError && !timedOut) throw err
     // A connection the origin drops mid-body is the origin being unavailable, not a firewall fault.
-    throw err instanceof FirewallError ? err : new FirewallError({ kind: 'origin_unreachable' })
+    const problem = { kind: timedOut ? 'origin_timeout' : 'origin_unreachable' } as const
+    throw deadline ? originFailed(deadline.log, problem) : new FirewallError(problem)
   } finally {
     if (timer !== undefined) clearTimeout(timer)
   }

@@ -6,6 +6,7 @@
 import { FirewallError } from '../errors'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc'
 import { applySseHeaders, clientResponseHeaders, mediaType } from './headers'
+import type { OriginLog } from './forward'
 import type { Exchange } from './exchange'
 import { relaySse } from './relay-sse'
 import { answerUnanswered, readOriginBody, relayJson } from './relay-json'
@@ -14,7 +15,7 @@ import type { EventIdSealer, ResumedStream } from './stream-state'
 import { killState } from '../guard/kill-state'
 import { configFollower, MAX_JSON_DEPTH } from './exchange-setup'
 import { firewallCredentialRefused, originRefusal } from './origin-refusal'
-import type { AuthedRequest } from './mcp-endpoint'
+import type { AuthedRequest, EndpointRequest } from './mcp-endpoint'
 
 /**
  * The origin's answer to a POST, GET or DELETE as the client gets it, by its status and media type: a
@@ -79,7 +80,7 @@ export async function relay(
     })
     return new Response(body, { status: upstream.status, headers: applySseHeaders(headers) })
   }
-  const deadline = { ms: config.origin.timeoutMs, abort }
+  const deadline = { ms: config.origin.timeoutMs, abort, log: originLog(r) }
   if (type === 'application/json') {
     try {
       const body = await relayJson(upstream, exchange, { maxBytes: config.limits.maxResponseBytes, maxDepth: MAX_JSON_DEPTH, prelude, clientBatch: sent.isBatch, answerOrigin, deadline })
@@ -127,6 +128,11 @@ async function answerOnBehalf(r: AuthedRequest, originUrl: URL, messages: JsonRp
 }
 
 /** A JSON answer of the firewall's own, with the request id the operator can find in the logs. */
+/** Names this request's origin exchange in the `origin_failed` log event. */
+export function originLog(r: EndpointRequest): OriginLog {
+  return { requestId: r.requestId, tenant: r.tenant.id }
+}
+
 export function jsonResponse(body: unknown, status: number, requestId: string): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', 'x-request-id': requestId } })
 }

@@ -67,6 +67,7 @@ export function toolGateFor(r: GateRequest): ToolGate | null {
       timeoutMs: config.origin.timeoutMs,
       maxBytes: config.limits.maxResponseBytes,
       maxDepth: r.maxDepth,
+      log: { requestId: r.requestId, tenant: r.tenant.id },
     }),
   })
 }

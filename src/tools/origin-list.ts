@@ -18,6 +18,7 @@ import { rewriteParamHeaders } from '../mcp/headers2026'
 import { SseFramer } from '../mcp/sse'
 import { FirewallError } from '../errors'
 import { forward } from '../proxy/forward'
+import type { OriginLog } from '../proxy/forward'
 import { readCappedText } from '../proxy/ingress'
 import { mediaType } from '../proxy/headers'
 import { MAX_LISTED_DEFINITIONS } from './pin-types'
@@ -41,6 +42,8 @@ export interface OriginListerOptions {
   timeoutMs: number
   maxBytes: number
   maxDepth: number
+  /** Whose request the list is made for, for the `origin_failed` log event. */
+  log: OriginLog
 }
 
 /** Builds the lister for one client request. */
@@ -64,7 +67,7 @@ export function originLister(opts: OriginListerOptions): OriginLister {
         if (opts.era === 'modern') headers = rewriteParamHeaders(headers, request)
         headers.set('content-type', 'application/json')
         headers.set('accept', 'application/json, text/event-stream')
-        const { response, abort } = await forward({ url: opts.url, method: 'POST', headers, body: JSON.stringify(request) }, { timeoutMs: opts.timeoutMs, clientSignal: deadline })
+        const { response, abort } = await forward({ url: opts.url, method: 'POST', headers, body: JSON.stringify(request) }, { timeoutMs: opts.timeoutMs, clientSignal: deadline, log: opts.log })
         const answer = await readAnswer(response, id, opts).finally(abort)
         if (!answer || !('result' in answer)) return null
         const entries = getOwn(answer.result, key)

@@ -7,7 +7,7 @@ import { createServer } from 'node:http'
 import { gzipSync } from 'node:zlib'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js'
@@ -266,6 +266,49 @@ describe('origin failures', () => {
 
   it('reached the origin for every case but the refused connection', () => {
     expect(hits).toBeGreaterThanOrEqual(Object.keys(behaviours).length)
+  })
+})
+
+/** The firewall's `origin_failed` log events, from the Worker's console as wrangler prints it. */
+function originFailedEvents(lines: readonly string[]): Array<{ line: string; event: Record<string, unknown> }> {
+  const out: Array<{ line: string; event: Record<string, unknown> }> = []
+  for (const raw of lines) {
+    const line = raw.replace(/\u001b\[[0-9;]*m/g, '')
+    const start = line.indexOf('{"event":"origin_failed"')
+    if (start < 0) continue
+    out.push({ line, event: JSON.parse(line.slice(start, line.lastIndexOf('}') + 1)) as Record<string, unknown> })
+  }
+  return out
+}
+
+describe('origin failures in the log', () => {
+  const cases = [
+    ['refused', CALL, { kind: 'origin_unreachable' }],
+    ['hang', CALL, { kind: 'origin_timeout' }],
+    ['stall-json', CALL, { kind: 'origin_timeout' }], // headers, then a body that never comes
+    ['drop-mid-body', CALL, { kind: 'origin_unreachable' }],
+    ['500', CALL, { kind: 'origin_error', status: 500 }],
+    ['redirect', CALL, { kind: 'origin_redirect' }],
+    // One failed exchange, however many requests were waiting on it.
+    ['500', [1, 2, 3].map((id) => ({ jsonrpc: '2.0', id, method: 'ping' })), { kind: 'origin_error', status: 500 }],
+  ] as const
+  it.each(cases)('%s: one origin_failed event for the request, with its kind and nothing of the origin', async (tenant, body, expected) => {
+    const lines: string[] = []
+    const record = (...args: unknown[]): void => void lines.push(args.map(String).join(' '))
+    const spies = (['log', 'info', 'warn', 'error'] as const).map((level) => vi.spyOn(console, level).mockImplementation(record))
+    try {
+      const res = await call(tenant, body)
+      expect(res.status).toBeGreaterThanOrEqual(502)
+      await res.body?.cancel()
+      const requestId = res.headers.get('x-request-id')
+      const mine = () => originFailedEvents(lines).filter((e) => e.event['requestId'] === requestId)
+      await expect.poll(() => mine().length, { timeout: 5_000 }).toBeGreaterThan(0)
+      await new Promise((resolve) => setTimeout(resolve, 300)) // a second line would have arrived by now
+      expect(mine().map((e) => e.event)).toEqual([{ event: 'origin_failed', requestId, tenant, ...expected }])
+      expect(mine()[0]!.line).not.toMatch(/origin\.internal|169\.254|127\.0\.0\.1|stack|html/)
+    } finally {
+      for (const spy of spies) spy.mockRestore()
+    }
   })
 })
 
