@@ -16,8 +16,9 @@
  *   mcp-firewall tools calls <id>                      mcp-firewall tools approve-call|reject-call <id> <approvalId>
  *
  * Environment: MCP_FIREWALL_URL (e.g. https://fw.example.com, or https://gw.example/fw behind a reverse proxy
- * that serves the firewall under a path) and MCP_FIREWALL_TOKEN (the operator token or a tenant admin key).
- * Exit codes: 0 ok, 1 usage, 2 the API refused (its JSON answer is printed), 3 network.
+ * that serves the firewall under a path), MCP_FIREWALL_TOKEN (the operator token or a tenant admin key) and
+ * MCP_FIREWALL_TIMEOUT_MS (how long to wait for the whole answer, default 30000).
+ * Exit codes: 0 ok, 1 usage, 2 the API refused (its JSON answer is printed), 3 network (no answer in time too).
  */
 import { readFile } from 'node:fs/promises'
 import { diffConfigs } from './diff.mjs'
@@ -35,7 +36,8 @@ const USAGE = `usage: mcp-firewall tenant push <id> <config.json> [--if-match <v
        mcp-firewall tools approve-call|reject-call <id> <approvalId>
   env: MCP_FIREWALL_URL    the firewall, e.g. http://127.0.0.1:8787 for \`npm start\` (a path, as behind a reverse proxy, is kept)
        MCP_FIREWALL_TOKEN  the operator token (ADMIN_TOKEN; \`npm start\` writes it to .dev.vars) or a tenant admin key
-  exit: 0 ok, 1 usage, 2 the API refused (its JSON answer is printed), 3 network`
+       MCP_FIREWALL_TIMEOUT_MS  how long to wait for the firewall's whole answer (default 30000)
+  exit: 0 ok, 1 usage, 2 the API refused (its JSON answer is printed), 3 network (or no answer in time)`
 
 /** What each command takes: its positional arguments after the group and command, and its flags. */
 const SHAPES = {
@@ -103,6 +105,12 @@ export function parseArgs(argv) {
 }
 
 class UsageError extends Error {}
+/** The firewall took the request but did not answer it whole within the timeout. */
+class NoAnswer extends Error {
+  constructor(ms) {
+    super(`no answer within ${ms} ms (MCP_FIREWALL_TIMEOUT_MS)`)
+  }
+}
 class ApiError extends Error {
   constructor(status, body) {
     super(`HTTP ${status}`)
@@ -123,10 +131,27 @@ async function readJson(path, { editorSchema = true } = {}) {
   }
 }
 
-/** Calls the admin API; throws ApiError with the parsed answer on a non-2xx status. */
+/** How long to wait for an answer, by default: a firewall that takes the request and never answers would hang the CLI. */
+const DEFAULT_TIMEOUT_MS = 30_000
+/** The longest a timer can wait. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
+/** MCP_FIREWALL_TIMEOUT_MS, checked: unset or empty is the default. */
+function timeoutMs(raw) {
+  if (raw === undefined || raw === '') return DEFAULT_TIMEOUT_MS
+  const ms = /^\d+$/.test(raw) ? Number(raw) : NaN
+  if (!(ms >= 1 && ms <= MAX_TIMEOUT_MS)) throw new UsageError(`MCP_FIREWALL_TIMEOUT_MS must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, not '${raw}'`)
+  return ms
+}
+
+/**
+ * Calls the admin API; throws ApiError with the parsed answer on a non-2xx status, NoAnswer when the
+ * answer (headers and body) has not come within MCP_FIREWALL_TIMEOUT_MS.
+ */
 export async function api(method, path, { body, headers = {} } = {}, env = process.env) {
   const base = env.MCP_FIREWALL_URL
   const token = bearerToken(env.MCP_FIREWALL_TOKEN)
+  const ms = timeoutMs(env.MCP_FIREWALL_TIMEOUT_MS)
   if (!base || !token) throw new UsageError(`set ${!base ? 'MCP_FIREWALL_URL' : 'MCP_FIREWALL_TOKEN'} (see mcp-firewall --help)`)
   // Checked before the URL is ever printed: fetch refuses credentials in a URL, and its error repeats them.
   if (URL.canParse(base) && (new URL(base).username || new URL(base).password)) {
@@ -139,12 +164,19 @@ export async function api(method, path, { body, headers = {} } = {}, env = proce
   // A query or fragment has no place to go, and dropping it silently would call another URL than the one given.
   const root = new URL(base)
   if (/[?#]/.test(base)) throw new UsageError(`MCP_FIREWALL_URL must not carry a query or fragment, not '${base}'`)
-  const res = await fetch(new URL(`${root.pathname.replace(/\/+$/, '')}/admin/v1${path}`, root), {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  })
-  const text = await res.text()
+  const signal = AbortSignal.timeout(ms)
+  let res, text
+  try {
+    res = await fetch(new URL(`${root.pathname.replace(/\/+$/, '')}/admin/v1${path}`, root), {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal,
+    })
+    text = await res.text()
+  } catch (err) {
+    throw signal.aborted ? new NoAnswer(ms) : err
+  }
   let parsed = text
   try {
     parsed = text ? JSON.parse(text) : null
@@ -279,7 +311,7 @@ export async function main(argv, out = console.log, err = console.error) {
       return 2
     }
     // fetch says only "fetch failed"; the reason (refused, unknown host, TLS) is in its cause.
-    const reason = e.cause?.code ?? e.cause?.message ?? e.message
+    const reason = e instanceof NoAnswer ? e.message : (e.cause?.code ?? e.cause?.message ?? e.message)
     err(`cannot reach the firewall at ${process.env.MCP_FIREWALL_URL}: ${reason}`)
     return 3
   }

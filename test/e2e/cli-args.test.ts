@@ -1,7 +1,10 @@
 /**
  * The CLI's argument checks, run in-process through its `main`: each is refused before anything is sent,
- * so no firewall is needed (test/e2e/cli.test.ts drives the CLI against one).
+ * so no firewall is needed (test/e2e/cli.test.ts drives the CLI against one). And its request timeout,
+ * against a local server that takes the connection and never answers.
  */
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
@@ -44,5 +47,46 @@ describe('mcp-firewall arguments', () => {
       expect(res.code, argv.join(' ')).toBe(1)
       expect(res.stderr.trim(), argv.join(' ')).toBe(refusal)
     }
+  })
+})
+
+/** Runs the CLI with these environment variables set, and the previous values back afterwards. */
+async function runWith(env: Record<string, string | undefined>, argv: string[]): ReturnType<typeof run> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]))
+  const set = (vars: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(vars)) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  }
+  set(env)
+  try {
+    return await run(argv)
+  } finally {
+    set(saved)
+  }
+}
+
+describe('mcp-firewall timeout', () => {
+  it('gives up on a firewall that never answers, as unreachable (exit 3), naming the timeout', async () => {
+    const server = createServer(() => undefined) // takes the request, never answers
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const started = performance.now()
+      const res = await runWith({ MCP_FIREWALL_URL: url, MCP_FIREWALL_TOKEN: 'test-token', MCP_FIREWALL_TIMEOUT_MS: '300' }, ['tenant', 'get', 'acme'])
+      expect(res.code).toBe(3)
+      expect(res.stderr.trim()).toBe(`cannot reach the firewall at ${url}: no answer within 300 ms (MCP_FIREWALL_TIMEOUT_MS)`)
+      expect(performance.now() - started).toBeLessThan(5_000)
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  }, 10_000)
+
+  it.each(['0', '-5', '1.5', 'soon', '2147483648'])('refuses MCP_FIREWALL_TIMEOUT_MS=%j as a usage error before sending anything', async (value) => {
+    const res = await runWith({ MCP_FIREWALL_URL: 'http://127.0.0.1:9', MCP_FIREWALL_TOKEN: 'test-token', MCP_FIREWALL_TIMEOUT_MS: value }, ['tenant', 'get', 'acme'])
+    expect(res.code).toBe(1)
+    expect(res.stderr).toContain('MCP_FIREWALL_TIMEOUT_MS must be a whole number of milliseconds')
   })
 })
