@@ -15,6 +15,13 @@ export const WEBHOOK_HEADERS = {
 /** Default replay window for {@link verifyWebhookSignature}, in seconds. */
 export const DEFAULT_TOLERANCE_SEC = 300
 
+/**
+ * The most `v1=` entries {@link verifyWebhookSignature} considers: the firewall sends one, and a few leave
+ * room for a sender rotating secrets. A header with more is refused whole, so a forged one cannot make a
+ * receiver compute an HMAC per entry.
+ */
+export const MAX_SIGNATURE_ENTRIES = 8
+
 const encoder = new TextEncoder()
 
 // The key type is spelled through `importKey` so this file type-checks in Node receivers (no DOM lib) too.
@@ -38,7 +45,8 @@ export async function signWebhook(secret: string, timestamp: number, body: strin
  * Checks a delivery as a receiver should: the timestamp is within `toleranceSec` of `nowSec`, and one of
  * the `v1=` signatures in the header (comma-separated, so a sender can sign with an old and a new secret
  * while rotating) is the HMAC of `"<timestamp>.<body>"`. `body` must be the raw request body, byte for
- * byte, not re-serialised JSON. The comparison is constant time (Web Crypto `verify`).
+ * byte, not re-serialised JSON. The comparison is constant time (Web Crypto `verify`). A header with more
+ * than {@link MAX_SIGNATURE_ENTRIES} `v1=` entries is refused without computing any HMAC.
  *
  * @example
  * const ok = await verifyWebhookSignature(secret, req.headers.get('mcp-firewall-timestamp'),
@@ -55,11 +63,12 @@ export async function verifyWebhookSignature(
 ): Promise<boolean> {
   if (!secret || !timestamp || !header || !/^\d{1,12}$/.test(timestamp)) return false
   if (Math.abs(nowSec - Number(timestamp)) > toleranceSec) return false
-  const candidates = header
+  const entries = header
     .split(',')
     .map((part) => part.trim())
     .filter((part) => part.startsWith('v1='))
-    .map((part) => fromHex(part.slice(3)))
+  if (entries.length > MAX_SIGNATURE_ENTRIES) return false
+  const candidates = entries.map((part) => fromHex(part.slice(3)))
   const key = await hmacKey(secret, 'verify')
   const data = encoder.encode(`${timestamp}.${body}`)
   for (const mac of candidates) {

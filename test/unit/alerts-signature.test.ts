@@ -31,6 +31,16 @@ describe('webhook signature', () => {
     expect(await verifyWebhookSignature(SECRET, String(TS), BODY, VECTOR.toUpperCase().replace('V1=', 'v1='), 300, TS)).toBe(true)
   })
 
+  it('considers at most 8 v1 entries: a longer header is refused whole, valid entry or not', async () => {
+    // A forged header of thousands of entries must not make a receiver compute thousands of HMACs.
+    const forged = (n: number) => Array.from({ length: n }, (_, i) => `v1=${i.toString(16).padStart(64, '0')}`)
+    expect(await verifyWebhookSignature(SECRET, String(TS), BODY, [...forged(7), VECTOR].join(','), 300, TS)).toBe(true)
+    expect(await verifyWebhookSignature(SECRET, String(TS), BODY, [...forged(8), VECTOR].join(','), 300, TS)).toBe(false)
+    expect(await verifyWebhookSignature(SECRET, String(TS), BODY, [VECTOR, ...forged(5000)].join(','), 300, TS)).toBe(false)
+    // Entries of other schemes are not counted: they cost no HMAC.
+    expect(await verifyWebhookSignature(SECRET, String(TS), BODY, [...Array.from({ length: 20 }, () => 'v0=abcd'), VECTOR].join(','), 300, TS)).toBe(true)
+  })
+
   it.each([
     ['a wrong secret', 'other-secret', String(TS), BODY, VECTOR, TS],
     ['a changed body', SECRET, String(TS), BODY.replace('evt', 'evu'), VECTOR, TS],
