@@ -1,8 +1,8 @@
 /**
- * One webhook delivery attempt: sign, POST, classify the answer. A 2xx is delivered; anything else
- * (another status, a redirect, a timeout, a network error) is a failure the outbox retries. Redirects are
- * never followed (DESIGN.md, "Security model"): a 3xx is recorded as `redirect`. The receiver's body is
- * never read.
+ * One webhook delivery attempt: sign, POST, classify the answer. A 2xx is delivered; a 410 Gone is a
+ * failure for good (`gone`: the receiver says the endpoint is no more); anything else (another status, a
+ * redirect, a timeout, a network error) is a failure the outbox retries. Redirects are never followed
+ * (DESIGN.md, "Security model"): a 3xx is recorded as `redirect`. The receiver's body is never read.
  */
 import { signWebhook, WEBHOOK_HEADERS } from './signature'
 
@@ -10,7 +10,16 @@ import { signWebhook, WEBHOOK_HEADERS } from './signature'
 export const DELIVERY_TIMEOUT_MS = 10_000
 
 /** Why an attempt failed, as shown in `GET /admin/v1/tenants/:id/alerts`. */
-export type DeliveryError = 'http_status' | 'redirect' | 'timeout' | 'network' | 'url_refused' | 'secret_unavailable'
+export type DeliveryError = 'http_status' | 'gone' | 'redirect' | 'timeout' | 'network' | 'url_refused' | 'secret_unavailable'
+
+/**
+ * Whether a failed attempt ends the delivery without retries. Only a 410 Gone does: the one status that says
+ * the endpoint is gone for good. A 401 or 403 may be a receiver half-way through a secret rotation, a 400,
+ * 404, 413 or 422 a receiver being deployed or fixed; those are retried like a 5xx until the schedule ends.
+ */
+export function isPermanentFailure(outcome: DeliveryOutcome): boolean {
+  return !outcome.ok && outcome.error === 'gone'
+}
 
 export type DeliveryOutcome = { ok: true; status: number } | { ok: false; status: number | null; error: DeliveryError }
 
@@ -41,7 +50,7 @@ export async function postWebhook(req: DeliveryRequest, doFetch: typeof fetch = 
     const res = await doFetch(req.url, { method: 'POST', headers, body: req.body, redirect: 'manual', signal: abort.signal })
     await res.body?.cancel().catch(() => undefined)
     if (res.status >= 200 && res.status <= 299) return { ok: true, status: res.status }
-    return { ok: false, status: res.status, error: res.status >= 300 && res.status <= 399 ? 'redirect' : 'http_status' }
+    return { ok: false, status: res.status, error: res.status === 410 ? 'gone' : res.status >= 300 && res.status <= 399 ? 'redirect' : 'http_status' }
   } catch {
     return { ok: false, status: null, error: abort.signal.aborted ? 'timeout' : 'network' }
   } finally {

@@ -17,7 +17,7 @@ import type { TenantConfig } from '../tenant/config'
 import { readSecret } from '../tenant/secrets'
 import { nextAttemptAt, scheduleFromEnv } from './backoff'
 import { AlertType, subscribes } from './config'
-import { postWebhook } from './deliver'
+import { isPermanentFailure, postWebhook } from './deliver'
 import type { DeliveryOutcome } from './deliver'
 import { AlertPayload, mergeBlocked, SecurityBlockedData } from './events'
 import type { AlertInput } from './events'
@@ -151,11 +151,11 @@ export class AlertOutbox extends DurableObject<Env> {
         ? { ok: false, status: null, error: 'secret_unavailable' }
         : await postWebhook({ url: target.url, secret, body: row.body, eventId: row.event_id, timestamp: Math.floor(now / 1000) })
     }
-    const nextAt = outcome.ok ? null : nextAttemptAt(row.attempts + 1, row.created_at, now, scheduleFromEnv(this.env))
+    const nextAt = outcome.ok || isPermanentFailure(outcome) ? null : nextAttemptAt(row.attempts + 1, row.created_at, now, scheduleFromEnv(this.env))
     const status = outcome.ok ? 'delivered' : nextAt === null ? 'failed' : 'pending'
     this.#table.recordAttempt(row.seq, { status, at: now, url: hook.url, nextAt, httpStatus: outcome.status, error: outcome.ok ? null : outcome.error })
     if (status === 'failed') {
-      console.error(JSON.stringify({ event: 'alert_delivery_failed', tenant, webhook: hook.id, eventId: row.event_id, type: row.type, attempts: row.attempts + 1, error: outcome.ok ? null : outcome.error }))
+      console.error(JSON.stringify({ event: 'alert_delivery_failed', tenant, webhook: hook.id, eventId: row.event_id, type: row.type, attempts: row.attempts + 1, status: outcome.status, error: outcome.ok ? null : outcome.error }))
     }
   }
 

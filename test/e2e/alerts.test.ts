@@ -115,6 +115,29 @@ describe('alert webhooks', () => {
     expect(JSON.parse(retry.body)).toMatchObject({ type: 'alert.test' })
     expect(await listed((sent.body as { eventId: string }).eventId, 'delivered')).toMatchObject({ attempts: 2, lastStatus: 204 })
   })
+
+  it('a receiver answering 410 Gone ends the delivery at once: failed, with the status, never retried', async () => {
+    const n = hooks.deliveries.length
+    hooks.respondWith(410, 204)
+    const sent = await fw.admin.request('POST', `admin/v1/tenants/${TENANT}/alerts/test`)
+    expect(sent).toMatchObject({ status: 202, body: { deliveries: 1 } })
+    expect((await hooks.delivery(n)).status).toBe(410)
+    expect(await listed((sent.body as { eventId: string }).eventId, 'failed')).toMatchObject({ attempts: 1, lastStatus: 410, lastError: 'gone' })
+    // A retry would be due within about 360 ms (ALERT_RETRY_BASE_MS 300 plus jitter): none comes.
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    expect(hooks.deliveries.length).toBe(n + 1)
+    hooks.respondWith()
+  })
+
+  it('a receiver answering 401 (or another 4xx) is retried: it may be mid-way through a secret rotation or a fix', async () => {
+    const n = hooks.deliveries.length
+    hooks.respondWith(401, 404, 200)
+    const sent = await fw.admin.request('POST', `admin/v1/tenants/${TENANT}/alerts/test`)
+    expect(sent).toMatchObject({ status: 202, body: { deliveries: 1 } })
+    const answers = await Promise.all([0, 1, 2].map((i) => hooks.delivery(n + i)))
+    expect(answers.map((d) => d.status)).toEqual([401, 404, 200])
+    expect(await listed((sent.body as { eventId: string }).eventId, 'delivered')).toMatchObject({ attempts: 3, lastStatus: 200, lastError: null })
+  })
 })
 
 describe('webhook URL rules at save time', () => {

@@ -333,6 +333,7 @@ describe('one attempt (postWebhook)', () => {
     [301, { ok: false, status: 301, error: 'redirect' }],
     [308, { ok: false, status: 308, error: 'redirect' }],
     [404, { ok: false, status: 404, error: 'http_status' }],
+    [410, { ok: false, status: 410, error: 'gone' }], // the one status not retried
     [500, { ok: false, status: 500, error: 'http_status' }],
   ])('classifies %d', async (status, outcome) => {
     expect(await postWebhook(base, async () => new Response(null, { status }))).toEqual(outcome)
