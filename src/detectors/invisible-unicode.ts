@@ -6,7 +6,7 @@
  * scripts, a BOM at offset 0, single LRM/RLM marks in right-to-left text.
  */
 import type { Detector, Finding, ScanField } from '../inspect/types'
-import { isAsciiAlnum, isOtherFormat } from '../inspect/normalize'
+import { isAsciiAlnum, isOtherFormat } from '../inspect/char-classes'
 
 /** A finding of this detector; `detail` carries the decoded hidden text (at most 256 chars) when there is one. */
 export interface UnicodeFinding extends Finding {

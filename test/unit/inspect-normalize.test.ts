@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { isIgnorable, normalize, originalSpan } from '../../src/inspect/normalize'
+import { isIgnorable } from '../../src/inspect/char-classes'
+import { normalize } from '../../src/inspect/normalize'
+import { originalSpan } from '../../src/inspect/offset-map'
 
 describe('normalize: detection text', () => {
   it.each([

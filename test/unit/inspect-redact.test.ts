@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import type { JsonRpcMessage } from '../../src/mcp/jsonrpc'
 import { EditRefusedError, applyEdits, stripSpans, type TextEdit } from '../../src/inspect/redact'
 import { collectFields } from '../../src/inspect/fields'
-import { normalize, originalSpan } from '../../src/inspect/normalize'
+import { normalize } from '../../src/inspect/normalize'
+import { originalSpan } from '../../src/inspect/offset-map'
 
 const TEXT = '/result/content/0/text'
 const PADDED = { urlSafe: false, padded: true }

@@ -11,7 +11,7 @@
  * formats inline (`<b>`, `</em>`, `<span>`) and reads as a space when it breaks a line or block
  * (`<br>`, `<p>`). Tags with attributes and comments stay: what they carry is text a model may read.
  */
-import { isAsciiAlnum } from '../../inspect/normalize'
+import { isAsciiAlnum } from '../../inspect/char-classes'
 
 /** A view of a text with its formatting marks removed, and the way back to the text's offsets. */
 export interface PlainView {

@@ -2,7 +2,9 @@
  * Runs a compiled rule set over one field: keyword pre-filter, regex on normalised and/or raw text,
  * validators, allow-list, spans mapped back to the original string, and the per-message budget.
  */
-import { isAsciiAlnum, normalize, originalSpan } from '../../inspect/normalize'
+import { isAsciiAlnum } from '../../inspect/char-classes'
+import { normalize } from '../../inspect/normalize'
+import { originalSpan } from '../../inspect/offset-map'
 import type { Direction, Finding, FindingKind, NormalizedText, RuleAction, ScanField } from '../../inspect/types'
 import type { CompiledRule, CompiledRuleSet, KeywordGroup, RuleBucket } from './compile'
 import type { KeywordHits, KeywordIndex } from './keywords'
