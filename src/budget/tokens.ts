@@ -26,7 +26,7 @@
  * The tokenizer (about 2.4 MB of JavaScript) is imported on first use, not at Worker startup.
  */
 import type { JsonRpcMessage } from '../mcp/jsonrpc'
-import { methodByShape } from '../inspect/fields'
+import { methodByShape } from '../inspect/role-plans'
 import { createCounter } from './o200k-count'
 import type { Counter } from './o200k-count'
 

@@ -1,7 +1,7 @@
 /**
- * Writing text back into the base64 payload it was decoded from (`fields.ts` decodes `data`/`blob`
- * payloads that hold text), so a redaction inside a text file sent as a blob can leave the rest of the
- * file, and the message, as they were.
+ * Writing text back into the base64 payload it was decoded from (`base64-payload.ts` decodes
+ * `data`/`blob` payloads that hold text), so a redaction inside a text file sent as a blob can leave the
+ * rest of the file, and the message, as they were.
  */
 import { base64 } from '../base64'
 

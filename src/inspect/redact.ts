@@ -6,7 +6,7 @@
 import type { JsonRpcMessage } from '../mcp/jsonrpc'
 import { encodeBase64Text } from './base64'
 import type { Base64Spelling } from './base64'
-import { base64Key } from './fields'
+import { base64Key } from './base64-payload'
 import { getAt, parsePointer, setAt } from './pointer'
 
 /** One replacement of `[start, end)` (UTF-16 offsets in the original string) at a JSON pointer. */

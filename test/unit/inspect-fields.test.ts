@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { JsonRpcMessage } from '../../src/mcp/jsonrpc'
-import { collectFields, methodByShape, type CollectContext, type InspectField } from '../../src/inspect/fields'
+import { collectFields, type CollectContext, type InspectField } from '../../src/inspect/fields'
+import { methodByShape } from '../../src/inspect/role-plans'
 
 const S2C: CollectContext = { direction: 'server_to_client' }
 const C2S: CollectContext = { direction: 'client_to_server' }
