@@ -29,6 +29,7 @@ import type { JsonRpcMessage } from '../mcp/jsonrpc'
 import { methodByShape } from '../inspect/role-plans'
 import { createCounter } from './o200k-count'
 import type { Counter } from './o200k-count'
+import { isRecord } from '../record'
 
 let counter: Counter | undefined
 let loading: Promise<void> | undefined
@@ -195,8 +196,4 @@ function blocksText(content: unknown, out: string[]): void {
     else if (b['type'] === 'tool_use' && b['input'] !== undefined) out.push(JSON.stringify(b['input']))
     else if (b['type'] === 'tool_result') toolResultText(b, out)
   }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

@@ -13,7 +13,7 @@ import type { InspectionWork } from './work'
 import { base64Key, decodeBase64Text, inContentBlock } from './base64-payload'
 import { blockText, joinSplitWords } from './joined-content'
 import { innerRequestRole, methodByShape, paramsPlan, resultPlan, type Plan } from './role-plans'
-import { isRecord } from './record'
+import { isRecord } from '../record'
 
 /**
  * At most this many bytes of a base64 payload are decoded: more than any body the largest size limit lets

@@ -2,7 +2,7 @@
  * The joined view of a content array (mcp-protocol.md §3 "CB"): the text its blocks carry, and that text
  * read again with words split across blocks made whole, so a payload split across blocks is seen whole.
  */
-import { isRecord } from './record'
+import { isRecord } from '../record'
 
 /**
  * Text of a `text` block, of an embedded text resource, of resource contents `{uri, text}`, or of the

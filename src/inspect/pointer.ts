@@ -3,6 +3,7 @@
  * just the path they touch, so a message the firewall inspected is never mutated and an attacker's
  * `"__proto__"` key is an ordinary key, never a way into `Object.prototype`.
  */
+import { isRecord } from '../record'
 
 /** A pointer that is malformed or does not address an existing location. */
 export class PointerError extends Error {
@@ -115,8 +116,4 @@ function arrayIndex(segment: string, length: number): number {
   if (!/^(?:0|[1-9][0-9]{0,8})$/.test(segment)) return -1
   const index = Number(segment)
   return index < length ? index : -1
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

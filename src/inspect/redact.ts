@@ -8,6 +8,7 @@ import { encodeBase64Text } from './base64'
 import type { Base64Spelling } from './base64'
 import { base64Key } from './base64-payload'
 import { getAt, parsePointer, setAt } from './pointer'
+import { isRecord } from '../record'
 
 /** One replacement of `[start, end)` (UTF-16 offsets in the original string) at a JSON pointer. */
 export interface TextEdit {
@@ -139,8 +140,4 @@ function replaceSpans(value: string, spans: readonly Merged[]): string {
     at = m.end
   }
   return out + value.slice(at)
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

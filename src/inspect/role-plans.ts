@@ -4,7 +4,7 @@
  * MRTR map nests exchanges whose own method decides.
  */
 import type { Direction, FieldRole } from './types'
-import { isRecord } from './record'
+import { isRecord } from '../record'
 
 /** How a section's top-level keys get their roles. */
 export interface Plan {

@@ -26,6 +26,7 @@ import { tenantKey } from './store'
 import type { PublishedTenant } from './store'
 import { CreateKeyInput, RemoveInput, RevokeKeyInput, RollbackInput, RotateKeyInput, WriteInput } from './authority-types'
 import type { Expect, IssueKeyResult, KeyInfoResult, ReadResult, Refusal, RemoveResult, VersionInfo, VersionRecord, WriteResult } from './authority-types'
+import { isRecord } from '../record'
 
 const MAX_RETRY_MS = 600_000
 /**
@@ -365,9 +366,6 @@ function refuse(error: 'not_found' | 'tenant_deleted' | 'forbidden' | 'version_n
   return { ok: false, error }
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 /** The operator handles any key; a tenant key only itself (it may not rotate or revoke its tenant's other keys). */
 function mayHandleKey(actor: Actor, keyId: string): boolean {

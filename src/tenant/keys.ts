@@ -13,6 +13,7 @@
 import { z } from 'zod'
 import { TenantId } from './config'
 import { fromHex, hex, sha256Hex } from '../hex'
+import { isRecord } from '../record'
 
 /** Public id of an admin key: 16 lower-case hex characters. */
 export const KeyId = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex characters')
@@ -169,8 +170,4 @@ function canonical(value: unknown): string {
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`
   }
   return JSON.stringify(value) ?? 'null'
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

@@ -1,5 +1,6 @@
 /**
- * The one JSON shape test the field walk and its helpers share.
+ * The plain-object test shared by code that walks parsed JSON (the field walk, redaction, pointers, token
+ * counting, stored config and key records).
  */
 
 /** A plain object: not null, not an array. */
