@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url'
 import { createRulesDetector, type RulesDetector } from '../src/detectors/rules/detector'
 import { RulesPolicy } from '../src/detectors/rules/policy'
 import { textField } from '../src/detectors/rules/field'
-import type { RuleFinding } from '../src/detectors/rules/scan'
-import { combineScores } from '../src/detectors/rules/scan'
+import type { RuleFinding } from '../src/detectors/rules/findings'
+import { combineScores } from '../src/detectors/rules/findings'
 import type { FieldRole, MessageContext } from '../src/inspect/types'
 
 interface Args {

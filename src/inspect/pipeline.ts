@@ -148,7 +148,7 @@ function monitoredActionOf(f: Finding): RuleAction | undefined {
   return (f as { monitoredAction?: RuleAction }).monitoredAction
 }
 
-/** A monitored rule finding as it would be enforced (src/detectors/rules/scan.ts makes it the other way round). */
+/** A monitored rule finding as it would be enforced (src/detectors/rules/findings.ts makes it the other way round). */
 function enforcedFinding(f: Finding): Finding {
   const action = monitoredActionOf(f)
   if (action === undefined) return f

@@ -11,7 +11,7 @@
  * here: events already stored name it.
  */
 export const FIREWALL_RULE_IDS = [
-  // The rule engine (src/detectors/rules/scan.ts) and the pipeline (src/inspect/pipeline.ts, src/tools/pins.ts).
+  // The rule engine (src/detectors/rules/findings.ts) and the pipeline (src/inspect/pipeline.ts, src/tools/pins.ts).
   'rules-budget-exceeded',
   'rules-match-limit',
   'inspection-error',

@@ -8,7 +8,7 @@ import { compileRules } from '../../src/detectors/rules/compile'
 import { createRulesDetector } from '../../src/detectors/rules/detector'
 import { textField } from '../../src/detectors/rules/field'
 import { RulesPolicy, type RulesPolicyInput } from '../../src/detectors/rules/policy'
-import type { RuleFinding } from '../../src/detectors/rules/scan'
+import type { RuleFinding } from '../../src/detectors/rules/findings'
 import { combineInjection } from '../../src/inspect/combine'
 import type { Direction, FieldRole, MessageContext } from '../../src/inspect/types'
 

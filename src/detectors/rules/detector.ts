@@ -4,7 +4,9 @@
 import type { Detector, MessageContext, ScanField } from '../../inspect/types'
 import { compileRules } from './compile'
 import { defaultRulesPolicy, type RulesPolicy } from './policy'
-import { newBudget, scanField, type Budget, type RuleFinding } from './scan'
+import type { RuleFinding } from './findings'
+import { scanField } from './scan'
+import { newBudget, type Budget } from './work-budget'
 
 // One budget per message: the pipeline builds one MessageContext per message and passes the same
 // object for each of its fields.

@@ -10,8 +10,9 @@ import { compileLoneRule, compileRules, customRuleId, type CompiledRuleSet } fro
 import { textField } from './field'
 import { compileRe2 } from './matcher'
 import { builtinRuleIds } from './packs'
-import { newBudget, scanField } from './scan'
+import { scanField } from './scan'
 import { ActionSetting, expandExample, PackName, RuleId, RuleSpec } from './schema'
+import { newBudget } from './work-budget'
 
 /** Per-pack switches. */
 export const PackSettings = z
