@@ -15,8 +15,9 @@
  * The one reach into the library's internals is {@link libraryInternals}; when its shape is not what this
  * file was written against, {@link createCounter} falls back to the library's `countTokens` as it is.
  */
-import { byteKey, fragmentPrefix, LONGEST_MERGE_BYTES, LONGEST_TOKEN_BYTES, Merger, utf8Length } from './o200k-merge'
-import type { RankTables } from './o200k-merge'
+import { LONGEST_MERGE_BYTES, Merger, utf8Length } from './o200k-merge'
+import { byteKey, fragmentPrefix, LONGEST_TOKEN_BYTES } from './o200k-ranks'
+import type { RankTables } from './o200k-ranks'
 import { asciiPieceEnd, O200K_SPLIT_PATTERN } from './o200k-scan'
 
 /** The parts of `gpt-tokenizer/encoding/o200k_base` this file uses. */

@@ -13,24 +13,9 @@
  * from (left rank, right rank) to merged rank, filled as merges are met, answers most candidates without
  * building a string. Long pieces use a heap instead of rescanning every pair after each merge.
  */
-
-/** Rank of "not a token": above every rank. */
-export const NONE = 0x7fffffff
-
-/** Bytes of o200k's longest token (checked by test/unit/budget-tokens.test.ts): nothing longer is one. */
-export const LONGEST_TOKEN_BYTES = 128
-
-/** What a merge looks ranks up in (both from the library, see ./o200k-count). */
-export interface RankTables {
-  /** Tokens that are valid UTF-8, as strings. */
-  readonly ranks: ReadonlyMap<string, number>
-  /** Tokens that are not valid UTF-8 (fragments of characters), by {@link byteKey}. */
-  readonly fragments: ReadonlyMap<number | string, number>
-  /** Length in bytes of the longest fragment token. */
-  readonly longestFragment: number
-  /** {@link fragmentPrefix} of every fragment token longer than three bytes: most candidates are not one. */
-  readonly fragmentPrefixes: ReadonlySet<number>
-}
+import { CandidateHeap } from './o200k-heap'
+import { byteKey, fragmentPrefix, LONGEST_TOKEN_BYTES, NONE } from './o200k-ranks'
+import type { RankTables } from './o200k-ranks'
 
 /** Slots of a merger's pair cache (a power of two): 12 bytes each. */
 const PAIR_SLOTS = 1 << 16
@@ -210,100 +195,6 @@ export class Merger {
   }
 }
 
-/**
- * Min-heap of parts (by first byte) keyed by (rank of merging with the next part, first byte): ties on
- * rank go to the leftmost, as in the library. Each part is in it at most once; `set` moves it.
- */
-class CandidateHeap {
-  private readonly heap: Int32Array
-  /** Index of each part in {@link heap}, -1 when absent. */
-  private readonly at: Int32Array
-  private readonly rank: Int32Array
-  private size = 0
-
-  constructor(n: number) {
-    this.heap = new Int32Array(n)
-    this.at = new Int32Array(n).fill(-1)
-    this.rank = new Int32Array(n)
-  }
-
-  rankOf(part: number): number {
-    return this.rank[part] as number
-  }
-
-  /** Gives `part` candidate rank `rank`, or takes it out with NONE. */
-  set(part: number, rank: number): void {
-    const i = this.at[part] as number
-    this.rank[part] = rank
-    if (rank === NONE) {
-      if (i >= 0) this.removeAt(i)
-    } else if (i < 0) {
-      this.heap[this.size] = part
-      this.at[part] = this.size
-      this.up(this.size++)
-    } else {
-      this.up(i)
-      this.down(this.at[part] as number)
-    }
-  }
-
-  /** Takes out and returns the part with the lowest candidate, or -1 when none is left. */
-  popMin(): number {
-    if (this.size === 0) return -1
-    const top = this.heap[0] as number
-    this.removeAt(0)
-    return top
-  }
-
-  private removeAt(i: number): void {
-    const part = this.heap[i] as number
-    this.at[part] = -1
-    const last = this.heap[--this.size] as number
-    if (i === this.size) return
-    this.heap[i] = last
-    this.at[last] = i
-    this.up(i)
-    this.down(this.at[last] as number)
-  }
-
-  private before(a: number, b: number): boolean {
-    const ra = this.rank[a] as number
-    const rb = this.rank[b] as number
-    return ra < rb || (ra === rb && a < b)
-  }
-
-  private up(i: number): void {
-    const part = this.heap[i] as number
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      const p = this.heap[parent] as number
-      if (!this.before(part, p)) break
-      this.heap[i] = p
-      this.at[p] = i
-      i = parent
-    }
-    this.heap[i] = part
-    this.at[part] = i
-  }
-
-  private down(i: number): void {
-    const part = this.heap[i] as number
-    for (;;) {
-      let child = 2 * i + 1
-      if (child >= this.size) break
-      const right = child + 1
-      if (right < this.size && this.before(this.heap[right] as number, this.heap[child] as number)) child = right
-      const c = this.heap[child] as number
-      if (!this.before(c, part)) break
-      this.heap[i] = c
-      this.at[c] = i
-      i = child
-    }
-    this.heap[i] = part
-    this.at[part] = i
-  }
-}
-
 /** Rank of each single byte as a token (every byte is one, ASCII as a string, the rest as fragments). */
 function singleByteRanks({ ranks, fragments }: RankTables): Int32Array {
   const out = new Int32Array(256)
@@ -398,24 +289,4 @@ function toWellFormed(piece: string): string {
     }
   }
   return out
-}
-
-/** Length and first three bytes of a byte string longer than three, as a small integer. */
-export function fragmentPrefix(b: ArrayLike<number>, from: number, to: number): number {
-  return ((to - from) << 24) | ((b[from] as number) << 16) | ((b[from + 1] as number) << 8) | (b[from + 2] as number)
-}
-
-/**
- * Map key of a byte string: up to three bytes packed with their count into a small integer (no string
- * to allocate for the common short fragments), longer ones as a string of char codes 0–255.
- */
-export function byteKey(b: ArrayLike<number>, from: number, to: number): number | string {
-  if (to - from <= 3) {
-    let v = to - from
-    for (let k = from; k < to; k++) v = (v << 8) | (b[k] as number)
-    return v
-  }
-  let s = ''
-  for (let k = from; k < to; k++) s += String.fromCharCode(b[k] as number)
-  return s
 }

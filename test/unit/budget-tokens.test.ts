@@ -327,7 +327,7 @@ describe('exact o200k counting', () => {
   })
 
   it('has no token longer than the counter assumes', async () => {
-    const { LONGEST_TOKEN_BYTES } = await import('../../src/budget/o200k-merge')
+    const { LONGEST_TOKEN_BYTES } = await import('../../src/budget/o200k-ranks')
     const { default: ranks } = await import('gpt-tokenizer/bpeRanks/o200k_base')
     const longest = ranks.reduce((n, entry) => Math.max(n, typeof entry === 'string' ? new TextEncoder().encode(entry).length : entry.length), 0)
     expect(longest).toBe(LONGEST_TOKEN_BYTES)
