@@ -32,11 +32,12 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
   const cap = rc.set.limits.maxMatchesPerRule
   const mine: RuleFinding[] = []
   let over = false
-  // Where the last candidate widened to the end of its run ended (in the whole text): the pattern goes on
-  // to find more candidates inside that run (a dump's next byte, a blob's next line), all read already.
-  let readTo = 0
+  // Where the last candidate widened to the end of its run ended, in the text it was found in (the
+  // normalised or the raw one: offsets of one say nothing about the other): the pattern goes on to find
+  // more candidates inside that run (a dump's next byte, a blob's next line), all read already.
+  let read: { whole: string; to: number } | undefined
   const visit = (v: Variant, m: Match): boolean => {
-    if (v.offset + m.start < readTo) return true
+    if (read !== undefined && read.whole === v.whole && v.offset + m.start < read.to) return true
     let span = v.span(m.start, m.end)
     if (!accepted(rc, rule, m, field.raw.slice(span[0], span[1]))) return true
     // Extended over the whole field, not the window: a key block or token longer than the windows'
@@ -48,7 +49,7 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
     if (encoding === 'base64' || encoding === 'hex') {
       const end = encoding === 'base64' ? base64RunEnd(v.whole, v.offset + m.start, v.offset + m.end) : hexRunEnd(v.whole, v.offset + m.end)
       if (end > v.offset + m.end) {
-        readTo = end
+        read = { whole: v.whole, to: end }
         value = v.whole.slice(v.offset + m.start, end)
         span = v.span(m.start, end - v.offset)
       }
