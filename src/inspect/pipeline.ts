@@ -17,6 +17,7 @@ import { applyEdits } from './redact'
 import type { DecodedPayload, TextEdit } from './redact'
 import { base64SpellingOf } from './base64'
 import { getAt, setAt } from './pointer'
+import { toolResultPath } from '../mcp/tool-result'
 import { combineInjection } from './combine'
 import { detectField } from './memo'
 import { InspectionWork, InspectionWorkExceeded } from './work'
@@ -193,8 +194,8 @@ function decide(message: JsonRpcMessage, ctx: MessageContext, policy: CompiledPo
   let result = edits.length > 0 ? applyEdits(subject, edits) : subject
   for (const [path, marker] of numbers) result = setAt(result, path, marker)
   const edited = [...edits.map((e) => e.path), ...numbers.keys()]
-  const at = toolResultAt(message, ctx)
-  if (edited.some((path) => path.startsWith(`${at}/structuredContent`)) && !stillFits(result, at, ctx)) result = asErrorResult(result, at, ctx)
+  const at = toolResultPath(message, ctx.method)
+  if (at !== null && edited.some((path) => path.startsWith(`${at}/structuredContent`)) && !stillFits(result, at, ctx)) result = asErrorResult(result, at, ctx)
   if (quarantine.size > 0) {
     result = withoutTools(result, quarantine)
     for (const i of quarantine) findings.push({ ruleId: 'tool-quarantined', kind: 'policy', path: `/result/tools/${i}`, score: 1, action: 'strip' })
@@ -217,15 +218,6 @@ function rewritablePayload(field: InspectField, message: JsonRpcMessage, ctx: Me
   payload = spelling && { text: field.raw, spelling }
   memo.set(field, payload)
   return payload
-}
-
-/**
- * Where a message carries a tool's result: the `result` of a response, or the final result a 2026-07-28
- * task carries, nested in its `tasks/get` answer or pushed in its `notifications/tasks`.
- */
-function toolResultAt(message: JsonRpcMessage, ctx: MessageContext): string {
-  if ('method' in message) return message.method === 'notifications/tasks' ? '/params/result' : '/result'
-  return ctx.method === 'tasks/get' ? '/result/result' : '/result'
 }
 
 /** Whether a redacted `structuredContent` of the tool result at `at` still fits the tool's pinned `outputSchema` (unknown: no). */

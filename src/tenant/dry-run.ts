@@ -12,7 +12,9 @@
  */
 import { z } from 'zod'
 import { getOwn, isJsonObject, parseJsonBody } from '../mcp/jsonrpc'
-import type { JsonObject, JsonRpcMessage, JsonRpcResultResponse } from '../mcp/jsonrpc'
+import type { JsonObject, JsonRpcMessage } from '../mcp/jsonrpc'
+import { toolResultPath, type ToolResultPath } from '../mcp/tool-result'
+import { getAt, setAt } from '../inspect/pointer'
 import type { ProtocolEra } from '../mcp/era'
 import { buildPolicy, globMatch, keptOrBuiltPolicy } from '../inspect/policy'
 import { inspect, uninspected } from '../inspect/pipeline'
@@ -23,7 +25,7 @@ import type { TenantConfig } from './config'
 import { canonicalJson } from '../tools/canonical'
 import { compileSchema } from '../tools/schema'
 import { accessRefusal, schemaFindings } from '../tools/call-check'
-import { withheldResult } from '../tools/result-check'
+import { withheldToolResult } from '../tools/result-check'
 import { accessOf, type Refusal } from '../tools/context'
 import { hidesEntry, LISTS } from '../tools/list-check'
 
@@ -165,17 +167,17 @@ export async function dryRun(subject: DryRunSubject, req: DryRunRequest): Promis
   const tools = subject.config.policy.tools
   // A tool's result is checked against the tool's output schema before inspection, as the tool gate does
   // (src/tools/result-check.ts), and a redacted structured content is kept only when it still fits it.
-  const carried = toolResultOf(message, method)
-  const output = req.outputSchema !== undefined && tools.pinning !== 'off' && carried ? compileSchema(canonicalJson(req.outputSchema as JsonObject), req.outputSchema as JsonObject) : null
+  const at = toolResultPath(message, method)
+  const output = req.outputSchema !== undefined && tools.pinning !== 'off' && at !== null ? compileSchema(canonicalJson(req.outputSchema as JsonObject), req.outputSchema as JsonObject) : null
   let subjectMessage = message
   const before: Finding[] = []
-  if (output && carried) {
+  if (output && at !== null) {
     ctx.fitsOutput = (structured) => output.check(structured).valid
-    const structured = getOwn(carried.result, 'structuredContent')
+    const structured = getOwn(resultAt(message, at), 'structuredContent')
     if (structured !== undefined && tools.schema.results !== 'off') {
       const check = output.check(structured)
-      before.push(...schemaFindings(check, `${carried.at}/structuredContent`, 'schema-result-invalid'))
-      if (!check.valid && tools.schema.results === 'isError') subjectMessage = withheldAt(carried, req.era)
+      before.push(...schemaFindings(check, `${at}/structuredContent`, 'schema-result-invalid'))
+      if (!check.valid && tools.schema.results === 'isError') subjectMessage = setAt(message, at, withheldToolResult(resultAt(message, at), req.era))
     }
   }
   // The tenant-wide allow and deny lists need no state: a list result loses the entries they hide, and a
@@ -224,29 +226,9 @@ function listAccess(config: TenantConfig, message: JsonRpcMessage, direction: Dr
   return { message: { ...message, result: { ...message.result, [list.key]: kept } }, findings }
 }
 
-/** A response carrying a tool's result, with that result and where it sits. */
-interface CarriedResult {
-  response: JsonRpcResultResponse
-  result: JsonObject
-  at: '/result' | '/result/result'
-}
-
-/**
- * Where a response carries a tool's result, as the tool gate finds it: a `tools/call` or `tasks/result`
- * answer's own `result`, or the final result a completed 2026-07-28 task carries in its `tasks/get` answer.
- */
-function toolResultOf(message: JsonRpcMessage, method: string | undefined): CarriedResult | null {
-  if ('method' in message || !('result' in message)) return null
-  if (method === 'tools/call' || method === 'tasks/result') return { response: message, result: message.result, at: '/result' }
-  const nested = method === 'tasks/get' ? getOwn(message.result, 'result') : undefined
-  return isJsonObject(nested) ? { response: message, result: nested, at: '/result/result' } : null
-}
-
-/** The response with the tool result it carries withheld as an error result (`withheldResult`), where it sits. */
-function withheldAt(carried: CarriedResult, era: ProtocolEra): JsonRpcResultResponse {
-  const { response, result, at } = carried
-  if (at === '/result') return withheldResult(response, era)
-  return { ...response, result: { ...response.result, result: withheldResult({ ...response, result }, era).result } }
+/** The tool result `toolResultPath` found at `at` (an object there, by its contract). */
+function resultAt(message: JsonRpcMessage, at: ToolResultPath): JsonObject {
+  return getAt(message, at) as JsonObject
 }
 
 /** The live checks this message would meet that need state the dry run does not have. */
@@ -255,8 +237,8 @@ function uncheckedFor(config: TenantConfig, message: JsonRpcMessage, req: DryRun
   const out: Unchecked[] = []
   const request = 'method' in message && 'id' in message && req.direction === 'client_to_server' ? message.method : undefined
   const listResult = req.direction === 'server_to_client' && 'result' in message && method !== undefined && LISTS[method] !== undefined ? method : undefined
-  const carried = toolResultOf(message, method)
-  const structured = carried !== null && getOwn(carried.result, 'structuredContent') !== undefined
+  const at = toolResultPath(message, method)
+  const structured = at !== null && getOwn(resultAt(message, at), 'structuredContent') !== undefined
   if (tools.pinning !== 'off') {
     const pinned = request === 'tools/call' || request === 'prompts/get' || (listResult !== undefined && listResult !== 'resources/list')
     if (pinned || (structured && !outputKnown)) out.push('pins')

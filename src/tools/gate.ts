@@ -19,7 +19,8 @@ import type { StreamRequest } from '../proxy/stream-state'
 import { rememberSession } from './confirm-session'
 import { LISTS, checkList } from './list-check'
 import { LIST_CHANGED, markListChanged } from './list-changed'
-import { checkResult, checkTaskResult } from './result-check'
+import { checkResult } from './result-check'
+import { toolResultPath } from '../mcp/tool-result'
 import type { ToolGateInit } from './context'
 import { Pins } from './pins'
 import type { CompiledSchema } from './schema'
@@ -162,19 +163,15 @@ export class ToolGate {
    */
   async beforeEmit(message: JsonRpcMessage, method: string | undefined): Promise<JsonRpcMessage> {
     if (!('result' in message) || method === undefined) return message
-    if (method === 'tools/call' || method === 'tasks/result') { // a task's result is its call's result
+    // A task's result is its call's result; a 2026-07-28 task's `tasks/get` answer carries it once it completed.
+    if (method === 'tools/call' || method === 'tasks/result' || method === 'tasks/get') {
       const memo = this.#calls.get(message.id)
       this.#calls.delete(message.id)
       if (!memo) return message
       // An approved call the origin answers with `input_required` keeps its approval for the retry.
-      if (memo.callHash !== undefined && getOwn(message.result, 'resultType') === 'input_required') return wrapContinuation(this.init, memo.callHash, message)
-      return checkResult(this.init, memo, message)
-    }
-    if (method === 'tasks/get') { // a 2026-07-28 task's answer carries its final result once it completed
-      const memo = this.#calls.get(message.id)
-      this.#calls.delete(message.id)
-      const result = memo ? checkTaskResult(this.init, memo, message.result) : message.result
-      return result === message.result ? message : { ...message, result }
+      if (method !== 'tasks/get' && memo.callHash !== undefined && getOwn(message.result, 'resultType') === 'input_required') return wrapContinuation(this.init, memo.callHash, message)
+      const at = toolResultPath(message, method)
+      return at === null ? message : checkResult(this.init, memo, message, at)
     }
     if (method === 'tasks/list') return this.#ownTasks(message)
     if (LISTS[method] === undefined) return message
@@ -199,10 +196,10 @@ export class ToolGate {
    * task carries no result (it comes from `tasks/result`).
    */
   async checkTaskNotification(message: JsonRpcNotification, tool: string): Promise<{ message: JsonRpcNotification; fitsOutput?: (structured: JsonValue) => boolean }> {
-    if (message.method !== 'notifications/tasks' || !message.params || !isJsonObject(getOwn(message.params, 'result')) || this.init.tools.pinning === 'off') return { message }
+    const at = toolResultPath(message, undefined)
+    if (at === null || this.init.tools.pinning === 'off') return { message }
     const output = approvedOutput((await this.#pins.index())?.get('tool', tool))
-    const params = checkTaskResult(this.init, { tool, output }, message.params)
-    return { message: params === message.params ? message : { ...message, params }, ...(output ? { fitsOutput: fitOf(output) } : {}) }
+    return { message: checkResult(this.init, { tool, output }, message, at), ...(output ? { fitsOutput: fitOf(output) } : {}) }
   }
 
   /**

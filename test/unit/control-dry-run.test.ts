@@ -139,6 +139,29 @@ describe('dry run', { timeout: 20_000 }, () => {
     expect(await test({ n: 'seven' })).toMatchObject({ verdict: 'allow', unchecked: ['pins'] })
   })
 
+  it("checks the final result a 2026-07-28 notifications/tasks push carries against the tool's output schema, as the live path does", async () => {
+    const id = uniqueId('dry-task-push')
+    await createTenant(id, { origin: { url: 'https://origin.example/mcp' } })
+    const schema = { type: 'object', properties: { n: { type: 'integer' } } }
+    const push = (structuredContent: unknown) => ({
+      jsonrpc: '2.0',
+      method: 'notifications/tasks',
+      params: { taskId: 'task-1', status: 'completed', result: { resultType: 'complete', content: [{ type: 'text', text: 'done' }], structuredContent } },
+    })
+    const test = async (structuredContent: unknown) =>
+      (await call<DryRun & { message?: { params: Record<string, unknown> }; unchecked: string[] }>('POST', `/tenants/${id}/test`, {
+        body: { message: push(structuredContent), direction: 'server_to_client', tool: 'calc', era: 'modern', outputSchema: schema },
+      })).body
+
+    const broken = await test({ n: 'seven' })
+    expect(broken).toMatchObject({ verdict: 'modify' })
+    expect(broken.findings.map((f) => [f.ruleId, f.path])).toContainEqual(['schema-result-invalid', '/params/result/structuredContent'])
+    expect(broken.message?.params).toMatchObject({ taskId: 'task-1', status: 'completed' })
+    expect(broken.message?.params['result']).toEqual({ resultType: 'complete', content: [{ type: 'text', text: 'done' }, { type: 'text', text: expect.stringContaining('output schema') }], isError: true })
+
+    expect(await test({ n: 7 })).toMatchObject({ verdict: 'allow' })
+  })
+
   it('names the kill switch and per-identity lists unchecked for every task request, which live they stop', async () => {
     const id = uniqueId('dry-task-req')
     await createTenant(id, { origin: { url: 'https://origin.example/mcp' }, policy: { tools: { byIdentity: { 'key-1': { tools: { deny: ['report'] } } } } } })
