@@ -59,6 +59,8 @@ function secondStageFor(r: AuthedRequest, record: LoadedTenant['record'], policy
   const stage = record.config.policy.classifier.secondStage
   if (!stage || !policy.classifier.enabled || policy.classifier.action !== 'block') return undefined
   return tenantSecondStage(stage, {
+    tenantId: r.tenant.id,
+    configVersion: record.version,
     urlPolicy: urlPolicy(r.env, new URL(r.request.url).hostname, record.config.hosts),
     bearer: () => secondStageBearer(r.env, r.tenant.id, stage.secret),
     ai: (r.env as { AI?: AiRunner }).AI,

@@ -7,7 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Finding } from '../../src/inspect/types'
 import { textField } from '../../src/detectors/rules'
 import {
@@ -19,6 +19,9 @@ import {
   SECOND_STAGE_UNAVAILABLE_RULE_ID,
   SECOND_STAGE_LIMITS,
   workersAiSecondStage,
+  SecondStageBreaker,
+  SECOND_STAGE_BREAKER,
+  secondStageBreaker,
   type SecondStage,
   type ClassifierFinding,
   type ClassifierPolicyInput,
@@ -294,6 +297,138 @@ describe('the per-request budget of second-stage calls', () => {
   })
 })
 
+describe('the circuit breaker in front of a failing back end', () => {
+  const { failures, coolDownMs } = SECOND_STAGE_BREAKER
+  // The breaker's clock, moved by the test; the calls themselves run in real time against the server.
+  let t = 0
+  const guarded = (timeoutMs = 1000) => ({ ...stage(timeoutMs), breaker: new SecondStageBreaker(SECOND_STAGE_BREAKER, () => t) })
+  const timed = async (p: ClassifierPolicy, s: SecondStage) => {
+    const started = performance.now()
+    const r = await refineWithSecondStage(findings, fields, p, s, { injectionThreshold: 0.8, requestId: 'r' })
+    return { r, ms: performance.now() - started }
+  }
+  beforeEach(() => {
+    t = 0
+  })
+
+  it(`opens after ${failures} consecutive failures: the next message gets failMode at once, without a call`, async () => {
+    // Slower than the timeout: each failure costs the full 150 ms.
+    respond = (body, res) => setTimeout(() => answerAll(() => 0)(body, res), 600)
+    const s = guarded(150)
+    for (let k = 0; k < failures; k++) {
+      const { r, ms } = await timed(policy({ timeoutMs: 150 }), s)
+      expect(r).toMatchObject({ outcome: 'failed-closed', sent: 2, error: 'second stage timeout: no answer within 150 ms' })
+      expect(ms).toBeGreaterThanOrEqual(140)
+    }
+    expect(seen).toHaveLength(failures)
+    const { r, ms } = await timed(policy({ timeoutMs: 150 }), s)
+    expect(seen).toHaveLength(failures)
+    expect(ms).toBeLessThan(100)
+    expect(r).toMatchObject({ outcome: 'failed-closed', sent: 0, unsent: 2, error: `second stage circuit-open: open after ${failures} consecutive failures; next probe in ${coolDownMs / 1000} s` })
+    expect(r.findings.slice(0, 2)).toEqual([0, 1].map((k) => expect.objectContaining({ score: 0.8, ruleId: SECOND_STAGE_UNAVAILABLE_RULE_ID, secondStage: { outcome: 'failed-closed' } })))
+    // failMode open keeps its meaning too: the classifier's own score decides, still without a call.
+    const open = await timed(policy({ timeoutMs: 150, failMode: 'open' }), s)
+    expect(open.r).toMatchObject({ outcome: 'failed-open', sent: 0, unsent: 2 })
+    expect(open.r.findings.slice(0, 2).map((f) => f.score)).toEqual([0.62, 0.55])
+    expect(seen).toHaveLength(failures)
+  })
+
+  it('a success before the count is reached starts it again', async () => {
+    const s = guarded()
+    respond = (_b, res) => json(res, 503, { error: 'down' })
+    for (let k = 0; k < failures - 1; k++) await timed(policy({}), s)
+    respond = answerAll(() => 0.02)
+    expect((await timed(policy({}), s)).r.outcome).toBe('answered')
+    respond = (_b, res) => json(res, 503, { error: 'down' })
+    for (let k = 0; k < failures - 1; k++) await timed(policy({}), s)
+    expect(seen).toHaveLength(2 * failures - 1)
+    expect(s.breaker.state).toBe('closed')
+  })
+
+  it('after the cool-down one probe reaches the back end; its success closes the breaker', async () => {
+    const s = guarded()
+    respond = (_b, res) => json(res, 503, { error: 'down' })
+    for (let k = 0; k < failures; k++) await timed(policy({}), s)
+    t = coolDownMs - 1
+    expect((await timed(policy({}), s)).r).toMatchObject({ sent: 0, error: 'second stage circuit-open: open after 5 consecutive failures; next probe in 1 s' })
+    expect(seen).toHaveLength(failures)
+    t = coolDownMs
+    // The probe is out (the server holds it): a message beside it is refused without a call.
+    let release = () => {}
+    respond = (body, res) => (release = () => answerAll(() => 0.02)(body, res))
+    const probe = timed(policy({}), s)
+    await vi.waitFor(() => expect(seen).toHaveLength(failures + 1))
+    expect((await timed(policy({}), s)).r).toMatchObject({ outcome: 'failed-closed', sent: 0, error: 'second stage circuit-open: half-open, a probe call is out' })
+    release()
+    expect((await probe).r).toMatchObject({ outcome: 'answered', sent: 2 })
+    expect(s.breaker.state).toBe('closed')
+    respond = answerAll(() => 0.02)
+    expect((await timed(policy({}), s)).r).toMatchObject({ outcome: 'answered', sent: 2 })
+    expect(seen).toHaveLength(failures + 2)
+  })
+
+  it('a failed probe opens it again for another cool-down', async () => {
+    const s = guarded()
+    respond = (_b, res) => json(res, 503, { error: 'down' })
+    for (let k = 0; k < failures; k++) await timed(policy({}), s)
+    t = coolDownMs + 5
+    expect((await timed(policy({}), s)).r).toMatchObject({ outcome: 'failed-closed', sent: 2, error: 'second stage http-status: 503' })
+    expect(seen).toHaveLength(failures + 1)
+    t = 2 * coolDownMs
+    expect((await timed(policy({}), s)).r).toMatchObject({ sent: 0, error: 'second stage circuit-open: open after 5 consecutive failures; next probe in 1 s' })
+    expect(seen).toHaveLength(failures + 1)
+    t = 2 * coolDownMs + 5
+    respond = answerAll(() => 0.02)
+    expect((await timed(policy({}), s)).r.outcome).toBe('answered')
+  })
+
+  it('refused calls spend none of the request budget', async () => {
+    const s = guarded()
+    respond = (_b, res) => json(res, 503, { error: 'down' })
+    for (let k = 0; k < failures; k++) await timed(policy({}), s)
+    const budget = new SecondStageBudget(1000)
+    for (let k = 0; k < SECOND_STAGE_LIMITS.callsPerRequest + 2; k++) {
+      await refineWithSecondStage(findings, fields, policy({}), s, { injectionThreshold: 0.8, requestId: 'r', budget })
+    }
+    t = coolDownMs
+    respond = answerAll(() => 0.02)
+    expect(await refineWithSecondStage(findings, fields, policy({}), s, { injectionThreshold: 0.8, requestId: 'r', budget })).toMatchObject({ outcome: 'answered', sent: 2 })
+  })
+
+  it('a probe the request had no budget left for frees the slot for the next request', async () => {
+    const s = guarded()
+    respond = (_b, res) => json(res, 503, { error: 'down' })
+    for (let k = 0; k < failures; k++) await timed(policy({}), s)
+    t = coolDownMs
+    const spent = new SecondStageBudget(1000)
+    while (!('spent' in spent.take()));
+    expect(await refineWithSecondStage(findings, fields, policy({}), s, { injectionThreshold: 0.8, requestId: 'r', budget: spent })).toMatchObject({ sent: 0, error: expect.stringMatching(/^second stage budget: /) })
+    respond = answerAll(() => 0.02)
+    expect((await timed(policy({}), s)).r).toMatchObject({ outcome: 'answered', sent: 2 })
+    expect(seen).toHaveLength(failures + 1)
+  })
+
+  it('a probe that never reports (its request gone) holds the slot for one cool-down at most', () => {
+    const breaker = new SecondStageBreaker({ failures: 1, coolDownMs: 1000 }, () => t)
+    breaker.failed()
+    t = 1000
+    expect(breaker.admit()).toEqual({ go: true })
+    t = 1999
+    expect(breaker.admit()).toEqual({ go: false, why: 'half-open, a probe call is out' })
+    t = 2000
+    expect(breaker.admit()).toEqual({ go: true })
+  })
+
+  it('is kept per tenant, config version and back end', () => {
+    const at = { tenantId: 'acme', configVersion: 3, backend: 'https https://guard.vendor.example/c' }
+    const one = secondStageBreaker(at)
+    expect(secondStageBreaker({ ...at })).toBe(one)
+    expect(secondStageBreaker({ ...at, tenantId: 'acme2' })).not.toBe(one)
+    expect(secondStageBreaker({ ...at, configVersion: 4 })).not.toBe(one)
+    expect(secondStageBreaker({ ...at, backend: 'https https://guard.vendor.example/d' })).not.toBe(one)
+  })
+})
+
 describe('second stage on Workers AI (stub runner: Workers AI does not run locally)', () => {
   const wa = ClassifierPolicy.parse({ secondStage: { workersAi: {} } })
   const run = (answer: unknown, calls: Array<{ model: string; content: string }>) =>
@@ -449,6 +584,30 @@ describe('through the firewall: a tenant with a second stage', () => {
     expect((await callThrough('stage-yes-event', {})).error?.code).toBe(-31001)
     const confirmed = await eventsOf('stage-yes-event', (es) => es.some((e) => e['verdict'] === 'block'))
     expect(confirmed.find((e) => e['verdict'] === 'block')).toMatchObject({ ruleIds: [CLASSIFIER_RULE_ID], secondStage: 'answered' })
+  })
+
+  it(`stops calling a tenant's failing endpoint after ${SECOND_STAGE_BREAKER.failures} failures in a row; other tenants' calls still go`, async () => {
+    const { failures } = SECOND_STAGE_BREAKER
+    const tenant = 'stage-breaker'
+    await fw.admin.putTenant(tenant, { origin: { url: origin.url }, policy: { revealRuleIds: true, classifier: { secondStage: { url: `${base}/classify`, band: [0.3, 0.8] } } } })
+    await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { protocolVersion: '2025-11-25' })
+    respond = (_body, res) => json(res, 503, { error: 'down' })
+    seen = []
+    const call = async (id: number) => {
+      const res = await postRaw(fw.tenantUrl(tenant), { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'read', arguments: {} } }, { protocolVersion: '2025-11-25' })
+      return (await res.json()) as { error?: { code: number; message: string; data?: { ruleIds?: string[] } } }
+    }
+    const unavailable = expect.objectContaining({ code: -31001, data: expect.objectContaining({ ruleIds: [SECOND_STAGE_UNAVAILABLE_RULE_ID] }) })
+    for (let k = 0; k < failures; k++) expect((await call(10 + k)).error).toEqual(unavailable)
+    expect(seen).toHaveLength(failures)
+    // Open: the same block, the endpoint not asked, and nothing about it in the answer.
+    const refused = await call(99)
+    expect(refused.error).toEqual(unavailable)
+    expect(JSON.stringify(refused)).not.toContain(base)
+    expect(seen).toHaveLength(failures)
+    // Another tenant's breaker is its own, though its endpoint is the same.
+    expect((await callThrough('stage-breaker-other', {})).error?.code).toBe(-31001)
+    expect(seen).toHaveLength(failures + 1)
   })
 
   it('applies the failure mode when it is down: closed blocks, open passes', async () => {

@@ -6,3 +6,4 @@ export { SecondStageError, type SecondStage, type SecondStageItem } from './seco
 export { SECOND_STAGE_LIMITS, SecondStageBudget } from './second-stage-budget'
 export { httpsSecondStage, SECOND_STAGE_CONTRACT_VERSION } from './second-stage-https'
 export { workersAiSecondStage, type AiRunner } from './second-stage-workers-ai'
+export { SECOND_STAGE_BREAKER, SecondStageBreaker, secondStageBreaker } from './second-stage-breaker'

@@ -4,6 +4,7 @@
  */
 import type { FieldRole } from '../../inspect/types'
 import { clipped } from '../../clip'
+import type { SecondStageBreaker } from './second-stage-breaker'
 
 export interface SecondStageItem {
   /** Unique within the call. */
@@ -17,6 +18,8 @@ export interface SecondStageItem {
 /** A second-stage back end. Resolves with one probability of injection (0..1) per item, in order; rejects on any failure. */
 export interface SecondStage {
   readonly kind: 'https' | 'workers-ai'
+  /** The isolate's breaker for this back end (second-stage-breaker.ts): while it is open, no call is made. */
+  readonly breaker?: SecondStageBreaker
   /** `timeoutMs`: this call's timeout when shorter than the configured one (what is left of the request's budget). */
   classify(items: readonly SecondStageItem[], requestId: string, timeoutMs?: number): Promise<number[]>
 }
@@ -29,7 +32,7 @@ export class SecondStageError extends Error {
    * wrote, and the error goes into the `second_stage` log line.
    */
   constructor(
-    readonly reason: 'timeout' | 'http-status' | 'bad-response' | 'network' | 'budget',
+    readonly reason: 'timeout' | 'http-status' | 'bad-response' | 'network' | 'budget' | 'circuit-open',
     detail: string,
   ) {
     super(`second stage ${reason}: ${clipped(detail, DETAIL_MAX)}`)

@@ -8,7 +8,8 @@
  * Two back ends behind one interface (second-stage-backend.ts): a tenant-run HTTPS endpoint
  * (second-stage-https.ts; the JSON contract is in `README.md` beside this file) and a Workers AI guard
  * model through the Worker's `AI` binding (second-stage-workers-ai.ts). The bounds and the request's
- * budget are in second-stage-budget.ts, what a field is sent as in second-stage-excerpt.ts.
+ * budget are in second-stage-budget.ts, what a field is sent as in second-stage-excerpt.ts, the breaker that
+ * stops calls to a back end that keeps failing in second-stage-breaker.ts.
  */
 import type { FieldRole, Finding, ScanField } from '../../inspect/types'
 import type { UrlPolicy } from '../../proxy/origin-url'
@@ -20,6 +21,7 @@ import { SECOND_STAGE_LIMITS, SecondStageBudget } from './second-stage-budget'
 import { httpsSecondStage } from './second-stage-https'
 import { workersAiSecondStage, type AiRunner } from './second-stage-workers-ai'
 import { maskedExcerpt, withheldValues } from './second-stage-excerpt'
+import { secondStageBreaker } from './second-stage-breaker'
 
 /**
  * The rule id of a classifier finding the second stage could not judge under `failMode: "closed"` (the call
@@ -36,7 +38,7 @@ export interface RefineResult {
   outcome: SecondStageOutcome
   /** How many fields were sent. */
   sent: number
-  /** How many uncertain fields got the `failMode` outcome unasked, the request's budget spent. */
+  /** How many uncertain fields got the `failMode` outcome unasked: the request's budget spent, or the back end's breaker open. */
   unsent?: number
   /** The first failure. */
   error?: string
@@ -53,7 +55,7 @@ export interface SecondStageNote {
  * them:
  * - answered, injection ≥ 0.5: score becomes at least `injectionThreshold` (the field blocks);
  * - answered, injection < 0.5: score 0, action `flag` (kept for the log; no longer adds to a block);
- * - failed (timeout, HTTP error, malformed answer) or left unasked (`budget` spent): `failMode: closed`
+ * - failed (timeout, HTTP error, malformed answer) or left unasked (`budget` spent, `stage.breaker` open): `failMode: closed`
  *   blocks as an injection would, under rule id {@link SECOND_STAGE_UNAVAILABLE_RULE_ID}; `open` leaves
  *   the classifier's score as it was.
  * The fields go highest-scoring first, in calls of at most {@link SECOND_STAGE_LIMITS} `itemsPerCall`
@@ -113,8 +115,17 @@ export async function refineWithSecondStage(
   let unsent = 0
   let error: string | undefined
   for (const batch of calls(picked)) {
+    // The breaker first: a call it refuses is not made, so it spends none of the request's budget.
+    const admitted = stage.breaker?.admit() ?? { go: true }
+    if (!admitted.go) {
+      error ??= new SecondStageError('circuit-open', admitted.why).message
+      unsent += batch.length
+      failed(batch)
+      continue
+    }
     const call = budget.take()
     if ('spent' in call) {
+      stage.breaker?.released()
       error ??= new SecondStageError('budget', call.spent).message
       unsent += batch.length
       failed(batch)
@@ -124,6 +135,7 @@ export async function refineWithSecondStage(
     try {
       const items = batch.map((p, k) => ({ id: String(k), text: p.text, role: p.role, score: p.finding.score }))
       const probs = await stage.classify(items, options.requestId, call.timeoutMs)
+      stage.breaker?.succeeded()
       batch.forEach((p, k) => {
         const injection = probs[k] as number
         out[p.index] =
@@ -132,6 +144,7 @@ export async function refineWithSecondStage(
             : ({ ...p.finding, score: 0, action: 'flag', secondStage: { injection, outcome: 'answered' } } as Finding)
       })
     } catch (err) {
+      stage.breaker?.failed()
       error ??= err instanceof Error ? err.message : String(err)
       failed(batch)
     } finally {
@@ -163,16 +176,23 @@ function calls<T extends { text: string }>(picked: readonly T[]): T[][] {
 /**
  * A tenant's configured second stage (`policy.classifier.secondStage`). The bearer secret is read when the
  * first call needs it; a missing secret, a URL the rules refuse or a missing `AI` binding fails the call,
- * so the tenant's `failMode` decides, as for any other failure.
+ * so the tenant's `failMode` decides, as for any other failure. The stage carries the isolate's breaker for
+ * the tenant's back end under this config version (second-stage-breaker.ts).
  */
-export function tenantSecondStage(cfg: SecondStageConfig, deps: { urlPolicy: UrlPolicy; bearer: () => Promise<string | undefined>; ai: AiRunner | undefined }): SecondStage {
+export function tenantSecondStage(
+  cfg: SecondStageConfig,
+  deps: { tenantId: string; configVersion: number; urlPolicy: UrlPolicy; bearer: () => Promise<string | undefined>; ai: AiRunner | undefined },
+): SecondStage {
+  const breakerOf = (backend: string) => secondStageBreaker({ tenantId: deps.tenantId, configVersion: deps.configVersion, backend })
   if (cfg.workersAi) {
-    if (deps.ai) return workersAiSecondStage({ ai: deps.ai, model: cfg.workersAi.model, timeoutMs: cfg.timeoutMs })
-    return { kind: 'workers-ai', classify: () => Promise.reject(new SecondStageError('network', 'no AI binding in this Worker')) }
+    const breaker = breakerOf(`workers-ai ${cfg.workersAi.model}`)
+    if (deps.ai) return { ...workersAiSecondStage({ ai: deps.ai, model: cfg.workersAi.model, timeoutMs: cfg.timeoutMs }), breaker }
+    return { kind: 'workers-ai', breaker, classify: () => Promise.reject(new SecondStageError('network', 'no AI binding in this Worker')) }
   }
   const url = cfg.url ?? ''
   return {
     kind: 'https',
+    breaker: breakerOf(`https ${url}`),
     async classify(items, requestId, limitMs) {
       const bearer = await deps.bearer()
       return httpsSecondStage({ url, timeoutMs: cfg.timeoutMs, urlPolicy: deps.urlPolicy, ...(bearer !== undefined ? { bearer } : {}) }).classify(items, requestId, limitMs)
