@@ -27,7 +27,10 @@ export const hostKey = (hostname: string): string => `host:${hostname}`
 
 /** How long a found config is reused by an isolate before KV is read again. */
 export const CONFIG_TTL_MS = 10_000
-/** How long "no such tenant" is remembered, so floods of unknown ids cost one KV read per isolate. */
+/**
+ * How long "no such tenant" (or "its record does not parse") is remembered, so floods of unknown ids, or of
+ * requests to a tenant whose record is broken, cost one KV read (and one parse) per isolate and window.
+ */
 export const NEGATIVE_TTL_MS = 5_000
 const MAX_CACHED = 5_000
 
@@ -66,19 +69,26 @@ class TtlCache<T> {
 }
 
 const tenants = new TtlCache<PublishedTenant>()
+/** Tenants whose record did not parse; kept apart from `tenants` so its last good version still bounds what is served. */
+const unreadable = new TtlCache<true>()
 const hosts = new TtlCache<string>()
 
 /** Forget everything this isolate cached (tests, and admin writes served by this isolate). */
 export function clearTenantCache(id?: string): void {
   if (id === undefined) {
     tenants.clear()
+    unreadable.clear()
     hosts.clear()
-  } else tenants.delete(id)
+  } else {
+    tenants.delete(id)
+    unreadable.delete(id)
+  }
 }
 
 /**
  * Loads a tenant's published config. Missing → `null` (negative-cached); present but malformed →
- * `tenant_config_invalid`, so a broken record fails closed instead of forwarding with defaults. Read with
+ * `tenant_config_invalid` (remembered as long as a miss), so a broken record fails closed instead of
+ * forwarding with defaults. Read with
  * `TenantConfig`, which does not run custom rules' examples (`TenantConfigWrite` does, when the config is
  * written): a deploy that changes what an example does must not fail the tenant's traffic closed, and a
  * reload every `CONFIG_TTL_MS` must not spend request CPU on them.
@@ -86,16 +96,20 @@ export function clearTenantCache(id?: string): void {
 export async function loadTenant(kv: KVNamespace, id: string, now = Date.now()): Promise<LoadedTenant | null> {
   const cached = tenants.get(id, now)
   if (cached) return cached.value ? { id, record: cached.value } : null
+  if (unreadable.get(id, now)) throw new FirewallError({ kind: 'tenant_config_invalid' })
   const raw = await kv.get(tenantKey(id), 'text')
   if (raw === null) {
+    unreadable.delete(id)
     tenants.set(id, null, NEGATIVE_TTL_MS, now)
     return null
   }
   const read = parseRecord(raw)
   if (!read) {
     console.error(JSON.stringify({ event: 'tenant_config_invalid', tenant: id }))
+    unreadable.set(id, true, NEGATIVE_TTL_MS, now)
     throw new FirewallError({ kind: 'tenant_config_invalid' })
   }
+  unreadable.delete(id)
   // KV is eventually consistent: a read may return an older version than this isolate already served.
   // Versions only grow (an id is never reused), so the newer copy is kept and the old one never served again.
   const last = tenants.last(id)

@@ -38,6 +38,22 @@ describe('routing', () => {
     expect(await errorOf(res)).toEqual({ code: -31003, message: 'Endpoint unavailable: configuration error' })
   })
 
+  it('keeps refusing a malformed stored config from memory, and serves the config an admin write replaces it with', async () => {
+    const id = `broken-${crypto.randomUUID().slice(0, 8)}`
+    await env.CONFIG.put(`tenant:${id}`, JSON.stringify({ schema: 1, version: 1, updatedAt: 'x', config: { origin, extra: true } }))
+    const url = `https://fw.example/t/${id}/mcp`
+    for (let i = 0; i < 3; i++) {
+      const res = await workerFetch(url, { method: 'POST', headers: MCP_HEADERS, body: ping })
+      expect(res.status).toBe(503)
+      expect(await errorOf(res)).toEqual({ code: -31003, message: 'Endpoint unavailable: configuration error' })
+    }
+    // The write publishes a good record and drops this isolate's copy: the next request reads it.
+    expect((await admin('PUT', `/tenants/${id}`, { origin, enabled: false })).status).toBe(201)
+    const res = await workerFetch(url, { method: 'POST', headers: MCP_HEADERS, body: ping })
+    expect(res.status).toBe(503)
+    expect(await errorOf(res)).toEqual({ code: -31003, message: 'Endpoint disabled' })
+  })
+
   it.each(['/t/acme/mcp/', '/t/acme/MCP', '/t/ACME/mcp', '/t/acme/%6dcp', '/t/acme//mcp', '/t/acme/mcp/../mcp2', '/t//mcp', '/mcp', '/'])(
     'refuses path variants on the shared hostname: %s',
     async (path) => {
