@@ -34,13 +34,22 @@ export function retryDelayMs(attempts: number, schedule: RetrySchedule, random: 
   return Math.round(nominal * (1 - JITTER + 2 * JITTER * random()))
 }
 
+/** What else decides the next attempt: the jitter's source, and a wait the receiver asked for (`Retry-After`). */
+export interface RetryOptions {
+  /** In [0, 1); `Math.random` by default. */
+  random?: () => number
+  /** Waited at least this long, up to `capMs` (a receiver cannot park a delivery for longer). */
+  retryAfterMs?: number
+}
+
 /**
  * When the next attempt is due after `attempts` failures, or null when the delivery should be dropped
  * (attempts exhausted, or the next attempt would fall past the age bound).
  */
-export function nextAttemptAt(attempts: number, createdAt: number, now: number, schedule: RetrySchedule, random: () => number = Math.random): number | null {
+export function nextAttemptAt(attempts: number, createdAt: number, now: number, schedule: RetrySchedule, opts: RetryOptions = {}): number | null {
   if (attempts >= schedule.maxAttempts) return null
-  const at = now + retryDelayMs(attempts, schedule, random)
+  const asked = Math.min(opts.retryAfterMs ?? 0, schedule.capMs)
+  const at = now + Math.max(retryDelayMs(attempts, schedule, opts.random), asked)
   return at - createdAt > schedule.maxAgeMs ? null : at
 }
 

@@ -151,7 +151,9 @@ export class AlertOutbox extends DurableObject<Env> {
         ? { ok: false, status: null, error: 'secret_unavailable' }
         : await postWebhook({ url: target.url, secret, body: row.body, eventId: row.event_id, timestamp: Math.floor(now / 1000) })
     }
-    const nextAt = outcome.ok || isPermanentFailure(outcome) ? null : nextAttemptAt(row.attempts + 1, row.created_at, now, scheduleFromEnv(this.env))
+    const nextAt = outcome.ok || isPermanentFailure(outcome)
+      ? null
+      : nextAttemptAt(row.attempts + 1, row.created_at, now, scheduleFromEnv(this.env), { retryAfterMs: outcome.retryAfterMs })
     const status = outcome.ok ? 'delivered' : nextAt === null ? 'failed' : 'pending'
     this.#table.recordAttempt(row.seq, { status, at: now, url: hook.url, nextAt, httpStatus: outcome.status, error: outcome.ok ? null : outcome.error })
     if (status === 'failed') {

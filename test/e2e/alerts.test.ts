@@ -2,8 +2,9 @@
  * Alert webhooks end to end: the firewall under wrangler (workerd, local Durable Objects and alarms)
  * delivers to a real HTTP receiver on 127.0.0.1. A kill sends a signed `tenant.killed` that verifies
  * with the receiver helper; a 500 is retried by the outbox's alarm (the first backoff shortened to
- * 300 ms with ALERT_RETRY_BASE_MS); a redirect is a failure, never followed; and with private origins
- * off, a webhook at a private address is refused when the config is saved.
+ * 300 ms with ALERT_RETRY_BASE_MS), as is every 4xx but 410, a 429 no sooner than its Retry-After;
+ * a 410 ends the delivery; a redirect is a failure, never followed; and with
+ * private origins off, a webhook at a private address is refused when the config is saved.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startFirewall } from '../support/firewall.js'
@@ -137,6 +138,34 @@ describe('alert webhooks', () => {
     const answers = await Promise.all([0, 1, 2].map((i) => hooks.delivery(n + i)))
     expect(answers.map((d) => d.status)).toEqual([401, 404, 200])
     expect(await listed((sent.body as { eventId: string }).eventId, 'delivered')).toMatchObject({ attempts: 3, lastStatus: 200, lastError: null })
+  })
+
+  it('a receiver answering 408, 425 or 429 is retried: it asks for the same request again later', async () => {
+    const n = hooks.deliveries.length
+    hooks.respondWith(408, 425, 429, 200)
+    const sent = await fw.admin.request('POST', `admin/v1/tenants/${TENANT}/alerts/test`)
+    expect(sent).toMatchObject({ status: 202, body: { deliveries: 1 } })
+    const answers = await Promise.all([0, 1, 2, 3].map((i) => hooks.delivery(n + i)))
+    expect(answers.map((d) => d.status)).toEqual([408, 425, 429, 200])
+    expect(await listed((sent.body as { eventId: string }).eventId, 'delivered')).toMatchObject({ attempts: 4, lastStatus: 200, lastError: null })
+  })
+
+  it('a 429 with Retry-After is retried no sooner than it asks, past the shorter backoff', async () => {
+    const n = hooks.deliveries.length
+    hooks.respondWith({ status: 429, headers: { 'retry-after': '2' } }, 204)
+    const sent = await fw.admin.request('POST', `admin/v1/tenants/${TENANT}/alerts/test`)
+    const eventId = (sent.body as { eventId: string }).eventId
+    expect((await hooks.delivery(n)).status).toBe(429)
+    const waiting = (await listed(eventId, 'pending')) as Listed['deliveries'][number] & { lastAttemptAt: string; nextAttemptAt: string }
+    expect(waiting).toMatchObject({ attempts: 1, lastStatus: 429, lastError: 'http_status' })
+    const wait = Date.parse(waiting.nextAttemptAt) - Date.parse(waiting.lastAttemptAt)
+    expect(wait).toBeGreaterThanOrEqual(2_000)
+    expect(wait).toBeLessThan(2_500)
+    // Not before: at 1.5 s (past the 360 ms the backoff alone would wait) nothing more has come.
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    expect(hooks.deliveries.length).toBe(n + 1)
+    expect((await hooks.delivery(n + 1, 5_000)).status).toBe(204)
+    expect(await listed(eventId, 'delivered')).toMatchObject({ attempts: 2, lastStatus: 204 })
   })
 })
 

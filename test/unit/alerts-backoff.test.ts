@@ -25,7 +25,7 @@ describe('alert retry backoff', () => {
     let now = created
     const times: number[] = [now]
     for (let attempts = 1; ; attempts++) {
-      const next = nextAttemptAt(attempts, created, now, DEFAULT_SCHEDULE, middle)
+      const next = nextAttemptAt(attempts, created, now, DEFAULT_SCHEDULE, { random: middle })
       if (next === null) break
       times.push((now = next))
     }
@@ -35,8 +35,16 @@ describe('alert retry backoff', () => {
 
   it('gives up when the next attempt would fall past 24 h after creation', () => {
     const created = 0
-    expect(nextAttemptAt(3, created, 86_400_000 - 40_001, DEFAULT_SCHEDULE, middle)).toBe(86_399_999)
-    expect(nextAttemptAt(3, created, 86_400_000 - 39_999, DEFAULT_SCHEDULE, middle)).toBeNull()
+    expect(nextAttemptAt(3, created, 86_400_000 - 40_001, DEFAULT_SCHEDULE, { random: middle })).toBe(86_399_999)
+    expect(nextAttemptAt(3, created, 86_400_000 - 39_999, DEFAULT_SCHEDULE, { random: middle })).toBeNull()
+  })
+
+  it("waits at least what a receiver's Retry-After asks, never longer than the 1 h cap, within the 24 h bound", () => {
+    const created = 0
+    expect(nextAttemptAt(1, created, 1_000, DEFAULT_SCHEDULE, { random: middle, retryAfterMs: 5_000 })).toBe(11_000) // the backoff is longer
+    expect(nextAttemptAt(1, created, 1_000, DEFAULT_SCHEDULE, { random: middle, retryAfterMs: 120_000 })).toBe(121_000)
+    expect(nextAttemptAt(1, created, 1_000, DEFAULT_SCHEDULE, { random: middle, retryAfterMs: 86_400_000 })).toBe(3_601_000)
+    expect(nextAttemptAt(1, created, 86_400_000 - 3_599_999, DEFAULT_SCHEDULE, { random: middle, retryAfterMs: 3_600_000 })).toBeNull() // past 24 h
   })
 
   it('takes its base from ALERT_RETRY_BASE_MS when valid, else keeps 10 s', () => {

@@ -332,11 +332,32 @@ describe('one attempt (postWebhook)', () => {
     [299, { ok: true, status: 299 }],
     [301, { ok: false, status: 301, error: 'redirect' }],
     [308, { ok: false, status: 308, error: 'redirect' }],
+    [400, { ok: false, status: 400, error: 'http_status' }],
+    [401, { ok: false, status: 401, error: 'http_status' }], // a secret rotation under way, a receiver being fixed: retried
+    [403, { ok: false, status: 403, error: 'http_status' }],
     [404, { ok: false, status: 404, error: 'http_status' }],
+    [405, { ok: false, status: 405, error: 'http_status' }],
+    [408, { ok: false, status: 408, error: 'http_status' }],
     [410, { ok: false, status: 410, error: 'gone' }], // the one status not retried
+    [413, { ok: false, status: 413, error: 'http_status' }],
+    [422, { ok: false, status: 422, error: 'http_status' }],
+    [425, { ok: false, status: 425, error: 'http_status' }],
+    [429, { ok: false, status: 429, error: 'http_status' }],
+    [451, { ok: false, status: 451, error: 'http_status' }],
     [500, { ok: false, status: 500, error: 'http_status' }],
   ])('classifies %d', async (status, outcome) => {
     expect(await postWebhook(base, async () => new Response(null, { status }))).toEqual(outcome)
+  })
+
+  it("reads a 429's or 503's Retry-After, in seconds or as a date, and no other status's", async () => {
+    const answer = (status: number, retryAfter: string) => postWebhook(base, async () => new Response(null, { status, headers: { 'retry-after': retryAfter } }))
+    expect(await answer(429, '30')).toEqual({ ok: false, status: 429, error: 'http_status', retryAfterMs: 30_000 })
+    const dated = await answer(503, new Date(Date.now() + 60_000).toUTCString())
+    expect(dated.ok ? null : dated.retryAfterMs).toBeGreaterThan(58_000)
+    expect(dated.ok ? null : dated.retryAfterMs).toBeLessThanOrEqual(60_000)
+    expect(await answer(503, new Date(Date.now() - 60_000).toUTCString())).toMatchObject({ retryAfterMs: 0 })
+    expect(await answer(429, 'soon')).toEqual({ ok: false, status: 429, error: 'http_status' })
+    expect(await answer(500, '30')).toEqual({ ok: false, status: 500, error: 'http_status' })
   })
 })
 
