@@ -16,6 +16,7 @@
  */
 import { base64url } from 'jose'
 import { FirewallError } from '../errors'
+import { FIRST_MODERN_VERSION, PROTOCOL_VERSION_HEADER } from '../mcp/era'
 import type { ClientAuth } from './authenticate'
 import { DerivedKeys, deriveBytes, keyring } from './master-key'
 import type { Keyring, MasterKey } from './master-key'
@@ -89,19 +90,18 @@ export interface ClientSession {
  * identity this request verified as before anything is read or forwarded (an id that is not the
  * client's is refused as an unknown session), and the origin's id in the response bound in turn.
  * Passthrough mode has no verified client to bind a session to: the origin's id passes both ways
- * unchanged, and the origin alone decides who may use it.
+ * unchanged, and the origin alone decides who may use it. A 2026-07-28 request has no session in any mode.
  */
 export async function clientSession(r: SessionRequest, auth: ClientAuth): Promise<ClientSession> {
   const { request, tenant } = r
+  if (request.headers.get(PROTOCOL_VERSION_HEADER) === FIRST_MODERN_VERSION) return sessionless(auth)
   const clientId = request.headers.get('mcp-session-id')
   const owner = auth.mode !== 'passthrough' && auth.identity !== undefined ? { tenantId: tenant.id, mode: auth.mode, identity: auth.identity } : null
   if (!owner) return { sessionId: clientId, auth, bindResponse: (response) => Promise.resolve(response) }
   const ring = await keyring(r.env)
   if (!ring) throw new FirewallError({ kind: 'tenant_config_invalid' }) // authenticate refuses these modes without one
-  // 2026-07-28 has no sessions (§1.3): an id sent with it is neither checked nor forwarded.
-  const modern = request.headers.get('mcp-protocol-version') === '2026-07-28'
-  const sessionId = clientId === null || modern ? null : await boundSessionId(ring, owner, clientId)
-  if (clientId !== null && !modern && sessionId === null) {
+  const sessionId = clientId === null ? null : await boundSessionId(ring, owner, clientId)
+  if (clientId !== null && sessionId === null) {
     // Another client's session, an edited id or one of another form: to this client, no such session.
     console.warn(JSON.stringify({ event: 'session_not_bound_to_client', requestId: r.requestId, tenant: tenant.id, method: request.method }))
     throw new FirewallError({ kind: 'unknown_session' })
@@ -118,4 +118,23 @@ export async function clientSession(r: SessionRequest, auth: ClientAuth): Promis
     return response
   }
   return { sessionId, auth: { ...auth, originHeaders }, bindResponse }
+}
+
+/**
+ * 2026-07-28 has no sessions: `Mcp-Session-Id` is "ignored: never minted or echoed" (streamable-http
+ * §"Backward Compatibility"). A client's id is neither checked nor forwarded, so an origin that still
+ * keeps legacy sessions cannot be steered into one by a modern request, and nothing keys on it (budgets
+ * per client, confirmations); an id the origin sets anyway is not relayed, so the client never holds one.
+ */
+function sessionless(auth: ClientAuth): ClientSession {
+  const originHeaders = async (incoming: Headers): Promise<Headers> => {
+    const headers = await auth.originHeaders(incoming)
+    headers.delete('mcp-session-id')
+    return headers
+  }
+  const bindResponse = (response: Response): Promise<Response> => {
+    response.headers.delete('mcp-session-id')
+    return Promise.resolve(response)
+  }
+  return { sessionId: null, auth: { ...auth, originHeaders }, bindResponse }
 }

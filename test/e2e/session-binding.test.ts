@@ -13,36 +13,60 @@ import { mcpClient, startFirewall } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
 import { startModernOrigin } from '../support/modern-origin.js'
 import type { ModernOrigin } from '../support/modern-origin.js'
-import { ACCEPT_BOTH, initializeRequest, postRaw, readSse } from '../support/raw.js'
+import { ACCEPT_BOTH, initializeRequest, postRaw, readSse, startRawOrigin } from '../support/raw.js'
+import type { RawOrigin } from '../support/raw.js'
 
 const VERSION = '2025-11-25'
 
 let fw: Firewall
 let origin: Origin
 let modern: ModernOrigin
+/** A 2026-07-28 origin that sets `Mcp-Session-Id` on its answers anyway, as that revision says it must not. */
+let minting: RawOrigin
 let alice: string // Authorization of the first client
 let mallory: string // Authorization of the second client, of the same tenant
 let modernKey: string
 let confirmingKey: string
+let mintingKey: string
 
 beforeAll(async () => {
-  ;[fw, origin, modern] = await Promise.all([startFirewall(), startOrigin({ mode: 'sse', stateful: true }), startModernOrigin()])
+  ;[fw, origin, modern, minting] = await Promise.all([
+    startFirewall(),
+    startOrigin({ mode: 'sse', stateful: true }),
+    startModernOrigin(),
+    startRawOrigin((_req, res, body) => {
+      const { id } = JSON.parse(body) as { id: number }
+      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'origin-minted-id' })
+      res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { resultType: 'complete', tools: [] } }))
+    }),
+  ])
   await fw.admin.putTenant('bound', { origin: { url: origin.url }, auth: { mode: 'apiKey' } })
   await fw.admin.putTenant('bound-modern', { origin: { url: modern.url }, auth: { mode: 'apiKey' } })
   await fw.admin.putTenant('bound-confirming', { origin: { url: origin.url }, auth: { mode: 'apiKey' }, policy: { tools: { requireApproval: ['add'] } } })
   await fw.admin.putTenant('open', { origin: { url: origin.url } })
+  await fw.admin.putTenant('open-modern', { origin: { url: modern.url } })
+  await fw.admin.putTenant('open-minting', { origin: { url: minting.url } })
+  await fw.admin.putTenant('bound-minting', { origin: { url: minting.url }, auth: { mode: 'apiKey' } })
   const issue = async (tenant: string, name: string): Promise<string> => `Bearer ${(await fw.admin.issueClientKey(tenant, name)).key}`
   alice = await issue('bound', 'alice')
   mallory = await issue('bound', 'mallory')
   modernKey = await issue('bound-modern', 'modern')
+  mintingKey = await issue('bound-minting', 'minting')
   confirmingKey = await issue('bound-confirming', 'confirming')
 })
 
 afterAll(async () => {
-  await Promise.all([fw?.stop(), origin?.close(), modern?.close()])
+  await Promise.all([fw?.stop(), origin?.close(), modern?.close(), minting?.close()])
 })
 
 beforeEach(() => origin.reset())
+
+const modernToolsList = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'tools/list',
+  params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } },
+}
 
 /** A session opened by hand: the id the client got, and the id the origin minted. */
 interface Session {
@@ -203,5 +227,31 @@ describe('a session id in passthrough mode', () => {
   it("is the origin's own, unchanged (no verified identity to bind it to)", async () => {
     const session = await open(fw.tenantUrl('open'))
     expect(session.id).toBe(session.originId)
+  })
+
+  it('is not sent on by a 2026-07-28 request, which has no sessions', async () => {
+    modern.reset()
+    const res = await postRaw(fw.tenantUrl('open-modern'), modernToolsList, {
+      protocolVersion: '2026-07-28',
+      sessionId: 'not-a-session',
+      headers: { 'mcp-method': 'tools/list' },
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('mcp-session-id')).toBeNull()
+    await res.text()
+    expect(modern.calls).toHaveLength(1)
+    expect(modern.calls[0]?.headers['mcp-session-id']).toBeUndefined()
+  })
+})
+
+describe("an origin's session id on a 2026-07-28 answer", () => {
+  it.each([
+    ['passthrough', 'open-minting', () => ({})],
+    ['apiKey', 'bound-minting', () => ({ authorization: mintingKey })],
+  ])('is not relayed to the client in %s mode', async (_mode, tenant, auth) => {
+    const res = await postRaw(fw.tenantUrl(tenant), modernToolsList, { protocolVersion: '2026-07-28', headers: { ...auth(), 'mcp-method': 'tools/list' } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('mcp-session-id')).toBeNull()
+    expect(await res.json()).toEqual({ jsonrpc: '2.0', id: 1, result: { resultType: 'complete', tools: [] } })
   })
 })
