@@ -12,6 +12,7 @@
  * | client → server | reply to `sampling/createMessage` (2026 MRTR: in `params.inputResponses`) | the sampled `content` (a `tool_use` block's input as JSON) |
  * | server → client | `tools/call`, `tasks/result` result | `content` text or `structuredContent` JSON, whichever has more tokens |
  * | server → client | 2026 `tasks/get` result, `notifications/tasks` | the task's final `result`, counted as a tool result |
+ * | server → client | a task: `tasks/get`, `tasks/cancel`, `tasks/update` result, the task a call answers with, `notifications/tasks`, `notifications/tasks/status`, each of `tasks/list` | the task's `statusMessage` |
  * | server → client | 2026 MRTR `input_required` result to any request | the sampling requests in `inputRequests` |
  * | server → client | `resources/read` result | `contents[].text` |
  * | server → client | `prompts/get` result | `description` and the messages' content |
@@ -83,6 +84,9 @@ export function contextTexts(message: JsonRpcMessage, direction: 'client_to_serv
       samplingText(params, out)
     } else if (direction === 'server_to_client' && message.method === 'notifications/tasks') {
       taskResultText(params, out)
+      statusText(params, out)
+    } else if (direction === 'server_to_client' && message.method === 'notifications/tasks/status') {
+      statusText(params, out)
     }
     // 2026-07-28 MRTR retry: the client's replies ride in the request; a sampled reply is context text.
     if (direction === 'client_to_server' && isRecord(params['inputResponses'])) {
@@ -103,11 +107,23 @@ export function contextTexts(message: JsonRpcMessage, direction: 'client_to_serv
   }
   switch (method) {
     case 'tools/call':
+      toolResultText(result, out)
+      createdTaskText(result, out)
+      break
     case 'tasks/result':
       toolResultText(result, out)
       break
     case 'tasks/get':
       taskResultText(result, out)
+      statusText(result, out)
+      if (isRecord(result['task'])) statusText(result['task'], out) // a created task recognised by shape
+      break
+    case 'tasks/cancel':
+    case 'tasks/update':
+      statusText(result, out)
+      break
+    case 'tasks/list':
+      if (Array.isArray(result['tasks'])) for (const task of result['tasks']) if (isRecord(task)) statusText(task, out)
       break
     case 'resources/read':
       if (Array.isArray(result['contents'])) for (const c of result['contents']) if (isRecord(c) && typeof c['text'] === 'string') out.push(c['text'])
@@ -180,6 +196,23 @@ function toolResultText(result: Record<string, unknown>, out: string[]): void {
 /** The final result a 2026-07-28 task carries (a `tasks/get` answer, a `notifications/tasks`): its tool's result. */
 function taskResultText(task: Record<string, unknown>, out: string[]): void {
   if (isRecord(task['result'])) toolResultText(task['result'], out)
+}
+
+/**
+ * A task's status message: the origin's own words about the task (2025-11-25 `Task.statusMessage`, the
+ * 2026-07-28 Tasks extension's), which a client shows its user or model as it polls, like the result.
+ */
+function statusText(task: Record<string, unknown>, out: string[]): void {
+  if (typeof task['statusMessage'] === 'string') out.push(task['statusMessage'])
+}
+
+/**
+ * The task a call is answered with in place of its result (`CreateTaskResult`): under `task` in
+ * 2025-11-25, beside `resultType: "task"` in 2026-07-28.
+ */
+function createdTaskText(result: Record<string, unknown>, out: string[]): void {
+  if (isRecord(result['task'])) statusText(result['task'], out)
+  else if (result['resultType'] === 'task') statusText(result, out)
 }
 
 /**

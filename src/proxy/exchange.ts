@@ -23,7 +23,7 @@ import { gateServer } from '../budget/enforce'
 import type { StreamRequest } from './stream-state'
 import { scrubLent } from './lent-secrets'
 import { methodOf, missingTarget, onBehalfAnswer, rejection, toolNameOf } from './messages'
-import { createdTask, requestedTaskTool, TASK_PUSHES, TASK_RESULT_METHODS, taskPush, unreadableTaskRefused } from './tasks'
+import { createdTask, requestedTaskTool, TASK_METHODS, TASK_PUSHES, TASK_RESULT_METHODS, taskPush, unreadableTaskRefused } from './tasks'
 import { inspectParamHeaders } from './param-headers'
 import type { ClientOutcome, ExchangeInit, ServerOutcome } from './exchange-types'
 
@@ -135,10 +135,12 @@ export class Exchange {
     const denied = taskTool !== undefined && isRequest(message) ? this.init.tools?.taskRefusal(message, taskTool) : undefined
     if (denied) return { answer: denied }
     const outcome = await this.#fromClientRefined(message, bytes)
-    if (taskTool !== undefined && 'forward' in outcome && isRequest(outcome.forward) && TASK_RESULT_METHODS.has(outcome.forward.method)) {
+    // Every answer about the task is the tool's: its status message (any of them) and its result are charged to the
+    // tool's budget; a result also gets the tool's output-schema check.
+    if (taskTool !== undefined && 'forward' in outcome && isRequest(outcome.forward) && TASK_METHODS.has(outcome.forward.method)) {
       const { id, method } = outcome.forward
       this.pending.set(id, { method, toolName: taskTool })
-      await this.init.tools?.resume([[id, method, taskTool]])
+      if (TASK_RESULT_METHODS.has(method)) await this.init.tools?.resume([[id, method, taskTool]])
     }
     if (!this.init.tools || !('forward' in outcome) || !isRequest(outcome.forward)) return outcome
     const decision = await this.init.tools.decide(outcome.forward, opts)

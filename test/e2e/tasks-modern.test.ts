@@ -8,6 +8,7 @@
  * or pushed in `notifications/tasks` on a `subscriptions/listen` stream) gets that tool's output-schema
  * check and budget.
  */
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { startFirewall, TEST_ADMIN_TOKEN } from '../support/firewall.js'
@@ -34,10 +35,11 @@ const ASKING: Json = {
   inputRequests: { approve: { method: 'elicitation/create', params: { mode: 'form', message: 'Approve the report?', requestedSchema: { type: 'object', properties: {} } } } },
 }
 /**
- * The final result the origin's tasks carry, the task its `notifications/tasks` is about, and what that push
- * carries in place of the completed task's result when set (a status-only push).
+ * The final result the origin's tasks carry, the task its `notifications/tasks` is about, what that push
+ * carries in place of the completed task's result when set (a status-only push), and the status message its
+ * `tasks/get` and `tasks/cancel` answers carry when set.
  */
-const state: { taskResult: Json; notified: string; status: Json | undefined } = { taskResult: READY, notified: '', status: undefined }
+const state: { taskResult: Json; notified: string; status: Json | undefined; statusMessage: string | undefined } = { taskResult: READY, notified: '', status: undefined, statusMessage: undefined }
 const META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} } } }
 const NAME_OF: Record<string, string> = { 'tools/call': 'name', 'tasks/get': 'taskId', 'tasks/update': 'taskId', 'tasks/cancel': 'taskId' }
 
@@ -64,11 +66,12 @@ beforeAll(async () => {
       return void res.end(pushed.map((p) => `data: ${JSON.stringify(p)}\n\n`).join(''))
     }
     const taskId = m.params?.['taskId']
+    const said = state.statusMessage !== undefined ? { statusMessage: state.statusMessage } : {}
     const result =
       m.method === 'tools/list' ? { resultType: 'complete', tools: [REPORT] }
       : m.method === 'tools/call' ? { resultType: 'task', taskId: `mtask-${++serial}`, status: 'working', createdAt: now, lastUpdatedAt: now, ttlMs: 60_000, pollIntervalMs: 100 }
-      : m.method === 'tasks/get' ? { resultType: 'complete', taskId, status: 'completed', createdAt: now, lastUpdatedAt: now, result: state.taskResult }
-      : m.method === 'tasks/cancel' ? { resultType: 'complete', taskId, status: 'cancelled', createdAt: now, lastUpdatedAt: now }
+      : m.method === 'tasks/get' ? { resultType: 'complete', taskId, status: 'completed', ...said, createdAt: now, lastUpdatedAt: now, result: state.taskResult }
+      : m.method === 'tasks/cancel' ? { resultType: 'complete', taskId, status: 'cancelled', ...said, createdAt: now, lastUpdatedAt: now }
       : { resultType: 'complete' }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }))
   })
@@ -263,6 +266,12 @@ describe('a 2026-07-28 task created by a call through the firewall', () => {
   })
 })
 
+/** Tokens the tenant's `report` tool has used in its window. */
+async function toolUsed(tenant: string): Promise<number> {
+  const rows = (await fw.admin.request('GET', `admin/v1/tenants/${tenant}/usage`)).body as { usage: Array<{ scope: string; used: number }> }
+  return rows.usage.find((r) => r.scope === 'tool:report')?.used ?? 0
+}
+
 describe('the final result a 2026-07-28 task carries', () => {
   const BAD: Json = { resultType: 'complete', content: [{ type: 'text', text: 'x' }], structuredContent: { n: 'not a number' } }
   const LONG: Json = { resultType: 'complete', content: [{ type: 'text', text: 'word '.repeat(400) }] }
@@ -275,12 +284,6 @@ describe('the final result a 2026-07-28 task carries', () => {
     } finally {
       state.taskResult = READY
     }
-  }
-
-  /** Tokens the tenant's `report` tool has used in its window. */
-  async function toolUsed(tenant: string): Promise<number> {
-    const rows = (await fw.admin.request('GET', `admin/v1/tenants/${tenant}/usage`)).body as { usage: Array<{ scope: string; used: number }> }
-    return rows.usage.find((r) => r.scope === 'tool:report')?.used ?? 0
   }
 
   it("gets its tool's output-schema check on tasks/get, as the call's own result would", async () => {
@@ -348,5 +351,56 @@ describe('the final result a 2026-07-28 task carries', () => {
     expect(await pushed(tenant, taskId)).toMatchObject({ taskId, result: { content: [{ type: 'text', text: 'report ready' }] } })
     expect(await toolUsed(tenant)).toBeGreaterThan(before)
     expect(await carrying(LONG, () => pushed(tenant, taskId))).toBeUndefined()
+  })
+})
+
+/**
+ * A task's status message is the origin's text, which a client shows its user or model like the task's result:
+ * it is charged to the budget of the tool the task runs, wherever it arrives.
+ */
+describe('the status message of a 2026-07-28 task', () => {
+  const SAID = 'Still compiling the quarterly figures, three sections left.'
+  const budgeted = async (tenant: string, toolTokens: number) =>
+    fw.admin.putTenant(tenant, { origin: { url: origin.url }, budget: { tokensPerDay: 1_000_000, perTool: { report: { tokensPerDay: toolTokens } }, leaseFraction: 0 } })
+
+  /** With `statusMessage` in the origin's tasks/get and tasks/cancel answers, runs `body`, then takes it out. */
+  async function saying<T>(statusMessage: string, body: () => Promise<T>): Promise<T> {
+    state.statusMessage = statusMessage
+    try {
+      return await body()
+    } finally {
+      state.statusMessage = undefined
+    }
+  }
+
+  it("is charged to its tool's budget on tasks/get, tasks/cancel and a status-only push", async () => {
+    const tenant = 'mtasks-status-charged'
+    await budgeted(tenant, 1_000_000)
+    const taskId = await taskOf(tenant)
+    const cases: Array<[string, () => Promise<unknown>, number]> = [
+      ['tasks/get', () => saying(SAID, () => send(tenant, 3, 'tasks/get', { taskId })), countTokens(SAID) + countTokens('report ready')],
+      ['tasks/cancel', () => saying(SAID, () => send(tenant, 4, 'tasks/cancel', { taskId })), countTokens(SAID)],
+      ['notifications/tasks', () => pushed(tenant, taskId, {}, { ...ASKING, statusMessage: SAID }), countTokens(SAID)],
+    ]
+    for (const [where, run, tokens] of cases) {
+      const before = await toolUsed(tenant)
+      expect(JSON.stringify(await run()), where).toContain(SAID)
+      expect((await toolUsed(tenant)) - before, where).toBe(tokens)
+    }
+  })
+
+  it("is refused on tasks/get and tasks/cancel, and its push withheld, past its tool's budget", async () => {
+    const tenant = 'mtasks-status-spent'
+    await budgeted(tenant, 100)
+    const taskId = await taskOf(tenant)
+    const long = 'word '.repeat(400)
+    for (const method of ['tasks/get', 'tasks/cancel']) {
+      const got = await saying(long, () => send(tenant, 3, method, { taskId }))
+      expect(got.body.result, method).toBeUndefined()
+      expect(got.body.error?.code, method).toBe(-31002)
+      expect(got.body.error?.data, method).toMatchObject({ scope: 'tool', tool: 'report', metric: 'tokens' })
+    }
+    const got = await listen(tenant, taskId, {}, { ...ASKING, statusMessage: long })
+    expect(got.push).toBeUndefined()
   })
 })

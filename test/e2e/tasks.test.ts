@@ -4,6 +4,7 @@
  * the result gets that tool's checks: its output schema, its own budget, its kill switch. What the origin
  * pushes about a task on a session's stream (`notifications/tasks/status`) gets the checks its `tasks/get` would.
  */
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFirewall, TEST_ADMIN_TOKEN } from '../support/firewall.js'
 import type { Firewall } from '../support/firewall.js'
@@ -361,6 +362,27 @@ describe('a 2025-11-25 task status push on a session stream', () => {
       expect((await listen(tenant, session, {}, taskId)).push).toMatchObject({ taskId })
       const kill = await fetch(new URL(`/admin/v1/tenants/${tenant}/kill`, fw.url), { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tool: 'report' }) })
       expect(kill.status).toBe(200)
+      const got = await listen(tenant, session, {}, taskId)
+      expect(got.push).toBeUndefined()
+      expect(got.methods).toContain('notifications/message')
+    })
+
+    it("has its status message charged to the task's tool budget, and is withheld past it", async () => {
+      const tenant = 'task-push-budget'
+      const config = (toolTokens: number) => ({ origin: { url: pusher.url }, budget: { tokensPerDay: 1_000_000, perTool: { report: { tokensPerDay: toolTokens } }, leaseFraction: 0 } })
+      const toolUsed = async (): Promise<number> => {
+        const rows = (await fw.admin.request('GET', `admin/v1/tenants/${tenant}/usage`)).body as { usage: Array<{ scope: string; used: number }> }
+        return rows.usage.find((r) => r.scope === 'tool:report')?.used ?? 0
+      }
+      await fw.admin.putTenant(tenant, config(1_000_000))
+      const session = await open(tenant, {})
+      const taskId = await taskIn(tenant, session, {})
+      const before = await toolUsed()
+      expect((await listen(tenant, session, {}, taskId)).push).toMatchObject({ taskId, statusMessage: 'Waiting for approval of the report.' })
+      const used = await toolUsed()
+      expect(used - before).toBe(countTokens('Waiting for approval of the report.'))
+      // Not one token left for the tool: the next status is withheld, the stream going on.
+      await fw.admin.putTenant(tenant, config(used))
       const got = await listen(tenant, session, {}, taskId)
       expect(got.push).toBeUndefined()
       expect(got.methods).toContain('notifications/message')
