@@ -2,7 +2,7 @@
  * Rewrites an origin's `application/json` answer: read with a byte cap, parse, inspect every message,
  * merge in the firewall's own answers for blocked batch elements, and re-serialise.
  */
-import { parseJsonBody } from '../mcp/jsonrpc'
+import { isErrorResponse, parseJsonBody } from '../mcp/jsonrpc'
 import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse } from '../mcp/jsonrpc'
 import { FirewallError } from '../errors'
 import { readCappedText } from './ingress'
@@ -63,6 +63,31 @@ export function answerUnanswered(exchange: Exchange, clientBatch: boolean, id: J
   const unanswered = exchange.unanswered()
   if (unanswered.length > 0 && !clientBatch) throw new FirewallError({ kind: 'origin_no_answer' }, id)
   return unanswered
+}
+
+/** The most of an origin refusal's body read for the error it may carry: an error needs no more. */
+const REFUSAL_MAX_BYTES = 64 * 1024
+
+/**
+ * The client-bound body for a 2026-07-28 origin's HTTP 400 whose JSON body is the JSON-RPC error answering
+ * request `id` (basic/index.mdx §"Error Codes": -32020, -32021 and -32022 come with 400, and the client takes
+ * such an error as the request's answer), after the checks and inspection any answer gets: the origin's error,
+ * redacted, or the firewall's own error for `id` (a block, the budget). Null when the body is anything else
+ * (not JSON-RPC, another id, a result, a batch, past the cap or late): the client then gets the firewall's
+ * own refusal, as for every other origin refusal.
+ */
+export async function relayRefusalError(upstream: Response, exchange: Exchange, id: JsonRpcId, opts: Omit<JsonRelayOptions, 'prelude' | 'answerOrigin' | 'clientBatch'>): Promise<string | null> {
+  const text = await readOriginBody(upstream, Math.min(opts.maxBytes, REFUSAL_MAX_BYTES), opts.deadline).catch((err: unknown) => {
+    if (err instanceof FirewallError) return null
+    throw err
+  })
+  if (text === null) return null
+  const parsed = parseJsonBody(text, { maxDepth: opts.maxDepth })
+  if (!parsed.ok || parsed.value.kind !== 'single') return null
+  const m = parsed.value.message
+  if (!isErrorResponse(m) || m.id !== id) return null
+  const outcome = await exchange.fromServerChecked(m, text.length)
+  return 'emit' in outcome ? JSON.stringify(outcome.emit) : null
 }
 
 /** The client-bound body for an origin JSON response, or throws `origin_*` problems. */

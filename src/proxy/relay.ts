@@ -9,7 +9,7 @@ import { applySseHeaders, clientResponseHeaders, mediaType } from './headers'
 import type { OriginLog } from './forward'
 import type { Exchange } from './exchange'
 import { relaySse } from './relay-sse'
-import { answerUnanswered, readOriginBody, relayJson } from './relay-json'
+import { answerUnanswered, readOriginBody, relayJson, relayRefusalError } from './relay-json'
 import { streamIdSealer } from './stream-state'
 import type { EventIdSealer, ResumedStream } from './stream-state'
 import { killState } from '../guard/kill-state'
@@ -19,7 +19,7 @@ import type { AuthedRequest, EndpointRequest } from './mcp-endpoint'
 
 /**
  * The origin's answer to a POST, GET or DELETE as the client gets it, by its status and media type: a
- * refusal with the firewall's own body, an empty success, an SSE stream (relay-sse.ts) or a JSON body
+ * refusal with the firewall's own body (but a 2026-07-28 request's inspected JSON-RPC error), an empty success, an SSE stream (relay-sse.ts) or a JSON body
  * (relay-json.ts) inspected message by message; any other type only when its body is empty.
  */
 export async function relay(
@@ -37,8 +37,21 @@ export async function relay(
   const type = mediaType(upstream.headers.get('content-type'))
   const answerOrigin = (messages: JsonRpcMessage[]) => r.waitUntil(answerOnBehalf(r, originUrl, messages))
 
+  const deadline = { ms: config.origin.timeoutMs, abort, log: originLog(r) }
   if (!upstream.ok) {
-    // An origin refusal (4xx) keeps its status and challenge; its body, whatever it says, is not relayed.
+    // A 2026-07-28 request's 400 may carry its answer, a JSON-RPC error the client acts on: relayed once inspected.
+    const answer = upstream.status === 400 && exchange.init.era === 'modern' && !sent.isBatch && firstId !== null && type === 'application/json'
+      ? await relayRefusalError(upstream, exchange, firstId, { maxBytes: config.limits.maxResponseBytes, maxDepth: MAX_JSON_DEPTH, deadline })
+          .catch((err: unknown) => {
+            throw err instanceof FirewallError ? new FirewallError(err.problem, firstId) : err
+          })
+          .finally(() => exchange.init.sink.flush())
+      : null
+    if (answer !== null) {
+      headers.set('content-type', 'application/json')
+      return new Response(answer, { status: upstream.status, headers })
+    }
+    // Any other origin refusal (4xx) keeps its status and challenge; its body, whatever it says, is not relayed.
     await upstream.body?.cancel().catch(() => undefined)
     if (upstream.status === 401 && r.auth.mode !== 'passthrough') throw firewallCredentialRefused(r, firstId)
     return originRefusal(upstream.status, headers, r.requestId)
@@ -80,7 +93,6 @@ export async function relay(
     })
     return new Response(body, { status: upstream.status, headers: applySseHeaders(headers) })
   }
-  const deadline = { ms: config.origin.timeoutMs, abort, log: originLog(r) }
   if (type === 'application/json') {
     try {
       const body = await relayJson(upstream, exchange, { maxBytes: config.limits.maxResponseBytes, maxDepth: MAX_JSON_DEPTH, prelude, clientBatch: sent.isBatch, answerOrigin, deadline })
