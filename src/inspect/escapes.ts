@@ -1,7 +1,8 @@
 /**
- * The encodings `normalize` undoes once, one character at a time: an HTML character reference, a
+ * The encodings `normalize` undoes, one character at a time: an HTML character reference, a
  * percent-encoded UTF-8 sequence, a JSON/JavaScript escape. Each decoder reads at an offset and returns
  * the code point with where its source ends, or null when nothing valid starts there (left as written).
+ * References and escapes are undone once; percent-encoding up to {@link MAX_PERCENT_LAYERS} layers deep.
  */
 
 const ENTITY = /&(?:#0*([0-9]{1,7});?|#[xX]0*([0-9a-fA-F]{1,6});?|([A-Za-z][A-Za-z0-9]{1,31});)/y
@@ -64,27 +65,60 @@ function hexAt(raw: string, i: number): number {
   return l >= 0x61 && l <= 0x66 ? l - 0x57 : -1
 }
 
-function byteAt(raw: string, i: number): number {
-  if (raw.charCodeAt(i) !== 0x25) return -1
-  const hi = hexAt(raw, i + 1)
-  const lo = hexAt(raw, i + 2)
-  return hi < 0 || lo < 0 ? -1 : (hi << 4) | lo
+/**
+ * Layers of percent-encoding undone at most: a `%` encoded again is `%25`, so `%41`, `%2541` and
+ * `%252541` all read as `A` (a value encoded twice or three times, as a URL inside a URL's query is). The
+ * input only shrinks (three characters or more per byte), so each layer costs no more than the first.
+ */
+export const MAX_PERCENT_LAYERS = 3
+
+/**
+ * The byte a `%XX` at `i` encodes through at most `layers` layers (`%2541`: `%` encoded again before
+ * `41`) and where it ends, or null when no `%XX` starts there. A `%25` not followed by two hex digits, or
+ * in the last layer, is the `%` itself.
+ */
+function byteAt(raw: string, i: number, layers: number): { byte: number; end: number } | null {
+  if (raw.charCodeAt(i) !== 0x25) return null
+  let at = i + 1
+  for (let layer = 1; ; layer++) {
+    const hi = hexAt(raw, at)
+    const lo = hexAt(raw, at + 1)
+    if (hi < 0 || lo < 0) return null
+    const byte = (hi << 4) | lo
+    at += 2
+    if (byte !== 0x25 || layer === layers || hexAt(raw, at) < 0 || hexAt(raw, at + 1) < 0) return { byte, end: at }
+  }
 }
 
-/** A `%XX` sequence forming one well-formed UTF-8 character (no overlongs, surrogates or > U+10FFFF). */
+/**
+ * A `%XX` sequence forming one well-formed UTF-8 character (no overlongs, surrogates or > U+10FFFF),
+ * each byte percent-encoded up to {@link MAX_PERCENT_LAYERS} times (`%25E2%2580%2599` is `’`). When the
+ * deeper reading is no character, fewer layers are tried: `%25AB` is `%AB` as one layer gives it.
+ */
 export function decodePercent(raw: string, i: number): { cp: number; end: number } | null {
-  const b0 = byteAt(raw, i)
-  if (b0 < 0) return null
-  if (b0 < 0x80) return { cp: b0, end: i + 3 }
+  for (let layers = MAX_PERCENT_LAYERS; layers >= 1; layers--) {
+    const decoded = percentCharAt(raw, i, layers)
+    if (decoded !== null) return decoded
+  }
+  return null
+}
+
+function percentCharAt(raw: string, i: number, layers: number): { cp: number; end: number } | null {
+  const first = byteAt(raw, i, layers)
+  if (first === null) return null
+  const b0 = first.byte
+  if (b0 < 0x80) return { cp: b0, end: first.end }
   const more = b0 >= 0xc2 && b0 <= 0xdf ? 1 : b0 >= 0xe0 && b0 <= 0xef ? 2 : b0 >= 0xf0 && b0 <= 0xf4 ? 3 : 0
   if (more === 0) return null
   let cp = b0 & (0x3f >> more)
+  let end = first.end
   for (let k = 1; k <= more; k++) {
-    const b = byteAt(raw, i + 3 * k)
-    if (b < 0 || (b & 0xc0) !== 0x80) return null
-    cp = (cp << 6) | (b & 0x3f)
+    const next = byteAt(raw, end, layers)
+    if (next === null || (next.byte & 0xc0) !== 0x80) return null
+    cp = (cp << 6) | (next.byte & 0x3f)
+    end = next.end
   }
   const min = more === 1 ? 0x80 : more === 2 ? 0x800 : 0x10000
   if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) return null
-  return { cp, end: i + 3 * (more + 1) }
+  return { cp, end }
 }

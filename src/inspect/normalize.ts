@@ -3,8 +3,9 @@
  * keeps, for every output unit, where in the original it came from (DESIGN.md "Security model").
  *
  * In order, per source character: an HTML character reference (`&#105;`, `&#x69;`, `&amp;`, `&nbsp`),
- * a percent-encoded UTF-8 sequence (`%69`, `%D1%96`) or a JSON/JavaScript escape (`\u0069`, `\x69`,
- * `\u{69}`) is decoded once (never recursively); invisible characters (Unicode
+ * a percent-encoded UTF-8 sequence (`%69`, `%D1%96`, and through up to three layers `%2569`, a `%` encoded
+ * again) or a JSON/JavaScript escape (`\u0069`, `\x69`, `\u{69}`) is decoded (references and escapes
+ * once, never recursively); invisible characters (Unicode
  * Default_Ignorable_Code_Point: zero-width, bidi controls, tag characters, variation selectors, Hangul
  * fillers …, and the other format characters) and C0/C1 controls are dropped; the character with any
  * combining marks after it is NFKC-normalised as one segment, except that an ASCII letter whose marks

@@ -18,7 +18,10 @@ describe('normalize: detection text', () => {
     ['marks that style an ASCII letter are dropped; accents that spell a letter stay', 'I\u0323g\u0332n\u0336ore cafe\u0301 u\u0308ber', 'Ignore café über'],
     ['Turkish dotted capital I in an ASCII word', 'İGNORE', 'IGNORE'],
     ['invisible format characters split no word', 'Ig\uFFFBno\u{13430}re a\u0600ll', 'Ignore all'],
-    ['decoded once, never recursively', '&amp;#105; %2569', '&#105; %69'],
+    ['references decoded once, never recursively', '&amp;#105; &#38;#105;', '&#105; &#105;'],
+    ['percent-encoding read through up to three layers', '%2569gnore %252569 %25252569', 'ignore i %69'],
+    ['percent UTF-8 encoded twice', '%25E2%2580%2599 caf%25C3%25A9', '\u2019 café'],
+    ['a deeper reading that is no character falls back to one layer', '%25AB 100%25 sure %25zz %2525', '%AB 100% sure %zz %'],
     ['entity of an invisible is dropped', 'ig&#8203;nore', 'ignore'],
     ['percent ASCII', '%69gnore', 'ignore'],
     ['percent UTF-8 (Cyrillic і)', '%D1%96gnore', 'ignore'],
@@ -85,6 +88,8 @@ describe('normalize: offsets map back to the original', () => {
     ['café\u0301 x', /x/, 'x'],
     ['e\u0301t', /é/, 'e\u0301'],
     ['\u200Bignore\u200B', /ignore/, 'ignore'],
+    ['go %2569%252567nore it', /ignore/, '%2569%252567nore'],
+    ['x %25E2%2580%2599 y', /\u2019/, '%25E2%2580%2599'],
   ])('%j: %s', (raw, re, cut) => {
     const n = normalize(raw)
     const m = re.exec(n.text)
