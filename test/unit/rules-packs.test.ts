@@ -35,8 +35,8 @@ describe('rule pack files', () => {
     for (const file of PACK_FILES) expect(() => RulePack.parse(file)).not.toThrow()
     expect(packs.map((p) => [p.pack, p.version])).toEqual([
       ['unicode', 1],
-      ['injection', 10],
-      ['secrets', 8],
+      ['injection', 11],
+      ['secrets', 9],
       ['pii', 2],
     ])
   })

@@ -7,6 +7,7 @@ import { isFirewallRuleId } from '../../inspect/rule-ids'
 import type { Direction, FieldRole, RuleAction } from '../../inspect/types'
 import { foldAccents } from './fold'
 import { KeywordIndex } from './keywords'
+import { NESTED_ENCODINGS } from './decode'
 import { compileJs, compileRe2, type RegexMatcher } from './matcher'
 import { builtinPacks, builtinRuleIds } from './packs'
 import type { CustomRule, RulesLimits, RulesPolicy } from './policy'
@@ -23,6 +24,8 @@ export interface CompiledRule {
   readonly action: Readonly<Record<Direction, RuleAction>>
   /** Findings are reported with action `flag` and the action they would have had. */
   readonly monitor: boolean
+  /** As `monitor`, for a decoding rule's findings that only a nested layer gives (`decode.nested` staged). */
+  readonly nestedMonitor: boolean
   readonly directions: ReadonlySet<Direction> | null
   readonly roles: ReadonlySet<FieldRole> | null
   readonly keys: boolean
@@ -53,6 +56,11 @@ export interface RuleBucket {
    * hides, secret rules the file it encodes).
    */
   readonly rescan: ReadonlyMap<RuleKind, readonly CompiledRule[]>
+  /**
+   * For each kind of decoding rule in `rules`, the base64 and hex rules of that kind that apply here:
+   * what finds the inner layers of a payload decoded by a rule that reads nested encodings.
+   */
+  readonly nested: ReadonlyMap<RuleKind, readonly CompiledRule[]>
   readonly needsNormalized: boolean
   readonly needsRaw: boolean
   /**
@@ -105,6 +113,8 @@ interface Overlay {
   action: ActionSetting
   score: number
   monitor: boolean
+  /** Default: `monitor`. */
+  nestedMonitor?: boolean
 }
 
 function group(index: KeywordIndex, keywords: readonly string[]): KeywordGroup {
@@ -141,6 +151,7 @@ function build(written: RuleSpec, pack: PackName | 'custom', matcher: RegexMatch
     score: o.score,
     action: perDirection(o.action),
     monitor: o.monitor,
+    nestedMonitor: o.nestedMonitor ?? o.monitor,
     directions: t.directions ? new Set(t.directions) : null,
     roles: t.roles ? new Set(t.roles) : null,
     keys: t.keys ?? true,
@@ -213,11 +224,13 @@ function compileSet(policy: RulesPolicy): CompiledRuleSet {
       const enabled = o?.disabled !== undefined ? !o.disabled : packOn && spec.enabled
       if (!enabled) continue
       const staged = ps.enforceVersion !== undefined && spec.since > ps.enforceVersion
+      const nestedStaged = ps.enforceVersion !== undefined && (spec.decode?.nested ?? 0) > ps.enforceVersion
       rules.push(
         build(spec, pack.pack, builtinMatcher(spec), {
           action: o?.action ?? ps.action ?? spec.action ?? pack.defaultAction,
           score: o?.score ?? spec.score,
           monitor: ps.mode === 'monitor' || staged,
+          nestedMonitor: ps.mode === 'monitor' || staged || nestedStaged,
         }),
       )
     }
@@ -276,12 +289,16 @@ function assemble(rules: CompiledRule[], allow: RulesPolicy['allow'], limits: Ru
         const selected = rules.filter((r) => targets(r) && (!isKey || r.keys) && (!joined || r.joined))
         // A decoded payload is text of its own, not a key or a joined view: any rule that targets the field rescans it.
         const rescan = new Map<RuleKind, CompiledRule[]>()
+        const nested = new Map<RuleKind, CompiledRule[]>()
         for (const d of selected)
-          if (d.decode !== undefined && !rescan.has(d.kind))
+          if (d.decode !== undefined && !rescan.has(d.kind)) {
             rescan.set(d.kind, rescanPool.filter((r) => r.kind === d.kind && r.decode === undefined && targets(r)))
+            nested.set(d.kind, rescanPool.filter((r) => r.kind === d.kind && r.decode !== undefined && NESTED_ENCODINGS.has(r.decode.encoding) && targets(r)))
+          }
         b = {
           rules: selected,
           rescan,
+          nested,
           needsNormalized: selected.some((r) => r.on !== 'raw'),
           needsRaw: selected.some((r) => r.on !== 'normalized'),
           ...keywordGate(selected),

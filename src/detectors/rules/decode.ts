@@ -14,6 +14,16 @@ export type Encoding = (typeof ENCODINGS)[number]
 /** Longest encoded candidate that is decoded (characters); longer ones are decoded up to this. */
 export const MAX_DECODE_INPUT = 16_384
 
+/**
+ * Layers of encoding a rule that reads nested encodings undoes at most, its own candidate's included
+ * (base64 of base64 of base64). Each inner layer is read only where a base64 or hex rule finds a
+ * candidate in the text the layer above decoded to, and is no longer than that text.
+ */
+export const MAX_DECODE_LAYERS = 3
+
+/** Encodings an inner layer may be written in: those whose text is bytes spelled out again. */
+export const NESTED_ENCODINGS: ReadonlySet<Encoding> = new Set(['base64', 'hex'])
+
 const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false })
 
 function bytesFromBase64(s: string): Uint8Array | null {
@@ -231,6 +241,15 @@ export function eachDecodedText(value: string, encoding: 'base64' | 'hex', minPr
     const text = decodeToText(b.slice(from, from + MAX_DECODE_INPUT), encoding, minPrintable)
     if ((text !== null && !visit(text)) || from < start) return
   }
+}
+
+/**
+ * Where a candidate of a rule decoding `encoding`, found at `[start, end)` of `text`, really ends: a base64
+ * or hex one is read to the end of its run ({@link base64RunEnd}, {@link hexRunEnd}); others end at `end`.
+ */
+export function candidateEnd(encoding: Encoding, text: string, start: number, end: number): number {
+  if (encoding === 'base64') return base64RunEnd(text, start, end)
+  return encoding === 'hex' ? hexRunEnd(text, end) : end
 }
 
 /** Base64 and base64url characters. */

@@ -157,10 +157,14 @@ export function compileJs(pattern: string, flags: string, spec: SpanSpec = {}): 
   const least = alts === undefined ? 0 : minLength(alts)
   const each = (text: string, visit: (m: Match) => boolean): void => {
     if (text.length < least || (run !== undefined && !hasRun(text, run))) return
-    re.lastIndex = 0
-    let m: RegExpExecArray | null
-    while ((m = re.exec(text)) !== null) {
-      if (m[0].length === 0) re.lastIndex++
+    // Where the next search starts, kept here rather than in the shared regex's `lastIndex`: a visitor may
+    // run the same rule on other text (a decoded payload's inner layer) before the search goes on.
+    let from = 0
+    for (;;) {
+      re.lastIndex = from
+      const m = re.exec(text)
+      if (m === null) return
+      from = m[0].length === 0 ? re.lastIndex + 1 : re.lastIndex
       const end = m.index + m[0].length
       let found: Match
       if (startGroup !== undefined) {

@@ -4,12 +4,12 @@
  */
 import type { Direction, ScanField } from '../../inspect/types'
 import type { CompiledRule, CompiledRuleSet, RuleBucket } from './compile'
-import { base64RunEnd, hexRunEnd } from './decode'
+import { candidateEnd } from './decode'
 import { extendedEnd } from './extend'
 import { accepted, combineScores, dropContained, exceeded, makeFinding, matchLimit, type RuleFinding } from './findings'
 import type { Match } from './matcher'
 import { candidates, passesFilter, tooShort } from './prefilter'
-import { decodedScore } from './rescan'
+import { decodedScore, type Rescan } from './rescan'
 import { identity, normalizedMap, plainMap, ruleView, windows, type Variant } from './variants'
 import { BudgetExceeded, spend, type Budget, type RunCtx } from './work-budget'
 
@@ -45,9 +45,8 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
     if (rule.extend !== undefined) span = v.span(m.start, extendedEnd(v.whole, v.offset + m.end, rule.extend) - v.offset)
     // A base64 or hex candidate as long as a pattern reads at once is read to the end of its run.
     let value = m.value
-    const encoding = rule.decode?.encoding
-    if (encoding === 'base64' || encoding === 'hex') {
-      const end = encoding === 'base64' ? base64RunEnd(v.whole, v.offset + m.start, v.offset + m.end) : hexRunEnd(v.whole, v.offset + m.end)
+    if (rule.decode !== undefined) {
+      const end = candidateEnd(rule.decode.encoding, v.whole, v.offset + m.start, v.offset + m.end)
       if (end > v.offset + m.end) {
         read = { whole: v.whole, to: end }
         value = v.whole.slice(v.offset + m.start, end)
@@ -63,16 +62,19 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
       return true
     }
     let score = rule.score
+    let monitor = rule.monitor
     if (rule.decode !== undefined) {
-      const inner = decodedScore(rc, value, rule.decode.encoding, bucket.rescan.get(rule.kind) ?? [])
-      if (inner === null || inner < rule.decode.minScore) return true
-      score = combineScores([inner, rule.score])
+      const inner = decodedScore(rc, value, rule.decode.encoding, rescanOf(rule, bucket))
+      if (inner === null || inner.score < rule.decode.minScore) return true
+      score = combineScores([inner.score, rule.score])
+      // What only an inner layer gives is logged while the tenant has not raised its pin to `decode.nested`.
+      if (inner.firstLayer < rule.decode.minScore) monitor = rule.nestedMonitor
     }
     if (mine.length >= cap) {
       over = true
       return false
     }
-    mine.push(makeFinding(rc, rule, field.path, span, score))
+    mine.push(makeFinding(rc, monitor === rule.monitor ? rule : { ...rule, monitor }, field.path, span, score))
     return !single
   }
   for (const v of variants) {
@@ -82,6 +84,12 @@ function runRule(rc: RunCtx, rule: CompiledRule, variants: Variant[], field: Sca
   }
   out.push(...mine)
   if (over && !rule.monitor && rule.action[rc.direction] !== 'flag') out.push(matchLimit(field.path))
+}
+
+/** What the payloads `rule` decodes are rescanned with: the plain rules of its kind, and with `decode.nested` the rules that find inner layers. */
+function rescanOf(rule: CompiledRule, bucket: RuleBucket): Rescan {
+  const rules = bucket.rescan.get(rule.kind) ?? []
+  return { rules, nested: rule.decode?.nested === undefined ? [] : (bucket.nested.get(rule.kind) ?? []) }
 }
 
 /**

@@ -102,6 +102,13 @@ export const DecodeSpec = z
     encoding: z.enum(ENCODINGS),
     /** Minimum combined score of those rules on the decoded text for this rule to fire (0: any decoded text). */
     minScore: z.number().min(0).max(1).default(0.4),
+    /**
+     * The rule also reads base64 and hex nested in the text it decodes (base64 of base64, hex of base64),
+     * up to three layers in all, from this pack version on. Staged like `since`, on its own: a tenant
+     * pinned below it keeps the rule enforced on one layer and gets what only an inner layer gives as a
+     * logged finding (`flag`). On a tenant rule any version turns it on. Absent: one layer.
+     */
+    nested: z.number().int().min(1).optional(),
   })
   .strict()
 export type DecodeSpec = z.infer<typeof DecodeSpec>
@@ -201,6 +208,8 @@ export const RulePack = z
       seen.add(rule.id)
       if (rule.since > pack.version)
         ctx.addIssue({ code: 'custom', path: ['rules', i, 'since'], message: `since ${rule.since} is newer than the pack version` })
+      if ((rule.decode?.nested ?? 0) > pack.version)
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'decode', 'nested'], message: `nested ${rule.decode?.nested} is newer than the pack version` })
     }
   })
 export type RulePack = z.infer<typeof RulePack>
