@@ -75,7 +75,7 @@ function secondStageFor(r: AuthedRequest, record: LoadedTenant['record'], policy
 function gateFor(r: AuthedRequest, exchange: Exchange, record: LoadedTenant['record'], policy: CompiledPolicy, originUrl: URL): ToolGate | null {
   const { era, sessionId, sink } = exchange.init
   const tenant = record === r.tenant.record ? r.tenant : { id: r.tenant.id, record: { ...record, config: { ...record.config, origin: r.tenant.record.config.origin } } }
-  return toolGateFor({ env: r.env, tenant, requestId: r.requestId, era, ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : {}), ...(sessionId ? { sessionId } : {}), policy, sink, originUrl, originHeaders: () => r.auth.originHeaders(r.request.headers), maxDepth: MAX_JSON_DEPTH })
+  return toolGateFor({ env: r.env, tenant, requestId: r.requestId, era, ...(r.auth.identity !== undefined ? { identity: r.auth.identity } : {}), ...(sessionId ? { sessionId } : {}), policy, sink, originUrl, originHeaders: () => r.auth.originHeaders(r.request.headers), lent: r.auth.lent, maxDepth: MAX_JSON_DEPTH })
 }
 
 /** The meter of a request under one version of its tenant's config; none when that version has no budget. */

@@ -148,8 +148,13 @@ export class Exchange {
     return decision
   }
 
-  /** The asynchronous tool-integrity checks (src/tools) on a server message, then `fromServer`. */
-  async fromServerChecked(message: JsonRpcMessage, bytes = 0): Promise<ServerOutcome> {
+  /**
+   * The asynchronous tool-integrity checks (src/tools) on a server message, then `fromServer`. What the
+   * firewall lent the origin is scrubbed first: the gate stores what it is given (a definition in its pin,
+   * which reviewers read through the admin API; a task id), not only what the client gets.
+   */
+  async fromServerChecked(received: JsonRpcMessage, bytes = 0): Promise<ServerOutcome> {
+    const message = this.#scrubbed(received)
     // 2026-07-28 servers must not send requests on any stream (they ask through MRTR results), and a client of
     // that revision has no way to answer one: hidden, and not answered on its behalf either.
     if (this.init.era === 'modern' && 'method' in message && 'id' in message) {

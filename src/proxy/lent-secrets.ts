@@ -3,8 +3,8 @@
  * identity assertion) never reach the client: an origin that echoes its request headers (a debug tool,
  * an error page dumped into a result, a log notification) would otherwise hand them to whoever called.
  * Every string of a message bound for the client, keys included, has each lent value replaced by
- * `[REDACTED:secret]`. This holds under every tenant policy and in monitor mode: the values are the
- * firewall's to keep, not findings for the tenant to tune.
+ * `[REDACTED:secret]`, before the tool gate stores any of it (pins, task records). This holds under every
+ * tenant policy and in monitor mode: the values are the firewall's to keep, not findings for the tenant to tune.
  */
 import type { JsonObject, JsonRpcMessage, JsonValue } from '../mcp/jsonrpc'
 

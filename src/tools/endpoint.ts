@@ -23,6 +23,8 @@ export interface GateRequest {
   originUrl: URL
   /** Headers for the origin as this caller (session, version, credentials). */
   originHeaders: () => Promise<Headers>
+  /** What `originHeaders` lends the origin (ClientAuth.lent), kept out of the definitions the gate pins. */
+  lent?: readonly string[]
   maxDepth: number
 }
 
@@ -68,6 +70,7 @@ export function toolGateFor(r: GateRequest): ToolGate | null {
       maxBytes: config.limits.maxResponseBytes,
       maxDepth: r.maxDepth,
       log: { requestId: r.requestId, tenant: r.tenant.id },
+      ...(r.lent ? { lent: r.lent } : {}),
     }),
   })
 }

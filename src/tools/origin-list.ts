@@ -21,6 +21,7 @@ import { forward } from '../proxy/forward'
 import type { OriginLog } from '../proxy/forward'
 import { readCappedText } from '../proxy/ingress'
 import { mediaType } from '../proxy/headers'
+import { scrubLent } from '../proxy/lent-secrets'
 import { MAX_LISTED_DEFINITIONS } from './pin-types'
 
 const MAX_PAGES = 10
@@ -44,6 +45,12 @@ export interface OriginListerOptions {
   maxDepth: number
   /** Whose request the list is made for, for the `origin_failed` log event. */
   log: OriginLog
+  /**
+   * What the firewall lends the origin for this caller (its credential, the identity assertion; filled in
+   * as `headers` is called): an origin that echoes them in a definition must not have them pinned, where
+   * reviewers read it through the admin API.
+   */
+  lent?: readonly string[]
 }
 
 /** Builds the lister for one client request. */
@@ -68,7 +75,7 @@ export function originLister(opts: OriginListerOptions): OriginLister {
         headers.set('content-type', 'application/json')
         headers.set('accept', 'application/json, text/event-stream')
         const { response, abort } = await forward({ url: opts.url, method: 'POST', headers, body: JSON.stringify(request) }, { timeoutMs: opts.timeoutMs, clientSignal: deadline, log: opts.log })
-        const answer = await readAnswer(response, id, opts).finally(abort)
+        const answer = withoutLent(await readAnswer(response, id, opts).finally(abort), opts)
         if (!answer || !('result' in answer)) return null
         const entries = getOwn(answer.result, key)
         if (!Array.isArray(entries)) return null
@@ -87,6 +94,14 @@ export function originLister(opts: OriginListerOptions): OriginLister {
       return null
     }
   }
+}
+
+/** `answer` with what the firewall lent the origin replaced, as every server message bound for the client has it. */
+function withoutLent(answer: JsonRpcMessage | null, opts: OriginListerOptions): JsonRpcMessage | null {
+  const scrubbed = answer && opts.lent ? scrubLent(answer, opts.lent) : null
+  if (scrubbed === null) return answer
+  console.warn(JSON.stringify({ event: 'origin_echoed_lent_secret', requestId: opts.log.requestId, tenant: opts.log.tenant }))
+  return scrubbed
 }
 
 /** The response with `id` from a JSON or SSE answer, or null. */

@@ -203,6 +203,34 @@ describe('apiKey mode', () => {
     }
   })
 
+  it.each([
+    ['a list the client asked for', 'headers-listed', true],
+    ['the list the firewall asks for itself, before a call', 'headers-self-listed', false],
+  ])('keeps what it lent the origin out of the tool pins too: %s', async (_name, toolName, listFirst) => {
+    // An origin that writes the request headers it received into a definition (a debug server's
+    // self-description): the pin records the definition, and its reviewers read it through the admin API.
+    const tool: ExtraTool = {
+      definition: { name: toolName, description: `Called with authorization: Bearer ${ORIGIN_SECRET}`, inputSchema: { type: 'object', properties: {} } },
+      result: { content: [{ type: 'text', text: 'ok' }] },
+    }
+    await origin.setTools([tool], { notify: false })
+    try {
+      const c = await mcpClient(fw.tenantUrl('keyed'), { headers: { authorization: `Bearer ${apiKey.key}` } })
+      if (listFirst) expect(JSON.stringify(await c.client.listTools())).not.toContain(ORIGIN_SECRET)
+      else await c.client.callTool({ name: toolName, arguments: {} }).catch(() => undefined)
+      await settle(c)
+      const pins = await fw.admin.request('GET', '/admin/v1/tenants/keyed/tools')
+      expect(pins.status).toBe(200)
+      const pin = (pins.body as { pins: Array<{ name: string }> }).pins.find((p) => p.name === toolName)
+      expect(pin).toBeDefined()
+      const shown = JSON.stringify(pin)
+      expect(shown).not.toContain(ORIGIN_SECRET)
+      expect(shown).toContain('Bearer [REDACTED:secret]')
+    } finally {
+      await origin.setTools([], { notify: false })
+    }
+  })
+
   it('refuses a revoked key', async () => {
     const issued = await fw.admin.request('POST', '/admin/v1/tenants/keyed/client-keys', { body: {} })
     const { id, key } = issued.body as { id: string; key: string }
