@@ -46,6 +46,31 @@ export function boundedEvent(e: VerdictEvent): VerdictEvent {
   return { ...e, tool: clipped(e.tool, EVENT_TOOL_MAX) }
 }
 
+/** Where a `tools/call` request carries its tool name: a finding there has its span in the name itself. */
+const TOOL_NAME_PATH = '/params/name'
+
+/**
+ * `tool`, the name of a `tools/call` request, with what the request's findings found in it (a secret,
+ * personal data) replaced by `[REDACTED:<kind>]`, whatever their action: the name is written into the
+ * events and the Workers log, which keep no secrets, and a call blocked for the secret in its name (or let
+ * through in monitor mode) would otherwise be recorded with it in clear.
+ * @example shownToolName('lookup ghp_…', [{ kind: 'secret', path: '/params/name', span: [7, 47], … }]) // 'lookup [REDACTED:secret]'
+ */
+export function shownToolName(tool: string, findings: readonly Finding[]): string {
+  const found = findings
+    .filter((f): f is Finding & { span: [number, number] } => (f.kind === 'secret' || f.kind === 'pii') && f.path === TOOL_NAME_PATH && f.span !== undefined)
+    .sort((a, b) => a.span[0] - b.span[0])
+  let shown = ''
+  let at = 0
+  for (const f of found) {
+    const [start, end] = f.span
+    if (end <= at) continue // inside a span already masked
+    shown += `${tool.slice(at, Math.max(at, start))}[REDACTED:${f.kind}]`
+    at = end
+  }
+  return shown + tool.slice(at)
+}
+
 /** A security event is anything but a clean allow: blocks, modifications, flags, monitor-mode hits. */
 export function isSecurityEvent(e: VerdictEvent): boolean {
   return e.verdict !== 'allow' || e.monitor || e.ruleIds.length > 0

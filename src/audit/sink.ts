@@ -13,6 +13,8 @@ export const ALLOW_SAMPLE_RATE = 0.01
 
 export class EventSink {
   #pending: VerdictEvent[] = []
+  /** Tool names this request's events show otherwise (their secrets masked, `shownToolName`). */
+  readonly #shownTools = new Map<string, string>()
   readonly #waits: Promise<unknown>[] = []
 
   constructor(
@@ -22,8 +24,17 @@ export class EventSink {
     private readonly sample: () => number = Math.random,
   ) {}
 
+  /**
+   * Every later event of this request that names `tool` (the call's, its result's, the tool checks')
+   * names it `shown` instead.
+   */
+  showToolAs(tool: string, shown: string): void {
+    if (shown !== tool) this.#shownTools.set(tool, shown)
+  }
+
   record(verdict: VerdictEvent): void {
-    const event = boundedEvent(verdict)
+    const shown = verdict.tool === undefined ? undefined : this.#shownTools.get(verdict.tool)
+    const event = boundedEvent(shown === undefined ? verdict : { ...verdict, tool: shown })
     if (isSecurityEvent(event)) {
       console.log(JSON.stringify({ event: 'verdict', ...event }))
       this.#pending.push(event)

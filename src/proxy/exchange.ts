@@ -13,7 +13,7 @@ import { refineWithSecondStage } from '../detectors/classifier/second-stage'
 import type { SecondStageOutcome } from '../detectors/classifier/second-stage'
 import type { SecondStage } from '../detectors/classifier/second-stage-backend'
 import { SecondStageBudget } from '../detectors/classifier/second-stage-budget'
-import { summarizeFindings } from '../audit/events'
+import { shownToolName, summarizeFindings } from '../audit/events'
 import { FirewallCode, toWire } from '../errors'
 import type { ApprovalOptions, ToolGate } from '../tools/gate'
 import { isFirewallRequestId } from '../tools/confirm-wire'
@@ -379,6 +379,7 @@ export class Exchange {
   #record(verdict: Verdict, ctx: MessageContext, bytes: number, started: number, secondStage: SecondStageOutcome = 'skipped'): Verdict {
     const { direction, method, toolName } = ctx
     const { ruleIds, kinds } = summarizeFindings(verdict.findings)
+    if (toolName !== undefined && direction === 'client_to_server') this.init.sink.showToolAs(toolName, shownToolName(toolName, verdict.findings))
     this.init.sink.record({
       ts: new Date().toISOString(),
       requestId: this.init.requestId,

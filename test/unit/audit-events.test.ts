@@ -49,6 +49,29 @@ describe('security events', { timeout: 30_000 }, () => {
   })
 })
 
+describe('security events of a secret in a tool name', { timeout: 30_000 }, () => {
+  it.each([
+    ['that blocked the call', false],
+    ['that monitor mode let through, nor in the tool checks that follow', true],
+  ])('never write the secret %s, in the events or the log', async (_name, monitor) => {
+    const tenant = uniqueId('ev-secret-tool')
+    await createTenant(tenant, { origin: { url: inject('jsonOriginUrl') }, policy: { monitor } })
+    const secret = ['ghp', '_', 'Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2'].join('')
+    const lines = await logged(async () => {
+      const res = await post(tenant, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: `lookup ${secret}`, arguments: {} } })
+      if (!monitor) expect(await res.json()).toMatchObject({ error: { code: -31001, data: { reason: 'secret' } } })
+      else await res.body?.cancel()
+    })
+    const events = await eventsOf(tenant, monitor ? 2 : 1)
+    expect(events.find((e) => e['direction'] === 'client_to_server' && (e['kinds'] as string[]).includes('secret'))).toMatchObject({ verdict: 'block', monitor, tool: 'lookup [REDACTED:secret]' })
+    // In monitor mode the call goes on to the tool checks, which record the unreviewed tool under its name too.
+    if (monitor) expect(events.some((e) => (e['ruleIds'] as string[]).some((id) => id.startsWith('tool-')))).toBe(true)
+    expect(JSON.stringify(events)).not.toContain(secret)
+    expect(lines.some((l) => l.includes('"event":"verdict"'))).toBe(true)
+    for (const line of lines) expect(line).not.toContain(secret)
+  })
+})
+
 describe('security events of a batch that fails part-way', { timeout: 30_000 }, () => {
   it('keep what was recorded before the failure', async () => {
     const tenant = uniqueId('ev-batch')

@@ -85,7 +85,7 @@ describe('inspection work per message', () => {
 
   it('refuses in monitor mode too: what could not be inspected is never forwarded', () => {
     const events: VerdictEvent[] = []
-    const sink = { record: (e: VerdictEvent) => void events.push(e) } as unknown as EventSink
+    const sink = { record: (e: VerdictEvent) => void events.push(e), showToolAs: () => undefined } as unknown as EventSink
     const { policy } = counted({ monitor: true, revealRuleIds: true })
     const exchange = new Exchange({ tenantId: 'unit', configVersion: 1, requestId: 'r-work', era: 'legacy', policy, sink })
     const message = call(filled(4 * MiB, (i) => `s${String(i % 10_000).padStart(4, '0')}`))

@@ -563,7 +563,7 @@ describe('rules staged in monitor mode', () => {
 
   function recording(policy: CompiledPolicy): { exchange: Exchange; events: VerdictEvent[] } {
     const events: VerdictEvent[] = []
-    const sink = { record: (e: VerdictEvent) => void events.push(e) } as unknown as EventSink
+    const sink = { record: (e: VerdictEvent) => void events.push(e), showToolAs: () => undefined } as unknown as EventSink
     return { exchange: new Exchange({ tenantId: 'unit', configVersion: 1, requestId: 'r-staged', era: 'modern', policy, sink }), events }
   }
 
