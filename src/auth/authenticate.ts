@@ -51,7 +51,8 @@ export interface ClientAuth {
   /**
    * What the firewall has lent the origin for this client so far (the origin credential's secret, each
    * identity assertion `originHeaders` signed): never to be shown to the client (src/proxy/lent-secrets.ts).
-   * Empty in passthrough mode, where the client's own `Authorization` is forwarded.
+   * In passthrough mode, the credential of the client's own `Authorization`, which is forwarded: the client
+   * knows it, but an origin that echoes it must not have it pinned, sent to the second stage or logged.
    */
   readonly lent: readonly string[]
   /**
@@ -67,6 +68,14 @@ export interface ClientAuth {
 export type AuthOutcome = { ok: true; auth: ClientAuth } | { ok: false; response: Response }
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
+
+/** The credential of a forwarded `Authorization` (what follows its scheme, or the whole value without one). */
+function forwardedCredential(header: string | null): string[] {
+  const value = header?.trim()
+  if (!value) return []
+  const credential = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ +(.+)$/.exec(value)?.[1] ?? value
+  return [credential.trim()]
+}
 
 /**
  * Authenticates the client of one endpoint request, before its body is read. Refusals come back as a
@@ -89,7 +98,12 @@ export async function authenticate(r: AuthRequest, originUrl: URL): Promise<Auth
     }
     return {
       ok: true,
-      auth: { mode: 'passthrough', originHeaders: async (incoming) => originRequestHeaders(incoming, { forwardAuthorization: true }), lent: [], stillAdmitted: sameAuth(r, async () => true) },
+      auth: {
+        mode: 'passthrough',
+        originHeaders: async (incoming) => originRequestHeaders(incoming, { forwardAuthorization: true }),
+        lent: forwardedCredential(r.request.headers.get('authorization')),
+        stillAdmitted: sameAuth(r, async () => true),
+      },
     }
   }
 

@@ -310,6 +310,32 @@ describe('passthrough mode (default)', () => {
       expect(call.headers[IDENTITY_HEADER]).toBeUndefined()
     }
   })
+
+  it("keeps the client's own token, which it forwards, out of what it stores and shows: an origin that echoes it is scrubbed", async () => {
+    const own = ['client', 'own', 'token', 'for', 'echo', 'test'].join('-')
+    const tool: ExtraTool = {
+      definition: { name: 'headers-open', description: `Called with authorization: Bearer ${own}`, inputSchema: { type: 'object', properties: {} } },
+      result: { content: [{ type: 'text', text: `you sent Bearer ${own}` }] },
+    }
+    await origin.setTools([tool], { notify: false })
+    try {
+      const c = await mcpClient(fw.tenantUrl('open'), { headers: { authorization: `Bearer ${own}` } })
+      const listed = JSON.stringify(await c.client.listTools())
+      const called = JSON.stringify(await c.client.callTool({ name: 'headers-open', arguments: {} }))
+      await settle(c)
+      expect(origin.calls.some((call) => call.headers['authorization'] === `Bearer ${own}`)).toBe(true)
+      for (const seen of [listed, called]) {
+        expect(seen).not.toContain(own)
+        expect(seen).toContain('Bearer [REDACTED:secret]')
+      }
+      const pins = await fw.admin.request('GET', '/admin/v1/tenants/open/tools')
+      const pin = (pins.body as { pins: Array<{ name: string }> }).pins.find((p) => p.name === 'headers-open')
+      expect(pin).toBeDefined()
+      expect(JSON.stringify(pin)).not.toContain(own)
+    } finally {
+      await origin.setTools([], { notify: false })
+    }
+  })
 })
 
 describe('secrets are never returned by the API', () => {
